@@ -1,0 +1,386 @@
+//! The Orbital syscall ABI: data only, shared by the kernel, the app, the guest SDK and the
+//! worker shim (whose JavaScript constants are generated from this file by `cargo xtask abi-js`).
+//!
+//! Nothing here has behaviour beyond converting raw numbers into typed values. The prose table
+//! of every syscall lives in `docs/ABI.md` and must be kept true with this file.
+#![no_std]
+
+/// Raw syscall numbers, as written by a guest into the mailbox `SYSCALL` word.
+pub mod nr {
+    pub const YIELD: u32 = 0;
+    pub const GET_PID: u32 = 1;
+    pub const EXIT: u32 = 2;
+    pub const CONSOLE_WRITE: u32 = 3;
+    pub const TIME: u32 = 4;
+    pub const SLEEP: u32 = 5;
+    pub const ENDPOINT_CREATE: u32 = 6;
+    pub const ENDPOINT_DELETE: u32 = 7;
+    pub const SEND: u32 = 8;
+    pub const RECEIVE: u32 = 9;
+    pub const TRY_RECEIVE: u32 = 10;
+    pub const CAP_GRANT: u32 = 11;
+    pub const CAP_REVOKE: u32 = 12;
+    pub const CAP_DELETE: u32 = 13;
+    pub const CAP_DERIVE: u32 = 14;
+    pub const CAP_LIST: u32 = 15;
+    pub const MEM_ALLOC: u32 = 16;
+    pub const MEM_FREE: u32 = 17;
+    pub const SPAWN: u32 = 18;
+    pub const KILL: u32 = 19;
+    pub const PS: u32 = 20;
+    /// One past the highest syscall number.
+    pub const COUNT: u32 = 21;
+}
+
+/// A syscall number parsed from a raw `u32`. Unknown numbers are `None`, never a panic.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[repr(u32)]
+pub enum Syscall {
+    Yield = nr::YIELD,
+    GetPid = nr::GET_PID,
+    Exit = nr::EXIT,
+    ConsoleWrite = nr::CONSOLE_WRITE,
+    Time = nr::TIME,
+    Sleep = nr::SLEEP,
+    EndpointCreate = nr::ENDPOINT_CREATE,
+    EndpointDelete = nr::ENDPOINT_DELETE,
+    Send = nr::SEND,
+    Receive = nr::RECEIVE,
+    TryReceive = nr::TRY_RECEIVE,
+    CapGrant = nr::CAP_GRANT,
+    CapRevoke = nr::CAP_REVOKE,
+    CapDelete = nr::CAP_DELETE,
+    CapDerive = nr::CAP_DERIVE,
+    CapList = nr::CAP_LIST,
+    MemAlloc = nr::MEM_ALLOC,
+    MemFree = nr::MEM_FREE,
+    Spawn = nr::SPAWN,
+    Kill = nr::KILL,
+    Ps = nr::PS,
+}
+
+impl Syscall {
+    pub const ALL: [Syscall; nr::COUNT as usize] = [
+        Syscall::Yield,
+        Syscall::GetPid,
+        Syscall::Exit,
+        Syscall::ConsoleWrite,
+        Syscall::Time,
+        Syscall::Sleep,
+        Syscall::EndpointCreate,
+        Syscall::EndpointDelete,
+        Syscall::Send,
+        Syscall::Receive,
+        Syscall::TryReceive,
+        Syscall::CapGrant,
+        Syscall::CapRevoke,
+        Syscall::CapDelete,
+        Syscall::CapDerive,
+        Syscall::CapList,
+        Syscall::MemAlloc,
+        Syscall::MemFree,
+        Syscall::Spawn,
+        Syscall::Kill,
+        Syscall::Ps,
+    ];
+
+    pub const fn from_raw(raw: u32) -> Option<Syscall> {
+        if raw < nr::COUNT { Some(Self::ALL[raw as usize]) } else { None }
+    }
+
+    pub const fn raw(self) -> u32 {
+        self as u32
+    }
+
+    /// Upper-case name as used in docs, logs and the UI (`SEND`, `RECEIVE`, ...).
+    pub const fn name(self) -> &'static str {
+        match self {
+            Syscall::Yield => "YIELD",
+            Syscall::GetPid => "GET_PID",
+            Syscall::Exit => "EXIT",
+            Syscall::ConsoleWrite => "CONSOLE_WRITE",
+            Syscall::Time => "TIME",
+            Syscall::Sleep => "SLEEP",
+            Syscall::EndpointCreate => "ENDPOINT_CREATE",
+            Syscall::EndpointDelete => "ENDPOINT_DELETE",
+            Syscall::Send => "SEND",
+            Syscall::Receive => "RECEIVE",
+            Syscall::TryReceive => "TRY_RECEIVE",
+            Syscall::CapGrant => "CAP_GRANT",
+            Syscall::CapRevoke => "CAP_REVOKE",
+            Syscall::CapDelete => "CAP_DELETE",
+            Syscall::CapDerive => "CAP_DERIVE",
+            Syscall::CapList => "CAP_LIST",
+            Syscall::MemAlloc => "MEM_ALLOC",
+            Syscall::MemFree => "MEM_FREE",
+            Syscall::Spawn => "SPAWN",
+            Syscall::Kill => "KILL",
+            Syscall::Ps => "PS",
+        }
+    }
+}
+
+/// Error codes. A syscall's `RESULT` word is `>= 0` on success and `-(code)` on failure.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[repr(u32)]
+pub enum ErrorCode {
+    UnknownSyscall = 1,
+    BadSlot = 2,
+    StaleCapability = 3,
+    PermissionDenied = 4,
+    WrongObjectKind = 5,
+    QueueFull = 6,
+    MessageTooLarge = 7,
+    WouldBlock = 8,
+    NoSuchProcess = 9,
+    ProtectedProcess = 10,
+    OutOfMemory = 11,
+    BadArgument = 12,
+    PeerGone = 13,
+    NoSuchProgram = 14,
+    CapSpaceFull = 15,
+    BadPointer = 16,
+    TooManyEndpoints = 17,
+    TooManyProcesses = 18,
+}
+
+impl ErrorCode {
+    pub const ALL: [ErrorCode; 18] = [
+        ErrorCode::UnknownSyscall,
+        ErrorCode::BadSlot,
+        ErrorCode::StaleCapability,
+        ErrorCode::PermissionDenied,
+        ErrorCode::WrongObjectKind,
+        ErrorCode::QueueFull,
+        ErrorCode::MessageTooLarge,
+        ErrorCode::WouldBlock,
+        ErrorCode::NoSuchProcess,
+        ErrorCode::ProtectedProcess,
+        ErrorCode::OutOfMemory,
+        ErrorCode::BadArgument,
+        ErrorCode::PeerGone,
+        ErrorCode::NoSuchProgram,
+        ErrorCode::CapSpaceFull,
+        ErrorCode::BadPointer,
+        ErrorCode::TooManyEndpoints,
+        ErrorCode::TooManyProcesses,
+    ];
+
+    /// The value written to the `RESULT` word: always negative.
+    pub const fn to_result(self) -> i32 {
+        -(self as i32)
+    }
+
+    /// Parses a `RESULT` word; `None` for non-negative (success) or unknown values.
+    pub const fn from_result(result: i32) -> Option<ErrorCode> {
+        if result >= 0 || result < -(Self::ALL.len() as i32) {
+            None
+        } else {
+            Some(Self::ALL[(-result - 1) as usize])
+        }
+    }
+
+    pub const fn name(self) -> &'static str {
+        match self {
+            ErrorCode::UnknownSyscall => "UNKNOWN_SYSCALL",
+            ErrorCode::BadSlot => "BAD_SLOT",
+            ErrorCode::StaleCapability => "STALE_CAPABILITY",
+            ErrorCode::PermissionDenied => "PERMISSION_DENIED",
+            ErrorCode::WrongObjectKind => "WRONG_OBJECT_KIND",
+            ErrorCode::QueueFull => "QUEUE_FULL",
+            ErrorCode::MessageTooLarge => "MESSAGE_TOO_LARGE",
+            ErrorCode::WouldBlock => "WOULD_BLOCK",
+            ErrorCode::NoSuchProcess => "NO_SUCH_PROCESS",
+            ErrorCode::ProtectedProcess => "PROTECTED_PROCESS",
+            ErrorCode::OutOfMemory => "OUT_OF_MEMORY",
+            ErrorCode::BadArgument => "BAD_ARGUMENT",
+            ErrorCode::PeerGone => "PEER_GONE",
+            ErrorCode::NoSuchProgram => "NO_SUCH_PROGRAM",
+            ErrorCode::CapSpaceFull => "CAP_SPACE_FULL",
+            ErrorCode::BadPointer => "BAD_POINTER",
+            ErrorCode::TooManyEndpoints => "TOO_MANY_ENDPOINTS",
+            ErrorCode::TooManyProcesses => "TOO_MANY_PROCESSES",
+        }
+    }
+
+    /// One sentence for people: what went wrong.
+    pub const fn describe(self) -> &'static str {
+        match self {
+            ErrorCode::UnknownSyscall => "no syscall has this number",
+            ErrorCode::BadSlot => "the capability slot is empty or out of range",
+            ErrorCode::StaleCapability => "the capability was revoked or its object no longer exists",
+            ErrorCode::PermissionDenied => "the capability lacks the right this call needs",
+            ErrorCode::WrongObjectKind => "the capability points at the wrong kind of object",
+            ErrorCode::QueueFull => "the endpoint's queue is full; try again later",
+            ErrorCode::MessageTooLarge => "the data is larger than the mailbox data buffer",
+            ErrorCode::WouldBlock => "nothing to receive right now",
+            ErrorCode::NoSuchProcess => "no live process has this pid",
+            ErrorCode::ProtectedProcess => "system processes (init, terminal) cannot be killed",
+            ErrorCode::OutOfMemory => "the process would exceed its memory limit",
+            ErrorCode::BadArgument => "an argument is out of range or malformed",
+            ErrorCode::PeerGone => "the other side of this endpoint went away",
+            ErrorCode::NoSuchProgram => "no program of that name is in the manifest",
+            ErrorCode::CapSpaceFull => "the process has no free capability slot",
+            ErrorCode::BadPointer => "a pointer or length lies outside the guest's memory",
+            ErrorCode::TooManyEndpoints => "the endpoint limit is reached",
+            ErrorCode::TooManyProcesses => "the process limit is reached",
+        }
+    }
+}
+
+/// Capability rights, a bit set.
+pub mod rights {
+    pub const READ: u32 = 1 << 0;
+    pub const WRITE: u32 = 1 << 1;
+    pub const GRANT: u32 = 1 << 2;
+    pub const ALL: u32 = READ | WRITE | GRANT;
+}
+
+/// Kinds of kernel object a capability can point at (as reported by `CAP_LIST`).
+pub mod object_kind {
+    pub const ENDPOINT: u32 = 1;
+    pub const PROCESS: u32 = 2;
+    pub const CONSOLE: u32 = 3;
+    /// The right to spawn and kill processes (held by init and terminal).
+    pub const PROCESS_TABLE: u32 = 4;
+}
+
+/// Well-known capability slots every process gets at spawn.
+pub mod slot {
+    /// Write access to the console (`CONSOLE_WRITE`).
+    pub const CONSOLE: u32 = 0;
+    /// First slot filled from the program manifest (`provides`, then `connects`, in order).
+    pub const FIRST_MANIFEST: u32 = 1;
+    /// "No capability" in `SEND`'s transfer argument and `RECEIVE`'s transfer result.
+    pub const NONE: u32 = u32::MAX;
+    /// Capability slots per process.
+    pub const CAPACITY: u32 = 64;
+}
+
+/// Process states as numbers (for `PS` records and the JS API).
+pub mod state {
+    pub const RUNNING: u32 = 0;
+    pub const BLOCKED: u32 = 1;
+    pub const ZOMBIE: u32 = 2;
+}
+
+/// The syscall mailbox: 4096 bytes of shared memory per process, outside the guest's own
+/// linear memory. All header fields are little-endian 32-bit words at 4-byte alignment;
+/// the data buffer follows the header and nothing overlaps (the seed's table put a 4068-byte
+/// buffer at offset 28 on top of the pid at offset 56; this layout fixes that).
+pub mod mailbox {
+    /// Mailbox status word values.
+    pub const STATUS_IDLE: i32 = 0;
+    pub const STATUS_PENDING: i32 = 1;
+    pub const STATUS_READY: i32 = 2;
+
+    /// Byte offsets of the header words.
+    pub const STATUS: usize = 0;
+    pub const SYSCALL: usize = 4;
+    pub const ARG0: usize = 8;
+    pub const ARG1: usize = 12;
+    pub const ARG2: usize = 16;
+    pub const RESULT: usize = 20;
+    /// Request: bytes the guest staged in DATA. Reply: bytes the kernel wrote to DATA.
+    pub const DATA_LEN: usize = 24;
+    /// Written by the supervisor only; the kernel never reads it back.
+    pub const PID: usize = 28;
+    /// Extra results (see each syscall in docs/ABI.md).
+    pub const OUT0: usize = 32;
+    pub const OUT1: usize = 36;
+    pub const OUT2: usize = 40;
+    /// The guest's linear memory size in bytes, written by the host shim before each syscall.
+    pub const MEMORY_BYTES: usize = 44;
+    /// Count of syscalls this mailbox has carried, incremented by the host shim.
+    pub const SEQ: usize = 48;
+    /// Set to a non-zero value by the supervisor to ask the guest's host to stop it.
+    pub const KILL_FLAG: usize = 52;
+    pub const RESERVED0: usize = 56;
+    pub const RESERVED1: usize = 60;
+    /// Start of the data buffer.
+    pub const DATA: usize = 64;
+    /// Total mailbox size in bytes.
+    pub const SIZE: usize = 4096;
+    /// Largest message or reply payload.
+    pub const DATA_CAPACITY: usize = SIZE - DATA;
+    /// Number of 32-bit words in the header.
+    pub const HEADER_WORDS: usize = DATA / 4;
+
+    /// Every header field as (name, byte offset), in order; used to generate the JS constants
+    /// and the docs table, and by the layout tests.
+    pub const FIELDS: [(&str, usize); 16] = [
+        ("STATUS", STATUS),
+        ("SYSCALL", SYSCALL),
+        ("ARG0", ARG0),
+        ("ARG1", ARG1),
+        ("ARG2", ARG2),
+        ("RESULT", RESULT),
+        ("DATA_LEN", DATA_LEN),
+        ("PID", PID),
+        ("OUT0", OUT0),
+        ("OUT1", OUT1),
+        ("OUT2", OUT2),
+        ("MEMORY_BYTES", MEMORY_BYTES),
+        ("SEQ", SEQ),
+        ("KILL_FLAG", KILL_FLAG),
+        ("RESERVED0", RESERVED0),
+        ("RESERVED1", RESERVED1),
+    ];
+
+    /// The supervisor's doorbell: one shared 32-bit word every worker increments (and notifies)
+    /// after setting a mailbox to PENDING, so the supervisor wakes without polling per frame.
+    pub const DOORBELL_SIZE: usize = 4;
+}
+
+/// Memory limits.
+pub mod memory {
+    pub const PAGE_BYTES: u32 = 65_536;
+    /// Memory every process is registered with (the seed's 64 KiB).
+    pub const INITIAL_BYTES: u64 = 65_536;
+    /// Per-process limit: the seed's worker maximum, 1024 pages.
+    pub const LIMIT_BYTES: u64 = 64 * 1024 * 1024;
+}
+
+/// How long a `YIELD` parks the calling guest (on both hosts), so an idle loop costs at most
+/// about a thousand syscalls a second instead of spinning a core.
+pub const YIELD_PARK_MICROS: u32 = 1_000;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn syscall_numbers_round_trip() {
+        for (i, s) in Syscall::ALL.iter().enumerate() {
+            assert_eq!(s.raw() as usize, i);
+            assert_eq!(Syscall::from_raw(i as u32), Some(*s));
+        }
+        assert_eq!(Syscall::from_raw(nr::COUNT), None);
+        assert_eq!(Syscall::from_raw(u32::MAX), None);
+    }
+
+    #[test]
+    fn error_codes_round_trip() {
+        for e in ErrorCode::ALL {
+            assert!(e.to_result() < 0);
+            assert_eq!(ErrorCode::from_result(e.to_result()), Some(e));
+        }
+        assert_eq!(ErrorCode::from_result(0), None);
+        assert_eq!(ErrorCode::from_result(5), None);
+        assert_eq!(ErrorCode::from_result(i32::MIN), None);
+        assert_eq!(ErrorCode::from_result(-(ErrorCode::ALL.len() as i32) - 1), None);
+    }
+
+    #[test]
+    fn mailbox_fields_do_not_overlap() {
+        let mut prev_end = 0;
+        for (name, off) in mailbox::FIELDS {
+            assert_eq!(off % 4, 0, "{name} is not word aligned");
+            assert!(off >= prev_end, "{name} overlaps the field before it");
+            prev_end = off + 4;
+        }
+        assert!(prev_end <= mailbox::DATA, "header runs into the data buffer");
+        assert_eq!(mailbox::DATA + mailbox::DATA_CAPACITY, mailbox::SIZE);
+        assert_eq!(mailbox::HEADER_WORDS * 4, mailbox::DATA);
+    }
+}
