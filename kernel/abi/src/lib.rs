@@ -285,10 +285,10 @@ pub mod mailbox {
     pub const DATA_LEN: usize = 24;
     /// Written by the supervisor only; the kernel never reads it back.
     pub const PID: usize = 28;
-    /// Extra results (see each syscall in docs/ABI.md).
-    pub const OUT0: usize = 32;
-    pub const OUT1: usize = 36;
-    pub const OUT2: usize = 40;
+    /// The syscall number the supervisor last serviced (for the inspector; -1 before the first).
+    pub const LAST_SERVICED: usize = 32;
+    pub const RESERVED2: usize = 36;
+    pub const RESERVED3: usize = 40;
     /// The guest's linear memory size in bytes, written by the host shim before each syscall.
     pub const MEMORY_BYTES: usize = 44;
     /// Count of syscalls this mailbox has carried, incremented by the host shim.
@@ -303,6 +303,12 @@ pub mod mailbox {
     pub const SIZE: usize = 4096;
     /// Largest message or reply payload.
     pub const DATA_CAPACITY: usize = SIZE - DATA;
+    /// `RECEIVE` and `TRY_RECEIVE` replies start with this header in DATA: sender pid (u32 LE,
+    /// stamped by the kernel, 0 = the kernel itself, e.g. console input), tag (u32 LE), and the
+    /// slot where a transferred capability landed (u32 LE, `slot::NONE` if none). The payload follows.
+    pub const RECV_HEADER_BYTES: usize = 12;
+    /// Largest IPC message payload.
+    pub const MAX_MESSAGE_BYTES: usize = DATA_CAPACITY - RECV_HEADER_BYTES;
     /// Number of 32-bit words in the header.
     pub const HEADER_WORDS: usize = DATA / 4;
 
@@ -317,9 +323,9 @@ pub mod mailbox {
         ("RESULT", RESULT),
         ("DATA_LEN", DATA_LEN),
         ("PID", PID),
-        ("OUT0", OUT0),
-        ("OUT1", OUT1),
-        ("OUT2", OUT2),
+        ("LAST_SERVICED", LAST_SERVICED),
+        ("RESERVED2", RESERVED2),
+        ("RESERVED3", RESERVED3),
         ("MEMORY_BYTES", MEMORY_BYTES),
         ("SEQ", SEQ),
         ("KILL_FLAG", KILL_FLAG),
