@@ -1,1 +1,151 @@
-fn main() { eprintln!("xtask: being written"); std::process::exit(2); }
+//! `cargo xtask <command>`: the project's build, serve and test tasks, in Rust so they run the
+//! same on every machine with nothing installed but Rust (and Node.js for the browser tests).
+//!
+//! - `guests`: build the guest programs to wasm32.
+//! - `abi-js`: regenerate `web/abi.js` from the ABI crate.
+//! - `dist [--profile web-test|release] [--out DIR]`: build the static site.
+//! - `serve [--port N] [--profile ..]`: dist (release by default), then serve it with COOP/COEP.
+//! - `test [--e2e-only] [--no-build]`: every test: cargo's, then the browser end-to-end tests.
+//! - `bench-web [--profile ..]`: browser benchmarks (syscall vs raw Atomics round trips, sizes, ...).
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+mod abi_js;
+mod dist;
+mod e2e;
+mod guests;
+mod serve;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match run_command(&args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+const USAGE: &str = "usage: cargo xtask <command>
+  guests                                   build the guest programs (wasm32)
+  abi-js                                   regenerate web/abi.js from kernel/abi
+  dist [--profile web-test|release] [--out DIR]
+                                           build the static site (default: release into target/site)
+  serve [--port N] [--profile P] [--no-build]
+                                           dist, then serve on http://127.0.0.1:N/ (default 8000)
+  test [--e2e-only] [--no-build]           all tests: cargo test --workspace, then the browser tests
+  bench-web [--profile P] [--no-build]     browser benchmarks; writes target/bench/web.json";
+
+fn run_command(args: &[String]) -> Result<(), String> {
+    let root = repo_root();
+    let Some(command) = args.first() else {
+        return Err(format!("no command given\n{USAGE}"));
+    };
+    let mut flags = Flags::parse(&args[1..])?;
+    match command.as_str() {
+        "guests" => {
+            let dir = guests::build(&root)?;
+            println!("guests built in {}", dir.display());
+        }
+        "abi-js" => {
+            let changed = abi_js::write(&root)?;
+            println!("{} {}", abi_js::path(&root).display(), if changed { "written" } else { "already up to date" });
+        }
+        "dist" => {
+            let profile = flags.profile(dist::Profile::Release)?;
+            let out = flags.take_value("--out")?.map(PathBuf::from).unwrap_or_else(|| profile.default_out(&root));
+            flags.finish()?;
+            dist::dist(&root, &dist::Options { profile, out })?.print();
+        }
+        "serve" => {
+            let profile = flags.profile(dist::Profile::Release)?;
+            let port = flags.take_value("--port")?.unwrap_or_else(|| "8000".into());
+            let no_build = flags.take_switch("--no-build");
+            flags.finish()?;
+            let out = profile.default_out(&root);
+            if !no_build {
+                dist::dist(&root, &dist::Options { profile, out: out.clone() })?.print();
+            }
+            let server = serve::start(&out, &format!("127.0.0.1:{port}"))?;
+            println!("Orbital Playground is served at {}  (Ctrl-C to stop)", server.url());
+            loop {
+                std::thread::park();
+            }
+        }
+        "test" => {
+            let e2e_only = flags.take_switch("--e2e-only");
+            let no_build = flags.take_switch("--no-build");
+            flags.finish()?;
+            e2e::test(&root, e2e_only, no_build)?;
+        }
+        "bench-web" => {
+            let profile = flags.profile(dist::Profile::WebTest)?;
+            let no_build = flags.take_switch("--no-build");
+            flags.finish()?;
+            e2e::bench(&root, profile, no_build)?;
+        }
+        "help" | "--help" | "-h" => println!("{USAGE}"),
+        other => return Err(format!("unknown command `{other}`\n{USAGE}")),
+    }
+    Ok(())
+}
+
+/// Command-line flags after the subcommand; every flag must be consumed.
+struct Flags(Vec<String>);
+
+impl Flags {
+    fn parse(args: &[String]) -> Result<Flags, String> {
+        Ok(Flags(args.to_vec()))
+    }
+
+    fn take_switch(&mut self, name: &str) -> bool {
+        let before = self.0.len();
+        self.0.retain(|a| a != name);
+        self.0.len() != before
+    }
+
+    fn take_value(&mut self, name: &str) -> Result<Option<String>, String> {
+        let Some(i) = self.0.iter().position(|a| a == name) else { return Ok(None) };
+        if i + 1 >= self.0.len() {
+            return Err(format!("{name} needs a value"));
+        }
+        let value = self.0.remove(i + 1);
+        self.0.remove(i);
+        Ok(Some(value))
+    }
+
+    fn profile(&mut self, default: dist::Profile) -> Result<dist::Profile, String> {
+        self.take_value("--profile")?.map_or(Ok(default), |p| dist::Profile::parse(&p))
+    }
+
+    fn finish(self) -> Result<(), String> {
+        if self.0.is_empty() { Ok(()) } else { Err(format!("unexpected arguments: {}\n{USAGE}", self.0.join(" "))) }
+    }
+}
+
+/// The repository root (the xtask crate lives in `<root>/xtask`).
+pub fn repo_root() -> PathBuf {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    manifest.parent().unwrap_or(manifest).to_path_buf()
+}
+
+/// Cargo's target directory: `$CARGO_TARGET_DIR` (relative to the root) or `<root>/target`.
+pub fn target_dir(root: &Path) -> PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) if !dir.is_empty() => root.join(dir),
+        _ => root.join("target"),
+    }
+}
+
+/// The cargo that runs this xtask.
+pub fn cargo() -> Command {
+    Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+}
+
+/// Runs a command with inherited output; a non-zero exit is an error naming the command.
+pub fn run(command: &mut Command) -> Result<(), String> {
+    let shown = format!("{command:?}");
+    let status = command.status().map_err(|e| format!("cannot start {shown}: {e}"))?;
+    if status.success() { Ok(()) } else { Err(format!("{shown} failed ({status})")) }
+}

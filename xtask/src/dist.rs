@@ -1,0 +1,354 @@
+//! `cargo xtask dist`: builds the static site (app + wasm-bindgen glue, guest modules, web/ and
+//! assets/) into one folder that any COOP/COEP-sending server can host.
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use crate::{cargo, run, target_dir};
+
+/// The Cargo profile the app is built with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Profile {
+    /// What the end-to-end tests drive: optimised, no LTO, quick to rebuild.
+    WebTest,
+    /// The served site: fat LTO, shrunk with wasm-opt, precompressed with brotli.
+    Release,
+}
+
+impl Profile {
+    pub fn parse(s: &str) -> Result<Profile, String> {
+        match s {
+            "web-test" => Ok(Profile::WebTest),
+            "release" => Ok(Profile::Release),
+            other => Err(format!("unknown profile `{other}`: use web-test or release")),
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Profile::WebTest => "web-test",
+            Profile::Release => "release",
+        }
+    }
+
+    /// The folder the site goes to when `--out` is not given.
+    pub fn default_out(self, root: &Path) -> PathBuf {
+        match self {
+            Profile::WebTest => target_dir(root).join("site-test"),
+            Profile::Release => target_dir(root).join("site"),
+        }
+    }
+}
+
+pub struct Options {
+    pub profile: Profile,
+    pub out: PathBuf,
+}
+
+/// One file of the built site with its raw and (if precompressed) brotli size.
+pub struct FileSize {
+    pub name: String,
+    pub raw_bytes: u64,
+    pub brotli_bytes: Option<u64>,
+}
+
+pub struct Report {
+    pub profile: Profile,
+    pub out: PathBuf,
+    pub steps: Vec<(String, f64)>,
+    pub files: Vec<FileSize>,
+}
+
+impl Report {
+    pub fn to_json(&self) -> String {
+        let steps: Vec<String> = self.steps.iter().map(|(n, s)| format!("{{\"step\":{n:?},\"secs\":{s:.1}}}")).collect();
+        let files: Vec<String> = self
+            .files
+            .iter()
+            .map(|f| {
+                let br = f.brotli_bytes.map_or("null".to_string(), |b| b.to_string());
+                format!("{{\"file\":{:?},\"raw_bytes\":{},\"brotli_bytes\":{br}}}", f.name, f.raw_bytes)
+            })
+            .collect();
+        format!(
+            "{{\"profile\":{:?},\"out\":{:?},\"steps\":[{}],\"files\":[{}]}}\n",
+            self.profile.name(),
+            self.out.display().to_string(),
+            steps.join(","),
+            files.join(",")
+        )
+    }
+
+    pub fn print(&self) {
+        println!("dist ({}) -> {}", self.profile.name(), self.out.display());
+        for (step, secs) in &self.steps {
+            println!("  {step:<28} {secs:>7.1} s");
+        }
+        for f in &self.files {
+            match f.brotli_bytes {
+                Some(b) => println!("  {:<28} {:>7.2} MiB raw, {:>6.2} MiB brotli", f.name, mib(f.raw_bytes), mib(b)),
+                None => println!("  {:<28} {:>7.2} MiB raw", f.name, mib(f.raw_bytes)),
+            }
+        }
+    }
+}
+
+fn mib(bytes: u64) -> f64 {
+    bytes as f64 / (1024.0 * 1024.0)
+}
+
+/// The app module's name in the site (`<APP>.js` and `<APP>_bg.wasm`).
+pub const APP: &str = "orbital_playground";
+const WASM_TARGET: &str = "wasm32-unknown-unknown";
+
+pub fn dist(root: &Path, options: &Options) -> Result<Report, String> {
+    let mut steps = Vec::new();
+    let mut step = |name: &str, started: Instant| {
+        let secs = started.elapsed().as_secs_f64();
+        println!("xtask dist: {name} done in {secs:.1} s");
+        steps.push((name.to_string(), secs));
+    };
+
+    ensure_wasm_target()?;
+
+    let t = Instant::now();
+    let guests_dir = crate::guests::build(root)?;
+    step("build guests", t);
+
+    let t = Instant::now();
+    run(cargo()
+        .current_dir(root)
+        .args(["build", "--profile", options.profile.name(), "--target", WASM_TARGET])
+        .args(["-p", "orbital-playground", "--bin", "orbital-playground"]))?;
+    step("build app (cargo)", t);
+    let app_wasm = target_dir(root).join(WASM_TARGET).join(options.profile.name()).join("orbital-playground.wasm");
+
+    let out = &options.out;
+    prepare_out_dir(out)?;
+
+    let t = Instant::now();
+    let release = options.profile == Profile::Release;
+    wasm_bindgen_cli_support::Bindgen::new()
+        .input_path(&app_wasm)
+        .out_name(APP)
+        .web(true)
+        .map_err(|e| format!("wasm-bindgen: {e:#}"))?
+        .typescript(false)
+        // The name section is a third of the module; release pages do without function names.
+        .remove_name_section(release)
+        .remove_producers_section(release)
+        .generate(out)
+        .map_err(|e| format!("wasm-bindgen on {}: {e:#}", app_wasm.display()))?;
+    step("wasm-bindgen", t);
+
+    let bg_wasm = out.join(format!("{APP}_bg.wasm"));
+    if release {
+        let t = Instant::now();
+        shrink(root, &bg_wasm)?;
+        step("wasm-opt", t);
+    }
+
+    copy_dir(&root.join("web"), out)?;
+    copy_dir(&root.join("assets"), &out.join("assets"))?;
+    let guests_out = out.join("guests");
+    std::fs::create_dir_all(&guests_out).map_err(|e| e.to_string())?;
+    let mut guest_count = 0;
+    for entry in read_dir(&guests_dir)? {
+        if entry.extension().is_some_and(|e| e == "wasm") {
+            copy_file(&entry, &guests_out.join(entry.file_name().unwrap_or_default()))?;
+            guest_count += 1;
+        }
+    }
+    if guest_count == 0 {
+        return Err(format!("no guest modules in {}", guests_dir.display()));
+    }
+
+    let t = Instant::now();
+    // The test site is served from loopback only; compressing it would just slow CI down.
+    let files = if release { precompress(out, 11)? } else { sizes(out)? };
+    step(if release { "brotli (quality 11)" } else { "list files" }, t);
+
+    let report = Report { profile: options.profile, out: out.clone(), steps, files };
+    let report_path = target_dir(root).join(format!("dist-{}.json", options.profile.name()));
+    std::fs::write(&report_path, report.to_json()).map_err(|e| format!("{}: {e}", report_path.display()))?;
+    Ok(report)
+}
+
+/// Installs the wasm32 target with rustup when it is missing.
+pub fn ensure_wasm_target() -> Result<(), String> {
+    let installed = Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .output()
+        .map_err(|e| format!("cannot run rustup ({e}): install Rust with rustup, or add the {WASM_TARGET} target yourself"))?;
+    if String::from_utf8_lossy(&installed.stdout).lines().any(|l| l.trim() == WASM_TARGET) {
+        return Ok(());
+    }
+    println!("xtask: installing the {WASM_TARGET} target");
+    run(Command::new("rustup").args(["target", "add", WASM_TARGET]))
+}
+
+/// Empties the output folder, refusing to touch a non-empty folder that `dist` did not make.
+fn prepare_out_dir(out: &Path) -> Result<(), String> {
+    let marker = out.join(".orbital-dist");
+    if out.exists() {
+        let empty = std::fs::read_dir(out).map_err(|e| e.to_string())?.next().is_none();
+        if !empty && !marker.exists() {
+            return Err(format!("{} exists and was not made by `cargo xtask dist`: choose another --out", out.display()));
+        }
+        std::fs::remove_dir_all(out).map_err(|e| format!("cannot clear {}: {e}", out.display()))?;
+    }
+    std::fs::create_dir_all(out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
+    std::fs::write(&marker, "made by cargo xtask dist\n").map_err(|e| e.to_string())
+}
+
+/// Where binaryen's `wasm-opt` comes from: `$WASM_OPT`, or binaryen from npm in xtask/e2e.
+/// (Debian's binaryen 108 corrupts wasm-bindgen's externref table; npm's 132 does not.)
+fn find_wasm_opt(root: &Path) -> Option<PathBuf> {
+    if let Some(path) = std::env::var_os("WASM_OPT") {
+        return Some(PathBuf::from(path));
+    }
+    let npm = root.join("xtask/e2e/node_modules/.bin/wasm-opt");
+    npm.is_file().then_some(npm)
+}
+
+/// Runs wasm-opt on the app module in place. The level is a measured trade-off (see README).
+fn shrink(root: &Path, wasm: &Path) -> Result<(), String> {
+    let Some(wasm_opt) = find_wasm_opt(root).or_else(|| {
+        println!("xtask: installing binaryen (wasm-opt) with `npm ci` in xtask/e2e");
+        crate::e2e::npm_ci(root).ok()?;
+        find_wasm_opt(root)
+    }) else {
+        return Err("wasm-opt not found: run `npm ci --prefix xtask/e2e` (needs Node.js and npm)".into());
+    };
+    let level = std::env::var("ORBITAL_WASM_OPT_LEVEL").unwrap_or_else(|_| DEFAULT_WASM_OPT_LEVEL.into());
+    let tmp = wasm.with_extension("opt.wasm");
+    run(Command::new(&wasm_opt)
+        .arg(&level)
+        .args(WASM_FEATURES)
+        .arg(wasm)
+        .arg("-o")
+        .arg(&tmp))?;
+    std::fs::rename(&tmp, wasm).map_err(|e| e.to_string())
+}
+
+/// Chosen by measurement on the release build (see README, "Sizes and build times").
+pub const DEFAULT_WASM_OPT_LEVEL: &str = "-Os";
+/// The features rustc (>= 1.87) and wasm-bindgen emit for wasm32-unknown-unknown.
+const WASM_FEATURES: [&str; 6] = [
+    "--enable-bulk-memory",
+    "--enable-nontrapping-float-to-int",
+    "--enable-sign-ext",
+    "--enable-mutable-globals",
+    "--enable-reference-types",
+    "--enable-multivalue",
+];
+
+/// Writes `<file>.br` next to every compressible file and returns the sizes.
+fn precompress(out: &Path, quality: i32) -> Result<Vec<FileSize>, String> {
+    let mut files = Vec::new();
+    for path in walk(out)? {
+        let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
+        let raw = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let brotli_bytes = if matches!(ext, "wasm" | "js" | "html" | "css" | "ron" | "json") && raw.len() > 1024 {
+            let compressed = brotli_compress(&raw, quality)?;
+            let br_path = PathBuf::from(format!("{}.br", path.display()));
+            std::fs::write(&br_path, &compressed).map_err(|e| e.to_string())?;
+            Some(compressed.len() as u64)
+        } else {
+            None
+        };
+        files.push(FileSize { name: relative(out, &path), raw_bytes: raw.len() as u64, brotli_bytes });
+    }
+    Ok(files)
+}
+
+pub fn brotli_compress(data: &[u8], quality: i32) -> Result<Vec<u8>, String> {
+    let params = brotli::enc::BrotliEncoderParams { quality, lgwin: 24, ..Default::default() };
+    let mut compressed = Vec::new();
+    brotli::BrotliCompress(&mut &data[..], &mut compressed, &params).map_err(|e| format!("brotli: {e}"))?;
+    Ok(compressed)
+}
+
+fn sizes(out: &Path) -> Result<Vec<FileSize>, String> {
+    walk(out)?
+        .into_iter()
+        .map(|p| {
+            let raw_bytes = std::fs::metadata(&p).map_err(|e| e.to_string())?.len();
+            Ok(FileSize { name: relative(out, &p), raw_bytes, brotli_bytes: None })
+        })
+        .collect()
+}
+
+fn relative(base: &Path, path: &Path) -> String {
+    path.strip_prefix(base).unwrap_or(path).display().to_string()
+}
+
+fn read_dir(dir: &Path) -> Result<Vec<PathBuf>, String> {
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(|e| format!("cannot read {}: {e}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    entries.sort();
+    Ok(entries)
+}
+
+/// Every file under `dir`, recursively, skipping dot files.
+fn walk(dir: &Path) -> Result<Vec<PathBuf>, String> {
+    let mut files = Vec::new();
+    for path in read_dir(dir)? {
+        if path.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with('.')) {
+            continue;
+        }
+        if path.is_dir() {
+            files.extend(walk(&path)?);
+        } else {
+            files.push(path);
+        }
+    }
+    Ok(files)
+}
+
+fn copy_file(from: &Path, to: &Path) -> Result<(), String> {
+    std::fs::copy(from, to).map(|_| ()).map_err(|e| format!("copy {} -> {}: {e}", from.display(), to.display()))
+}
+
+fn copy_dir(from: &Path, to: &Path) -> Result<(), String> {
+    for file in walk(from)? {
+        let dest = to.join(file.strip_prefix(from).map_err(|e| e.to_string())?);
+        if let Some(parent) = dest.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| e.to_string())?;
+        }
+        copy_file(&file, &dest)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn brotli_round_trips() {
+        let data = b"orbital ".repeat(1000);
+        let compressed = brotli_compress(&data, 5).unwrap();
+        assert!(compressed.len() < data.len() / 10);
+        let mut back = Vec::new();
+        brotli::BrotliDecompress(&mut &compressed[..], &mut back).unwrap();
+        assert_eq!(back, data);
+    }
+
+    #[test]
+    fn refuses_to_clear_a_folder_it_did_not_make() {
+        let dir = std::env::temp_dir().join(format!("xtask-dist-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("precious.txt"), "x").unwrap();
+        assert!(prepare_out_dir(&dir).is_err());
+        assert!(dir.join("precious.txt").exists());
+        std::fs::remove_file(dir.join("precious.txt")).unwrap();
+        prepare_out_dir(&dir).unwrap();
+        std::fs::write(dir.join("old.js"), "x").unwrap();
+        prepare_out_dir(&dir).unwrap();
+        assert!(!dir.join("old.js").exists());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
