@@ -1,4 +1,250 @@
-//! The Orbital microkernel (being written; see issue 2).
+//! The Orbital microkernel: processes, capabilities, IPC endpoints, memory accounting, metrics
+//! and the syscall dispatcher.
+//!
+//! The kernel is a pure, deterministic state machine. It has no clock (every entry point takes
+//! the current time in nanoseconds since boot), no threads and no I/O: the supervisor feeds it
+//! syscalls and applies the [`Effect`]s it returns, and the app draws the [`KernelEvent`]s it
+//! emits. Everything a guest sends is an allegation: bad slots, bad numbers, oversized data and
+//! dead pids all become error codes, never panics.
+//!
+//! Costs: the process table, the endpoint table and the capability derivation tree are
+//! `BTreeMap`s, so every syscall costs O(log n) in the number of processes; a capability space
+//! has at most 64 slots.
 #![no_std]
+#![forbid(unsafe_code)]
 extern crate alloc;
+
 pub use orbital_abi as abi;
+
+mod caps;
+mod ipc;
+mod logs;
+mod process;
+mod syscall;
+mod types;
+
+pub use types::*;
+
+use alloc::collections::{BTreeMap, BTreeSet, VecDeque};
+use alloc::vec::Vec;
+
+use abi::ErrorCode;
+use caps::CapNode;
+use ipc::Endpoint;
+use logs::{Bounded, RateWindow};
+
+/// The kernel: all state of the simulated machine.
+#[derive(Clone, Debug)]
+pub struct Kernel {
+    config: KernelConfig,
+    processes: BTreeMap<ProcessId, Process>,
+    next_pid: u32,
+    endpoints: BTreeMap<EndpointId, Endpoint>,
+    next_endpoint: u32,
+    /// The capability derivation tree: every live capability, with its parent (what it was
+    /// granted, derived or transferred from) and children, so revoke can find its descendants.
+    cap_nodes: BTreeMap<CapId, CapNode>,
+    next_cap: u64,
+    /// Processes sleeping until a time, ordered by wake-up time.
+    sleepers: BTreeSet<(u64, ProcessId)>,
+    effects: Vec<Effect>,
+    events: Bounded<KernelEvent>,
+    traffic: Bounded<TrafficEntry>,
+    cap_log: Bounded<CapLogEntry>,
+    counters: Counters,
+    rate: RateWindow,
+    /// The latest time any entry point was given (kernel time only moves forward).
+    now_ns: u64,
+}
+
+/// Running totals (never scanned for).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Counters {
+    /// Sum of `accounted_memory` over live (non-zombie) processes.
+    total_memory: u64,
+    live_processes: usize,
+    messages_sent: u64,
+    messages_delivered: u64,
+    messages_dropped: u64,
+    messages_queued: u64,
+    bytes_sent: u64,
+    syscalls: u64,
+}
+
+impl Default for Kernel {
+    fn default() -> Self {
+        Kernel::new(KernelConfig::default())
+    }
+}
+
+impl Kernel {
+    pub fn new(config: KernelConfig) -> Self {
+        Kernel {
+            events: Bounded::new(config.event_capacity),
+            traffic: Bounded::new(config.traffic_log_capacity),
+            cap_log: Bounded::new(config.cap_log_capacity),
+            config,
+            processes: BTreeMap::new(),
+            next_pid: 1,
+            endpoints: BTreeMap::new(),
+            next_endpoint: 1,
+            cap_nodes: BTreeMap::new(),
+            next_cap: 1,
+            sleepers: BTreeSet::new(),
+            effects: Vec::new(),
+            counters: Counters::default(),
+            rate: RateWindow::default(),
+            now_ns: 0,
+        }
+    }
+
+    pub fn config(&self) -> &KernelConfig {
+        &self.config
+    }
+
+    /// Kernel time moves forward only: an earlier `now_ns` than one seen before is taken as the
+    /// latest time seen, so a confused caller cannot make time (or rates) run backwards.
+    fn observe_time(&mut self, now_ns: u64) -> u64 {
+        if now_ns > self.now_ns {
+            self.now_ns = now_ns;
+        }
+        self.now_ns
+    }
+
+    fn emit(&mut self, event: KernelEvent) {
+        self.events.push(event);
+    }
+
+    /// Effects the supervisor must apply (replies to blocked calls, guests to stop). Call after
+    /// every `dispatch`, `tick`, `kill_process`, `exit_process` and `send_from_kernel`.
+    #[must_use]
+    pub fn take_effects(&mut self) -> Vec<Effect> {
+        core::mem::take(&mut self.effects)
+    }
+
+    /// Everything that happened since the last drain, oldest first. The queue is bounded by
+    /// `event_capacity`; when it overflows the oldest events are dropped and counted in
+    /// [`Kernel::events_dropped`].
+    pub fn drain_events(&mut self) -> Vec<KernelEvent> {
+        self.events.drain_all()
+    }
+
+    /// Events dropped because nobody drained the queue in time (since boot).
+    pub fn events_dropped(&self) -> u64 {
+        self.events.dropped()
+    }
+
+    /// Events waiting to be drained.
+    pub fn events_pending(&self) -> usize {
+        self.events.len()
+    }
+
+    pub fn traffic_log(&self) -> &VecDeque<TrafficEntry> {
+        self.traffic.items()
+    }
+
+    pub fn capability_log(&self) -> &VecDeque<CapLogEntry> {
+        self.cap_log.items()
+    }
+
+    /// Entries that fell off the traffic log and the capability log since boot.
+    pub fn logs_dropped(&self) -> (u64, u64) {
+        (self.traffic.dropped(), self.cap_log.dropped())
+    }
+
+    pub fn clear_logs(&mut self) {
+        self.traffic.clear();
+        self.cap_log.clear();
+    }
+
+    pub fn system_metrics(&self, now_ns: u64) -> SystemMetrics {
+        let now_ns = now_ns.max(self.now_ns);
+        SystemMetrics {
+            processes: self.counters.live_processes,
+            total_memory: self.counters.total_memory,
+            endpoints: self.endpoints.len(),
+            ipc_messages: self.counters.messages_sent,
+            ipc_bytes: self.counters.bytes_sent,
+            syscalls: self.counters.syscalls,
+            uptime_ns: now_ns,
+            messages_per_sec: self.rate.per_second(now_ns),
+        }
+    }
+
+    /// Message accounting since boot. Always `sent == delivered + queued + dropped`.
+    pub fn message_counts(&self) -> MessageCounts {
+        MessageCounts {
+            sent: self.counters.messages_sent,
+            delivered: self.counters.messages_delivered,
+            queued: self.counters.messages_queued,
+            dropped: self.counters.messages_dropped,
+        }
+    }
+
+    /// Recomputes every running total from scratch and compares it with the incremental one.
+    /// O(n); for tests and debugging, never called by the kernel itself.
+    pub fn audit(&self) -> Result<(), alloc::string::String> {
+        use alloc::format;
+        let mut total = 0u64;
+        let mut live = 0usize;
+        for p in self.processes.values() {
+            if !p.state.is_zombie() {
+                live += 1;
+                total = total.saturating_add(p.accounted_memory());
+            }
+        }
+        if total != self.counters.total_memory {
+            return Err(format!("total memory {} != recomputed {}", self.counters.total_memory, total));
+        }
+        if live != self.counters.live_processes {
+            return Err(format!("live processes {} != recomputed {}", self.counters.live_processes, live));
+        }
+        let queued: u64 = self.endpoints.values().map(|e| e.queue_len() as u64).sum();
+        if queued != self.counters.messages_queued {
+            return Err(format!("queued {} != recomputed {}", self.counters.messages_queued, queued));
+        }
+        let c = self.message_counts();
+        if c.sent != c.delivered + c.queued + c.dropped {
+            return Err(format!("sent {} != delivered {} + queued {} + dropped {}", c.sent, c.delivered, c.queued, c.dropped));
+        }
+        for (id, ep) in &self.endpoints {
+            if ep.queue_len() > self.config.queue_capacity {
+                return Err(format!("endpoint {} queue over capacity", id.0));
+            }
+            if ep.queue_len() > 0 && ep.waiter_count() > 0 {
+                return Err(format!("endpoint {} has both queued messages and waiters", id.0));
+            }
+        }
+        if self.traffic.len() > self.config.traffic_log_capacity
+            || self.cap_log.len() > self.config.cap_log_capacity
+            || self.events.len() > self.config.event_capacity
+        {
+            return Err(format!("a log is over its bound"));
+        }
+        for (id, node) in &self.cap_nodes {
+            let held = self.processes.get(&node.holder).and_then(|p| p.caps.get(node.slot)).map(|c| c.id);
+            if held != Some(*id) {
+                return Err(format!("cap node {} not held where it says", id.0));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Validates a guest- or supervisor-supplied rights word.
+fn valid_rights(rights: u32) -> bool {
+    rights & !abi::rights::ALL == 0
+}
+
+/// The error with a person-readable reason, produced only on refusal paths.
+#[derive(Clone, Debug)]
+pub(crate) struct Denied {
+    pub code: ErrorCode,
+    pub reason: alloc::string::String,
+}
+
+impl Denied {
+    pub fn new(code: ErrorCode, reason: impl Into<alloc::string::String>) -> Self {
+        Denied { code, reason: reason.into() }
+    }
+}

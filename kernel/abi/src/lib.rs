@@ -234,6 +234,9 @@ pub mod rights {
     pub const WRITE: u32 = 1 << 1;
     pub const GRANT: u32 = 1 << 2;
     pub const ALL: u32 = READ | WRITE | GRANT;
+    /// Set in a `CAP_LIST` record's rights word when the capability is stale (revoked, or its
+    /// object is gone). Never a right: grant and derive refuse it.
+    pub const STALE: u32 = 1 << 31;
 }
 
 /// Kinds of kernel object a capability can point at (as reported by `CAP_LIST`).
