@@ -1,0 +1,313 @@
+//! The supervisor core as a Bevy plugin: it owns the kernel, boots `init`, services syscalls from
+//! each process's mailbox, and mirrors the kernel into the ECS.
+//!
+//! ```text
+//! guest ─▶ mailbox ─doorbell─▶ servicer (thread / waitAsync) ─▶ Supervisor::service_pending ─▶ Kernel
+//!                                                                                   │
+//!  Update: ApplyIntents ─▶ Service (tick, fallback servicing) ─▶ PublishEvents ─▶ SyncEntities
+//!          SupervisorIntent                                        KernelEventMessage  ProcessEntity + ProcessView
+//! ```
+//!
+//! The [`Supervisor`] lives in `Arc<Mutex<..>>` (the [`SupervisorHandle`] resource) so syscalls
+//! are serviced outside frames: a hidden browser tab or a slow software renderer does not stall
+//! the guests. Natively a [`native_host::Servicer`] thread waits on the doorbell futex; in the
+//! browser the web host drives `service_pending` from an `Atomics.waitAsync` callback. Each frame
+//! the plugin's systems also apply intents, tick the kernel (sleepers), drain kernel events into
+//! [`KernelEventMessage`]s and keep one [`ProcessEntity`] per kernel process with a fresh
+//! [`ProcessView`]. How the web host's `!Send` JavaScript handles fit in the shared lock is
+//! described in [`host`].
+
+pub mod host;
+pub mod mailbox;
+pub mod manifest;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod native_host;
+mod runtime;
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use bevy::prelude::*;
+
+pub use host::{GuestExit, GuestExitKind, Host, HostError, SpawnedGuest};
+pub use mailbox::Mailbox;
+pub use manifest::{ConnectSpec, Manifest, ManifestError, ProgramSpec};
+pub use runtime::{
+    CONSOLE_LOG_CAPACITY, ConsoleKind, ConsoleLine, KillError, MailboxStatus, ServicedCall, SpawnError, Supervisor,
+    TimeControl,
+};
+
+use crate::kernel::{KernelConfig, KernelEvent, ProcessId, ProcessMetrics, ProcessState};
+
+/// The supervisor, shared between Bevy systems and whatever services syscalls between frames.
+#[derive(Resource, Clone)]
+pub struct SupervisorHandle(pub Arc<Mutex<Supervisor>>);
+
+impl SupervisorHandle {
+    pub fn new(supervisor: Supervisor) -> SupervisorHandle {
+        SupervisorHandle(Arc::new(Mutex::new(supervisor)))
+    }
+
+    /// Locks the supervisor. A panic while holding the lock is a bug; the state is still the
+    /// kernel's own (it never panics on guest input), so keep going with it.
+    pub fn lock(&self) -> MutexGuard<'_, Supervisor> {
+        self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// Something a person (or a test, or `window.supervisor`) wants done. The UI never touches the
+/// kernel directly; it writes these.
+#[derive(Message, Clone, Debug, PartialEq)]
+pub enum SupervisorIntent {
+    Spawn { program: String },
+    Kill { pid: ProcessId },
+    ConsoleInput { line: String },
+    SetTime(TimeControl),
+    Step,
+    Reap { pid: ProcessId },
+    ResetUserProcesses,
+}
+
+/// A kernel event, republished as a Bevy message each frame, in kernel order.
+#[derive(Message, Clone, Debug)]
+pub struct KernelEventMessage(pub KernelEvent);
+
+/// A refused intent, with what to do about it (also written to the console log).
+#[derive(Message, Clone, Debug, PartialEq, Eq)]
+pub struct IntentRefused {
+    pub intent: String,
+    pub reason: String,
+}
+
+/// One entity per process in the kernel's table (Zombies included), spawned when the process
+/// appears and despawned when it is killed or reaped.
+#[derive(Component, Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ProcessEntity {
+    pub pid: ProcessId,
+}
+
+/// A copy of the process as the kernel and supervisor see it, refreshed every frame.
+#[derive(Component, Clone, Debug)]
+pub struct ProcessView {
+    pub name: String,
+    pub state: ProcessState,
+    pub metrics: ProcessMetrics,
+    pub mailbox: MailboxStatus,
+    pub worker_id: Option<u32>,
+    pub protected: bool,
+    pub last_serviced: Option<ServicedCall>,
+}
+
+/// Which entity stands for which pid.
+#[derive(Resource, Default, Debug)]
+pub struct ProcessEntities(pub BTreeMap<ProcessId, Entity>);
+
+/// The plugin's systems, in this order, in `Update`.
+#[derive(SystemSet, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum SupervisorSystems {
+    ApplyIntents,
+    Service,
+    PublishEvents,
+    SyncEntities,
+}
+
+type HostFactory = Box<dyn FnOnce() -> Box<dyn Host> + Send + Sync>;
+
+/// The supervisor feature. `SupervisorPlugin::default()` runs guests on the native host (and
+/// starts its doorbell thread); the browser build passes its host with [`SupervisorPlugin::with_host`]
+/// and drives servicing itself.
+pub struct SupervisorPlugin {
+    host: Mutex<Option<HostFactory>>,
+    manifest: Option<Manifest>,
+    config: KernelConfig,
+    boot: bool,
+}
+
+impl Default for SupervisorPlugin {
+    fn default() -> Self {
+        SupervisorPlugin { host: Mutex::new(None), manifest: None, config: KernelConfig::default(), boot: true }
+    }
+}
+
+impl SupervisorPlugin {
+    /// Use this host instead of the native one. Nothing services between frames unless the
+    /// caller arranges it (the web host's `Atomics.waitAsync` callback does).
+    pub fn with_host(make_host: impl FnOnce() -> Box<dyn Host> + Send + Sync + 'static) -> Self {
+        SupervisorPlugin { host: Mutex::new(Some(Box::new(make_host))), ..default() }
+    }
+
+    pub fn with_manifest(mut self, manifest: Manifest) -> Self {
+        self.manifest = Some(manifest);
+        self
+    }
+
+    pub fn with_kernel_config(mut self, config: KernelConfig) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// Do not spawn `init` at start-up (for tests that want an empty system).
+    pub fn without_boot(mut self) -> Self {
+        self.boot = false;
+        self
+    }
+}
+
+impl Plugin for SupervisorPlugin {
+    fn build(&self, app: &mut App) {
+        let manifest = match &self.manifest {
+            Some(manifest) => manifest.clone(),
+            // Compiled in and unit-tested: failing here is a bug, not a user error.
+            None => Manifest::builtin().unwrap_or_else(|e| panic!("the built-in program manifest is broken: {e}")),
+        };
+        let custom_host = self.host.lock().unwrap_or_else(|p| p.into_inner()).take();
+        let handle = match custom_host {
+            Some(make_host) => SupervisorHandle::new(Supervisor::new(manifest, make_host(), self.config.clone())),
+            None => native_supervisor(app, manifest, self.config.clone()),
+        };
+        app.insert_resource(handle)
+            .init_resource::<ProcessEntities>()
+            .add_message::<SupervisorIntent>()
+            .add_message::<KernelEventMessage>()
+            .add_message::<IntentRefused>()
+            .configure_sets(
+                Update,
+                (
+                    SupervisorSystems::ApplyIntents,
+                    SupervisorSystems::Service,
+                    SupervisorSystems::PublishEvents,
+                    SupervisorSystems::SyncEntities,
+                )
+                    .chain(),
+            )
+            .add_systems(
+                Update,
+                (
+                    apply_intents.in_set(SupervisorSystems::ApplyIntents),
+                    service_mailboxes.in_set(SupervisorSystems::Service),
+                    publish_kernel_events.in_set(SupervisorSystems::PublishEvents),
+                    sync_process_entities.in_set(SupervisorSystems::SyncEntities),
+                ),
+            );
+        if self.boot {
+            app.add_systems(Startup, boot_init);
+        }
+    }
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn native_supervisor(app: &mut App, manifest: Manifest, config: KernelConfig) -> SupervisorHandle {
+    let host = native_host::NativeHost::new();
+    let doorbell = host.doorbell();
+    let handle = SupervisorHandle::new(Supervisor::new(manifest, Box::new(host), config));
+    app.insert_resource(NativeServicer(native_host::Servicer::start(&handle, doorbell)));
+    handle
+}
+
+#[cfg(target_arch = "wasm32")]
+fn native_supervisor(_app: &mut App, _manifest: Manifest, _config: KernelConfig) -> SupervisorHandle {
+    panic!("there is no native host in the browser: add the plugin with SupervisorPlugin::with_host(web host)")
+}
+
+/// Keeps the native doorbell thread alive as long as the app; dropping it stops the thread.
+#[cfg(not(target_arch = "wasm32"))]
+#[derive(Resource)]
+pub struct NativeServicer(pub native_host::Servicer);
+
+fn boot_init(handle: Res<SupervisorHandle>) {
+    // A refusal is already in the console log and the log; the app keeps running so it shows.
+    if let Err(error) = handle.lock().boot() {
+        error!("could not boot init: {error}");
+    }
+}
+
+fn apply_intents(
+    handle: Res<SupervisorHandle>,
+    mut intents: MessageReader<SupervisorIntent>,
+    mut refused: MessageWriter<IntentRefused>,
+) {
+    let mut supervisor = handle.lock();
+    for intent in intents.read() {
+        let outcome = match intent {
+            SupervisorIntent::Spawn { program } => supervisor.spawn_program(program).map(|_| ()).map_err(|e| e.to_string()),
+            SupervisorIntent::Kill { pid } => supervisor.kill(*pid).map_err(|e| e.to_string()),
+            SupervisorIntent::ConsoleInput { line } => supervisor.console_input(line),
+            SupervisorIntent::SetTime(time) => {
+                supervisor.set_time_control(*time);
+                Ok(())
+            }
+            SupervisorIntent::Step => {
+                supervisor.step();
+                Ok(())
+            }
+            SupervisorIntent::Reap { pid } => {
+                supervisor.reap(*pid).map_err(|e| format!("cannot reap pid {}: {}", pid.0, e.describe()))
+            }
+            SupervisorIntent::ResetUserProcesses => {
+                supervisor.reset_user_processes();
+                Ok(())
+            }
+        };
+        if let Err(reason) = outcome {
+            // Spawn refusals were logged by the supervisor itself.
+            if !matches!(intent, SupervisorIntent::Spawn { .. }) {
+                warn!("{intent:?} refused: {reason}");
+            }
+            refused.write(IntentRefused { intent: format!("{intent:?}"), reason });
+        }
+    }
+}
+
+fn service_mailboxes(handle: Res<SupervisorHandle>) {
+    let mut supervisor = handle.lock();
+    let now_ns = supervisor.now_ns();
+    supervisor.tick(now_ns);
+    // The servicer normally got there first; this keeps a host without one (or a stalled
+    // callback) moving once per frame.
+    supervisor.service_pending(now_ns);
+}
+
+fn publish_kernel_events(handle: Res<SupervisorHandle>, mut messages: MessageWriter<KernelEventMessage>) {
+    let events = handle.lock().drain_events();
+    messages.write_batch(events.into_iter().map(KernelEventMessage));
+}
+
+/// Keeps exactly one entity per process in the kernel's table and refreshes its view.
+fn sync_process_entities(
+    mut commands: Commands,
+    handle: Res<SupervisorHandle>,
+    mut entities: ResMut<ProcessEntities>,
+    mut views: Query<&mut ProcessView>,
+) {
+    let supervisor = handle.lock();
+    let processes = supervisor.kernel().processes();
+    entities.0.retain(|pid, entity| {
+        let alive = processes.contains_key(pid);
+        if !alive {
+            commands.entity(*entity).despawn();
+        }
+        alive
+    });
+    for (pid, process) in processes {
+        let view = ProcessView {
+            name: process.name.clone(),
+            state: process.state.clone(),
+            metrics: process.metrics.clone(),
+            mailbox: supervisor.mailbox_status(*pid).unwrap_or_default(),
+            worker_id: supervisor.worker_id(*pid),
+            protected: process.protected,
+            last_serviced: supervisor.last_serviced(*pid),
+        };
+        match entities.0.get(pid).and_then(|e| views.get_mut(*e).ok()) {
+            Some(mut existing) => *existing = view,
+            None if entities.0.contains_key(pid) => {
+                // Spawned last frame; its components are being inserted by commands.
+                commands.entity(entities.0[pid]).insert(view);
+            }
+            None => {
+                let entity = commands.spawn((ProcessEntity { pid: *pid }, view, Name::new(process.name.clone()))).id();
+                entities.0.insert(*pid, entity);
+            }
+        }
+    }
+}

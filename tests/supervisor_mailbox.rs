@@ -1,0 +1,207 @@
+//! The supervisor's mailbox servicing with a scripted host: the test plays the guest by writing
+//! mailbox words directly, so it can forge what a real guest's host never would (the PID word).
+//! No wasm, no threads: deterministic.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use orbital_playground::abi::{ErrorCode, mailbox as mb, nr};
+use orbital_playground::kernel::{KernelConfig, ProcessId, ProcessState};
+use orbital_playground::supervisor::mailbox::{AtomicMailbox, MailboxWords};
+use orbital_playground::supervisor::{
+    GuestExit, GuestExitKind, Host, HostError, Manifest, MailboxStatus, ProgramSpec, SpawnedGuest, Supervisor,
+    TimeControl,
+};
+
+type Shared = Arc<Mutex<Scripted>>;
+
+#[derive(Default)]
+struct Scripted {
+    mailboxes: BTreeMap<ProcessId, Arc<MailboxWords>>,
+    exits: Vec<GuestExit>,
+    stopped: Vec<ProcessId>,
+}
+
+/// A host whose "guests" are the test itself.
+struct ScriptedHost(Shared);
+
+impl Host for ScriptedHost {
+    fn spawn(&mut self, pid: ProcessId, _program: &ProgramSpec) -> Result<SpawnedGuest, HostError> {
+        let words = MailboxWords::new();
+        self.0.lock().unwrap().mailboxes.insert(pid, words.clone());
+        Ok(SpawnedGuest { mailbox: Box::new(AtomicMailbox(words)), worker_id: 100 + pid.0 })
+    }
+    fn stop(&mut self, pid: ProcessId) {
+        let mut s = self.0.lock().unwrap();
+        if s.mailboxes.remove(&pid).is_some() {
+            s.stopped.push(pid);
+        }
+    }
+    fn live_guests(&self) -> usize {
+        self.0.lock().unwrap().mailboxes.len()
+    }
+    fn take_exits(&mut self) -> Vec<GuestExit> {
+        std::mem::take(&mut self.0.lock().unwrap().exits)
+    }
+    fn ring_doorbell(&self) {}
+    fn name(&self) -> &'static str {
+        "scripted"
+    }
+}
+
+fn supervisor() -> (Supervisor, Shared) {
+    let shared = Shared::default();
+    let sup = Supervisor::new(Manifest::builtin().unwrap(), Box::new(ScriptedHost(shared.clone())), KernelConfig::default());
+    (sup, shared)
+}
+
+fn words(shared: &Shared, pid: ProcessId) -> Arc<MailboxWords> {
+    shared.lock().unwrap().mailboxes[&pid].clone()
+}
+
+fn set(w: &MailboxWords, offset: usize, value: i32) {
+    w.word(offset).store(value as u32, std::sync::atomic::Ordering::SeqCst);
+}
+
+fn get(w: &MailboxWords, offset: usize) -> i32 {
+    w.word(offset).load(std::sync::atomic::Ordering::SeqCst) as i32
+}
+
+/// Plays a guest's host: request words, data, PENDING.
+fn request(w: &MailboxWords, number: u32, args: [u32; 3], data: &[u8]) {
+    set(w, mb::SYSCALL, number as i32);
+    set(w, mb::ARG0, args[0] as i32);
+    set(w, mb::ARG1, args[1] as i32);
+    set(w, mb::ARG2, args[2] as i32);
+    w.write_bytes(data);
+    set(w, mb::DATA_LEN, data.len() as i32);
+    set(w, mb::STATUS, mb::STATUS_PENDING);
+}
+
+/// Takes the reply like a guest's host: RESULT, then IDLE.
+fn take_reply(w: &MailboxWords) -> i32 {
+    assert_eq!(get(w, mb::STATUS), mb::STATUS_READY, "no reply");
+    set(w, mb::STATUS, mb::STATUS_IDLE);
+    get(w, mb::RESULT)
+}
+
+#[test]
+fn forged_pid_word_changes_nothing() {
+    let (mut sup, shared) = supervisor();
+    let init = sup.spawn_program("init").unwrap();
+    let idle = sup.spawn_program("idle").unwrap();
+    let w = words(&shared, idle);
+    // The guest claims to be init in the PID word; the kernel must still see idle.
+    set(&w, mb::PID, init.0 as i32);
+    request(&w, nr::GET_PID, [0; 3], &[]);
+    assert_eq!(sup.service_pending(sup.now_ns()), 1);
+    assert_eq!(take_reply(&w), idle.0 as i32, "GET_PID answers the mailbox's owner");
+    assert_eq!(get(&w, mb::PID), idle.0 as i32, "the supervisor rewrites the informational PID word");
+    // A KILL of init "as init" (forged PID word) with idle's capabilities: denied, init lives.
+    set(&w, mb::PID, init.0 as i32);
+    request(&w, nr::KILL, [1, init.0, 0], &[]);
+    sup.service_pending(sup.now_ns());
+    let result = take_reply(&w);
+    assert!(ErrorCode::from_result(result).is_some(), "KILL without the process table must fail, got {result}");
+    assert!(sup.kernel().process(init).is_some_and(|p| !p.state.is_zombie()));
+    assert_eq!(sup.kernel().process(idle).unwrap().metrics.syscall_count, 2, "both calls were charged to idle");
+    assert_eq!(sup.kernel().process(init).unwrap().metrics.syscall_count, 0, "nothing was charged to init");
+}
+
+#[test]
+fn blocking_receive_completes_when_a_message_arrives_and_status_is_tracked() {
+    let (mut sup, shared) = supervisor();
+    let receiver = sup.spawn_program("receiver").unwrap();
+    let sender = sup.spawn_program("sender").unwrap();
+    let (rw, sw) = (words(&shared, receiver), words(&shared, sender));
+    request(&rw, nr::RECEIVE, [1, 0, 0], &[]);
+    sup.service_pending(sup.now_ns());
+    assert_eq!(get(&rw, mb::STATUS), mb::STATUS_PENDING, "an empty RECEIVE stays pending");
+    assert_eq!(sup.mailbox_status(receiver), Some(MailboxStatus::Pending));
+    assert!(matches!(sup.kernel().process(receiver).unwrap().state, ProcessState::Blocked(_)));
+    // Not re-dispatched while blocked.
+    assert_eq!(sup.service_pending(sup.now_ns()), 0);
+    let payload = b"\x07\0\0\0\0\0\0\0hello";
+    request(&sw, nr::SEND, [1, 9, u32::MAX], payload);
+    assert_eq!(sup.service_pending(sup.now_ns()), 1);
+    assert_eq!(take_reply(&sw), 0);
+    assert_eq!(sup.mailbox_status(receiver), Some(MailboxStatus::Ready));
+    let len = take_reply(&rw);
+    assert_eq!(len as usize, payload.len());
+    let data = rw.read_bytes(get(&rw, mb::DATA_LEN) as usize);
+    assert_eq!(&data[0..4], &sender.0.to_le_bytes(), "the kernel stamps the real sender");
+    assert_eq!(&data[4..8], &9u32.to_le_bytes());
+    assert_eq!(&data[12..], payload);
+    assert_eq!(get(&rw, mb::LAST_SERVICED), nr::RECEIVE as i32);
+    assert_eq!(sup.last_serviced(receiver).unwrap().name(), "RECEIVE");
+}
+
+#[test]
+fn exit_stops_the_guest_and_a_trap_becomes_a_zombie() {
+    let (mut sup, shared) = supervisor();
+    let idle = sup.spawn_program("idle").unwrap();
+    let crasher = sup.spawn_program("crasher").unwrap();
+    let w = words(&shared, idle);
+    request(&w, nr::EXIT, [3, 0, 0], &[]);
+    sup.service_pending(sup.now_ns());
+    assert!(shared.lock().unwrap().stopped.contains(&idle), "EXIT stops the guest");
+    assert!(matches!(sup.kernel().process(idle).unwrap().state, ProcessState::Zombie(_)));
+    shared
+        .lock()
+        .unwrap()
+        .exits
+        .push(GuestExit { pid: crasher, kind: GuestExitKind::Trapped("wasm `unreachable` instruction executed".into()) });
+    sup.service_pending(sup.now_ns());
+    match &sup.kernel().process(crasher).unwrap().state {
+        ProcessState::Zombie(reason) => assert!(reason.to_string().contains("unreachable"), "{reason}"),
+        other => panic!("crasher is {other:?}"),
+    }
+    assert!(sup.console_text_of(crasher).contains("trapped"));
+}
+
+#[test]
+fn pause_step_and_slow_motion_budget_syscalls() {
+    let (mut sup, shared) = supervisor();
+    let a = sup.spawn_program("idle").unwrap();
+    let b = sup.spawn_program("idle").unwrap();
+    let (wa, wb) = (words(&shared, a), words(&shared, b));
+    sup.set_time_control(TimeControl::Paused);
+    request(&wa, nr::YIELD, [0; 3], &[]);
+    request(&wb, nr::YIELD, [0; 3], &[]);
+    assert_eq!(sup.service_pending(sup.now_ns()), 0, "paused: nothing serviced");
+    assert_eq!(get(&wa, mb::STATUS), mb::STATUS_PENDING);
+    sup.step();
+    assert_eq!(sup.service_pending(sup.now_ns()), 1, "a step services exactly one");
+    assert_eq!(sup.service_pending(sup.now_ns()), 0);
+    sup.step();
+    assert_eq!(sup.service_pending(sup.now_ns()), 1, "the next step services the other");
+    take_reply(&wa);
+    take_reply(&wb);
+    sup.set_time_control(TimeControl::Slow { syscalls_per_sec: 10.0 });
+    let t0 = sup.now_ns();
+    request(&wa, nr::YIELD, [0; 3], &[]);
+    request(&wb, nr::YIELD, [0; 3], &[]);
+    assert_eq!(sup.service_pending(t0), 0, "no token banked yet");
+    let delay = sup.next_service_delay(t0).expect("work is waiting");
+    assert!(delay.as_millis() <= 100, "{delay:?}");
+    assert_eq!(sup.service_pending(t0 + 100_000_000), 1, "one token after 100 ms at 10/s");
+    assert_eq!(sup.service_pending(t0 + 150_000_000), 0);
+    assert_eq!(sup.service_pending(t0 + 1_000_000_000), 1, "never more than one banked");
+}
+
+#[test]
+fn missing_optional_connect_leaves_an_empty_slot() {
+    let (mut sup, _shared) = supervisor();
+    let first = sup.spawn_program("pingpong").unwrap();
+    let second = sup.spawn_program("pingpong").unwrap();
+    let third = sup.spawn_program("pingpong").unwrap();
+    let slots = |pid| sup.kernel().capabilities(pid).iter().map(|c| c.slot).collect::<Vec<_>>();
+    assert_eq!(slots(first), [0, 1], "the first pingpong has no peer: slot 2 stays empty");
+    assert_eq!(slots(second), [0, 1, 2], "the second is wired to the first");
+    // Exclusive: the first's inbox is taken, so the third is wired to the second.
+    assert_eq!(slots(third), [0, 1, 2]);
+    let peer = |pid| sup.kernel().capabilities(pid).iter().find(|c| c.slot == 2).unwrap().object;
+    assert_ne!(peer(second), peer(third));
+    let terminal_err = sup.spawn_program("terminal");
+    assert!(terminal_err.is_ok(), "terminal needs no provider");
+}

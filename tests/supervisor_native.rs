@@ -1,0 +1,411 @@
+//! The whole pipeline on the native host, headless: real guest modules on wasmi threads, the
+//! kernel, the supervisor plugin and its ECS mirror, inside `App::new()` + `MinimalPlugins`.
+//!
+//! Needs the guest modules: `cargo xtask guests` (the README's `cargo xtask test` builds them
+//! first). Each test waits for a condition with a generous deadline, updating the app in between.
+
+use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
+
+use bevy::prelude::*;
+use orbital_playground::abi::ErrorCode;
+use orbital_playground::kernel::{BlockReason, ExitReason, KernelEvent, ProcessId, ProcessState};
+use orbital_playground::supervisor::native_host::guest_dir_candidates;
+use orbital_playground::supervisor::{
+    KernelEventMessage, KillError, MailboxStatus, ProcessEntity, ProcessView, SpawnError, SupervisorHandle,
+    SupervisorIntent, SupervisorPlugin, SupervisorSystems, TimeControl,
+};
+
+const DEADLINE: Duration = Duration::from_secs(60);
+
+/// Every kernel event the app published, in order.
+#[derive(Resource, Default)]
+struct SeenEvents(Vec<KernelEvent>);
+
+fn record_events(mut reader: MessageReader<KernelEventMessage>, mut seen: ResMut<SeenEvents>) {
+    seen.0.extend(reader.read().map(|m| m.0.clone()));
+}
+
+fn require_guests() {
+    let found = guest_dir_candidates().iter().any(|d| d.join("init.wasm").is_file());
+    assert!(
+        found,
+        "the guest modules are not built: run `cargo xtask guests` first (looked in {:?})",
+        guest_dir_candidates()
+    );
+}
+
+struct Harness {
+    app: App,
+}
+
+impl Harness {
+    /// A headless app with the supervisor booted (init, terminal, idle) on the native host.
+    fn boot() -> Harness {
+        require_guests();
+        let mut app = App::new();
+        app.add_plugins(MinimalPlugins)
+            .add_plugins(SupervisorPlugin::default())
+            .init_resource::<SeenEvents>()
+            .add_systems(Update, record_events.after(SupervisorSystems::PublishEvents));
+        let mut h = Harness { app };
+        h.wait_for("init, terminal and idle to start", |h| {
+            h.pid_of("init").is_some() && h.pid_of("terminal").is_some() && h.pid_of("idle").is_some()
+        });
+        h
+    }
+
+    fn handle(&self) -> SupervisorHandle {
+        self.app.world().resource::<SupervisorHandle>().clone()
+    }
+
+    fn pid_of(&self, name: &str) -> Option<ProcessId> {
+        let handle = self.handle();
+        let sup = handle.lock();
+        sup.kernel().processes().values().filter(|p| p.name == name).map(|p| p.pid).max()
+    }
+
+    fn state(&self, pid: ProcessId) -> Option<ProcessState> {
+        self.handle().lock().kernel().process(pid).map(|p| p.state.clone())
+    }
+
+    fn console_of(&self, pid: ProcessId) -> String {
+        self.handle().lock().console_text_of(pid)
+    }
+
+    fn all_console(&self) -> String {
+        let handle = self.handle();
+        let sup = handle.lock();
+        sup.console_log().iter().map(|l| format!("[{}] {}", l.pid.0, l.text)).collect()
+    }
+
+    fn events(&self) -> &[KernelEvent] {
+        &self.app.world().resource::<SeenEvents>().0
+    }
+
+    /// Updates the app until `done` holds; panics with the console and process table after `DEADLINE`.
+    fn wait_for(&mut self, what: &str, mut done: impl FnMut(&mut Harness) -> bool) {
+        let start = Instant::now();
+        loop {
+            self.app.update();
+            if done(self) {
+                return;
+            }
+            if start.elapsed() > DEADLINE {
+                let handle = self.handle();
+                let table: String = handle
+                    .lock()
+                    .kernel()
+                    .processes()
+                    .values()
+                    .map(|p| format!("  {} {} {:?}\n", p.pid.0, p.name, p.state))
+                    .collect();
+                panic!("timed out after {DEADLINE:?} waiting for {what}\nprocesses:\n{table}console:\n{}", self.all_console());
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
+
+    fn spawn(&mut self, program: &str) -> ProcessId {
+        let result = self.handle().lock().spawn_program(program);
+        result.unwrap_or_else(|e| panic!("spawn {program}: {e}"))
+    }
+
+    fn intent(&mut self, intent: SupervisorIntent) {
+        self.app.world_mut().write_message(intent);
+    }
+
+    fn syscalls_of(&self, pid: ProcessId) -> u64 {
+        self.handle().lock().kernel().process(pid).map_or(0, |p| p.metrics.syscall_count)
+    }
+}
+
+#[test]
+fn boots_init_terminal_and_idle_with_entities() {
+    let mut h = Harness::boot();
+    let (init, terminal, idle) = (h.pid_of("init").unwrap(), h.pid_of("terminal").unwrap(), h.pid_of("idle").unwrap());
+    assert_eq!((init, terminal, idle), (ProcessId(1), ProcessId(2), ProcessId(3)), "init spawns terminal then idle");
+    h.wait_for("terminal blocked on input, init asleep, idle yielding", |h| {
+        matches!(h.state(terminal), Some(ProcessState::Blocked(BlockReason::Receive { .. })))
+            && matches!(h.state(init), Some(ProcessState::Blocked(BlockReason::Sleep { .. })))
+            && h.syscalls_of(idle) > 20
+    });
+    assert!(!matches!(h.state(idle), Some(ProcessState::Zombie(_))));
+    // The ECS mirror: one entity per process, with the kernel's view of it.
+    h.wait_for("three process entities with views", |h| {
+        let world = h.app.world_mut();
+        let mut q = world.query::<(&ProcessEntity, &ProcessView)>();
+        let views: Vec<(ProcessId, String, MailboxStatus)> =
+            q.iter(world).map(|(e, v)| (e.pid, v.name.clone(), v.mailbox)).collect();
+        views.len() == 3
+            && views.iter().any(|(p, n, m)| *p == terminal && n == "terminal" && *m == MailboxStatus::Pending)
+            && views.iter().any(|(p, n, _)| *p == init && n == "init")
+    });
+    let world = h.app.world_mut();
+    let mut q = world.query::<&ProcessView>();
+    let terminal_view = q.iter(world).find(|v| v.name == "terminal").unwrap().clone();
+    assert!(terminal_view.protected);
+    assert!(terminal_view.worker_id.is_some());
+    assert!(matches!(terminal_view.state, ProcessState::Blocked(BlockReason::Receive { .. })));
+    let spawned: Vec<ProcessId> = h
+        .events()
+        .iter()
+        .filter_map(|e| if let KernelEvent::ProcessSpawned { pid, .. } = e { Some(*pid) } else { None })
+        .collect();
+    assert_eq!(spawned, [init, terminal, idle], "ProcessSpawned messages in order");
+    assert!(h.console_of(init).len() > 0, "init printed its banner");
+    assert_eq!(h.handle().lock().live_guests(), 3);
+}
+
+#[test]
+fn sender_to_receiver_delivers_every_message_in_order() {
+    let mut h = Harness::boot();
+    let receiver = h.spawn("receiver");
+    let sender = h.spawn("sender");
+    h.wait_for("receiver to count 1000 messages in order", |h| {
+        h.console_of(receiver).contains("receiver: 1000 messages in order")
+    });
+    let out = h.console_of(receiver);
+    assert!(!out.contains("OUT OF ORDER"), "receiver saw a gap:\n{out}");
+    for n in [1, 10, 100, 1000] {
+        assert!(out.contains(&format!("receiver: {n} messages in order")), "missing count {n}:\n{out}");
+    }
+    let handle = h.handle();
+    let sup = handle.lock();
+    let rx = sup.kernel().process(receiver).unwrap();
+    let tx = sup.kernel().process(sender).unwrap();
+    assert!(rx.metrics.ipc_received >= 1000, "{:?}", rx.metrics);
+    assert!(tx.metrics.ipc_sent >= rx.metrics.ipc_received);
+}
+
+#[test]
+fn sender_without_receiver_is_refused_with_a_reason() {
+    let mut h = Harness::boot();
+    let err = h.handle().lock().spawn_program("sender").unwrap_err();
+    assert!(matches!(err, SpawnError::MissingProvider { .. }), "{err:?}");
+    assert_eq!(err.to_string(), "sender needs a running receiver (service receiver.inbox): spawn receiver first");
+    assert!(h.all_console().contains("spawn receiver first"), "the refusal reaches the console");
+    assert!(h.pid_of("sender").is_none(), "a refused spawn leaves no process");
+    // The same through the terminal: the SPAWN syscall is refused and the reason is on the console.
+    h.intent(SupervisorIntent::ConsoleInput { line: "spawn sender".into() });
+    let refusals = |h: &Harness| h.all_console().matches("spawn receiver first").count();
+    h.wait_for("the terminal to print the refusal", |h| {
+        let terminal = h.pid_of("terminal").unwrap();
+        h.console_of(terminal).contains("spawn sender: PEER_GONE") && refusals(h) >= 3
+    });
+    assert!(h.pid_of("sender").is_none());
+    // Unknown programs name the ones that exist.
+    let err = h.handle().lock().spawn_program("nonsense").unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("no program named \"nonsense\"") && text.contains("receiver") && text.contains("pingpong"), "{text}");
+    assert_eq!(err.code(), ErrorCode::NoSuchProgram);
+}
+
+#[test]
+fn pingpong_pair_exchanges_a_thousand_round_trips() {
+    let mut h = Harness::boot();
+    let started = Instant::now();
+    let pong = h.spawn("pingpong");
+    let ping = h.spawn("pingpong");
+    h.wait_for("1000 pingpong round trips", |h| {
+        let out = h.console_of(ping) + &h.console_of(pong);
+        out.contains("pingpong: 1000 round trips")
+    });
+    let elapsed = started.elapsed();
+    println!("pingpong: 1000 round trips in {elapsed:?} ({:?} per round trip)", elapsed / 1000);
+    let handle = h.handle();
+    let sup = handle.lock();
+    for pid in [ping, pong] {
+        let p = sup.kernel().process(pid).unwrap();
+        assert!(p.metrics.ipc_sent >= 1000 && p.metrics.ipc_received >= 999, "{pid:?}: {:?}", p.metrics);
+    }
+}
+
+#[test]
+fn memhog_grows_until_refused_and_is_counted() {
+    let mut h = Harness::boot();
+    let memhog = h.spawn("memhog");
+    h.wait_for("memhog to be refused", |h| h.console_of(memhog).contains("memhog: refused at"));
+    let out = h.console_of(memhog);
+    let steps = out.lines().filter(|l| l.starts_with("memhog: ") && l.ends_with(" MiB")).count();
+    assert!(steps >= 10, "memhog grew in steps before the refusal:\n{out}");
+    assert!(out.contains("OUT_OF_MEMORY"), "{out}");
+    assert!(!matches!(h.state(memhog), Some(ProcessState::Zombie(_))), "a refusal is an error code, not a fault");
+    let handle = h.handle();
+    let sup = handle.lock();
+    let p = sup.kernel().process(memhog).unwrap();
+    let accounted = p.accounted_memory();
+    assert!(p.metrics.memory_size >= 32 << 20, "linear memory reported to the kernel: {}", p.metrics.memory_size);
+    assert!(accounted >= 32 << 20, "accounted memory: {accounted}");
+    let system = sup.kernel().system_metrics(sup.now_ns());
+    assert!(system.total_memory >= accounted, "system total {} < memhog's {accounted}", system.total_memory);
+    println!("memhog: linear {} bytes, accounted {accounted}, system total {}", p.metrics.memory_size, system.total_memory);
+}
+
+#[test]
+fn crasher_becomes_a_zombie_with_its_trap_while_others_run() {
+    let mut h = Harness::boot();
+    let idle = h.pid_of("idle").unwrap();
+    let crasher = h.spawn("crasher");
+    h.wait_for("crasher to trap", |h| matches!(h.state(crasher), Some(ProcessState::Zombie(_))));
+    let Some(ProcessState::Zombie(ExitReason::Trapped { message })) = h.state(crasher) else {
+        panic!("crasher should have trapped: {:?}", h.state(crasher));
+    };
+    assert!(message.contains("unreachable"), "trap message: {message}");
+    assert!(h.console_of(crasher).contains("trapped"), "the trap is on the console");
+    let before = h.syscalls_of(idle);
+    h.wait_for("idle to keep running", |h| h.syscalls_of(idle) > before + 20);
+    for name in ["init", "terminal", "idle"] {
+        let pid = h.pid_of(name).unwrap();
+        assert!(!matches!(h.state(pid), Some(ProcessState::Zombie(_))), "{name} died with the crasher");
+    }
+    assert!(h.events().iter().any(|e| matches!(e, KernelEvent::ProcessExited { pid, .. } if *pid == crasher)));
+    // Reaping removes the Zombie and its entity.
+    h.intent(SupervisorIntent::Reap { pid: crasher });
+    h.wait_for("the crasher entity to go", |h| {
+        let gone_from_kernel = h.state(crasher).is_none();
+        let world = h.app.world_mut();
+        let mut q = world.query::<&ProcessEntity>();
+        gone_from_kernel && !q.iter(world).any(|e| e.pid == crasher)
+    });
+}
+
+#[test]
+fn spinner_is_killed_and_its_thread_released() {
+    let mut h = Harness::boot();
+    let live_before = h.handle().lock().live_guests();
+    let spinner = h.spawn("spinner");
+    h.wait_for("spinner to spin", |h| h.console_of(spinner).contains("spinning"));
+    let live_spinning = h.handle().lock().live_guests();
+    assert_eq!(live_spinning, live_before + 1);
+    let killed_at = Instant::now();
+    h.handle().lock().kill(spinner).expect("kill spinner");
+    h.wait_for("the spinner thread to end", |h| h.handle().lock().live_guests() == live_before);
+    let live_after = h.handle().lock().live_guests();
+    println!(
+        "spinner: live guest threads before {live_before}, spinning {live_spinning}, after kill {live_after} (released in {:?})",
+        killed_at.elapsed()
+    );
+    assert!(h.state(spinner).is_none(), "a killed process leaves the table");
+    // Protected processes are refused with a reason.
+    let err = h.handle().lock().kill(ProcessId(1)).unwrap_err();
+    assert!(matches!(err, KillError::Protected { .. }), "{err:?}");
+    assert!(err.to_string().contains("protected"), "{err}");
+}
+
+#[test]
+fn rogue_is_denied_with_reasons() {
+    let mut h = Harness::boot();
+    let receiver = h.spawn("receiver");
+    let rogue = h.spawn("rogue");
+    let denied_codes = |h: &Harness| -> BTreeSet<ErrorCode> {
+        h.events()
+            .iter()
+            .filter_map(|e| match e {
+                KernelEvent::RequestDenied { pid, error, .. } if *pid == rogue => Some(*error),
+                _ => None,
+            })
+            .collect()
+    };
+    h.wait_for("rogue's forgeries to be denied", |h| {
+        let codes = denied_codes(h);
+        [ErrorCode::BadSlot, ErrorCode::PermissionDenied, ErrorCode::UnknownSyscall]
+            .iter()
+            .all(|c| codes.contains(c))
+            && h.console_of(rogue).contains("BAD_POINTER")
+    });
+    for e in h.events() {
+        if let KernelEvent::RequestDenied { pid, reason, .. } = e {
+            assert!(!reason.is_empty(), "denial without a reason: {e:?}");
+            if *pid == rogue {
+                continue;
+            }
+        }
+    }
+    assert!(!matches!(h.state(rogue), Some(ProcessState::Zombie(_))), "refusals are codes, not faults");
+    // Nothing reached the receiver claiming to be someone else, and nothing was attributed to
+    // another process on rogue's behalf: every message delivered to the receiver is stamped
+    // with its real sender.
+    for e in h.events() {
+        if let KernelEvent::MessageDelivered { from, to, .. } = e {
+            if *to == receiver {
+                assert_ne!(*from, ProcessId(1), "a message was stamped as coming from init");
+            }
+        }
+    }
+    let init = h.pid_of("init").unwrap();
+    let handle = h.handle();
+    let sup = handle.lock();
+    assert_eq!(sup.kernel().process(init).unwrap().metrics.ipc_sent, 0, "init sent nothing");
+    let rogue_denials = h.events().iter().filter(|e| matches!(e, KernelEvent::RequestDenied { pid, .. } if *pid == rogue)).count();
+    println!("rogue: {rogue_denials} denials, codes {:?}", denied_codes(&h));
+}
+
+#[test]
+fn terminal_lines_run_ps_spawn_and_kill() {
+    let mut h = Harness::boot();
+    let terminal = h.pid_of("terminal").unwrap();
+    h.wait_for("terminal to wait for input", |h| {
+        matches!(h.state(terminal), Some(ProcessState::Blocked(BlockReason::Receive { .. })))
+    });
+    h.intent(SupervisorIntent::ConsoleInput { line: "ps".into() });
+    h.wait_for("ps output listing idle", |h| {
+        let out = h.console_of(terminal);
+        out.contains("idle") && out.contains("init")
+    });
+    h.intent(SupervisorIntent::ConsoleInput { line: "spawn receiver".into() });
+    h.wait_for("receiver spawned by the terminal", |h| h.pid_of("receiver").is_some());
+    let receiver = h.pid_of("receiver").unwrap();
+    let started = format!("started receiver as pid {}", receiver.0);
+    h.wait_for("the terminal to report the new pid", |h| h.console_of(terminal).contains(&started));
+    h.intent(SupervisorIntent::ConsoleInput { line: format!("kill {}", receiver.0) });
+    h.wait_for("receiver killed by the terminal", |h| h.state(receiver).is_none());
+    assert!(h.events().iter().any(|e| matches!(e, KernelEvent::ProcessKilled { pid, by: Some(by), .. }
+        if *pid == receiver && *by == terminal)));
+    h.wait_for("the receiver's thread to end", |h| h.handle().lock().live_guests() == 3);
+    // Killing a protected process from the terminal is refused, not done.
+    h.intent(SupervisorIntent::ConsoleInput { line: "kill 1".into() });
+    h.wait_for("the protected refusal", |h| {
+        h.console_of(terminal).to_lowercase().contains("protected")
+    });
+    assert!(h.state(ProcessId(1)).is_some());
+}
+
+#[test]
+fn pause_holds_syscalls_and_step_services_exactly_one() {
+    let mut h = Harness::boot();
+    let idle = h.pid_of("idle").unwrap();
+    h.wait_for("idle to be yielding", |h| h.syscalls_of(idle) > 10);
+    h.intent(SupervisorIntent::SetTime(TimeControl::Paused));
+    h.wait_for("idle's next syscall to wait in its mailbox", |h| {
+        h.handle().lock().mailbox_status(idle) == Some(MailboxStatus::Pending)
+    });
+    let total = |h: &Harness| {
+        let handle = h.handle();
+        let sup = handle.lock();
+        sup.kernel().system_metrics(sup.now_ns()).syscalls
+    };
+    let frozen = total(&h);
+    for _ in 0..50 {
+        h.app.update();
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    assert_eq!(total(&h), frozen, "nothing is serviced while paused");
+    h.intent(SupervisorIntent::Step);
+    h.wait_for("one step", |h| total(h) > frozen);
+    for _ in 0..50 {
+        h.app.update();
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    assert_eq!(total(&h), frozen + 1, "a step services exactly one syscall");
+    // Slow motion: at most N syscalls a second.
+    h.intent(SupervisorIntent::SetTime(TimeControl::Slow { syscalls_per_sec: 20.0 }));
+    h.app.update();
+    let (t0, s0) = (Instant::now(), total(&h));
+    h.wait_for("some slow syscalls", |h| total(h) >= s0 + 5);
+    let rate = (total(&h) - s0) as f64 / t0.elapsed().as_secs_f64();
+    assert!(rate <= 20.0 * 1.5 + 2.0, "slow motion ran at {rate:.1} syscalls/s");
+    h.intent(SupervisorIntent::SetTime(TimeControl::Running));
+    let s1 = total(&h);
+    h.wait_for("full speed again", |h| total(h) > s1 + 100);
+}
