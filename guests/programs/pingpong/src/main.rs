@@ -1,0 +1,113 @@
+//! `pingpong`: two instances bounce a counter back and forth. Slot 1 is its own inbox; slot 2
+//! is the peer's inbox (`WRITE`) if the manifest found one when it was spawned.
+//!
+//! - With a peer, it plays "ping": it derives a `WRITE|GRANT` copy of its inbox capability,
+//!   sends it along with the first message (so the peer can answer), then answers every reply.
+//! - Without one, it plays "pong": it waits, keeps the reply capability that arrives with the
+//!   first message, and sends every counter back.
+//!
+//! Both print "pingpong: N round trips" every 1000. If the peer goes away, a ping falls back to
+//! waiting as pong, so a newly spawned pingpong can pair with it.
+#![no_std]
+#![no_main]
+
+use orbital_sdk::{ErrorCode, Slot, abi::rights, cap, ipc, println};
+
+orbital_sdk::entry!(main);
+
+const INBOX: Slot = Slot(1);
+const PEER: Slot = Slot(2);
+const TAG: u32 = 0x5049_4e47; // "PING"
+const REPORT_EVERY: u64 = 1000;
+
+fn main() {
+    let has_peer = match cap::list() {
+        Ok(list) => list.get(PEER).is_some(),
+        Err(e) => {
+            println!("pingpong: cannot list capabilities: {}", e.name());
+            false
+        }
+    };
+    if has_peer {
+        println!("pingpong: role ping (peer inbox in slot 2)");
+        if let Err(e) = ping() {
+            println!("pingpong: peer lost: {} ({}); waiting for a new peer as pong", e.name(), e.describe());
+        }
+    } else {
+        println!("pingpong: role pong (no peer yet; waiting on slot 1)");
+    }
+    pong()
+}
+
+/// Sends, retrying while the queue is full.
+fn send(to: Slot, counter: u64, transfer: Slot) -> Result<(), ErrorCode> {
+    loop {
+        match ipc::send_with_cap(to, TAG, &counter.to_le_bytes(), transfer) {
+            Err(ErrorCode::QueueFull) => orbital_sdk::yield_now(),
+            other => return other,
+        }
+    }
+}
+
+/// Returns only when the peer can no longer be reached.
+fn ping() -> Result<(), ErrorCode> {
+    let reply_cap = cap::derive(INBOX, rights::WRITE | rights::GRANT)?;
+    send(PEER, 0, reply_cap)?;
+    // If the kernel copied the capability on transfer, drop our spare copy; if it moved it,
+    // the slot is already empty and this is a harmless BAD_SLOT.
+    let _ = cap::delete(reply_cap);
+    let mut buf = [0u8; 8];
+    let mut expected: u64 = 0;
+    let mut round_trips: u64 = 0;
+    loop {
+        ipc::receive(INBOX, &mut buf)?;
+        let counter = u64::from_le_bytes(buf);
+        if counter != expected {
+            println!("pingpong: expected reply {expected} got {counter}");
+        }
+        round_trips += 1;
+        if round_trips % REPORT_EVERY == 0 {
+            println!("pingpong: {round_trips} round trips");
+        }
+        expected = counter.wrapping_add(1);
+        send(PEER, expected, Slot::NONE)?;
+    }
+}
+
+fn pong() -> ! {
+    let mut reply_to: Option<Slot> = None;
+    let mut buf = [0u8; 8];
+    let mut round_trips: u64 = 0;
+    loop {
+        let msg = match ipc::receive(INBOX, &mut buf) {
+            Ok(msg) => msg,
+            Err(e) => {
+                println!("pingpong: receive failed: {} ({})", e.name(), e.describe());
+                orbital_sdk::exit(1)
+            }
+        };
+        if let Some(slot) = msg.transferred {
+            if let Some(old) = reply_to.replace(slot) {
+                let _ = cap::delete(old);
+            }
+            println!("pingpong: paired with pid {} (reply capability in slot {})", msg.sender, slot.0);
+        }
+        let Some(to) = reply_to else {
+            println!("pingpong: message from pid {} carries no reply capability; ignored", msg.sender);
+            continue;
+        };
+        match send(to, u64::from_le_bytes(buf), Slot::NONE) {
+            Ok(()) => {
+                round_trips += 1;
+                if round_trips % REPORT_EVERY == 0 {
+                    println!("pingpong: {round_trips} round trips");
+                }
+            }
+            Err(e) => {
+                println!("pingpong: peer lost: {} ({}); waiting for a new peer", e.name(), e.describe());
+                let _ = cap::delete(to);
+                reply_to = None;
+            }
+        }
+    }
+}
