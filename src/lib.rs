@@ -2,4 +2,33 @@
 pub use orbital_abi as abi;
 pub use orbital_kernel as kernel;
 
+pub mod classroom;
+pub mod graph;
+pub mod panels;
+pub mod render_quality;
+pub mod scenario;
 pub mod supervisor;
+pub mod theme;
+
+use bevy::app::{PluginGroup, PluginGroupBuilder};
+
+/// The visual playground on top of the supervisor: theme, render quality, the graph (model and
+/// drawing), the panels, scenarios and classroom mode.
+///
+/// The binary adds, before this group: `DefaultPlugins` (or the web's variant), `EguiPlugin`, and
+/// the `SupervisorPlugin` with the host of its platform. For a headless app (tests), add
+/// `graph::GraphPlugin` alone.
+pub struct PlaygroundPlugins;
+
+impl PluginGroup for PlaygroundPlugins {
+    fn build(self) -> PluginGroupBuilder {
+        PluginGroupBuilder::start::<Self>()
+            .add(theme::theme_plugin)
+            .add(render_quality::render_quality_plugin)
+            .add(scenario::ScenarioPlugin)
+            .add(graph::GraphPlugin)
+            .add(graph::GraphDrawPlugin)
+            .add(panels::PanelsPlugin)
+            .add(classroom::classroom_plugin)
+    }
+}

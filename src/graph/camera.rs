@@ -1,0 +1,93 @@
+//! The canvas camera: the part of the window not covered by panels shows the graph, centred on
+//! `CameraRig::center_world`; the mouse wheel zooms, a right- or middle-button drag pans (both
+//! ignored while the pointer is over an egui panel).
+
+use bevy::input::mouse::{AccumulatedMouseMotion, AccumulatedMouseScroll, MouseScrollUnit};
+use bevy::picking::mesh_picking::MeshPickingCamera;
+use bevy::prelude::*;
+use bevy::window::PrimaryWindow;
+
+/// Marks the one camera that draws the graph.
+#[derive(Component, Debug)]
+pub struct GraphCamera;
+
+/// Where the canvas looks: the world point shown at the centre of the canvas area, and how many
+/// world units one CSS pixel covers.
+#[derive(Resource, Debug, Clone, PartialEq)]
+pub struct CameraRig {
+    pub center_world: Vec2,
+    pub world_per_px: f32,
+}
+
+impl Default for CameraRig {
+    fn default() -> Self {
+        Self { center_world: Vec2::ZERO, world_per_px: 1.0 }
+    }
+}
+
+pub const MIN_WORLD_PER_PX: f32 = 0.2;
+pub const MAX_WORLD_PER_PX: f32 = 8.0;
+
+/// The free part of the window between the egui panels, in CSS pixels (origin top-left, y down).
+/// Written by the panels each frame after they are laid out.
+#[derive(Resource, Debug, Clone, Copy, PartialEq)]
+pub struct CanvasArea {
+    pub rect: Rect,
+}
+
+impl Default for CanvasArea {
+    fn default() -> Self {
+        Self { rect: Rect::new(0.0, 0.0, 1280.0, 720.0) }
+    }
+}
+
+pub(super) fn spawn_graph_camera(mut commands: Commands) {
+    commands.spawn((Camera2d, GraphCamera, MeshPickingCamera, crate::render_quality::initial_msaa()));
+}
+
+/// Places the camera so that `center_world` sits at the centre of the canvas area.
+pub(super) fn place_graph_camera(
+    rig: Res<CameraRig>,
+    area: Res<CanvasArea>,
+    window: Query<&Window, With<PrimaryWindow>>,
+    mut camera: Query<(&mut Transform, &mut Projection), With<GraphCamera>>,
+) {
+    let Ok(window) = window.single() else { return };
+    let Ok((mut transform, mut projection)) = camera.single_mut() else { return };
+    let window_center = Vec2::new(window.width(), window.height()) * 0.5;
+    let offset_px = area.rect.center() - window_center;
+    let offset_world = Vec2::new(offset_px.x, -offset_px.y) * rig.world_per_px;
+    let translation = (rig.center_world - offset_world).extend(transform.translation.z);
+    if transform.translation != translation {
+        transform.translation = translation;
+    }
+    if let Projection::Orthographic(ortho) = &mut *projection
+        && ortho.scale != rig.world_per_px
+    {
+        ortho.scale = rig.world_per_px;
+    }
+}
+
+/// Mouse-wheel zoom and right/middle-drag pan; the caller gates it on egui not wanting the pointer.
+pub(super) fn pan_zoom_graph_camera(
+    mut rig: ResMut<CameraRig>,
+    buttons: Res<ButtonInput<MouseButton>>,
+    motion: Res<AccumulatedMouseMotion>,
+    scroll: Res<AccumulatedMouseScroll>,
+) {
+    if buttons.pressed(MouseButton::Right) || buttons.pressed(MouseButton::Middle) {
+        let delta = motion.delta;
+        if delta != Vec2::ZERO {
+            let per_px = rig.world_per_px;
+            rig.center_world += Vec2::new(-delta.x, delta.y) * per_px;
+        }
+    }
+    let lines = match scroll.unit {
+        MouseScrollUnit::Line => scroll.delta.y,
+        MouseScrollUnit::Pixel => scroll.delta.y / 60.0,
+    };
+    if lines != 0.0 {
+        let zoomed = (rig.world_per_px * 0.9_f32.powf(lines)).clamp(MIN_WORLD_PER_PX, MAX_WORLD_PER_PX);
+        rig.world_per_px = zoomed;
+    }
+}

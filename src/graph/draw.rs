@@ -1,0 +1,518 @@
+//! Drawing the graph model: node discs, labels and mailbox lights as meshes and text (shared
+//! meshes and materials, entities reused), edges, rings and effects as gizmos, and busy edges as
+//! pooled bars with a rate label.
+
+use std::collections::HashMap;
+
+use bevy::picking::mesh_picking::{MeshPickingPlugin, MeshPickingSettings};
+use bevy::prelude::*;
+use bevy::sprite::Anchor;
+use bevy_egui::input::egui_wants_any_pointer_input;
+use orbital_kernel::ProcessState;
+
+use super::camera::{self, CameraRig, CanvasArea, GraphCamera};
+use super::interaction::{self, CanvasLayout, Dragging, Hovered, NodeBody, Selection, Toasts, kill_zone_rect};
+use super::model::{GraphEdges, GraphModel, GraphNode, GraphSettings, GraphSystems, NodeEffect, NodeEffectKind, Particle};
+use super::traffic::{edge_width_for_rate, format_rate};
+use crate::render_quality::RenderQuality;
+use crate::supervisor::{MailboxStatus, ProcessView};
+use crate::theme::{Theme, ThemeColor};
+
+/// Draws the graph, owns the camera, picking, drag and the kill zone.
+pub struct GraphDrawPlugin;
+
+impl Plugin for GraphDrawPlugin {
+    fn build(&self, app: &mut App) {
+        if !app.is_plugin_added::<MeshPickingPlugin>() {
+            app.add_plugins(MeshPickingPlugin);
+        }
+        app.insert_resource(MeshPickingSettings { require_markers: true, ..default() })
+            .init_resource::<CameraRig>()
+            .init_resource::<CanvasArea>()
+            .init_resource::<CanvasLayout>()
+            .init_resource::<Selection>()
+            .init_resource::<Hovered>()
+            .init_resource::<Dragging>()
+            .init_resource::<Toasts>()
+            .init_resource::<GraphAssets>()
+            .init_resource::<EdgeBarPool>()
+            .init_gizmo_group::<RingGizmos>()
+            .add_systems(Startup, (camera::spawn_graph_camera, spawn_kill_zone_label, configure_gizmos))
+            .add_systems(
+                Update,
+                (
+                    camera::pan_zoom_graph_camera.run_if(not(egui_wants_any_pointer_input)),
+                    camera::place_graph_camera,
+                )
+                    .chain()
+                    .before(GraphSystems::Follow),
+            )
+            .add_systems(
+                Update,
+                (
+                    attach_node_visuals,
+                    attach_particle_visuals,
+                    update_node_visuals,
+                    draw_edges_and_rings,
+                    draw_node_effects,
+                    update_edge_bars,
+                    update_kill_zone_label,
+                    interaction::clear_departed_selection,
+                    interaction::age_toasts,
+                    configure_gizmos.run_if(resource_changed::<Theme>),
+                )
+                    .after(GraphSystems::Animate),
+            )
+            .add_systems(PostUpdate, interaction::publish_canvas_layout.after(TransformSystems::Propagate));
+    }
+}
+
+/// Gizmo group for node rings (thicker than edges).
+#[derive(Default, Reflect, GizmoConfigGroup)]
+pub struct RingGizmos;
+
+fn configure_gizmos(mut store: ResMut<GizmoConfigStore>, theme: Res<Theme>) {
+    let (default_config, _) = store.config_mut::<DefaultGizmoConfigGroup>();
+    default_config.line.width = theme.edge_width;
+    let (ring_config, _) = store.config_mut::<RingGizmos>();
+    ring_config.line.width = theme.ring_width;
+}
+
+/// Shared meshes and materials: one circle, one quad, one material per colour.
+#[derive(Resource, Default)]
+struct GraphAssets {
+    circle: Option<Handle<Mesh>>,
+    quad: Option<Handle<Mesh>>,
+    materials: HashMap<[u8; 4], Handle<ColorMaterial>>,
+}
+
+impl GraphAssets {
+    fn circle(&mut self, meshes: &mut Assets<Mesh>) -> Handle<Mesh> {
+        self.circle.get_or_insert_with(|| meshes.add(Circle::new(1.0))).clone()
+    }
+
+    fn quad(&mut self, meshes: &mut Assets<Mesh>) -> Handle<Mesh> {
+        self.quad.get_or_insert_with(|| meshes.add(Rectangle::new(1.0, 1.0))).clone()
+    }
+
+    fn material(&mut self, color: ThemeColor, materials: &mut Assets<ColorMaterial>) -> Handle<ColorMaterial> {
+        self.materials.entry(color.0).or_insert_with(|| materials.add(ColorMaterial::from(color.bevy()))).clone()
+    }
+}
+
+/// The visual children of a node, for updates without searching.
+#[derive(Component, Debug)]
+struct NodeVisuals {
+    body: Entity,
+    light: Entity,
+    label: Entity,
+    shown_color: [u8; 4],
+    shown_light: [u8; 4],
+    shown_label: String,
+}
+
+const Z_EDGE_BAR: f32 = 0.5;
+const Z_BODY: f32 = 1.0;
+const Z_LIGHT: f32 = 2.0;
+const Z_LABEL: f32 = 3.0;
+
+fn attach_node_visuals(
+    mut commands: Commands,
+    nodes: Query<(Entity, &GraphNode, &ProcessView), Without<NodeVisuals>>,
+    mut assets: ResMut<GraphAssets>,
+    mut meshes: ResMut<Assets<Mesh>>,
+    mut materials: ResMut<Assets<ColorMaterial>>,
+    theme: Res<Theme>,
+) {
+    for (entity, node, view) in &nodes {
+        let color = theme.program_color(&view.name);
+        let circle = assets.circle(&mut meshes);
+        let body = commands
+            .spawn((
+                NodeBody { pid: node.pid, owner: entity },
+                Mesh2d(circle.clone()),
+                MeshMaterial2d(assets.material(color, &mut materials)),
+                Transform::from_xyz(0.0, 0.0, Z_BODY).with_scale(Vec3::splat(theme.node_radius)),
+                Pickable::default(),
+                ChildOf(entity),
+            ))
+            .observe(interaction::on_node_click)
+            .observe(interaction::on_node_over)
+            .observe(interaction::on_node_out)
+            .observe(interaction::on_node_drag)
+            .observe(interaction::on_node_drag_end)
+            .id();
+        let light = commands
+            .spawn((
+                Mesh2d(circle),
+                MeshMaterial2d(assets.material(theme.mailbox_idle, &mut materials)),
+                Transform::from_xyz(0.0, 0.0, Z_LIGHT).with_scale(Vec3::splat(theme.node_radius * 0.28)),
+                ChildOf(entity),
+            ))
+            .id();
+        let label_text = node_label(node, view);
+        let label = commands
+            .spawn((
+                Text2d::new(label_text.clone()),
+                TextFont::from_font_size(theme.label_font_size),
+                TextColor(theme.text.bevy()),
+                Anchor::TOP_CENTER,
+                Transform::from_xyz(0.0, -theme.node_radius - 8.0, Z_LABEL),
+                ChildOf(entity),
+            ))
+            .id();
+        commands.entity(entity).insert(NodeVisuals {
+            body,
+            light,
+            label,
+            shown_color: color.0,
+            shown_light: theme.mailbox_idle.0,
+            shown_label: label_text,
+        });
+    }
+}
+
+fn node_label(node: &GraphNode, view: &ProcessView) -> String {
+    format!("{} · {}", view.name, node.pid.0)
+}
+
+fn mailbox_color(theme: &Theme, status: MailboxStatus) -> ThemeColor {
+    match status {
+        MailboxStatus::Idle => theme.mailbox_idle,
+        MailboxStatus::Pending => theme.mailbox_pending,
+        MailboxStatus::Ready => theme.mailbox_ready,
+    }
+}
+
+#[allow(clippy::type_complexity)]
+fn update_node_visuals(
+    mut nodes: Query<(&GraphNode, &ProcessView, &mut NodeVisuals)>,
+    mut transforms: Query<&mut Transform, Without<GraphNode>>,
+    mut node_materials: Query<&mut MeshMaterial2d<ColorMaterial>>,
+    mut texts: Query<(&mut Text2d, &mut TextFont, &mut TextColor)>,
+    mut assets: ResMut<GraphAssets>,
+    mut materials: ResMut<Assets<ColorMaterial>>,
+    theme: Res<Theme>,
+) {
+    for (node, view, mut visuals) in &mut nodes {
+        let zombie = view.state.is_zombie();
+        let color = if zombie { theme.state_zombie } else { theme.program_color(&view.name) };
+        if visuals.shown_color != color.0 || theme.is_changed() {
+            visuals.shown_color = color.0;
+            if let Ok(mut material) = node_materials.get_mut(visuals.body) {
+                material.0 = assets.material(color, &mut materials);
+            }
+        }
+        let light = mailbox_color(&theme, view.mailbox);
+        if visuals.shown_light != light.0 || theme.is_changed() {
+            visuals.shown_light = light.0;
+            if let Ok(mut material) = node_materials.get_mut(visuals.light) {
+                material.0 = assets.material(light, &mut materials);
+            }
+        }
+        let radius = node.radius.max(1.0);
+        if let Ok(mut t) = transforms.get_mut(visuals.body)
+            && t.scale.x != radius
+        {
+            t.scale = Vec3::splat(radius);
+        }
+        let light_offset = Vec2::splat(radius * 0.72);
+        if let Ok(mut t) = transforms.get_mut(visuals.light) {
+            let target = light_offset.extend(Z_LIGHT);
+            if t.translation != target {
+                t.translation = target;
+                t.scale = Vec3::splat(theme.node_radius * 0.28);
+            }
+        }
+        if let Ok(mut t) = transforms.get_mut(visuals.label) {
+            let target = Vec3::new(0.0, -radius - 6.0, Z_LABEL);
+            if t.translation != target {
+                t.translation = target;
+            }
+        }
+        let label = node_label(node, view);
+        if visuals.shown_label != label || theme.is_changed() {
+            if let Ok((mut text, mut font, mut text_color)) = texts.get_mut(visuals.label) {
+                text.0.clone_from(&label);
+                *font = TextFont::from_font_size(theme.label_font_size);
+                text_color.0 = theme.text.bevy();
+            }
+            visuals.shown_label = label;
+        }
+    }
+}
+
+fn attach_particle_visuals(
+    mut commands: Commands,
+    mut particles: Query<(Entity, &mut Transform), Added<Particle>>,
+    mut assets: ResMut<GraphAssets>,
+    mut meshes: ResMut<Assets<Mesh>>,
+    mut materials: ResMut<Assets<ColorMaterial>>,
+    theme: Res<Theme>,
+) {
+    if particles.is_empty() {
+        return;
+    }
+    let mesh = assets.circle(&mut meshes);
+    let material = assets.material(theme.particle, &mut materials);
+    for (entity, mut transform) in &mut particles {
+        transform.scale = Vec3::splat(theme.particle_radius);
+        commands.entity(entity).insert((Mesh2d(mesh.clone()), MeshMaterial2d(material.clone())));
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn draw_edges_and_rings(
+    mut gizmos: Gizmos,
+    mut rings: Gizmos<RingGizmos>,
+    model: Res<GraphModel>,
+    edges: Res<GraphEdges>,
+    nodes: Query<(&GraphNode, &ProcessView, &Transform)>,
+    selection: Res<Selection>,
+    hovered: Res<Hovered>,
+    theme: Res<Theme>,
+    time: Res<Time>,
+    quality: Res<RenderQuality>,
+) {
+    let now = time.elapsed_secs_f64();
+    let radius_of = |pid: u32| {
+        nodes.iter().find(|(n, _, _)| n.pid.0 == pid).map_or(theme.node_radius, |(n, _, t)| n.radius * t.scale.x)
+    };
+    // Capability edges: who may send to whom (thin, with an arrow head at the endpoint owner).
+    for &(holder, owner) in &edges.capability {
+        let (Some(a), Some(b)) = (model.layout.position(holder), model.layout.position(owner)) else { continue };
+        let dir = (b - a).normalize_or_zero();
+        let start = a + dir * radius_of(holder);
+        let end = b - dir * (radius_of(owner) + 2.0);
+        gizmos.arrow_2d(start, end, theme.edge_capability.bevy()).with_tip_length(10.0);
+    }
+    // Recent, not aggregated traffic: a line fading out over a second.
+    for ((from, to), edge) in model.traffic.edges() {
+        let (Some(a), Some(b)) = (model.layout.position(from), model.layout.position(to)) else { continue };
+        if let Some(denied_at) = edge.denied_at_secs {
+            let fade = 1.0 - ((now - denied_at) as f32 / 1.0).clamp(0.0, 1.0);
+            if fade > 0.0 {
+                gizmos.line_2d(a, b, theme.edge_denied.bevy().with_alpha(fade));
+            }
+        }
+        if edge.aggregated {
+            continue;
+        }
+        let fade = 1.0 - ((now - edge.last_message_secs) as f32 / 1.5).clamp(0.0, 1.0);
+        if fade > 0.0 {
+            gizmos.line_2d(a, b, theme.edge_traffic.bevy().with_alpha(0.25 + 0.5 * fade));
+        }
+    }
+    // State rings, endpoints, selection, denied flashes.
+    for (node, view, transform) in &nodes {
+        let pos = transform.translation.truncate();
+        let r = node.radius * transform.scale.x;
+        let state_color = match &view.state {
+            ProcessState::Running => theme.state_running,
+            ProcessState::Blocked(_) => theme.state_blocked,
+            ProcessState::Zombie(_) => theme.state_zombie,
+        };
+        rings.circle_2d(pos, r + theme.ring_width * 0.5, state_color.bevy()).resolution(if quality.reduced { 24 } else { 48 });
+        if selection.0 == Some(node.pid) {
+            rings.circle_2d(pos, r + theme.ring_width * 2.5, theme.selection.bevy()).resolution(48);
+        } else if hovered.0 == Some(node.pid) {
+            gizmos.circle_2d(pos, r + theme.ring_width * 2.0, theme.selection.bevy().with_alpha(0.5));
+        }
+        if let Some(denied) = node.denied_secs {
+            let age = (now - denied) as f32;
+            if age < 1.0 {
+                let pulse = 1.0 - age;
+                rings.circle_2d(pos, r + theme.ring_width * (1.0 + 4.0 * age), theme.error.bevy().with_alpha(pulse));
+            }
+        }
+        if let Some(endpoints) = edges.endpoints.get(&node.pid.0) {
+            // Endpoints sit on the rim, left side; the fill shows the queue depth.
+            for (i, (_, queue_len, capacity)) in endpoints.iter().enumerate().take(6) {
+                let angle = std::f32::consts::PI * (0.85 + 0.22 * i as f32);
+                let at = pos + Vec2::from_angle(angle) * (r + theme.ring_width * 1.5);
+                let fill = *queue_len as f32 / (*capacity).max(1) as f32;
+                let color = if fill >= 1.0 {
+                    theme.error
+                } else if fill > 0.0 {
+                    theme.mailbox_pending
+                } else {
+                    theme.accent
+                };
+                let size = Vec2::splat(theme.particle_radius * 2.2);
+                gizmos.rect_2d(at, size, color.bevy());
+                if fill > 0.0 {
+                    gizmos.line_2d(at - Vec2::new(size.x * 0.5, 0.0), at - Vec2::new(size.x * 0.5, 0.0) + Vec2::new(size.x * fill, 0.0), color.bevy());
+                }
+            }
+        }
+    }
+}
+
+fn draw_node_effects(
+    mut rings: Gizmos<RingGizmos>,
+    effects: Query<&NodeEffect>,
+    settings: Res<GraphSettings>,
+    theme: Res<Theme>,
+) {
+    for effect in &effects {
+        let t = (effect.age_secs / settings.effect_secs).clamp(0.0, 1.0);
+        let (color, radius) = match effect.kind {
+            NodeEffectKind::Spawned => (theme.ok, theme.node_radius * (1.0 + 1.5 * t)),
+            NodeEffectKind::Exited => (theme.state_zombie, theme.node_radius * (1.0 + 1.0 * t)),
+            NodeEffectKind::Killed => (theme.error, theme.node_radius * (1.0 + 2.5 * t)),
+            NodeEffectKind::Denied => (theme.error, theme.node_radius * (1.2 + 0.8 * t)),
+        };
+        rings.circle_2d(effect.at_world, radius, color.bevy().with_alpha(1.0 - t));
+        if effect.kind == NodeEffectKind::Killed {
+            // A cross where the process was.
+            let d = theme.node_radius * 0.7 * (1.0 - t);
+            let c = theme.error.bevy().with_alpha(1.0 - t);
+            rings.line_2d(effect.at_world - Vec2::splat(d), effect.at_world + Vec2::splat(d), c);
+            rings.line_2d(effect.at_world + Vec2::new(-d, d), effect.at_world + Vec2::new(d, -d), c);
+        }
+    }
+}
+
+/// Bars and rate labels for aggregated edges, reused from frame to frame.
+#[derive(Resource, Default)]
+struct EdgeBarPool {
+    bars: Vec<(Entity, Entity)>,
+    shown_rates: Vec<String>,
+}
+
+#[allow(clippy::too_many_arguments)]
+fn update_edge_bars(
+    mut commands: Commands,
+    mut pool: ResMut<EdgeBarPool>,
+    model: Res<GraphModel>,
+    mut transforms: Query<&mut Transform, (Without<GraphNode>, Without<NodeBody>)>,
+    mut visibility: Query<&mut Visibility>,
+    mut texts: Query<&mut Text2d>,
+    mut assets: ResMut<GraphAssets>,
+    mut meshes: ResMut<Assets<Mesh>>,
+    mut materials: ResMut<Assets<ColorMaterial>>,
+    theme: Res<Theme>,
+) {
+    let window = model.traffic.settings.rate_window_secs;
+    let mut used = 0;
+    for ((from, to), edge) in model.traffic.edges() {
+        if !edge.aggregated {
+            continue;
+        }
+        let (Some(a), Some(b)) = (model.layout.position(from), model.layout.position(to)) else { continue };
+        let rate = edge.rate_per_sec(window);
+        let width = edge_width_for_rate(rate, theme.edge_width * 1.5, theme.edge_width_max);
+        if used == pool.bars.len() {
+            let quad = assets.quad(&mut meshes);
+            let material = assets.material(theme.edge_traffic, &mut materials);
+            let bar = commands.spawn((Mesh2d(quad), MeshMaterial2d(material), Transform::default())).id();
+            let label = commands
+                .spawn((
+                    Text2d::new(""),
+                    TextFont::from_font_size(theme.label_font_size * 0.9),
+                    TextColor(theme.text.bevy()),
+                    Transform::default(),
+                ))
+                .id();
+            pool.bars.push((bar, label));
+            pool.shown_rates.push(String::new());
+        }
+        let (bar, label) = pool.bars[used];
+        // Pairs talking both ways get two bars side by side.
+        let dir = (b - a).normalize_or_zero();
+        let side = dir.perp() * (width * 0.5 + 1.0);
+        let mid = (a + b) * 0.5 + side;
+        if let Ok(mut t) = transforms.get_mut(bar) {
+            *t = Transform {
+                translation: mid.extend(Z_EDGE_BAR),
+                rotation: Quat::from_rotation_z(dir.to_angle()),
+                scale: Vec3::new(a.distance(b), width, 1.0),
+            };
+        }
+        if let Ok(mut t) = transforms.get_mut(label) {
+            t.translation = (mid + side.normalize_or_zero() * 12.0).extend(Z_LABEL);
+        }
+        let text = format_rate(rate);
+        if pool.shown_rates[used] != text {
+            if let Ok(mut label_text) = texts.get_mut(label) {
+                label_text.0.clone_from(&text);
+            }
+            pool.shown_rates[used] = text;
+        }
+        for entity in [bar, label] {
+            if let Ok(mut v) = visibility.get_mut(entity)
+                && *v != Visibility::Inherited
+            {
+                *v = Visibility::Inherited;
+            }
+        }
+        used += 1;
+    }
+    for &(bar, label) in &pool.bars[used..] {
+        for entity in [bar, label] {
+            if let Ok(mut v) = visibility.get_mut(entity)
+                && *v != Visibility::Hidden
+            {
+                *v = Visibility::Hidden;
+            }
+        }
+    }
+}
+
+#[derive(Component)]
+struct KillZoneLabel;
+
+fn spawn_kill_zone_label(mut commands: Commands, theme: Res<Theme>) {
+    commands.spawn((
+        KillZoneLabel,
+        Text2d::new("drop here\nto kill"),
+        TextFont::from_font_size(theme.label_font_size),
+        TextColor(theme.kill_zone.bevy()),
+        TextLayout::justify(Justify::Center),
+        Transform::from_xyz(0.0, 0.0, Z_LABEL),
+    ));
+}
+
+#[allow(clippy::too_many_arguments)]
+fn update_kill_zone_label(
+    mut gizmos: Gizmos<RingGizmos>,
+    mut label: Query<(&mut Transform, &mut TextColor), With<KillZoneLabel>>,
+    camera: Query<(&Camera, &GlobalTransform), With<GraphCamera>>,
+    area: Res<CanvasArea>,
+    dragging: Res<Dragging>,
+    theme: Res<Theme>,
+    rig: Res<CameraRig>,
+    time: Res<Time<Real>>,
+) {
+    let Ok((camera, camera_transform)) = camera.single() else { return };
+    let zone = kill_zone_rect(area.rect, theme.kill_zone_size_px);
+    let (Ok(min), Ok(max)) = (
+        camera.viewport_to_world_2d(camera_transform, Vec2::new(zone.min.x, zone.max.y)),
+        camera.viewport_to_world_2d(camera_transform, Vec2::new(zone.max.x, zone.min.y)),
+    ) else {
+        return;
+    };
+    let world = Rect::from_corners(min, max);
+    let color = if dragging.over_kill_zone {
+        let pulse = 0.6 + 0.4 * (time.elapsed_secs() * 8.0).sin().abs();
+        theme.kill_zone_armed.bevy().with_alpha(pulse)
+    } else if dragging.pid.is_some() {
+        theme.kill_zone_armed.bevy()
+    } else {
+        theme.kill_zone.bevy()
+    };
+    gizmos.rect_2d(world.center(), world.size(), color);
+    if let Ok((mut transform, mut text_color)) = label.single_mut() {
+        let target = world.center().extend(Z_LABEL);
+        if transform.translation != target {
+            transform.translation = target;
+        }
+        let scale = Vec3::splat(rig.world_per_px);
+        if transform.scale != scale {
+            transform.scale = scale;
+        }
+        if text_color.0 != color {
+            text_color.0 = color;
+        }
+    }
+}

@@ -1,0 +1,302 @@
+//! Direct manipulation: select, hover, drag, and the kill zone; plus [`CanvasLayout`], the
+//! screen-space picture of the canvas that browser tests read through `window.supervisor`.
+
+use std::collections::VecDeque;
+
+use bevy::prelude::*;
+use orbital_kernel::ProcessId;
+use serde::Serialize;
+
+use super::camera::{CameraRig, CanvasArea, GraphCamera};
+use super::model::{GraphModel, GraphNode};
+use crate::supervisor::{ProcessView, SupervisorIntent};
+use crate::theme::Theme;
+
+/// The selected process (inspector, Delete key, slow-motion syscall flow).
+#[derive(Resource, Debug, Default, Clone, PartialEq, Eq)]
+pub struct Selection(pub Option<ProcessId>);
+
+/// The process under the pointer, for the tooltip.
+#[derive(Resource, Debug, Default, Clone, PartialEq, Eq)]
+pub struct Hovered(pub Option<ProcessId>);
+
+/// Short messages for people ("init is protected: ..."), shown for a few seconds.
+#[derive(Resource, Debug, Default)]
+pub struct Toasts {
+    pub items: VecDeque<Toast>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Toast {
+    pub text: String,
+    pub is_error: bool,
+    pub age_secs: f32,
+}
+
+impl Toasts {
+    pub const LIFETIME_SECS: f32 = 5.0;
+    const MAX: usize = 6;
+
+    pub fn push(&mut self, text: impl Into<String>, is_error: bool) {
+        let text = text.into();
+        info!("{text}");
+        self.items.push_back(Toast { text, is_error, age_secs: 0.0 });
+        while self.items.len() > Self::MAX {
+            self.items.pop_front();
+        }
+    }
+}
+
+/// A rectangle in CSS pixels (origin top-left of the page's canvas, y down).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct CssRect {
+    pub x: f32,
+    pub y: f32,
+    pub width: f32,
+    pub height: f32,
+}
+
+impl CssRect {
+    pub fn from_rect(rect: Rect) -> Self {
+        Self { x: rect.min.x, y: rect.min.y, width: rect.width(), height: rect.height() }
+    }
+
+    pub fn rect(&self) -> Rect {
+        Rect::new(self.x, self.y, self.x + self.width, self.y + self.height)
+    }
+
+    pub fn contains(&self, point: Vec2) -> bool {
+        self.rect().contains(point)
+    }
+}
+
+/// One node as seen on screen.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct CanvasNode {
+    pub pid: u32,
+    pub name: String,
+    /// Centre in CSS pixels.
+    pub x: f32,
+    pub y: f32,
+    /// Radius in CSS pixels.
+    pub radius: f32,
+    pub protected: bool,
+}
+
+/// The canvas in CSS pixels: every node, the kill zone, the selection. Serialised for browser tests
+/// by `window.supervisor.get_canvas_layout_json()`.
+#[derive(Resource, Debug, Clone, Default, PartialEq, Serialize)]
+pub struct CanvasLayout {
+    pub nodes: Vec<CanvasNode>,
+    pub kill_zone: CssRect,
+    pub canvas: CssRect,
+    pub selected: Option<u32>,
+    pub dragging: Option<u32>,
+}
+
+/// The node being dragged, and whether it is over the kill zone right now.
+#[derive(Resource, Debug, Default, Clone, PartialEq)]
+pub struct Dragging {
+    pub pid: Option<ProcessId>,
+    pub over_kill_zone: bool,
+}
+
+/// Where the kill zone sits: the bottom-right corner of the canvas area.
+pub fn kill_zone_rect(area: Rect, size_px: Vec2) -> Rect {
+    let margin = 16.0;
+    let max = area.max - Vec2::splat(margin);
+    Rect::from_corners(max - size_px, max)
+}
+
+/// Why a process may not be killed from the UI, or `None` if it may.
+pub fn kill_refusal(pid: ProcessId, view: &ProcessView) -> Option<String> {
+    if view.protected {
+        let role = match view.name.as_str() {
+            "init" => "it is PID 1, the parent of every process",
+            "terminal" => "it is the console you type commands into",
+            _ => "it is a system process",
+        };
+        return Some(format!("{} (pid {}) is protected and cannot be killed: {role}.", view.name, pid.0));
+    }
+    if view.state.is_zombie() {
+        return Some(format!("{} (pid {}) has already exited; dismiss it from the process list.", view.name, pid.0));
+    }
+    None
+}
+
+/// Asks the supervisor to kill `pid`, or explains why not.
+pub fn request_kill(
+    pid: ProcessId,
+    view: Option<&ProcessView>,
+    intents: &mut MessageWriter<SupervisorIntent>,
+    toasts: &mut Toasts,
+) {
+    match view.and_then(|v| kill_refusal(pid, v)) {
+        Some(why) => toasts.push(why, true),
+        None => {
+            intents.write(SupervisorIntent::Kill { pid });
+            let name = view.map_or("process", |v| v.name.as_str());
+            toasts.push(format!("Killing {name} (pid {})", pid.0), false);
+        }
+    }
+}
+
+/// The world point under a screen position, through the graph camera.
+fn pointer_world(
+    camera: &Query<(&Camera, &GlobalTransform), With<GraphCamera>>,
+    position_px: Vec2,
+) -> Option<Vec2> {
+    let (camera, transform) = camera.single().ok()?;
+    camera.viewport_to_world_2d(transform, position_px).ok()
+}
+
+pub(super) fn on_node_click(
+    click: On<Pointer<Click>>,
+    bodies: Query<&NodeBody>,
+    mut selection: ResMut<Selection>,
+) {
+    if click.event.button != PointerButton::Primary {
+        return;
+    }
+    if let Ok(body) = bodies.get(click.entity) {
+        selection.0 = Some(body.pid);
+    }
+}
+
+pub(super) fn on_node_over(over: On<Pointer<Over>>, bodies: Query<&NodeBody>, mut hovered: ResMut<Hovered>) {
+    if let Ok(body) = bodies.get(over.entity) {
+        hovered.0 = Some(body.pid);
+    }
+}
+
+pub(super) fn on_node_out(out: On<Pointer<Out>>, bodies: Query<&NodeBody>, mut hovered: ResMut<Hovered>) {
+    if let Ok(body) = bodies.get(out.entity)
+        && hovered.0 == Some(body.pid)
+    {
+        hovered.0 = None;
+    }
+}
+
+pub(super) fn on_node_drag(
+    drag: On<Pointer<Drag>>,
+    bodies: Query<&NodeBody>,
+    camera: Query<(&Camera, &GlobalTransform), With<GraphCamera>>,
+    mut model: ResMut<GraphModel>,
+    mut dragging: ResMut<Dragging>,
+    layout: Res<CanvasLayout>,
+) {
+    if drag.event.button != PointerButton::Primary {
+        return;
+    }
+    let Ok(body) = bodies.get(drag.entity) else { return };
+    let position_px = drag.pointer_location.position;
+    if let Some(world) = pointer_world(&camera, position_px) {
+        model.layout.pin(body.pid.0, world);
+    }
+    dragging.pid = Some(body.pid);
+    dragging.over_kill_zone = layout.kill_zone.contains(position_px);
+}
+
+#[allow(clippy::too_many_arguments)]
+pub(super) fn on_node_drag_end(
+    end: On<Pointer<DragEnd>>,
+    bodies: Query<&NodeBody>,
+    views: Query<&ProcessView>,
+    mut model: ResMut<GraphModel>,
+    mut dragging: ResMut<Dragging>,
+    layout: Res<CanvasLayout>,
+    mut intents: MessageWriter<SupervisorIntent>,
+    mut toasts: ResMut<Toasts>,
+) {
+    let Ok(body) = bodies.get(end.entity) else { return };
+    *dragging = Dragging::default();
+    if end.event.button != PointerButton::Primary {
+        return;
+    }
+    // A dropped node keeps its new place; the layout only nudges it gently from there.
+    model.layout.unpin(body.pid.0);
+    if layout.kill_zone.contains(end.pointer_location.position) {
+        request_kill(body.pid, views.get(body.owner).ok(), &mut intents, &mut toasts);
+    }
+}
+
+/// The clickable disc of a node (a child of the process entity).
+#[derive(Component, Debug, Clone, Copy)]
+pub struct NodeBody {
+    pub pid: ProcessId,
+    pub owner: Entity,
+}
+
+pub(super) fn age_toasts(mut toasts: ResMut<Toasts>, time: Res<Time<Real>>) {
+    let dt = time.delta_secs();
+    if toasts.items.is_empty() {
+        return;
+    }
+    for toast in &mut toasts.items {
+        toast.age_secs += dt;
+    }
+    toasts.items.retain(|t| t.age_secs < Toasts::LIFETIME_SECS);
+}
+
+/// Drops the selection and hover when their process is gone.
+pub(super) fn clear_departed_selection(
+    mut selection: ResMut<Selection>,
+    mut hovered: ResMut<Hovered>,
+    nodes: Query<&GraphNode>,
+) {
+    let alive = |pid: ProcessId| nodes.iter().any(|n| n.pid == pid);
+    if let Some(pid) = selection.0
+        && !alive(pid)
+    {
+        selection.0 = None;
+    }
+    if let Some(pid) = hovered.0
+        && !alive(pid)
+    {
+        hovered.0 = None;
+    }
+}
+
+/// Recomputes [`CanvasLayout`] from the nodes and the camera, reusing its buffers.
+pub(super) fn publish_canvas_layout(
+    mut layout: ResMut<CanvasLayout>,
+    nodes: Query<(&GraphNode, &ProcessView, &GlobalTransform)>,
+    camera: Query<(&Camera, &GlobalTransform), With<GraphCamera>>,
+    area: Res<CanvasArea>,
+    rig: Res<CameraRig>,
+    theme: Res<Theme>,
+    selection: Res<Selection>,
+    dragging: Res<Dragging>,
+) {
+    let Ok((camera, camera_transform)) = camera.single() else { return };
+    let layout = &mut *layout;
+    let mut count = 0;
+    for (node, view, transform) in &nodes {
+        let Ok(screen) = camera.world_to_viewport(camera_transform, transform.translation()) else { continue };
+        let radius = node.radius * transform.scale().x / rig.world_per_px;
+        if count < layout.nodes.len() {
+            let entry = &mut layout.nodes[count];
+            entry.pid = node.pid.0;
+            if entry.name != view.name {
+                entry.name.clone_from(&view.name);
+            }
+            (entry.x, entry.y, entry.radius, entry.protected) = (screen.x, screen.y, radius, view.protected);
+        } else {
+            layout.nodes.push(CanvasNode {
+                pid: node.pid.0,
+                name: view.name.clone(),
+                x: screen.x,
+                y: screen.y,
+                radius,
+                protected: view.protected,
+            });
+        }
+        count += 1;
+    }
+    layout.nodes.truncate(count);
+    layout.nodes.sort_unstable_by_key(|n| n.pid);
+    layout.canvas = CssRect::from_rect(area.rect);
+    layout.kill_zone = CssRect::from_rect(kill_zone_rect(area.rect, theme.kill_zone_size_px));
+    layout.selected = selection.0.map(|p| p.0);
+    layout.dragging = dragging.pid.map(|p| p.0);
+}

@@ -1,0 +1,337 @@
+//! Force-directed layout of the process graph: pure code, no Bevy systems.
+//!
+//! Determinism: a node's first position comes from a hash of (seed, pid), never from a random
+//! sequence, so adding or removing one node does not move where the others start; the simulation
+//! runs in fixed steps over nodes in pid order, so the same events and the same elapsed time give
+//! the same picture. Stability: existing nodes keep their positions and velocities when the set
+//! changes; the "temperature" (a cap on how far a node may move per step) is reheated only a
+//! little on each change, so a new process settles in without shaking the rest.
+
+use std::collections::BTreeMap;
+
+use bevy::math::Vec2;
+
+/// Tunables of the force simulation, in world units (1 unit = 1 CSS pixel at zoom 1).
+#[derive(Clone, Debug, PartialEq)]
+pub struct LayoutSettings {
+    pub seed: u64,
+    /// Distance two connected nodes settle at.
+    pub spring_length: f32,
+    pub spring_stiffness: f32,
+    /// Strength of the pairwise push (inverse-square).
+    pub repulsion: f32,
+    /// Pull towards the origin, so disconnected nodes stay on screen.
+    pub gravity: f32,
+    /// Fraction of velocity kept per step.
+    pub damping: f32,
+    /// Length of one simulation step.
+    pub step_secs: f32,
+    /// Most a node may move in one step when the layout is hot.
+    pub max_move_per_step: f32,
+    /// Temperature added (0..1) when a node comes or goes.
+    pub reheat: f32,
+    /// Temperature lost per second.
+    pub cooling_per_sec: f32,
+    /// Smallest temperature: a settled layout still reacts slowly to new edges.
+    pub min_temperature: f32,
+}
+
+impl Default for LayoutSettings {
+    fn default() -> Self {
+        Self {
+            seed: 0x0b17_a1,
+            spring_length: 110.0,
+            spring_stiffness: 2.0,
+            repulsion: 250_000.0,
+            gravity: 0.4,
+            damping: 0.85,
+            step_secs: 1.0 / 60.0,
+            max_move_per_step: 12.0,
+            reheat: 0.35,
+            cooling_per_sec: 0.35,
+            min_temperature: 0.08,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+struct LayoutNode {
+    pos: Vec2,
+    vel: Vec2,
+    /// Pinned nodes (being dragged, or placed by a scenario) feel no force.
+    pinned: bool,
+}
+
+/// Positions of the graph's nodes, keyed by pid.
+#[derive(Clone, Debug)]
+pub struct ForceLayout {
+    settings: LayoutSettings,
+    nodes: BTreeMap<u32, LayoutNode>,
+    temperature: f32,
+    /// Unsimulated time carried to the next frame (fixed steps).
+    pending_secs: f32,
+    /// Scratch buffers reused every step (no per-frame allocation), in pid order.
+    forces: Vec<Vec2>,
+    pids: Vec<u32>,
+    pos: Vec<Vec2>,
+}
+
+/// Most steps run in one frame: a long frame (tab in background) does not stall the app.
+const MAX_STEPS_PER_ADVANCE: u32 = 8;
+
+impl ForceLayout {
+    pub fn new(settings: LayoutSettings) -> Self {
+        Self { settings, nodes: BTreeMap::new(), temperature: 1.0, pending_secs: 0.0, forces: Vec::new(), pids: Vec::new(), pos: Vec::new() }
+    }
+
+    pub fn settings(&self) -> &LayoutSettings {
+        &self.settings
+    }
+
+    pub fn len(&self) -> usize {
+        self.nodes.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.nodes.is_empty()
+    }
+
+    pub fn contains(&self, pid: u32) -> bool {
+        self.nodes.contains_key(&pid)
+    }
+
+    pub fn temperature(&self) -> f32 {
+        self.temperature
+    }
+
+    /// Adds a node. It starts at `at` if given (a scenario position), else near `near` (a parent or
+    /// peer already on the canvas), else at a spot derived from the seed and the pid.
+    pub fn insert(&mut self, pid: u32, at: Option<Vec2>, near: Option<u32>) {
+        if self.nodes.contains_key(&pid) {
+            return;
+        }
+        let jitter = hash_unit_vec(self.settings.seed, pid);
+        let pos = match (at, near.and_then(|n| self.position(n))) {
+            (Some(at), _) => at,
+            (None, Some(anchor)) => anchor + jitter * self.settings.spring_length,
+            (None, None) => {
+                let spread = self.settings.spring_length * (1.0 + (self.nodes.len() as f32).sqrt());
+                jitter * spread
+            }
+        };
+        self.nodes.insert(pid, LayoutNode { pos, vel: Vec2::ZERO, pinned: at.is_some() });
+        self.temperature = (self.temperature + self.settings.reheat).min(1.0);
+    }
+
+    pub fn remove(&mut self, pid: u32) {
+        if self.nodes.remove(&pid).is_some() {
+            self.temperature = (self.temperature + self.settings.reheat * 0.5).min(1.0);
+        }
+    }
+
+    pub fn position(&self, pid: u32) -> Option<Vec2> {
+        self.nodes.get(&pid).map(|n| n.pos)
+    }
+
+    /// Moves a node by hand and holds it there until `unpin`.
+    pub fn pin(&mut self, pid: u32, pos: Vec2) {
+        if let Some(node) = self.nodes.get_mut(&pid) {
+            node.pos = pos;
+            node.vel = Vec2::ZERO;
+            node.pinned = true;
+        }
+    }
+
+    pub fn unpin(&mut self, pid: u32) {
+        if let Some(node) = self.nodes.get_mut(&pid) {
+            node.pinned = false;
+            self.temperature = self.temperature.max(self.settings.reheat);
+        }
+    }
+
+    pub fn is_pinned(&self, pid: u32) -> bool {
+        self.nodes.get(&pid).is_some_and(|n| n.pinned)
+    }
+
+    /// Iterates (pid, position) in pid order.
+    pub fn positions(&self) -> impl Iterator<Item = (u32, Vec2)> + '_ {
+        self.nodes.iter().map(|(pid, n)| (*pid, n.pos))
+    }
+
+    /// Advances the simulation by `elapsed_secs` in fixed steps. `edges` are (from, to) pid pairs;
+    /// edges naming unknown pids are ignored.
+    pub fn advance(&mut self, elapsed_secs: f32, edges: &[(u32, u32)]) {
+        self.pending_secs += elapsed_secs.max(0.0);
+        let mut steps = 0;
+        while self.pending_secs >= self.settings.step_secs {
+            self.pending_secs -= self.settings.step_secs;
+            if steps < MAX_STEPS_PER_ADVANCE {
+                self.step(edges);
+                steps += 1;
+            }
+        }
+    }
+
+    /// One fixed simulation step.
+    pub fn step(&mut self, edges: &[(u32, u32)]) {
+        let n = self.nodes.len();
+        if n == 0 {
+            return;
+        }
+        let s = &self.settings;
+        self.forces.clear();
+        self.forces.resize(n, Vec2::ZERO);
+        self.pids.clear();
+        self.pos.clear();
+        for (pid, node) in &self.nodes {
+            self.pids.push(*pid);
+            self.pos.push(node.pos);
+        }
+        // Repulsion between every pair (n <= a few hundred: O(n^2) is cheap here).
+        for i in 0..n {
+            for j in (i + 1)..n {
+                let mut delta = self.pos[i] - self.pos[j];
+                let mut dist_sq = delta.length_squared();
+                if dist_sq < 1.0 {
+                    // Coincident nodes: push apart along a direction fixed by their indices.
+                    delta = Vec2::new(1.0 + i as f32, 1.0 + j as f32).normalize();
+                    dist_sq = 1.0;
+                }
+                let push = delta / dist_sq.sqrt() * (s.repulsion / dist_sq.max(100.0));
+                self.forces[i] += push;
+                self.forces[j] -= push;
+            }
+        }
+        // Springs along edges.
+        for &(a, b) in edges {
+            if a == b {
+                continue;
+            }
+            let (Ok(ia), Ok(ib)) = (self.pids.binary_search(&a), self.pids.binary_search(&b)) else {
+                continue;
+            };
+            let (pa, pb) = (self.pos[ia], self.pos[ib]);
+            let delta = pb - pa;
+            let dist = delta.length().max(1.0);
+            let pull = delta / dist * ((dist - s.spring_length) * s.spring_stiffness);
+            self.forces[ia] += pull;
+            self.forces[ib] -= pull;
+        }
+        let max_move = s.max_move_per_step * self.temperature;
+        for (i, node) in self.nodes.values_mut().enumerate() {
+            if node.pinned {
+                continue;
+            }
+            let force = self.forces[i] - node.pos * s.gravity;
+            node.vel = (node.vel + force * s.step_secs) * s.damping;
+            let step = node.vel * s.step_secs;
+            let len = step.length();
+            let step = if len > max_move { step * (max_move / len) } else { step };
+            node.pos += step;
+        }
+        self.temperature =
+            (self.temperature - s.cooling_per_sec * s.step_secs).max(s.min_temperature);
+    }
+
+}
+
+/// A unit-length direction scaled by a magnitude in 0.35..1, derived from (seed, pid) only.
+fn hash_unit_vec(seed: u64, pid: u32) -> Vec2 {
+    let h = splitmix64(seed ^ (u64::from(pid)).wrapping_mul(0x9e37_79b9_7f4a_7c15));
+    let x = ((h & 0xffff) as f32 / 65535.0) * 2.0 - 1.0;
+    let y = (((h >> 16) & 0xffff) as f32 / 65535.0) * 2.0 - 1.0;
+    let r = 0.35 + 0.65 * (((h >> 32) & 0xffff) as f32 / 65535.0);
+    let dir = Vec2::new(x, y);
+    let dir = if dir.length_squared() < 1e-4 { Vec2::X } else { dir.normalize() };
+    dir * r
+}
+
+fn splitmix64(mut x: u64) -> u64 {
+    x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    x ^ (x >> 31)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(seed: u64) -> Vec<(u32, Vec2)> {
+        let mut layout = ForceLayout::new(LayoutSettings { seed, ..Default::default() });
+        for pid in 1..=12 {
+            layout.insert(pid, None, (pid > 1).then_some(1));
+        }
+        let edges = [(4, 5), (6, 7), (7, 6), (1, 2)];
+        for _ in 0..120 {
+            layout.advance(1.0 / 30.0, &edges);
+        }
+        layout.positions().collect()
+    }
+
+    #[test]
+    fn same_seed_same_layout() {
+        assert_eq!(run(7), run(7));
+        assert_ne!(run(7), run(8));
+    }
+
+    #[test]
+    fn nodes_spread_out_and_springs_pull_together() {
+        let layout_positions = run(3);
+        let pos = |pid: u32| layout_positions.iter().find(|(p, _)| *p == pid).unwrap().1;
+        for (i, (_, a)) in layout_positions.iter().enumerate() {
+            for (_, b) in &layout_positions[i + 1..] {
+                assert!(a.distance(*b) > 20.0, "nodes overlap: {a} {b}");
+            }
+        }
+        // Connected pairs sit closer than unconnected pairs do on average.
+        let linked = [(4, 5), (6, 7), (1, 2)];
+        let mut unlinked_sum = 0.0;
+        let mut unlinked_count = 0.0;
+        for a in 1..=12u32 {
+            for b in (a + 1)..=12 {
+                if !linked.contains(&(a, b)) {
+                    unlinked_sum += pos(a).distance(pos(b));
+                    unlinked_count += 1.0;
+                }
+            }
+        }
+        let unlinked_mean = unlinked_sum / unlinked_count;
+        for (a, b) in linked {
+            let d = pos(a).distance(pos(b));
+            assert!(d < unlinked_mean, "linked {a}-{b} at {d}, unlinked mean {unlinked_mean}");
+        }
+    }
+
+    #[test]
+    fn adding_a_node_barely_moves_a_settled_layout() {
+        let mut layout = ForceLayout::new(LayoutSettings::default());
+        for pid in 1..=8 {
+            layout.insert(pid, None, None);
+        }
+        for _ in 0..600 {
+            layout.step(&[]);
+        }
+        let before: Vec<_> = layout.positions().collect();
+        layout.insert(9, None, Some(1));
+        layout.step(&[]);
+        for (pid, old) in before {
+            let new = layout.position(pid).unwrap();
+            assert!(old.distance(new) <= layout.settings().max_move_per_step + 0.01);
+        }
+    }
+
+    #[test]
+    fn pinned_nodes_stay_put_and_removed_nodes_are_gone() {
+        let mut layout = ForceLayout::new(LayoutSettings::default());
+        layout.insert(1, Some(Vec2::new(10.0, 20.0)), None);
+        layout.insert(2, None, Some(1));
+        for _ in 0..50 {
+            layout.step(&[(1, 2)]);
+        }
+        assert_eq!(layout.position(1), Some(Vec2::new(10.0, 20.0)));
+        layout.remove(2);
+        assert!(!layout.contains(2));
+        assert_eq!(layout.len(), 1);
+    }
+}

@@ -1,0 +1,34 @@
+//! The process graph on the canvas: every process a node, every message a particle.
+//!
+//! Split as model / layout / drawing:
+//! - [`GraphPlugin`] is the model: it follows kernel events and process entities, runs the layout
+//!   and moves particles. It needs no renderer and is what the headless tests drive.
+//! - [`layout`] and [`traffic`] are pure code (force layout, aggregation rule), unit-tested.
+//! - [`GraphDrawPlugin`] draws the model (meshes, labels, gizmos), owns the camera, picking, drag
+//!   and the kill zone, and publishes [`CanvasLayout`] for browser tests.
+
+pub mod layout;
+pub mod traffic;
+
+mod camera;
+mod draw;
+mod interaction;
+mod model;
+
+pub use camera::{CameraRig, CanvasArea, GraphCamera};
+pub use draw::GraphDrawPlugin;
+pub use interaction::{CanvasLayout, CanvasNode, CssRect, Dragging, Hovered, NodeBody, Selection, Toasts, kill_refusal, kill_zone_rect, request_kill};
+pub use model::{
+    EdgeKind, GraphEdges, GraphModel, GraphNode, GraphSettings, GraphSystems, NodeEffect, NodeEffectKind, Particle,
+};
+
+use bevy::prelude::*;
+
+/// The graph model: nodes follow process entities, particles follow messages.
+pub struct GraphPlugin;
+
+impl Plugin for GraphPlugin {
+    fn build(&self, app: &mut App) {
+        model::build(app);
+    }
+}

@@ -1,0 +1,236 @@
+//! The inspector: everything about the selected process — metrics, capabilities, endpoints,
+//! mailbox state (with the syscall flow in slow motion), a syscalls-per-second sparkline, recent
+//! messages as hex and text, and its console output.
+
+use bevy_egui::egui;
+use orbital_kernel::{BlockReason, ExitReason, ProcessId, ProcessState, rights_label};
+
+use super::{PanelData, UiActions, format_bytes, format_ns, preview_hex, preview_text};
+use crate::graph::kill_refusal;
+use crate::supervisor::{MailboxStatus, Supervisor, SupervisorIntent, TimeControl};
+
+/// How long the "serviced" stage stays lit after a syscall was serviced.
+const SERVICED_GLOW_NS: u64 = 400_000_000;
+
+pub(super) fn inspector_ui(ui: &mut egui::Ui, supervisor: &Supervisor, data: &PanelData, actions: &mut UiActions) {
+    let theme = &data.theme;
+    ui.heading("Inspector");
+    let Some(pid) = data.selection.0 else {
+        ui.label("Click a process (on the canvas or in the list) to inspect it.");
+        ui.small("Drag a node to move it; drop it on the red zone to kill it.");
+        return;
+    };
+    let kernel = supervisor.kernel();
+    let Some(process) = kernel.process(pid) else {
+        ui.label(format!("pid {} is gone.", pid.0));
+        return;
+    };
+    let view = data.processes.iter().find(|(p, _)| p.pid == pid).map(|(_, v)| v);
+    let now_ns = supervisor.now_ns();
+    egui::ScrollArea::vertical().id_salt("inspector_scroll").show(ui, |ui| {
+        ui.horizontal(|ui| {
+            ui.label(egui::RichText::new(&process.name).strong().size(18.0).color(theme.program_color(&process.name).egui()));
+            ui.label(egui::RichText::new(format!("pid {}", pid.0)).strong().size(18.0));
+            if process.protected {
+                ui.label("🔒 protected");
+            }
+        });
+        ui.label(state_text(&process.state));
+        ui.horizontal(|ui| {
+            match view.and_then(|v| kill_refusal(pid, v)) {
+                None => {
+                    if ui.button("Kill").clicked() {
+                        actions.intents.push(SupervisorIntent::Kill { pid });
+                    }
+                }
+                Some(why) => {
+                    ui.add_enabled(false, egui::Button::new("Kill")).on_disabled_hover_text(why);
+                }
+            }
+            if process.state.is_zombie() && ui.button("Dismiss").clicked() {
+                actions.intents.push(SupervisorIntent::Reap { pid });
+            }
+            if ui.button("Deselect").clicked() {
+                actions.select = Some(None);
+            }
+        });
+
+        ui.separator();
+        let m = &process.metrics;
+        egui::Grid::new("metrics").num_columns(2).striped(true).show(ui, |ui| {
+            let mut row = |k: &str, v: String| {
+                ui.label(k);
+                ui.monospace(v);
+                ui.end_row();
+            };
+            row("memory", format!("{} ({} B)", format_bytes(m.memory_size as u64), m.memory_size));
+            row("allocated", format_bytes(process.allocated_bytes));
+            row("IPC sent", format!("{} msgs, {}", m.ipc_sent, format_bytes(m.ipc_bytes_sent)));
+            row("IPC received", format!("{} msgs, {}", m.ipc_received, format_bytes(m.ipc_bytes_received)));
+            row("syscalls", m.syscall_count.to_string());
+            row("started at", format_ns(m.start_time_ns));
+            row("last active", format!("{} ago", format_ns(now_ns.saturating_sub(m.last_active_ns))));
+            row("worker", view.and_then(|v| v.worker_id).map_or("-".into(), |w| w.to_string()));
+        });
+
+        ui.separator();
+        ui.strong("Syscalls per second");
+        sparkline_ui(ui, data, pid);
+
+        ui.separator();
+        mailbox_ui(ui, supervisor, data, pid, now_ns);
+
+        ui.separator();
+        ui.strong("Capabilities");
+        let caps = kernel.capabilities(pid);
+        if caps.is_empty() {
+            ui.small("none");
+        }
+        egui::Grid::new("caps").num_columns(4).striped(true).show(ui, |ui| {
+            for cap in &caps {
+                ui.monospace(format!("slot {}", cap.slot));
+                ui.label(cap.object.to_string());
+                ui.monospace(rights_label(cap.rights));
+                if cap.stale {
+                    ui.colored_label(theme.error.egui(), format!("stale (gen {})", cap.generation));
+                } else {
+                    ui.small(format!("gen {}", cap.generation));
+                }
+                ui.end_row();
+            }
+        });
+
+        ui.separator();
+        ui.strong("Endpoints");
+        let endpoints = kernel.endpoints_of(pid);
+        if endpoints.is_empty() {
+            ui.small("owns none");
+        }
+        for e in &endpoints {
+            ui.horizontal(|ui| {
+                ui.monospace(format!("ep {}", e.id.0));
+                ui.add(
+                    egui::ProgressBar::new(e.queue_len as f32 / e.queue_capacity.max(1) as f32)
+                        .desired_width(90.0)
+                        .text(format!("{}/{}", e.queue_len, e.queue_capacity)),
+                );
+                ui.small(format!("sent {} · delivered {}", e.sent, e.delivered));
+            });
+        }
+
+        ui.separator();
+        ui.strong("Recent messages");
+        let mut shown = 0;
+        for entry in kernel.traffic_log().iter().rev().filter(|t| t.from == pid || t.to == pid).take(8) {
+            shown += 1;
+            let direction = if entry.from == pid { format!("→ pid {}", entry.to.0) } else { format!("← pid {}", entry.from.0) };
+            ui.label(format!("{} {direction} · ep {} · tag {} · {} B", format_ns(entry.at_ns), entry.endpoint.0, entry.tag, entry.bytes));
+            ui.monospace(egui::RichText::new(preview_hex(&entry.preview)).small());
+            ui.monospace(egui::RichText::new(format!("\"{}\"", preview_text(&entry.preview))).small());
+        }
+        if shown == 0 {
+            ui.small("none yet");
+        }
+
+        ui.separator();
+        ui.strong("Console output");
+        let text: String = supervisor
+            .console_log()
+            .iter()
+            .rev()
+            .filter(|l| l.pid == pid)
+            .take(12)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .map(|l| l.text.as_str())
+            .collect();
+        let text = text.rsplit('\x0c').next().unwrap_or_default();
+        ui.monospace(if text.is_empty() { "(nothing)" } else { text });
+    });
+}
+
+fn state_text(state: &ProcessState) -> String {
+    match state {
+        ProcessState::Running => "Running".into(),
+        ProcessState::Blocked(BlockReason::Receive { endpoint }) => format!("Blocked: waiting for a message on ep {}", endpoint.0),
+        ProcessState::Blocked(BlockReason::Sleep { until_ns }) => format!("Blocked: sleeping until {}", format_ns(*until_ns)),
+        ProcessState::Zombie(ExitReason::Exited { code }) => format!("Zombie: exited with code {code}"),
+        ProcessState::Zombie(ExitReason::Trapped { message }) => format!("Zombie: trapped: {message}"),
+        ProcessState::Zombie(ExitReason::Killed { by: Some(by) }) => format!("Zombie: killed by pid {}", by.0),
+        ProcessState::Zombie(ExitReason::Killed { by: None }) => "Zombie: killed".into(),
+        ProcessState::Zombie(ExitReason::OutOfMemory) => "Zombie: out of memory".into(),
+    }
+}
+
+fn sparkline_ui(ui: &mut egui::Ui, data: &PanelData, pid: ProcessId) {
+    let theme = &data.theme;
+    let (rect, _) = ui.allocate_exact_size(egui::vec2(ui.available_width(), 40.0), egui::Sense::hover());
+    let painter = ui.painter_at(rect);
+    painter.rect_filled(rect, 2.0, theme.memory_bar_back.egui());
+    let Some(samples) = data.stats.sparkline(pid.0) else { return };
+    let max = samples.iter().copied().fold(1.0_f32, f32::max);
+    let n = crate::panels::stats::SPARKLINE_SAMPLES as f32;
+    let points: Vec<egui::Pos2> = samples
+        .iter()
+        .enumerate()
+        .map(|(i, v)| {
+            let x = rect.max.x - (samples.len() - 1 - i) as f32 * rect.width() / (n - 1.0);
+            egui::pos2(x, rect.max.y - 2.0 - (v / max) * (rect.height() - 4.0))
+        })
+        .collect();
+    painter.add(egui::Shape::line(points, egui::Stroke::new(1.5, theme.accent.egui())));
+    let last = samples.back().copied().unwrap_or(0.0);
+    painter.text(
+        rect.left_top() + egui::vec2(4.0, 2.0),
+        egui::Align2::LEFT_TOP,
+        format!("{last:.0}/s (max {max:.0}/s, last 30 s)"),
+        egui::FontId::proportional(11.0),
+        theme.text.egui(),
+    );
+}
+
+/// The mailbox light and, in slow motion or paused, the syscall flow:
+/// idle → pending → serviced → ready.
+fn mailbox_ui(ui: &mut egui::Ui, supervisor: &Supervisor, data: &PanelData, pid: ProcessId, now_ns: u64) {
+    let theme = &data.theme;
+    let status = supervisor.mailbox_status(pid).unwrap_or_default();
+    let last = supervisor.last_serviced(pid);
+    ui.horizontal(|ui| {
+        ui.strong("Mailbox");
+        let (text, color) = match status {
+            MailboxStatus::Idle => ("idle", theme.mailbox_idle),
+            MailboxStatus::Pending => ("pending", theme.mailbox_pending),
+            MailboxStatus::Ready => ("ready", theme.mailbox_ready),
+        };
+        ui.colored_label(color.egui(), format!("● {text}"));
+        if let Some(call) = last {
+            ui.small(format!("last: {} → {}", call.name(), call.result));
+        }
+    });
+    let time = supervisor.time_control();
+    if time == TimeControl::Running {
+        ui.small("Syscall flow: switch to 1/4x, 1/16x or pause + step to follow each syscall.");
+        return;
+    }
+    let serviced_recently = last.is_some_and(|c| now_ns.saturating_sub(c.at_ns) < SERVICED_GLOW_NS);
+    let active = match status {
+        MailboxStatus::Pending => 1,
+        _ if serviced_recently => 2,
+        MailboxStatus::Ready => 3,
+        MailboxStatus::Idle => 0,
+    };
+    ui.horizontal(|ui| {
+        for (i, stage) in ["idle", "pending", "serviced", "ready"].iter().enumerate() {
+            if i > 0 {
+                ui.label("→");
+            }
+            let text = egui::RichText::new(*stage).monospace();
+            if i == active {
+                ui.label(text.strong().background_color(theme.accent.egui()).color(egui::Color32::BLACK));
+            } else {
+                ui.label(text.color(theme.text_weak.egui()));
+            }
+        }
+    });
+}

@@ -1,0 +1,295 @@
+//! The egui panels around the canvas: top bar (counters, time controls, scenario picker), left
+//! (process list, quick spawn, memory map), right (inspector), bottom (terminal, traffic log,
+//! capability log, endpoints), plus overlays (help, toasts, tooltip).
+//!
+//! Panels read the kernel through one short lock of the supervisor per frame and never mutate
+//! it: every button turns into a `SupervisorIntent` (or a `LoadScenario`) written after the UI
+//! is built. Each panel is one module with one `*_ui` entry point.
+
+mod inspector;
+mod logs;
+mod overlays;
+mod processes;
+mod stats;
+mod terminal;
+mod top_bar;
+
+pub use stats::RateStats;
+
+use bevy::prelude::*;
+use bevy::window::PrimaryWindow;
+use bevy_egui::{EguiContexts, EguiPrimaryContextPass, egui};
+use orbital_kernel::ProcessId;
+
+use crate::graph::{CanvasArea, Selection, Toasts};
+use crate::scenario::{LoadScenario, ScenarioState};
+use crate::supervisor::{IntentRefused, SupervisorHandle, SupervisorIntent};
+use crate::theme::{Theme, ThemeMode};
+
+/// UI state that outlives a frame.
+#[derive(Resource, Debug)]
+pub struct PanelState {
+    pub bottom_tab: BottomTab,
+    pub show_help: bool,
+    pub terminal_input: String,
+    pub terminal_history: Vec<String>,
+    /// Index into `terminal_history` while browsing with up/down; `None` = editing a new line.
+    pub history_cursor: Option<usize>,
+    pub traffic_only_selected: bool,
+    /// The speed to return to when un-pausing with space.
+    pub resume_speed: crate::supervisor::TimeControl,
+}
+
+impl Default for PanelState {
+    fn default() -> Self {
+        Self {
+            bottom_tab: BottomTab::Terminal,
+            show_help: false,
+            terminal_input: String::new(),
+            terminal_history: Vec::new(),
+            history_cursor: None,
+            traffic_only_selected: false,
+            resume_speed: crate::supervisor::TimeControl::Running,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BottomTab {
+    Terminal,
+    Traffic,
+    Capabilities,
+    Endpoints,
+}
+
+/// What the panels asked for this frame; applied after the supervisor lock is released.
+#[derive(Default)]
+pub(crate) struct UiActions {
+    pub intents: Vec<SupervisorIntent>,
+    pub load_scenario: Option<String>,
+    pub select: Option<Option<ProcessId>>,
+    pub theme_mode: Option<ThemeMode>,
+    pub quality: Option<crate::render_quality::QualityOverride>,
+    pub toasts: Vec<(String, bool)>,
+}
+
+pub struct PanelsPlugin;
+
+impl Plugin for PanelsPlugin {
+    fn build(&self, app: &mut App) {
+        app.init_resource::<PanelState>()
+            .init_resource::<RateStats>()
+            .add_systems(Update, (stats::sample_rates, show_refused_intents))
+            .add_systems(EguiPrimaryContextPass, draw_panels);
+    }
+}
+
+fn show_refused_intents(mut refused: MessageReader<IntentRefused>, mut toasts: ResMut<Toasts>) {
+    for r in refused.read() {
+        toasts.push(r.reason.clone(), true);
+    }
+}
+
+/// All the data the panels read, gathered once per frame.
+#[derive(bevy::ecs::system::SystemParam)]
+pub(crate) struct PanelData<'w, 's> {
+    pub supervisor: Res<'w, SupervisorHandle>,
+    pub processes: Query<'w, 's, (&'static crate::supervisor::ProcessEntity, &'static crate::supervisor::ProcessView)>,
+    pub selection: Res<'w, Selection>,
+    pub hovered: Res<'w, crate::graph::Hovered>,
+    pub theme: Res<'w, Theme>,
+    pub stats: Res<'w, RateStats>,
+    pub scenario: Res<'w, ScenarioState>,
+    pub quality: Res<'w, crate::render_quality::RenderQuality>,
+    pub quality_settings: Res<'w, crate::render_quality::RenderQualitySettings>,
+    pub graph: Res<'w, crate::graph::GraphModel>,
+}
+
+#[allow(clippy::too_many_arguments)]
+fn draw_panels(
+    mut contexts: EguiContexts,
+    data: PanelData,
+    mut state: ResMut<PanelState>,
+    mut toasts: ResMut<Toasts>,
+    mut area: ResMut<CanvasArea>,
+    window: Query<&Window, With<PrimaryWindow>>,
+    mut selection_out: ResMut<Selection>,
+    mut intents_out: MessageWriter<SupervisorIntent>,
+    mut scenario_out: MessageWriter<LoadScenario>,
+    mut theme_out: ResMut<Theme>,
+    mut quality_out: ResMut<crate::render_quality::RenderQualitySettings>,
+    mut applied_theme: Local<Option<ThemeMode>>,
+) -> Result {
+    let ctx = contexts.ctx_mut()?.clone();
+    if *applied_theme != Some(data.theme.mode) {
+        ctx.set_visuals(data.theme.egui_visuals());
+        ctx.set_zoom_factor(data.theme.ui_scale);
+        *applied_theme = Some(data.theme.mode);
+    }
+    let mut actions = UiActions::default();
+    let canvas_rect = {
+        let supervisor = data.supervisor.lock();
+        let mut root = egui::Ui::new(
+            ctx.clone(),
+            "orbital-root".into(),
+            egui::UiBuilder::new().layer_id(egui::LayerId::background()).max_rect(ctx.viewport_rect()),
+        );
+        top_bar::top_bar_ui(&mut root, &supervisor, &data, &mut state, &mut actions);
+        egui::Panel::left("processes")
+            .resizable(true)
+            .default_size(300.0)
+            .show(&mut root, |ui| processes::processes_ui(ui, &supervisor, &data, &mut actions));
+        egui::Panel::right("inspector")
+            .resizable(true)
+            .default_size(330.0)
+            .show(&mut root, |ui| inspector::inspector_ui(ui, &supervisor, &data, &mut actions));
+        egui::Panel::bottom("bottom")
+            .resizable(true)
+            .default_size(230.0)
+            .show(&mut root, |ui| {
+                ui.horizontal(|ui| {
+                    for (tab, label) in [
+                        (BottomTab::Terminal, "Terminal"),
+                        (BottomTab::Traffic, "IPC traffic"),
+                        (BottomTab::Capabilities, "Capability log"),
+                        (BottomTab::Endpoints, "Endpoints"),
+                    ] {
+                        ui.selectable_value(&mut state.bottom_tab, tab, label);
+                    }
+                });
+                ui.separator();
+                match state.bottom_tab {
+                    BottomTab::Terminal => terminal::terminal_ui(ui, &supervisor, &mut state, &mut actions),
+                    BottomTab::Traffic => logs::traffic_log_ui(ui, &supervisor, &data, &mut state),
+                    BottomTab::Capabilities => logs::capability_log_ui(ui, &supervisor, &data),
+                    BottomTab::Endpoints => logs::endpoints_ui(ui, &supervisor, &data),
+                }
+            });
+        let canvas = root.available_rect_before_wrap();
+        overlays::overlays_ui(&ctx, canvas, &supervisor, &data, &mut state, &toasts, &mut actions);
+        canvas
+    };
+    // egui points to CSS pixels.
+    let scale = window.single().map_or(1.0, |w| ctx.pixels_per_point() / w.scale_factor());
+    let css = Rect::new(canvas_rect.min.x * scale, canvas_rect.min.y * scale, canvas_rect.max.x * scale, canvas_rect.max.y * scale);
+    if area.rect != css {
+        area.rect = css;
+    }
+    intents_out.write_batch(actions.intents);
+    if let Some(name) = actions.load_scenario {
+        scenario_out.write(LoadScenario { name });
+    }
+    if let Some(select) = actions.select {
+        selection_out.0 = select;
+    }
+    if let Some(mode) = actions.theme_mode {
+        *theme_out = Theme::for_mode(mode);
+    }
+    if let Some(mode) = actions.quality {
+        quality_out.mode = mode;
+    }
+    for (text, is_error) in actions.toasts {
+        toasts.push(text, is_error);
+    }
+    Ok(())
+}
+
+/// "12.3 MiB", "640 KiB", "512 B".
+pub fn format_bytes(bytes: u64) -> String {
+    const KIB: f64 = 1024.0;
+    let b = bytes as f64;
+    if b >= KIB * KIB * KIB {
+        format!("{:.1} GiB", b / (KIB * KIB * KIB))
+    } else if b >= KIB * KIB {
+        format!("{:.1} MiB", b / (KIB * KIB))
+    } else if b >= KIB {
+        format!("{:.0} KiB", b / KIB)
+    } else {
+        format!("{bytes} B")
+    }
+}
+
+/// "1:02:03" or "2:03.4" from nanoseconds.
+pub fn format_ns(ns: u64) -> String {
+    let secs = ns as f64 / 1e9;
+    let (h, m, s) = ((secs / 3600.0) as u64, ((secs / 60.0) as u64) % 60, secs % 60.0);
+    if h > 0 { format!("{h}:{m:02}:{s:04.1}") } else { format!("{m}:{s:04.1}") }
+}
+
+/// Printable text of a payload preview (other bytes as '·').
+pub fn preview_text(bytes: &[u8]) -> String {
+    bytes.iter().map(|&b| if (0x20..0x7f).contains(&b) { b as char } else { '·' }).collect()
+}
+
+/// "0c 00 00 00 68 65" for a payload preview.
+pub fn preview_hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    let mut out = String::with_capacity(bytes.len() * 3);
+    for (i, b) in bytes.iter().enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        let _ = write!(out, "{b:02x}");
+    }
+    out
+}
+
+/// The slow-motion speed for "1/`divisor`x".
+pub fn slow_motion(divisor: u32) -> crate::supervisor::TimeControl {
+    use crate::supervisor::TimeControl;
+    match divisor {
+        4 => TimeControl::QUARTER,
+        16 => TimeControl::SIXTEENTH,
+        d => TimeControl::Slow { syscalls_per_sec: 64.0 / d.max(1) as f32 },
+    }
+}
+
+/// The speeds `+` and `-` step through, slowest first.
+pub const SPEEDS: [crate::supervisor::TimeControl; 4] = [
+    crate::supervisor::TimeControl::Paused,
+    crate::supervisor::TimeControl::SIXTEENTH,
+    crate::supervisor::TimeControl::QUARTER,
+    crate::supervisor::TimeControl::Running,
+];
+
+/// The next faster (`up`) or slower speed than `current`.
+pub fn next_speed(current: crate::supervisor::TimeControl, up: bool) -> crate::supervisor::TimeControl {
+    let index = SPEEDS.iter().position(|s| *s == current).unwrap_or(SPEEDS.len() - 1);
+    let next = if up { (index + 1).min(SPEEDS.len() - 1) } else { index.saturating_sub(1) };
+    SPEEDS[next]
+}
+
+pub fn speed_label(time: crate::supervisor::TimeControl) -> &'static str {
+    use crate::supervisor::TimeControl;
+    match time {
+        TimeControl::Running => "full speed",
+        TimeControl::Paused => "paused",
+        t if t == TimeControl::QUARTER => "1/4x",
+        t if t == TimeControl::SIXTEENTH => "1/16x",
+        TimeControl::Slow { .. } => "slow motion",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formatting() {
+        assert_eq!(format_bytes(3 * 1024 * 1024 / 2), "1.5 MiB");
+        assert_eq!(preview_text(b"ab\x00c"), "ab·c");
+        assert_eq!(preview_hex(&[0, 255, 16]), "00 ff 10");
+        assert_eq!(format_ns(62_500_000_000), "1:02.5");
+    }
+
+    #[test]
+    fn speeds_step_up_and_down() {
+        use crate::supervisor::TimeControl;
+        assert_eq!(next_speed(TimeControl::Running, true), TimeControl::Running);
+        assert_eq!(next_speed(TimeControl::Running, false), TimeControl::QUARTER);
+        assert_eq!(next_speed(TimeControl::QUARTER, false), TimeControl::SIXTEENTH);
+        assert_eq!(next_speed(TimeControl::SIXTEENTH, false), TimeControl::Paused);
+        assert_eq!(next_speed(TimeControl::Paused, false), TimeControl::Paused);
+        assert_eq!(next_speed(TimeControl::Paused, true), TimeControl::SIXTEENTH);
+    }
+}

@@ -1,0 +1,109 @@
+//! The top bar: what the system is doing (uptime, processes, memory, IPC/s, syscalls/s), the
+//! time controls, the scenario picker, classroom mode and the renderer status line.
+
+use bevy_egui::egui;
+
+use super::{PanelData, PanelState, UiActions, format_bytes, format_ns, speed_label};
+use crate::render_quality::QualityOverride;
+use crate::scenario::SCENARIO_NAMES;
+use crate::supervisor::{Supervisor, SupervisorIntent, TimeControl};
+use crate::theme::ThemeMode;
+
+pub(super) fn top_bar_ui(
+    root: &mut egui::Ui,
+    supervisor: &Supervisor,
+    data: &PanelData,
+    state: &mut PanelState,
+    actions: &mut UiActions,
+) {
+    let theme = &data.theme;
+    egui::Panel::top("top_bar").show(root, |ui| {
+        ui.horizontal_wrapped(|ui| {
+            ui.strong("Orbital Playground");
+            ui.separator();
+            let metrics = supervisor.kernel().system_metrics(supervisor.now_ns());
+            ui.label(format!("uptime {}", format_ns(metrics.uptime_ns)));
+            ui.label(format!("processes {}", metrics.processes));
+            ui.label(format!("memory {}", format_bytes(metrics.total_memory)));
+            ui.label(format!("IPC/s {:.0}", data.stats.ipc_per_sec));
+            ui.label(format!("syscalls/s {:.0}", data.stats.syscalls_per_sec));
+            ui.separator();
+
+            // Time controls.
+            let time = supervisor.time_control();
+            let paused = time == TimeControl::Paused;
+            if ui.selectable_label(paused, "⏸ Pause").on_hover_text("space").clicked() {
+                if paused {
+                    actions.intents.push(SupervisorIntent::SetTime(state.resume_speed));
+                } else {
+                    state.resume_speed = time;
+                    actions.intents.push(SupervisorIntent::SetTime(TimeControl::Paused));
+                }
+            }
+            if ui.button("⏭ Step").on_hover_text("s: service exactly one syscall").clicked() {
+                actions.intents.push(SupervisorIntent::Step);
+            }
+            for (label, speed) in [("1/16x", TimeControl::SIXTEENTH), ("1/4x", TimeControl::QUARTER), ("1x", TimeControl::Running)] {
+                if ui.selectable_label(time == speed, label).on_hover_text(speed.label()).clicked() {
+                    actions.intents.push(SupervisorIntent::SetTime(speed));
+                }
+            }
+            ui.label(egui::RichText::new(speed_label(time)).color(if time == TimeControl::Running {
+                theme.text_weak.egui()
+            } else {
+                theme.warning.egui()
+            }));
+            ui.separator();
+
+            // Scenario picker.
+            let current = data.scenario.current.clone().unwrap_or_else(|| "(none)".into());
+            egui::ComboBox::from_id_salt("scenario")
+                .selected_text(format!("scenario: {current}"))
+                .show_ui(ui, |ui| {
+                    for name in SCENARIO_NAMES {
+                        if ui.selectable_label(data.scenario.current.as_deref() == Some(name), name).clicked() {
+                            actions.load_scenario = Some(name.to_string());
+                        }
+                    }
+                });
+            if let Some(loading) = data.scenario.loading_name() {
+                ui.label(format!("loading {loading}…"));
+            }
+            ui.separator();
+            let projector = theme.mode == ThemeMode::Projector;
+            if ui.selectable_label(projector, "Classroom").on_hover_text("projector theme: high contrast, large type").clicked() {
+                actions.theme_mode = Some(if projector { ThemeMode::Standard } else { ThemeMode::Projector });
+            }
+            if ui.button("?").on_hover_text("keyboard shortcuts").clicked() {
+                state.show_help = !state.show_help;
+            }
+        });
+        if let Some(error) = &data.scenario.error {
+            ui.colored_label(theme.error.egui(), format!("Scenario not loaded: {error}"));
+        }
+        ui.horizontal(|ui| {
+            ui.small(&data.quality.status);
+            egui::ComboBox::from_id_salt("quality")
+                .selected_text(match data.quality_settings.mode {
+                    QualityOverride::Auto => "quality: auto",
+                    QualityOverride::Full => "quality: full",
+                    QualityOverride::Reduced => "quality: reduced",
+                })
+                .show_ui(ui, |ui| {
+                    for (mode, label) in [
+                        (QualityOverride::Auto, "auto (detect software rendering)"),
+                        (QualityOverride::Full, "full (MSAA 4x, all effects)"),
+                        (QualityOverride::Reduced, "reduced (MSAA off, fewer effects)"),
+                    ] {
+                        if ui.selectable_label(data.quality_settings.mode == mode, label).clicked() {
+                            actions.quality = Some(mode);
+                        }
+                    }
+                });
+            ui.small(format!(
+                "particles {} · aggregated messages {}",
+                data.graph.live_particles, data.graph.aggregated_messages
+            ));
+        });
+    });
+}

@@ -1,0 +1,362 @@
+//! Scenarios: which programs to boot, in which order, at which speed and where their nodes go,
+//! as RON files under `assets/scenarios/`, loaded as Bevy assets.
+//!
+//! Capability wiring follows from the spawn order and the program manifest (`assets/programs.ron`):
+//! a program's `connects` are wired to the newest live provider of that service, so listing a
+//! `receiver` before its `sender` wires the sender to that receiver, and two `pingpong`s in a row
+//! form a pair. A scenario therefore says "who talks to whom" by the order of `processes`.
+//!
+//! Loading goes through the same path as a person: the scenario becomes `SupervisorIntent`s
+//! (reset user processes, spawn each program, set the time control). A file that does not parse
+//! leaves the running scenario alone and reports its error with line and column in the UI.
+
+use std::collections::VecDeque;
+
+use bevy::asset::{AssetLoadFailedEvent, AssetLoader, LoadContext, LoadState, io::Reader};
+use bevy::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::supervisor::{SupervisorIntent, TimeControl};
+
+/// The scenarios offered by the picker, in the order shown. `broken` is deliberately malformed: it
+/// shows what a parse error looks like (and the end-to-end test loads it).
+pub const SCENARIO_NAMES: [&str; 5] = ["default", "memory", "capabilities", "crowd", "broken"];
+
+/// One scenario file.
+#[derive(Asset, TypePath, Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    pub title: String,
+    pub description: String,
+    /// Spawned in order after init has booted terminal and idle.
+    #[serde(default)]
+    pub processes: Vec<ScenarioProcess>,
+    #[serde(default)]
+    pub time: ScenarioTime,
+}
+
+/// One entry of `processes`: `count` copies of `program`, the first one optionally pinned at
+/// `position` (world units, origin at the canvas centre, y up).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScenarioProcess {
+    pub program: String,
+    #[serde(default = "one")]
+    pub count: u32,
+    #[serde(default)]
+    pub position: Option<(f32, f32)>,
+}
+
+fn one() -> u32 {
+    1
+}
+
+/// The speed a scenario starts at.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ScenarioTime {
+    #[default]
+    Running,
+    Paused,
+    /// Slow motion: 1/`divisor` of full speed (4 or 16 in the UI).
+    Slow(u32),
+}
+
+/// Why a scenario file could not be used.
+#[derive(Debug)]
+pub enum ScenarioError {
+    Io(std::io::Error),
+    /// The file is not valid RON for a [`Scenario`]; 1-based line and column of the problem.
+    Parse { line: usize, column: usize, message: String },
+    Invalid(String),
+}
+
+impl std::fmt::Display for ScenarioError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Io(e) => write!(f, "could not read the scenario file: {e}"),
+            Self::Parse { line, column, message } => write!(f, "line {line}, column {column}: {message}"),
+            Self::Invalid(why) => write!(f, "{why}"),
+        }
+    }
+}
+
+impl std::error::Error for ScenarioError {}
+
+/// Most processes a scenario may start (the kernel's own limit is higher; this keeps a typo such
+/// as `count: 6400` from freezing a classroom laptop).
+pub const MAX_SCENARIO_PROCESSES: u32 = 128;
+
+/// Parses and checks one scenario file.
+pub fn parse_scenario(bytes: &[u8]) -> Result<Scenario, ScenarioError> {
+    let scenario: Scenario = ron::de::from_bytes(bytes).map_err(|e| ScenarioError::Parse {
+        line: e.span.start.line,
+        column: e.span.start.col,
+        message: e.code.to_string(),
+    })?;
+    let total: u32 = scenario.processes.iter().map(|p| p.count).sum();
+    if total > MAX_SCENARIO_PROCESSES {
+        return Err(ScenarioError::Invalid(format!(
+            "the scenario starts {total} processes; at most {MAX_SCENARIO_PROCESSES} are allowed"
+        )));
+    }
+    if let Some(p) = scenario.processes.iter().find(|p| p.program.trim().is_empty()) {
+        return Err(ScenarioError::Invalid(format!("a process entry has an empty program name: {p:?}")));
+    }
+    if let ScenarioTime::Slow(0) = scenario.time {
+        return Err(ScenarioError::Invalid("time: Slow(0) is not a speed; use Paused, Slow(4) or Slow(16)".into()));
+    }
+    Ok(scenario)
+}
+
+impl Scenario {
+    /// The intents that start this scenario, in order.
+    pub fn intents(&self) -> Vec<SupervisorIntent> {
+        let mut intents = vec![SupervisorIntent::ResetUserProcesses];
+        for p in &self.processes {
+            for _ in 0..p.count {
+                intents.push(SupervisorIntent::Spawn { program: p.program.clone() });
+            }
+        }
+        intents.push(SupervisorIntent::SetTime(self.time.time_control()));
+        intents
+    }
+
+    /// (program, position) for each process entry with a position, in spawn order.
+    pub fn placements(&self) -> impl Iterator<Item = (String, Vec2)> + '_ {
+        self.processes.iter().filter_map(|p| p.position.map(|(x, y)| (p.program.clone(), Vec2::new(x, y))))
+    }
+}
+
+impl ScenarioTime {
+    pub fn time_control(self) -> TimeControl {
+        match self {
+            Self::Running => TimeControl::Running,
+            Self::Paused => TimeControl::Paused,
+            Self::Slow(divisor) => crate::panels::slow_motion(divisor),
+        }
+    }
+}
+
+/// Loads `*.ron` files as [`Scenario`]s.
+#[derive(Default, TypePath)]
+pub struct ScenarioLoader;
+
+impl AssetLoader for ScenarioLoader {
+    type Asset = Scenario;
+    type Settings = ();
+    type Error = ScenarioError;
+
+    async fn load(
+        &self,
+        reader: &mut dyn Reader,
+        _settings: &(),
+        _load_context: &mut LoadContext<'_>,
+    ) -> Result<Scenario, ScenarioError> {
+        let mut bytes = Vec::new();
+        reader.read_to_end(&mut bytes).await.map_err(ScenarioError::Io)?;
+        parse_scenario(&bytes)
+    }
+
+    fn extensions(&self) -> &[&str] {
+        &["scenario.ron", "ron"]
+    }
+}
+
+/// Ask to switch scenario (the picker, a test or `window.supervisor` writes this).
+#[derive(Message, Clone, Debug, PartialEq, Eq)]
+pub struct LoadScenario {
+    pub name: String,
+}
+
+/// Which scenario runs, which one is loading, and the last load error.
+#[derive(Resource, Debug, Default)]
+pub struct ScenarioState {
+    /// Name of the scenario whose intents were last sent.
+    pub current: Option<String>,
+    pub current_title: Option<String>,
+    pub current_description: Option<String>,
+    loading: Option<(String, Handle<Scenario>)>,
+    /// "scenarios/broken.ron: line 4, column 12: Expected ..." until the next successful load.
+    pub error: Option<String>,
+}
+
+impl ScenarioState {
+    pub fn loading_name(&self) -> Option<&str> {
+        self.loading.as_ref().map(|(name, _)| name.as_str())
+    }
+}
+
+/// Node positions a scenario asked for, claimed by the graph as matching processes appear.
+#[derive(Resource, Debug, Default)]
+pub struct PendingPlacements(pub VecDeque<(String, Vec2)>);
+
+impl PendingPlacements {
+    /// The first waiting position for a process of `program`, if any.
+    pub fn claim(&mut self, program: &str) -> Option<Vec2> {
+        let index = self.0.iter().position(|(p, _)| p == program)?;
+        self.0.remove(index).map(|(_, pos)| pos)
+    }
+}
+
+/// Which scenario the app starts with.
+#[derive(Resource, Debug, Clone)]
+pub struct ScenarioSettings {
+    pub startup: Option<String>,
+}
+
+impl Default for ScenarioSettings {
+    fn default() -> Self {
+        Self { startup: Some("default".into()) }
+    }
+}
+
+#[derive(SystemSet, Debug, Clone, PartialEq, Eq, Hash)]
+pub enum ScenarioSystems {
+    Load,
+    Apply,
+}
+
+pub struct ScenarioPlugin;
+
+impl Plugin for ScenarioPlugin {
+    fn build(&self, app: &mut App) {
+        app.init_asset::<Scenario>()
+            .register_asset_loader(ScenarioLoader)
+            .add_message::<LoadScenario>()
+            .init_resource::<ScenarioState>()
+            .init_resource::<PendingPlacements>()
+            .init_resource::<ScenarioSettings>()
+            .configure_sets(Update, (ScenarioSystems::Load, ScenarioSystems::Apply).chain())
+            .add_systems(Startup, request_startup_scenario)
+            .add_systems(Update, start_scenario_loads.in_set(ScenarioSystems::Load))
+            .add_systems(Update, apply_loaded_scenario.in_set(ScenarioSystems::Apply));
+    }
+}
+
+fn request_startup_scenario(settings: Res<ScenarioSettings>, mut requests: MessageWriter<LoadScenario>) {
+    if let Some(name) = &settings.startup {
+        requests.write(LoadScenario { name: name.clone() });
+    }
+}
+
+fn start_scenario_loads(
+    mut requests: MessageReader<LoadScenario>,
+    asset_server: Res<AssetServer>,
+    mut state: ResMut<ScenarioState>,
+) {
+    for request in requests.read() {
+        let name = request.name.trim();
+        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+            state.error = Some(format!("{name:?} is not a scenario name (letters, digits, - and _ only)"));
+            continue;
+        }
+        let path = format!("scenarios/{name}.ron");
+        let handle = asset_server.load::<Scenario>(path.clone());
+        // Picking a scenario again restarts it: read the file again (an edited or once-failed
+        // file is then up to date too).
+        if matches!(asset_server.load_state(&handle), LoadState::Loaded | LoadState::Failed(_)) {
+            asset_server.reload(path);
+        }
+        state.loading = Some((name.to_string(), handle));
+    }
+}
+
+fn apply_loaded_scenario(
+    mut state: ResMut<ScenarioState>,
+    scenarios: Res<Assets<Scenario>>,
+    mut failures: MessageReader<AssetLoadFailedEvent<Scenario>>,
+    mut asset_events: MessageReader<AssetEvent<Scenario>>,
+    mut intents: MessageWriter<SupervisorIntent>,
+    mut placements: ResMut<PendingPlacements>,
+) {
+    let Some((name, handle)) = state.loading.clone() else {
+        failures.clear();
+        asset_events.clear();
+        return;
+    };
+    for failure in failures.read() {
+        if failure.id == handle.id() {
+            warn!("scenario {name} not loaded: {}", failure.error);
+            state.error = Some(format!("scenarios/{name}.ron: {}", describe_load_error(&failure.error)));
+            state.loading = None;
+            return;
+        }
+    }
+    let ready = asset_events.read().any(|e| match e {
+        AssetEvent::LoadedWithDependencies { id } | AssetEvent::Modified { id } => *id == handle.id(),
+        _ => false,
+    });
+    if !ready {
+        return;
+    }
+    let Some(scenario) = scenarios.get(&handle) else { return };
+    intents.write_batch(scenario.intents());
+    placements.0 = scenario.placements().collect();
+    info!("scenario {name} started: {}", scenario.title);
+    state.current = Some(name);
+    state.current_title = Some(scenario.title.clone());
+    state.current_description = Some(scenario.description.clone());
+    state.error = None;
+    state.loading = None;
+}
+
+/// The loader's own message without Bevy's wrapping, when there is one.
+fn describe_load_error(error: &bevy::asset::AssetLoadError) -> String {
+    use bevy::asset::AssetLoadError;
+    match error {
+        AssetLoadError::AssetLoaderError(e) => e.to_string(),
+        other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shipped_scenarios_parse_and_broken_one_reports_line_and_column() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/scenarios");
+        for name in SCENARIO_NAMES {
+            let bytes = std::fs::read(dir.join(format!("{name}.ron"))).unwrap();
+            match (name, parse_scenario(&bytes)) {
+                ("broken", Err(ScenarioError::Parse { line, column, .. })) => assert!(line > 1 && column > 0),
+                ("broken", other) => panic!("broken.ron should fail to parse, got {other:?}"),
+                (_, Ok(s)) => assert!(!s.title.is_empty()),
+                (_, Err(e)) => panic!("{name}.ron: {e}"),
+            }
+        }
+        let crowd = parse_scenario(&std::fs::read(dir.join("crowd.ron")).unwrap()).unwrap();
+        let user: u32 = crowd.processes.iter().map(|p| p.count).sum();
+        assert_eq!(user + 3, 64, "crowd = init + terminal + idle + 61 user processes");
+    }
+
+    #[test]
+    fn intents_reset_then_spawn_in_order() {
+        let s = parse_scenario(
+            br#"(title: "t", description: "d", processes: [(program: "receiver", position: Some((1.0, 2.0))), (program: "sender", count: 2)], time: Slow(4))"#,
+        )
+        .unwrap();
+        let intents = s.intents();
+        assert!(matches!(intents[0], SupervisorIntent::ResetUserProcesses));
+        let spawned: Vec<_> = intents
+            .iter()
+            .filter_map(|i| match i {
+                SupervisorIntent::Spawn { program } => Some(program.as_str()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(spawned, ["receiver", "sender", "sender"]);
+        assert_eq!(s.placements().collect::<Vec<_>>(), [("receiver".to_string(), Vec2::new(1.0, 2.0))]);
+    }
+
+    #[test]
+    fn limits_are_checked() {
+        let too_many = br#"(title: "t", description: "d", processes: [(program: "idle", count: 1000)])"#;
+        assert!(matches!(parse_scenario(too_many), Err(ScenarioError::Invalid(_))));
+        let unknown_field = b"(title: \"t\",\n description: \"d\",\n colour: 3)";
+        match parse_scenario(unknown_field) {
+            Err(ScenarioError::Parse { line, .. }) => assert_eq!(line, 3),
+            other => panic!("{other:?}"),
+        }
+    }
+}

@@ -1,0 +1,270 @@
+//! Headless tests of the graph model: `App` + `MinimalPlugins` + the real `SupervisorPlugin`
+//! (with a scripted host whose guests never run) + `GraphPlugin`, with manual time. Processes are
+//! spawned and killed through `SupervisorIntent`s like a person would; messages are synthetic
+//! `KernelEventMessage`s (real guests are covered by the supervisor's tests).
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bevy::prelude::*;
+use bevy::time::TimeUpdateStrategy;
+use orbital_playground::abi::ErrorCode;
+use orbital_playground::graph::layout::LayoutSettings;
+use orbital_playground::graph::{GraphModel, GraphNode, GraphPlugin, GraphSettings, NodeEffect, NodeEffectKind, Particle};
+use orbital_playground::kernel::{EndpointId, KernelEvent, ProcessId};
+use orbital_playground::supervisor::mailbox::{AtomicMailbox, MailboxWords};
+use orbital_playground::supervisor::{
+    GuestExit, Host, HostError, KernelEventMessage, ProcessEntity, ProgramSpec, SpawnedGuest, SupervisorIntent,
+    SupervisorPlugin,
+};
+
+/// A host whose guests never run: processes exist in the kernel, nothing else happens.
+#[derive(Default)]
+struct IdleHost(Arc<Mutex<BTreeMap<ProcessId, Arc<MailboxWords>>>>);
+
+impl Host for IdleHost {
+    fn spawn(&mut self, pid: ProcessId, _program: &ProgramSpec) -> Result<SpawnedGuest, HostError> {
+        let words = MailboxWords::new();
+        self.0.lock().unwrap().insert(pid, words.clone());
+        Ok(SpawnedGuest { mailbox: Box::new(AtomicMailbox(words)), worker_id: pid.0 })
+    }
+    fn stop(&mut self, pid: ProcessId) {
+        self.0.lock().unwrap().remove(&pid);
+    }
+    fn live_guests(&self) -> usize {
+        self.0.lock().unwrap().len()
+    }
+    fn take_exits(&mut self) -> Vec<GuestExit> {
+        Vec::new()
+    }
+    fn ring_doorbell(&self) {}
+    fn name(&self) -> &'static str {
+        "idle (test)"
+    }
+}
+
+const FRAME: Duration = Duration::from_micros(16_667);
+
+fn app_with_seed(seed: u64) -> App {
+    let mut app = App::new();
+    app.add_plugins(MinimalPlugins)
+        .insert_resource(TimeUpdateStrategy::ManualDuration(FRAME))
+        .insert_resource(GraphSettings { layout: LayoutSettings { seed, ..default() }, ..default() })
+        .add_plugins(SupervisorPlugin::with_host(|| Box::new(IdleHost::default())).without_boot())
+        .add_plugins(GraphPlugin);
+    app.update();
+    app
+}
+
+fn app() -> App {
+    app_with_seed(LayoutSettings::default().seed)
+}
+
+fn intent(app: &mut App, intent: SupervisorIntent) {
+    app.world_mut().write_message(intent);
+}
+
+fn event(app: &mut App, event: KernelEvent) {
+    app.world_mut().write_message(KernelEventMessage(event));
+}
+
+fn frames(app: &mut App, n: usize) {
+    for _ in 0..n {
+        app.update();
+    }
+}
+
+fn spawn(app: &mut App, program: &str) {
+    intent(app, SupervisorIntent::Spawn { program: program.into() });
+}
+
+fn node_pids(app: &mut App) -> Vec<u32> {
+    let mut pids: Vec<u32> = app.world_mut().query::<&GraphNode>().iter(app.world()).map(|n| n.pid.0).collect();
+    pids.sort_unstable();
+    pids
+}
+
+fn particles(app: &mut App) -> Vec<Particle> {
+    app.world_mut().query::<&Particle>().iter(app.world()).cloned().collect()
+}
+
+fn sent(from: u32, to: u32) -> KernelEvent {
+    KernelEvent::MessageSent {
+        from: ProcessId(from),
+        to: ProcessId(to),
+        endpoint: EndpointId(1),
+        tag: 0,
+        bytes: 16,
+        at_ns: 0,
+    }
+}
+
+#[test]
+fn nodes_follow_spawned_and_killed_processes() {
+    let mut app = app();
+    spawn(&mut app, "idle");
+    spawn(&mut app, "receiver");
+    spawn(&mut app, "idle");
+    frames(&mut app, 3);
+    let pids = node_pids(&mut app);
+    assert_eq!(pids.len(), 3, "one node per process: {pids:?}");
+    let model = app.world().resource::<GraphModel>();
+    assert!(pids.iter().all(|pid| model.layout.contains(*pid)));
+    // Every node entity is the supervisor's process entity.
+    let with_process = app.world_mut().query::<(&GraphNode, &ProcessEntity)>().iter(app.world()).count();
+    assert_eq!(with_process, 3);
+
+    let victim = ProcessId(pids[1]);
+    intent(&mut app, SupervisorIntent::Kill { pid: victim });
+    frames(&mut app, 3);
+    let after = node_pids(&mut app);
+    assert!(!after.contains(&victim.0), "killed node still drawn: {after:?}");
+    assert_eq!(after.len(), 2);
+    assert!(!app.world().resource::<GraphModel>().layout.contains(victim.0));
+    let kinds: Vec<_> = app.world_mut().query::<&NodeEffect>().iter(app.world()).map(|e| (e.kind, e.pid)).collect();
+    assert!(kinds.contains(&(NodeEffectKind::Killed, victim)), "no kill animation: {kinds:?}");
+
+    // Effects end on their own.
+    frames(&mut app, 120);
+    assert_eq!(app.world_mut().query::<&NodeEffect>().iter(app.world()).count(), 0);
+}
+
+#[test]
+fn one_particle_per_message_despawned_on_arrival() {
+    let mut app = app();
+    spawn(&mut app, "receiver");
+    spawn(&mut app, "sender");
+    frames(&mut app, 3);
+    let pids = node_pids(&mut app);
+    let (receiver, sender) = (pids[0], pids[1]);
+
+    event(&mut app, sent(sender, receiver));
+    frames(&mut app, 1);
+    assert_eq!(particles(&mut app).len(), 1);
+    event(&mut app, sent(sender, receiver));
+    event(&mut app, sent(receiver, sender));
+    frames(&mut app, 1);
+    let flying = particles(&mut app);
+    assert_eq!(flying.len(), 3, "one particle per message");
+    assert_eq!(flying.iter().filter(|p| p.from.0 == receiver).count(), 1);
+    // Particles start at the sender and move on from the next frame.
+    assert!(flying.iter().all(|p| (0.0..1.0).contains(&p.progress)));
+
+    // Travel time is 0.8 s: after one second all have arrived and are gone.
+    let travel = app.world().resource::<GraphSettings>().particle_travel_secs;
+    frames(&mut app, (travel / FRAME.as_secs_f32()).ceil() as usize + 2);
+    assert!(particles(&mut app).is_empty(), "particles must despawn on arrival");
+    assert_eq!(app.world().resource::<GraphModel>().live_particles, 0);
+}
+
+#[test]
+fn particles_to_a_killed_process_disappear() {
+    let mut app = app();
+    spawn(&mut app, "receiver");
+    spawn(&mut app, "sender");
+    frames(&mut app, 3);
+    let pids = node_pids(&mut app);
+    event(&mut app, sent(pids[1], pids[0]));
+    frames(&mut app, 1);
+    assert_eq!(particles(&mut app).len(), 1);
+    intent(&mut app, SupervisorIntent::Kill { pid: ProcessId(pids[0]) });
+    frames(&mut app, 3);
+    assert!(particles(&mut app).is_empty());
+}
+
+#[test]
+fn busy_edge_aggregates_instead_of_spawning_particles() {
+    let mut app = app();
+    spawn(&mut app, "receiver");
+    spawn(&mut app, "sender");
+    frames(&mut app, 3);
+    let pids = node_pids(&mut app);
+    let (receiver, sender) = (pids[0], pids[1]);
+    let threshold = app.world().resource::<GraphSettings>().traffic.aggregate_above_per_sec;
+    // 500 messages in one frame: far above the threshold.
+    for _ in 0..500 {
+        event(&mut app, sent(sender, receiver));
+    }
+    frames(&mut app, 1);
+    let flying = particles(&mut app).len();
+    assert!(flying as f32 <= threshold + 1.0, "{flying} particles for a busy edge (threshold {threshold}/s)");
+    let model = app.world().resource::<GraphModel>();
+    let edge = model.traffic.edge(sender, receiver).expect("edge recorded");
+    assert!(edge.aggregated, "edge should be aggregated");
+    assert_eq!(edge.total_messages, 500);
+    assert!(model.traffic.rate_per_sec(sender, receiver) > threshold);
+    assert_eq!(model.aggregated_messages as usize + flying, 500);
+
+    // Keep it busy for a second: still no new particles.
+    for _ in 0..60 {
+        for _ in 0..10 {
+            event(&mut app, sent(sender, receiver));
+        }
+        frames(&mut app, 1);
+    }
+    assert!(particles(&mut app).is_empty(), "aggregated edge spawned particles");
+
+    // A quiet edge elsewhere still shows every message.
+    event(&mut app, sent(receiver, sender));
+    frames(&mut app, 1);
+    assert_eq!(particles(&mut app).len(), 1);
+}
+
+#[test]
+fn denied_request_flashes_the_node() {
+    let mut app = app();
+    spawn(&mut app, "idle");
+    frames(&mut app, 3);
+    let pid = ProcessId(node_pids(&mut app)[0]);
+    event(
+        &mut app,
+        KernelEvent::RequestDenied { pid, syscall: 8, error: ErrorCode::ALL[0], reason: "no capability in slot 3".into(), at_ns: 0 },
+    );
+    frames(&mut app, 1);
+    let node = app.world_mut().query::<&GraphNode>().iter(app.world()).find(|n| n.pid == pid).unwrap().clone();
+    assert!(node.denied_secs.is_some());
+    assert_eq!(node.denied_reason.as_deref(), Some("no capability in slot 3"));
+    let denied = app.world_mut().query::<&NodeEffect>().iter(app.world()).any(|e| e.kind == NodeEffectKind::Denied);
+    assert!(denied);
+}
+
+fn settled_positions(seed: u64) -> Vec<(u32, Vec2)> {
+    let mut app = app_with_seed(seed);
+    for program in ["receiver", "sender", "idle", "pingpong", "pingpong", "idle"] {
+        spawn(&mut app, program);
+        frames(&mut app, 5);
+    }
+    frames(&mut app, 120);
+    app.world().resource::<GraphModel>().layout.positions().collect()
+}
+
+#[test]
+fn layout_is_deterministic_for_a_fixed_seed() {
+    let a = settled_positions(42);
+    let b = settled_positions(42);
+    assert_eq!(a.len(), 6);
+    assert_eq!(a, b, "same seed, same events, same time: same layout");
+    let c = settled_positions(43);
+    assert_ne!(a, c, "another seed gives another layout");
+}
+
+#[test]
+fn layout_stays_stable_when_a_process_comes_and_goes() {
+    let mut app = app();
+    for program in ["idle", "idle", "idle", "idle"] {
+        spawn(&mut app, program);
+    }
+    frames(&mut app, 600);
+    let before: Vec<(u32, Vec2)> = app.world().resource::<GraphModel>().layout.positions().collect();
+    spawn(&mut app, "idle");
+    frames(&mut app, 3);
+    let newcomer = *node_pids(&mut app).last().unwrap();
+    intent(&mut app, SupervisorIntent::Kill { pid: ProcessId(newcomer) });
+    frames(&mut app, 3);
+    let model = app.world().resource::<GraphModel>();
+    for (pid, old) in before {
+        let new = model.layout.position(pid).unwrap();
+        assert!(old.distance(new) < 40.0, "pid {pid} jumped from {old} to {new}");
+    }
+}
