@@ -15,20 +15,28 @@ use bevy::app::{PluginGroup, PluginGroupBuilder};
 /// The visual playground on top of the supervisor: theme, render quality, the graph (model and
 /// drawing), the panels, scenarios and classroom mode.
 ///
-/// The binary adds, before this group: `DefaultPlugins` (or the web's variant), `EguiPlugin`, and
-/// the `SupervisorPlugin` with the host of its platform. For a headless app (tests), add
-/// `graph::GraphPlugin` alone.
+/// The binary adds, before this group, `DefaultPlugins` and the `SupervisorPlugin` with the host
+/// of its platform; `EguiPlugin` is added here unless the binary already did. For a headless app
+/// (tests), add `graph::GraphPlugin` and/or `scenario::ScenarioPlugin` alone.
 pub struct PlaygroundPlugins;
 
 impl PluginGroup for PlaygroundPlugins {
     fn build(self) -> PluginGroupBuilder {
         PluginGroupBuilder::start::<Self>()
+            .add(ensure_egui_plugin)
             .add(theme::theme_plugin)
             .add(render_quality::render_quality_plugin)
+            .add(render_quality::frame_timing_plugin)
             .add(scenario::ScenarioPlugin)
             .add(graph::GraphPlugin)
             .add(graph::GraphDrawPlugin)
             .add(panels::PanelsPlugin)
             .add(classroom::classroom_plugin)
+    }
+}
+
+fn ensure_egui_plugin(app: &mut bevy::app::App) {
+    if !app.is_plugin_added::<bevy_egui::EguiPlugin>() {
+        app.add_plugins(bevy_egui::EguiPlugin::default());
     }
 }

@@ -165,3 +165,97 @@ mod tests {
         assert!(status.contains("Software renderer") && status.contains("MSAA off"), "{status}");
     }
 }
+
+/// How long the app's own update (the main schedule, `First` to `Last`) takes per frame, over the
+/// last [`FrameTiming::WINDOW`] frames: the figure to watch on a slow machine (the browser's
+/// frame rate is bounded by the software rasteriser instead).
+#[derive(Resource, Debug, Default)]
+pub struct FrameTiming {
+    samples_ms: std::collections::VecDeque<f32>,
+    started: Option<bevy::platform::time::Instant>,
+    sorted: Vec<f32>,
+    since_summary: u32,
+}
+
+/// Summary of [`FrameTiming`], shared with JavaScript (`get_frame_timing_json`).
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct FrameTimingSummary {
+    pub frames: usize,
+    pub median_ms: f32,
+    pub p95_ms: f32,
+    pub max_ms: f32,
+}
+
+#[derive(Resource, Debug, Clone, Default)]
+pub struct SharedFrameTiming(pub std::sync::Arc<std::sync::Mutex<FrameTimingSummary>>);
+
+impl SharedFrameTiming {
+    pub fn to_json(&self) -> String {
+        let summary = self.0.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        serde_json::to_string(&summary).unwrap_or_default()
+    }
+}
+
+impl FrameTiming {
+    pub const WINDOW: usize = 300;
+
+    pub fn record(&mut self, ms: f32) {
+        if self.samples_ms.len() == Self::WINDOW {
+            self.samples_ms.pop_front();
+        }
+        self.samples_ms.push_back(ms);
+    }
+
+    pub fn summary(&mut self) -> FrameTimingSummary {
+        self.sorted.clear();
+        self.sorted.extend(self.samples_ms.iter().copied());
+        self.sorted.sort_unstable_by(f32::total_cmp);
+        let n = self.sorted.len();
+        if n == 0 {
+            return FrameTimingSummary::default();
+        }
+        let at = |q: f32| self.sorted[((n as f32 - 1.0) * q).round() as usize];
+        FrameTimingSummary { frames: n, median_ms: at(0.5), p95_ms: at(0.95), max_ms: self.sorted[n - 1] }
+    }
+}
+
+pub fn frame_timing_plugin(app: &mut App) {
+    app.init_resource::<FrameTiming>()
+        .init_resource::<SharedFrameTiming>()
+        .add_systems(First, start_frame_timer)
+        .add_systems(Last, stop_frame_timer);
+}
+
+fn start_frame_timer(mut timing: ResMut<FrameTiming>) {
+    timing.started = Some(bevy::platform::time::Instant::now());
+}
+
+fn stop_frame_timer(mut timing: ResMut<FrameTiming>, shared: Res<SharedFrameTiming>) {
+    let Some(started) = timing.started.take() else { return };
+    timing.record(started.elapsed().as_secs_f32() * 1000.0);
+    timing.since_summary += 1;
+    if timing.since_summary >= 30 {
+        timing.since_summary = 0;
+        let summary = timing.summary();
+        *shared.0.lock().unwrap_or_else(|p| p.into_inner()) = summary;
+    }
+}
+
+#[cfg(test)]
+mod timing_tests {
+    use super::*;
+
+    #[test]
+    fn median_and_p95() {
+        let mut timing = FrameTiming::default();
+        for i in 1..=100 {
+            timing.record(i as f32);
+        }
+        let s = timing.summary();
+        assert_eq!((s.frames, s.median_ms, s.p95_ms, s.max_ms), (100, 51.0, 95.0, 100.0));
+        for _ in 0..FrameTiming::WINDOW {
+            timing.record(1.0);
+        }
+        assert_eq!(timing.summary().max_ms, 1.0, "old samples leave the window");
+    }
+}

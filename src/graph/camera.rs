@@ -74,8 +74,22 @@ pub(super) fn pan_zoom_graph_camera(
     buttons: Res<ButtonInput<MouseButton>>,
     motion: Res<AccumulatedMouseMotion>,
     scroll: Res<AccumulatedMouseScroll>,
+    area: Res<CanvasArea>,
+    window: Query<&Window, With<PrimaryWindow>>,
+    mut panning: Local<bool>,
 ) {
-    if buttons.pressed(MouseButton::Right) || buttons.pressed(MouseButton::Middle) {
+    // The panels sit on top of the canvas: wheel and drags over them are theirs.
+    let over_canvas = window.single().ok().and_then(Window::cursor_position).is_some_and(|p| area.rect.contains(p));
+    let pan_button = buttons.pressed(MouseButton::Right) || buttons.pressed(MouseButton::Middle);
+    if !pan_button {
+        *panning = false;
+    } else if buttons.just_pressed(MouseButton::Right) || buttons.just_pressed(MouseButton::Middle) {
+        *panning = over_canvas;
+    }
+    if !over_canvas && !*panning {
+        return;
+    }
+    if *panning {
         let delta = motion.delta;
         if delta != Vec2::ZERO {
             let per_px = rig.world_per_px;

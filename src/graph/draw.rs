@@ -11,7 +11,9 @@ use bevy_egui::input::egui_wants_any_pointer_input;
 use orbital_kernel::ProcessState;
 
 use super::camera::{self, CameraRig, CanvasArea, GraphCamera};
-use super::interaction::{self, CanvasLayout, Dragging, Hovered, NodeBody, Selection, Toasts, kill_zone_rect};
+use super::interaction::{
+    self, CanvasLayout, Dragging, Hovered, NodeBody, Selection, SharedCanvasLayout, Toasts, kill_zone_rect,
+};
 use super::model::{GraphEdges, GraphModel, GraphNode, GraphSettings, GraphSystems, NodeEffect, NodeEffectKind, Particle};
 use super::traffic::{edge_width_for_rate, format_rate};
 use crate::render_quality::RenderQuality;
@@ -30,6 +32,7 @@ impl Plugin for GraphDrawPlugin {
             .init_resource::<CameraRig>()
             .init_resource::<CanvasArea>()
             .init_resource::<CanvasLayout>()
+            .init_resource::<SharedCanvasLayout>()
             .init_resource::<Selection>()
             .init_resource::<Hovered>()
             .init_resource::<Dragging>()
@@ -108,7 +111,6 @@ struct NodeVisuals {
     label: Entity,
     shown_color: [u8; 4],
     shown_light: [u8; 4],
-    shown_label: String,
 }
 
 const Z_EDGE_BAR: f32 = 0.5;
@@ -150,10 +152,9 @@ fn attach_node_visuals(
                 ChildOf(entity),
             ))
             .id();
-        let label_text = node_label(node, view);
         let label = commands
             .spawn((
-                Text2d::new(label_text.clone()),
+                Text2d::new(node_label(node, view)),
                 TextFont::from_font_size(theme.label_font_size),
                 TextColor(theme.text.bevy()),
                 Anchor::TOP_CENTER,
@@ -167,7 +168,6 @@ fn attach_node_visuals(
             label,
             shown_color: color.0,
             shown_light: theme.mailbox_idle.0,
-            shown_label: label_text,
         });
     }
 }
@@ -189,7 +189,7 @@ fn update_node_visuals(
     mut nodes: Query<(&GraphNode, &ProcessView, &mut NodeVisuals)>,
     mut transforms: Query<&mut Transform, Without<GraphNode>>,
     mut node_materials: Query<&mut MeshMaterial2d<ColorMaterial>>,
-    mut texts: Query<(&mut Text2d, &mut TextFont, &mut TextColor)>,
+    mut texts: Query<(&mut TextFont, &mut TextColor)>,
     mut assets: ResMut<GraphAssets>,
     mut materials: ResMut<Assets<ColorMaterial>>,
     theme: Res<Theme>,
@@ -230,14 +230,12 @@ fn update_node_visuals(
                 t.translation = target;
             }
         }
-        let label = node_label(node, view);
-        if visuals.shown_label != label || theme.is_changed() {
-            if let Ok((mut text, mut font, mut text_color)) = texts.get_mut(visuals.label) {
-                text.0.clone_from(&label);
-                *font = TextFont::from_font_size(theme.label_font_size);
-                text_color.0 = theme.text.bevy();
-            }
-            visuals.shown_label = label;
+        // A process keeps its name and pid: only the theme changes the label.
+        if theme.is_changed()
+            && let Ok((mut font, mut text_color)) = texts.get_mut(visuals.label)
+        {
+            *font = TextFont::from_font_size(theme.label_font_size);
+            text_color.0 = theme.text.bevy();
         }
     }
 }

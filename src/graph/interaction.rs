@@ -83,8 +83,9 @@ pub struct CanvasNode {
     pub protected: bool,
 }
 
-/// The canvas in CSS pixels: every node, the kill zone, the selection. Serialised for browser tests
-/// by `window.supervisor.get_canvas_layout_json()`.
+/// The canvas in CSS pixels: every node, the kill zone, the selection, and what the panels show
+/// that a browser test needs (where the main controls are, the inspected pid, the scenario and
+/// its error). Serialised by `window.supervisor.get_canvas_layout_json()`.
 #[derive(Resource, Debug, Clone, Default, PartialEq, Serialize)]
 pub struct CanvasLayout {
     pub nodes: Vec<CanvasNode>,
@@ -92,6 +93,42 @@ pub struct CanvasLayout {
     pub canvas: CssRect,
     pub selected: Option<u32>,
     pub dragging: Option<u32>,
+    pub ui: UiSnapshot,
+}
+
+/// What the egui panels drew this frame (written by the panels).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct UiSnapshot {
+    /// Named controls and where they are: "pause", "step", "speed:1/4x", "scenario_picker",
+    /// "scenario:crowd" (only while the picker is open), ...
+    pub controls: Vec<UiControl>,
+    /// The pid whose details the inspector shows.
+    pub inspector_pid: Option<u32>,
+    pub scenario: Option<String>,
+    pub scenario_error: Option<String>,
+    /// "full speed", "paused", "1/4x", "1/16x".
+    pub speed: String,
+    /// Messages currently shown as toasts.
+    pub toasts: Vec<String>,
+    pub help_visible: bool,
+    pub render_status: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct UiControl {
+    pub name: String,
+    pub rect: CssRect,
+}
+
+/// The last [`CanvasLayout`], shared with code outside the ECS (JavaScript calls between frames).
+#[derive(Resource, Debug, Clone, Default)]
+pub struct SharedCanvasLayout(pub std::sync::Arc<std::sync::Mutex<CanvasLayout>>);
+
+impl SharedCanvasLayout {
+    pub fn to_json(&self) -> String {
+        let layout = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        serde_json::to_string(&*layout).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
+    }
 }
 
 /// The node being dragged, and whether it is over the kill zone right now.
@@ -154,8 +191,10 @@ pub(super) fn on_node_click(
     click: On<Pointer<Click>>,
     bodies: Query<&NodeBody>,
     mut selection: ResMut<Selection>,
+    area: Res<CanvasArea>,
 ) {
-    if click.event.button != PointerButton::Primary {
+    // Panels are drawn over the canvas: a node under a panel is not clickable.
+    if click.event.button != PointerButton::Primary || !on_canvas(&area, click.pointer_location.position) {
         return;
     }
     if let Ok(body) = bodies.get(click.entity) {
@@ -184,11 +223,15 @@ pub(super) fn on_node_drag(
     mut model: ResMut<GraphModel>,
     mut dragging: ResMut<Dragging>,
     layout: Res<CanvasLayout>,
+    area: Res<CanvasArea>,
 ) {
     if drag.event.button != PointerButton::Primary {
         return;
     }
     let Ok(body) = bodies.get(drag.entity) else { return };
+    if dragging.pid != Some(body.pid) && !on_canvas(&area, drag.pointer_location.position) {
+        return;
+    }
     let position_px = drag.pointer_location.position;
     if let Some(world) = pointer_world(&camera, position_px) {
         model.layout.pin(body.pid.0, world);
@@ -267,6 +310,7 @@ pub(super) fn publish_canvas_layout(
     theme: Res<Theme>,
     selection: Res<Selection>,
     dragging: Res<Dragging>,
+    shared: Res<SharedCanvasLayout>,
 ) {
     let Ok((camera, camera_transform)) = camera.single() else { return };
     let layout = &mut *layout;
@@ -299,4 +343,10 @@ pub(super) fn publish_canvas_layout(
     layout.kill_zone = CssRect::from_rect(kill_zone_rect(area.rect, theme.kill_zone_size_px));
     layout.selected = selection.0.map(|p| p.0);
     layout.dragging = dragging.pid.map(|p| p.0);
+    shared.0.lock().unwrap_or_else(|p| p.into_inner()).clone_from(layout);
+}
+
+/// True if a pointer position (CSS pixels) is over the canvas rather than a panel.
+fn on_canvas(area: &CanvasArea, position_px: Vec2) -> bool {
+    area.rect.contains(position_px)
 }

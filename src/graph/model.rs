@@ -8,7 +8,9 @@ use orbital_kernel::{KernelEvent, ObjectRef, ProcessId};
 use super::layout::{ForceLayout, LayoutSettings};
 use super::traffic::{MessageDrawing, TrafficModel, TrafficSettings};
 use crate::scenario::PendingPlacements;
-use crate::supervisor::{KernelEventMessage, ProcessEntity, ProcessView, SupervisorHandle, SupervisorSystems};
+use crate::supervisor::{
+    KernelEventMessage, ProcessEntities, ProcessEntity, ProcessView, SupervisorHandle, SupervisorSystems,
+};
 
 /// Tunables of the graph model.
 #[derive(Resource, Clone, Debug)]
@@ -187,7 +189,7 @@ fn follow_kernel_events(
     mut model: ResMut<GraphModel>,
     mut edges: ResMut<GraphEdges>,
     mut nodes: Query<&mut GraphNode>,
-    index: Query<(Entity, &ProcessEntity)>,
+    entities: Res<ProcessEntities>,
     time: Res<Time>,
 ) {
     let now = time.elapsed_secs_f64();
@@ -209,8 +211,8 @@ fn follow_kernel_events(
                 }
             }
             KernelEvent::RequestDenied { pid, reason, .. } => {
-                if let Some(entity) = index.iter().find_map(|(e, p)| (p.pid == *pid).then_some(e))
-                    && let Ok(mut node) = nodes.get_mut(entity)
+                if let Some(entity) = entities.0.get(pid)
+                    && let Ok(mut node) = nodes.get_mut(*entity)
                 {
                     node.denied_secs = Some(now);
                     node.denied_reason = Some(reason.clone());

@@ -27,6 +27,7 @@ pub(super) fn inspector_ui(ui: &mut egui::Ui, supervisor: &Supervisor, data: &Pa
     };
     let view = data.processes.iter().find(|(p, _)| p.pid == pid).map(|(_, v)| v);
     let now_ns = supervisor.now_ns();
+    actions.inspector_pid = Some(pid.0);
     egui::ScrollArea::vertical().id_salt("inspector_scroll").show(ui, |ui| {
         ui.horizontal(|ui| {
             ui.label(egui::RichText::new(&process.name).strong().size(18.0).color(theme.program_color(&process.name).egui()));

@@ -71,6 +71,15 @@ pub(crate) struct UiActions {
     pub theme_mode: Option<ThemeMode>,
     pub quality: Option<crate::render_quality::QualityOverride>,
     pub toasts: Vec<(String, bool)>,
+    /// Named controls and their rects (egui points), for [`crate::graph::CanvasLayout`].
+    pub controls: Vec<(String, egui::Rect)>,
+    pub inspector_pid: Option<u32>,
+}
+
+impl UiActions {
+    pub fn control(&mut self, name: &str, rect: egui::Rect) {
+        self.controls.push((name.to_string(), rect));
+    }
 }
 
 pub struct PanelsPlugin;
@@ -118,6 +127,7 @@ fn draw_panels(
     mut scenario_out: MessageWriter<LoadScenario>,
     mut theme_out: ResMut<Theme>,
     mut quality_out: ResMut<crate::render_quality::RenderQualitySettings>,
+    mut layout_out: ResMut<crate::graph::CanvasLayout>,
     mut applied_theme: Local<Option<ThemeMode>>,
 ) -> Result {
     let ctx = contexts.ctx_mut()?.clone();
@@ -127,7 +137,7 @@ fn draw_panels(
         *applied_theme = Some(data.theme.mode);
     }
     let mut actions = UiActions::default();
-    let canvas_rect = {
+    let (canvas_rect, speed) = {
         let supervisor = data.supervisor.lock();
         let mut root = egui::Ui::new(
             ctx.clone(),
@@ -167,13 +177,29 @@ fn draw_panels(
             });
         let canvas = root.available_rect_before_wrap();
         overlays::overlays_ui(&ctx, canvas, &supervisor, &data, &mut state, &toasts, &mut actions);
-        canvas
+        (canvas, speed_label(supervisor.time_control()))
     };
     // egui points to CSS pixels.
     let scale = window.single().map_or(1.0, |w| ctx.pixels_per_point() / w.scale_factor());
     let css = Rect::new(canvas_rect.min.x * scale, canvas_rect.min.y * scale, canvas_rect.max.x * scale, canvas_rect.max.y * scale);
     if area.rect != css {
         area.rect = css;
+    }
+    let to_css = |r: egui::Rect| crate::graph::CssRect { x: r.min.x * scale, y: r.min.y * scale, width: r.width() * scale, height: r.height() * scale };
+    let ui = &mut layout_out.ui;
+    ui.controls.clear();
+    ui.controls.extend(actions.controls.drain(..).map(|(name, rect)| crate::graph::UiControl { name, rect: to_css(rect) }));
+    ui.inspector_pid = actions.inspector_pid;
+    ui.scenario.clone_from(&data.scenario.current);
+    ui.scenario_error.clone_from(&data.scenario.error);
+    if ui.speed != speed {
+        ui.speed = speed.to_string();
+    }
+    ui.toasts.clear();
+    ui.toasts.extend(toasts.items.iter().map(|t| t.text.clone()).chain(actions.toasts.iter().map(|(t, _)| t.clone())));
+    ui.help_visible = state.show_help;
+    if ui.render_status != data.quality.status {
+        ui.render_status.clone_from(&data.quality.status);
     }
     intents_out.write_batch(actions.intents);
     if let Some(name) = actions.load_scenario {

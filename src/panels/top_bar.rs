@@ -32,7 +32,9 @@ pub(super) fn top_bar_ui(
             // Time controls.
             let time = supervisor.time_control();
             let paused = time == TimeControl::Paused;
-            if ui.selectable_label(paused, "⏸ Pause").on_hover_text("space").clicked() {
+            let pause = ui.selectable_label(paused, "⏸ Pause").on_hover_text("space");
+            actions.control("pause", pause.rect);
+            if pause.clicked() {
                 if paused {
                     actions.intents.push(SupervisorIntent::SetTime(state.resume_speed));
                 } else {
@@ -40,11 +42,15 @@ pub(super) fn top_bar_ui(
                     actions.intents.push(SupervisorIntent::SetTime(TimeControl::Paused));
                 }
             }
-            if ui.button("⏭ Step").on_hover_text("s: service exactly one syscall").clicked() {
+            let step = ui.button("⏭ Step").on_hover_text("s: service exactly one syscall");
+            actions.control("step", step.rect);
+            if step.clicked() {
                 actions.intents.push(SupervisorIntent::Step);
             }
             for (label, speed) in [("1/16x", TimeControl::SIXTEENTH), ("1/4x", TimeControl::QUARTER), ("1x", TimeControl::Running)] {
-                if ui.selectable_label(time == speed, label).on_hover_text(speed.label()).clicked() {
+                let button = ui.selectable_label(time == speed, label).on_hover_text(speed.label());
+                actions.control(&format!("speed:{label}"), button.rect);
+                if button.clicked() {
                     actions.intents.push(SupervisorIntent::SetTime(speed));
                 }
             }
@@ -57,21 +63,26 @@ pub(super) fn top_bar_ui(
 
             // Scenario picker.
             let current = data.scenario.current.clone().unwrap_or_else(|| "(none)".into());
-            egui::ComboBox::from_id_salt("scenario")
+            let picker = egui::ComboBox::from_id_salt("scenario")
                 .selected_text(format!("scenario: {current}"))
                 .show_ui(ui, |ui| {
                     for name in SCENARIO_NAMES {
-                        if ui.selectable_label(data.scenario.current.as_deref() == Some(name), name).clicked() {
+                        let item = ui.selectable_label(data.scenario.current.as_deref() == Some(name), name);
+                        actions.control(&format!("scenario:{name}"), item.rect);
+                        if item.clicked() {
                             actions.load_scenario = Some(name.to_string());
                         }
                     }
                 });
+            actions.control("scenario_picker", picker.response.rect);
             if let Some(loading) = data.scenario.loading_name() {
                 ui.label(format!("loading {loading}…"));
             }
             ui.separator();
             let projector = theme.mode == ThemeMode::Projector;
-            if ui.selectable_label(projector, "Classroom").on_hover_text("projector theme: high contrast, large type").clicked() {
+            let classroom = ui.selectable_label(projector, "Classroom").on_hover_text("projector theme: high contrast, large type (p)");
+            actions.control("classroom", classroom.rect);
+            if classroom.clicked() {
                 actions.theme_mode = Some(if projector { ThemeMode::Standard } else { ThemeMode::Projector });
             }
             if ui.button("?").on_hover_text("keyboard shortcuts").clicked() {

@@ -1,0 +1,228 @@
+// The visual playground in headless Chromium (SwiftShader): drag a node onto the kill zone and the
+// process is gone (a protected one refuses); click a node and the inspector shows its pid; pause
+// and the counters stop; step and exactly one syscall is serviced; load the broken scenario and
+// its error shows while the running scenario stays; the crowd scenario runs with 64 processes.
+// Screenshots and the crowd's frame timing go to $ORBITAL_ARTIFACTS (target/e2e).
+//
+// Run by `cargo xtask test` with ORBITAL_URL (the served site), ORBITAL_ARTIFACTS and CHROMIUM set.
+// Every wait polls a condition (software rendering gives a few frames a second).
+import { chromium } from 'playwright-core';
+import { writeFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+
+const URL = process.env.ORBITAL_URL ?? 'http://127.0.0.1:8080/';
+const ARTIFACTS = process.env.ORBITAL_ARTIFACTS ?? '../../target/e2e';
+const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
+mkdirSync(ARTIFACTS, { recursive: true });
+
+const browser = await chromium.launch({
+  executablePath: CHROMIUM,
+  args: [
+    '--headless=new', '--no-sandbox', '--disable-quic', '--no-first-run', '--disable-background-networking',
+    '--disable-component-update', '--disable-sync', '--use-gl=angle', '--use-angle=swiftshader',
+    '--enable-unsafe-swiftshader', '--disable-backgrounding-occluded-windows', '--disable-renderer-backgrounding',
+    '--disable-background-timer-throttling',
+  ],
+});
+const page = await browser.newPage({ viewport: { width: 1280, height: 800 }, deviceScaleFactor: 1 });
+const logs = [];
+page.on('console', (m) => logs.push(`[${m.type()}] ${m.text()}`));
+page.on('pageerror', (e) => logs.push(`[pageerror] ${e.message}`));
+
+let failed = false;
+function check(condition, message) {
+  if (!condition) throw new Error(message);
+  console.log(`ok - ${message}`);
+}
+
+async function waitFor(what, fn, timeoutMs = 60_000, intervalMs = 200) {
+  const start = Date.now();
+  let last;
+  while (Date.now() - start < timeoutMs) {
+    try {
+      last = await fn();
+      if (last) return last;
+    } catch (e) {
+      last = e.message;
+    }
+    await page.waitForTimeout(intervalMs);
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} (last: ${JSON.stringify(last)?.slice(0, 400)})`);
+}
+
+const json = async (fn, ...args) => JSON.parse(await page.evaluate(([f, a]) => window.supervisor[f](...a), [fn, args]));
+const layout = () => json('get_canvas_layout_json');
+const processes = () => json('get_process_list_json');
+const metrics = () => json('get_system_metrics_json');
+const control = (l, name) => l.ui.controls.find((c) => c.name === name);
+const center = (r) => ({ x: r.x + r.width / 2, y: r.y + r.height / 2 });
+const shot = async (name) => {
+  const path = join(ARTIFACTS, name);
+  await page.screenshot({ path });
+  console.log(`screenshot ${path}`);
+};
+
+/// Moves the real mouse in small steps, giving the app frames to see each move.
+async function drag(from, to, steps = 12) {
+  await page.mouse.move(from.x, from.y);
+  await page.waitForTimeout(150);
+  await page.mouse.down();
+  await page.waitForTimeout(150);
+  for (let i = 1; i <= steps; i++) {
+    await page.mouse.move(from.x + ((to.x - from.x) * i) / steps, from.y + ((to.y - from.y) * i) / steps);
+    await page.waitForTimeout(120);
+  }
+  await page.waitForTimeout(300);
+  await page.mouse.up();
+}
+
+async function clickControl(name) {
+  const c = await waitFor(`control ${name}`, async () => control(await layout(), name));
+  const p = center(c.rect);
+  await page.mouse.click(p.x, p.y);
+}
+
+async function pickScenario(name) {
+  await clickControl('scenario_picker');
+  const item = await waitFor(`scenario:${name} in the picker`, async () => control(await layout(), `scenario:${name}`), 20_000);
+  const p = center(item.rect);
+  await page.mouse.click(p.x, p.y);
+}
+
+/// A spot on the canvas with no node near it, to focus the canvas for keyboard shortcuts.
+function emptySpot(l) {
+  const c = l.canvas;
+  for (let fy = 0.2; fy <= 0.8; fy += 0.15) {
+    for (let fx = 0.1; fx <= 0.6; fx += 0.1) {
+      const p = { x: c.x + c.width * fx, y: c.y + c.height * fy };
+      if (l.nodes.every((n) => Math.hypot(n.x - p.x, n.y - p.y) > n.radius + 30)) return p;
+    }
+  }
+  return { x: c.x + 10, y: c.y + c.height / 2 };
+}
+
+try {
+  await page.goto(URL);
+  await waitFor('the app to run', () => page.evaluate(() => window.orbital?.state === 'running' || window.orbital?.state === 'failed' && `failed: ${window.orbital.error}`), 240_000, 500);
+  const state = await page.evaluate(() => window.orbital.state);
+  check(state === 'running', `app running (state ${state})`);
+
+  // Default scenario on screen: init, terminal, idle + receiver, sender and a pingpong pair.
+  let l = await waitFor('the default scenario on the canvas', async () => {
+    const l = await layout();
+    const names = l.nodes.map((n) => n.name);
+    return l.ui.scenario === 'default' && ['init', 'terminal', 'idle', 'receiver', 'sender', 'pingpong'].every((n) => names.includes(n)) && l;
+  }, 120_000);
+  check(l.nodes.every((n) => n.x >= 0 && n.y >= 0 && n.x <= 1280 && n.y <= 800), 'every node is inside the window');
+  console.log(`render status: ${l.ui.render_status}`);
+  check(/Software renderer|MSAA off/.test(l.ui.render_status), `software rendering detected: ${l.ui.render_status}`);
+  await waitFor('messages flowing', async () => (await metrics()).ipc_messages > 20, 60_000);
+  await page.waitForTimeout(1500);
+  await shot('default.png');
+
+  // Click a node: it is selected and the inspector shows its pid.
+  const sender = l.nodes.find((n) => n.name === 'sender');
+  l = await layout();
+  const senderNow = l.nodes.find((n) => n.pid === sender.pid);
+  await page.mouse.click(senderNow.x, senderNow.y);
+  l = await waitFor('the inspector to show the sender', async () => {
+    const l = await layout();
+    return l.selected === sender.pid && l.ui.inspector_pid === sender.pid && l;
+  }, 20_000);
+  check(l.ui.inspector_pid === sender.pid, `inspector shows pid ${sender.pid}`);
+  await page.waitForTimeout(1000);
+  await shot('inspector.png');
+
+  // Pause (space): the counters stop.
+  await page.mouse.click(emptySpot(l).x, emptySpot(l).y);
+  await page.keyboard.press('Space');
+  await waitFor('paused', async () => (await metrics()).time_control === 'paused', 20_000);
+  await page.waitForTimeout(500);
+  const pausedA = await metrics();
+  await page.waitForTimeout(2000);
+  const pausedB = await metrics();
+  check(pausedB.syscalls === pausedA.syscalls && pausedB.ipc_messages === pausedA.ipc_messages,
+    `paused: syscalls stay at ${pausedA.syscalls}, messages at ${pausedA.ipc_messages}`);
+
+  // Step (s): exactly one syscall is serviced.
+  await page.keyboard.press('s');
+  await waitFor('the step', async () => (await metrics()).syscalls > pausedB.syscalls, 20_000);
+  await page.waitForTimeout(1500);
+  const stepped = await metrics();
+  check(stepped.syscalls === pausedB.syscalls + 1, `step serviced exactly one syscall (${pausedB.syscalls} -> ${stepped.syscalls})`);
+  check(stepped.time_control === 'paused', 'still paused after the step');
+
+  // Resume (space).
+  await page.keyboard.press('Space');
+  await waitFor('running again', async () => (await metrics()).time_control !== 'paused', 20_000);
+
+  // Drag a protected process onto the kill zone: refused, with the reason.
+  l = await layout();
+  const init = l.nodes.find((n) => n.name === 'init');
+  await drag(init, center(l.kill_zone));
+  l = await waitFor('the refusal', async () => {
+    const l = await layout();
+    return l.ui.toasts.some((t) => t.includes('protected')) && l;
+  }, 20_000);
+  check((await processes()).some((p) => p.pid === init.pid), `init (pid ${init.pid}) survives the kill zone: "${l.ui.toasts.find((t) => t.includes('protected'))}"`);
+
+  // Drag a user process onto the kill zone: it is gone.
+  l = await layout();
+  const victim = l.nodes.find((n) => n.name === 'idle') ?? l.nodes.find((n) => !n.protected);
+  await drag(victim, center(l.kill_zone));
+  await waitFor(`pid ${victim.pid} (${victim.name}) to be gone`, async () => !(await processes()).some((p) => p.pid === victim.pid), 20_000);
+  await waitFor('its node to be gone', async () => !(await layout()).nodes.some((n) => n.pid === victim.pid), 20_000);
+  check(true, `dragging ${victim.name} (pid ${victim.pid}) onto the kill zone killed it`);
+
+  // Load the broken scenario: its error shows, the default scenario keeps running.
+  const before = (await processes()).length;
+  await pickScenario('broken');
+  l = await waitFor('the scenario error', async () => {
+    const l = await layout();
+    return l.ui.scenario_error && l;
+  }, 30_000);
+  console.log(`scenario error: ${l.ui.scenario_error}`);
+  check(/line \d+, column \d+/.test(l.ui.scenario_error), 'the error names line and column');
+  check(l.ui.scenario === 'default', 'the default scenario is still the current one');
+  const m1 = await metrics();
+  await page.waitForTimeout(1500);
+  const m2 = await metrics();
+  check((await processes()).length === before && m2.ipc_messages > m1.ipc_messages, 'its processes keep running');
+  await shot('broken-scenario.png');
+
+  // The crowd: 64 processes at full IPC load.
+  await pickScenario('crowd');
+  await waitFor('64 processes', async () => (await metrics()).processes === 64, 180_000, 500);
+  l = await waitFor('64 nodes', async () => {
+    const l = await layout();
+    return l.nodes.length === 64 && l.ui.scenario === 'crowd' && l;
+  }, 60_000);
+  check(l.nodes.length === 64, 'crowd: 64 nodes on the canvas');
+  // Let the layout settle and the frame-timing window fill with crowd frames only.
+  await page.waitForTimeout(25_000);
+  const m3 = await metrics();
+  await page.waitForTimeout(5000);
+  const m4 = await metrics();
+  const ipcPerSec = (m4.ipc_messages - m3.ipc_messages) / 5;
+  const timing = await json('get_frame_timing_json');
+  const fps = await page.evaluate(() => new Promise((resolve) => {
+    let frames = 0;
+    const start = performance.now();
+    const tick = () => { frames++; if (performance.now() - start < 3000) requestAnimationFrame(tick); else resolve(frames / ((performance.now() - start) / 1000)); };
+    requestAnimationFrame(tick);
+  }));
+  const report = { processes: m4.processes, ipc_per_sec: ipcPerSec, update_ms: timing, browser_fps: fps, render_status: l.ui.render_status };
+  writeFileSync(join(ARTIFACTS, 'crowd-timing.json'), JSON.stringify(report, null, 2));
+  console.log(`crowd: ${JSON.stringify(report)}`);
+  check(ipcPerSec > 0, `crowd IPC flowing: ${ipcPerSec.toFixed(0)} messages/s`);
+  check(timing.frames > 0, `crowd update time per frame: median ${timing.median_ms.toFixed(2)} ms, p95 ${timing.p95_ms.toFixed(2)} ms over ${timing.frames} frames`);
+  await shot('crowd.png');
+} catch (e) {
+  failed = true;
+  console.error(`FAIL: ${e.message}`);
+  try { await shot('failure.png'); } catch {}
+} finally {
+  writeFileSync(join(ARTIFACTS, 'visual-console.log'), logs.join('\n'));
+  await browser.close();
+}
+process.exit(failed ? 1 : 0);
