@@ -7,14 +7,14 @@ use bevy::input::keyboard::{Key, KeyboardInput};
 use bevy::prelude::*;
 use bevy_egui::input::egui_wants_any_keyboard_input;
 
-use crate::graph::{Selection, Toasts};
+use crate::graph::{CameraRig, Selection, Toasts};
 use crate::graph::request_kill;
 use crate::panels::{PanelState, next_speed};
 use crate::supervisor::{ProcessEntity, ProcessView, SupervisorHandle, SupervisorIntent, TimeControl};
 use crate::theme::{Theme, ThemeMode};
 
 /// Every shortcut, for the help overlay.
-pub const SHORTCUTS: [(&str, &str); 8] = [
+pub const SHORTCUTS: [(&str, &str); 9] = [
     ("space", "pause / resume"),
     ("s", "step: service exactly one syscall (pauses first)"),
     ("+", "faster: paused → 1/16x → 1/4x → full speed"),
@@ -22,6 +22,7 @@ pub const SHORTCUTS: [(&str, &str); 8] = [
     ("Delete", "kill the selected process (init and terminal refuse)"),
     ("Esc", "deselect"),
     ("p", "projector theme on / off (classroom mode)"),
+    ("f", "fit: keep every process in view again after zooming or panning"),
     ("?", "this help"),
 ];
 
@@ -40,6 +41,7 @@ pub enum Shortcut {
     Deselect,
     ToggleProjector,
     ToggleHelp,
+    Fit,
 }
 
 pub fn shortcut_for(key: &Key) -> Option<Shortcut> {
@@ -54,6 +56,7 @@ pub fn shortcut_for(key: &Key) -> Option<Shortcut> {
             "-" | "_" => Some(Shortcut::Slower),
             "p" | "P" => Some(Shortcut::ToggleProjector),
             "?" => Some(Shortcut::ToggleHelp),
+            "f" | "F" => Some(Shortcut::Fit),
             _ => None,
         },
         _ => None,
@@ -70,6 +73,7 @@ fn handle_shortcuts(
     mut theme: ResMut<Theme>,
     mut toasts: ResMut<Toasts>,
     processes: Query<(&ProcessEntity, &ProcessView)>,
+    mut rig: ResMut<CameraRig>,
 ) {
     for key in keys.read() {
         if key.state != ButtonState::Pressed || key.repeat {
@@ -109,6 +113,7 @@ fn handle_shortcuts(
                 *theme = Theme::for_mode(mode);
             }
             Shortcut::ToggleHelp => panels.show_help = !panels.show_help,
+            Shortcut::Fit => rig.auto_fit = true,
         }
     }
 }

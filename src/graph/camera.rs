@@ -17,13 +17,18 @@ pub struct GraphCamera;
 pub struct CameraRig {
     pub center_world: Vec2,
     pub world_per_px: f32,
+    /// Keep the whole graph in view (until the person pans or zooms; `f` turns it back on).
+    pub auto_fit: bool,
 }
 
 impl Default for CameraRig {
     fn default() -> Self {
-        Self { center_world: Vec2::ZERO, world_per_px: 1.0 }
+        Self { center_world: Vec2::ZERO, world_per_px: 1.0, auto_fit: true }
     }
 }
+
+/// Room kept around the graph when fitting it into the canvas, in CSS pixels (labels, rings).
+const FIT_MARGIN_PX: f32 = 70.0;
 
 pub const MIN_WORLD_PER_PX: f32 = 0.2;
 pub const MAX_WORLD_PER_PX: f32 = 8.0;
@@ -94,6 +99,7 @@ pub(super) fn pan_zoom_graph_camera(
         if delta != Vec2::ZERO {
             let per_px = rig.world_per_px;
             rig.center_world += Vec2::new(-delta.x, delta.y) * per_px;
+            rig.auto_fit = false;
         }
     }
     let lines = match scroll.unit {
@@ -103,5 +109,32 @@ pub(super) fn pan_zoom_graph_camera(
     if lines != 0.0 {
         let zoomed = (rig.world_per_px * 0.9_f32.powf(lines)).clamp(MIN_WORLD_PER_PX, MAX_WORLD_PER_PX);
         rig.world_per_px = zoomed;
+        rig.auto_fit = false;
+    }
+}
+
+/// Eases the camera towards the zoom and centre that show every node (never magnifying past 1:1).
+pub(super) fn fit_graph_camera(
+    mut rig: ResMut<CameraRig>,
+    model: Res<super::model::GraphModel>,
+    area: Res<CanvasArea>,
+    time: Res<Time<Real>>,
+) {
+    if !rig.auto_fit || model.layout.is_empty() {
+        return;
+    }
+    let mut bounds = Rect::EMPTY;
+    for (_, pos) in model.layout.positions() {
+        bounds = bounds.union_point(pos);
+    }
+    let room = (area.rect.size() - Vec2::splat(2.0 * FIT_MARGIN_PX)).max(Vec2::splat(50.0));
+    let needed = bounds.size() / room;
+    let target_zoom = needed.x.max(needed.y).clamp(1.0, MAX_WORLD_PER_PX);
+    let ease = 1.0 - (-time.delta_secs() * 3.0).exp();
+    let zoom = rig.world_per_px + (target_zoom - rig.world_per_px) * ease;
+    let center = rig.center_world.lerp(bounds.center(), ease);
+    if (zoom - rig.world_per_px).abs() > 1e-4 || center.distance_squared(rig.center_world) > 1e-4 {
+        rig.world_per_px = zoom;
+        rig.center_world = center;
     }
 }

@@ -45,6 +45,7 @@ impl Plugin for GraphDrawPlugin {
                 Update,
                 (
                     camera::pan_zoom_graph_camera.run_if(not(egui_wants_any_pointer_input)),
+                    camera::fit_graph_camera,
                     camera::place_graph_camera,
                 )
                     .chain()
@@ -193,6 +194,7 @@ fn update_node_visuals(
     mut assets: ResMut<GraphAssets>,
     mut materials: ResMut<Assets<ColorMaterial>>,
     theme: Res<Theme>,
+    rig: Res<CameraRig>,
 ) {
     for (node, view, mut visuals) in &mut nodes {
         let zombie = view.state.is_zombie();
@@ -224,10 +226,13 @@ fn update_node_visuals(
                 t.scale = Vec3::splat(theme.node_radius * 0.28);
             }
         }
+        // Labels keep their size on screen whatever the zoom.
         if let Ok(mut t) = transforms.get_mut(visuals.label) {
-            let target = Vec3::new(0.0, -radius - 6.0, Z_LABEL);
-            if t.translation != target {
+            let target = Vec3::new(0.0, -radius - theme.ring_width - 4.0 * rig.world_per_px, Z_LABEL);
+            let scale = Vec3::splat(rig.world_per_px);
+            if t.translation != target || t.scale != scale {
                 t.translation = target;
+                t.scale = scale;
             }
         }
         // A process keeps its name and pid: only the theme changes the label.
