@@ -17,6 +17,7 @@
 //! All `unsafe` code in guests lives in [`raw`]. Errors are [`ErrorCode`]s from the ABI crate,
 //! which this crate re-exports as [`abi`].
 #![no_std]
+#![deny(unsafe_code)]
 
 extern crate alloc;
 
@@ -29,6 +30,7 @@ pub mod endpoint;
 pub mod ipc;
 pub mod mem;
 pub mod process;
+#[allow(unsafe_code)]
 pub mod raw;
 
 pub use process::{exit, pid, sleep_ms, time_ns, yield_now};
@@ -110,23 +112,6 @@ pub fn run<T: Termination>(main: fn() -> T) -> ! {
     exit(code)
 }
 
-/// Declares the module's `_start` export, which runs `main` and then exits:
-/// ```ignore
-/// #![no_std]
-/// #![no_main]
-/// orbital_sdk::entry!(main);
-/// fn main() { orbital_sdk::println!("hello"); }
-/// ```
-#[macro_export]
-macro_rules! entry {
-    ($main:path) => {
-        #[unsafe(no_mangle)]
-        pub extern "C" fn _start() {
-            $crate::run($main)
-        }
-    };
-}
-
 /// Traps the process at once (wasm `unreachable`): the host turns it into a Zombie with the
 /// trap as its reason. For fault tests.
 pub fn trap() -> ! {
@@ -143,7 +128,7 @@ fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
     use core::fmt::Write;
     // No allocation here: the panic may be an allocation failure.
     let mut out = console::Writer::new();
-    let _ = write!(out, "panic: {info}\n");
+    let _ = writeln!(out, "panic: {info}");
     let _ = out.flush();
     trap()
 }

@@ -1,4 +1,5 @@
-//! The raw layer: the five host imports of module `env`, and the only `unsafe` code in guests.
+//! The raw layer: the five host imports of module `env`, and the only `unsafe` code in guests
+//! (including the `#[unsafe(no_mangle)]` on the `_start` that [`entry!`](crate::entry) declares).
 //!
 //! Programs use the typed API in the rest of the SDK. The functions here are public for fault
 //! tests (the `rogue` program) that must hand the host malformed requests on purpose: arbitrary
@@ -75,4 +76,21 @@ pub fn get_pid() -> i32 {
 /// Size of linear memory in bytes (no syscall).
 pub fn memory_bytes() -> usize {
     core::arch::wasm32::memory_size(0) * 65_536
+}
+
+/// Declares the module's `_start` export, which runs `main` and then exits:
+/// ```ignore
+/// #![no_std]
+/// #![no_main]
+/// orbital_sdk::entry!(main);
+/// fn main() { orbital_sdk::println!("hello"); }
+/// ```
+#[macro_export]
+macro_rules! entry {
+    ($main:path) => {
+        #[unsafe(no_mangle)]
+        pub extern "C" fn _start() {
+            $crate::run($main)
+        }
+    };
 }

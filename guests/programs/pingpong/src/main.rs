@@ -66,7 +66,7 @@ fn ping() -> Result<(), ErrorCode> {
             println!("pingpong: expected reply {expected} got {counter}");
         }
         round_trips += 1;
-        if round_trips % REPORT_EVERY == 0 {
+        if round_trips.is_multiple_of(REPORT_EVERY) {
             println!("pingpong: {round_trips} round trips");
         }
         expected = counter.wrapping_add(1);
@@ -99,7 +99,7 @@ fn pong() -> ! {
         match send(to, u64::from_le_bytes(buf), Slot::NONE) {
             Ok(()) => {
                 round_trips += 1;
-                if round_trips % REPORT_EVERY == 0 {
+                if round_trips.is_multiple_of(REPORT_EVERY) {
                     println!("pingpong: {round_trips} round trips");
                 }
             }

@@ -45,7 +45,7 @@ fn main() {
             }
             *next = seq.wrapping_add(1);
         }
-        if matches!(total, 1 | 10 | 100) || total % 1000 == 0 {
+        if matches!(total, 1 | 10 | 100) || total.is_multiple_of(1000) {
             if out_of_order == 0 {
                 println!("receiver: {total} messages in order");
             } else {
