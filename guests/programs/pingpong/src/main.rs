@@ -2,7 +2,8 @@
 //! is the peer's inbox (`WRITE`) if the manifest found one when it was spawned.
 //!
 //! - With a peer, it plays "ping": it derives a `WRITE|GRANT` copy of its inbox capability,
-//!   sends it along with the first message (so the peer can answer), then answers every reply.
+//!   sends it along with the first message (so the peer can answer; it keeps the copy, since
+//!   the peer's capability lapses if its source is deleted), then answers every reply.
 //! - Without one, it plays "pong": it waits, keeps the reply capability that arrives with the
 //!   first message, and sends every counter back.
 //!
@@ -51,11 +52,16 @@ fn send(to: Slot, counter: u64, transfer: Slot) -> Result<(), ErrorCode> {
 
 /// Returns only when the peer can no longer be reached.
 fn ping() -> Result<(), ErrorCode> {
+    // The copy we send is the source of the peer's reply capability: the kernel installs it in
+    // the peer when the message is received, and only while the source still exists. So keep
+    // it for the whole pairing and delete it only when the pairing is over.
     let reply_cap = cap::derive(INBOX, rights::WRITE | rights::GRANT)?;
-    send(PEER, 0, reply_cap)?;
-    // If the kernel copied the capability on transfer, drop our spare copy; if it moved it,
-    // the slot is already empty and this is a harmless BAD_SLOT.
+    let result = send(PEER, 0, reply_cap).and_then(|()| ping_loop());
     let _ = cap::delete(reply_cap);
+    result
+}
+
+fn ping_loop() -> Result<(), ErrorCode> {
     let mut buf = [0u8; 8];
     let mut expected: u64 = 0;
     let mut round_trips: u64 = 0;
