@@ -11,6 +11,9 @@ use crate::{
     CapAction, Effect, ExitReason, Kernel, KernelEvent, ObjectRef, Process, ProcessId, ProcessMetrics, ProcessState, Reply,
 };
 
+/// The largest linear memory a wasm32 guest can have (65,536 pages of 64 KiB).
+const MAX_LINEAR_MEMORY_BYTES: u64 = 1 << 32;
+
 impl Kernel {
     /// Adds a process: the next pid (from 1, never reused), 64 KiB of memory, and a fresh
     /// capability space whose slot 0 is the console (`WRITE`).
@@ -140,6 +143,9 @@ impl Kernel {
             Some(p) if !p.state.is_zombie() => p,
             _ => return Err(ErrorCode::NoSuchProcess),
         };
+        // A wasm32 linear memory is at most 4 GiB: a larger report is a host bug, clamped so
+        // the saturating system total cannot lose track of the other processes' memory.
+        let bytes = bytes.min(MAX_LINEAR_MEMORY_BYTES);
         let size = usize::try_from(bytes).unwrap_or(usize::MAX);
         if p.metrics.memory_size == size {
             return Ok(());
