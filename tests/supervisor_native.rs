@@ -287,6 +287,12 @@ fn spinner_is_killed_and_its_thread_released() {
         killed_at.elapsed()
     );
     assert!(h.state(spinner).is_none(), "a killed process leaves the table");
+    h.wait_for("the spinner's entity to be despawned", |h| {
+        let world = h.app.world_mut();
+        let mut q = world.query::<&ProcessEntity>();
+        !q.iter(world).any(|e| e.pid == spinner)
+    });
+    assert!(h.events().iter().any(|e| matches!(e, KernelEvent::ProcessKilled { pid, by: None, .. } if *pid == spinner)));
     // Protected processes are refused with a reason.
     let err = h.handle().lock().kill(ProcessId(1)).unwrap_err();
     assert!(matches!(err, KillError::Protected { .. }), "{err:?}");
@@ -408,4 +414,42 @@ fn pause_holds_syscalls_and_step_services_exactly_one() {
     h.intent(SupervisorIntent::SetTime(TimeControl::Running));
     let s1 = total(&h);
     h.wait_for("full speed again", |h| total(h) > s1 + 100);
+}
+
+/// A module that imports `env.memory` (one page) and exports nothing.
+const NO_START_MODULE: &[u8] = &[
+    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // magic, version
+    0x02, 0x0f, 0x01, // import section: 15 bytes, one import
+    0x03, b'e', b'n', b'v', 0x06, b'm', b'e', b'm', b'o', b'r', b'y', 0x02, 0x00, 0x01, // env.memory, min 1
+];
+
+#[test]
+fn bad_or_missing_modules_are_clear_spawn_errors() {
+    use orbital_playground::kernel::KernelConfig;
+    use orbital_playground::supervisor::native_host::NativeHost;
+    use orbital_playground::supervisor::{HostError, Manifest, Supervisor};
+
+    let dir = std::env::temp_dir().join(format!("orbital-bad-modules-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("idle.wasm"), NO_START_MODULE).unwrap();
+    std::fs::write(dir.join("spinner.wasm"), b"not wasm at all").unwrap();
+    let host = NativeHost::with_dirs(vec![dir.clone()]);
+    let mut sup = Supervisor::new(Manifest::builtin().unwrap(), Box::new(host), KernelConfig::default());
+
+    let err = sup.spawn_program("idle").unwrap_err();
+    assert!(matches!(&err, SpawnError::Host { error: HostError::InvalidModule { .. }, .. }), "{err:?}");
+    assert!(err.to_string().contains("does not export a `_start` function"), "{err}");
+    let err = sup.spawn_program("spinner").unwrap_err();
+    assert!(matches!(&err, SpawnError::Host { error: HostError::InvalidModule { .. }, .. }), "{err:?}");
+    let err = sup.spawn_program("init").unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("init.wasm not found") && text.contains("cargo xtask guests"), "{text}");
+    assert!(text.contains(&dir.display().to_string()), "says where it looked: {text}");
+    // Each refusal reached the console, and the failed processes are Zombies with the reason.
+    assert_eq!(sup.console_text_of(ProcessId::KERNEL).matches("supervisor: cannot spawn").count(), 3);
+    for p in sup.kernel().processes().values() {
+        assert!(matches!(&p.state, ProcessState::Zombie(ExitReason::Trapped { message }) if !message.is_empty()), "{p:?}");
+    }
+    assert_eq!(sup.live_guests(), 0);
+    std::fs::remove_dir_all(&dir).ok();
 }
