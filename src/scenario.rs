@@ -5,6 +5,8 @@
 //! a program's `connects` are wired to the newest live provider of that service, so listing a
 //! `receiver` before its `sender` wires the sender to that receiver, and two `pingpong`s in a row
 //! form a pair. A scenario therefore says "who talks to whom" by the order of `processes`.
+//! Starting a scenario kills every unprotected process (idle included) once the boot has
+//! settled, so each scenario lists everything besides init and terminal.
 //!
 //! Loading goes through the same path as a person: the scenario becomes `SupervisorIntent`s
 //! (reset user processes, spawn each program, set the time control). A file that does not parse
@@ -16,7 +18,7 @@ use bevy::asset::{AssetLoadFailedEvent, AssetLoader, LoadContext, LoadState, io:
 use bevy::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::supervisor::{SupervisorIntent, TimeControl};
+use crate::supervisor::{SupervisorHandle, SupervisorIntent, TimeControl};
 
 /// The scenarios offered by the picker, in the order shown. `broken` is deliberately malformed: it
 /// shows what a parse error looks like (and the end-to-end test loads it).
@@ -176,6 +178,8 @@ pub struct ScenarioState {
     pub current_title: Option<String>,
     pub current_description: Option<String>,
     loading: Option<(String, Handle<Scenario>)>,
+    /// When the loading scenario's file was ready (it then waits for the boot to settle).
+    loaded_at_secs: Option<f64>,
     /// "scenarios/broken.ron: line 4, column 12: Expected ..." until the next successful load.
     pub error: Option<String>,
 }
@@ -258,9 +262,11 @@ fn start_scenario_loads(
             asset_server.reload(path);
         }
         state.loading = Some((name.to_string(), handle));
+        state.loaded_at_secs = None;
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn apply_loaded_scenario(
     mut state: ResMut<ScenarioState>,
     scenarios: Res<Assets<Scenario>>,
@@ -268,6 +274,8 @@ fn apply_loaded_scenario(
     mut asset_events: MessageReader<AssetEvent<Scenario>>,
     mut intents: MessageWriter<SupervisorIntent>,
     mut placements: ResMut<PendingPlacements>,
+    supervisor: Res<SupervisorHandle>,
+    time: Res<Time<Real>>,
 ) {
     let Some((name, handle)) = state.loading.clone() else {
         failures.clear();
@@ -282,11 +290,18 @@ fn apply_loaded_scenario(
             return;
         }
     }
-    let ready = asset_events.read().any(|e| match e {
+    let loaded_now = asset_events.read().any(|e| match e {
         AssetEvent::LoadedWithDependencies { id } | AssetEvent::Modified { id } => *id == handle.id(),
         _ => false,
     });
-    if !ready {
+    if loaded_now {
+        state.loaded_at_secs = Some(time.elapsed_secs_f64());
+    }
+    let Some(loaded_at) = state.loaded_at_secs else { return };
+    // Wait for the boot to finish (init has started terminal and idle and sleeps, terminal waits
+    // for input), or the reset would race init's own spawns; give up waiting after a while.
+    let waited = time.elapsed_secs_f64() - loaded_at;
+    if !boot_settled(&supervisor) && waited < BOOT_WAIT_SECS {
         return;
     }
     let Some(scenario) = scenarios.get(&handle) else { return };
@@ -298,6 +313,16 @@ fn apply_loaded_scenario(
     state.current_description = Some(scenario.description.clone());
     state.error = None;
     state.loading = None;
+    state.loaded_at_secs = None;
+}
+
+/// Longest wait for the boot to settle before a scenario starts anyway.
+const BOOT_WAIT_SECS: f64 = 10.0;
+
+/// Every protected process (init, terminal) is blocked: the boot is done.
+fn boot_settled(supervisor: &SupervisorHandle) -> bool {
+    let supervisor = supervisor.lock();
+    supervisor.kernel().processes().values().filter(|p| p.protected).all(|p| p.state.is_blocked())
 }
 
 /// The loader's own message without Bevy's wrapping, when there is one.
@@ -327,7 +352,7 @@ mod tests {
         }
         let crowd = parse_scenario(&std::fs::read(dir.join("crowd.ron")).unwrap()).unwrap();
         let user: u32 = crowd.processes.iter().map(|p| p.count).sum();
-        assert_eq!(user + 3, 64, "crowd = init + terminal + idle + 61 user processes");
+        assert_eq!(user + 2, 64, "crowd = init + terminal + 62 user processes");
     }
 
     #[test]

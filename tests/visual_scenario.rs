@@ -72,7 +72,7 @@ fn default_scenario_starts_its_programs_in_order() {
     let mut app = app("default");
     update_until(&mut app, "default scenario", |w| w.resource::<ScenarioState>().current.as_deref() == Some("default"));
     app.update();
-    assert_eq!(user_programs(&app), ["receiver", "sender", "pingpong", "pingpong"]);
+    assert_eq!(user_programs(&app), ["idle", "receiver", "sender", "pingpong", "pingpong"]);
     assert_eq!(app.world().resource::<SupervisorHandle>().lock().time_control(), TimeControl::Running);
 }
 
@@ -81,7 +81,7 @@ fn broken_scenario_shows_line_and_column_and_keeps_the_current_one() {
     let mut app = app("memory");
     update_until(&mut app, "memory scenario", |w| w.resource::<ScenarioState>().current.as_deref() == Some("memory"));
     app.update();
-    assert_eq!(user_programs(&app), ["memhog"]);
+    assert_eq!(user_programs(&app), ["idle", "memhog"]);
 
     app.world_mut().write_message(LoadScenario { name: "broken".into() });
     update_until(&mut app, "the parse error", |w| w.resource::<ScenarioState>().error.is_some());
@@ -93,14 +93,14 @@ fn broken_scenario_shows_line_and_column_and_keeps_the_current_one() {
     for _ in 0..5 {
         app.update();
     }
-    assert_eq!(user_programs(&app), ["memhog"], "nothing was reset or spawned");
+    assert_eq!(user_programs(&app), ["idle", "memhog"], "nothing was reset or spawned");
 
     // A good scenario afterwards loads and clears the error.
     app.world_mut().write_message(LoadScenario { name: "capabilities".into() });
     update_until(&mut app, "capabilities scenario", |w| w.resource::<ScenarioState>().current.as_deref() == Some("capabilities"));
     app.update();
     assert!(app.world().resource::<ScenarioState>().error.is_none());
-    assert_eq!(user_programs(&app), ["receiver", "sender", "rogue"]);
+    assert_eq!(user_programs(&app), ["idle", "receiver", "sender", "rogue"]);
     assert_eq!(app.world().resource::<SupervisorHandle>().lock().time_control(), TimeControl::QUARTER);
 }
 

@@ -106,6 +106,8 @@ pub struct GraphModel {
     pub live_particles: usize,
     /// Messages counted without a particle (aggregated or over the cap), for the status line.
     pub aggregated_messages: u64,
+    /// Particles spawned since start.
+    pub particles_spawned: u64,
     /// Scratch: all edges fed to the layout this frame.
     layout_edges: Vec<(u32, u32)>,
     pids_seen: Vec<u32>,
@@ -118,6 +120,7 @@ impl GraphModel {
             traffic: TrafficModel::new(settings.traffic.clone()),
             live_particles: 0,
             aggregated_messages: 0,
+            particles_spawned: 0,
             layout_edges: Vec::new(),
             pids_seen: Vec::new(),
         }
@@ -201,6 +204,7 @@ fn follow_kernel_events(
                 let both_drawn = model.layout.contains(from.0) && model.layout.contains(to.0);
                 if drawing == MessageDrawing::Particle && both_drawn {
                     model.live_particles += 1;
+                    model.particles_spawned += 1;
                     let at = model.layout.position(from.0).unwrap_or_default();
                     commands.spawn((
                         Particle { from: *from, to: *to, tag: *tag, bytes: *bytes, progress: 0.0 },

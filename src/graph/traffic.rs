@@ -23,7 +23,7 @@ pub struct TrafficSettings {
 
 impl Default for TrafficSettings {
     fn default() -> Self {
-        Self { aggregate_above_per_sec: 8.0, rate_window_secs: 1.0, max_particles: 192, forget_after_secs: 3.0 }
+        Self { aggregate_above_per_sec: 12.0, rate_window_secs: 1.0, max_particles: 192, forget_after_secs: 3.0 }
     }
 }
 
@@ -197,7 +197,7 @@ mod tests {
             drawings.push(model.record(1, 2, 8, f64::from(i) * 0.01, 0));
         }
         let first_aggregated = drawings.iter().position(|d| *d == MessageDrawing::Aggregated).unwrap();
-        assert!((8..=10).contains(&first_aggregated), "switched at {first_aggregated}");
+        assert!((12..=14).contains(&first_aggregated), "switched at {first_aggregated}");
         assert!(drawings[first_aggregated..].iter().all(|d| *d == MessageDrawing::Aggregated));
         assert!(model.edge(1, 2).unwrap().aggregated);
         // Another edge is unaffected.
