@@ -117,19 +117,26 @@ impl Kernel {
     /// The usable capability in `slot` of `pid`: empty or out of range is `BAD_SLOT`, revoked or
     /// pointing at a dead object is `STALE_CAPABILITY`.
     pub(crate) fn lookup(&self, pid: ProcessId, slot: u32) -> Result<Cap, Denied> {
-        let cap = self
-            .processes
-            .get(&pid)
-            .and_then(|p| p.caps.get(slot))
-            .copied()
-            .ok_or_else(|| Denied::new(ErrorCode::BadSlot, format!("slot {slot} is empty or out of range")))?;
+        let cap = self.processes.get(&pid).and_then(|p| p.caps.get(slot)).copied();
+        self.check_cap(cap, slot)
+    }
+
+    /// The staleness checks of `lookup`, for a capability already read from its slot.
+    pub(crate) fn check_cap(&self, cap: Option<Cap>, slot: u32) -> Result<Cap, Denied> {
+        let cap = cap.ok_or_else(|| Denied::new(ErrorCode::BadSlot, format!("slot {slot} is empty or out of range")))?;
+        self.check_live(cap, slot)?;
+        Ok(cap)
+    }
+
+    /// Revoked, or its object gone: `STALE_CAPABILITY`.
+    fn check_live(&self, cap: Cap, slot: u32) -> Result<(), Denied> {
         if cap.revoked {
             return Err(Denied::new(ErrorCode::StaleCapability, format!("slot {slot} ({}) was revoked", cap.object)));
         }
         if !self.object_alive(cap.object) {
             return Err(Denied::new(ErrorCode::StaleCapability, format!("slot {slot}: {} no longer exists", cap.object)));
         }
-        Ok(cap)
+        Ok(())
     }
 
     /// `lookup`, then the rights check.
@@ -144,8 +151,14 @@ impl Kernel {
         Ok(cap)
     }
 
-    pub(crate) fn lookup_endpoint(&self, pid: ProcessId, slot: u32, needed: u32, what: &str) -> Result<(Cap, crate::EndpointId), Denied> {
-        let cap = self.lookup(pid, slot)?;
+    /// An endpoint capability with `needed` rights, from a capability already read from `slot`.
+    /// Whether the endpoint still exists is left to the caller, which looks it up anyway (a
+    /// missing endpoint must be reported as `STALE_CAPABILITY` there).
+    pub(crate) fn check_endpoint_cap(&self, cap: Option<Cap>, slot: u32, needed: u32, what: &str) -> Result<(Cap, crate::EndpointId), Denied> {
+        let cap = cap.ok_or_else(|| Denied::new(ErrorCode::BadSlot, format!("slot {slot} is empty or out of range")))?;
+        if cap.revoked {
+            return Err(Denied::new(ErrorCode::StaleCapability, format!("slot {slot} ({}) was revoked", cap.object)));
+        }
         let ObjectRef::Endpoint(e) = cap.object else {
             return Err(Denied::new(ErrorCode::WrongObjectKind, format!("slot {slot} holds the {}, not an endpoint", cap.object)));
         };

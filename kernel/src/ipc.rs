@@ -5,7 +5,7 @@ use alloc::format;
 use alloc::vec::Vec;
 
 use crate::abi::{self, ErrorCode, mailbox, rights};
-use crate::caps::InFlightCap;
+use crate::caps::{Cap, InFlightCap};
 use crate::{
     BlockReason, CapAction, Denied, EndpointId, EndpointInfo, Kernel, KernelEvent, ObjectRef, ProcessId,
     ProcessState, Reply, TRAFFIC_PREVIEW_BYTES, TrafficEntry,
@@ -140,8 +140,7 @@ impl Kernel {
             .endpoints
             .get_mut(&endpoint)
             .ok_or_else(|| Denied::new(ErrorCode::StaleCapability, format!("endpoint {endpoint} no longer exists")))?;
-        let waiter = ep.waiters.pop_front();
-        if waiter.is_none() && ep.queue.len() >= capacity {
+        if ep.waiters.is_empty() && ep.queue.len() >= capacity {
             return Err(Denied::new(
                 ErrorCode::QueueFull,
                 format!("endpoint {endpoint} has {capacity} messages queued, its limit"),
@@ -149,21 +148,34 @@ impl Kernel {
         }
         ep.sent = ep.sent.saturating_add(1);
         let owner = ep.owner;
-
         let mut buf = Vec::with_capacity(mailbox::RECV_HEADER_BYTES + data.len());
         buf.extend_from_slice(&from.0.to_le_bytes());
         buf.extend_from_slice(&tag.to_le_bytes());
         buf.extend_from_slice(&abi::slot::NONE.to_le_bytes());
         buf.extend_from_slice(data);
         let message = Message { buf, transfer };
+        // Hand over to the first blocked receiver, or queue.
+        let handover = match ep.waiters.pop_front() {
+            Some(receiver) => {
+                ep.delivered = ep.delivered.saturating_add(1);
+                Some((receiver, message))
+            }
+            None => {
+                ep.queue.push_back(message);
+                self.counters.messages_queued = self.counters.messages_queued.saturating_add(1);
+                None
+            }
+        };
         let bytes = data.len() as u32;
-
         self.counters.messages_sent = self.counters.messages_sent.saturating_add(1);
-        self.counters.bytes_sent = self.counters.bytes_sent.saturating_add(bytes as u64);
+        self.counters.bytes_sent = self.counters.bytes_sent.saturating_add(u64::from(bytes));
         self.rate.record(now_ns);
-        if let Some(p) = self.processes.get_mut(&from) {
+        if self.caller == Some(from) {
+            self.caller_delta.ipc_sent += 1;
+            self.caller_delta.ipc_bytes_sent += u64::from(bytes);
+        } else if let Some(p) = self.processes.get_mut(&from) {
             p.metrics.ipc_sent = p.metrics.ipc_sent.saturating_add(1);
-            p.metrics.ipc_bytes_sent = p.metrics.ipc_bytes_sent.saturating_add(bytes as u64);
+            p.metrics.ipc_bytes_sent = p.metrics.ipc_bytes_sent.saturating_add(u64::from(bytes));
         }
         let preview = data.get(..TRAFFIC_PREVIEW_BYTES).unwrap_or(data);
         self.traffic.push_with(|old| {
@@ -173,24 +185,16 @@ impl Kernel {
             TrafficEntry { at_ns: now_ns, from, to: owner, endpoint, tag, bytes, preview: buf }
         });
         self.emit(KernelEvent::MessageSent { from, to: owner, endpoint, tag, bytes, at_ns: now_ns });
-
-        match waiter {
-            Some(receiver) => {
-                let reply = self.deliver(receiver, endpoint, message, now_ns);
-                self.complete_blocked(receiver, reply, now_ns);
-            }
-            None => {
-                if let Some(ep) = self.endpoints.get_mut(&endpoint) {
-                    ep.queue.push_back(message);
-                    self.counters.messages_queued = self.counters.messages_queued.saturating_add(1);
-                }
-            }
+        if let Some((receiver, message)) = handover {
+            let reply = self.deliver(receiver, endpoint, message, now_ns);
+            self.complete_blocked(receiver, reply, now_ns);
         }
         Ok(())
     }
 
-    /// Hands a message to `receiver`: lands any transferred capability, counts it, and builds
-    /// the RECEIVE reply (result = payload length, data = header + payload).
+    /// Hands a message to `receiver` (the endpoint has already counted it as delivered): lands
+    /// any transferred capability, counts it, and builds the RECEIVE reply (result = payload
+    /// length, data = header + payload).
     fn deliver(&mut self, receiver: ProcessId, endpoint: EndpointId, mut message: Message, now_ns: u64) -> Reply {
         if let Some(t) = message.transfer.take() {
             let slot = self.land_transfer(t, receiver, now_ns);
@@ -201,26 +205,35 @@ impl Kernel {
         let from = message.from();
         let tag = message.tag();
         let bytes = message.payload_len() as u32;
-        if let Some(ep) = self.endpoints.get_mut(&endpoint) {
-            ep.delivered = ep.delivered.saturating_add(1);
-        }
         self.counters.messages_delivered = self.counters.messages_delivered.saturating_add(1);
-        if let Some(p) = self.processes.get_mut(&receiver) {
+        if self.caller == Some(receiver) {
+            self.caller_delta.ipc_received += 1;
+            self.caller_delta.ipc_bytes_received += u64::from(bytes);
+        } else if let Some(p) = self.processes.get_mut(&receiver) {
             p.metrics.ipc_received = p.metrics.ipc_received.saturating_add(1);
-            p.metrics.ipc_bytes_received = p.metrics.ipc_bytes_received.saturating_add(bytes as u64);
+            p.metrics.ipc_bytes_received = p.metrics.ipc_bytes_received.saturating_add(u64::from(bytes));
         }
         self.emit(KernelEvent::MessageDelivered { from, to: receiver, endpoint, tag, bytes, at_ns: now_ns });
         Reply { result: bytes as i32, data: message.buf }
     }
 
-    /// RECEIVE / TRY_RECEIVE: the oldest queued message, or block (or `WOULD_BLOCK`).
-    pub(crate) fn receive(&mut self, pid: ProcessId, slot: u32, blocking: bool, now_ns: u64) -> Result<Option<Reply>, Denied> {
-        let (_, endpoint) = self.lookup_endpoint(pid, slot, rights::READ, "receive")?;
+    /// RECEIVE / TRY_RECEIVE on the capability read from `slot`: the oldest queued message, or
+    /// block (or `WOULD_BLOCK`).
+    pub(crate) fn receive(
+        &mut self,
+        pid: ProcessId,
+        cap: Option<Cap>,
+        slot: u32,
+        blocking: bool,
+        now_ns: u64,
+    ) -> Result<Option<Reply>, Denied> {
+        let (_, endpoint) = self.check_endpoint_cap(cap, slot, rights::READ, "receive")?;
         let ep = self
             .endpoints
             .get_mut(&endpoint)
-            .ok_or_else(|| Denied::new(ErrorCode::StaleCapability, format!("endpoint {endpoint} no longer exists")))?;
+            .ok_or_else(|| Denied::new(ErrorCode::StaleCapability, format!("slot {slot}: endpoint {endpoint} no longer exists")))?;
         if let Some(message) = ep.queue.pop_front() {
+            ep.delivered = ep.delivered.saturating_add(1);
             self.counters.messages_queued = self.counters.messages_queued.saturating_sub(1);
             return Ok(Some(self.deliver(pid, endpoint, message, now_ns)));
         }

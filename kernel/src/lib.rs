@@ -55,6 +55,18 @@ pub struct Kernel {
     rate: RateWindow,
     /// The latest time any entry point was given (kernel time only moves forward).
     now_ns: u64,
+    /// The process whose syscall is being dispatched, and the IPC counts to add to its metrics
+    /// when the call ends (one process-table lookup instead of one per counter).
+    caller: Option<ProcessId>,
+    caller_delta: CallerDelta,
+}
+
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct CallerDelta {
+    ipc_sent: u64,
+    ipc_bytes_sent: u64,
+    ipc_received: u64,
+    ipc_bytes_received: u64,
 }
 
 /// Running totals (never scanned for).
@@ -95,6 +107,8 @@ impl Kernel {
             counters: Counters::default(),
             rate: RateWindow::default(),
             now_ns: 0,
+            caller: None,
+            caller_delta: CallerDelta::default(),
         }
     }
 

@@ -7,6 +7,7 @@ use alloc::vec::Vec;
 use core::fmt::Write;
 
 use crate::abi::{self, ErrorCode, Syscall, mailbox, rights};
+use crate::caps::Cap;
 use crate::{BlockReason, Denied, Dispatch, ExitReason, Kernel, KernelEvent, ObjectRef, ProcessId, Reply, SyscallArgs};
 
 /// What a syscall handler produced.
@@ -23,31 +24,39 @@ impl Kernel {
     pub fn dispatch(&mut self, pid: ProcessId, call: SyscallArgs, data: &[u8], now_ns: u64) -> Dispatch {
         let now_ns = self.observe_time(now_ns);
         self.counters.syscalls = self.counters.syscalls.saturating_add(1);
-        let state_error = match self.processes.get_mut(&pid) {
-            None => Some(Denied::new(ErrorCode::NoSuchProcess, format!("pid {pid} is not in the process table"))),
-            Some(p) => {
-                p.metrics.syscall_count = p.metrics.syscall_count.saturating_add(1);
-                p.metrics.last_active_ns = now_ns;
-                if p.state.is_zombie() {
-                    Some(Denied::new(ErrorCode::NoSuchProcess, format!("pid {pid} has ended")))
-                } else if p.state.is_blocked() {
-                    Some(Denied::new(ErrorCode::BadArgument, format!("pid {pid} is still blocked in an earlier call")))
-                } else {
-                    None
-                }
+        // Most calls name a slot in ARG0: read it along with the state check, so the handler
+        // does not look the caller up again.
+        let (checked, cap0) = match self.processes.get(&pid) {
+            None => (Err(Denied::new(ErrorCode::NoSuchProcess, format!("pid {pid} is not in the process table"))), None),
+            Some(p) if p.state.is_zombie() => (Err(Denied::new(ErrorCode::NoSuchProcess, format!("pid {pid} has ended"))), None),
+            Some(p) if p.state.is_blocked() => {
+                (Err(Denied::new(ErrorCode::BadArgument, format!("pid {pid} is still blocked in an earlier call"))), None)
             }
+            Some(p) => (Ok(()), p.caps.get(call.args[0]).copied()),
         };
-        let outcome = match state_error {
-            Some(d) => Err(d),
-            None if data.len() > mailbox::DATA_CAPACITY => Err(Denied::new(
+        self.caller = Some(pid);
+        let outcome = match checked {
+            Err(d) => Err(d),
+            Ok(()) if data.len() > mailbox::DATA_CAPACITY => Err(Denied::new(
                 ErrorCode::MessageTooLarge,
                 format!("{} data bytes is over the {}-byte mailbox buffer", data.len(), mailbox::DATA_CAPACITY),
             )),
-            None => match Syscall::from_raw(call.number) {
-                Some(syscall) => self.run(syscall, pid, call.args, data, now_ns),
+            Ok(()) => match Syscall::from_raw(call.number) {
+                Some(syscall) => self.run(syscall, pid, cap0, call.args, data, now_ns),
                 None => Err(Denied::new(ErrorCode::UnknownSyscall, format!("no syscall has number {}", call.number))),
             },
         };
+        self.caller = None;
+        let delta = core::mem::take(&mut self.caller_delta);
+        if let Some(p) = self.processes.get_mut(&pid) {
+            let m = &mut p.metrics;
+            m.syscall_count = m.syscall_count.saturating_add(1);
+            m.last_active_ns = now_ns;
+            m.ipc_sent = m.ipc_sent.saturating_add(delta.ipc_sent);
+            m.ipc_bytes_sent = m.ipc_bytes_sent.saturating_add(delta.ipc_bytes_sent);
+            m.ipc_received = m.ipc_received.saturating_add(delta.ipc_received);
+            m.ipc_bytes_received = m.ipc_bytes_received.saturating_add(delta.ipc_bytes_received);
+        }
         match outcome {
             Ok(Outcome::Reply(reply)) => {
                 self.emit(KernelEvent::SyscallServiced { pid, syscall: call.number, result: reply.result, at_ns: now_ns });
@@ -79,7 +88,7 @@ impl Kernel {
         }
     }
 
-    fn run(&mut self, syscall: Syscall, pid: ProcessId, args: [u32; 3], data: &[u8], now_ns: u64) -> Result<Outcome, Denied> {
+    fn run(&mut self, syscall: Syscall, pid: ProcessId, cap0: Option<Cap>, args: [u32; 3], data: &[u8], now_ns: u64) -> Result<Outcome, Denied> {
         let [a0, a1, a2] = args;
         let ok = |r: i32| Ok(Outcome::Reply(Reply::ok(r)));
         match syscall {
@@ -91,7 +100,7 @@ impl Kernel {
                 Ok(Outcome::Exited)
             }
             Syscall::ConsoleWrite => {
-                let cap = self.lookup(pid, a0)?;
+                let cap = self.check_cap(cap0, a0)?;
                 if cap.object != ObjectRef::Console {
                     return Err(Denied::new(ErrorCode::WrongObjectKind, format!("slot {a0} holds the {}, not the console", cap.object)));
                 }
@@ -128,13 +137,13 @@ impl Kernel {
                 ok(0)
             }
             Syscall::Send => {
-                let (_, endpoint) = self.lookup_endpoint(pid, a0, rights::WRITE, "send")?;
+                let (_, endpoint) = self.check_endpoint_cap(cap0, a0, rights::WRITE, "send")?;
                 let transfer = if a2 == abi::slot::NONE { None } else { Some(self.prepare_transfer(pid, a2)?) };
                 self.post(pid, endpoint, a1, data, transfer, now_ns)?;
                 ok(0)
             }
             Syscall::Receive | Syscall::TryReceive => {
-                match self.receive(pid, a0, syscall == Syscall::Receive, now_ns)? {
+                match self.receive(pid, cap0, a0, syscall == Syscall::Receive, now_ns)? {
                     Some(reply) => Ok(Outcome::Reply(reply)),
                     None => Ok(Outcome::Pending),
                 }
