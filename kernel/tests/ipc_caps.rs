@@ -388,3 +388,45 @@ fn determinism_same_inputs_same_events() {
     assert!(first.0.len() > 100);
     assert_eq!(first, run());
 }
+
+#[test]
+fn event_queue_is_bounded_and_counts_drops() {
+    let mut k = Kernel::new(KernelConfig { event_capacity: 8, cap_log_capacity: 3, ..Default::default() });
+    let p = k.register_process("p", 0).unwrap();
+    for i in 0..20u64 {
+        result(&mut k, p, nr::YIELD, [0; 3], &[], i);
+    }
+    assert_eq!(k.events_pending(), 8);
+    let events = k.drain_events();
+    assert_eq!(events.len(), 8);
+    // Oldest dropped: what is left is the last eight yields, in order.
+    let times: Vec<u64> = events.iter().map(|e| e.at_ns()).collect();
+    assert_eq!(times, (12..20).collect::<Vec<_>>());
+    assert!(events.iter().all(|e| matches!(e, KernelEvent::SyscallServiced { syscall: nr::YIELD, result: 0, .. })));
+    // register emitted ProcessSpawned, CapabilityChanged and MemoryChanged: 3 + 20 - 8 dropped.
+    assert_eq!(k.events_dropped(), 15);
+    assert!(k.drain_events().is_empty());
+    for _ in 0..5 {
+        result(&mut k, p, nr::ENDPOINT_CREATE, [0; 3], &[], 30);
+    }
+    assert_eq!(k.capability_log().len(), 3);
+    assert_eq!(k.logs_dropped().1, 3, "1 console + 5 endpoints - 3 kept");
+}
+
+#[test]
+fn install_at_leaves_gaps_for_missing_connects() {
+    let mut k = kernel();
+    let server = k.register_process("receiver", 0).unwrap();
+    let (ep, _) = k.create_endpoint(server, 0).unwrap();
+    let client = k.register_process("pingpong", 0).unwrap();
+    // Slot 1 is left empty (an optional connect with no provider); slot 2 still gets its number.
+    k.install_capability_at(client, 2, ObjectRef::Endpoint(ep), rights::WRITE, 1).unwrap();
+    assert_eq!(send(&mut k, client, 1, 0, b"x", 2), err(ErrorCode::BadSlot));
+    assert_eq!(send(&mut k, client, 2, 0, b"x", 2), 0);
+    assert_eq!(k.install_capability_at(client, 2, ObjectRef::Console, rights::WRITE, 3), Err(ErrorCode::BadSlot), "occupied");
+    assert_eq!(k.install_capability_at(client, 64, ObjectRef::Console, rights::WRITE, 3), Err(ErrorCode::BadSlot));
+    assert_eq!(k.install_capability(client, ObjectRef::Console, 8, 3), Err(ErrorCode::BadArgument));
+    assert_eq!(k.install_capability(client, ObjectRef::Endpoint(orbital_kernel::EndpointId(99)), 1, 3), Err(ErrorCode::BadArgument));
+    assert_eq!(k.install_capability(ProcessId(99), ObjectRef::Console, 1, 3), Err(ErrorCode::NoSuchProcess));
+    assert_eq!(k.install_capability(client, ObjectRef::Console, rights::WRITE, 3), Ok(1), "the lowest free slot");
+}

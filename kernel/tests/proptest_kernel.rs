@@ -253,39 +253,42 @@ impl World {
             .in_flight
             .iter()
             .position(|(e, o, r)| *e == endpoint && *o == cap.object && *r == cap.rights)
-            .expect("a transferred capability that nobody sent");
+            .unwrap_or_else(|| {
+                panic!("pid {pid} got {cap:?} on endpoint {endpoint:?}, but only these were sent: {:?}", self.model.in_flight)
+            });
         self.model.in_flight.remove(at);
         self.model.allow(pid, cap.object, cap.rights);
         self.count("transfer landed");
     }
 
-    fn apply_effects(&mut self) {
+    /// `blocked_on`: what each receiver was blocked on before the step (its state says Running
+    /// once woken), so a landed transfer is matched against what was sent to that endpoint.
+    fn apply_effects(&mut self, blocked_on: &BTreeMap<ProcessId, EndpointId>) {
         for e in self.k.take_effects() {
             if let Effect::Complete { pid, reply } = e {
                 self.count(if reply.result >= 0 { "woken" } else { "woken with error" });
                 assert!(!matches!(self.k.process(pid).map(|p| &p.state), Some(ProcessState::Blocked(_))), "completed but still blocked");
-                // Which endpoint it was blocked on is gone from the state now; any endpoint with a
-                // matching in-flight transfer will do for the model.
                 if reply.result >= 0 && reply.data.len() >= 12 {
-                    let landed = u32::from_le_bytes(reply.data[8..12].try_into().unwrap());
-                    if landed != slot::NONE {
-                        let cap = self.k.capabilities(pid).into_iter().find(|c| c.slot == landed).expect("landed slot");
-                        let at = self
-                            .model
-                            .in_flight
-                            .iter()
-                            .position(|(_, o, r)| *o == cap.object && *r == cap.rights)
-                            .expect("a transferred capability that nobody sent");
-                        self.model.in_flight.remove(at);
-                        self.model.allow(pid, cap.object, cap.rights);
-                        self.count("transfer landed");
-                    }
+                    let endpoint = *blocked_on.get(&pid).expect("a receive completed for a process that was not blocked in one");
+                    self.landed(pid, endpoint, &reply.data);
                 }
             }
         }
     }
 
+    fn blocked_receivers(&self) -> BTreeMap<ProcessId, EndpointId> {
+        self.k
+            .processes()
+            .iter()
+            .filter_map(|(pid, p)| match p.state {
+                ProcessState::Blocked(BlockReason::Receive { endpoint }) => Some((*pid, endpoint)),
+                _ => None,
+            })
+            .collect()
+    }
+
     fn step(&mut self, op: &Op) {
+        let blocked_on = self.blocked_receivers();
         let data = |len: usize| vec![0x5au8; len];
         match *op {
             Op::Send { p, slot, tag, len, transfer } => {
@@ -367,7 +370,7 @@ impl World {
                 self.k.tick(self.now_ns);
             }
         }
-        self.apply_effects();
+        self.apply_effects(&blocked_on);
     }
 
     fn check(&mut self) {
