@@ -29,7 +29,11 @@ fn frame(k: &mut Kernel, i: &mut u64) {
 
 /// A kernel with `n` live processes, each with an endpoint, like a busy playground.
 fn kernel_with(n: usize) -> Kernel {
-    let mut k = Kernel::new(KernelConfig { max_processes: n + 16, max_endpoints: n + 16, ..KernelConfig::default() });
+    let mut k = Kernel::new(KernelConfig {
+        max_processes: n + 16,
+        max_endpoints: n + 16,
+        ..KernelConfig::default()
+    });
     for _ in 0..n {
         let pid = k.register_process("bench", 0).expect("register");
         k.create_endpoint(pid, 0).expect("endpoint");
@@ -42,7 +46,12 @@ fn kernel_with(n: usize) -> Kernel {
 fn pair_in(k: &mut Kernel, n: usize) -> (ProcessId, ProcessId, u32) {
     let receiver = ProcessId((n / 2) as u32);
     let sender = ProcessId((n / 2 + 1) as u32);
-    let reply = match k.dispatch(receiver, SyscallArgs::new(nr::CAP_GRANT, [1, sender.0, rights::WRITE]), &[], 0) {
+    let reply = match k.dispatch(
+        receiver,
+        SyscallArgs::new(nr::CAP_GRANT, [1, sender.0, rights::WRITE]),
+        &[],
+        0,
+    ) {
         Dispatch::Complete(r) => r,
         other => panic!("grant: {other:?}"),
     };
@@ -83,7 +92,9 @@ fn register_kill(c: &mut Criterion) {
         group.bench_with_input(BenchmarkId::from_parameter(n), &n, |b, _| {
             b.iter(|| {
                 now_ns += 100;
-                let pid = k.register_process(black_box("worker"), now_ns).expect("register");
+                let pid = k
+                    .register_process(black_box("worker"), now_ns)
+                    .expect("register");
                 k.kill_process(pid, None, now_ns).expect("kill");
                 frame(&mut k, &mut i);
                 black_box(k.take_effects())
@@ -115,7 +126,10 @@ fn trivial_syscall(c: &mut Criterion) {
 }
 
 fn config() -> Criterion {
-    Criterion::default().warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(3)).sample_size(60)
+    Criterion::default()
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3))
+        .sample_size(60)
 }
 
 criterion_group! { name = benches; config = config(); targets = send_receive_pair, register_kill, trivial_syscall }

@@ -11,14 +11,23 @@ fn main() {
     let mode = args.next().unwrap_or_else(|| "pair".into());
     let n: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(1000);
     let iterations: u64 = args.next().and_then(|a| a.parse().ok()).unwrap_or(100_000);
-    let mut k = Kernel::new(KernelConfig { max_processes: n + 16, max_endpoints: n + 16, ..KernelConfig::default() });
+    let mut k = Kernel::new(KernelConfig {
+        max_processes: n + 16,
+        max_endpoints: n + 16,
+        ..KernelConfig::default()
+    });
     for _ in 0..n {
         let pid = k.register_process("bench", 0).expect("register");
         k.create_endpoint(pid, 0).expect("endpoint");
     }
     let receiver = ProcessId((n / 2) as u32);
     let sender = ProcessId((n / 2 + 1) as u32);
-    let w = match k.dispatch(receiver, SyscallArgs::new(nr::CAP_GRANT, [1, sender.0, rights::WRITE]), &[], 0) {
+    let w = match k.dispatch(
+        receiver,
+        SyscallArgs::new(nr::CAP_GRANT, [1, sender.0, rights::WRITE]),
+        &[],
+        0,
+    ) {
         Dispatch::Complete(r) if r.result > 0 => r.result as u32,
         other => panic!("grant: {other:?}"),
     };
@@ -31,7 +40,12 @@ fn main() {
         let now_ns = 1 + i * 100;
         match mode.as_str() {
             "pair" => {
-                let _ = std::hint::black_box(k.dispatch(sender, send, std::hint::black_box(&payload), now_ns));
+                let _ = std::hint::black_box(k.dispatch(
+                    sender,
+                    send,
+                    std::hint::black_box(&payload),
+                    now_ns,
+                ));
                 if let Dispatch::Complete(r) = k.dispatch(receiver, recv, &[], now_ns) {
                     checksum += r.data.len();
                 }

@@ -12,8 +12,8 @@ use alloc::vec::Vec;
 
 use crate::abi::{self, ErrorCode, rights};
 use crate::{
-    CapAction, CapId, CapLogEntry, CapabilityInfo, Denied, Kernel, KernelEvent, ObjectRef, ProcessId, rights_label,
-    valid_rights,
+    CapAction, CapId, CapLogEntry, CapabilityInfo, Denied, Kernel, KernelEvent, ObjectRef,
+    ProcessId, rights_label, valid_rights,
 };
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -43,14 +43,18 @@ impl CapSpace {
     }
 
     fn get_mut(&mut self, slot: u32) -> Option<&mut Cap> {
-        self.cells.get_mut(slot as usize).and_then(|c| c.cap.as_mut())
+        self.cells
+            .get_mut(slot as usize)
+            .and_then(|c| c.cap.as_mut())
     }
 
     /// The lowest empty slot.
     pub fn free_slot(&self) -> Option<u32> {
         match self.cells.iter().position(|c| c.cap.is_none()) {
             Some(i) => Some(i as u32),
-            None if (self.cells.len() as u32) < abi::slot::CAPACITY => Some(self.cells.len() as u32),
+            None if (self.cells.len() as u32) < abi::slot::CAPACITY => {
+                Some(self.cells.len() as u32)
+            }
             None => None,
         }
     }
@@ -79,7 +83,10 @@ impl CapSpace {
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (u32, u32, &Cap)> {
-        self.cells.iter().enumerate().filter_map(|(i, c)| c.cap.as_ref().map(|cap| (i as u32, c.generation, cap)))
+        self.cells
+            .iter()
+            .enumerate()
+            .filter_map(|(i, c)| c.cap.as_ref().map(|cap| (i as u32, c.generation, cap)))
     }
 }
 
@@ -117,13 +124,22 @@ impl Kernel {
     /// The usable capability in `slot` of `pid`: empty or out of range is `BAD_SLOT`, revoked or
     /// pointing at a dead object is `STALE_CAPABILITY`.
     pub(crate) fn lookup(&self, pid: ProcessId, slot: u32) -> Result<Cap, Denied> {
-        let cap = self.processes.get(&pid).and_then(|p| p.caps.get(slot)).copied();
+        let cap = self
+            .processes
+            .get(&pid)
+            .and_then(|p| p.caps.get(slot))
+            .copied();
         self.check_cap(cap, slot)
     }
 
     /// The staleness checks of `lookup`, for a capability already read from its slot.
     pub(crate) fn check_cap(&self, cap: Option<Cap>, slot: u32) -> Result<Cap, Denied> {
-        let cap = cap.ok_or_else(|| Denied::new(ErrorCode::BadSlot, format!("slot {slot} is empty or out of range")))?;
+        let cap = cap.ok_or_else(|| {
+            Denied::new(
+                ErrorCode::BadSlot,
+                format!("slot {slot} is empty or out of range"),
+            )
+        })?;
         self.check_live(cap, slot)?;
         Ok(cap)
     }
@@ -131,21 +147,38 @@ impl Kernel {
     /// Revoked, or its object gone: `STALE_CAPABILITY`.
     fn check_live(&self, cap: Cap, slot: u32) -> Result<(), Denied> {
         if cap.revoked {
-            return Err(Denied::new(ErrorCode::StaleCapability, format!("slot {slot} ({}) was revoked", cap.object)));
+            return Err(Denied::new(
+                ErrorCode::StaleCapability,
+                format!("slot {slot} ({}) was revoked", cap.object),
+            ));
         }
         if !self.object_alive(cap.object) {
-            return Err(Denied::new(ErrorCode::StaleCapability, format!("slot {slot}: {} no longer exists", cap.object)));
+            return Err(Denied::new(
+                ErrorCode::StaleCapability,
+                format!("slot {slot}: {} no longer exists", cap.object),
+            ));
         }
         Ok(())
     }
 
     /// `lookup`, then the rights check.
-    pub(crate) fn lookup_with(&self, pid: ProcessId, slot: u32, needed: u32, what: &str) -> Result<Cap, Denied> {
+    pub(crate) fn lookup_with(
+        &self,
+        pid: ProcessId,
+        slot: u32,
+        needed: u32,
+        what: &str,
+    ) -> Result<Cap, Denied> {
         let cap = self.lookup(pid, slot)?;
         if cap.rights & needed != needed {
             return Err(Denied::new(
                 ErrorCode::PermissionDenied,
-                format!("slot {slot} ({}, {}) lacks {} needed to {what}", cap.object, rights_label(cap.rights), rights_label(needed)),
+                format!(
+                    "slot {slot} ({}, {}) lacks {} needed to {what}",
+                    cap.object,
+                    rights_label(cap.rights),
+                    rights_label(needed)
+                ),
             ));
         }
         Ok(cap)
@@ -154,18 +187,39 @@ impl Kernel {
     /// An endpoint capability with `needed` rights, from a capability already read from `slot`.
     /// Whether the endpoint still exists is left to the caller, which looks it up anyway (a
     /// missing endpoint must be reported as `STALE_CAPABILITY` there).
-    pub(crate) fn check_endpoint_cap(&self, cap: Option<Cap>, slot: u32, needed: u32, what: &str) -> Result<(Cap, crate::EndpointId), Denied> {
-        let cap = cap.ok_or_else(|| Denied::new(ErrorCode::BadSlot, format!("slot {slot} is empty or out of range")))?;
+    pub(crate) fn check_endpoint_cap(
+        &self,
+        cap: Option<Cap>,
+        slot: u32,
+        needed: u32,
+        what: &str,
+    ) -> Result<(Cap, crate::EndpointId), Denied> {
+        let cap = cap.ok_or_else(|| {
+            Denied::new(
+                ErrorCode::BadSlot,
+                format!("slot {slot} is empty or out of range"),
+            )
+        })?;
         if cap.revoked {
-            return Err(Denied::new(ErrorCode::StaleCapability, format!("slot {slot} ({}) was revoked", cap.object)));
+            return Err(Denied::new(
+                ErrorCode::StaleCapability,
+                format!("slot {slot} ({}) was revoked", cap.object),
+            ));
         }
         let ObjectRef::Endpoint(e) = cap.object else {
-            return Err(Denied::new(ErrorCode::WrongObjectKind, format!("slot {slot} holds the {}, not an endpoint", cap.object)));
+            return Err(Denied::new(
+                ErrorCode::WrongObjectKind,
+                format!("slot {slot} holds the {}, not an endpoint", cap.object),
+            ));
         };
         if cap.rights & needed != needed {
             return Err(Denied::new(
                 ErrorCode::PermissionDenied,
-                format!("slot {slot} (endpoint {e}, {}) lacks {} needed to {what}", rights_label(cap.rights), rights_label(needed)),
+                format!(
+                    "slot {slot} (endpoint {e}, {}) lacks {} needed to {what}",
+                    rights_label(cap.rights),
+                    rights_label(needed)
+                ),
             ));
         }
         Ok((cap, e))
@@ -185,17 +239,35 @@ impl Kernel {
         let id = CapId(self.next_cap);
         let process = match self.processes.get_mut(&pid) {
             Some(p) if !p.state.is_zombie() => p,
-            _ => return Err(Denied::new(ErrorCode::NoSuchProcess, format!("pid {pid} is not a live process"))),
+            _ => {
+                return Err(Denied::new(
+                    ErrorCode::NoSuchProcess,
+                    format!("pid {pid} is not a live process"),
+                ));
+            }
         };
         let slot = match slot {
             Some(s) => s,
-            None => process
-                .caps
-                .free_slot()
-                .ok_or_else(|| Denied::new(ErrorCode::CapSpaceFull, format!("pid {pid} has no free capability slot")))?,
+            None => process.caps.free_slot().ok_or_else(|| {
+                Denied::new(
+                    ErrorCode::CapSpaceFull,
+                    format!("pid {pid} has no free capability slot"),
+                )
+            })?,
         };
-        if !process.caps.put(slot, Cap { id, object, rights, revoked: false }) {
-            return Err(Denied::new(ErrorCode::BadSlot, format!("slot {slot} of pid {pid} is occupied or out of range")));
+        if !process.caps.put(
+            slot,
+            Cap {
+                id,
+                object,
+                rights,
+                revoked: false,
+            },
+        ) {
+            return Err(Denied::new(
+                ErrorCode::BadSlot,
+                format!("slot {slot} of pid {pid} is occupied or out of range"),
+            ));
         }
         self.next_cap = self.next_cap.wrapping_add(1);
         if let Some(parent_id) = parent {
@@ -204,20 +276,51 @@ impl Kernel {
             }
         }
         let parent = parent.filter(|p| self.cap_nodes.contains_key(p));
-        self.cap_nodes.insert(id, CapNode { holder: pid, slot, parent, children: BTreeSet::new(), epoch: 0 });
+        self.cap_nodes.insert(
+            id,
+            CapNode {
+                holder: pid,
+                slot,
+                parent,
+                children: BTreeSet::new(),
+                epoch: 0,
+            },
+        );
         self.log_cap(pid, slot, action, object, rights, now_ns);
         Ok(slot)
     }
 
-    pub(crate) fn log_cap(&mut self, pid: ProcessId, slot: u32, action: CapAction, object: ObjectRef, rights: u32, at_ns: u64) {
-        self.cap_log.push(CapLogEntry { at_ns, pid, slot, action, object, rights });
-        self.emit(KernelEvent::CapabilityChanged { pid, slot, action, at_ns });
+    pub(crate) fn log_cap(
+        &mut self,
+        pid: ProcessId,
+        slot: u32,
+        action: CapAction,
+        object: ObjectRef,
+        rights: u32,
+        at_ns: u64,
+    ) {
+        self.cap_log.push(CapLogEntry {
+            at_ns,
+            pid,
+            slot,
+            action,
+            object,
+            rights,
+        });
+        self.emit(KernelEvent::CapabilityChanged {
+            pid,
+            slot,
+            action,
+            at_ns,
+        });
     }
 
     /// Removes a node from the tree; its children move up to its parent, so whoever granted
     /// the removed capability can still revoke what was passed on from it.
     fn unlink_node(&mut self, id: CapId) {
-        let Some(node) = self.cap_nodes.remove(&id) else { return };
+        let Some(node) = self.cap_nodes.remove(&id) else {
+            return;
+        };
         if let Some(parent) = node.parent.and_then(|p| self.cap_nodes.get_mut(&p)) {
             parent.children.remove(&id);
             parent.children.extend(node.children.iter().copied());
@@ -230,12 +333,22 @@ impl Kernel {
     }
 
     /// Empties a slot (revoked or not). `BAD_SLOT` if it is already empty.
-    pub(crate) fn delete_cap(&mut self, pid: ProcessId, slot: u32, now_ns: u64) -> Result<(), Denied> {
+    pub(crate) fn delete_cap(
+        &mut self,
+        pid: ProcessId,
+        slot: u32,
+        now_ns: u64,
+    ) -> Result<(), Denied> {
         let cap = self
             .processes
             .get_mut(&pid)
             .and_then(|p| p.caps.take(slot))
-            .ok_or_else(|| Denied::new(ErrorCode::BadSlot, format!("slot {slot} is empty or out of range")))?;
+            .ok_or_else(|| {
+                Denied::new(
+                    ErrorCode::BadSlot,
+                    format!("slot {slot} is empty or out of range"),
+                )
+            })?;
         self.unlink_node(cap.id);
         self.log_cap(pid, slot, CapAction::Delete, cap.object, cap.rights, now_ns);
         Ok(())
@@ -254,7 +367,12 @@ impl Kernel {
 
     /// Revokes everything derived, granted or transferred from the capability in `slot`
     /// (recursively); the capability itself stays. Returns how many were revoked.
-    pub(crate) fn revoke_cap(&mut self, pid: ProcessId, slot: u32, now_ns: u64) -> Result<u32, Denied> {
+    pub(crate) fn revoke_cap(
+        &mut self,
+        pid: ProcessId,
+        slot: u32,
+        now_ns: u64,
+    ) -> Result<u32, Denied> {
         let cap = self.lookup(pid, slot)?;
         let children = match self.cap_nodes.get_mut(&cap.id) {
             Some(node) => {
@@ -266,11 +384,17 @@ impl Kernel {
         let mut stack: Vec<CapId> = children.into_iter().collect();
         let mut revoked = 0u32;
         while let Some(id) = stack.pop() {
-            let Some(node) = self.cap_nodes.remove(&id) else { continue };
+            let Some(node) = self.cap_nodes.remove(&id) else {
+                continue;
+            };
             stack.extend(node.children.iter().copied());
             let holder = node.holder;
             let mut logged = None;
-            if let Some(c) = self.processes.get_mut(&holder).and_then(|p| p.caps.get_mut(node.slot)) {
+            if let Some(c) = self
+                .processes
+                .get_mut(&holder)
+                .and_then(|p| p.caps.get_mut(node.slot))
+            {
                 if c.id == id && !c.revoked {
                     c.revoked = true;
                     logged = Some((c.object, c.rights));
@@ -285,37 +409,98 @@ impl Kernel {
     }
 
     /// Gives `target` a copy of the capability in `slot` with `new_rights` (a subset).
-    pub(crate) fn grant_cap(&mut self, pid: ProcessId, slot: u32, target: ProcessId, new_rights: u32, now_ns: u64) -> Result<u32, Denied> {
+    pub(crate) fn grant_cap(
+        &mut self,
+        pid: ProcessId,
+        slot: u32,
+        target: ProcessId,
+        new_rights: u32,
+        now_ns: u64,
+    ) -> Result<u32, Denied> {
         let cap = self.lookup_with(pid, slot, rights::GRANT, "grant it")?;
         check_subset(slot, cap.rights, new_rights)?;
-        if !self.processes.get(&target).is_some_and(|p| !p.state.is_zombie()) {
-            return Err(Denied::new(ErrorCode::NoSuchProcess, format!("pid {target} is not a live process")));
+        if !self
+            .processes
+            .get(&target)
+            .is_some_and(|p| !p.state.is_zombie())
+        {
+            return Err(Denied::new(
+                ErrorCode::NoSuchProcess,
+                format!("pid {target} is not a live process"),
+            ));
         }
-        self.new_cap(target, None, cap.object, new_rights, Some(cap.id), CapAction::Grant { to: target }, now_ns)
+        self.new_cap(
+            target,
+            None,
+            cap.object,
+            new_rights,
+            Some(cap.id),
+            CapAction::Grant { to: target },
+            now_ns,
+        )
     }
 
     /// A copy of the capability in `slot` with fewer (or the same) rights, in the caller's space.
-    pub(crate) fn derive_cap(&mut self, pid: ProcessId, slot: u32, new_rights: u32, now_ns: u64) -> Result<u32, Denied> {
+    pub(crate) fn derive_cap(
+        &mut self,
+        pid: ProcessId,
+        slot: u32,
+        new_rights: u32,
+        now_ns: u64,
+    ) -> Result<u32, Denied> {
         let cap = self.lookup(pid, slot)?;
         check_subset(slot, cap.rights, new_rights)?;
-        self.new_cap(pid, None, cap.object, new_rights, Some(cap.id), CapAction::Derive, now_ns)
+        self.new_cap(
+            pid,
+            None,
+            cap.object,
+            new_rights,
+            Some(cap.id),
+            CapAction::Derive,
+            now_ns,
+        )
     }
 
     /// Checks the transfer slot of a SEND and captures the capability for the message.
-    pub(crate) fn prepare_transfer(&self, pid: ProcessId, slot: u32) -> Result<InFlightCap, Denied> {
+    pub(crate) fn prepare_transfer(
+        &self,
+        pid: ProcessId,
+        slot: u32,
+    ) -> Result<InFlightCap, Denied> {
         let cap = self.lookup_with(pid, slot, rights::GRANT, "transfer it")?;
         let epoch = self.cap_nodes.get(&cap.id).map(|n| n.epoch).unwrap_or(0);
-        Ok(InFlightCap { source: cap.id, epoch, object: cap.object, rights: cap.rights })
+        Ok(InFlightCap {
+            source: cap.id,
+            epoch,
+            object: cap.object,
+            rights: cap.rights,
+        })
     }
 
     /// Installs a transferred capability in the receiver; `abi::slot::NONE` if it lapsed (its
     /// source was revoked or deleted, or its object died) or the receiver has no free slot.
-    pub(crate) fn land_transfer(&mut self, t: InFlightCap, receiver: ProcessId, now_ns: u64) -> u32 {
-        let source_ok = self.cap_nodes.get(&t.source).is_some_and(|n| n.epoch == t.epoch);
+    pub(crate) fn land_transfer(
+        &mut self,
+        t: InFlightCap,
+        receiver: ProcessId,
+        now_ns: u64,
+    ) -> u32 {
+        let source_ok = self
+            .cap_nodes
+            .get(&t.source)
+            .is_some_and(|n| n.epoch == t.epoch);
         if !source_ok || !self.object_alive(t.object) {
             return abi::slot::NONE;
         }
-        match self.new_cap(receiver, None, t.object, t.rights, Some(t.source), CapAction::Transfer { to: receiver }, now_ns) {
+        match self.new_cap(
+            receiver,
+            None,
+            t.object,
+            t.rights,
+            Some(t.source),
+            CapAction::Transfer { to: receiver },
+            now_ns,
+        ) {
             Ok(slot) => slot,
             Err(d) => {
                 self.emit(KernelEvent::RequestDenied {
@@ -332,7 +517,9 @@ impl Kernel {
 
     /// Every occupied slot of `pid` (empty for unknown pids and zombies).
     pub fn capabilities(&self, pid: ProcessId) -> Vec<CapabilityInfo> {
-        let Some(p) = self.processes.get(&pid) else { return Vec::new() };
+        let Some(p) = self.processes.get(&pid) else {
+            return Vec::new();
+        };
         p.caps
             .iter()
             .map(|(slot, generation, cap)| CapabilityInfo {
@@ -346,25 +533,47 @@ impl Kernel {
     }
 
     /// Puts a capability in the lowest free slot of `pid` (the supervisor wiring a program).
-    pub fn install_capability(&mut self, pid: ProcessId, object: ObjectRef, rights: u32, now_ns: u64) -> Result<u32, ErrorCode> {
+    pub fn install_capability(
+        &mut self,
+        pid: ProcessId,
+        object: ObjectRef,
+        rights: u32,
+        now_ns: u64,
+    ) -> Result<u32, ErrorCode> {
         let now_ns = self.observe_time(now_ns);
         self.install(pid, None, object, rights, now_ns)
     }
 
     /// Puts a capability in a given empty slot (so a missing optional connect can leave a gap).
-    pub fn install_capability_at(&mut self, pid: ProcessId, slot: u32, object: ObjectRef, rights: u32, now_ns: u64) -> Result<(), ErrorCode> {
+    pub fn install_capability_at(
+        &mut self,
+        pid: ProcessId,
+        slot: u32,
+        object: ObjectRef,
+        rights: u32,
+        now_ns: u64,
+    ) -> Result<(), ErrorCode> {
         let now_ns = self.observe_time(now_ns);
-        self.install(pid, Some(slot), object, rights, now_ns).map(|_| ())
+        self.install(pid, Some(slot), object, rights, now_ns)
+            .map(|_| ())
     }
 
-    fn install(&mut self, pid: ProcessId, slot: Option<u32>, object: ObjectRef, rights: u32, now_ns: u64) -> Result<u32, ErrorCode> {
+    fn install(
+        &mut self,
+        pid: ProcessId,
+        slot: Option<u32>,
+        object: ObjectRef,
+        rights: u32,
+        now_ns: u64,
+    ) -> Result<u32, ErrorCode> {
         if !valid_rights(rights) {
             return Err(ErrorCode::BadArgument);
         }
         if !self.object_alive(object) {
             return Err(ErrorCode::BadArgument);
         }
-        self.new_cap(pid, slot, object, rights, None, CapAction::Create, now_ns).map_err(|d| d.code)
+        self.new_cap(pid, slot, object, rights, None, CapAction::Create, now_ns)
+            .map_err(|d| d.code)
     }
 }
 
@@ -372,7 +581,10 @@ fn check_subset(slot: u32, have: u32, want: u32) -> Result<(), Denied> {
     if !valid_rights(want) || want & !have != 0 {
         return Err(Denied::new(
             ErrorCode::BadArgument,
-            format!("rights {want:#x} are not a subset of slot {slot}'s {}", rights_label(have)),
+            format!(
+                "rights {want:#x} are not a subset of slot {slot}'s {}",
+                rights_label(have)
+            ),
         ));
     }
     Ok(())

@@ -7,8 +7,8 @@ use alloc::vec::Vec;
 use crate::abi::{self, ErrorCode, mailbox, rights};
 use crate::caps::{Cap, InFlightCap};
 use crate::{
-    BlockReason, CapAction, Denied, EndpointId, EndpointInfo, Kernel, KernelEvent, ObjectRef, ProcessId,
-    ProcessState, Reply, TRAFFIC_PREVIEW_BYTES, TrafficEntry,
+    BlockReason, CapAction, Denied, EndpointId, EndpointInfo, Kernel, KernelEvent, ObjectRef,
+    ProcessId, ProcessState, Reply, TRAFFIC_PREVIEW_BYTES, TrafficEntry,
 };
 
 /// A queued message. `buf` is already laid out as the RECEIVE reply data (12-byte header, then
@@ -63,37 +63,75 @@ impl Endpoint {
 
 impl Kernel {
     /// A new endpoint owned by `owner`, with an all-rights capability in its lowest free slot.
-    pub fn create_endpoint(&mut self, owner: ProcessId, now_ns: u64) -> Result<(EndpointId, u32), ErrorCode> {
+    pub fn create_endpoint(
+        &mut self,
+        owner: ProcessId,
+        now_ns: u64,
+    ) -> Result<(EndpointId, u32), ErrorCode> {
         let now_ns = self.observe_time(now_ns);
-        self.create_endpoint_inner(owner, now_ns).map_err(|d| d.code)
+        self.create_endpoint_inner(owner, now_ns)
+            .map_err(|d| d.code)
     }
 
-    pub(crate) fn create_endpoint_inner(&mut self, owner: ProcessId, now_ns: u64) -> Result<(EndpointId, u32), Denied> {
+    pub(crate) fn create_endpoint_inner(
+        &mut self,
+        owner: ProcessId,
+        now_ns: u64,
+    ) -> Result<(EndpointId, u32), Denied> {
         match self.processes.get(&owner) {
             Some(p) if !p.state.is_zombie() => {
                 if p.caps.free_slot().is_none() {
-                    return Err(Denied::new(ErrorCode::CapSpaceFull, format!("pid {owner} has no free capability slot")));
+                    return Err(Denied::new(
+                        ErrorCode::CapSpaceFull,
+                        format!("pid {owner} has no free capability slot"),
+                    ));
                 }
             }
-            _ => return Err(Denied::new(ErrorCode::NoSuchProcess, format!("pid {owner} is not a live process"))),
+            _ => {
+                return Err(Denied::new(
+                    ErrorCode::NoSuchProcess,
+                    format!("pid {owner} is not a live process"),
+                ));
+            }
         }
         if self.endpoints.len() >= self.config.max_endpoints {
             return Err(Denied::new(
                 ErrorCode::TooManyEndpoints,
-                format!("the system has {} endpoints, its limit", self.endpoints.len()),
+                format!(
+                    "the system has {} endpoints, its limit",
+                    self.endpoints.len()
+                ),
             ));
         }
         let id = EndpointId(self.next_endpoint);
         self.next_endpoint = self.next_endpoint.saturating_add(1);
         self.endpoints.insert(
             id,
-            Endpoint { owner, queue: VecDeque::new(), waiters: VecDeque::new(), sent: 0, delivered: 0 },
+            Endpoint {
+                owner,
+                queue: VecDeque::new(),
+                waiters: VecDeque::new(),
+                sent: 0,
+                delivered: 0,
+            },
         );
         if let Some(p) = self.processes.get_mut(&owner) {
             p.endpoints.push(id);
         }
-        self.emit(KernelEvent::EndpointCreated { endpoint: id, owner, at_ns: now_ns });
-        match self.new_cap(owner, None, ObjectRef::Endpoint(id), rights::ALL, None, CapAction::Create, now_ns) {
+        self.emit(KernelEvent::EndpointCreated {
+            endpoint: id,
+            owner,
+            at_ns: now_ns,
+        });
+        match self.new_cap(
+            owner,
+            None,
+            ObjectRef::Endpoint(id),
+            rights::ALL,
+            None,
+            CapAction::Create,
+            now_ns,
+        ) {
             Ok(slot) => Ok((id, slot)),
             Err(d) => {
                 // Unreachable in practice (a free slot was checked above); undo cleanly anyway.
@@ -106,7 +144,9 @@ impl Kernel {
     /// Removes an endpoint: queued messages are dropped (and counted), blocked receivers are
     /// woken with `PEER_GONE`; capabilities to it become stale.
     pub(crate) fn destroy_endpoint(&mut self, id: EndpointId, now_ns: u64) {
-        let Some(ep) = self.endpoints.remove(&id) else { return };
+        let Some(ep) = self.endpoints.remove(&id) else {
+            return;
+        };
         let dropped = ep.queue.len() as u64;
         self.counters.messages_queued = self.counters.messages_queued.saturating_sub(dropped);
         self.counters.messages_dropped = self.counters.messages_dropped.saturating_add(dropped);
@@ -116,7 +156,11 @@ impl Kernel {
         for waiter in ep.waiters {
             self.complete_blocked(waiter, Reply::error(ErrorCode::PeerGone), now_ns);
         }
-        self.emit(KernelEvent::EndpointDeleted { endpoint: id, owner: ep.owner, at_ns: now_ns });
+        self.emit(KernelEvent::EndpointDeleted {
+            endpoint: id,
+            owner: ep.owner,
+            at_ns: now_ns,
+        });
     }
 
     /// Queues a message on `endpoint`, or hands it straight to the first blocked receiver.
@@ -132,14 +176,20 @@ impl Kernel {
         if data.len() > mailbox::MAX_MESSAGE_BYTES {
             return Err(Denied::new(
                 ErrorCode::MessageTooLarge,
-                format!("{} bytes is over the {}-byte message limit", data.len(), mailbox::MAX_MESSAGE_BYTES),
+                format!(
+                    "{} bytes is over the {}-byte message limit",
+                    data.len(),
+                    mailbox::MAX_MESSAGE_BYTES
+                ),
             ));
         }
         let capacity = self.config.queue_capacity;
-        let ep = self
-            .endpoints
-            .get_mut(&endpoint)
-            .ok_or_else(|| Denied::new(ErrorCode::StaleCapability, format!("endpoint {endpoint} no longer exists")))?;
+        let ep = self.endpoints.get_mut(&endpoint).ok_or_else(|| {
+            Denied::new(
+                ErrorCode::StaleCapability,
+                format!("endpoint {endpoint} no longer exists"),
+            )
+        })?;
         if ep.waiters.is_empty() && ep.queue.len() >= capacity {
             return Err(Denied::new(
                 ErrorCode::QueueFull,
@@ -182,9 +232,24 @@ impl Kernel {
             let mut buf = old.map(|e| e.preview).unwrap_or_default();
             buf.clear();
             buf.extend_from_slice(preview);
-            TrafficEntry { at_ns: now_ns, from, to: owner, endpoint, tag, bytes, preview: buf }
+            TrafficEntry {
+                at_ns: now_ns,
+                from,
+                to: owner,
+                endpoint,
+                tag,
+                bytes,
+                preview: buf,
+            }
         });
-        self.emit(KernelEvent::MessageSent { from, to: owner, endpoint, tag, bytes, at_ns: now_ns });
+        self.emit(KernelEvent::MessageSent {
+            from,
+            to: owner,
+            endpoint,
+            tag,
+            bytes,
+            at_ns: now_ns,
+        });
         if let Some((receiver, message)) = handover {
             let reply = self.deliver(receiver, endpoint, message, now_ns);
             self.complete_blocked(receiver, reply, now_ns);
@@ -195,7 +260,13 @@ impl Kernel {
     /// Hands a message to `receiver` (the endpoint has already counted it as delivered): lands
     /// any transferred capability, counts it, and builds the RECEIVE reply (result = payload
     /// length, data = header + payload).
-    fn deliver(&mut self, receiver: ProcessId, endpoint: EndpointId, mut message: Message, now_ns: u64) -> Reply {
+    fn deliver(
+        &mut self,
+        receiver: ProcessId,
+        endpoint: EndpointId,
+        mut message: Message,
+        now_ns: u64,
+    ) -> Reply {
         if let Some(t) = message.transfer.take() {
             let slot = self.land_transfer(t, receiver, now_ns);
             if let Some(word) = message.buf.get_mut(8..12) {
@@ -211,10 +282,23 @@ impl Kernel {
             self.caller_delta.ipc_bytes_received += u64::from(bytes);
         } else if let Some(p) = self.processes.get_mut(&receiver) {
             p.metrics.ipc_received = p.metrics.ipc_received.saturating_add(1);
-            p.metrics.ipc_bytes_received = p.metrics.ipc_bytes_received.saturating_add(u64::from(bytes));
+            p.metrics.ipc_bytes_received = p
+                .metrics
+                .ipc_bytes_received
+                .saturating_add(u64::from(bytes));
         }
-        self.emit(KernelEvent::MessageDelivered { from, to: receiver, endpoint, tag, bytes, at_ns: now_ns });
-        Reply { result: bytes as i32, data: message.buf }
+        self.emit(KernelEvent::MessageDelivered {
+            from,
+            to: receiver,
+            endpoint,
+            tag,
+            bytes,
+            at_ns: now_ns,
+        });
+        Reply {
+            result: bytes as i32,
+            data: message.buf,
+        }
     }
 
     /// RECEIVE / TRY_RECEIVE on the capability read from `slot`: the oldest queued message, or
@@ -228,10 +312,12 @@ impl Kernel {
         now_ns: u64,
     ) -> Result<Option<Reply>, Denied> {
         let (_, endpoint) = self.check_endpoint_cap(cap, slot, rights::READ, "receive")?;
-        let ep = self
-            .endpoints
-            .get_mut(&endpoint)
-            .ok_or_else(|| Denied::new(ErrorCode::StaleCapability, format!("slot {slot}: endpoint {endpoint} no longer exists")))?;
+        let ep = self.endpoints.get_mut(&endpoint).ok_or_else(|| {
+            Denied::new(
+                ErrorCode::StaleCapability,
+                format!("slot {slot}: endpoint {endpoint} no longer exists"),
+            )
+        })?;
         if let Some(message) = ep.queue.pop_front() {
             ep.delivered = ep.delivered.saturating_add(1);
             self.counters.messages_queued = self.counters.messages_queued.saturating_sub(1);
@@ -246,12 +332,19 @@ impl Kernel {
     }
 
     /// Console input and other kernel-originated messages (sender pid 0).
-    pub fn send_from_kernel(&mut self, endpoint: EndpointId, tag: u32, data: &[u8], now_ns: u64) -> Result<(), ErrorCode> {
+    pub fn send_from_kernel(
+        &mut self,
+        endpoint: EndpointId,
+        tag: u32,
+        data: &[u8],
+        now_ns: u64,
+    ) -> Result<(), ErrorCode> {
         let now_ns = self.observe_time(now_ns);
         if !self.endpoints.contains_key(&endpoint) {
             return Err(ErrorCode::BadArgument);
         }
-        self.post(ProcessId::KERNEL, endpoint, tag, data, None, now_ns).map_err(|d| d.code)
+        self.post(ProcessId::KERNEL, endpoint, tag, data, None, now_ns)
+            .map_err(|d| d.code)
     }
 
     pub(crate) fn endpoint_info(&self, id: EndpointId, ep: &Endpoint) -> EndpointInfo {
@@ -266,12 +359,20 @@ impl Kernel {
     }
 
     pub fn endpoints(&self) -> Vec<EndpointInfo> {
-        self.endpoints.iter().map(|(id, ep)| self.endpoint_info(*id, ep)).collect()
+        self.endpoints
+            .iter()
+            .map(|(id, ep)| self.endpoint_info(*id, ep))
+            .collect()
     }
 
     pub fn endpoints_of(&self, owner: ProcessId) -> Vec<EndpointInfo> {
-        let Some(p) = self.processes.get(&owner) else { return Vec::new() };
-        p.endpoints.iter().filter_map(|id| self.endpoints.get(id).map(|ep| self.endpoint_info(*id, ep))).collect()
+        let Some(p) = self.processes.get(&owner) else {
+            return Vec::new();
+        };
+        p.endpoints
+            .iter()
+            .filter_map(|id| self.endpoints.get(id).map(|ep| self.endpoint_info(*id, ep)))
+            .collect()
     }
 
     pub fn endpoint(&self, id: EndpointId) -> Option<EndpointInfo> {
@@ -286,12 +387,18 @@ impl Kernel {
         if let Some(p) = self.processes.get_mut(&pid) {
             p.state = ProcessState::Blocked(reason);
         }
-        self.emit(KernelEvent::ProcessStateChanged { pid, state: ProcessState::Blocked(reason), at_ns: now_ns });
+        self.emit(KernelEvent::ProcessStateChanged {
+            pid,
+            state: ProcessState::Blocked(reason),
+            at_ns: now_ns,
+        });
     }
 
     /// Finishes a blocked call: the process runs again and the supervisor gets the reply.
     pub(crate) fn complete_blocked(&mut self, pid: ProcessId, reply: Reply, now_ns: u64) {
-        let Some(p) = self.processes.get_mut(&pid) else { return };
+        let Some(p) = self.processes.get_mut(&pid) else {
+            return;
+        };
         let syscall = match p.state {
             ProcessState::Blocked(BlockReason::Receive { .. }) => abi::nr::RECEIVE,
             ProcessState::Blocked(BlockReason::Sleep { .. }) => abi::nr::SLEEP,
@@ -299,14 +406,25 @@ impl Kernel {
         };
         p.state = ProcessState::Running;
         p.metrics.last_active_ns = now_ns;
-        self.emit(KernelEvent::ProcessStateChanged { pid, state: ProcessState::Running, at_ns: now_ns });
-        self.emit(KernelEvent::SyscallServiced { pid, syscall, result: reply.result, at_ns: now_ns });
+        self.emit(KernelEvent::ProcessStateChanged {
+            pid,
+            state: ProcessState::Running,
+            at_ns: now_ns,
+        });
+        self.emit(KernelEvent::SyscallServiced {
+            pid,
+            syscall,
+            result: reply.result,
+            at_ns: now_ns,
+        });
         self.effects.push(crate::Effect::Complete { pid, reply });
     }
 
     /// Takes `pid` out of whatever it is blocked on (before it dies).
     pub(crate) fn unblock_silently(&mut self, pid: ProcessId) {
-        let Some(p) = self.processes.get(&pid) else { return };
+        let Some(p) = self.processes.get(&pid) else {
+            return;
+        };
         match p.state {
             ProcessState::Blocked(BlockReason::Receive { endpoint }) => {
                 if let Some(ep) = self.endpoints.get_mut(&endpoint) {

@@ -208,25 +208,40 @@ impl Kernel {
             }
         }
         if total != self.counters.total_memory {
-            return Err(format!("total memory {} != recomputed {}", self.counters.total_memory, total));
+            return Err(format!(
+                "total memory {} != recomputed {}",
+                self.counters.total_memory, total
+            ));
         }
         if live != self.counters.live_processes {
-            return Err(format!("live processes {} != recomputed {}", self.counters.live_processes, live));
+            return Err(format!(
+                "live processes {} != recomputed {}",
+                self.counters.live_processes, live
+            ));
         }
         let queued: u64 = self.endpoints.values().map(|e| e.queue_len() as u64).sum();
         if queued != self.counters.messages_queued {
-            return Err(format!("queued {} != recomputed {}", self.counters.messages_queued, queued));
+            return Err(format!(
+                "queued {} != recomputed {}",
+                self.counters.messages_queued, queued
+            ));
         }
         let c = self.message_counts();
         if c.sent != c.delivered + c.queued + c.dropped {
-            return Err(format!("sent {} != delivered {} + queued {} + dropped {}", c.sent, c.delivered, c.queued, c.dropped));
+            return Err(format!(
+                "sent {} != delivered {} + queued {} + dropped {}",
+                c.sent, c.delivered, c.queued, c.dropped
+            ));
         }
         for (id, ep) in &self.endpoints {
             if ep.queue_len() > self.config.queue_capacity {
                 return Err(format!("endpoint {} queue over capacity", id.0));
             }
             if ep.queue_len() > 0 && ep.waiter_count() > 0 {
-                return Err(format!("endpoint {} has both queued messages and waiters", id.0));
+                return Err(format!(
+                    "endpoint {} has both queued messages and waiters",
+                    id.0
+                ));
             }
         }
         if self.traffic.len() > self.config.traffic_log_capacity
@@ -236,7 +251,11 @@ impl Kernel {
             return Err(format!("a log is over its bound"));
         }
         for (id, node) in &self.cap_nodes {
-            let held = self.processes.get(&node.holder).and_then(|p| p.caps.get(node.slot)).map(|c| c.id);
+            let held = self
+                .processes
+                .get(&node.holder)
+                .and_then(|p| p.caps.get(node.slot))
+                .map(|c| c.id);
             if held != Some(*id) {
                 return Err(format!("cap node {} not held where it says", id.0));
             }
@@ -259,6 +278,9 @@ pub(crate) struct Denied {
 
 impl Denied {
     pub fn new(code: ErrorCode, reason: impl Into<alloc::string::String>) -> Self {
-        Denied { code, reason: reason.into() }
+        Denied {
+            code,
+            reason: reason.into(),
+        }
     }
 }

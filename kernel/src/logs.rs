@@ -14,7 +14,11 @@ pub(crate) struct Bounded<T> {
 
 impl<T> Bounded<T> {
     pub fn new(capacity: usize) -> Self {
-        Bounded { items: VecDeque::new(), capacity, dropped: 0 }
+        Bounded {
+            items: VecDeque::new(),
+            capacity,
+            dropped: 0,
+        }
     }
 
     pub fn push(&mut self, item: T) {

@@ -8,7 +8,8 @@ use alloc::vec::Vec;
 use crate::abi::{self, ErrorCode, rights};
 use crate::caps::CapSpace;
 use crate::{
-    CapAction, Effect, ExitReason, Kernel, KernelEvent, ObjectRef, Process, ProcessId, ProcessMetrics, ProcessState, Reply,
+    CapAction, Effect, ExitReason, Kernel, KernelEvent, ObjectRef, Process, ProcessId,
+    ProcessMetrics, ProcessState, Reply,
 };
 
 /// The largest linear memory a wasm32 guest can have (65,536 pages of 64 KiB).
@@ -46,20 +47,37 @@ impl Kernel {
         self.processes.insert(pid, process);
         self.counters.live_processes += 1;
         self.counters.total_memory = self.counters.total_memory.saturating_add(memory);
-        self.emit(KernelEvent::ProcessSpawned { pid, name: String::from(name), at_ns: now_ns });
-        if let Err(d) =
-            self.new_cap(pid, Some(abi::slot::CONSOLE), ObjectRef::Console, rights::WRITE, None, CapAction::Create, now_ns)
-        {
+        self.emit(KernelEvent::ProcessSpawned {
+            pid,
+            name: String::from(name),
+            at_ns: now_ns,
+        });
+        if let Err(d) = self.new_cap(
+            pid,
+            Some(abi::slot::CONSOLE),
+            ObjectRef::Console,
+            rights::WRITE,
+            None,
+            CapAction::Create,
+            now_ns,
+        ) {
             // A fresh space always has slot 0 free; keep the table consistent regardless.
             let _ = self.kill_process(pid, None, now_ns);
             return Err(d.code);
         }
-        self.emit(KernelEvent::MemoryChanged { pid, bytes: memory, at_ns: now_ns });
+        self.emit(KernelEvent::MemoryChanged {
+            pid,
+            bytes: memory,
+            at_ns: now_ns,
+        });
         Ok(pid)
     }
 
     pub fn set_protected(&mut self, pid: ProcessId, protected: bool) -> Result<(), ErrorCode> {
-        let p = self.processes.get_mut(&pid).ok_or(ErrorCode::NoSuchProcess)?;
+        let p = self
+            .processes
+            .get_mut(&pid)
+            .ok_or(ErrorCode::NoSuchProcess)?;
         p.protected = protected;
         Ok(())
     }
@@ -77,7 +95,9 @@ impl Kernel {
     fn release(&mut self, pid: ProcessId, now_ns: u64) {
         self.unblock_silently(pid);
         let (endpoints, memory) = match self.processes.get_mut(&pid) {
-            Some(p) if !p.state.is_zombie() => (core::mem::take(&mut p.endpoints), p.accounted_memory()),
+            Some(p) if !p.state.is_zombie() => {
+                (core::mem::take(&mut p.endpoints), p.accounted_memory())
+            }
             _ => return,
         };
         for id in endpoints {
@@ -91,7 +111,12 @@ impl Kernel {
     /// Removes a process at once (live or zombie): its endpoints, the capabilities it holds,
     /// and its table entry. Receivers blocked on its endpoints get `PEER_GONE`. No protection
     /// check: this is the supervisor's power; the `KILL` syscall checks protection.
-    pub fn kill_process(&mut self, pid: ProcessId, by: Option<ProcessId>, now_ns: u64) -> Result<(), ErrorCode> {
+    pub fn kill_process(
+        &mut self,
+        pid: ProcessId,
+        by: Option<ProcessId>,
+        now_ns: u64,
+    ) -> Result<(), ErrorCode> {
         let now_ns = self.observe_time(now_ns);
         let was_live = match self.processes.get(&pid) {
             Some(p) => !p.state.is_zombie(),
@@ -99,7 +124,11 @@ impl Kernel {
         };
         self.release(pid, now_ns);
         self.processes.remove(&pid);
-        self.emit(KernelEvent::ProcessKilled { pid, by, at_ns: now_ns });
+        self.emit(KernelEvent::ProcessKilled {
+            pid,
+            by,
+            at_ns: now_ns,
+        });
         if was_live {
             self.effects.push(Effect::StopGuest { pid });
         }
@@ -108,7 +137,12 @@ impl Kernel {
 
     /// The process ended (exit, trap, out of memory): it becomes a Zombie that keeps its name,
     /// metrics and reason until reaped; its endpoints and capabilities are released now.
-    pub fn exit_process(&mut self, pid: ProcessId, reason: ExitReason, now_ns: u64) -> Result<(), ErrorCode> {
+    pub fn exit_process(
+        &mut self,
+        pid: ProcessId,
+        reason: ExitReason,
+        now_ns: u64,
+    ) -> Result<(), ErrorCode> {
         let now_ns = self.observe_time(now_ns);
         match self.processes.get(&pid) {
             Some(p) if !p.state.is_zombie() => {}
@@ -119,7 +153,11 @@ impl Kernel {
             p.state = ProcessState::Zombie(reason.clone());
             p.metrics.last_active_ns = now_ns;
         }
-        self.emit(KernelEvent::ProcessExited { pid, reason, at_ns: now_ns });
+        self.emit(KernelEvent::ProcessExited {
+            pid,
+            reason,
+            at_ns: now_ns,
+        });
         self.effects.push(Effect::StopGuest { pid });
         Ok(())
     }
@@ -131,13 +169,21 @@ impl Kernel {
             Some(p) if p.state.is_zombie() => {}
             _ => return Err(ErrorCode::NoSuchProcess),
         }
-        let process = self.processes.remove(&pid).ok_or(ErrorCode::NoSuchProcess)?;
+        let process = self
+            .processes
+            .remove(&pid)
+            .ok_or(ErrorCode::NoSuchProcess)?;
         self.emit(KernelEvent::ProcessReaped { pid, at_ns: now_ns });
         Ok(process)
     }
 
     /// The host reports the guest's linear memory size (bytes).
-    pub fn report_memory(&mut self, pid: ProcessId, bytes: u64, now_ns: u64) -> Result<(), ErrorCode> {
+    pub fn report_memory(
+        &mut self,
+        pid: ProcessId,
+        bytes: u64,
+        now_ns: u64,
+    ) -> Result<(), ErrorCode> {
         let now_ns = self.observe_time(now_ns);
         let p = match self.processes.get_mut(&pid) {
             Some(p) if !p.state.is_zombie() => p,
@@ -158,22 +204,40 @@ impl Kernel {
     }
 
     pub(crate) fn adjust_memory(&mut self, pid: ProcessId, before: u64, after: u64, now_ns: u64) {
-        self.counters.total_memory = self.counters.total_memory.saturating_sub(before).saturating_add(after);
-        self.emit(KernelEvent::MemoryChanged { pid, bytes: after, at_ns: now_ns });
+        self.counters.total_memory = self
+            .counters
+            .total_memory
+            .saturating_sub(before)
+            .saturating_add(after);
+        self.emit(KernelEvent::MemoryChanged {
+            pid,
+            bytes: after,
+            at_ns: now_ns,
+        });
     }
 
     /// MEM_ALLOC: refused if the accounted memory plus `bytes` would pass the limit.
-    pub(crate) fn mem_alloc(&mut self, pid: ProcessId, bytes: u64, now_ns: u64) -> Result<(), crate::Denied> {
+    pub(crate) fn mem_alloc(
+        &mut self,
+        pid: ProcessId,
+        bytes: u64,
+        now_ns: u64,
+    ) -> Result<(), crate::Denied> {
         let limit = self.config.memory_limit_bytes;
         let Some(p) = self.processes.get_mut(&pid) else {
-            return Err(crate::Denied::new(ErrorCode::NoSuchProcess, "no such process"));
+            return Err(crate::Denied::new(
+                ErrorCode::NoSuchProcess,
+                "no such process",
+            ));
         };
         let before = p.accounted_memory();
         let wanted = before.checked_add(bytes).filter(|w| *w <= limit);
         let Some(_) = wanted else {
             return Err(crate::Denied::new(
                 ErrorCode::OutOfMemory,
-                alloc::format!("{bytes} more bytes on top of {before} would pass the {limit}-byte limit"),
+                alloc::format!(
+                    "{bytes} more bytes on top of {before} would pass the {limit}-byte limit"
+                ),
             ));
         };
         p.allocated_bytes = p.allocated_bytes.saturating_add(bytes);
@@ -185,14 +249,25 @@ impl Kernel {
     }
 
     /// MEM_FREE: refused if more than was allocated.
-    pub(crate) fn mem_free(&mut self, pid: ProcessId, bytes: u64, now_ns: u64) -> Result<(), crate::Denied> {
+    pub(crate) fn mem_free(
+        &mut self,
+        pid: ProcessId,
+        bytes: u64,
+        now_ns: u64,
+    ) -> Result<(), crate::Denied> {
         let Some(p) = self.processes.get_mut(&pid) else {
-            return Err(crate::Denied::new(ErrorCode::NoSuchProcess, "no such process"));
+            return Err(crate::Denied::new(
+                ErrorCode::NoSuchProcess,
+                "no such process",
+            ));
         };
         if bytes > p.allocated_bytes {
             return Err(crate::Denied::new(
                 ErrorCode::BadArgument,
-                alloc::format!("freeing {bytes} bytes but only {} are allocated", p.allocated_bytes),
+                alloc::format!(
+                    "freeing {bytes} bytes but only {} are allocated",
+                    p.allocated_bytes
+                ),
             ));
         }
         let before = p.accounted_memory();

@@ -8,7 +8,10 @@ use core::fmt::Write;
 
 use crate::abi::{self, ErrorCode, Syscall, mailbox, rights};
 use crate::caps::Cap;
-use crate::{BlockReason, Denied, Dispatch, ExitReason, Kernel, KernelEvent, ObjectRef, ProcessId, Reply, SyscallArgs};
+use crate::{
+    BlockReason, Denied, Dispatch, ExitReason, Kernel, KernelEvent, ObjectRef, ProcessId, Reply,
+    SyscallArgs,
+};
 
 /// What a syscall handler produced.
 enum Outcome {
@@ -21,17 +24,39 @@ enum Outcome {
 impl Kernel {
     /// Services one syscall from `pid` (the supervisor's own pid for the mailbox, never a value
     /// the guest wrote). Never panics; counts the call in the caller's metrics.
-    pub fn dispatch(&mut self, pid: ProcessId, call: SyscallArgs, data: &[u8], now_ns: u64) -> Dispatch {
+    pub fn dispatch(
+        &mut self,
+        pid: ProcessId,
+        call: SyscallArgs,
+        data: &[u8],
+        now_ns: u64,
+    ) -> Dispatch {
         let now_ns = self.observe_time(now_ns);
         self.counters.syscalls = self.counters.syscalls.saturating_add(1);
         // Most calls name a slot in ARG0: read it along with the state check, so the handler
         // does not look the caller up again.
         let (checked, cap0) = match self.processes.get(&pid) {
-            None => (Err(Denied::new(ErrorCode::NoSuchProcess, format!("pid {pid} is not in the process table"))), None),
-            Some(p) if p.state.is_zombie() => (Err(Denied::new(ErrorCode::NoSuchProcess, format!("pid {pid} has ended"))), None),
-            Some(p) if p.state.is_blocked() => {
-                (Err(Denied::new(ErrorCode::BadArgument, format!("pid {pid} is still blocked in an earlier call"))), None)
-            }
+            None => (
+                Err(Denied::new(
+                    ErrorCode::NoSuchProcess,
+                    format!("pid {pid} is not in the process table"),
+                )),
+                None,
+            ),
+            Some(p) if p.state.is_zombie() => (
+                Err(Denied::new(
+                    ErrorCode::NoSuchProcess,
+                    format!("pid {pid} has ended"),
+                )),
+                None,
+            ),
+            Some(p) if p.state.is_blocked() => (
+                Err(Denied::new(
+                    ErrorCode::BadArgument,
+                    format!("pid {pid} is still blocked in an earlier call"),
+                )),
+                None,
+            ),
             Some(p) => (Ok(()), p.caps.get(call.args[0]).copied()),
         };
         self.caller = Some(pid);
@@ -39,11 +64,18 @@ impl Kernel {
             Err(d) => Err(d),
             Ok(()) if data.len() > mailbox::DATA_CAPACITY => Err(Denied::new(
                 ErrorCode::MessageTooLarge,
-                format!("{} data bytes is over the {}-byte mailbox buffer", data.len(), mailbox::DATA_CAPACITY),
+                format!(
+                    "{} data bytes is over the {}-byte mailbox buffer",
+                    data.len(),
+                    mailbox::DATA_CAPACITY
+                ),
             )),
             Ok(()) => match Syscall::from_raw(call.number) {
                 Some(syscall) => self.run(syscall, pid, cap0, call.args, data, now_ns),
-                None => Err(Denied::new(ErrorCode::UnknownSyscall, format!("no syscall has number {}", call.number))),
+                None => Err(Denied::new(
+                    ErrorCode::UnknownSyscall,
+                    format!("no syscall has number {}", call.number),
+                )),
             },
         };
         self.caller = None;
@@ -55,20 +87,37 @@ impl Kernel {
             m.ipc_sent = m.ipc_sent.saturating_add(delta.ipc_sent);
             m.ipc_bytes_sent = m.ipc_bytes_sent.saturating_add(delta.ipc_bytes_sent);
             m.ipc_received = m.ipc_received.saturating_add(delta.ipc_received);
-            m.ipc_bytes_received = m.ipc_bytes_received.saturating_add(delta.ipc_bytes_received);
+            m.ipc_bytes_received = m
+                .ipc_bytes_received
+                .saturating_add(delta.ipc_bytes_received);
         }
         match outcome {
             Ok(Outcome::Reply(reply)) => {
-                self.emit(KernelEvent::SyscallServiced { pid, syscall: call.number, result: reply.result, at_ns: now_ns });
+                self.emit(KernelEvent::SyscallServiced {
+                    pid,
+                    syscall: call.number,
+                    result: reply.result,
+                    at_ns: now_ns,
+                });
                 Dispatch::Complete(reply)
             }
             Ok(Outcome::Pending) => Dispatch::Pending,
             Ok(Outcome::Exited) => {
-                self.emit(KernelEvent::SyscallServiced { pid, syscall: call.number, result: 0, at_ns: now_ns });
+                self.emit(KernelEvent::SyscallServiced {
+                    pid,
+                    syscall: call.number,
+                    result: 0,
+                    at_ns: now_ns,
+                });
                 Dispatch::Exited
             }
             Ok(Outcome::Spawn(program)) => {
-                self.emit(KernelEvent::SyscallServiced { pid, syscall: call.number, result: 0, at_ns: now_ns });
+                self.emit(KernelEvent::SyscallServiced {
+                    pid,
+                    syscall: call.number,
+                    result: 0,
+                    at_ns: now_ns,
+                });
                 Dispatch::Spawn { program }
             }
             Err(denied) => {
@@ -82,13 +131,26 @@ impl Kernel {
                         at_ns: now_ns,
                     });
                 }
-                self.emit(KernelEvent::SyscallServiced { pid, syscall: call.number, result, at_ns: now_ns });
+                self.emit(KernelEvent::SyscallServiced {
+                    pid,
+                    syscall: call.number,
+                    result,
+                    at_ns: now_ns,
+                });
                 Dispatch::Complete(Reply::error(denied.code))
             }
         }
     }
 
-    fn run(&mut self, syscall: Syscall, pid: ProcessId, cap0: Option<Cap>, args: [u32; 3], data: &[u8], now_ns: u64) -> Result<Outcome, Denied> {
+    fn run(
+        &mut self,
+        syscall: Syscall,
+        pid: ProcessId,
+        cap0: Option<Cap>,
+        args: [u32; 3],
+        data: &[u8],
+        now_ns: u64,
+    ) -> Result<Outcome, Denied> {
         let [a0, a1, a2] = args;
         let ok = |r: i32| Ok(Outcome::Reply(Reply::ok(r)));
         match syscall {
@@ -102,16 +164,29 @@ impl Kernel {
             Syscall::ConsoleWrite => {
                 let cap = self.check_cap(cap0, a0)?;
                 if cap.object != ObjectRef::Console {
-                    return Err(Denied::new(ErrorCode::WrongObjectKind, format!("slot {a0} holds the {}, not the console", cap.object)));
+                    return Err(Denied::new(
+                        ErrorCode::WrongObjectKind,
+                        format!("slot {a0} holds the {}, not the console", cap.object),
+                    ));
                 }
                 if cap.rights & rights::WRITE == 0 {
-                    return Err(Denied::new(ErrorCode::PermissionDenied, format!("slot {a0} (console) lacks WRITE")));
+                    return Err(Denied::new(
+                        ErrorCode::PermissionDenied,
+                        format!("slot {a0} (console) lacks WRITE"),
+                    ));
                 }
                 let text = String::from_utf8_lossy(data).into_owned();
-                self.emit(KernelEvent::ConsoleOutput { pid, text, at_ns: now_ns });
+                self.emit(KernelEvent::ConsoleOutput {
+                    pid,
+                    text,
+                    at_ns: now_ns,
+                });
                 ok(data.len() as i32)
             }
-            Syscall::Time => Ok(Outcome::Reply(Reply { result: 0, data: now_ns.to_le_bytes().to_vec() })),
+            Syscall::Time => Ok(Outcome::Reply(Reply {
+                result: 0,
+                data: now_ns.to_le_bytes().to_vec(),
+            })),
             Syscall::Sleep => {
                 if a0 == 0 {
                     return ok(0);
@@ -127,18 +202,28 @@ impl Kernel {
             Syscall::EndpointDelete => {
                 let cap = self.lookup(pid, a0)?;
                 let ObjectRef::Endpoint(endpoint) = cap.object else {
-                    return Err(Denied::new(ErrorCode::WrongObjectKind, format!("slot {a0} holds the {}, not an endpoint", cap.object)));
+                    return Err(Denied::new(
+                        ErrorCode::WrongObjectKind,
+                        format!("slot {a0} holds the {}, not an endpoint", cap.object),
+                    ));
                 };
                 let owner = self.endpoints.get(&endpoint).map(|e| e.owner);
                 if owner != Some(pid) {
-                    return Err(Denied::new(ErrorCode::PermissionDenied, format!("endpoint {endpoint} belongs to another process")));
+                    return Err(Denied::new(
+                        ErrorCode::PermissionDenied,
+                        format!("endpoint {endpoint} belongs to another process"),
+                    ));
                 }
                 self.destroy_endpoint(endpoint, now_ns);
                 ok(0)
             }
             Syscall::Send => {
                 let (_, endpoint) = self.check_endpoint_cap(cap0, a0, rights::WRITE, "send")?;
-                let transfer = if a2 == abi::slot::NONE { None } else { Some(self.prepare_transfer(pid, a2)?) };
+                let transfer = if a2 == abi::slot::NONE {
+                    None
+                } else {
+                    Some(self.prepare_transfer(pid, a2)?)
+                };
                 self.post(pid, endpoint, a1, data, transfer, now_ns)?;
                 ok(0)
             }
@@ -159,12 +244,19 @@ impl Kernel {
                 let caps = self.capabilities(pid);
                 let mut out = Vec::with_capacity(caps.len() * 20);
                 for c in &caps {
-                    let rights = if c.stale { c.rights | abi::rights::STALE } else { c.rights };
+                    let rights = if c.stale {
+                        c.rights | abi::rights::STALE
+                    } else {
+                        c.rights
+                    };
                     for word in [c.slot, c.object.kind(), c.object.id(), rights, c.generation] {
                         out.extend_from_slice(&word.to_le_bytes());
                     }
                 }
-                Ok(Outcome::Reply(Reply { result: caps.len() as i32, data: out }))
+                Ok(Outcome::Reply(Reply {
+                    result: caps.len() as i32,
+                    data: out,
+                }))
             }
             Syscall::MemAlloc => {
                 self.mem_alloc(pid, u64::from(a0), now_ns)?;
@@ -177,15 +269,23 @@ impl Kernel {
             Syscall::Spawn => {
                 self.check_process_table(pid, a0)?;
                 let program = core::str::from_utf8(data)
-                    .map_err(|_| Denied::new(ErrorCode::BadArgument, "the program name is not UTF-8"))?
+                    .map_err(|_| {
+                        Denied::new(ErrorCode::BadArgument, "the program name is not UTF-8")
+                    })?
                     .trim();
                 if program.is_empty() {
-                    return Err(Denied::new(ErrorCode::BadArgument, "the program name is empty"));
+                    return Err(Denied::new(
+                        ErrorCode::BadArgument,
+                        "the program name is empty",
+                    ));
                 }
                 if self.processes.len() >= self.config.max_processes {
                     return Err(Denied::new(
                         ErrorCode::TooManyProcesses,
-                        format!("the process table is full ({} entries)", self.processes.len()),
+                        format!(
+                            "the process table is full ({} entries)",
+                            self.processes.len()
+                        ),
                     ));
                 }
                 Ok(Outcome::Spawn(String::from(program)))
@@ -202,23 +302,43 @@ impl Kernel {
                             ));
                         }
                     }
-                    _ => return Err(Denied::new(ErrorCode::NoSuchProcess, format!("no live process has pid {target}"))),
+                    _ => {
+                        return Err(Denied::new(
+                            ErrorCode::NoSuchProcess,
+                            format!("no live process has pid {target}"),
+                        ));
+                    }
                 }
-                self.kill_process(target, Some(pid), now_ns).map_err(|e| Denied::new(e, "kill failed"))?;
-                if target == pid { Ok(Outcome::Exited) } else { ok(0) }
+                self.kill_process(target, Some(pid), now_ns)
+                    .map_err(|e| Denied::new(e, "kill failed"))?;
+                if target == pid {
+                    Ok(Outcome::Exited)
+                } else {
+                    ok(0)
+                }
             }
             Syscall::Ps => {
                 let mut text = String::new();
                 let mut line = String::new();
                 for p in self.processes.values() {
                     line.clear();
-                    let _ = writeln!(line, "{}\t{}\t{}\t{}", p.pid, p.name, p.state.name(), p.metrics.memory_size);
+                    let _ = writeln!(
+                        line,
+                        "{}\t{}\t{}\t{}",
+                        p.pid,
+                        p.name,
+                        p.state.name(),
+                        p.metrics.memory_size
+                    );
                     if text.len() + line.len() > mailbox::DATA_CAPACITY {
                         break;
                     }
                     text.push_str(&line);
                 }
-                Ok(Outcome::Reply(Reply { result: self.processes.len() as i32, data: text.into_bytes() }))
+                Ok(Outcome::Reply(Reply {
+                    result: self.processes.len() as i32,
+                    data: text.into_bytes(),
+                }))
             }
         }
     }
@@ -227,10 +347,19 @@ impl Kernel {
     fn check_process_table(&self, pid: ProcessId, slot: u32) -> Result<(), Denied> {
         let cap = self.lookup(pid, slot)?;
         if cap.object != ObjectRef::ProcessTable {
-            return Err(Denied::new(ErrorCode::WrongObjectKind, format!("slot {slot} holds the {}, not the process table", cap.object)));
+            return Err(Denied::new(
+                ErrorCode::WrongObjectKind,
+                format!(
+                    "slot {slot} holds the {}, not the process table",
+                    cap.object
+                ),
+            ));
         }
         if cap.rights & rights::WRITE == 0 {
-            return Err(Denied::new(ErrorCode::PermissionDenied, format!("slot {slot} (process table) lacks WRITE")));
+            return Err(Denied::new(
+                ErrorCode::PermissionDenied,
+                format!("slot {slot} (process table) lacks WRITE"),
+            ));
         }
         Ok(())
     }

@@ -180,7 +180,10 @@ impl fmt::Display for ObjectRef {
 /// Rights as `RWG` letters with `-` for a missing right (`R--`, `-W-`, `RWG`).
 pub fn rights_label(rights: u32) -> &'static str {
     const LABELS: [&str; 8] = ["---", "R--", "-W-", "RW-", "--G", "R-G", "-WG", "RWG"];
-    LABELS.get((rights & abi::rights::ALL) as usize).copied().unwrap_or("---")
+    LABELS
+        .get((rights & abi::rights::ALL) as usize)
+        .copied()
+        .unwrap_or("---")
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -315,11 +318,17 @@ pub struct Reply {
 
 impl Reply {
     pub fn ok(result: i32) -> Self {
-        Reply { result, data: Vec::new() }
+        Reply {
+            result,
+            data: Vec::new(),
+        }
     }
 
     pub fn error(code: abi::ErrorCode) -> Self {
-        Reply { result: code.to_result(), data: Vec::new() }
+        Reply {
+            result: code.to_result(),
+            data: Vec::new(),
+        }
     }
 
     /// The error code, if the result is one.
@@ -351,27 +360,92 @@ pub enum Effect {
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum KernelEvent {
-    ProcessSpawned { pid: ProcessId, name: String, at_ns: u64 },
+    ProcessSpawned {
+        pid: ProcessId,
+        name: String,
+        at_ns: u64,
+    },
     /// Running <-> Blocked transitions.
-    ProcessStateChanged { pid: ProcessId, state: ProcessState, at_ns: u64 },
+    ProcessStateChanged {
+        pid: ProcessId,
+        state: ProcessState,
+        at_ns: u64,
+    },
     /// The process became a Zombie.
-    ProcessExited { pid: ProcessId, reason: ExitReason, at_ns: u64 },
+    ProcessExited {
+        pid: ProcessId,
+        reason: ExitReason,
+        at_ns: u64,
+    },
     /// The process was removed from the table.
-    ProcessKilled { pid: ProcessId, by: Option<ProcessId>, at_ns: u64 },
-    ProcessReaped { pid: ProcessId, at_ns: u64 },
+    ProcessKilled {
+        pid: ProcessId,
+        by: Option<ProcessId>,
+        at_ns: u64,
+    },
+    ProcessReaped {
+        pid: ProcessId,
+        at_ns: u64,
+    },
     /// `to` is the endpoint's owner.
-    MessageSent { from: ProcessId, to: ProcessId, endpoint: EndpointId, tag: u32, bytes: u32, at_ns: u64 },
+    MessageSent {
+        from: ProcessId,
+        to: ProcessId,
+        endpoint: EndpointId,
+        tag: u32,
+        bytes: u32,
+        at_ns: u64,
+    },
     /// `to` is the process that received it.
-    MessageDelivered { from: ProcessId, to: ProcessId, endpoint: EndpointId, tag: u32, bytes: u32, at_ns: u64 },
-    RequestDenied { pid: ProcessId, syscall: u32, error: abi::ErrorCode, reason: String, at_ns: u64 },
-    CapabilityChanged { pid: ProcessId, slot: u32, action: CapAction, at_ns: u64 },
+    MessageDelivered {
+        from: ProcessId,
+        to: ProcessId,
+        endpoint: EndpointId,
+        tag: u32,
+        bytes: u32,
+        at_ns: u64,
+    },
+    RequestDenied {
+        pid: ProcessId,
+        syscall: u32,
+        error: abi::ErrorCode,
+        reason: String,
+        at_ns: u64,
+    },
+    CapabilityChanged {
+        pid: ProcessId,
+        slot: u32,
+        action: CapAction,
+        at_ns: u64,
+    },
     /// `bytes` is the process's accounted memory after the change.
-    MemoryChanged { pid: ProcessId, bytes: u64, at_ns: u64 },
-    EndpointCreated { endpoint: EndpointId, owner: ProcessId, at_ns: u64 },
-    EndpointDeleted { endpoint: EndpointId, owner: ProcessId, at_ns: u64 },
-    ConsoleOutput { pid: ProcessId, text: String, at_ns: u64 },
+    MemoryChanged {
+        pid: ProcessId,
+        bytes: u64,
+        at_ns: u64,
+    },
+    EndpointCreated {
+        endpoint: EndpointId,
+        owner: ProcessId,
+        at_ns: u64,
+    },
+    EndpointDeleted {
+        endpoint: EndpointId,
+        owner: ProcessId,
+        at_ns: u64,
+    },
+    ConsoleOutput {
+        pid: ProcessId,
+        text: String,
+        at_ns: u64,
+    },
     /// A syscall's result became known (at dispatch, or when a blocked call completes).
-    SyscallServiced { pid: ProcessId, syscall: u32, result: i32, at_ns: u64 },
+    SyscallServiced {
+        pid: ProcessId,
+        syscall: u32,
+        result: i32,
+        at_ns: u64,
+    },
 }
 
 impl KernelEvent {

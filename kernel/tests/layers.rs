@@ -9,7 +9,9 @@ const FORBIDDEN: [&str; 5] = ["bevy", "egui", "web-sys", "wasm-bindgen", "js-sys
 
 fn forbidden_in(name: &str) -> Option<&'static str> {
     let name = name.trim().trim_matches('"');
-    FORBIDDEN.iter().copied().find(|f| name == *f || name.starts_with(&format!("{f}_")) || name.starts_with(&format!("{f}-")))
+    FORBIDDEN.iter().copied().find(|f| {
+        name == *f || name.starts_with(&format!("{f}_")) || name.starts_with(&format!("{f}-"))
+    })
 }
 
 /// Dependency names declared in the non-dev dependency tables of a Cargo.toml.
@@ -54,16 +56,28 @@ fn declared_dependencies_parser_sees_what_it_must() {
     let deps = declared_dependencies(sample);
     assert_eq!(deps, vec!["foo", "web-sys", "js", "js-sys", "bevy_egui"]);
     let bad: Vec<_> = deps.iter().filter_map(|d| forbidden_in(d)).collect();
-    assert_eq!(bad, vec!["web-sys", "js-sys", "bevy"], "dev-dependencies are allowed, the rest are caught");
+    assert_eq!(
+        bad,
+        vec!["web-sys", "js-sys", "bevy"],
+        "dev-dependencies are allowed, the rest are caught"
+    );
 }
 
 #[test]
 fn kernel_and_abi_manifests_declare_no_app_dependencies() {
     let kernel_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
-    for manifest in [kernel_dir.join("Cargo.toml"), kernel_dir.join("abi/Cargo.toml")] {
-        let text = std::fs::read_to_string(&manifest).unwrap_or_else(|e| panic!("reading {}: {e}", manifest.display()));
+    for manifest in [
+        kernel_dir.join("Cargo.toml"),
+        kernel_dir.join("abi/Cargo.toml"),
+    ] {
+        let text = std::fs::read_to_string(&manifest)
+            .unwrap_or_else(|e| panic!("reading {}: {e}", manifest.display()));
         for dep in declared_dependencies(&text) {
-            assert!(forbidden_in(&dep).is_none(), "{} depends on {dep}: the kernel must stay free of the app's crates", manifest.display());
+            assert!(
+                forbidden_in(&dep).is_none(),
+                "{} depends on {dep}: the kernel must stay free of the app's crates",
+                manifest.display()
+            );
         }
     }
 }
@@ -75,7 +89,20 @@ fn kernel_dependency_tree_has_no_app_crates() {
     let kernel_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
     for package in ["orbital-kernel", "orbital-abi"] {
         let mut child = Command::new(&cargo)
-            .args(["tree", "--offline", "-p", package, "-e", "normal,build", "--target", "all", "--prefix", "none", "--format", "{p}"])
+            .args([
+                "tree",
+                "--offline",
+                "-p",
+                package,
+                "-e",
+                "normal,build",
+                "--target",
+                "all",
+                "--prefix",
+                "none",
+                "--format",
+                "{p}",
+            ])
             .current_dir(kernel_dir)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -94,8 +121,15 @@ fn kernel_dependency_tree_has_no_app_crates() {
         };
         let output = child.wait_with_output().expect("cargo tree output");
         let stdout = String::from_utf8_lossy(&output.stdout);
-        assert!(status.success(), "cargo tree -p {package} failed: {}", String::from_utf8_lossy(&output.stderr));
-        assert!(stdout.contains(package), "cargo tree printed no tree for {package}: {stdout}");
+        assert!(
+            status.success(),
+            "cargo tree -p {package} failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert!(
+            stdout.contains(package),
+            "cargo tree printed no tree for {package}: {stdout}"
+        );
         for line in stdout.lines() {
             let name = line.split_whitespace().next().unwrap_or("");
             assert!(forbidden_in(name).is_none(), "{package} pulls in {line}");

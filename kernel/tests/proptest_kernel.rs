@@ -11,8 +11,8 @@ use std::collections::BTreeMap;
 
 use orbital_kernel::abi::{nr, rights, slot};
 use orbital_kernel::{
-    BlockReason, Dispatch, Effect, EndpointId, ExitReason, Kernel, KernelConfig, ObjectRef, ProcessId, ProcessState,
-    SyscallArgs,
+    BlockReason, Dispatch, Effect, EndpointId, ExitReason, Kernel, KernelConfig, ObjectRef,
+    ProcessId, ProcessState, SyscallArgs,
 };
 use proptest::prelude::*;
 
@@ -20,23 +20,77 @@ const STEPS: usize = 200;
 
 #[derive(Clone, Debug)]
 enum Op {
-    Send { p: usize, slot: u32, tag: u32, len: usize, transfer: Option<u32> },
-    Receive { p: usize, slot: u32, blocking: bool },
-    Grant { p: usize, slot: u32, target: usize, rights: u32 },
-    Derive { p: usize, slot: u32, rights: u32 },
-    Revoke { p: usize, slot: u32 },
-    Delete { p: usize, slot: u32 },
-    EndpointCreate { p: usize },
-    EndpointDelete { p: usize, slot: u32 },
-    Sleep { p: usize, ms: u32 },
-    Mem { p: usize, alloc: bool, bytes: u32 },
-    Raw { p: usize, number: u32, args: [u32; 3], len: usize },
-    KernelSend { endpoint: u32, len: usize },
-    Kill { p: usize },
-    Exit { p: usize, trap: bool },
-    Reap { p: usize },
+    Send {
+        p: usize,
+        slot: u32,
+        tag: u32,
+        len: usize,
+        transfer: Option<u32>,
+    },
+    Receive {
+        p: usize,
+        slot: u32,
+        blocking: bool,
+    },
+    Grant {
+        p: usize,
+        slot: u32,
+        target: usize,
+        rights: u32,
+    },
+    Derive {
+        p: usize,
+        slot: u32,
+        rights: u32,
+    },
+    Revoke {
+        p: usize,
+        slot: u32,
+    },
+    Delete {
+        p: usize,
+        slot: u32,
+    },
+    EndpointCreate {
+        p: usize,
+    },
+    EndpointDelete {
+        p: usize,
+        slot: u32,
+    },
+    Sleep {
+        p: usize,
+        ms: u32,
+    },
+    Mem {
+        p: usize,
+        alloc: bool,
+        bytes: u32,
+    },
+    Raw {
+        p: usize,
+        number: u32,
+        args: [u32; 3],
+        len: usize,
+    },
+    KernelSend {
+        endpoint: u32,
+        len: usize,
+    },
+    Kill {
+        p: usize,
+    },
+    Exit {
+        p: usize,
+        trap: bool,
+    },
+    Reap {
+        p: usize,
+    },
     Register,
-    Tick { dt_ms: u32 },
+    Tick {
+        dt_ms: u32,
+    },
 }
 
 /// Below 100: the n-th slot the caller holds (so calls mostly reach real capabilities); 100..200:
@@ -122,7 +176,13 @@ impl World {
             max_processes: 12,
             max_endpoints: 10,
         });
-        let mut w = World { k, model: Model::default(), pids: Vec::new(), now_ns: 0, stats: BTreeMap::new() };
+        let mut w = World {
+            k,
+            model: Model::default(),
+            pids: Vec::new(),
+            now_ns: 0,
+            stats: BTreeMap::new(),
+        };
         for _ in 0..4 {
             w.register();
         }
@@ -152,10 +212,18 @@ impl World {
             .pids
             .iter()
             .copied()
-            .filter(|p| self.k.process(*p).is_some_and(|p| p.state == ProcessState::Running))
+            .filter(|p| {
+                self.k
+                    .process(*p)
+                    .is_some_and(|p| p.state == ProcessState::Running)
+            })
             .collect();
         if i == 7 || live.is_empty() {
-            if self.pids.is_empty() { ProcessId(1) } else { self.pids[i % self.pids.len()] }
+            if self.pids.is_empty() {
+                ProcessId(1)
+            } else {
+                self.pids[i % self.pids.len()]
+            }
         } else {
             live[i % live.len()]
         }
@@ -165,7 +233,11 @@ impl World {
         match s {
             0..100 => {
                 let held = self.k.capabilities(pid);
-                if held.is_empty() { 1 } else { held[s as usize % held.len()].slot }
+                if held.is_empty() {
+                    1
+                } else {
+                    held[s as usize % held.len()].slot
+                }
             }
             100..200 => s - 100,
             _ => s,
@@ -173,13 +245,20 @@ impl World {
     }
 
     fn cap(&self, pid: ProcessId, slot: u32) -> Option<orbital_kernel::CapabilityInfo> {
-        self.k.capabilities(pid).into_iter().find(|c| c.slot == slot && !c.stale)
+        self.k
+            .capabilities(pid)
+            .into_iter()
+            .find(|c| c.slot == slot && !c.stale)
     }
 
     fn dispatch(&mut self, pid: ProcessId, number: u32, args: [u32; 3], data: &[u8]) -> Dispatch {
         // Snapshots the model needs to judge the call (taken before the kernel acts).
         let src = self.cap(pid, args[0]);
-        let transfer_src = if number == nr::SEND && args[2] != slot::NONE { self.cap(pid, args[2]) } else { None };
+        let transfer_src = if number == nr::SEND && args[2] != slot::NONE {
+            self.cap(pid, args[2])
+        } else {
+            None
+        };
         let receiving_on = match (number, &src) {
             (nr::RECEIVE | nr::TRY_RECEIVE, Some(c)) => match c.object {
                 ObjectRef::Endpoint(e) => Some(e),
@@ -187,14 +266,20 @@ impl World {
             },
             _ => None,
         };
-        let d = self.k.dispatch(pid, SyscallArgs { number, args }, data, self.now_ns);
+        let d = self
+            .k
+            .dispatch(pid, SyscallArgs { number, args }, data, self.now_ns);
         match &d {
             Dispatch::Complete(r) if r.result >= 0 => {
-                let name = orbital_kernel::abi::Syscall::from_raw(number).map(|s| s.name()).unwrap_or("?");
+                let name = orbital_kernel::abi::Syscall::from_raw(number)
+                    .map(|s| s.name())
+                    .unwrap_or("?");
                 self.count(name);
             }
             Dispatch::Complete(r) => {
-                let name = orbital_kernel::abi::ErrorCode::from_result(r.result).map(|e| e.name()).unwrap_or("?");
+                let name = orbital_kernel::abi::ErrorCode::from_result(r.result)
+                    .map(|e| e.name())
+                    .unwrap_or("?");
                 self.count(name);
             }
             Dispatch::Pending => self.count("pending"),
@@ -205,31 +290,49 @@ impl World {
                 match number {
                     nr::CAP_GRANT => {
                         let src = src.expect("a grant succeeded from an unusable slot");
-                        assert!(src.rights & rights::GRANT != 0, "grant without GRANT succeeded");
+                        assert!(
+                            src.rights & rights::GRANT != 0,
+                            "grant without GRANT succeeded"
+                        );
                         assert_eq!(args[2] & !src.rights, 0, "grant amplified rights");
                         let target = ProcessId(args[1]);
-                        self.model.allow(target, src.object, args[2] & self.model.may(pid, src.object));
+                        self.model.allow(
+                            target,
+                            src.object,
+                            args[2] & self.model.may(pid, src.object),
+                        );
                     }
                     nr::CAP_DERIVE => {
                         let src = src.expect("a derive succeeded from an unusable slot");
                         assert_eq!(args[1] & !src.rights, 0, "derive amplified rights");
                     }
                     nr::ENDPOINT_CREATE => {
-                        let c = self.cap(pid, reply.result as u32).expect("new endpoint slot");
+                        let c = self
+                            .cap(pid, reply.result as u32)
+                            .expect("new endpoint slot");
                         self.model.allow(pid, c.object, rights::ALL);
                     }
                     nr::SEND => {
                         let src = src.expect("send succeeded from an unusable slot");
-                        assert!(src.rights & rights::WRITE != 0, "send without WRITE succeeded");
+                        assert!(
+                            src.rights & rights::WRITE != 0,
+                            "send without WRITE succeeded"
+                        );
                         if let (Some(t), ObjectRef::Endpoint(e)) = (transfer_src, src.object) {
-                            assert!(t.rights & rights::GRANT != 0, "transfer without GRANT succeeded");
+                            assert!(
+                                t.rights & rights::GRANT != 0,
+                                "transfer without GRANT succeeded"
+                            );
                             let may = self.model.may(pid, t.object);
                             self.model.in_flight.push((e, t.object, t.rights & may));
                         }
                     }
                     nr::RECEIVE | nr::TRY_RECEIVE => {
                         let src = src.expect("receive succeeded from an unusable slot");
-                        assert!(src.rights & rights::READ != 0, "receive without READ succeeded");
+                        assert!(
+                            src.rights & rights::READ != 0,
+                            "receive without READ succeeded"
+                        );
                         let e = receiving_on.expect("received on a non-endpoint");
                         self.landed(pid, e, &reply.data);
                     }
@@ -247,7 +350,12 @@ impl World {
         if landed == slot::NONE {
             return;
         }
-        let cap = self.k.capabilities(pid).into_iter().find(|c| c.slot == landed).expect("landed slot is empty");
+        let cap = self
+            .k
+            .capabilities(pid)
+            .into_iter()
+            .find(|c| c.slot == landed)
+            .expect("landed slot is empty");
         let at = self
             .model
             .in_flight
@@ -266,10 +374,22 @@ impl World {
     fn apply_effects(&mut self, blocked_on: &BTreeMap<ProcessId, EndpointId>) {
         for e in self.k.take_effects() {
             if let Effect::Complete { pid, reply } = e {
-                self.count(if reply.result >= 0 { "woken" } else { "woken with error" });
-                assert!(!matches!(self.k.process(pid).map(|p| &p.state), Some(ProcessState::Blocked(_))), "completed but still blocked");
+                self.count(if reply.result >= 0 {
+                    "woken"
+                } else {
+                    "woken with error"
+                });
+                assert!(
+                    !matches!(
+                        self.k.process(pid).map(|p| &p.state),
+                        Some(ProcessState::Blocked(_))
+                    ),
+                    "completed but still blocked"
+                );
                 if reply.result >= 0 && reply.data.len() >= 12 {
-                    let endpoint = *blocked_on.get(&pid).expect("a receive completed for a process that was not blocked in one");
+                    let endpoint = *blocked_on
+                        .get(&pid)
+                        .expect("a receive completed for a process that was not blocked in one");
                     self.landed(pid, endpoint, &reply.data);
                 }
             }
@@ -291,18 +411,36 @@ impl World {
         let blocked_on = self.blocked_receivers();
         let data = |len: usize| vec![0x5au8; len];
         match *op {
-            Op::Send { p, slot, tag, len, transfer } => {
+            Op::Send {
+                p,
+                slot,
+                tag,
+                len,
+                transfer,
+            } => {
                 let pid = self.pid(p);
-                let (slot, transfer) = (self.slot(pid, slot), transfer.map(|t| self.slot(pid, t)).unwrap_or(slot::NONE));
+                let (slot, transfer) = (
+                    self.slot(pid, slot),
+                    transfer.map(|t| self.slot(pid, t)).unwrap_or(slot::NONE),
+                );
                 let _ = self.dispatch(pid, nr::SEND, [slot, tag, transfer], &data(len));
             }
             Op::Receive { p, slot, blocking } => {
                 let pid = self.pid(p);
                 let slot = self.slot(pid, slot);
-                let n = if blocking { nr::RECEIVE } else { nr::TRY_RECEIVE };
+                let n = if blocking {
+                    nr::RECEIVE
+                } else {
+                    nr::TRY_RECEIVE
+                };
                 let _ = self.dispatch(pid, n, [slot, 0, 0], &[]);
             }
-            Op::Grant { p, slot, target, rights } => {
+            Op::Grant {
+                p,
+                slot,
+                target,
+                rights,
+            } => {
                 let pid = self.pid(p);
                 let slot = self.slot(pid, slot);
                 let target = if target == 8 { 999 } else { self.pid(target).0 };
@@ -338,9 +476,19 @@ impl World {
             }
             Op::Mem { p, alloc, bytes } => {
                 let pid = self.pid(p);
-                let _ = self.dispatch(pid, if alloc { nr::MEM_ALLOC } else { nr::MEM_FREE }, [bytes, 0, 0], &[]);
+                let _ = self.dispatch(
+                    pid,
+                    if alloc { nr::MEM_ALLOC } else { nr::MEM_FREE },
+                    [bytes, 0, 0],
+                    &[],
+                );
             }
-            Op::Raw { p, number, args, len } => {
+            Op::Raw {
+                p,
+                number,
+                args,
+                len,
+            } => {
                 let pid = self.pid(p);
                 // Only the ops the model cannot judge go raw; the rest are routed through the model.
                 let d = self.dispatch(pid, number, args, &data(len));
@@ -349,7 +497,9 @@ impl World {
                 }
             }
             Op::KernelSend { endpoint, len } => {
-                let _ = self.k.send_from_kernel(EndpointId(endpoint), 0, &data(len), self.now_ns);
+                let _ = self
+                    .k
+                    .send_from_kernel(EndpointId(endpoint), 0, &data(len), self.now_ns);
             }
             Op::Kill { p } => {
                 let pid = self.pid(p);
@@ -357,7 +507,13 @@ impl World {
             }
             Op::Exit { p, trap } => {
                 let pid = self.pid(p);
-                let reason = if trap { ExitReason::Trapped { message: "unreachable".into() } } else { ExitReason::Exited { code: 1 } };
+                let reason = if trap {
+                    ExitReason::Trapped {
+                        message: "unreachable".into(),
+                    }
+                } else {
+                    ExitReason::Exited { code: 1 }
+                };
                 let _ = self.k.exit_process(pid, reason, self.now_ns);
             }
             Op::Reap { p } => {
@@ -383,7 +539,12 @@ impl World {
         assert!(self.k.traffic_log().len() <= cfg.traffic_log_capacity);
         assert!(self.k.capability_log().len() <= cfg.cap_log_capacity);
         assert!(self.k.events_pending() <= cfg.event_capacity);
-        assert!(self.k.endpoints().iter().all(|e| e.queue_len <= cfg.queue_capacity));
+        assert!(
+            self.k
+                .endpoints()
+                .iter()
+                .all(|e| e.queue_len <= cfg.queue_capacity)
+        );
         assert!(self.k.processes().len() <= cfg.max_processes);
         assert!(self.k.endpoints().len() <= cfg.max_endpoints);
         for (pid, p) in self.k.processes() {
@@ -402,9 +563,17 @@ impl World {
                 );
             }
             if let ProcessState::Blocked(BlockReason::Receive { endpoint }) = p.state {
-                assert!(self.k.endpoint(endpoint).is_some(), "blocked on a dead endpoint");
+                assert!(
+                    self.k.endpoint(endpoint).is_some(),
+                    "blocked on a dead endpoint"
+                );
             }
-            assert!(p.accounted_memory() <= cfg.memory_limit_bytes.max(orbital_kernel::abi::memory::INITIAL_BYTES));
+            assert!(
+                p.accounted_memory()
+                    <= cfg
+                        .memory_limit_bytes
+                        .max(orbital_kernel::abi::memory::INITIAL_BYTES)
+            );
         }
         // Draining sometimes (as the app does each frame) keeps the event queue moving.
         if self.now_ns % 3 == 0 {
@@ -449,11 +618,35 @@ fn random_sequences_cover_the_interesting_paths() {
     }
     eprintln!("coverage over 64 cases: {totals:?}");
     for needed in [
-        "SEND", "RECEIVE", "TRY_RECEIVE", "CAP_GRANT", "CAP_DERIVE", "CAP_REVOKE", "CAP_DELETE", "ENDPOINT_CREATE",
-        "ENDPOINT_DELETE", "MEM_ALLOC", "MEM_FREE", "pending", "woken", "woken with error", "transfer landed",
-        "BAD_SLOT", "STALE_CAPABILITY", "PERMISSION_DENIED", "QUEUE_FULL", "MESSAGE_TOO_LARGE", "UNKNOWN_SYSCALL",
-        "WOULD_BLOCK", "BAD_ARGUMENT", "NO_SUCH_PROCESS", "WRONG_OBJECT_KIND",
+        "SEND",
+        "RECEIVE",
+        "TRY_RECEIVE",
+        "CAP_GRANT",
+        "CAP_DERIVE",
+        "CAP_REVOKE",
+        "CAP_DELETE",
+        "ENDPOINT_CREATE",
+        "ENDPOINT_DELETE",
+        "MEM_ALLOC",
+        "MEM_FREE",
+        "pending",
+        "woken",
+        "woken with error",
+        "transfer landed",
+        "BAD_SLOT",
+        "STALE_CAPABILITY",
+        "PERMISSION_DENIED",
+        "QUEUE_FULL",
+        "MESSAGE_TOO_LARGE",
+        "UNKNOWN_SYSCALL",
+        "WOULD_BLOCK",
+        "BAD_ARGUMENT",
+        "NO_SUCH_PROCESS",
+        "WRONG_OBJECT_KIND",
     ] {
-        assert!(totals.get(needed).copied().unwrap_or(0) > 0, "random sequences never reached {needed}: {totals:?}");
+        assert!(
+            totals.get(needed).copied().unwrap_or(0) > 0,
+            "random sequences never reached {needed}: {totals:?}"
+        );
     }
 }

@@ -10,19 +10,40 @@ pub fn kernel() -> Kernel {
     Kernel::new(KernelConfig::default())
 }
 
-pub fn call(k: &mut Kernel, pid: ProcessId, number: u32, args: [u32; 3], data: &[u8], now_ns: u64) -> Dispatch {
+pub fn call(
+    k: &mut Kernel,
+    pid: ProcessId,
+    number: u32,
+    args: [u32; 3],
+    data: &[u8],
+    now_ns: u64,
+) -> Dispatch {
     k.dispatch(pid, SyscallArgs { number, args }, data, now_ns)
 }
 
 /// A call that must complete; returns its reply.
-pub fn complete(k: &mut Kernel, pid: ProcessId, number: u32, args: [u32; 3], data: &[u8], now_ns: u64) -> Reply {
+pub fn complete(
+    k: &mut Kernel,
+    pid: ProcessId,
+    number: u32,
+    args: [u32; 3],
+    data: &[u8],
+    now_ns: u64,
+) -> Reply {
     match call(k, pid, number, args, data, now_ns) {
         Dispatch::Complete(r) => r,
         other => panic!("syscall {number} from {pid:?}: expected Complete, got {other:?}"),
     }
 }
 
-pub fn result(k: &mut Kernel, pid: ProcessId, number: u32, args: [u32; 3], data: &[u8], now_ns: u64) -> i32 {
+pub fn result(
+    k: &mut Kernel,
+    pid: ProcessId,
+    number: u32,
+    args: [u32; 3],
+    data: &[u8],
+    now_ns: u64,
+) -> i32 {
     complete(k, pid, number, args, data, now_ns).result
 }
 
