@@ -9,6 +9,7 @@ pub mod render_quality;
 pub mod scenario;
 pub mod supervisor;
 pub mod theme;
+pub mod web;
 
 use bevy::app::{PluginGroup, PluginGroupBuilder};
 

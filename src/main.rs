@@ -1,1 +1,38 @@
-fn main() {}
+//! The Orbital Playground app: Bevy's default plugins (drawing into the page's canvas in the
+//! browser), the supervisor with the right host for the platform, and the playground's features.
+use bevy::asset::AssetMetaCheck;
+use bevy::prelude::*;
+use orbital_playground::supervisor::SupervisorPlugin;
+
+fn app(supervisor: SupervisorPlugin) -> App {
+    let mut app = App::new();
+    app.add_plugins(
+        DefaultPlugins
+            .set(WindowPlugin {
+                primary_window: Some(Window {
+                    title: "Orbital Playground".into(),
+                    // The page's canvas, sized by its fixed-size parent (web/index.html).
+                    canvas: Some("#orbital-canvas".into()),
+                    fit_canvas_to_parent: true,
+                    // Let the browser keep its keys (reload, devtools) outside egui's text fields.
+                    prevent_default_event_handling: false,
+                    ..default()
+                }),
+                ..default()
+            })
+            // Served sites have no `.meta` files; asking for them only produces 404s.
+            .set(AssetPlugin { meta_check: AssetMetaCheck::Never, ..default() }),
+    )
+    .add_plugins(supervisor);
+    app
+}
+
+#[cfg(target_arch = "wasm32")]
+fn main() {
+    orbital_playground::web::start(app);
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn main() {
+    app(SupervisorPlugin::default()).run();
+}

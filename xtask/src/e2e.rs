@@ -85,7 +85,7 @@ pub fn test(root: &Path, e2e_only: bool, no_build: bool) -> Result<(), String> {
         let name = format!("e2e {}", script.file_name().unwrap_or_default().to_string_lossy());
         println!("\n=== {name}");
         let t = Instant::now();
-        let result = run_node(root, script, &server.url(), &artifacts, &[]);
+        let result = run_node(root, script, &server.url(), &artifacts, &[("ORBITAL_SITE", site.display().to_string())]);
         record(&name, t, result);
     }
     server.stop();

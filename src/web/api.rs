@@ -1,0 +1,124 @@
+//! `window.supervisor`: the playground's JavaScript API, for people at the console and for the
+//! browser tests. It reads and drives the shared [`Supervisor`] directly, so it works between
+//! frames (a software-rendered page may draw only a few frames a second).
+//!
+//! ```js
+//! supervisor.send_input("spawn memhog")      // same path as typing into the terminal
+//! JSON.parse(supervisor.get_process_list_json())
+//! supervisor.get_endpoint_list_json(); supervisor.get_ipc_traffic_json(20); supervisor.get_system_metrics_json()
+//! supervisor.get_worker_list_json(); supervisor.get_syscall_latency_json()
+//! ```
+//! Other features add their own methods with [`expose_json`] (e.g. `get_canvas_layout_json`).
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::rc::Rc;
+
+use js_sys::{Object, Reflect};
+use serde_json::json;
+use wasm_bindgen::prelude::*;
+
+use super::host::HostEvents;
+use super::json::{self, WorkerFacts};
+use super::{latency, servicer};
+use crate::supervisor::SupervisorHandle;
+
+thread_local! {
+    static API: RefCell<Option<Object>> = const { RefCell::new(None) };
+}
+
+/// The `window.supervisor` object (created on first use).
+fn api_object() -> Result<Object, JsValue> {
+    if let Some(object) = API.with_borrow(|a| a.clone()) {
+        return Ok(object);
+    }
+    let object = Object::new();
+    let window = web_sys::window().ok_or("no window")?;
+    Reflect::set(&window, &"supervisor".into(), &object)?;
+    API.with_borrow_mut(|a| *a = Some(object.clone()));
+    Ok(object)
+}
+
+/// Adds `window.supervisor.<name>()` returning the JSON text `get` produces. Call it from a
+/// plugin at start-up; `get` must read shared state (not the ECS world, which JS cannot reach
+/// between frames): for example a snapshot the feature writes each frame.
+pub fn expose_json(name: &str, get: impl Fn() -> String + 'static) -> Result<(), JsValue> {
+    let f = Closure::<dyn Fn() -> String>::new(get);
+    let api: JsValue = api_object()?.into();
+    Reflect::set(&api, &name.into(), f.as_ref())?;
+    // Lives as long as the page.
+    f.forget();
+    Ok(())
+}
+
+fn expose_json_with_arg(name: &str, get: impl Fn(f64) -> String + 'static) -> Result<(), JsValue> {
+    let f = Closure::<dyn Fn(f64) -> String>::new(get);
+    let api: JsValue = api_object()?.into();
+    Reflect::set(&api, &name.into(), f.as_ref())?;
+    f.forget();
+    Ok(())
+}
+
+pub fn install(handle: SupervisorHandle, events: Rc<RefCell<HostEvents>>) -> Result<(), JsValue> {
+    let h = handle.clone();
+    // Errors reach the caller as a thrown JS Error with the supervisor's explanation.
+    let send_input = Closure::<dyn Fn(String) -> Result<(), JsValue>>::new(move |line: String| {
+        h.lock().console_input(&line).map_err(|e| JsValue::from(js_sys::Error::new(&e)))?;
+        // The terminal's RECEIVE completed inside `console_input`; its worker is awake already.
+        Ok(())
+    });
+    let api: JsValue = api_object()?.into();
+    Reflect::set(&api, &"send_input".into(), send_input.as_ref())?;
+    send_input.forget();
+
+    let (h, ev) = (handle.clone(), events.clone());
+    expose_json("get_process_list_json", move || {
+        let facts = worker_facts(&ev.borrow());
+        json::process_list(&h.lock(), &facts).to_string()
+    })?;
+    let h = handle.clone();
+    expose_json("get_endpoint_list_json", move || json::endpoint_list(&h.lock()).to_string())?;
+    let h = handle.clone();
+    expose_json_with_arg("get_ipc_traffic_json", move |n| {
+        let n = if n.is_finite() && n >= 0.0 { n as usize } else { 100 };
+        json::ipc_traffic(&h.lock(), n).to_string()
+    })?;
+    let h = handle.clone();
+    expose_json("get_system_metrics_json", move || {
+        let mut metrics = json::system_metrics(&h.lock());
+        let s = servicer::stats();
+        metrics["servicer"] = json!({
+            "mode": if s.wait_async { "waitAsync" } else { "interval" },
+            "wakes": s.wakes,
+            "serviced": s.serviced,
+            "yields": s.yields,
+        });
+        metrics.to_string()
+    })?;
+    let ev = events.clone();
+    expose_json("get_worker_list_json", move || {
+        let events = ev.borrow();
+        let workers: Vec<_> = events
+            .workers
+            .values()
+            .map(|w| json!({ "pid": w.pid.0, "worker_id": w.worker_id, "program": w.program }))
+            .collect();
+        json!({ "live": workers, "terminated": events.terminated_workers }).to_string()
+    })?;
+    expose_json("get_syscall_latency_json", || latency::summary_json().to_string())?;
+    expose_json("reset_syscall_latency", || {
+        latency::reset();
+        "{}".to_string()
+    })?;
+    Ok(())
+}
+
+fn worker_facts(events: &HostEvents) -> BTreeMap<crate::kernel::ProcessId, WorkerFacts> {
+    events
+        .spawned_at_ms
+        .iter()
+        .map(|(pid, spawned)| {
+            let first = events.first_syscall_at_ms.get(pid).map(|at| at - spawned);
+            (*pid, WorkerFacts { spawn_to_first_syscall_ms: first })
+        })
+        .collect()
+}

@@ -1,0 +1,152 @@
+//! The JSON documents `window.supervisor` returns, built from the shared [`Supervisor`] alone so
+//! they are correct between frames. Platform-independent (and tested natively); the browser adds
+//! the web host's worker facts through [`WorkerFacts`].
+use std::collections::BTreeMap;
+
+use serde_json::{Value, json};
+
+use crate::abi::Syscall;
+use crate::kernel::{BlockReason, ExitReason, ProcessId, ProcessState};
+use crate::supervisor::{MailboxStatus, Supervisor};
+
+/// What only the host knows about a process's worker.
+#[derive(Clone, Debug, Default)]
+pub struct WorkerFacts {
+    /// Milliseconds from `spawn` to the guest's first syscall, once it made one.
+    pub spawn_to_first_syscall_ms: Option<f64>,
+}
+
+fn state_json(state: &ProcessState) -> Value {
+    match state {
+        ProcessState::Running => json!({ "state": "running" }),
+        ProcessState::Blocked(BlockReason::Receive { endpoint }) => {
+            json!({ "state": "blocked", "blocked_on": "receive", "endpoint": endpoint.0 })
+        }
+        ProcessState::Blocked(BlockReason::Sleep { until_ns }) => {
+            json!({ "state": "blocked", "blocked_on": "sleep", "until_ns": until_ns })
+        }
+        ProcessState::Zombie(reason) => json!({ "state": "zombie", "exit": exit_json(reason) }),
+    }
+}
+
+fn exit_json(reason: &ExitReason) -> Value {
+    let kind = match reason {
+        ExitReason::Exited { .. } => "exited",
+        ExitReason::Trapped { .. } => "trapped",
+        ExitReason::Killed { .. } => "killed",
+        ExitReason::OutOfMemory => "out_of_memory",
+    };
+    json!({ "kind": kind, "text": reason.to_string() })
+}
+
+fn mailbox_name(status: Option<MailboxStatus>) -> &'static str {
+    match status {
+        None => "none",
+        Some(MailboxStatus::Idle) => "idle",
+        Some(MailboxStatus::Pending) => "pending",
+        Some(MailboxStatus::Ready) => "ready",
+    }
+}
+
+/// Every process in the kernel's table (Zombies included): pid, name, state, memory, worker id,
+/// mailbox light, last syscall and all metrics.
+pub fn process_list(supervisor: &Supervisor, workers: &BTreeMap<ProcessId, WorkerFacts>) -> Value {
+    let list: Vec<Value> = supervisor
+        .kernel()
+        .processes()
+        .values()
+        .map(|p| {
+            let m = &p.metrics;
+            let mut entry = json!({
+                "pid": p.pid.0,
+                "name": p.name,
+                "memory": m.memory_size,
+                "allocated_bytes": p.allocated_bytes,
+                "protected": p.protected,
+                "worker_id": supervisor.worker_id(p.pid),
+                "mailbox": mailbox_name(supervisor.mailbox_status(p.pid)),
+                "last_syscall": supervisor.last_serviced(p.pid).map(|c| json!({
+                    "syscall": c.syscall,
+                    "name": Syscall::from_raw(c.syscall).map_or("UNKNOWN", Syscall::name),
+                    "result": c.result,
+                    "at_ns": c.at_ns,
+                })),
+                "metrics": {
+                    "memory_size": m.memory_size,
+                    "ipc_sent": m.ipc_sent,
+                    "ipc_received": m.ipc_received,
+                    "ipc_bytes_sent": m.ipc_bytes_sent,
+                    "ipc_bytes_received": m.ipc_bytes_received,
+                    "syscall_count": m.syscall_count,
+                    "last_active_ns": m.last_active_ns,
+                    "start_time_ns": m.start_time_ns,
+                },
+                "spawn_to_first_syscall_ms": workers.get(&p.pid).and_then(|w| w.spawn_to_first_syscall_ms),
+            });
+            if let (Value::Object(entry), Value::Object(state)) = (&mut entry, state_json(&p.state)) {
+                entry.extend(state);
+            }
+            entry
+        })
+        .collect();
+    Value::Array(list)
+}
+
+pub fn endpoint_list(supervisor: &Supervisor) -> Value {
+    let kernel = supervisor.kernel();
+    let list: Vec<Value> = kernel
+        .endpoints()
+        .iter()
+        .map(|e| {
+            json!({
+                "id": e.id.0,
+                "owner": e.owner.0,
+                "owner_name": kernel.process(e.owner).map(|p| p.name.as_str()),
+                "queue_len": e.queue_len,
+                "queue_capacity": e.queue_capacity,
+                "sent": e.sent,
+                "delivered": e.delivered,
+            })
+        })
+        .collect();
+    Value::Array(list)
+}
+
+/// The newest `n` entries of the kernel's IPC traffic log, oldest first.
+pub fn ipc_traffic(supervisor: &Supervisor, n: usize) -> Value {
+    let log = supervisor.kernel().traffic_log();
+    let list: Vec<Value> = log
+        .iter()
+        .skip(log.len().saturating_sub(n))
+        .map(|t| {
+            json!({
+                "at_ns": t.at_ns,
+                "from": t.from.0,
+                "to": t.to.0,
+                "endpoint": t.endpoint.0,
+                "tag": t.tag,
+                "bytes": t.bytes,
+                "preview": String::from_utf8_lossy(&t.preview),
+            })
+        })
+        .collect();
+    Value::Array(list)
+}
+
+pub fn system_metrics(supervisor: &Supervisor) -> Value {
+    let now_ns = supervisor.now_ns();
+    let m = supervisor.kernel().system_metrics(now_ns);
+    json!({
+        "processes": m.processes,
+        "total_memory": m.total_memory,
+        "endpoints": m.endpoints,
+        "ipc_messages": m.ipc_messages,
+        "ipc_bytes": m.ipc_bytes,
+        "syscalls": m.syscalls,
+        "uptime_ns": m.uptime_ns,
+        "messages_per_sec": m.messages_per_sec,
+        "live_guests": supervisor.live_guests(),
+        "host": supervisor.host().name(),
+        "time_control": supervisor.time_control().label(),
+    })
+}

@@ -1,0 +1,127 @@
+//! The browser side of the playground: the Web Worker host (one worker per process), the
+//! `Atomics.waitAsync` doorbell servicer that keeps syscall latency independent of the frame
+//! rate, and `window.supervisor`, the JavaScript API.
+//!
+//! ```text
+//! start(): fetch + compile every guest module once ─▶ WebHost ─▶ SupervisorPlugin::with_host
+//!          ─▶ the app runs; at Startup: servicer (doorbell) + window.supervisor; after the
+//!             first frame: window.orbital.state = "running"
+//! ```
+//! The JSON documents ([`json`]) and module inspection ([`module_info`]) are plain Rust, built
+//! and tested on every platform; everything touching JavaScript is `wasm32` only.
+pub mod json;
+pub mod latency;
+pub mod module_info;
+
+#[cfg(target_arch = "wasm32")]
+mod api;
+#[cfg(target_arch = "wasm32")]
+mod host;
+#[cfg(target_arch = "wasm32")]
+mod servicer;
+
+#[cfg(target_arch = "wasm32")]
+pub use api::expose_json;
+#[cfg(target_arch = "wasm32")]
+pub use wasm::start;
+
+/// Natively there is no `window.supervisor`; features can call this unconditionally.
+#[cfg(not(target_arch = "wasm32"))]
+pub fn expose_json(_name: &str, _get: impl Fn() -> String + 'static) -> Result<(), String> {
+    Ok(())
+}
+
+#[cfg(target_arch = "wasm32")]
+mod wasm {
+    use std::cell::RefCell;
+    use std::rc::Rc;
+    use std::sync::Mutex;
+
+    use bevy::diagnostic::FrameCount;
+    use bevy::prelude::*;
+    use js_sys::{Int32Array, Reflect, SharedArrayBuffer};
+    use wasm_bindgen::prelude::*;
+
+    use super::host::{self, HostEvents, WebHost};
+    use super::{api, servicer};
+    use crate::supervisor::{Manifest, SupervisorHandle, SupervisorPlugin};
+
+    /// What the Startup system needs from `start`; JS handles are not `Send`, so they wait here.
+    struct Pending {
+        doorbell: Int32Array,
+        events: Rc<RefCell<HostEvents>>,
+    }
+
+    thread_local! {
+        static PENDING: RefCell<Option<Pending>> = const { RefCell::new(None) };
+    }
+
+    /// Loads the guest modules, then builds the app with `make_app` (given the supervisor plugin
+    /// wired to the web host) and runs it.
+    pub fn start(make_app: impl FnOnce(SupervisorPlugin) -> App + 'static) {
+        console_error_panic_hook::set_once();
+        wasm_bindgen_futures::spawn_local(async move {
+            let manifest = match Manifest::builtin() {
+                Ok(manifest) => manifest,
+                Err(e) => return fail(&format!("the built-in program manifest is broken: {e}")),
+            };
+            let modules: Vec<String> = manifest.programs.iter().map(|p| p.module.clone()).collect();
+            let loaded = host::load_modules(&modules).await;
+            let doorbell = Int32Array::new(&SharedArrayBuffer::new(crate::abi::mailbox::DOORBELL_SIZE as u32));
+            let events = Rc::new(RefCell::new(HostEvents::default()));
+            let web_host = WebHost::new(loaded, doorbell.clone(), events.clone());
+            PENDING.with_borrow_mut(|p| *p = Some(Pending { doorbell, events }));
+            // `with_host` wants a `Send + Sync` factory; the mutex makes the (Send) host Sync.
+            let web_host = Mutex::new(Some(web_host));
+            let plugin = SupervisorPlugin::with_host(move || {
+                let host = web_host.lock().unwrap_or_else(|p| p.into_inner()).take();
+                Box::new(host.expect("the supervisor plugin builds its host once"))
+            });
+            let mut app = make_app(plugin.with_manifest(manifest));
+            app.add_systems(Startup, start_web_services).add_systems(Last, mark_running);
+            app.run();
+        });
+    }
+
+    /// Shows a start-up failure on the page (and to tests) instead of a blank canvas.
+    fn fail(message: &str) {
+        error!("{message}");
+        let Some(window) = web_sys::window() else { return };
+        if let Ok(orbital) = Reflect::get(&window, &"orbital".into()) {
+            let _ = Reflect::set(&orbital, &"state".into(), &"failed".into());
+            let _ = Reflect::set(&orbital, &"error".into(), &message.into());
+        }
+        if let Some(text) = window.document().and_then(|d| d.get_element_by_id("notice-text")) {
+            text.set_text_content(Some(message));
+        }
+    }
+
+    fn start_web_services(handle: Res<SupervisorHandle>) {
+        let Some(Pending { doorbell, events }) = PENDING.with_borrow_mut(Option::take) else {
+            return fail("the web services were started twice");
+        };
+        if let Err(e) = servicer::start(handle.clone(), doorbell) {
+            fail(&format!("cannot start the syscall servicer: {}", host::js_error_text(&e)));
+        }
+        if let Err(e) = api::install(handle.clone(), events) {
+            fail(&format!("cannot install window.supervisor: {}", host::js_error_text(&e)));
+        }
+    }
+
+    /// After the first frame: hide the loading notice and tell tests the app is running.
+    fn mark_running(frames: Res<FrameCount>, mut done: Local<bool>) {
+        if *done || frames.0 < 1 {
+            return;
+        }
+        *done = true;
+        let Some(window) = web_sys::window() else { return };
+        let since_navigation_ms = window.performance().map(|p| p.now());
+        if let Ok(orbital) = Reflect::get(&window, &"orbital".into()) {
+            let _ = Reflect::set(&orbital, &"navigationToFirstFrameMs".into(), &JsValue::from(since_navigation_ms));
+            let _ = Reflect::set(&orbital, &"state".into(), &"running".into());
+        }
+        if let Some(notice) = window.document().and_then(|d| d.get_element_by_id("notice")) {
+            notice.set_class_name("hidden");
+        }
+    }
+}

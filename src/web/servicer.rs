@@ -1,0 +1,174 @@
+//! Services syscalls between frames, so their latency does not depend on the frame rate (a
+//! software-rendered page draws about 3-15 frames a second) or on the tab being visible.
+//!
+//! Every worker increments and notifies the shared doorbell word after it sets its mailbox to
+//! PENDING. The main thread cannot block, so it waits with `Atomics.waitAsync` on that word: the
+//! promise resolves as soon as a worker rings, the callback runs `Supervisor::service_pending`,
+//! and then re-arms with the value it read *before* servicing, so a ring during servicing is
+//! never lost ("not-equal" means: service again at once). A time budget hands the thread back to
+//! the browser (rendering, input) when syscalls arrive without pause. A 4 ms interval ticks the
+//! kernel (sleepers wake on time), and is the whole mechanism where `waitAsync` is missing; the
+//! app's per-frame servicing stays as a further fallback.
+use std::cell::RefCell;
+
+use js_sys::{Atomics, Function, Int32Array, Promise, Reflect};
+use wasm_bindgen::JsCast;
+use wasm_bindgen::prelude::*;
+
+use crate::supervisor::SupervisorHandle;
+
+/// Longest stretch the servicer keeps the main thread before yielding to the browser.
+const BUDGET_MS: f64 = 4.0;
+/// The kernel clock's tick between frames (sleepers, slow motion).
+const TICK_INTERVAL_MS: i32 = 4;
+
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ServicerStats {
+    /// "waitAsync" or "interval".
+    pub wait_async: bool,
+    /// How often the doorbell woke the servicer.
+    pub wakes: u64,
+    /// Syscalls serviced by the servicer (not counting the per-frame fallback).
+    pub serviced: u64,
+    /// How often the time budget ran out and the servicer yielded to the browser.
+    pub yields: u64,
+}
+
+struct Servicer {
+    handle: SupervisorHandle,
+    doorbell: Int32Array,
+    wait_async: Option<Function>,
+    on_wake: Closure<dyn FnMut(JsValue)>,
+    // The two callbacks below are only referenced from JavaScript; kept here so they live on.
+    _on_continue: Closure<dyn FnMut(JsValue)>,
+    _on_tick: Closure<dyn FnMut()>,
+    channel: web_sys::MessageChannel,
+    armed: bool,
+    stats: ServicerStats,
+}
+
+thread_local! {
+    static SERVICER: RefCell<Option<Servicer>> = const { RefCell::new(None) };
+}
+
+pub fn stats() -> ServicerStats {
+    SERVICER.with_borrow(|s| s.as_ref().map(|s| s.stats).unwrap_or_default())
+}
+
+/// Starts servicing `handle` whenever `doorbell` rings. Call once, after the supervisor exists.
+pub fn start(handle: SupervisorHandle, doorbell: Int32Array) -> Result<(), JsValue> {
+    let atomics = Reflect::get(&js_sys::global(), &"Atomics".into())?;
+    let wait_async = Reflect::get(&atomics, &"waitAsync".into())?.dyn_into::<Function>().ok();
+    if wait_async.is_none() {
+        bevy::log::warn!("Atomics.waitAsync is missing: syscalls are serviced every {TICK_INTERVAL_MS} ms instead");
+    }
+    let on_wake = Closure::<dyn FnMut(JsValue)>::new(|_| {
+        with_servicer(|s| {
+            s.armed = false;
+            s.stats.wakes += 1;
+        });
+        pump();
+    });
+    let on_continue = Closure::<dyn FnMut(JsValue)>::new(|_| pump());
+    let on_tick = Closure::<dyn FnMut()>::new(tick);
+    let channel = web_sys::MessageChannel::new()?;
+    channel.port2().set_onmessage(Some(on_continue.as_ref().unchecked_ref()));
+    let window = web_sys::window().ok_or("no window")?;
+    window.set_interval_with_callback_and_timeout_and_arguments_0(on_tick.as_ref().unchecked_ref(), TICK_INTERVAL_MS)?;
+    let stats = ServicerStats { wait_async: wait_async.is_some(), ..Default::default() };
+    SERVICER.with_borrow_mut(|s| {
+        *s = Some(Servicer {
+            handle,
+            doorbell,
+            wait_async,
+            on_wake,
+            _on_continue: on_continue,
+            _on_tick: on_tick,
+            channel,
+            armed: false,
+            stats,
+        })
+    });
+    pump();
+    Ok(())
+}
+
+fn with_servicer<R>(f: impl FnOnce(&mut Servicer) -> R) -> Option<R> {
+    SERVICER.with_borrow_mut(|s| s.as_mut().map(f))
+}
+
+fn now_ms() -> f64 {
+    web_sys::window().and_then(|w| w.performance()).map_or(0.0, |p| p.now())
+}
+
+/// Services until nothing new arrives or the budget is spent, then waits on the doorbell.
+fn pump() {
+    let Some((handle, doorbell)) = with_servicer(|s| (s.handle.clone(), s.doorbell.clone())) else { return };
+    let started = now_ms();
+    loop {
+        let seen = Atomics::load(&doorbell, 0).unwrap_or(0);
+        let serviced = {
+            let mut supervisor = handle.lock();
+            let now_ns = supervisor.now_ns();
+            supervisor.service_pending(now_ns)
+        };
+        with_servicer(|s| s.stats.serviced += serviced as u64);
+        if now_ms() - started > BUDGET_MS {
+            // Let the browser render and handle input; a message task comes back at once after.
+            with_servicer(|s| {
+                s.stats.yields += 1;
+                let _ = s.channel.port1().post_message(&JsValue::NULL);
+            });
+            return;
+        }
+        match arm(seen) {
+            Armed::Waiting | Armed::Unsupported => return,
+            Armed::Changed => continue,
+        }
+    }
+}
+
+enum Armed {
+    Waiting,
+    Changed,
+    Unsupported,
+}
+
+/// Waits (asynchronously) for the doorbell to move away from `seen`.
+fn arm(seen: i32) -> Armed {
+    with_servicer(|s| {
+        if s.armed {
+            return Armed::Waiting;
+        }
+        let Some(wait_async) = &s.wait_async else { return Armed::Unsupported };
+        let atomics = Reflect::get(&js_sys::global(), &"Atomics".into()).unwrap_or(JsValue::UNDEFINED);
+        let Ok(result) = wait_async.call3(&atomics, &s.doorbell, &0.into(), &seen.into()) else {
+            return Armed::Unsupported;
+        };
+        let is_async = Reflect::get(&result, &"async".into()).ok().and_then(|v| v.as_bool()).unwrap_or(false);
+        if !is_async {
+            return Armed::Changed; // "not-equal": a worker rang while we were servicing
+        }
+        match Reflect::get(&result, &"value".into()).ok().and_then(|v| v.dyn_into::<Promise>().ok()) {
+            Some(promise) => {
+                let _ = promise.then(&s.on_wake);
+                s.armed = true;
+                Armed::Waiting
+            }
+            None => Armed::Unsupported,
+        }
+    })
+    .unwrap_or(Armed::Unsupported)
+}
+
+/// Between frames: advance the kernel clock (sleepers, slow motion) and service what is pending.
+fn tick() {
+    let Some(handle) = with_servicer(|s| s.handle.clone()) else { return };
+    let serviced = {
+        let mut supervisor = handle.lock();
+        let now_ns = supervisor.now_ns();
+        supervisor.tick(now_ns);
+        supervisor.service_pending(now_ns)
+    };
+    with_servicer(|s| s.stats.serviced += serviced as u64);
+}

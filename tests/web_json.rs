@@ -1,0 +1,72 @@
+//! The JSON documents behind `window.supervisor` (built natively from a supervisor with a
+//! scripted host, so every field the browser tests rely on is checked without a browser).
+use std::collections::BTreeMap;
+
+use orbital_playground::kernel::{KernelConfig, ProcessId};
+use orbital_playground::supervisor::mailbox::{AtomicMailbox, MailboxWords};
+use orbital_playground::supervisor::{GuestExit, Host, HostError, Manifest, ProgramSpec, SpawnedGuest, Supervisor};
+use orbital_playground::web::json::{self, WorkerFacts};
+
+struct QuietHost(usize);
+
+impl Host for QuietHost {
+    fn spawn(&mut self, pid: ProcessId, _program: &ProgramSpec) -> Result<SpawnedGuest, HostError> {
+        self.0 += 1;
+        Ok(SpawnedGuest { mailbox: Box::new(AtomicMailbox(MailboxWords::new())), worker_id: 40 + pid.0 })
+    }
+    fn stop(&mut self, _pid: ProcessId) {
+        self.0 -= 1;
+    }
+    fn live_guests(&self) -> usize {
+        self.0
+    }
+    fn take_exits(&mut self) -> Vec<GuestExit> {
+        Vec::new()
+    }
+    fn ring_doorbell(&self) {}
+    fn name(&self) -> &'static str {
+        "quiet"
+    }
+}
+
+#[test]
+fn process_endpoint_and_metrics_documents() {
+    let mut sup = Supervisor::new(Manifest::builtin().unwrap(), Box::new(QuietHost(0)), KernelConfig::default());
+    let receiver = sup.spawn_program("receiver").unwrap();
+    let sender = sup.spawn_program("sender").unwrap();
+    let facts = BTreeMap::from([(receiver, WorkerFacts { spawn_to_first_syscall_ms: Some(1.5) })]);
+
+    let list = json::process_list(&sup, &facts);
+    let list = list.as_array().unwrap();
+    assert_eq!(list.len(), 2);
+    let r = &list[0];
+    assert_eq!(r["pid"], receiver.0);
+    assert_eq!(r["name"], "receiver");
+    assert_eq!(r["state"], "running");
+    assert_eq!(r["worker_id"], 40 + receiver.0);
+    assert_eq!(r["mailbox"], "idle");
+    assert_eq!(r["protected"], false);
+    assert_eq!(r["spawn_to_first_syscall_ms"], 1.5);
+    for key in ["memory_size", "ipc_sent", "ipc_received", "ipc_bytes_sent", "ipc_bytes_received", "syscall_count"] {
+        assert!(r["metrics"][key].is_number(), "metrics.{key} missing in {r}");
+    }
+    assert!(r["memory"].is_number());
+    assert_eq!(list[1]["name"], "sender");
+    assert!(list[1]["spawn_to_first_syscall_ms"].is_null());
+
+    let endpoints = json::endpoint_list(&sup);
+    let inbox = endpoints.as_array().unwrap().iter().find(|e| e["owner"] == receiver.0).expect("receiver's inbox");
+    assert_eq!(inbox["owner_name"], "receiver");
+    assert!(inbox["queue_capacity"].as_u64().unwrap() > 0);
+
+    assert_eq!(json::ipc_traffic(&sup, 10), serde_json::json!([]));
+
+    let metrics = json::system_metrics(&sup);
+    assert_eq!(metrics["processes"], 2);
+    assert_eq!(metrics["live_guests"], 2);
+    assert_eq!(metrics["host"], "quiet");
+
+    sup.kill(sender).unwrap();
+    let list = json::process_list(&sup, &BTreeMap::new());
+    assert!(list.as_array().unwrap().iter().all(|p| p["pid"] != sender.0), "killed processes leave the list");
+}

@@ -1,0 +1,147 @@
+// Shared helpers for the browser tests and benchmarks. `cargo xtask test` serves the site and runs
+// every `*.test.mjs` in this folder with ORBITAL_URL, ORBITAL_ARTIFACTS and CHROMIUM set.
+// A test script: `const t = await openPlayground("name")`, then `await t.check("what", async () => ..)`
+// for each assertion, then `await t.finish()` (exits non-zero if any check failed).
+import { chromium } from "playwright-core";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+
+export const URL = process.env.ORBITAL_URL ?? "http://127.0.0.1:8000/";
+export const ARTIFACTS = process.env.ORBITAL_ARTIFACTS ?? "../../target/e2e";
+const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
+
+/** Flags measured to work headless as root with software WebGL2 (see shared/BROWSER.md). */
+export const CHROMIUM_ARGS = [
+  "--headless=new",
+  "--no-sandbox",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+  "--use-gl=angle",
+  "--use-angle=swiftshader",
+  "--enable-unsafe-swiftshader",
+  "--disable-backgrounding-occluded-windows",
+  "--disable-renderer-backgrounding",
+  "--disable-background-timer-throttling",
+];
+
+export async function launch() {
+  return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
+}
+
+/** Polls `condition` (an async function returning a truthy value) until it holds; returns its value. */
+export async function waitFor(what, condition, { timeoutMs = 60_000, intervalMs = 100 } = {}) {
+  const deadline = Date.now() + timeoutMs;
+  let last;
+  let lastError;
+  while (Date.now() < deadline) {
+    try {
+      last = await condition();
+      if (last) return last;
+    } catch (e) {
+      lastError = e;
+    }
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? ` (last error: ${lastError.message})` : ""}`);
+}
+
+/**
+ * Opens the playground in a fresh browser and page and waits until the app runs.
+ * Collects page errors and console errors; `finish()` fails the test if any appeared.
+ */
+export async function openPlayground(name, { width = 1280, height = 800 } = {}) {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  const browser = await launch();
+  // Device scale factor 1: Bevy 0.19's 2D coordinates break at other ratios (bevyengine/bevy#25306).
+  const page = await browser.newPage({ viewport: { width, height }, deviceScaleFactor: 1 });
+  const pageErrors = [];
+  const consoleErrors = [];
+  page.on("pageerror", (e) => pageErrors.push(String(e?.stack ?? e)));
+  page.on("console", (m) => {
+    if (m.type() === "error") consoleErrors.push(m.text());
+  });
+  let failed = 0;
+  let passed = 0;
+  const started = Date.now();
+  const t = {
+    browser,
+    page,
+    pageErrors,
+    consoleErrors,
+    /** One named assertion; failures are reported and counted, the script goes on. */
+    async check(what, body) {
+      const t0 = Date.now();
+      try {
+        const note = await body();
+        passed++;
+        console.log(`  ok    ${what} (${Date.now() - t0} ms)${note ? `: ${note}` : ""}`);
+        return true;
+      } catch (e) {
+        failed++;
+        console.log(`  FAIL  ${what} (${Date.now() - t0} ms): ${e?.message ?? e}`);
+        return false;
+      }
+    },
+    /** Runs `fn` inside the page; `fn` gets `window.supervisor` (with JSON getters parsed). */
+    async sv(fn, arg) {
+      return page.evaluate(
+        ([source, arg]) => {
+          const s = window.supervisor;
+          const json = new Proxy(s, {
+            get: (target, key) =>
+              typeof key === "string" && key.endsWith("_json")
+                ? (...a) => JSON.parse(target[key](...a))
+                : target[key],
+          });
+          return new Function("s", "arg", `return (${source})(s, arg);`)(json, arg);
+        },
+        [fn.toString(), arg],
+      );
+    },
+    processes() {
+      return t.sv((s) => s.get_process_list_json());
+    },
+    async screenshot(file) {
+      const path = join(ARTIFACTS, file);
+      await page.screenshot({ path });
+      console.log(`  screenshot: ${path}`);
+      return path;
+    },
+    async finish() {
+      if (pageErrors.length) {
+        failed++;
+        console.log(`  FAIL  no page errors: ${pageErrors.length}:\n    ${pageErrors.join("\n    ")}`);
+      } else {
+        passed++;
+        console.log("  ok    no page errors");
+      }
+      if (consoleErrors.length) console.log(`  note  console errors:\n    ${consoleErrors.join("\n    ")}`);
+      await browser.close();
+      console.log(`${name}: ${passed} passed, ${failed} failed (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+      process.exit(failed ? 1 : 0);
+    },
+  };
+  const navigationStarted = Date.now();
+  await page.goto(URL, { waitUntil: "load" });
+  await t.check("the page is cross-origin isolated", async () => {
+    const isolated = await page.evaluate(() => self.crossOriginIsolated);
+    if (!isolated) throw new Error("crossOriginIsolated is false: the server did not send COOP/COEP");
+  });
+  const started_ok = await t.check("the app starts and draws its first frame", async () => {
+    const state = await waitFor(
+      "window.orbital.state to leave 'loading'",
+      () => page.evaluate(() => (window.orbital?.state !== "loading" ? window.orbital : null)),
+      { timeoutMs: 120_000 },
+    );
+    if (state.state !== "running") throw new Error(`the app did not start: ${state.error}`);
+    return `first frame ${Math.round(state.navigationToFirstFrameMs)} ms after navigation (${Date.now() - navigationStarted} ms wall)`;
+  });
+  if (!started_ok) {
+    await t.screenshot(`${name}-failed-start.png`);
+    await t.finish();
+  }
+  return t;
+}

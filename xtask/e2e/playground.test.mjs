@@ -1,0 +1,132 @@
+// The playground end to end in headless Chromium: boot, spawn through window.supervisor (the same
+// path as typing into the terminal), IPC and memory counters move, kill ends the process and its
+// worker, even a guest that spins without syscalls.
+import { openPlayground, waitFor } from "./lib.mjs";
+
+const t = await openPlayground("playground");
+const { page } = t;
+
+const byName = (list, name) => list.filter((p) => p.name === name && p.state !== "zombie");
+const workerUrls = () => page.workers().map((w) => w.url());
+
+let boot;
+await t.check("the boot set runs: init, terminal, idle, each in its own worker", async () => {
+  boot = await waitFor("init, terminal and idle", async () => {
+    const list = await t.processes();
+    const names = ["init", "terminal", "idle"];
+    return names.every((n) => byName(list, n).length === 1) ? list : null;
+  });
+  const workers = await t.sv((s) => s.get_worker_list_json());
+  for (const name of ["init", "terminal", "idle"]) {
+    const p = byName(boot, name)[0];
+    if (p.worker_id == null) throw new Error(`${name} has no worker id`);
+    if (!workers.live.some((w) => w.pid === p.pid && w.worker_id === p.worker_id)) {
+      throw new Error(`${name} (pid ${p.pid}) is not among the live workers ${JSON.stringify(workers.live)}`);
+    }
+    if (!workerUrls().some((u) => u.includes(`worker=${p.worker_id}`))) {
+      throw new Error(`the browser lists no worker ${p.worker_id} for ${name}: ${workerUrls().join(", ")}`);
+    }
+  }
+  return boot.map((p) => `${p.pid}:${p.name}(${p.state})`).join(" ");
+});
+
+await t.check("terminal waits for input (Blocked in RECEIVE), idle keeps yielding", async () => {
+  await waitFor("terminal blocked on receive", async () => {
+    const term = byName(await t.processes(), "terminal")[0];
+    return term?.state === "blocked" && term.blocked_on === "receive";
+  });
+  const idle0 = byName(await t.processes(), "idle")[0].metrics.syscall_count;
+  const idle1 = await waitFor("idle's syscall count to rise by 50", async () => {
+    const n = byName(await t.processes(), "idle")[0].metrics.syscall_count;
+    return n >= idle0 + 50 ? n : null;
+  });
+  return `idle syscalls ${idle0} -> ${idle1}`;
+});
+
+let pings = [];
+await t.check("spawn pingpong twice through send_input; IPC counters rise", async () => {
+  const m0 = await t.sv((s) => s.get_system_metrics_json());
+  await t.sv((s) => s.send_input("spawn pingpong"));
+  await waitFor("the first pingpong", async () => byName(await t.processes(), "pingpong").length === 1);
+  await t.sv((s) => s.send_input("spawn pingpong"));
+  pings = await waitFor("two pingpong processes", async () => {
+    const p = byName(await t.processes(), "pingpong");
+    return p.length === 2 ? p : null;
+  });
+  const m1 = await waitFor("1000 more IPC messages", async () => {
+    const m = await t.sv((s) => s.get_system_metrics_json());
+    return m.ipc_messages >= m0.ipc_messages + 1000 ? m : null;
+  });
+  const [a, b] = await waitFor("both pingpongs to have sent and received", async () => {
+    const p = byName(await t.processes(), "pingpong");
+    return p.every((x) => x.metrics.ipc_sent > 100 && x.metrics.ipc_received > 100) ? p : null;
+  });
+  const traffic = await t.sv((s) => s.get_ipc_traffic_json(10));
+  if (traffic.length === 0) throw new Error("the IPC traffic log is empty");
+  const endpoints = await t.sv((s) => s.get_endpoint_list_json());
+  if (!endpoints.some((e) => e.owner === a.pid) || !endpoints.some((e) => e.owner === b.pid)) {
+    throw new Error(`no inbox endpoints for pids ${a.pid}, ${b.pid}: ${JSON.stringify(endpoints)}`);
+  }
+  return `ipc_messages ${m0.ipc_messages} -> ${m1.ipc_messages}; pid ${a.pid} sent ${a.metrics.ipc_sent}, pid ${b.pid} sent ${b.metrics.ipc_sent}`;
+});
+
+let memhog;
+await t.check("spawn memhog; its memory grows", async () => {
+  await t.sv((s) => s.send_input("spawn memhog"));
+  memhog = await waitFor("memhog", async () => byName(await t.processes(), "memhog")[0]);
+  const first = memhog.memory;
+  const grown = await waitFor("memhog's memory to grow by 4 MiB", async () => {
+    const m = byName(await t.processes(), "memhog")[0];
+    return m && m.memory >= first + 4 * 1024 * 1024 ? m : null;
+  });
+  return `memory ${first} -> ${grown.memory} bytes (allocated ${grown.allocated_bytes})`;
+});
+
+await t.screenshot("playground-running.png");
+
+async function killAndCheckGone(p) {
+  const urlPart = `worker=${p.worker_id}`;
+  if (!workerUrls().some((u) => u.includes(urlPart))) throw new Error(`worker ${p.worker_id} of pid ${p.pid} is not running before the kill`);
+  const terminated0 = (await t.sv((s) => s.get_worker_list_json())).terminated;
+  await t.sv((s, pid) => s.send_input(`kill ${pid}`), p.pid);
+  await waitFor(`pid ${p.pid} to leave the process list`, async () => !(await t.processes()).some((x) => x.pid === p.pid));
+  await waitFor(`worker ${p.worker_id} to be terminated`, async () => {
+    const w = await t.sv((s) => s.get_worker_list_json());
+    return !w.live.some((x) => x.pid === p.pid) && w.terminated > terminated0;
+  });
+  // The browser's own list of workers: the terminated one is gone.
+  await waitFor(`the browser to drop worker ${p.worker_id}`, async () => !workerUrls().some((u) => u.includes(urlPart)));
+}
+
+await t.check("kill memhog by pid: the process and its worker are gone", async () => {
+  await killAndCheckGone(memhog);
+  return `pid ${memhog.pid}, worker ${memhog.worker_id}`;
+});
+
+await t.check("kill a spinner (no syscalls at all): the process and its worker are gone", async () => {
+  await t.sv((s) => s.send_input("spawn spinner"));
+  const spinner = await waitFor("spinner", async () => byName(await t.processes(), "spinner")[0]);
+  await waitFor("spinner to print (then spin)", async () => (await t.processes()).find((p) => p.pid === spinner.pid)?.metrics.syscall_count >= 1);
+  await killAndCheckGone(spinner);
+  return `pid ${spinner.pid}, worker ${spinner.worker_id}`;
+});
+
+await t.check("the others keep running after the kills", async () => {
+  const before = byName(await t.processes(), "pingpong").map((p) => p.metrics.ipc_sent);
+  await waitFor("pingpong to keep sending", async () => {
+    const now = byName(await t.processes(), "pingpong").map((p) => p.metrics.ipc_sent);
+    return now.length === 2 && now.every((n, i) => n > before[i] + 100);
+  });
+  const list = await t.processes();
+  return list.map((p) => `${p.pid}:${p.name}(${p.state})`).join(" ");
+});
+
+await t.check("syscall latency is measured by the shims", async () => {
+  const l = await t.sv((s) => s.get_syscall_latency_json());
+  if (!(l.count > 0)) throw new Error("no samples");
+  const m = await t.sv((s) => s.get_system_metrics_json());
+  return `median ${l.median_us.toFixed(1)} us, p99 ${l.p99_us.toFixed(1)} us over ${l.count} calls; servicer ${JSON.stringify(m.servicer)}`;
+});
+
+await t.screenshot("playground-after-kills.png");
+await t.finish();
