@@ -2,6 +2,7 @@
 //! browser), the supervisor with the right host for the platform, and the playground's features.
 use bevy::asset::AssetMetaCheck;
 use bevy::prelude::*;
+use orbital_playground::PlaygroundPlugins;
 use orbital_playground::supervisor::SupervisorPlugin;
 
 fn app(supervisor: SupervisorPlugin) -> App {
@@ -23,7 +24,8 @@ fn app(supervisor: SupervisorPlugin) -> App {
             // Served sites have no `.meta` files; asking for them only produces 404s.
             .set(AssetPlugin { meta_check: AssetMetaCheck::Never, ..default() }),
     )
-    .add_plugins(supervisor);
+    .add_plugins(supervisor)
+    .add_plugins(PlaygroundPlugins);
     app
 }
 
