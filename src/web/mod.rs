@@ -59,7 +59,11 @@ mod wasm {
     /// Loads the guest modules, then builds the app with `make_app` (given the supervisor plugin
     /// wired to the web host) and runs it.
     pub fn start(make_app: impl FnOnce(SupervisorPlugin) -> App + 'static) {
-        console_error_panic_hook::set_once();
+        // A panic stops the app: say so on the page (and to tests) as well as in the console.
+        std::panic::set_hook(Box::new(|info| {
+            console_error_panic_hook::hook(info);
+            fail(&format!("The playground stopped: {info}"));
+        }));
         wasm_bindgen_futures::spawn_local(async move {
             let manifest = match Manifest::builtin() {
                 Ok(manifest) => manifest,

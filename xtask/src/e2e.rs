@@ -159,6 +159,7 @@ pub fn bench(root: &Path, profile: Profile, no_build: bool) -> Result<(), String
             ("ORBITAL_BENCH_OUT", out.display().to_string()),
             ("ORBITAL_DIST_REPORT", dist_report.display().to_string()),
             ("ORBITAL_PROFILE", profile.name().to_string()),
+            ("ORBITAL_SITE", site.display().to_string()),
         ],
     );
     server.stop();

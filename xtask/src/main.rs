@@ -32,7 +32,7 @@ const USAGE: &str = "usage: cargo xtask <command>
   abi-js                                   regenerate web/abi.js from kernel/abi
   dist [--profile web-test|release] [--out DIR]
                                            build the static site (default: release into target/site)
-  serve [--port N] [--profile P] [--no-build]
+  serve [--port N] [--profile P] [--out DIR] [--no-build]
                                            dist, then serve on http://127.0.0.1:N/ (default 8000)
   test [--e2e-only] [--no-build]           all tests: cargo test --workspace, then the browser tests
   bench-web [--profile P] [--no-build]     browser benchmarks; writes target/bench/web.json";
@@ -62,8 +62,8 @@ fn run_command(args: &[String]) -> Result<(), String> {
             let profile = flags.profile(dist::Profile::Release)?;
             let port = flags.take_value("--port")?.unwrap_or_else(|| "8000".into());
             let no_build = flags.take_switch("--no-build");
+            let out = flags.take_value("--out")?.map(PathBuf::from).unwrap_or_else(|| profile.default_out(&root));
             flags.finish()?;
-            let out = profile.default_out(&root);
             if !no_build {
                 dist::dist(&root, &dist::Options { profile, out: out.clone() })?.print();
             }
