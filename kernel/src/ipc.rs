@@ -11,6 +11,11 @@ use crate::{
     ProcessId, ProcessState, Reply, TRAFFIC_PREVIEW_BYTES, TrafficEntry,
 };
 
+/// Bytes all queues together may hold (headers included): each queue is bounded by its
+/// message count, and this bounds the sum, so a guest that fills many endpoints with
+/// 4 KiB messages gets `QUEUE_FULL` instead of exhausting the app's memory.
+pub const MAX_QUEUED_BYTES: u64 = 16 * 1024 * 1024;
+
 /// A queued message. `buf` is already laid out as the RECEIVE reply data (12-byte header, then
 /// the payload), so delivery hands it over without copying.
 #[derive(Clone, Debug)]
@@ -54,6 +59,10 @@ pub(crate) struct Endpoint {
 impl Endpoint {
     pub fn queue_len(&self) -> usize {
         self.queue.len()
+    }
+
+    pub fn queued_bytes(&self) -> u64 {
+        self.queue.iter().map(|m| m.buf.len() as u64).sum()
     }
 
     pub fn waiter_count(&self) -> usize {
@@ -148,7 +157,9 @@ impl Kernel {
             return;
         };
         let dropped = ep.queue.len() as u64;
+        let dropped_bytes: u64 = ep.queue.iter().map(|m| m.buf.len() as u64).sum();
         self.counters.messages_queued = self.counters.messages_queued.saturating_sub(dropped);
+        self.counters.queued_bytes = self.counters.queued_bytes.saturating_sub(dropped_bytes);
         self.counters.messages_dropped = self.counters.messages_dropped.saturating_add(dropped);
         if let Some(p) = self.processes.get_mut(&ep.owner) {
             p.endpoints.retain(|e| *e != id);
@@ -196,6 +207,18 @@ impl Kernel {
                 format!("endpoint {endpoint} has {capacity} messages queued, its limit"),
             ));
         }
+        let size = (mailbox::RECV_HEADER_BYTES + data.len()) as u64;
+        if ep.waiters.is_empty()
+            && self.counters.queued_bytes.saturating_add(size) > MAX_QUEUED_BYTES
+        {
+            return Err(Denied::new(
+                ErrorCode::QueueFull,
+                format!(
+                    "the system already holds {} bytes of queued messages, its limit",
+                    self.counters.queued_bytes
+                ),
+            ));
+        }
         ep.sent = ep.sent.saturating_add(1);
         let owner = ep.owner;
         let mut buf = Vec::with_capacity(mailbox::RECV_HEADER_BYTES + data.len());
@@ -213,6 +236,7 @@ impl Kernel {
             None => {
                 ep.queue.push_back(message);
                 self.counters.messages_queued = self.counters.messages_queued.saturating_add(1);
+                self.counters.queued_bytes = self.counters.queued_bytes.saturating_add(size);
                 None
             }
         };
@@ -321,6 +345,10 @@ impl Kernel {
         if let Some(message) = ep.queue.pop_front() {
             ep.delivered = ep.delivered.saturating_add(1);
             self.counters.messages_queued = self.counters.messages_queued.saturating_sub(1);
+            self.counters.queued_bytes = self
+                .counters
+                .queued_bytes
+                .saturating_sub(message.buf.len() as u64);
             return Ok(Some(self.deliver(pid, endpoint, message, now_ns)));
         }
         if !blocking {

@@ -23,6 +23,7 @@ mod process;
 mod syscall;
 mod types;
 
+pub use ipc::MAX_QUEUED_BYTES;
 pub use types::*;
 
 use alloc::collections::{BTreeMap, BTreeSet, VecDeque};
@@ -79,6 +80,8 @@ pub(crate) struct Counters {
     messages_delivered: u64,
     messages_dropped: u64,
     messages_queued: u64,
+    /// Bytes (header + payload) of every queued message.
+    queued_bytes: u64,
     bytes_sent: u64,
     syscalls: u64,
 }
@@ -224,6 +227,13 @@ impl Kernel {
             return Err(format!(
                 "queued {} != recomputed {}",
                 self.counters.messages_queued, queued
+            ));
+        }
+        let queued_bytes: u64 = self.endpoints.values().map(|e| e.queued_bytes()).sum();
+        if queued_bytes != self.counters.queued_bytes || queued_bytes > MAX_QUEUED_BYTES {
+            return Err(format!(
+                "queued bytes {} != recomputed {} (limit {})",
+                self.counters.queued_bytes, queued_bytes, MAX_QUEUED_BYTES
             ));
         }
         let c = self.message_counts();

@@ -1029,3 +1029,45 @@ fn install_at_leaves_gaps_for_missing_connects() {
         "the lowest free slot"
     );
 }
+
+#[test]
+fn queued_bytes_are_bounded_system_wide() {
+    let mut k = Kernel::new(KernelConfig {
+        max_endpoints: 4096,
+        ..Default::default()
+    });
+    let per_message = (mailbox::RECV_HEADER_BYTES + mailbox::MAX_MESSAGE_BYTES) as u64;
+    let fit = orbital_kernel::MAX_QUEUED_BYTES / per_message;
+    let big = vec![1u8; mailbox::MAX_MESSAGE_BYTES];
+    let mut sent = 0u64;
+    let mut refused = None;
+    'fill: for _ in 0..100 {
+        let p = k.register_process("hog", 0).unwrap();
+        for _ in 1..slot::CAPACITY {
+            let s = result(&mut k, p, nr::ENDPOINT_CREATE, [0; 3], &[], 0) as u32;
+            for _ in 0..64 {
+                let r = send(&mut k, p, s, 0, &big, 0);
+                if r != 0 {
+                    refused = Some(r);
+                    break 'fill;
+                }
+                sent += 1;
+            }
+        }
+    }
+    assert_eq!(refused, Some(err(ErrorCode::QueueFull)));
+    assert_eq!(
+        sent, fit,
+        "exactly as many 4 KiB messages as fit in the limit"
+    );
+    k.audit().unwrap();
+    // A blocked receiver still gets a message directly (nothing is queued for it).
+    let r = k.register_process("r", 1).unwrap();
+    let (ep, s) = k.create_endpoint(r, 1).unwrap();
+    assert_eq!(
+        call(&mut k, r, nr::RECEIVE, [s, 0, 0], &[], 2),
+        Dispatch::Pending
+    );
+    k.send_from_kernel(ep, 0, &big, 3).unwrap();
+    assert_eq!(completions(&k.take_effects()).len(), 1);
+}
