@@ -133,3 +133,15 @@ mod tests {
         assert_eq!(shortcut_for(&Key::Character("x".into())), None);
     }
 }
+
+#[cfg(test)]
+mod param_tests {
+    use super::*;
+
+    #[test]
+    fn shortcut_system_has_no_conflicting_parameters() {
+        let mut world = World::new();
+        let mut system = IntoSystem::into_system(handle_shortcuts);
+        system.initialize(&mut world);
+    }
+}

@@ -259,3 +259,17 @@ mod timing_tests {
         assert_eq!(timing.summary().max_ms, 1.0, "old samples leave the window");
     }
 }
+
+#[cfg(test)]
+mod param_tests {
+    use super::*;
+
+    #[test]
+    fn quality_systems_have_no_conflicting_parameters() {
+        let mut world = World::new();
+        let mut system = IntoSystem::into_system(apply_render_quality);
+        system.initialize(&mut world);
+        let mut system = IntoSystem::into_system(stop_frame_timer);
+        system.initialize(&mut world);
+    }
+}

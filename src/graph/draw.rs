@@ -519,3 +519,36 @@ fn update_kill_zone_label(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn initialise<M>(world: &mut World, system: impl IntoSystem<(), (), M>) {
+        let mut system = IntoSystem::into_system(system);
+        system.initialize(world);
+    }
+
+    /// Conflicting system parameters only show when a schedule initialises the system (a panic
+    /// in the browser): initialise every drawing and model system here.
+    #[test]
+    fn graph_systems_have_no_conflicting_parameters() {
+        let mut world = World::new();
+        initialise(&mut world, configure_gizmos);
+        initialise(&mut world, attach_node_visuals);
+        initialise(&mut world, update_node_visuals);
+        initialise(&mut world, attach_particle_visuals);
+        initialise(&mut world, draw_edges_and_rings);
+        initialise(&mut world, draw_node_effects);
+        initialise(&mut world, update_edge_bars);
+        initialise(&mut world, spawn_kill_zone_label);
+        initialise(&mut world, update_kill_zone_label);
+        initialise(&mut world, camera::spawn_graph_camera);
+        initialise(&mut world, camera::place_graph_camera);
+        initialise(&mut world, camera::pan_zoom_graph_camera);
+        initialise(&mut world, camera::fit_graph_camera);
+        initialise(&mut world, interaction::age_toasts);
+        initialise(&mut world, interaction::clear_departed_selection);
+        initialise(&mut world, interaction::publish_canvas_layout);
+    }
+}

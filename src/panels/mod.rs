@@ -104,29 +104,26 @@ fn show_refused_intents(mut refused: MessageReader<IntentRefused>, mut toasts: R
 pub(crate) struct PanelData<'w, 's> {
     pub supervisor: Res<'w, SupervisorHandle>,
     pub processes: Query<'w, 's, (&'static crate::supervisor::ProcessEntity, &'static crate::supervisor::ProcessView)>,
-    pub selection: Res<'w, Selection>,
+    pub selection: ResMut<'w, Selection>,
     pub hovered: Res<'w, crate::graph::Hovered>,
-    pub theme: Res<'w, Theme>,
+    pub theme: ResMut<'w, Theme>,
     pub stats: Res<'w, RateStats>,
     pub scenario: Res<'w, ScenarioState>,
     pub quality: Res<'w, crate::render_quality::RenderQuality>,
-    pub quality_settings: Res<'w, crate::render_quality::RenderQualitySettings>,
+    pub quality_settings: ResMut<'w, crate::render_quality::RenderQualitySettings>,
     pub graph: Res<'w, crate::graph::GraphModel>,
 }
 
 #[allow(clippy::too_many_arguments)]
 fn draw_panels(
     mut contexts: EguiContexts,
-    data: PanelData,
+    mut data: PanelData,
     mut state: ResMut<PanelState>,
     mut toasts: ResMut<Toasts>,
     mut area: ResMut<CanvasArea>,
     window: Query<&Window, With<PrimaryWindow>>,
-    mut selection_out: ResMut<Selection>,
     mut intents_out: MessageWriter<SupervisorIntent>,
     mut scenario_out: MessageWriter<LoadScenario>,
-    mut theme_out: ResMut<Theme>,
-    mut quality_out: ResMut<crate::render_quality::RenderQualitySettings>,
     mut layout_out: ResMut<crate::graph::CanvasLayout>,
     mut applied_theme: Local<Option<ThemeMode>>,
 ) -> Result {
@@ -206,13 +203,13 @@ fn draw_panels(
         scenario_out.write(LoadScenario { name });
     }
     if let Some(select) = actions.select {
-        selection_out.0 = select;
+        data.selection.0 = select;
     }
     if let Some(mode) = actions.theme_mode {
-        *theme_out = Theme::for_mode(mode);
+        *data.theme = Theme::for_mode(mode);
     }
     if let Some(mode) = actions.quality {
-        quality_out.mode = mode;
+        data.quality_settings.mode = mode;
     }
     for (text, is_error) in actions.toasts {
         toasts.push(text, is_error);
@@ -306,6 +303,19 @@ mod tests {
         assert_eq!(preview_text(b"ab\x00c"), "ab·c");
         assert_eq!(preview_hex(&[0, 255, 16]), "00 ff 10");
         assert_eq!(format_ns(62_500_000_000), "1:02.5");
+    }
+
+    /// Conflicting system parameters only show when a schedule initialises the system (a panic in
+    /// the browser): initialise it here.
+    #[test]
+    fn panel_systems_have_no_conflicting_parameters() {
+        let mut world = World::new();
+        let mut system = IntoSystem::<(), Result, _>::into_system(draw_panels);
+        system.initialize(&mut world);
+        let mut system = IntoSystem::into_system(stats::sample_rates);
+        system.initialize(&mut world);
+        let mut system = IntoSystem::into_system(show_refused_intents);
+        system.initialize(&mut world);
     }
 
     #[test]
