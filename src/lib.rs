@@ -33,11 +33,32 @@ impl PluginGroup for PlaygroundPlugins {
             .add(graph::GraphDrawPlugin)
             .add(panels::PanelsPlugin)
             .add(classroom::classroom_plugin)
+            .add(js_api_plugin)
     }
 }
 
 fn ensure_egui_plugin(app: &mut bevy::app::App) {
     if !app.is_plugin_added::<bevy_egui::EguiPlugin>() {
         app.add_plugins(bevy_egui::EguiPlugin::default());
+    }
+}
+
+/// `window.supervisor.get_canvas_layout_json()` and `get_frame_timing_json()` for browser tests
+/// (no-ops natively). They read snapshots the app writes each frame, so they work between frames.
+fn js_api_plugin(app: &mut bevy::app::App) {
+    app.add_systems(bevy::app::Startup, expose_visual_snapshots);
+}
+
+fn expose_visual_snapshots(
+    layout: bevy::ecs::system::Res<graph::SharedCanvasLayout>,
+    timing: bevy::ecs::system::Res<render_quality::SharedFrameTiming>,
+) {
+    let layout = layout.clone();
+    if let Err(e) = web::expose_json("get_canvas_layout_json", move || layout.to_json()) {
+        bevy::log::error!("cannot expose get_canvas_layout_json: {e:?}");
+    }
+    let timing = timing.clone();
+    if let Err(e) = web::expose_json("get_frame_timing_json", move || timing.to_json()) {
+        bevy::log::error!("cannot expose get_frame_timing_json: {e:?}");
     }
 }
