@@ -24,7 +24,7 @@ pub fn npm_ci(root: &Path) -> Result<(), String> {
     .map_err(|e| format!("{e}: the browser tests need Node.js >= 18 and npm"))
 }
 
-fn ensure_node_modules(root: &Path) -> Result<(), String> {
+pub fn ensure_node_modules(root: &Path) -> Result<(), String> {
     if e2e_dir(root).join("node_modules/playwright-core").is_dir() {
         return Ok(());
     }
@@ -113,7 +113,7 @@ fn test_scripts(root: &Path) -> Result<Vec<PathBuf>, String> {
 }
 
 /// Runs one Node.js script against the served site, killing it after `SCRIPT_TIMEOUT`.
-fn run_node(root: &Path, script: &Path, url: &str, artifacts: &Path, env: &[(&str, String)]) -> Result<(), String> {
+pub fn run_node(root: &Path, script: &Path, url: &str, artifacts: &Path, env: &[(&str, String)]) -> Result<(), String> {
     let mut command = Command::new("node");
     command
         .arg(script)

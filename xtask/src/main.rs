@@ -7,10 +7,13 @@
 //! - `serve [--port N] [--profile ..]`: dist (release by default), then serve it with COOP/COEP.
 //! - `test [--e2e-only] [--no-build]`: every test: cargo's, then the browser end-to-end tests.
 //! - `bench-web [--profile ..]`: browser benchmarks (syscall vs raw Atomics round trips, sizes, ...).
+//! - `bench [--profile ..] [--no-build] [--skip-kernel] [--skip-browser] [--site DIR]`: every benchmark,
+//!   one table with a baseline per figure (target/bench/bench.json).
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
 mod abi_js;
+mod bench;
 mod dist;
 mod e2e;
 mod guests;
@@ -35,7 +38,10 @@ const USAGE: &str = "usage: cargo xtask <command>
   serve [--port N] [--profile P] [--out DIR] [--no-build]
                                            dist, then serve on http://127.0.0.1:N/ (default 8000)
   test [--e2e-only] [--no-build]           all tests: cargo test --workspace, then the browser tests
-  bench-web [--profile P] [--no-build]     browser benchmarks; writes target/bench/web.json";
+  bench-web [--profile P] [--no-build]     browser benchmarks; writes target/bench/web.json
+  bench [--profile P] [--no-build] [--skip-kernel] [--skip-browser] [--site DIR]
+                                           every benchmark in one table (release unless --profile);
+                                           writes target/bench/bench.json and table.txt";
 
 fn run_command(args: &[String]) -> Result<(), String> {
     let root = repo_root();
@@ -84,6 +90,19 @@ fn run_command(args: &[String]) -> Result<(), String> {
             let no_build = flags.take_switch("--no-build");
             flags.finish()?;
             e2e::bench(&root, profile, no_build)?;
+        }
+        "bench" => {
+            let profile = flags.take_value("--profile")?.map(|p| dist::Profile::parse(&p)).transpose()?;
+            let site = flags.take_value("--site")?.map(PathBuf::from);
+            let options = bench::Options {
+                profile,
+                no_build: flags.take_switch("--no-build"),
+                skip_kernel: flags.take_switch("--skip-kernel"),
+                skip_browser: flags.take_switch("--skip-browser"),
+                site,
+            };
+            flags.finish()?;
+            bench::bench(&root, &options)?;
         }
         "help" | "--help" | "-h" => println!("{USAGE}"),
         other => return Err(format!("unknown command `{other}`\n{USAGE}")),

@@ -1,0 +1,571 @@
+// The browser half of `cargo xtask bench`: opens the built site in headless Chromium (software
+// WebGL), measures the playground, and measures each baseline in the same page with plain
+// workers made from Blob URLs (no app code involved). Writes one JSON document to
+// $ORBITAL_BENCH_OUT; `cargo xtask bench` turns it into the table.
+//
+// Every measurement is independent: one that cannot be taken records {error: "why"} and the
+// rest still run. Figures are medians; per-call times come from performance.now(), which is
+// coarse (5-100 us) in a cross-origin isolated page, so per-call medians are quantised.
+//
+// Order: first frame -> default scenario (fps, update time) -> quiet (every user process killed):
+// raw vs syscall round trips, raw vs guest spawns, raw relay vs a pingpong pair -> crowd (64
+// processes: syscalls/s, fps, update time, memory, a CPU profile of the main thread) -> kill
+// everything (memory after, the update time of an empty frame).
+import { chromium } from "playwright-core";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+
+const URL = process.env.ORBITAL_URL ?? "http://127.0.0.1:8000/";
+const OUT = process.env.ORBITAL_BENCH_OUT ?? "browser.json";
+const ARTIFACTS = process.env.ORBITAL_ARTIFACTS ?? ".";
+const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
+/** Frames the app's frame timing summarises (render_quality::FrameTiming::WINDOW). */
+const TIMING_WINDOW_FRAMES = 300;
+/** Longest wait for a fresh timing window; software rendering may be slow. */
+const TIMING_WAIT_MS = Number(process.env.ORBITAL_BENCH_TIMING_WAIT_MS ?? 120_000);
+const FPS_WINDOW_MS = 10_000;
+/** For working on one figure: ORBITAL_BENCH_ONLY=pingpong,raw_relay (the first frame always runs). */
+const ONLY = process.env.ORBITAL_BENCH_ONLY ? ["first_frame", ...process.env.ORBITAL_BENCH_ONLY.split(",")] : null;
+
+// Flags from shared/BROWSER.md: headless, software WebGL2 (SwiftShader), no throttling.
+const CHROMIUM_ARGS = [
+  "--headless=new",
+  "--no-sandbox",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+  "--use-gl=angle",
+  "--use-angle=swiftshader",
+  "--enable-unsafe-swiftshader",
+  "--disable-backgrounding-occluded-windows",
+  "--disable-renderer-backgrounding",
+  "--disable-background-timer-throttling",
+];
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const log = (...a) => console.log("bench:", ...a);
+
+function median(xs) {
+  if (!xs.length) return null;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor((s.length - 1) / 2)];
+}
+function percentile(xs, p) {
+  if (!xs.length) return null;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.round((s.length - 1) * p)];
+}
+
+async function waitFor(what, condition, timeoutMs = 60_000, intervalMs = 100) {
+  const deadline = Date.now() + timeoutMs;
+  let lastError;
+  while (Date.now() < deadline) {
+    try {
+      const v = await condition();
+      if (v) return v;
+    } catch (e) {
+      lastError = e;
+    }
+    await sleep(intervalMs);
+  }
+  throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}${lastError ? ` (${lastError.message})` : ""}`);
+}
+
+const result = { url: URL, profile: process.env.ORBITAL_PROFILE ?? null, started_at: new Date().toISOString() };
+/** Runs one measurement; an exception becomes {error} in the result instead of ending the run. */
+async function measure(name, body) {
+  if (ONLY && !ONLY.includes(name)) return null;
+  const t0 = Date.now();
+  try {
+    result[name] = await body();
+    log(`${name}: ${JSON.stringify(result[name])} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+  } catch (e) {
+    result[name] = { error: String(e?.message ?? e).split("\n")[0] };
+    log(`${name}: NOT MEASURED: ${result[name].error}`);
+  }
+  writeFileSync(OUT, JSON.stringify(result, null, 2));
+  return result[name];
+}
+
+const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
+// Device scale factor 1: Bevy 0.19's 2D coordinates break at other ratios (see lib.mjs).
+const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, deviceScaleFactor: 1 });
+const page = await context.newPage();
+const cdp = await context.newCDPSession(page);
+const pageErrors = [];
+page.on("pageerror", (e) => pageErrors.push(String(e?.message ?? e)));
+
+/** Calls `window.supervisor.<name>(...args)`; JSON getters come back parsed. */
+async function sv(name, ...args) {
+  return page.evaluate(
+    ([name, args]) => {
+      const s = window.supervisor;
+      if (!s || typeof s[name] !== "function") throw new Error(`window.supervisor.${name} does not exist in this build`);
+      const v = s[name](...args);
+      return name.endsWith("_json") ? JSON.parse(v) : v;
+    },
+    [name, args],
+  );
+}
+const has = (name) => page.evaluate((n) => typeof window.supervisor?.[n] === "function", name);
+const processes = () => sv("get_process_list_json");
+
+/** Types a terminal command (the same path as a person), retrying while the stdin queue is full. */
+async function command(line) {
+  await waitFor(`the terminal to take "${line}"`, async () => {
+    try {
+      await sv("send_input", line);
+      return true;
+    } catch (e) {
+      if (/QUEUE_FULL|full/i.test(String(e))) return false;
+      throw e;
+    }
+  }, 20_000, 20);
+}
+
+/** Kills every process that is not protected (terminal `kill`), then waits until they are gone. */
+async function killUserProcesses() {
+  const victims = (await processes()).filter((p) => !p.protected);
+  for (const p of victims) await command(`kill ${p.pid}`);
+  let lastRetry = Date.now();
+  await waitFor("every user process to leave the table", async () => {
+    const left = (await processes()).filter((p) => !p.protected);
+    if (left.length && Date.now() - lastRetry > 10_000) {
+      // A kill the terminal refused or lost (its answer is only printed): ask again.
+      lastRetry = Date.now();
+      for (const p of left) await command(`kill ${p.pid}`).catch(() => {});
+    }
+    return left.length === 0;
+  }, 120_000, 200).catch(async (e) => {
+    const left = (await processes()).filter((p) => !p.protected).map((p) => `${p.pid}:${p.name}/${p.state}`);
+    throw new Error(`${e.message}: left ${left.join(" ")}`);
+  });
+  return victims.length;
+}
+
+// ---- frames -------------------------------------------------------------------------------
+
+/** Counts the page's animation frames (Bevy's web loop runs on requestAnimationFrame too). */
+async function installFrameCounter() {
+  await page.evaluate(() => {
+    if (window.__benchFrames !== undefined) return;
+    window.__benchFrames = 0;
+    const tick = () => {
+      window.__benchFrames++;
+      requestAnimationFrame(tick);
+    };
+    requestAnimationFrame(tick);
+  });
+}
+const frameMark = () => page.evaluate(() => ({ frames: window.__benchFrames, at: performance.now() }));
+
+async function framesPerSecond(windowMs = FPS_WINDOW_MS) {
+  const a = await frameMark();
+  await sleep(windowMs);
+  const b = await frameMark();
+  return { fps: ((b.frames - a.frames) * 1000) / (b.at - a.at), frames: b.frames - a.frames, window_ms: b.at - a.at };
+}
+
+/** The app's own update time per frame (First..Last) over a window of frames that all began after now. */
+async function updateTiming() {
+  if (!(await has("get_frame_timing_json"))) {
+    throw new Error("window.supervisor.get_frame_timing_json does not exist in this build (the visual engineer's frame timing is not wired into the page)");
+  }
+  const start = await frameMark();
+  // The summary is refreshed every 30 frames; wait for a whole fresh window plus one refresh.
+  const need = TIMING_WINDOW_FRAMES + 31;
+  const end = await waitFor(`${need} fresh frames for the update timing`, async () => {
+    const m = await frameMark();
+    return m.frames - start.frames >= need && m;
+  }, TIMING_WAIT_MS, 250).catch(async (e) => {
+    const m = await frameMark();
+    throw new Error(`${e.message}: only ${m.frames - start.frames} frames in ${((m.at - start.at) / 1000).toFixed(0)} s`);
+  });
+  const t = await sv("get_frame_timing_json");
+  return { ...t, fresh_frames: end.frames - start.frames, window_s: (end.at - start.at) / 1000 };
+}
+
+// ---- raw baselines (plain workers from Blob URLs, same page) -------------------------------
+
+/** Worker <-> main thread round trips over Atomics; the main thread is woken by waitAsync, as the servicer is. */
+async function rawRoundTrips(count) {
+  return page.evaluate(async (count) => {
+    const src = `onmessage = (e) => {
+      const a = new Int32Array(e.data.sab);
+      const n = e.data.count;
+      const us = new Float64Array(n);
+      for (let i = 0; i < n; i++) {
+        const t0 = performance.now();
+        Atomics.store(a, 1, 0);
+        Atomics.store(a, 0, 1);
+        Atomics.notify(a, 0);
+        let v;
+        while ((v = Atomics.load(a, 1)) === 0) Atomics.wait(a, 1, v);
+        us[i] = (performance.now() - t0) * 1000;
+      }
+      Atomics.store(a, 2, 1);
+      Atomics.store(a, 0, 1);
+      Atomics.notify(a, 0);
+      postMessage(us, [us.buffer]);
+    };`;
+    const url = URL.createObjectURL(new Blob([src], { type: "text/javascript" }));
+    const worker = new Worker(url);
+    const sab = new SharedArrayBuffer(16);
+    const a = new Int32Array(sab);
+    const done = new Promise((resolve, reject) => {
+      worker.onmessage = (e) => resolve(Array.from(e.data));
+      worker.onerror = (e) => reject(new Error(e.message));
+    });
+    worker.postMessage({ sab, count });
+    // The servicer's shape: wait on the request word, answer, wait again.
+    for (;;) {
+      const w = Atomics.waitAsync(a, 0, 0);
+      if (w.async) await w.value;
+      if (Atomics.load(a, 2) === 1) break;
+      Atomics.store(a, 0, 0);
+      Atomics.store(a, 1, 1);
+      Atomics.notify(a, 1);
+    }
+    const samples = await done;
+    worker.terminate();
+    URL.revokeObjectURL(url);
+    return samples;
+  }, count);
+}
+
+/** Two workers bouncing a counter over Atomics (no main thread): round trips per second. */
+async function rawRelay(roundTrips) {
+  return page.evaluate(async (n) => {
+    const src = `onmessage = (e) => {
+      const a = new Int32Array(e.data.sab);
+      const { role, n } = e.data;
+      const waitFor = (target) => { let v; while ((v = Atomics.load(a, 0)) !== target) Atomics.wait(a, 0, v); };
+      Atomics.add(a, 1, 1);
+      Atomics.notify(a, 1);
+      while (Atomics.load(a, 1) < 2) Atomics.wait(a, 1, 1);
+      const t0 = performance.now();
+      for (let i = 0; i < n; i++) {
+        if (role === 0) {
+          Atomics.store(a, 0, 2 * i + 1);
+          Atomics.notify(a, 0);
+          waitFor(2 * i + 2);
+        } else {
+          waitFor(2 * i + 1);
+          Atomics.store(a, 0, 2 * i + 2);
+          Atomics.notify(a, 0);
+        }
+      }
+      postMessage(performance.now() - t0);
+    };`;
+    const url = URL.createObjectURL(new Blob([src], { type: "text/javascript" }));
+    const sab = new SharedArrayBuffer(16);
+    const workers = [new Worker(url), new Worker(url)];
+    const times = workers.map((w, role) => new Promise((resolve, reject) => {
+      w.onmessage = (e) => resolve(e.data);
+      w.onerror = (e) => reject(new Error(e.message));
+      w.postMessage({ sab, role, n });
+    }));
+    const [ping] = await Promise.all(times);
+    workers.forEach((w) => w.terminate());
+    URL.revokeObjectURL(url);
+    return (n * 1000) / ping;
+  }, roundTrips);
+}
+
+/**
+ * Raw spawns: a worker from a Blob URL that instantiates an (empty) compiled module, as the
+ * guest shim does, then signals its first "syscall" over Atomics. Milliseconds from `new Worker`
+ * to the main thread seeing the signal; `count` in a row (all started at once, like a burst of
+ * spawn commands), or one at a time when `serial`.
+ */
+async function rawSpawns(count, serial) {
+  return page.evaluate(async ([count, serial]) => {
+    // (module (func (export "_start")))
+    const bytes = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 4, 1, 96, 0, 0, 3, 2, 1, 0, 7, 10, 1, 6, 95, 115, 116, 97, 114, 116, 0, 0, 10, 4, 1, 2, 0, 11]);
+    const module = await WebAssembly.compile(bytes);
+    const src = `onmessage = async (e) => {
+      const instance = await WebAssembly.instantiate(e.data.module, {});
+      instance.exports._start();
+      const a = new Int32Array(e.data.sab);
+      Atomics.store(a, e.data.i, 1);
+      Atomics.notify(a, e.data.i);
+    };`;
+    const url = URL.createObjectURL(new Blob([src], { type: "text/javascript" }));
+    const sab = new SharedArrayBuffer(4 * count);
+    const a = new Int32Array(sab);
+    const workers = [];
+    const started = performance.now();
+    const spawnOne = (i) => {
+      const t0 = performance.now();
+      const w = new Worker(url);
+      workers.push(w);
+      w.postMessage({ module, sab, i });
+      return (async () => {
+        const r = Atomics.waitAsync(a, i, 0);
+        if (r.async) await r.value;
+        return performance.now() - t0;
+      })();
+    };
+    const each = [];
+    if (serial) {
+      for (let i = 0; i < count; i++) each.push(await spawnOne(i));
+    } else {
+      const all = [];
+      for (let i = 0; i < count; i++) all.push(spawnOne(i));
+      each.push(...(await Promise.all(all)));
+    }
+    const total = performance.now() - started;
+    workers.forEach((w) => w.terminate());
+    URL.revokeObjectURL(url);
+    return { each_ms: each, total_ms: total };
+  }, [count, serial]);
+}
+
+// ---- the playground's figures ---------------------------------------------------------------
+
+/** Spawns `program` `count` times through the terminal; ms until each made its first syscall. */
+async function guestSpawns(program, count, serial) {
+  const before = new Set((await processes()).map((p) => p.pid));
+  const t0 = await page.evaluate(() => performance.now());
+  const fresh = async () => (await processes()).filter((p) => !before.has(p.pid) && p.name === program);
+  if (serial) {
+    for (let i = 0; i < count; i++) {
+      await command(`spawn ${program}`);
+      await waitFor(`${program} #${i + 1} to make its first syscall`, async () => {
+        const f = await fresh();
+        return f.length === i + 1 && f.every((p) => p.spawn_to_first_syscall_ms != null);
+      }, 30_000, 5);
+    }
+  } else {
+    for (let i = 0; i < count; i++) await command(`spawn ${program}`);
+  }
+  const all = await waitFor(`${count} ${program} processes to make their first syscall`, async () => {
+    const f = await fresh();
+    return f.length === count && f.every((p) => p.spawn_to_first_syscall_ms != null) && f;
+  }, 120_000, 10);
+  const total = (await page.evaluate(() => performance.now())) - t0;
+  return { each_ms: all.map((p) => p.spawn_to_first_syscall_ms), total_ms: total };
+}
+
+async function pingpongRate(windowMs) {
+  const pp = async () => (await processes()).filter((p) => p.name === "pingpong" && p.state !== "zombie");
+  await command("spawn pingpong");
+  await waitFor("the pong side to wait for messages", async () => (await pp()).some((p) => p.state === "blocked"), 30_000);
+  await command("spawn pingpong");
+  await waitFor("the pair to exchange messages", async () => {
+    const ps = await pp();
+    return ps.length === 2 && ps.every((p) => p.metrics.ipc_received > 100);
+  }, 30_000);
+  const received = async () => {
+    const ps = await pp();
+    const at = await page.evaluate(() => performance.now());
+    return { n: ps.reduce((s, p) => s + p.metrics.ipc_received, 0), at, pids: ps.map((p) => p.pid) };
+  };
+  const a = await received();
+  await sleep(windowMs);
+  const b = await received();
+  if (a.pids.join() !== b.pids.join()) throw new Error("the pingpong pair changed during the measurement");
+  // One round trip = one message received by each side.
+  return { round_trips_per_sec: ((b.n - a.n) / 2) * 1000 / (b.at - a.at), window_ms: b.at - a.at };
+}
+
+/** Loads a scenario the way a person does: the picker in the top bar (positions from the canvas layout). */
+async function pickScenario(name) {
+  if (!(await has("get_canvas_layout_json"))) throw new Error("window.supervisor.get_canvas_layout_json does not exist in this build: cannot pick a scenario");
+  const control = async (n) => (await sv("get_canvas_layout_json")).ui.controls.find((c) => c.name === n);
+  const click = async (c) => page.mouse.click(c.rect.x + c.rect.width / 2, c.rect.y + c.rect.height / 2);
+  await click(await waitFor("the scenario picker", () => control("scenario_picker"), 30_000));
+  await click(await waitFor(`scenario:${name} in the picker`, () => control(`scenario:${name}`), 30_000, 200));
+  await waitFor(`scenario ${name} to be current`, async () => (await sv("get_canvas_layout_json")).ui.scenario === name, 60_000, 200);
+}
+
+async function pageHeap() {
+  await cdp.send("HeapProfiler.collectGarbage");
+  const { usedSize, totalSize } = await cdp.send("Runtime.getHeapUsage");
+  return { used_bytes: usedSize, total_bytes: totalSize };
+}
+
+/**
+ * Private memory (Private_Clean + Private_Dirty from /proc/<pid>/smaps_rollup, Linux) of
+ * Chromium's renderer processes: the page and every worker live there, so this is the page's
+ * whole footprint outside the GPU process. (performance.measureUserAgentSpecificMemory would
+ * split page and workers, but it did not answer within a minute in headless Chromium here.)
+ */
+async function rendererPrivateBytes() {
+  const session = await browser.newBrowserCDPSession();
+  try {
+    const { processInfo } = await session.send("SystemInfo.getProcessInfo");
+    const renderers = processInfo.filter((p) => p.type === "renderer");
+    if (!renderers.length) throw new Error("Chromium reported no renderer process");
+    let bytes = 0;
+    for (const r of renderers) {
+      const text = readFileSync(`/proc/${r.id}/smaps_rollup`, "utf8");
+      for (const key of ["Private_Clean", "Private_Dirty"]) {
+        const m = text.match(new RegExp(`^${key}:\\s+(\\d+) kB`, "m"));
+        if (m) bytes += Number(m[1]) * 1024;
+      }
+    }
+    return { bytes, renderers: renderers.length };
+  } finally {
+    await session.detach();
+  }
+}
+
+/** The page's JS heap, the renderer's private memory, and the guests' linear memories as the kernel accounts them. */
+async function memory() {
+  const heap = await pageHeap();
+  const renderer = await rendererPrivateBytes().catch((e) => ({ error: e.message }));
+  const ps = await processes();
+  const guests = ps.reduce((s, p) => s + (p.memory ?? 0), 0);
+  const workers = (await has("get_worker_list_json")) ? (await sv("get_worker_list_json")).live.length : null;
+  return { page_js_heap_bytes: heap.used_bytes, renderer_private_bytes: renderer.bytes ?? renderer, guest_memory_bytes: guests, processes: ps.length, live_workers: workers };
+}
+
+/** A sampling CPU profile of the page's main thread; the top functions by self time. */
+async function cpuProfile(ms, file) {
+  await cdp.send("Profiler.enable");
+  await cdp.send("Profiler.setSamplingInterval", { interval: 200 });
+  await cdp.send("Profiler.start");
+  await sleep(ms);
+  const { profile } = await cdp.send("Profiler.stop");
+  writeFileSync(file, JSON.stringify(profile));
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const selfUs = new Map();
+  const dt = profile.timeDeltas;
+  for (let i = 0; i < profile.samples.length; i++) {
+    const n = byId.get(profile.samples[i]);
+    const f = n.callFrame;
+    const key = f.functionName || `(anonymous ${f.url.split("/").pop()}:${f.lineNumber})`;
+    selfUs.set(key, (selfUs.get(key) ?? 0) + (dt[i] ?? 0));
+  }
+  const total = [...selfUs.values()].reduce((a, b) => a + b, 0);
+  const top = [...selfUs.entries()].sort((a, b) => b[1] - a[1]).slice(0, 20)
+    .map(([name, us]) => ({ name, self_ms: us / 1000, share: us / total }));
+  return { file, duration_ms: total / 1000, top };
+}
+
+// ---- the run ---------------------------------------------------------------------------------
+
+try {
+  await measure("first_frame", async () => {
+    await page.goto(URL, { waitUntil: "load" });
+    const isolated = await page.evaluate(() => self.crossOriginIsolated);
+    if (!isolated) throw new Error("the page is not cross-origin isolated (COOP/COEP headers missing)");
+    const state = await waitFor("window.orbital.state to leave 'loading'", () =>
+      page.evaluate(() => (window.orbital && window.orbital.state !== "loading" ? window.orbital : null)), 240_000, 100);
+    if (state.state !== "running") throw new Error(`the app did not start: ${state.error}`);
+    const loadMs = await page.evaluate(() => performance.getEntriesByType("navigation")[0]?.loadEventEnd ?? null);
+    return { navigation_to_first_frame_ms: state.navigationToFirstFrameMs, navigation_to_load_event_ms: loadMs };
+  });
+  if (result.first_frame.error) throw new Error(`the app did not start: ${result.first_frame.error}`);
+  await installFrameCounter();
+  await waitFor("window.supervisor", () => has("get_process_list_json"), 30_000);
+
+  await measure("default", async () => {
+    if (await has("get_canvas_layout_json")) {
+      await waitFor("the default scenario", async () => (await sv("get_canvas_layout_json")).ui.scenario === "default", 60_000, 250);
+    }
+    await sleep(3000);
+    const ps = await processes();
+    const fps = await framesPerSecond();
+    const update = await updateTiming().catch((e) => ({ error: e.message }));
+    return { processes: ps.length, ...fps, update };
+  });
+
+  // Quiet: only the protected system processes (init, terminal, idle) are left.
+  await measure("quiet", async () => ({ killed: await killUserProcesses(), processes: (await processes()).length }));
+
+  await measure("raw_round_trip", async () => {
+    const samples = [];
+    for (let i = 0; i < 3; i++) samples.push(...(await rawRoundTrips(5000)));
+    return { count: samples.length, median_us: median(samples), p99_us: percentile(samples, 0.99), mean_us: samples.reduce((a, b) => a + b, 0) / samples.length };
+  });
+  await measure("syscall_round_trip", async () => {
+    // One idle process: a loop of YIELD, a syscall that never waits in the kernel.
+    await guestSpawns("idle", 1, true);
+    await sleep(1000);
+    await sv("reset_syscall_latency");
+    await sleep(5000);
+    const s = await sv("get_syscall_latency_json");
+    await killUserProcesses();
+    if (!s.count) throw new Error("no syscall round trips were recorded in 5 s");
+    return { ...s, workload: "one idle process (YIELD loop), nothing else but init and terminal" };
+  });
+
+  await measure("raw_spawn", async () => {
+    const single = await rawSpawns(8, true);
+    const row = await rawSpawns(64, false);
+    return { median_ms: median(single.each_ms), row64_total_ms: row.total_ms, row64_median_ms: median(row.each_ms) };
+  });
+  await measure("spawn", async () => {
+    const single = await guestSpawns("idle", 8, true);
+    const row = await guestSpawns("idle", 64, false);
+    await killUserProcesses();
+    return { median_ms: median(single.each_ms), row64_total_ms: row.total_ms, row64_median_ms: median(row.each_ms) };
+  });
+
+  await measure("raw_relay", async () => {
+    const rates = [];
+    for (let i = 0; i < 3; i++) rates.push(await rawRelay(20_000));
+    return { round_trips_per_sec: median(rates), runs: rates };
+  });
+  await measure("pingpong", async () => {
+    const r = await pingpongRate(5000);
+    await killUserProcesses();
+    return r;
+  });
+
+  await measure("crowd", async () => {
+    let how = "scenario picker";
+    try {
+      await pickScenario("crowd");
+    } catch (e) {
+      // Same workload through the terminal when the picker cannot be reached.
+      how = `terminal spawns (${e.message})`;
+      const before = (await processes()).length;
+      for (let i = 0; i < 16; i++) {
+        await command("spawn receiver");
+        await command("spawn sender");
+      }
+      for (let i = 0; i < 28; i++) await command("spawn pingpong");
+      // Up to 64 with idle processes (the crowd counts init, terminal and idle).
+      for (let n = before + 60; n < 64; n++) await command("spawn idle");
+    }
+    const ps = await waitFor("64 live processes", async () => {
+      const ps = (await processes()).filter((p) => p.state !== "zombie");
+      return ps.length >= 64 && ps;
+    }, 120_000, 250).catch(async (e) => {
+      const census = {};
+      for (const p of await processes()) census[`${p.name}/${p.state}`] = (census[`${p.name}/${p.state}`] ?? 0) + 1;
+      throw new Error(`${e.message}: ${JSON.stringify(census)}`);
+    });
+    await sleep(3000);
+    const metrics = async () => ({ m: await sv("get_system_metrics_json"), at: await page.evaluate(() => performance.now()) });
+    const a = await metrics();
+    const fps = await framesPerSecond();
+    const b = await metrics();
+    const syscallsPerSec = ((b.m.syscalls - a.m.syscalls) * 1000) / (b.at - a.at);
+    const update = await updateTiming().catch((e) => ({ error: e.message }));
+    const mem = await memory();
+    const profile = await cpuProfile(5000, join(ARTIFACTS, "crowd-main.cpuprofile")).catch((e) => ({ error: e.message }));
+    return { loaded_by: how, processes: ps.length, syscalls_per_sec: syscallsPerSec, ...fps, update, memory: mem, profile };
+  });
+
+  await measure("after_kill", async () => {
+    const killed = await killUserProcesses();
+    await sleep(2000);
+    const mem = await memory();
+    const fps = await framesPerSecond();
+    const update = await updateTiming().catch((e) => ({ error: e.message }));
+    const workers = await has("get_worker_list_json") ? (await sv("get_worker_list_json")).live.length : null;
+    return { killed, live_workers: workers, memory: mem, ...fps, update };
+  });
+} finally {
+  result.page_errors = pageErrors;
+  result.finished_at = new Date().toISOString();
+  writeFileSync(OUT, JSON.stringify(result, null, 2));
+  await browser.close();
+}
+log(`results written to ${OUT}`);

@@ -1,0 +1,564 @@
+//! `cargo xtask bench`: one command that measures the playground against its targets, each figure
+//! next to a baseline measured in the same run.
+//!
+//! ```text
+//! dist (release; web-test if asked or if release cannot be built) ─┐
+//! cargo bench -p orbital-kernel (kernel + baseline criterion runs) ─┼─▶ one table + target/bench/bench.json
+//! headless Chromium on the built site (xtask/e2e/bench/bench.mjs) ─┘
+//! ```
+//! A figure that cannot be measured stays in the table with the reason instead of a number.
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::time::{Instant, SystemTime};
+
+use serde_json::{Value, json};
+
+use crate::dist::{self, Profile};
+use crate::{cargo, e2e, run, serve, target_dir};
+
+pub struct Options {
+    /// `None`: release, falling back to web-test when the release build fails.
+    pub profile: Option<Profile>,
+    pub no_build: bool,
+    pub skip_kernel: bool,
+    pub skip_browser: bool,
+    /// Serve this folder instead of the profile's dist output (implies `no_build`).
+    pub site: Option<PathBuf>,
+}
+
+/// Kernel figures: (criterion group, label, baseline group, baseline label). Sizes are the ids.
+const KERNEL_SIZES: [u32; 3] = [10, 1_000, 10_000];
+const SEND_RECEIVE_TARGET_NS: f64 = 150.0;
+
+pub fn bench(root: &Path, options: &Options) -> Result<(), String> {
+    let started = Instant::now();
+    let out_dir = target_dir(root).join("bench");
+    std::fs::create_dir_all(&out_dir).map_err(|e| format!("{}: {e}", out_dir.display()))?;
+    let mut notes: Vec<String> = Vec::new();
+
+    // 1. The site.
+    let (profile, site) = build_site(root, options, &mut notes)?;
+    println!("xtask bench: measuring the {} site in {}", profile.name(), site.display());
+
+    // 2. The kernel's criterion benches and their baselines.
+    let kernel = if options.skip_kernel {
+        Err("skipped (--skip-kernel)".to_string())
+    } else {
+        kernel_benches(root)
+    };
+    if let Err(e) = &kernel {
+        println!("xtask bench: kernel benches not measured: {e}");
+    }
+
+    // 3. The browser.
+    let browser_json = out_dir.join("browser.json");
+    let browser = if options.skip_browser {
+        Err("skipped (--skip-browser)".to_string())
+    } else {
+        browser_bench(root, &site, profile, &browser_json, &out_dir)
+    };
+    if let Err(e) = &browser {
+        println!("xtask bench: browser benchmarks failed: {e}");
+    }
+
+    // 4. Sizes.
+    let sizes = app_sizes(root, &site, profile);
+
+    let rows = rows(kernel.as_ref(), browser.as_ref(), &sizes);
+    let table = render_table(&rows);
+    let header = format!(
+        "Orbital Playground benchmark ({} profile, {}; {:.0} s)",
+        profile.name(),
+        site.display(),
+        started.elapsed().as_secs_f64()
+    );
+    println!("\n{header}\n{table}");
+    for note in &notes {
+        println!("note: {note}");
+    }
+    let document = json!({
+        "profile": profile.name(),
+        "site": site.display().to_string(),
+        "notes": notes,
+        "rows": rows.iter().map(Row::to_json).collect::<Vec<_>>(),
+        "kernel": kernel.as_ref().map(|k| k.clone()).unwrap_or_else(|e| json!({ "error": e })),
+        "browser": browser.as_ref().map(|b| b.clone()).unwrap_or_else(|e| json!({ "error": e })),
+    });
+    let json_path = out_dir.join("bench.json");
+    let text = serde_json::to_string_pretty(&document).map_err(|e| e.to_string())?;
+    std::fs::write(&json_path, text + "\n").map_err(|e| format!("{}: {e}", json_path.display()))?;
+    std::fs::write(out_dir.join("table.txt"), format!("{header}\n{table}")).map_err(|e| e.to_string())?;
+    println!("xtask bench: written {} and table.txt", json_path.display());
+    Ok(())
+}
+
+fn build_site(root: &Path, options: &Options, notes: &mut Vec<String>) -> Result<(Profile, PathBuf), String> {
+    if let Some(site) = &options.site {
+        let profile = options.profile.unwrap_or(Profile::WebTest);
+        notes.push(format!("served {} as given with --site (profile stated as {})", site.display(), profile.name()));
+        return Ok((profile, site.clone()));
+    }
+    let wanted = options.profile.unwrap_or(Profile::Release);
+    if options.no_build {
+        let site = wanted.default_out(root);
+        if site.join(format!("{}_bg.wasm", dist::APP)).is_file() {
+            return Ok((wanted, site));
+        }
+        if options.profile.is_none() {
+            let fallback = Profile::WebTest.default_out(root);
+            if fallback.join(format!("{}_bg.wasm", dist::APP)).is_file() {
+                let line = format!(
+                    "no release site in {}: MEASURED THE WEB-TEST SITE ({}) instead, figures are not release figures",
+                    site.display(),
+                    fallback.display()
+                );
+                println!("xtask bench: {line}");
+                notes.push(line);
+                return Ok((Profile::WebTest, fallback));
+            }
+        }
+        return Err(format!("--no-build but no built site in {}: run `cargo xtask dist --profile {}`", site.display(), wanted.name()));
+    }
+    let out = wanted.default_out(root);
+    match dist::dist(root, &dist::Options { profile: wanted, out: out.clone() }) {
+        Ok(report) => {
+            report.print();
+            Ok((wanted, out))
+        }
+        Err(e) if options.profile.is_none() => {
+            let line = format!("the release build failed ({e}): MEASURED THE WEB-TEST SITE instead, figures are not release figures");
+            println!("xtask bench: {line}");
+            notes.push(line);
+            let out = Profile::WebTest.default_out(root);
+            dist::dist(root, &dist::Options { profile: Profile::WebTest, out: out.clone() })?.print();
+            Ok((Profile::WebTest, out))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+// ---- kernel (criterion) ----------------------------------------------------------------------
+
+/// Runs both criterion benches in one `cargo bench` and returns every group's median and mean in ns.
+fn kernel_benches(root: &Path) -> Result<Value, String> {
+    let since = SystemTime::now();
+    run(cargo()
+        .current_dir(root)
+        .args(["bench", "-p", "orbital-kernel", "--bench", "kernel", "--bench", "baseline"]))?;
+    let criterion = target_dir(root).join("criterion");
+    let mut figures = serde_json::Map::new();
+    let mut ids: Vec<String> = vec!["baseline_queue_pair".into()];
+    for group in ["send_receive_pair", "register_kill", "trivial_syscall", "baseline_map_insert_remove", "baseline_map_lookup"] {
+        ids.extend(KERNEL_SIZES.iter().map(|n| format!("{group}/{n}")));
+    }
+    for id in ids {
+        let path = criterion.join(&id).join("new").join("estimates.json");
+        let value = match read_estimates(&path, since) {
+            Ok(v) => v,
+            Err(e) => json!({ "error": e }),
+        };
+        figures.insert(id, value);
+    }
+    Ok(Value::Object(figures))
+}
+
+fn read_estimates(path: &Path, since: SystemTime) -> Result<Value, String> {
+    let meta = std::fs::metadata(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    if meta.modified().map_err(|e| e.to_string())? < since {
+        return Err(format!("{} is from an earlier run (the bench did not run)", path.display()));
+    }
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let v: Value = serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    let median = v["median"]["point_estimate"].as_f64().ok_or_else(|| format!("{}: no median", path.display()))?;
+    let mean = v["mean"]["point_estimate"].as_f64().unwrap_or(f64::NAN);
+    Ok(json!({ "median_ns": median, "mean_ns": mean }))
+}
+
+// ---- browser -----------------------------------------------------------------------------------
+
+fn browser_bench(root: &Path, site: &Path, profile: Profile, out: &Path, artifacts: &Path) -> Result<Value, String> {
+    e2e::ensure_node_modules(root)?;
+    let _ = std::fs::remove_file(out);
+    let server = serve::start(site, "127.0.0.1:0")?;
+    println!("xtask bench: serving {} at {}", site.display(), server.url());
+    let result = e2e::run_node(
+        root,
+        &e2e::e2e_dir(root).join("bench").join("bench.mjs"),
+        &server.url(),
+        artifacts,
+        &[("ORBITAL_BENCH_OUT", out.display().to_string()), ("ORBITAL_PROFILE", profile.name().to_string())],
+    );
+    server.stop();
+    // A script that died half way still leaves what it measured.
+    let text = std::fs::read_to_string(out).map_err(|e| {
+        format!("{} was not written ({e}){}", out.display(), result.as_ref().err().map_or(String::new(), |r| format!("; the script {r}")))
+    })?;
+    let mut v: Value = serde_json::from_str(&text).map_err(|e| format!("{}: {e}", out.display()))?;
+    if let Err(e) = result {
+        v["script_error"] = json!(e);
+    }
+    Ok(v)
+}
+
+// ---- sizes -------------------------------------------------------------------------------------
+
+struct Sizes {
+    raw_bytes: Result<u64, String>,
+    brotli_bytes: Result<u64, String>,
+    brotli_note: &'static str,
+    guests_raw_bytes: u64,
+}
+
+fn app_sizes(root: &Path, site: &Path, profile: Profile) -> Sizes {
+    let wasm = site.join(format!("{}_bg.wasm", dist::APP));
+    let raw = std::fs::read(&wasm).map_err(|e| format!("{}: {e}", wasm.display()));
+    let br = PathBuf::from(format!("{}.br", wasm.display()));
+    let (brotli_bytes, brotli_note) = match (&raw, std::fs::metadata(&br)) {
+        (_, Ok(m)) => (Ok(m.len()), "the site's precompressed .br"),
+        (Ok(bytes), Err(_)) => (brotli_size_cached(root, &wasm, bytes, profile), "brotli q11 by the bench"),
+        (Err(e), Err(_)) => (Err(e.clone()), ""),
+    };
+    let guests_raw_bytes = std::fs::read_dir(site.join("guests"))
+        .map(|d| {
+            d.filter_map(|e| e.ok())
+                .filter(|e| e.path().extension().is_some_and(|x| x == "wasm"))
+                .filter_map(|e| e.metadata().ok().map(|m| m.len()))
+                .sum()
+        })
+        .unwrap_or(0);
+    Sizes { raw_bytes: raw.map(|b| b.len() as u64), brotli_bytes, brotli_note, guests_raw_bytes }
+}
+
+/// Brotli at quality 11 takes minutes on a big module; remember the size per (length, mtime).
+fn brotli_size_cached(root: &Path, wasm: &Path, bytes: &[u8], profile: Profile) -> Result<u64, String> {
+    let mtime = std::fs::metadata(wasm)
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_nanos());
+    let key = format!("{}:{mtime}", bytes.len());
+    let cache = target_dir(root).join("bench").join("brotli-cache.json");
+    let mut known: Value = std::fs::read_to_string(&cache).ok().and_then(|t| serde_json::from_str(&t).ok()).unwrap_or(json!({}));
+    if let Some(size) = known.get(&key).and_then(Value::as_u64) {
+        return Ok(size);
+    }
+    println!("xtask bench: compressing the {} app module with brotli (quality 11) to size it", profile.name());
+    let size = dist::brotli_compress(bytes, 11)?.len() as u64;
+    known[key] = json!(size);
+    let _ = std::fs::write(&cache, known.to_string());
+    Ok(size)
+}
+
+// ---- the table ---------------------------------------------------------------------------------
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Verdict {
+    Pass,
+    Miss,
+    /// No target for this figure.
+    Info,
+    /// Could not be measured.
+    NotMeasured,
+}
+
+impl Verdict {
+    fn label(self) -> &'static str {
+        match self {
+            Verdict::Pass => "PASS",
+            Verdict::Miss => "MISS",
+            Verdict::Info => "-",
+            Verdict::NotMeasured => "n/a",
+        }
+    }
+}
+
+/// A figure's target, checked against the project's number or the ratio.
+#[derive(Clone, Copy, Debug)]
+enum Target {
+    None,
+    /// project / baseline at most this.
+    RatioAtMost(f64),
+    /// project / baseline at least this.
+    RatioAtLeast(f64),
+    /// The project's number (in the row's unit) below this.
+    Below(f64),
+}
+
+impl Target {
+    fn text(self, unit: &str) -> String {
+        match self {
+            Target::None => "-".into(),
+            Target::RatioAtMost(r) => format!("ratio <= {r}"),
+            Target::RatioAtLeast(r) => format!("ratio >= {r}"),
+            Target::Below(v) => format!("< {} {unit}", fmt_num(v)),
+        }
+    }
+}
+
+struct Row {
+    figure: String,
+    unit: String,
+    project: Result<f64, String>,
+    baseline: Option<Result<f64, String>>,
+    baseline_label: String,
+    target: Target,
+}
+
+impl Row {
+    fn ratio(&self) -> Option<f64> {
+        match (&self.project, &self.baseline) {
+            (Ok(p), Some(Ok(b))) if *b != 0.0 => Some(p / b),
+            _ => None,
+        }
+    }
+
+    fn verdict(&self) -> Verdict {
+        let Ok(p) = self.project else { return Verdict::NotMeasured };
+        let ok = match self.target {
+            Target::None => return Verdict::Info,
+            Target::Below(limit) => p < limit,
+            Target::RatioAtMost(r) => match self.ratio() {
+                Some(x) => x <= r,
+                None => return Verdict::NotMeasured,
+            },
+            Target::RatioAtLeast(r) => match self.ratio() {
+                Some(x) => x >= r,
+                None => return Verdict::NotMeasured,
+            },
+        };
+        if ok { Verdict::Pass } else { Verdict::Miss }
+    }
+
+    /// Why a number is missing (project first, then baseline).
+    fn why(&self) -> Option<String> {
+        if let Err(e) = &self.project {
+            return Some(e.clone());
+        }
+        if let Some(Err(e)) = &self.baseline {
+            return Some(format!("baseline: {e}"));
+        }
+        None
+    }
+
+    fn to_json(&self) -> Value {
+        json!({
+            "figure": self.figure,
+            "unit": self.unit,
+            "project": self.project.as_ref().ok(),
+            "baseline": self.baseline.as_ref().and_then(|b| b.as_ref().ok()),
+            "baseline_is": self.baseline_label,
+            "ratio": self.ratio(),
+            "target": self.target.text(&self.unit),
+            "verdict": self.verdict().label(),
+            "why_not_measured": self.why(),
+        })
+    }
+}
+
+fn fmt_num(v: f64) -> String {
+    let a = v.abs();
+    if a == 0.0 {
+        "0".into()
+    } else if a >= 1000.0 {
+        // Thousands separated for readability.
+        let s = format!("{:.0}", v);
+        let (sign, digits) = s.strip_prefix('-').map_or(("", s.as_str()), |d| ("-", d));
+        let mut out = String::new();
+        for (i, c) in digits.chars().enumerate() {
+            if i > 0 && (digits.len() - i) % 3 == 0 {
+                out.push(',');
+            }
+            out.push(c);
+        }
+        format!("{sign}{out}")
+    } else if a >= 100.0 {
+        format!("{v:.0}")
+    } else if a >= 10.0 {
+        format!("{v:.1}")
+    } else {
+        format!("{v:.2}")
+    }
+}
+
+fn render_table(rows: &[Row]) -> String {
+    let cells: Vec<[String; 6]> = rows
+        .iter()
+        .map(|r| {
+            let project = match &r.project {
+                Ok(v) => format!("{} {}", fmt_num(*v), r.unit),
+                Err(_) => "not measured".into(),
+            };
+            let baseline = match &r.baseline {
+                None => "-".into(),
+                Some(Ok(v)) => format!("{} {} ({})", fmt_num(*v), r.unit, r.baseline_label),
+                Some(Err(_)) => format!("not measured ({})", r.baseline_label),
+            };
+            let ratio = r.ratio().map_or("-".into(), |x| format!("{x:.2}x"));
+            [r.figure.clone(), project, baseline, ratio, r.target.text(&r.unit), r.verdict().label().into()]
+        })
+        .collect();
+    let headers = ["figure", "project", "baseline (same run)", "ratio", "target", "verdict"];
+    let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
+    for row in &cells {
+        for (w, c) in widths.iter_mut().zip(row) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    let mut out = String::new();
+    let line = |out: &mut String, cols: &[String]| {
+        let mut s = String::new();
+        for (i, (c, w)) in cols.iter().zip(&widths).enumerate() {
+            if i > 0 {
+                s.push_str(" | ");
+            }
+            let _ = write!(s, "{c:<w$}");
+        }
+        out.push_str(s.trim_end());
+        out.push('\n');
+    };
+    line(&mut out, &headers.map(String::from));
+    line(&mut out, &widths.iter().map(|w| "-".repeat(*w)).collect::<Vec<_>>());
+    for (row, r) in cells.iter().zip(rows) {
+        line(&mut out, row);
+        if let Some(why) = r.why() {
+            let _ = writeln!(out, "    ^ not measured: {why}");
+        }
+    }
+    out
+}
+
+/// `v[a][b]..` as f64, or the nearest `error` on the path as the reason.
+fn get(v: Result<&Value, &String>, path: &[&str]) -> Result<f64, String> {
+    let mut cur = v.map_err(|e| e.clone())?;
+    for key in path {
+        if let Some(e) = cur.get("error").and_then(Value::as_str) {
+            return Err(e.to_string());
+        }
+        cur = cur.get(*key).ok_or_else(|| format!("no `{}` in the results", path.join(".")))?;
+    }
+    if let Some(e) = cur.get("error").and_then(Value::as_str) {
+        return Err(e.to_string());
+    }
+    cur.as_f64().ok_or_else(|| format!("`{}` is not a number", path.join(".")))
+}
+
+fn rows(kernel: Result<&Value, &String>, browser: Result<&Value, &String>, sizes: &Sizes) -> Vec<Row> {
+    let b = |path: &[&str]| get(browser, path);
+    let row = |figure: &str, unit: &str, project: Result<f64, String>, baseline: Option<(Result<f64, String>, &str)>, target: Target| Row {
+        figure: figure.into(),
+        unit: unit.into(),
+        project,
+        baseline_label: baseline.as_ref().map_or(String::new(), |(_, l)| l.to_string()),
+        baseline: baseline.map(|(v, _)| v),
+        target,
+    };
+    let mib = |r: &Result<u64, String>| r.clone().map(|v| v as f64 / (1024.0 * 1024.0));
+    let mb = |r: Result<f64, String>| r.map(|v| v / (1024.0 * 1024.0));
+    let raw_rtt = "raw worker<->main Atomics";
+    let mut rows = vec![
+        row("syscall round trip, median", "us", b(&["syscall_round_trip", "median_us"]),
+            Some((b(&["raw_round_trip", "median_us"]), raw_rtt)), Target::RatioAtMost(2.0)),
+        row("syscall round trip, p99", "us", b(&["syscall_round_trip", "p99_us"]),
+            Some((b(&["raw_round_trip", "p99_us"]), raw_rtt)), Target::RatioAtMost(2.0)),
+        row("pingpong round trips (one pair)", "/s", b(&["pingpong", "round_trips_per_sec"]),
+            Some((b(&["raw_relay", "round_trips_per_sec"]), "raw two-worker Atomics relay")), Target::RatioAtLeast(0.5)),
+        row("syscalls/s, 64 busy processes (crowd)", "/s", b(&["crowd", "syscalls_per_sec"]), None, Target::None),
+        row("app update per frame, crowd, median", "ms", b(&["crowd", "update", "median_ms"]),
+            Some((b(&["after_kill", "update", "median_ms"]), "empty: after killing everything")), Target::Below(8.0)),
+        row("app update per frame, crowd, p95", "ms", b(&["crowd", "update", "p95_ms"]),
+            Some((b(&["after_kill", "update", "p95_ms"]), "empty: after killing everything")), Target::Below(8.0)),
+        row("app update per frame, default, median", "ms", b(&["default", "update", "median_ms"]),
+            Some((b(&["after_kill", "update", "median_ms"]), "empty: after killing everything")), Target::None),
+        row("spawn to first syscall, median of 8", "ms", b(&["spawn", "median_ms"]),
+            Some((b(&["raw_spawn", "median_ms"]), "raw worker + empty module")), Target::Below(20.0)),
+        row("64 spawns in a row, total", "ms", b(&["spawn", "row64_total_ms"]),
+            Some((b(&["raw_spawn", "row64_total_ms"]), "64 raw workers")), Target::None),
+        row("64 spawns in a row, per spawn", "ms", b(&["spawn", "row64_total_ms"]).map(|t| t / 64.0),
+            Some((b(&["raw_spawn", "row64_total_ms"]).map(|t| t / 64.0), "64 raw workers")), Target::Below(20.0)),
+        row("frames/s, default scenario (SwiftShader)", "fps", b(&["default", "fps"]),
+            Some((b(&["after_kill", "fps"]), "empty: after killing everything")), Target::None),
+        row("frames/s, crowd (SwiftShader)", "fps", b(&["crowd", "fps"]),
+            Some((b(&["after_kill", "fps"]), "empty: after killing everything")), Target::None),
+        row("navigation to first frame", "ms", b(&["first_frame", "navigation_to_first_frame_ms"]),
+            Some((b(&["first_frame", "navigation_to_load_event_ms"]), "page load event")), Target::Below(3000.0)),
+        row("app .wasm raw", "MiB", mib(&sizes.raw_bytes), None, Target::None),
+        row(&format!("app .wasm brotli ({})", sizes.brotli_note), "MiB", mib(&sizes.brotli_bytes), None, Target::Below(5.0)),
+        row("guest .wasm total raw (10 programs)", "KiB", Ok(sizes.guests_raw_bytes as f64 / 1024.0), None, Target::None),
+    ];
+    let k = |id: &str| get(kernel, &[id, "median_ns"]);
+    for n in KERNEL_SIZES {
+        rows.push(row(&format!("kernel send+receive pair, {n} procs"), "ns", k(&format!("send_receive_pair/{n}")),
+            Some((k("baseline_queue_pair"), "VecDeque push+pop 32 B")), Target::Below(SEND_RECEIVE_TARGET_NS)));
+    }
+    for n in KERNEL_SIZES {
+        rows.push(row(&format!("kernel register+kill, {n} procs"), "ns", k(&format!("register_kill/{n}")),
+            Some((k(&format!("baseline_map_insert_remove/{n}")), "BTreeMap insert+remove")), Target::None));
+    }
+    for n in KERNEL_SIZES {
+        rows.push(row(&format!("kernel trivial syscall (GET_PID), {n} procs"), "ns", k(&format!("trivial_syscall/{n}")),
+            Some((k(&format!("baseline_map_lookup/{n}")), "BTreeMap lookup+count")), Target::None));
+    }
+    let memory_rows: [(&str, &[&str], &str); 3] = [
+        ("page JS heap", &["memory", "page_js_heap_bytes"], "MiB"),
+        ("renderer private memory (page + all workers)", &["memory", "renderer_private_bytes"], "MiB"),
+        ("guest linear memory (kernel accounting)", &["memory", "guest_memory_bytes"], "MiB"),
+    ];
+    for (name, path, unit) in memory_rows {
+        let mut crowd = vec!["crowd"];
+        crowd.extend_from_slice(path);
+        let mut after = vec!["after_kill"];
+        after.extend_from_slice(path);
+        rows.push(row(&format!("{name}, crowd vs after killing all"), unit, mb(b(&crowd)),
+            Some((mb(b(&after)), "after killing everything")), Target::None));
+    }
+    rows
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn verdicts_follow_targets() {
+        let r = |p: f64, b: f64, target| Row {
+            figure: "f".into(),
+            unit: "us".into(),
+            project: Ok(p),
+            baseline: Some(Ok(b)),
+            baseline_label: "raw".into(),
+            target,
+        };
+        assert_eq!(r(30.0, 10.0, Target::RatioAtMost(2.0)).verdict(), Verdict::Miss);
+        assert_eq!(r(20.0, 10.0, Target::RatioAtMost(2.0)).verdict(), Verdict::Pass);
+        assert_eq!(r(4.0, 10.0, Target::RatioAtLeast(0.5)).verdict(), Verdict::Miss);
+        assert_eq!(r(7.9, 1.0, Target::Below(8.0)).verdict(), Verdict::Pass);
+        assert_eq!(r(8.0, 1.0, Target::Below(8.0)).verdict(), Verdict::Miss);
+        assert_eq!(r(8.0, 1.0, Target::None).verdict(), Verdict::Info);
+        let missing = Row { project: Err("no browser".into()), ..r(1.0, 1.0, Target::Below(2.0)) };
+        assert_eq!(missing.verdict(), Verdict::NotMeasured);
+        assert_eq!(missing.why().as_deref(), Some("no browser"));
+    }
+
+    #[test]
+    fn missing_figures_carry_the_reason() {
+        let v = json!({ "crowd": { "error": "picker not found" }, "pingpong": { "round_trips_per_sec": 12.5 } });
+        assert_eq!(get(Ok(&v), &["crowd", "update", "median_ms"]), Err("picker not found".into()));
+        assert_eq!(get(Ok(&v), &["pingpong", "round_trips_per_sec"]), Ok(12.5));
+        assert!(get(Ok(&v), &["spawn", "median_ms"]).unwrap_err().contains("spawn.median_ms"));
+        let e = "browser failed".to_string();
+        assert_eq!(get(Err(&e), &["x"]), Err(e.clone()));
+        // Every row exists even when nothing was measured.
+        let sizes = Sizes { raw_bytes: Err("no site".into()), brotli_bytes: Err("no site".into()), brotli_note: "", guests_raw_bytes: 0 };
+        let rows = rows(Err(&e), Err(&e), &sizes);
+        assert!(rows.len() > 20);
+        assert!(render_table(&rows).contains("not measured: browser failed"));
+    }
+
+    #[test]
+    fn numbers_are_readable() {
+        assert_eq!(fmt_num(1234567.0), "1,234,567");
+        assert_eq!(fmt_num(123.4), "123");
+        assert_eq!(fmt_num(12.34), "12.3");
+        assert_eq!(fmt_num(1.234), "1.23");
+    }
+}
