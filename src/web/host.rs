@@ -126,7 +126,12 @@ struct WebHostInner {
     workers: BTreeMap<ProcessId, WorkerEntry>,
     events: Rc<RefCell<HostEvents>>,
     next_worker_id: u32,
+    /// Started workers waiting for a guest (see `refill_spares`).
+    spare: Vec<(Worker, u32)>,
 }
+
+/// How many warm workers wait for the next spawns.
+const SPARE_WORKERS: usize = 1;
 
 /// A live worker as the JS API lists it.
 #[derive(Clone, Debug)]
@@ -138,21 +143,47 @@ pub struct WorkerSummary {
 
 impl WebHost {
     pub fn new(modules: BTreeMap<String, LoadedModule>, doorbell: Int32Array, events: Rc<RefCell<HostEvents>>) -> WebHost {
-        WebHost {
-            inner: WasmSend(WebHostInner {
-                modules,
-                doorbell,
-                workers: BTreeMap::new(),
-                events,
-                next_worker_id: 1,
-            }),
-        }
+        let mut inner = WebHostInner {
+            modules,
+            doorbell,
+            workers: BTreeMap::new(),
+            events,
+            next_worker_id: 1,
+            spare: Vec::new(),
+        };
+        inner.refill_spares();
+        WebHost { inner: WasmSend(inner) }
     }
 }
 
 const WEB_HOST_NAME: &str = "web workers";
 
 impl WebHostInner {
+    /// Starts a worker running the shim, which then waits for its `start` message.
+    fn new_worker(&mut self) -> Result<(Worker, u32), JsValue> {
+        let worker_id = self.next_worker_id;
+        self.next_worker_id += 1;
+        let options = WorkerOptions::new();
+        options.set_type(WorkerType::Module);
+        options.set_name(&format!("orbital worker {worker_id}"));
+        // The query makes each worker's URL unique, so tests can see which worker is which.
+        let worker = Worker::new_with_options(&format!("{WORKER_URL}?worker={worker_id}"), &options)?;
+        Ok((worker, worker_id))
+    }
+
+    /// Keeps `SPARE_WORKERS` started workers ready, so a spawn does not wait for one to boot.
+    fn refill_spares(&mut self) {
+        while self.spare.len() < SPARE_WORKERS {
+            match self.new_worker() {
+                Ok(spare) => self.spare.push(spare),
+                Err(e) => {
+                    bevy::log::warn!("cannot start a spare worker: {}", js_error_text(&e));
+                    return;
+                }
+            }
+        }
+    }
+
     fn terminate(&mut self, pid: ProcessId) {
         let Some(entry) = self.workers.remove(&pid) else { return };
         entry.worker.terminate();
@@ -184,14 +215,11 @@ impl Host for WebHost {
         let bytes = Uint8Array::new(&buffer);
         Atomics::store(&words, (mb::LAST_SERVICED / 4) as u32, -1).map_err(unavailable)?;
 
-        let worker_id = inner.next_worker_id;
-        inner.next_worker_id += 1;
-        let options = WorkerOptions::new();
-        options.set_type(WorkerType::Module);
-        options.set_name(&format!("pid {} {}", pid.0, program.name));
-        // The query makes each worker's URL unique, so tests can see which worker is which.
-        let url = format!("{WORKER_URL}?pid={}&worker={worker_id}", pid.0);
-        let worker = Worker::new_with_options(&url, &options).map_err(unavailable)?;
+        // A warm worker (shim already loaded) if there is one; starting a worker takes tens of ms.
+        let (worker, worker_id) = match inner.spare.pop() {
+            Some(spare) => spare,
+            None => inner.new_worker().map_err(unavailable)?,
+        };
 
         let events = inner.events.clone();
         let doorbell = inner.doorbell.clone();
@@ -227,6 +255,7 @@ impl Host for WebHost {
         events.workers.insert(pid, WorkerSummary { pid, worker_id, program: program.name.clone() });
         drop(events);
         inner.workers.insert(pid, WorkerEntry { worker, _on_message: on_message, _on_error: on_error });
+        inner.refill_spares();
         Ok(SpawnedGuest { mailbox: Box::new(WebMailbox(WasmSend((words, bytes)))), worker_id })
     }
 

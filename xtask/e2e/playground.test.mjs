@@ -111,6 +111,19 @@ await t.check("kill a spinner (no syscalls at all): the process and its worker a
   return `pid ${spinner.pid}, worker ${spinner.worker_id}`;
 });
 
+await t.check("a guest that traps (crasher) becomes a Zombie with the trap message; its worker ends", async () => {
+  await t.sv((s) => s.send_input("spawn crasher"));
+  const zombie = await waitFor("crasher to trap", async () =>
+    (await t.processes()).find((p) => p.name === "crasher" && p.state === "zombie"),
+  );
+  if (zombie.exit?.kind !== "trapped") throw new Error(`exit is ${JSON.stringify(zombie.exit)}, not a trap`);
+  await waitFor("crasher's worker to be terminated", async () => {
+    const w = await t.sv((s) => s.get_worker_list_json());
+    return !w.live.some((x) => x.pid === zombie.pid);
+  });
+  return `pid ${zombie.pid}: ${zombie.exit.text}`;
+});
+
 await t.check("the others keep running after the kills", async () => {
   const before = byName(await t.processes(), "pingpong").map((p) => p.metrics.ipc_sent);
   await waitFor("pingpong to keep sending", async () => {

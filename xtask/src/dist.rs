@@ -142,10 +142,11 @@ pub fn dist(root: &Path, options: &Options) -> Result<Report, String> {
     step("wasm-bindgen", t);
 
     let bg_wasm = out.join(format!("{APP}_bg.wasm"));
-    if release {
+    let level = std::env::var("ORBITAL_WASM_OPT_LEVEL").unwrap_or_else(|_| DEFAULT_WASM_OPT_LEVEL.into());
+    if release && level != "none" {
         let t = Instant::now();
-        shrink(root, &bg_wasm)?;
-        step("wasm-opt", t);
+        shrink(root, &bg_wasm, &level)?;
+        step(&format!("wasm-opt {level}"), t);
     }
 
     copy_dir(&root.join("web"), out)?;
@@ -212,7 +213,7 @@ fn find_wasm_opt(root: &Path) -> Option<PathBuf> {
 }
 
 /// Runs wasm-opt on the app module in place. The level is a measured trade-off (see README).
-fn shrink(root: &Path, wasm: &Path) -> Result<(), String> {
+fn shrink(root: &Path, wasm: &Path, level: &str) -> Result<(), String> {
     let Some(wasm_opt) = find_wasm_opt(root).or_else(|| {
         println!("xtask: installing binaryen (wasm-opt) with `npm ci` in xtask/e2e");
         crate::e2e::npm_ci(root).ok()?;
@@ -220,10 +221,9 @@ fn shrink(root: &Path, wasm: &Path) -> Result<(), String> {
     }) else {
         return Err("wasm-opt not found: run `npm ci --prefix xtask/e2e` (needs Node.js and npm)".into());
     };
-    let level = std::env::var("ORBITAL_WASM_OPT_LEVEL").unwrap_or_else(|_| DEFAULT_WASM_OPT_LEVEL.into());
     let tmp = wasm.with_extension("opt.wasm");
     run(Command::new(&wasm_opt)
-        .arg(&level)
+        .arg(level)
         .args(WASM_FEATURES)
         .arg(wasm)
         .arg("-o")
@@ -231,7 +231,8 @@ fn shrink(root: &Path, wasm: &Path) -> Result<(), String> {
     std::fs::rename(&tmp, wasm).map_err(|e| e.to_string())
 }
 
-/// Chosen by measurement on the release build (see README, "Sizes and build times").
+/// Chosen by measurement on the release build (see README, "Sizes and build times");
+/// `ORBITAL_WASM_OPT_LEVEL` overrides it (`none` skips wasm-opt).
 pub const DEFAULT_WASM_OPT_LEVEL: &str = "-Os";
 /// The features rustc (>= 1.87) and wasm-bindgen emit for wasm32-unknown-unknown.
 const WASM_FEATURES: [&str; 6] = [
