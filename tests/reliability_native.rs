@@ -358,8 +358,23 @@ fn ended_processes_stay_viewable_until_cleared() {
         assert!(k.traffic_log().iter().any(|t| t.from == sender && t.to == receiver), "the killed sender's traffic left the log");
         assert!(k.capability_log().iter().any(|c| c.pid == sender || c.pid == receiver), "their capability history left the log");
         assert!(sup.console_text_of(sender).contains("sender"), "the killed sender's console output is gone");
+        // A kill removes the process from the table at once; what it was stays in ended_processes.
+        for (pid, name) in [(sender, "sender"), (receiver, "receiver")] {
+            let ended = k.ended_processes().iter().find(|e| e.pid == pid);
+            let ended = ended.unwrap_or_else(|| panic!("the killed {name}'s name, reason and metrics are lost"));
+            assert_eq!(ended.name, name);
+            assert_eq!(ended.reason, ExitReason::Killed { by: None });
+            let moved = if name == "sender" { ended.metrics.ipc_sent } else { ended.metrics.ipc_received };
+            assert!(moved >= 100 && ended.metrics.syscall_count >= 100, "{name}'s final metrics: {:?}", ended.metrics);
+        }
     }
-    // Cleared only when the user asks.
-    h.handle().lock().reap(crasher).unwrap();
-    assert!(h.state(crasher).is_none());
+    // Cleared only when the user asks: reap for a Zombie, ClearLogs for the logs.
+    h.app.world_mut().write_message(SupervisorIntent::Reap { pid: crasher });
+    h.app.world_mut().write_message(SupervisorIntent::ClearLogs);
+    h.wait_for("the user's clear", |h| {
+        let handle = h.handle();
+        let sup = handle.lock();
+        let k = sup.kernel();
+        k.process(crasher).is_none() && k.ended_processes().is_empty() && k.capability_log().is_empty()
+    });
 }

@@ -52,6 +52,8 @@ pub struct Kernel {
     events: Bounded<KernelEvent>,
     traffic: Bounded<TrafficEntry>,
     cap_log: Bounded<CapLogEntry>,
+    /// Killed processes leave the table at once; their name, metrics and reason stay here.
+    ended: Bounded<EndedProcess>,
     counters: Counters,
     rate: RateWindow,
     /// The latest time any entry point was given (kernel time only moves forward).
@@ -98,6 +100,7 @@ impl Kernel {
             events: Bounded::new(config.event_capacity),
             traffic: Bounded::new(config.traffic_log_capacity),
             cap_log: Bounded::new(config.cap_log_capacity),
+            ended: Bounded::new(ENDED_LOG_CAPACITY),
             config,
             processes: BTreeMap::new(),
             next_pid: 1,
@@ -169,9 +172,17 @@ impl Kernel {
         (self.traffic.dropped(), self.cap_log.dropped())
     }
 
+    /// Killed processes, oldest first: what they were, their last metrics and who killed them
+    /// (a Zombie keeps this in the table until reaped; a kill removes the process at once).
+    /// Bounded by [`ENDED_LOG_CAPACITY`]; emptied by [`Kernel::clear_logs`].
+    pub fn ended_processes(&self) -> &VecDeque<EndedProcess> {
+        self.ended.items()
+    }
+
     pub fn clear_logs(&mut self) {
         self.traffic.clear();
         self.cap_log.clear();
+        self.ended.clear();
     }
 
     pub fn system_metrics(&self, now_ns: u64) -> SystemMetrics {
@@ -256,6 +267,7 @@ impl Kernel {
         }
         if self.traffic.len() > self.config.traffic_log_capacity
             || self.cap_log.len() > self.config.cap_log_capacity
+            || self.ended.len() > ENDED_LOG_CAPACITY
             || self.events.len() > self.config.event_capacity
         {
             return Err(format!("a log is over its bound"));

@@ -8,8 +8,8 @@ use alloc::vec::Vec;
 use crate::abi::{self, ErrorCode, rights};
 use crate::caps::CapSpace;
 use crate::{
-    CapAction, Effect, ExitReason, Kernel, KernelEvent, ObjectRef, Process, ProcessId,
-    ProcessMetrics, ProcessState, Reply,
+    CapAction, Effect, EndedProcess, ExitReason, Kernel, KernelEvent, ObjectRef, Process,
+    ProcessId, ProcessMetrics, ProcessState, Reply,
 };
 
 /// The largest linear memory a wasm32 guest can have (65,536 pages of 64 KiB).
@@ -123,7 +123,20 @@ impl Kernel {
             None => return Err(ErrorCode::NoSuchProcess),
         };
         self.release(pid, now_ns);
-        self.processes.remove(&pid);
+        if let Some(p) = self.processes.remove(&pid)
+            && was_live
+        {
+            let mut metrics = p.metrics;
+            metrics.last_active_ns = now_ns;
+            let reason = ExitReason::Killed { by };
+            self.ended.push(EndedProcess {
+                pid,
+                name: p.name,
+                reason,
+                metrics,
+                ended_at_ns: now_ns,
+            });
+        }
         self.emit(KernelEvent::ProcessKilled {
             pid,
             by,

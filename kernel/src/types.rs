@@ -223,6 +223,19 @@ pub struct TrafficEntry {
     pub preview: Vec<u8>,
 }
 
+/// Killed processes kept in [`Kernel::ended_processes`](crate::Kernel::ended_processes).
+pub const ENDED_LOG_CAPACITY: usize = 256;
+
+/// A process that left the table by a kill, as it was at the end.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EndedProcess {
+    pub pid: ProcessId,
+    pub name: String,
+    pub reason: ExitReason,
+    pub metrics: ProcessMetrics,
+    pub ended_at_ns: u64,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CapLogEntry {
     pub at_ns: u64,

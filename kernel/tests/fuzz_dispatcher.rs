@@ -321,11 +321,25 @@ impl World {
             Op::Kill(who) => {
                 let pid = self.pid(who);
                 let existed = self.k.process(pid).is_some();
+                let was_live = self.k.process(pid).is_some_and(|p| !p.state.is_zombie());
+                let metrics_before = self.k.process(pid).map(|p| {
+                    let mut m = p.metrics.clone();
+                    m.last_active_ns = self.now_ns.max(m.last_active_ns);
+                    m
+                });
                 let r = self.k.kill_process(pid, None, self.now_ns);
                 check!(r.is_ok() == existed, "kill of pid {pid} (existed: {existed}) gave {r:?}");
                 check!(self.k.process(pid).is_none(), "killed pid {pid} still in the table");
                 if existed {
                     self.blocked.remove(&pid);
+                }
+                if was_live {
+                    // Nothing lost: the killed process's name, metrics and reason stay viewable.
+                    let last = self.k.ended_processes().back();
+                    check!(
+                        last.is_some_and(|e| e.pid == pid && e.reason == ExitReason::Killed { by: None } && e.metrics == metrics_before.unwrap()),
+                        "killed pid {pid} is not in ended_processes as it was: {last:?}"
+                    );
                 }
             }
             Op::Fault { who, out_of_memory } => {
@@ -415,7 +429,10 @@ impl World {
             }
             Op::ClearLogs => {
                 self.k.clear_logs();
-                check!(self.k.traffic_log().is_empty() && self.k.capability_log().is_empty(), "logs not cleared");
+                check!(
+                    self.k.traffic_log().is_empty() && self.k.capability_log().is_empty() && self.k.ended_processes().is_empty(),
+                    "logs not cleared"
+                );
             }
         }
         self.apply_effects()?;

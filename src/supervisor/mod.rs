@@ -66,6 +66,8 @@ pub enum SupervisorIntent {
     Step,
     Reap { pid: ProcessId },
     ResetUserProcesses,
+    /// Empties the kernel's traffic, capability and ended-process logs (the user's "clear").
+    ClearLogs,
 }
 
 /// A kernel event, republished as a Bevy message each frame, in kernel order.
@@ -245,6 +247,10 @@ fn apply_intents(
             }
             SupervisorIntent::ResetUserProcesses => {
                 supervisor.reset_user_processes();
+                Ok(())
+            }
+            SupervisorIntent::ClearLogs => {
+                supervisor.clear_logs();
                 Ok(())
             }
         };

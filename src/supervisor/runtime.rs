@@ -462,6 +462,12 @@ impl Supervisor {
         self.last_serviced.get(&pid).copied()
     }
 
+    /// Empties the kernel's traffic, capability and ended-process logs. Until then, what ended
+    /// processes did stays viewable (Zombies stay in the table until reaped).
+    pub fn clear_logs(&mut self) {
+        self.kernel.clear_logs();
+    }
+
     pub fn console_log(&self) -> &VecDeque<ConsoleLine> {
         &self.console
     }
