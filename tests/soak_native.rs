@@ -172,7 +172,7 @@ fn soak_spawn_kill_churn_with_counted_traffic_returns_to_baseline() {
     println!(
         "soak: {} cycles ({spawned} spawned, {killed} killed, {trapped} trapped and reaped) in {churn_done:?}; \
          {} pairs x {} messages: sent {sent_total}, received {received_total} (kernel: {messages} sent, {delivered} delivered, \
-         {dropped} dropped incl. churned receivers' queues) done at {traffic_done:?}",
+         {dropped} dropped) done at {traffic_done:?}",
         plan.cycles, plan.pairs, plan.messages_per_pair
     );
     println!("soak: baseline {before:?}");
