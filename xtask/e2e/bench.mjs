@@ -83,13 +83,15 @@ await sleep(WINDOW_MS);
 const syscallQuiet = JSON.parse(await sv((s) => s.get_syscall_latency_json()));
 
 // 3. Under load: a pingpong pair. Round trips per second from the ping side's receive count.
-await sv((s) => s.send_input("spawn pingpong"));
-await waitFor("pingpong", async () => (await processes()).some((p) => p.name === "pingpong"));
-await sv((s) => s.send_input("spawn pingpong"));
-await waitFor("two pingpongs", async () => (await processes()).filter((p) => p.name === "pingpong").length === 2);
+async function spawn(program) {
+  const before = new Set((await processes()).map((p) => p.pid));
+  await sv((s, line) => s.send_input(line), `spawn ${program}`);
+  return waitFor(`a new ${program}`, async () => (await processes()).find((p) => p.name === program && !before.has(p.pid)));
+}
+const pings = [(await spawn("pingpong")).pid, (await spawn("pingpong")).pid];
 await sleep(1000);
 await sv((s) => s.reset_syscall_latency());
-const received = async () => (await processes()).filter((p) => p.name === "pingpong").map((p) => p.metrics.ipc_received);
+const received = async () => (await processes()).filter((p) => pings.includes(p.pid)).map((p) => p.metrics.ipc_received);
 const r0 = await received();
 const t0 = Date.now();
 await sleep(WINDOW_MS);
@@ -102,10 +104,9 @@ const metrics = JSON.parse(await sv((s) => s.get_system_metrics_json()));
 // 4. Spawn to first syscall, for a few fresh receivers.
 const spawnTimes = [];
 for (let i = 0; i < 5; i++) {
-  const before = new Set((await processes()).map((p) => p.pid));
-  await sv((s) => s.send_input("spawn receiver"));
+  const { pid } = await spawn("receiver");
   const fresh = await waitFor("a new receiver's first syscall", async () => {
-    const p = (await processes()).find((x) => !before.has(x.pid) && x.name === "receiver");
+    const p = (await processes()).find((x) => x.pid === pid);
     return p?.spawn_to_first_syscall_ms != null ? p : null;
   });
   spawnTimes.push(fresh.spawn_to_first_syscall_ms);

@@ -143,10 +143,14 @@ impl Flags {
     }
 }
 
-/// The repository root (the xtask crate lives in `<root>/xtask`).
+/// The repository root (the xtask crate lives in `<root>/xtask`). `cargo run` sets
+/// `CARGO_MANIFEST_DIR` at run time to the checkout it was invoked in; the compile-time value
+/// can name another checkout when several share one target directory (and so one binary).
 pub fn repo_root() -> PathBuf {
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-    manifest.parent().unwrap_or(manifest).to_path_buf()
+    let manifest = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+    manifest.parent().map(Path::to_path_buf).unwrap_or(manifest)
 }
 
 /// Cargo's target directory: `$CARGO_TARGET_DIR` (relative to the root) or `<root>/target`.
