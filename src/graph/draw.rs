@@ -174,7 +174,8 @@ fn attach_node_visuals(
 }
 
 fn node_label(node: &GraphNode, view: &ProcessView) -> String {
-    format!("{} · {}", view.name, node.pid.0)
+    // Bevy's default font has no middle dot: plain ASCII only.
+    format!("{} ({})", view.name, node.pid.0)
 }
 
 fn mailbox_color(theme: &Theme, status: MailboxStatus) -> ThemeColor {

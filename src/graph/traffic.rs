@@ -3,7 +3,7 @@
 //! Every message is drawn as its own particle while an edge is quiet enough for a person to follow
 //! it. Above `aggregate_above_per_sec` messages per second on one edge, that edge switches to
 //! "aggregated": no more particles, a thicker edge and a rate label instead. It switches back below
-//! half that rate (hysteresis, so an edge near the threshold does not flicker). A global particle
+//! 70 % of that rate (hysteresis, so an edge near the threshold does not flicker). A global particle
 //! cap bounds the work whatever the load.
 
 use std::collections::BTreeMap;
@@ -23,7 +23,7 @@ pub struct TrafficSettings {
 
 impl Default for TrafficSettings {
     fn default() -> Self {
-        Self { aggregate_above_per_sec: 12.0, rate_window_secs: 1.0, max_particles: 192, forget_after_secs: 3.0 }
+        Self { aggregate_above_per_sec: 20.0, rate_window_secs: 1.0, max_particles: 192, forget_after_secs: 3.0 }
     }
 }
 
@@ -154,7 +154,7 @@ fn update_mode(edge: &mut EdgeTraffic, window: f32, threshold: f32) {
     let rate = edge.rate_per_sec(window);
     if !edge.aggregated && rate > threshold {
         edge.aggregated = true;
-    } else if edge.aggregated && rate < threshold * 0.5 {
+    } else if edge.aggregated && rate < threshold * 0.7 {
         edge.aggregated = false;
     }
 }
@@ -197,12 +197,12 @@ mod tests {
             drawings.push(model.record(1, 2, 8, f64::from(i) * 0.01, 0));
         }
         let first_aggregated = drawings.iter().position(|d| *d == MessageDrawing::Aggregated).unwrap();
-        assert!((12..=14).contains(&first_aggregated), "switched at {first_aggregated}");
+        assert!((20..=22).contains(&first_aggregated), "switched at {first_aggregated}");
         assert!(drawings[first_aggregated..].iter().all(|d| *d == MessageDrawing::Aggregated));
         assert!(model.edge(1, 2).unwrap().aggregated);
         // Another edge is unaffected.
         assert_eq!(model.record(3, 4, 8, 1.0, 0), MessageDrawing::Particle);
-        // Quiet for a while: the rate decays below half the threshold and particles return.
+        // Quiet for a while: the rate decays below 70 % of the threshold and particles return.
         model.tick(4.0);
         assert!(model.edge(1, 2).is_none(), "quiet edge forgotten");
         model.record(1, 2, 8, 4.5, 0);

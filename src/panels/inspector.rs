@@ -33,7 +33,7 @@ pub(super) fn inspector_ui(ui: &mut egui::Ui, supervisor: &Supervisor, data: &Pa
             ui.label(egui::RichText::new(&process.name).strong().size(18.0).color(theme.program_color(&process.name).egui()));
             ui.label(egui::RichText::new(format!("pid {}", pid.0)).strong().size(18.0));
             if process.protected {
-                ui.label("🔒 protected");
+                ui.label("protected");
             }
         });
         ui.label(state_text(&process.state));

@@ -52,7 +52,7 @@ pub(super) fn processes_ui(ui: &mut egui::Ui, supervisor: &Supervisor, data: &Pa
                         actions.intents.push(SupervisorIntent::Reap { pid });
                     }
                 } else if view.protected {
-                    ui.small("🔒").on_hover_text(kill_refusal(pid, view).unwrap_or_default());
+                    ui.small("protected").on_hover_text(kill_refusal(pid, view).unwrap_or_default());
                 } else if ui.small_button("kill").clicked() {
                     actions.intents.push(SupervisorIntent::Kill { pid });
                     actions.toasts.push((format!("Killing {} (pid {})", view.name, pid.0), false));

@@ -57,7 +57,7 @@ pub(super) fn terminal_ui(ui: &mut egui::Ui, supervisor: &Supervisor, state: &mu
                 .id(egui::Id::new("terminal_input"))
                 .font(egui::TextStyle::Monospace)
                 .desired_width(f32::INFINITY)
-                .hint_text("help, ps, spawn sender, kill 5 … (↑/↓ history)"),
+                .hint_text("help, ps, spawn sender, kill 5 ... (Up/Down: history)"),
         );
         if response.has_focus() {
             let (up, down) = ui.input(|i| (i.key_pressed(egui::Key::ArrowUp), i.key_pressed(egui::Key::ArrowDown)));
