@@ -17,7 +17,7 @@ use crate::theme::{Theme, ThemeMode};
 pub const SHORTCUTS: [(&str, &str); 9] = [
     ("space", "pause / resume"),
     ("s", "step: service exactly one syscall (pauses first)"),
-    ("+", "faster: paused → 1/16x → 1/4x → full speed"),
+    ("+", "faster: paused, 1/16x, 1/4x, full speed"),
     ("-", "slower"),
     ("Delete", "kill the selected process (init and terminal refuse)"),
     ("Esc", "deselect"),

@@ -92,7 +92,10 @@ pub struct CanvasLayout {
     pub kill_zone: CssRect,
     pub canvas: CssRect,
     pub selected: Option<u32>,
+    pub hovered: Option<u32>,
     pub dragging: Option<u32>,
+    /// Frames published so far: tests wait for the app to see an input by waiting for frames.
+    pub frame: u64,
     pub ui: UiSnapshot,
 }
 
@@ -310,6 +313,7 @@ pub(super) fn publish_canvas_layout(
     theme: Res<Theme>,
     selection: Res<Selection>,
     dragging: Res<Dragging>,
+    hovered: Res<Hovered>,
     shared: Res<SharedCanvasLayout>,
 ) {
     let Ok((camera, camera_transform)) = camera.single() else { return };
@@ -342,7 +346,9 @@ pub(super) fn publish_canvas_layout(
     layout.canvas = CssRect::from_rect(area.rect);
     layout.kill_zone = CssRect::from_rect(kill_zone_rect(area.rect, theme.kill_zone_size_px));
     layout.selected = selection.0.map(|p| p.0);
+    layout.hovered = hovered.0.map(|p| p.0);
     layout.dragging = dragging.pid.map(|p| p.0);
+    layout.frame += 1;
     shared.0.lock().unwrap_or_else(|p| p.into_inner()).clone_from(layout);
 }
 

@@ -124,7 +124,7 @@ pub(super) fn inspector_ui(ui: &mut egui::Ui, supervisor: &Supervisor, data: &Pa
         let mut shown = 0;
         for entry in kernel.traffic_log().iter().rev().filter(|t| t.from == pid || t.to == pid).take(8) {
             shown += 1;
-            let direction = if entry.from == pid { format!("→ pid {}", entry.to.0) } else { format!("← pid {}", entry.from.0) };
+            let direction = if entry.from == pid { format!("to pid {}", entry.to.0) } else { format!("from pid {}", entry.from.0) };
             ui.label(format!("{} {direction} · ep {} · tag {} · {} B", format_ns(entry.at_ns), entry.endpoint.0, entry.tag, entry.bytes));
             ui.monospace(egui::RichText::new(preview_hex(&entry.preview)).small());
             ui.monospace(egui::RichText::new(format!("\"{}\"", preview_text(&entry.preview))).small());
@@ -151,7 +151,7 @@ pub(super) fn inspector_ui(ui: &mut egui::Ui, supervisor: &Supervisor, data: &Pa
     });
 }
 
-fn state_text(state: &ProcessState) -> String {
+pub(super) fn state_text(state: &ProcessState) -> String {
     match state {
         ProcessState::Running => "Running".into(),
         ProcessState::Blocked(BlockReason::Receive { endpoint }) => format!("Blocked: waiting for a message on ep {}", endpoint.0),
@@ -204,9 +204,9 @@ fn mailbox_ui(ui: &mut egui::Ui, supervisor: &Supervisor, data: &PanelData, pid:
             MailboxStatus::Pending => ("pending", theme.mailbox_pending),
             MailboxStatus::Ready => ("ready", theme.mailbox_ready),
         };
-        ui.colored_label(color.egui(), format!("● {text}"));
+        ui.colored_label(color.egui(), text.to_string());
         if let Some(call) = last {
-            ui.small(format!("last: {} → {}", call.name(), call.result));
+            ui.small(format!("last: {} -> {}", call.name(), call.result));
         }
     });
     let time = supervisor.time_control();
@@ -224,7 +224,7 @@ fn mailbox_ui(ui: &mut egui::Ui, supervisor: &Supervisor, data: &PanelData, pid:
     ui.horizontal(|ui| {
         for (i, stage) in ["idle", "pending", "serviced", "ready"].iter().enumerate() {
             if i > 0 {
-                ui.label("→");
+                ui.label("->");
             }
             let text = egui::RichText::new(*stage).monospace();
             if i == active {

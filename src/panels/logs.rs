@@ -33,7 +33,7 @@ pub(super) fn traffic_log_ui(ui: &mut egui::Ui, supervisor: &Supervisor, data: &
             };
             let t = &log[index];
             ui.monospace(format!(
-                "{:>9}  {:>14} → {:<14} ep {:<3} tag {:<4} {:>4} B  {}",
+                "{:>9}  {:>14} -> {:<14} ep {:<3} tag {:<4} {:>4} B  {}",
                 format_ns(t.at_ns),
                 name_of(data, t.from.0),
                 name_of(data, t.to.0),

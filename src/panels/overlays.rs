@@ -80,7 +80,7 @@ pub(super) fn overlays_ui(
             .show(ctx, |ui| {
                 egui::Frame::popup(ui.style()).show(ui, |ui| {
                     ui.strong(format!("{} · pid {}", view.name, pid.0));
-                    ui.label(format!("{:?}", view.state));
+                    ui.label(super::inspector::state_text(&view.state));
                     ui.label(format!("memory {}", format_bytes(view.metrics.memory_size as u64)));
                     let mailbox = match view.mailbox {
                         MailboxStatus::Idle => "idle",

@@ -62,31 +62,68 @@ const shot = async (name) => {
   console.log(`screenshot ${path}`);
 };
 
-/// Moves the real mouse in small steps, giving the app frames to see each move.
-async function drag(from, to, steps = 12) {
-  await page.mouse.move(from.x, from.y);
-  await page.waitForTimeout(150);
+/// Waits until the app has drawn `n` more frames (a software renderer may draw 2-15 a second).
+async function frames(n = 2) {
+  const start = (await layout()).frame;
+  await waitFor(`${n} frames`, async () => (await layout()).frame >= start + n, 30_000, 50);
+}
+
+/// Puts the pointer on a node and waits until the app sees it hovered.
+async function hover(node) {
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const at = (await layout()).nodes.find((n) => n.pid === node.pid) ?? node;
+    await page.mouse.move(at.x, at.y);
+    await frames(2);
+    const l = await layout();
+    if (l.hovered === node.pid) return at;
+  }
+  throw new Error(`the app never saw the pointer over pid ${node.pid}`);
+}
+
+/// Drags a node with the real mouse in small steps, a frame or more per step.
+async function drag(node, to, steps = 10) {
+  const from = await hover(node);
   await page.mouse.down();
-  await page.waitForTimeout(150);
+  await frames(2);
   for (let i = 1; i <= steps; i++) {
     await page.mouse.move(from.x + ((to.x - from.x) * i) / steps, from.y + ((to.y - from.y) * i) / steps);
-    await page.waitForTimeout(120);
+    await frames(1);
   }
-  await page.waitForTimeout(300);
+  const l = await layout();
+  if (l.dragging !== node.pid) console.log(`warning: dragging ${l.dragging}, wanted ${node.pid}`);
+  await frames(2);
   await page.mouse.up();
+  await frames(2);
+}
+
+/// A click the app can follow at a few frames a second: move, press and release in separate frames.
+async function clickAt(p) {
+  await page.mouse.move(p.x, p.y);
+  await frames(2);
+  await page.mouse.down();
+  await frames(1);
+  await page.mouse.up();
+  await frames(1);
+}
+
+/// Clicks an egui control. egui counts a click only if the button is released within 0.8 s of
+/// the press, which at two frames a second needs press and release in the same frame.
+async function clickEgui(p) {
+  await page.mouse.move(p.x, p.y);
+  await frames(2);
+  await page.mouse.click(p.x, p.y);
+  await frames(2);
 }
 
 async function clickControl(name) {
   const c = await waitFor(`control ${name}`, async () => control(await layout(), name));
-  const p = center(c.rect);
-  await page.mouse.click(p.x, p.y);
+  await clickEgui(center(c.rect));
 }
 
 async function pickScenario(name) {
   await clickControl('scenario_picker');
   const item = await waitFor(`scenario:${name} in the picker`, async () => control(await layout(), `scenario:${name}`), 20_000);
-  const p = center(item.rect);
-  await page.mouse.click(p.x, p.y);
+  await clickEgui(center(item.rect));
 }
 
 /// A spot on the canvas with no node near it, to focus the canvas for keyboard shortcuts.
@@ -122,9 +159,7 @@ try {
 
   // Click a node: it is selected and the inspector shows its pid.
   const sender = l.nodes.find((n) => n.name === 'sender');
-  l = await layout();
-  const senderNow = l.nodes.find((n) => n.pid === sender.pid);
-  await page.mouse.click(senderNow.x, senderNow.y);
+  await clickAt(await hover(sender));
   l = await waitFor('the inspector to show the sender', async () => {
     const l = await layout();
     return l.selected === sender.pid && l.ui.inspector_pid === sender.pid && l;
@@ -134,7 +169,7 @@ try {
   await shot('inspector.png');
 
   // Pause (space): the counters stop.
-  await page.mouse.click(emptySpot(l).x, emptySpot(l).y);
+  await clickAt(emptySpot(l));
   await page.keyboard.press('Space');
   await waitFor('paused', async () => (await metrics()).time_control === 'paused', 20_000);
   await page.waitForTimeout(500);
