@@ -455,10 +455,15 @@ fn rows(kernel: Result<&Value, &String>, browser: Result<&Value, &String>, sizes
     let mib = |r: &Result<u64, String>| r.clone().map(|v| v as f64 / (1024.0 * 1024.0));
     let mb = |r: Result<f64, String>| r.map(|v| v / (1024.0 * 1024.0));
     let raw_rtt = "raw worker<->main Atomics";
+    let raw_gapped = "raw Atomics, 1 ms parks";
     let mut rows = vec![
-        row("syscall round trip, median", "us", b(&["syscall_round_trip", "median_us"]),
+        row("syscall round trip, idle's YIELD (1 ms parks), median", "us", b(&["syscall_round_trip", "median_us"]),
+            Some((b(&["raw_round_trip_1ms_gaps", "median_us"]), raw_gapped)), Target::RatioAtMost(2.0)),
+        row("syscall round trip, idle's YIELD (1 ms parks), p99", "us", b(&["syscall_round_trip", "p99_us"]),
+            Some((b(&["raw_round_trip_1ms_gaps", "p99_us"]), raw_gapped)), Target::RatioAtMost(2.0)),
+        row("syscall round trip, pingpong (back to back), median", "us", b(&["pingpong", "syscall_round_trip", "median_us"]),
             Some((b(&["raw_round_trip", "median_us"]), raw_rtt)), Target::RatioAtMost(2.0)),
-        row("syscall round trip, p99", "us", b(&["syscall_round_trip", "p99_us"]),
+        row("syscall round trip, pingpong (back to back), p99", "us", b(&["pingpong", "syscall_round_trip", "p99_us"]),
             Some((b(&["raw_round_trip", "p99_us"]), raw_rtt)), Target::RatioAtMost(2.0)),
         row("pingpong round trips (one pair)", "/s", b(&["pingpong", "round_trips_per_sec"]),
             Some((b(&["raw_relay", "round_trips_per_sec"]), "raw two-worker Atomics relay")), Target::RatioAtLeast(0.5)),
@@ -467,10 +472,10 @@ fn rows(kernel: Result<&Value, &String>, browser: Result<&Value, &String>, sizes
             Some((b(&["after_kill", "update", "median_ms"]), "empty: after killing everything")), Target::Below(8.0)),
         row("app update per frame, crowd, p95", "ms", b(&["crowd", "update", "p95_ms"]),
             Some((b(&["after_kill", "update", "p95_ms"]), "empty: after killing everything")), Target::Below(8.0)),
-        row("app update per frame, default, median", "ms", b(&["default", "update", "median_ms"]),
-            Some((b(&["after_kill", "update", "median_ms"]), "empty: after killing everything")), Target::None),
         row("spawn to first syscall, median of 8", "ms", b(&["spawn", "median_ms"]),
             Some((b(&["raw_spawn", "median_ms"]), "raw worker + empty module")), Target::Below(20.0)),
+        row("  worker.js + empty guest, no kernel, median", "ms", b(&["shim_spawn", "median_ms"]),
+            Some((b(&["raw_spawn", "median_ms"]), "raw worker + empty module")), Target::None),
         row("64 spawns in a row, total", "ms", b(&["spawn", "row64_total_ms"]),
             Some((b(&["raw_spawn", "row64_total_ms"]), "64 raw workers")), Target::None),
         row("64 spawns in a row, per spawn", "ms", b(&["spawn", "row64_total_ms"]).map(|t| t / 64.0),
