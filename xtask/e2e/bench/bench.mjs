@@ -96,6 +96,13 @@ const page = await context.newPage();
 const cdp = await context.newCDPSession(page);
 const pageErrors = [];
 page.on("pageerror", (e) => pageErrors.push(String(e?.message ?? e)));
+/** Requests per path, to see what each worker start fetches. */
+const requests = new Map();
+page.on("request", (r) => {
+  const path = new globalThis.URL(r.url()).pathname;
+  requests.set(path, (requests.get(path) ?? 0) + 1);
+});
+const requestCounts = () => Object.fromEntries(requests);
 
 /** Calls `window.supervisor.<name>(...args)`; JSON getters come back parsed. */
 async function sv(name, ...args) {
@@ -416,9 +423,11 @@ async function pingpongRate(windowMs) {
   await sleep(windowMs);
   const b = await received();
   const latency = await sv("get_syscall_latency_json");
+  // Where a round trip's time goes on the main thread (after the window, so it does not slow it).
+  const profile = await cpuProfile(3000, join(ARTIFACTS, "pingpong-main.cpuprofile")).catch((e) => ({ error: e.message }));
   if (a.pids.join() !== b.pids.join()) throw new Error("the pingpong pair changed during the measurement");
   // One round trip = one message received by each side.
-  return { round_trips_per_sec: ((b.n - a.n) / 2) * 1000 / (b.at - a.at), window_ms: b.at - a.at, syscall_round_trip: latency };
+  return { round_trips_per_sec: ((b.n - a.n) / 2) * 1000 / (b.at - a.at), window_ms: b.at - a.at, syscall_round_trip: latency, profile };
 }
 
 /** Loads a scenario the way a person does: the picker in the top bar (positions from the canvas layout). */
@@ -559,9 +568,13 @@ try {
     return { median_ms: median(single.each_ms), row64_total_ms: row.total_ms, row64_median_ms: median(row.each_ms) };
   });
   await measure("shim_spawn", async () => {
+    const before = requestCounts();
     const single = await shimSpawns(8, true);
     const row = await shimSpawns(64, false);
-    return { median_ms: median(single.each_ms), row64_total_ms: row.total_ms, row64_median_ms: median(row.each_ms) };
+    const after = requestCounts();
+    const fetched = {};
+    for (const [path, n] of Object.entries(after)) if (n - (before[path] ?? 0) > 0) fetched[path] = n - (before[path] ?? 0);
+    return { median_ms: median(single.each_ms), row64_total_ms: row.total_ms, row64_median_ms: median(row.each_ms), requests_for_72_workers: fetched };
   });
   await measure("spawn", async () => {
     const single = await guestSpawns("idle", 8, true);
