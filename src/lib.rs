@@ -57,8 +57,16 @@ fn expose_visual_snapshots(
     if let Err(e) = web::expose_json("get_canvas_layout_json", move || layout.to_json()) {
         bevy::log::error!("cannot expose get_canvas_layout_json: {e:?}");
     }
-    let timing = timing.clone();
-    if let Err(e) = web::expose_json("get_frame_timing_json", move || timing.to_json()) {
+    let reader = timing.clone();
+    if let Err(e) = web::expose_json("get_frame_timing_json", move || reader.to_json()) {
         bevy::log::error!("cannot expose get_frame_timing_json: {e:?}");
+    }
+    let resetter = timing.clone();
+    let reset = move || {
+        resetter.request_reset();
+        "{}".to_string()
+    };
+    if let Err(e) = web::expose_json("reset_frame_timing", reset) {
+        bevy::log::error!("cannot expose reset_frame_timing: {e:?}");
     }
 }

@@ -187,9 +187,18 @@ pub struct FrameTimingSummary {
 }
 
 #[derive(Resource, Debug, Clone, Default)]
-pub struct SharedFrameTiming(pub std::sync::Arc<std::sync::Mutex<FrameTimingSummary>>);
+pub struct SharedFrameTiming(
+    pub std::sync::Arc<std::sync::Mutex<FrameTimingSummary>>,
+    /// Set from outside (`reset_frame_timing`) to start a new measurement window.
+    pub std::sync::Arc<std::sync::atomic::AtomicBool>,
+);
 
 impl SharedFrameTiming {
+    /// Forgets the samples so far; the summary then covers only frames after this call.
+    pub fn request_reset(&self) {
+        self.1.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+
     pub fn to_json(&self) -> String {
         let summary = self.0.lock().unwrap_or_else(|p| p.into_inner()).clone();
         serde_json::to_string(&summary).unwrap_or_default()
@@ -232,6 +241,11 @@ fn start_frame_timer(mut timing: ResMut<FrameTiming>) {
 
 fn stop_frame_timer(mut timing: ResMut<FrameTiming>, shared: Res<SharedFrameTiming>) {
     let Some(started) = timing.started.take() else { return };
+    if shared.1.swap(false, std::sync::atomic::Ordering::Relaxed) {
+        timing.samples_ms.clear();
+        timing.since_summary = 0;
+        *shared.0.lock().unwrap_or_else(|p| p.into_inner()) = FrameTimingSummary::default();
+    }
     timing.record(started.elapsed().as_secs_f32() * 1000.0);
     timing.since_summary += 1;
     if timing.since_summary >= 30 {

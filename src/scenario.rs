@@ -329,7 +329,11 @@ fn boot_settled(supervisor: &SupervisorHandle) -> bool {
 fn describe_load_error(error: &bevy::asset::AssetLoadError) -> String {
     use bevy::asset::AssetLoadError;
     match error {
-        AssetLoadError::AssetLoaderError(e) => e.to_string(),
+        // "Failed to load asset '..' with asset loader '..': line 5, column 5: ..." -> our part.
+        AssetLoadError::AssetLoaderError(e) => {
+            let text = e.to_string();
+            text.rsplit_once("': ").map_or(text.clone(), |(_, ours)| ours.to_string())
+        }
         other => other.to_string(),
     }
 }

@@ -114,6 +114,9 @@ struct NodeVisuals {
     shown_light: [u8; 4],
 }
 
+/// Above this many nodes, only the selected and hovered nodes are labelled.
+const CROWD_LABEL_LIMIT: usize = 24;
+
 const Z_EDGE_BAR: f32 = 0.5;
 const Z_BODY: f32 = 1.0;
 const Z_LIGHT: f32 = 2.0;
@@ -196,8 +199,21 @@ fn update_node_visuals(
     mut materials: ResMut<Assets<ColorMaterial>>,
     theme: Res<Theme>,
     rig: Res<CameraRig>,
+    mut visibilities: Query<&mut Visibility, Without<GraphNode>>,
+    selection: Res<Selection>,
+    hovered: Res<Hovered>,
 ) {
+    // In a crowd, labels would pile up: show only the selected and hovered ones (the process
+    // list and the tooltip name the rest).
+    let crowded = nodes.iter().len() > CROWD_LABEL_LIMIT;
     for (node, view, mut visuals) in &mut nodes {
+        let show = !crowded || selection.0 == Some(node.pid) || hovered.0 == Some(node.pid);
+        let wanted = if show { Visibility::Inherited } else { Visibility::Hidden };
+        if let Ok(mut v) = visibilities.get_mut(visuals.label)
+            && *v != wanted
+        {
+            *v = wanted;
+        }
         let zombie = view.state.is_zombie();
         let color = if zombie { theme.state_zombie } else { theme.program_color(&view.name) };
         if visuals.shown_color != color.0 || theme.is_changed() {

@@ -139,6 +139,8 @@ impl SharedCanvasLayout {
 pub struct Dragging {
     pub pid: Option<ProcessId>,
     pub over_kill_zone: bool,
+    /// Where the node was when the drag began (it goes back there if a kill is refused).
+    pub started_at_world: Option<Vec2>,
 }
 
 /// Where the kill zone sits: the bottom-right corner of the canvas area.
@@ -236,6 +238,9 @@ pub(super) fn on_node_drag(
         return;
     }
     let position_px = drag.pointer_location.position;
+    if dragging.pid != Some(body.pid) {
+        dragging.started_at_world = model.layout.position(body.pid.0);
+    }
     if let Some(world) = pointer_world(&camera, position_px) {
         model.layout.pin(body.pid.0, world);
     }
@@ -255,15 +260,21 @@ pub(super) fn on_node_drag_end(
     mut toasts: ResMut<Toasts>,
 ) {
     let Ok(body) = bodies.get(end.entity) else { return };
-    *dragging = Dragging::default();
+    let started_at = std::mem::take(&mut *dragging).started_at_world;
     if end.event.button != PointerButton::Primary {
         return;
     }
+    if layout.kill_zone.contains(end.pointer_location.position) {
+        let view = views.get(body.owner).ok();
+        let refused = view.is_some_and(|v| kill_refusal(body.pid, v).is_some());
+        request_kill(body.pid, view, &mut intents, &mut toasts);
+        if refused && let Some(start) = started_at {
+            // Back where it came from, out of the kill zone.
+            model.layout.pin(body.pid.0, start);
+        }
+    }
     // A dropped node keeps its new place; the layout only nudges it gently from there.
     model.layout.unpin(body.pid.0);
-    if layout.kill_zone.contains(end.pointer_location.position) {
-        request_kill(body.pid, views.get(body.owner).ok(), &mut intents, &mut toasts);
-    }
 }
 
 /// The clickable disc of a node (a child of the process entity).

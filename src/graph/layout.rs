@@ -218,11 +218,13 @@ impl ForceLayout {
             self.forces[ib] -= pull;
         }
         let max_move = s.max_move_per_step * self.temperature;
+        // Weaker pull for a big graph, so a crowd spreads out instead of piling up in the middle.
+        let gravity = s.gravity * (12.0 / n as f32).min(1.0);
         for (i, node) in self.nodes.values_mut().enumerate() {
             if node.pinned {
                 continue;
             }
-            let force = self.forces[i] - node.pos * s.gravity;
+            let force = self.forces[i] - node.pos * gravity;
             node.vel = (node.vel + force * s.step_secs) * s.damping;
             let step = node.vel * s.step_secs;
             let len = step.length();

@@ -233,8 +233,10 @@ try {
     return l.nodes.length === 64 && l.ui.scenario === 'crowd' && l;
   }, 60_000);
   check(l.nodes.length === 64, 'crowd: 64 nodes on the canvas');
-  // Let the layout settle and the frame-timing window fill with crowd frames only.
-  await page.waitForTimeout(25_000);
+  // Let the layout settle, then measure the app's update over crowd frames only.
+  await page.waitForTimeout(10_000);
+  await page.evaluate(() => window.supervisor.reset_frame_timing());
+  await page.waitForTimeout(30_000);
   const m3 = await metrics();
   await page.waitForTimeout(5000);
   const m4 = await metrics();
