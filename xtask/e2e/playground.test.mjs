@@ -28,6 +28,27 @@ await t.check("the boot set runs: init, terminal, idle, each in its own worker",
   return boot.map((p) => `${p.pid}:${p.name}(${p.state})`).join(" ");
 });
 
+await t.check("a clean slate: what the startup scenario spawned is killed through the terminal", async () => {
+  // The playground's startup scenario replaces idle and adds its own programs once the boot has
+  // settled; wait until the process list stops changing, then kill everything unprotected but idle.
+  let last = "";
+  let stableSince = Date.now();
+  await waitFor("the process list to settle for 3 s", async () => {
+    const pids = (await t.processes()).map((p) => p.pid).join(" ");
+    if (pids !== last) [last, stableSince] = [pids, Date.now()];
+    return Date.now() - stableSince > 3000;
+  }, { timeoutMs: 90_000, intervalMs: 200 });
+  const list = await t.processes();
+  const idle = byName(list, "idle")[0];
+  const victims = list.filter((p) => !p.protected && p.state !== "zombie" && p.pid !== idle?.pid);
+  for (const v of victims) await t.sv((s, pid) => s.send_input(`kill ${pid}`), v.pid);
+  await waitFor("the killed processes to leave the list", async () => {
+    const now = await t.processes();
+    return victims.every((v) => !now.some((p) => p.pid === v.pid));
+  });
+  return `killed ${victims.map((p) => `${p.pid}:${p.name}`).join(" ") || "nothing"}`;
+});
+
 await t.check("terminal waits for input (Blocked in RECEIVE), idle keeps yielding", async () => {
   await waitFor("terminal blocked on receive", async () => {
     const term = byName(await t.processes(), "terminal")[0];
