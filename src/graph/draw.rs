@@ -412,6 +412,7 @@ fn update_edge_bars(
     mut meshes: ResMut<Assets<Mesh>>,
     mut materials: ResMut<Assets<ColorMaterial>>,
     theme: Res<Theme>,
+    rig: Res<CameraRig>,
 ) {
     let window = model.traffic.settings.rate_window_secs;
     let mut used = 0;
@@ -450,7 +451,9 @@ fn update_edge_bars(
             };
         }
         if let Ok(mut t) = transforms.get_mut(label) {
-            t.translation = (mid + side.normalize_or_zero() * 12.0).extend(Z_LABEL);
+            // Rate labels keep their size on screen whatever the zoom, like node labels.
+            t.translation = (mid + side.normalize_or_zero() * 12.0 * rig.world_per_px).extend(Z_LABEL);
+            t.scale = Vec3::splat(rig.world_per_px);
         }
         let text = format_rate(rate);
         if pool.shown_rates[used] != text {
