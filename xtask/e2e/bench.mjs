@@ -24,6 +24,21 @@ const sv = (fn, arg) => page.evaluate(([src, arg]) => new Function("s", "arg", `
 const processes = async () => JSON.parse(await sv((s) => s.get_process_list_json()));
 await waitFor("the boot set", async () => (await processes()).some((p) => p.name === "idle"));
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+// A quiet system: let the startup scenario settle, then kill all it added but one idle.
+let last = "";
+let stableSince = Date.now();
+await waitFor("the process list to settle", async () => {
+  const pids = (await processes()).map((p) => p.pid).join(" ");
+  if (pids !== last) [last, stableSince] = [pids, Date.now()];
+  return Date.now() - stableSince > 3000;
+}, { timeoutMs: 90_000, intervalMs: 200 });
+{
+  const list = await processes();
+  const idle = list.find((p) => p.name === "idle" && p.state !== "zombie");
+  for (const v of list.filter((p) => !p.protected && p.state !== "zombie" && p.pid !== idle?.pid)) {
+    await sv((s, pid) => s.send_input(`kill ${pid}`), v.pid);
+  }
+}
 await sleep(1000);
 
 // 1. Raw Atomics round trips: a worker stores 1 and notifies; the main thread, woken by

@@ -116,7 +116,6 @@ pub fn dist(root: &Path, options: &Options) -> Result<Report, String> {
     step("build guests", t);
 
     let t = Instant::now();
-    forget_app_fingerprints(root, options.profile);
     run(cargo()
         .current_dir(root)
         .args(["build", "--profile", options.profile.name(), "--target", WASM_TARGET])
@@ -174,21 +173,6 @@ pub fn dist(root: &Path, options: &Options) -> Result<Report, String> {
     let report_path = target_dir(root).join(format!("dist-{}.json", options.profile.name()));
     std::fs::write(&report_path, report.to_json()).map_err(|e| format!("{}: {e}", report_path.display()))?;
     Ok(report)
-}
-
-/// Makes cargo rebuild this repository's own crates for the site. Several checkouts (git
-/// worktrees) sharing one `CARGO_TARGET_DIR` share one fingerprint per crate, so cargo can take
-/// an app built from *another* checkout for fresh. Rebuilding our crates costs about a minute;
-/// the dependencies stay cached.
-fn forget_app_fingerprints(root: &Path, profile: Profile) {
-    let dir = target_dir(root).join(WASM_TARGET).join(profile.name()).join(".fingerprint");
-    let Ok(entries) = std::fs::read_dir(&dir) else { return };
-    for entry in entries.flatten() {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if ["orbital-playground-", "orbital-kernel-", "orbital-abi-"].iter().any(|p| name.starts_with(p)) {
-            let _ = std::fs::remove_dir_all(entry.path());
-        }
-    }
 }
 
 /// Installs the wasm32 target with rustup when it is missing.
