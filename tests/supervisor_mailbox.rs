@@ -205,3 +205,49 @@ fn missing_optional_connect_leaves_an_empty_slot() {
     let terminal_err = sup.spawn_program("terminal");
     assert!(terminal_err.is_ok(), "terminal needs no provider");
 }
+
+#[test]
+fn host_refusals_in_the_mailbox_become_denied_requests() {
+    use orbital_playground::abi::host_import;
+    use orbital_playground::kernel::KernelEvent;
+    let (mut sup, shared) = supervisor();
+    let idle = sup.spawn_program("idle").unwrap();
+    let w = words(&shared, idle);
+    let _ = sup.drain_events();
+    let denied = |sup: &mut Supervisor| -> Vec<(ProcessId, u32, ErrorCode, String)> {
+        sup.drain_events()
+            .into_iter()
+            .filter_map(|e| match e {
+                KernelEvent::RequestDenied { pid, syscall, error, reason, .. } => Some((pid, syscall, error, reason)),
+                _ => None,
+            })
+            .collect()
+    };
+    // The host refused a bad pointer; the next syscall carries the news, before its own result.
+    set(&w, mb::HOST_REFUSAL_CODE, host_import::pack(host_import::SEND_BYTES, ErrorCode::BadPointer));
+    set(&w, mb::HOST_REFUSALS, 1);
+    request(&w, nr::YIELD, [0; 3], &[]);
+    assert_eq!(sup.service_pending(sup.now_ns()), 1);
+    assert_eq!(take_reply(&w), 0);
+    let d = denied(&mut sup);
+    assert_eq!(d.len(), 1, "{d:?}");
+    assert_eq!((d[0].0, d[0].1, d[0].2), (idle, host_import::SEND_BYTES, ErrorCode::BadPointer));
+    assert!(d[0].3.starts_with("orbital_send_bytes: pointer range outside guest memory"), "{}", d[0].3);
+    // Seen once only.
+    request(&w, nr::YIELD, [0; 3], &[]);
+    sup.service_pending(sup.now_ns());
+    take_reply(&w);
+    sup.tick(sup.now_ns());
+    assert!(denied(&mut sup).is_empty());
+    // A guest that makes no syscall after refusals is still seen by the per-frame tick, even paused.
+    sup.set_time_control(TimeControl::Paused);
+    set(&w, mb::HOST_REFUSAL_CODE, host_import::pack(host_import::RECV_BYTES, ErrorCode::BadPointer));
+    set(&w, mb::HOST_REFUSALS, 3);
+    sup.tick(sup.now_ns());
+    let d = denied(&mut sup);
+    assert_eq!(d.len(), 1, "{d:?}");
+    assert_eq!((d[0].1, d[0].2), (host_import::RECV_BYTES, ErrorCode::BadPointer));
+    assert!(d[0].3.contains("2 host refusals"), "{}", d[0].3);
+    assert_eq!(sup.kernel().process(idle).unwrap().metrics.host_refusals, 3);
+    assert_eq!(sup.kernel().process(idle).unwrap().metrics.syscall_count, 2, "refusals are not syscalls");
+}

@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use bevy::prelude::*;
-use orbital_playground::abi::ErrorCode;
+use orbital_playground::abi::{ErrorCode, host_import, nr};
 use orbital_playground::kernel::{BlockReason, ExitReason, KernelEvent, ProcessId, ProcessState};
 use orbital_playground::supervisor::native_host::guest_dir_candidates;
 use orbital_playground::supervisor::{
@@ -318,8 +318,27 @@ fn rogue_is_denied_with_reasons() {
     assert!(!out.contains("ALLOWED"), "a forgery was let through:\n{out}");
     assert!(out.contains(" 0 let through"), "{out}");
     assert!(out.contains("the claim changed nothing"), "the forged sender claim:\n{out}");
-    // Bad pointers and lengths are refused by the host before the kernel sees anything.
+    // Bad pointers and lengths are refused by the host before the kernel sees anything; the host
+    // records them in the mailbox and they are shown as denied requests of the import.
     assert!(out.contains("refused, BAD_POINTER") && out.contains("refused, MESSAGE_TOO_LARGE"), "{out}");
+    let host_denials: BTreeSet<(u32, ErrorCode)> = h
+        .events()
+        .iter()
+        .filter_map(|e| match e {
+            KernelEvent::RequestDenied { pid, syscall, error, .. } if *pid == rogue && *syscall >= nr::COUNT => {
+                Some((*syscall, *error))
+            }
+            _ => None,
+        })
+        .collect();
+    for expected in [
+        (host_import::SEND_BYTES, ErrorCode::BadPointer),
+        (host_import::SEND_BYTES, ErrorCode::MessageTooLarge),
+        (host_import::RECV_BYTES, ErrorCode::BadPointer),
+    ] {
+        assert!(host_denials.contains(&expected), "no host denial {expected:?} for rogue: {host_denials:?}");
+    }
+    assert!(h.handle().lock().kernel().process(rogue).unwrap().metrics.host_refusals >= 8, "rogue's host refusals are counted");
     let codes = denied_codes(&h);
     for code in [ErrorCode::BadSlot, ErrorCode::PermissionDenied, ErrorCode::UnknownSyscall, ErrorCode::WrongObjectKind] {
         assert!(codes.contains(&code), "no {} denial for rogue: {codes:?}", code.name());

@@ -8,7 +8,7 @@
 // Messages out: {type: "first_syscall", atMs}   (epoch milliseconds, for spawn-to-first-syscall)
 //               {type: "latency", micros: [..]}  (round trips of calls that never block, in batches)
 //               {type: "exit", kind: "returned" | "trapped" | "load_failed", message}
-import { ERR, MAILBOX, MEMORY, STATUS, SYS, YIELD_PARK_MICROS } from "./abi.js";
+import { ERR, HOST_IMPORT, MAILBOX, MEMORY, STATUS, SYS, YIELD_PARK_MICROS } from "./abi.js";
 
 const W = (offset) => offset >> 2; // byte offset of a header word -> Int32Array index
 
@@ -66,6 +66,13 @@ async function run({ module, mailbox, doorbell, memoryMinPages, memoryMaxPages }
   /** True when [ptr, ptr + len) lies inside guest memory (both as unsigned 32-bit numbers). */
   const inBounds = (ptr, len) => len >= 0 && (ptr >>> 0) + len <= memory.buffer.byteLength;
 
+  /** A byte-copy import refuses: record it for the supervisor (code, then the count it watches). */
+  function refuse(importNumber, code) {
+    Atomics.store(box, W(MAILBOX.HOST_REFUSAL_CODE), (importNumber << 16) | code);
+    Atomics.add(box, W(MAILBOX.HOST_REFUSALS), 1);
+    return -code;
+  }
+
   function syscall(number, arg0, arg1, arg2) {
     if (!firstSyscallReported) {
       firstSyscallReported = true;
@@ -110,8 +117,8 @@ async function run({ module, mailbox, doorbell, memoryMinPages, memoryMaxPages }
   const env = {
     memory,
     orbital_send_bytes(ptr, len) {
-      if (!inBounds(ptr, len)) return -ERR.BAD_POINTER;
-      if (len > MAILBOX.DATA_CAPACITY) return -ERR.MESSAGE_TOO_LARGE;
+      if (!inBounds(ptr, len)) return refuse(HOST_IMPORT.SEND_BYTES, ERR.BAD_POINTER);
+      if (len > MAILBOX.DATA_CAPACITY) return refuse(HOST_IMPORT.SEND_BYTES, ERR.MESSAGE_TOO_LARGE);
       boxBytes.set(new Uint8Array(memory.buffer, ptr >>> 0, len), MAILBOX.DATA);
       Atomics.store(box, W(MAILBOX.DATA_LEN), len);
       return len;
@@ -120,7 +127,7 @@ async function run({ module, mailbox, doorbell, memoryMinPages, memoryMaxPages }
       return syscall(number, arg0, arg1, arg2);
     },
     orbital_recv_bytes(ptr, cap) {
-      if (!inBounds(ptr, cap)) return -ERR.BAD_POINTER;
+      if (!inBounds(ptr, cap)) return refuse(HOST_IMPORT.RECV_BYTES, ERR.BAD_POINTER);
       const n = Math.min(cap, reply.length);
       new Uint8Array(memory.buffer, ptr >>> 0, n).set(reply.subarray(0, n));
       return reply.length;

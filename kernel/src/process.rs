@@ -2,6 +2,7 @@
 //! sleeping.
 
 use alloc::collections::BTreeMap;
+use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
 
@@ -213,6 +214,53 @@ impl Kernel {
         p.metrics.memory_size = size;
         let after = p.accounted_memory();
         self.adjust_memory(pid, before, after, now_ns);
+        Ok(())
+    }
+
+    /// The host reports `count` refusals made by the guest's byte-copy imports since its last
+    /// report (`import` is `abi::host_import::SEND_BYTES` or `RECV_BYTES`; `error` is the code of
+    /// the last one). They never reached `dispatch`, so this is where they are counted (the
+    /// process's `host_refusals`) and shown: one `RequestDenied` event whose `syscall` is
+    /// `import`. `count == 0` does nothing. `NO_SUCH_PROCESS` for unknown pids and zombies.
+    pub fn record_host_refusal(
+        &mut self,
+        pid: ProcessId,
+        import: u32,
+        error: ErrorCode,
+        count: u32,
+        now_ns: u64,
+    ) -> Result<(), ErrorCode> {
+        let now_ns = self.observe_time(now_ns);
+        let p = match self.processes.get_mut(&pid) {
+            Some(p) if !p.state.is_zombie() => p,
+            _ => return Err(ErrorCode::NoSuchProcess),
+        };
+        if count == 0 {
+            return Ok(());
+        }
+        p.metrics.host_refusals = p.metrics.host_refusals.saturating_add(u64::from(count));
+        let what = match error {
+            ErrorCode::BadPointer => String::from("pointer range outside guest memory (or a negative length)"),
+            ErrorCode::MessageTooLarge => format!(
+                "more bytes than the {}-byte mailbox data buffer holds",
+                abi::mailbox::DATA_CAPACITY
+            ),
+            other => String::from(other.describe()),
+        };
+        let mut reason = match abi::host_import::name(import) {
+            Some(name) => format!("{name}: {what}"),
+            None => format!("host import #{import}: {what}"),
+        };
+        if count > 1 {
+            reason.push_str(&format!(" ({count} host refusals since the last report; the last one shown)"));
+        }
+        self.emit(KernelEvent::RequestDenied {
+            pid,
+            syscall: import,
+            error,
+            reason,
+            at_ns: now_ns,
+        });
         Ok(())
     }
 

@@ -106,6 +106,9 @@ pub struct ProcessMetrics {
     pub syscall_count: u64,
     pub last_active_ns: u64,
     pub start_time_ns: u64,
+    /// Requests the guest's host refused before any syscall (bad pointers or lengths given to
+    /// `orbital_send_bytes` / `orbital_recv_bytes`), as reported by `record_host_refusal`.
+    pub host_refusals: u64,
 }
 
 #[derive(Clone, Debug)]

@@ -29,7 +29,7 @@ use super::host::{GuestExit, GuestExitKind, Host, HostError, SpawnedGuest};
 use super::mailbox::{AtomicMailbox, MailboxWords};
 use super::manifest::ProgramSpec;
 use super::{Supervisor, SupervisorHandle};
-use crate::abi::{ErrorCode, YIELD_PARK_MICROS, mailbox as mb, memory, nr};
+use crate::abi::{ErrorCode, YIELD_PARK_MICROS, host_import, mailbox as mb, memory, nr};
 use crate::kernel::ProcessId;
 
 /// Instructions (roughly) a guest runs between two looks at its kill flag.
@@ -312,6 +312,14 @@ impl GuestContext {
     fn killed(&self) -> bool {
         self.words.word(mb::KILL_FLAG).load(Ordering::SeqCst) != 0
     }
+
+    /// A byte-copy import refuses: records it in the mailbox for the supervisor (code first,
+    /// then the count it watches) and returns `-code` for the guest.
+    fn refuse(&self, import: u32, code: ErrorCode) -> i32 {
+        self.words.word(mb::HOST_REFUSAL_CODE).store(host_import::pack(import, code) as u32, Ordering::SeqCst);
+        self.words.word(mb::HOST_REFUSALS).fetch_add(1, Ordering::SeqCst);
+        code.to_result()
+    }
 }
 
 /// The host error that unwinds a guest the supervisor asked to stop.
@@ -386,15 +394,16 @@ fn run_guest(engine: &Engine, module: &Module, guest: GuestContext) -> Option<Gu
 fn define_imports(linker: &mut Linker<GuestContext>, memory: Memory) -> Result<(), wasmi::errors::LinkerError> {
     linker.define("env", "memory", memory)?;
     linker.func_wrap("env", "orbital_send_bytes", |mut caller: Caller<'_, GuestContext>, ptr: i32, len: i32| -> i32 {
-        let Some(memory) = caller.data().memory else { return ErrorCode::BadPointer.to_result() };
+        let refuse = |guest: &GuestContext, code| guest.refuse(host_import::SEND_BYTES, code);
+        let Some(memory) = caller.data().memory else { return refuse(caller.data(), ErrorCode::BadPointer) };
         let (bytes, guest) = memory.data_and_store_mut(&mut caller);
         if len < 0 {
-            return ErrorCode::BadPointer.to_result();
+            return refuse(guest, ErrorCode::BadPointer);
         }
         if len as usize > mb::DATA_CAPACITY {
-            return ErrorCode::MessageTooLarge.to_result();
+            return refuse(guest, ErrorCode::MessageTooLarge);
         }
-        let Some(src) = guest_range(bytes, ptr, len) else { return ErrorCode::BadPointer.to_result() };
+        let Some(src) = guest_range(bytes, ptr, len) else { return refuse(guest, ErrorCode::BadPointer) };
         guest.words.write_bytes(src);
         guest.words.word(mb::DATA_LEN).store(len as u32, Ordering::SeqCst);
         len
@@ -407,13 +416,14 @@ fn define_imports(linker: &mut Linker<GuestContext>, memory: Memory) -> Result<(
         },
     )?;
     linker.func_wrap("env", "orbital_recv_bytes", |mut caller: Caller<'_, GuestContext>, ptr: i32, cap: i32| -> i32 {
-        let Some(memory) = caller.data().memory else { return ErrorCode::BadPointer.to_result() };
+        let refuse = |guest: &GuestContext| guest.refuse(host_import::RECV_BYTES, ErrorCode::BadPointer);
+        let Some(memory) = caller.data().memory else { return refuse(caller.data()) };
         let (bytes, guest) = memory.data_and_store_mut(&mut caller);
         if cap < 0 {
-            return ErrorCode::BadPointer.to_result();
+            return refuse(guest);
         }
         let n = guest.reply.len().min(cap as usize);
-        let Some(dst) = guest_range_mut(bytes, ptr, n as i32) else { return ErrorCode::BadPointer.to_result() };
+        let Some(dst) = guest_range_mut(bytes, ptr, n as i32) else { return refuse(guest) };
         dst.copy_from_slice(&guest.reply[..n]);
         guest.reply.len() as i32
     })?;

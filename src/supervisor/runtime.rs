@@ -176,6 +176,8 @@ struct Guest {
     /// The syscall dispatched and still blocked in the kernel (RECEIVE, SLEEP), if any.
     in_flight: Option<u32>,
     reported_memory_bytes: u32,
+    /// The mailbox's `HOST_REFUSALS` count as last reported to the kernel.
+    reported_host_refusals: u32,
 }
 
 /// An endpoint published under a service name (`receiver.inbox`).
@@ -294,7 +296,13 @@ impl Supervisor {
             Ok(guest) => {
                 self.guests.insert(
                     pid,
-                    Guest { mailbox: guest.mailbox, worker_id: guest.worker_id, in_flight: None, reported_memory_bytes: 0 },
+                    Guest {
+                        mailbox: guest.mailbox,
+                        worker_id: guest.worker_id,
+                        in_flight: None,
+                        reported_memory_bytes: 0,
+                        reported_host_refusals: 0,
+                    },
                 );
                 Ok(pid)
             }
@@ -495,6 +503,8 @@ impl Supervisor {
 
     /// Advances the kernel's clock (waking sleepers). Nothing moves while paused.
     pub fn tick(&mut self, now_ns: u64) {
+        // Host refusals already happened in the guest: shown even while paused.
+        self.report_host_refusals(now_ns);
         self.collect_exits(now_ns);
         if self.time == TimeControl::Paused {
             return;
@@ -577,6 +587,9 @@ impl Supervisor {
             return false;
         }
         let request = guest.mailbox.read_request();
+        // Refusals the host made since the last syscall come first, in the order they happened.
+        self.report_host_refusals_of(pid, now_ns);
+        let Some(guest) = self.guests.get_mut(&pid) else { return false };
         if request.memory_bytes != guest.reported_memory_bytes {
             guest.reported_memory_bytes = request.memory_bytes;
             let _ = self.kernel.report_memory(pid, u64::from(request.memory_bytes), now_ns);
@@ -643,9 +656,38 @@ impl Supervisor {
         }
     }
 
+    /// Every guest whose host refused a byte copy since the last look (see `report_host_refusals_of`).
+    /// Called once per frame (`tick`), so a guest that stops making syscalls is still seen.
+    pub fn report_host_refusals(&mut self, now_ns: u64) {
+        let pids: Vec<ProcessId> = self.guests.keys().copied().collect();
+        for pid in pids {
+            self.report_host_refusals_of(pid, now_ns);
+        }
+    }
+
+    /// Refusals by the guest's byte-copy imports never reach `dispatch`; the host counts them in
+    /// the mailbox (`HOST_REFUSALS`, `HOST_REFUSAL_CODE`), and a changed count is passed on to
+    /// the kernel, which counts it and emits `RequestDenied` like for any refused request.
+    fn report_host_refusals_of(&mut self, pid: ProcessId, now_ns: u64) {
+        let Some(guest) = self.guests.get_mut(&pid) else { return };
+        // The host writes the code before it bumps the count, so the code read after the count
+        // is the one that goes with it (or a newer one).
+        let count = guest.mailbox.load(mb::HOST_REFUSALS) as u32;
+        let new = count.wrapping_sub(guest.reported_host_refusals);
+        if new == 0 {
+            return;
+        }
+        guest.reported_host_refusals = count;
+        let (import, error) = abi::host_import::unpack(guest.mailbox.load(mb::HOST_REFUSAL_CODE));
+        let error = error.unwrap_or(ErrorCode::BadPointer);
+        let _ = self.kernel.record_host_refusal(pid, import, error, new, now_ns);
+    }
+
     /// Guests that ended on their own become Zombies with the reason.
     fn collect_exits(&mut self, now_ns: u64) {
         for exit in self.host.take_exits() {
+            // A refusal just before a trap is still shown.
+            self.report_host_refusals_of(exit.pid, now_ns);
             if self.guests.remove(&exit.pid).is_none() {
                 continue; // already stopped by the supervisor
             }

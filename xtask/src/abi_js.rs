@@ -1,6 +1,6 @@
 //! Generates `web/abi.js`, the worker shim's constants, from the `orbital-abi` crate so the
 //! JavaScript side can never drift from the Rust side (a test fails when the file is stale).
-use orbital_abi::{ErrorCode, Syscall, mailbox, memory, object_kind, rights, slot, state};
+use orbital_abi::{ErrorCode, Syscall, host_import, mailbox, memory, object_kind, rights, slot, state};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -69,6 +69,18 @@ pub fn generate() -> String {
     let _ = writeln!(w, "  PENDING: {},", mailbox::STATUS_PENDING);
     let _ = writeln!(w, "  READY: {},", mailbox::STATUS_READY);
     let _ = writeln!(w, "}});");
+    let _ = writeln!(w);
+
+    let _ = writeln!(
+        w,
+        "/** Byte-copy imports as numbers: HOST_REFUSAL_CODE = (import << 16) | error code. */"
+    );
+    let _ = writeln!(
+        w,
+        "export const HOST_IMPORT = Object.freeze({{ SEND_BYTES: {}, RECV_BYTES: {} }});",
+        host_import::SEND_BYTES,
+        host_import::RECV_BYTES
+    );
     let _ = writeln!(w);
 
     let _ = writeln!(w, "/** Guest memory limits. */");
@@ -153,6 +165,8 @@ mod tests {
             assert!(js.contains(&format!("  {}: {},", e.name(), e as u32)));
         }
         assert!(js.contains("  KILL_FLAG: 52,"));
+        assert!(js.contains("  HOST_REFUSALS: 56,") && js.contains("  HOST_REFUSAL_CODE: 60,"));
+        assert!(js.contains("export const HOST_IMPORT = Object.freeze({ SEND_BYTES: 256, RECV_BYTES: 257 });"));
         assert!(js.contains("export const YIELD_PARK_MICROS = 1000;"));
     }
 }

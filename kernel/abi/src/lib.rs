@@ -298,8 +298,14 @@ pub mod mailbox {
     pub const SEQ: usize = 48;
     /// Set to a non-zero value by the supervisor to ask the guest's host to stop it.
     pub const KILL_FLAG: usize = 52;
-    pub const RESERVED0: usize = 56;
-    pub const RESERVED1: usize = 60;
+    /// Refusals by the host's byte-copy imports (`orbital_send_bytes`, `orbital_recv_bytes`): a
+    /// running count (wrapping), incremented by the host shim after it writes
+    /// `HOST_REFUSAL_CODE`. The supervisor reports every change to the kernel, which counts it
+    /// and emits `RequestDenied`, like any refused syscall.
+    pub const HOST_REFUSALS: usize = 56;
+    /// The last host refusal, as [`super::host_import::pack`] makes it: the import's number
+    /// (`host_import::SEND_BYTES` / `RECV_BYTES`) in the high 16 bits, the error code in the low 16.
+    pub const HOST_REFUSAL_CODE: usize = 60;
     /// Start of the data buffer.
     pub const DATA: usize = 64;
     /// Total mailbox size in bytes.
@@ -332,13 +338,49 @@ pub mod mailbox {
         ("MEMORY_BYTES", MEMORY_BYTES),
         ("SEQ", SEQ),
         ("KILL_FLAG", KILL_FLAG),
-        ("RESERVED0", RESERVED0),
-        ("RESERVED1", RESERVED1),
+        ("HOST_REFUSALS", HOST_REFUSALS),
+        ("HOST_REFUSAL_CODE", HOST_REFUSAL_CODE),
     ];
 
     /// The supervisor's doorbell: one shared 32-bit word every worker increments (and notifies)
     /// after setting a mailbox to PENDING, so the supervisor wakes without polling per frame.
     pub const DOORBELL_SIZE: usize = 4;
+}
+
+/// The host's byte-copy imports as numbers, for refusals the host makes before any syscall
+/// (a range outside guest memory, a negative length, more than the mailbox buffer holds). Such a
+/// refusal is recorded in the mailbox (`HOST_REFUSALS`, `HOST_REFUSAL_CODE`) and becomes a
+/// `RequestDenied` event whose `syscall` is one of these numbers: far above the real syscall
+/// numbers, so never mistaken for one.
+pub mod host_import {
+    use super::ErrorCode;
+
+    /// `orbital_send_bytes`.
+    pub const SEND_BYTES: u32 = 0x100;
+    /// `orbital_recv_bytes`.
+    pub const RECV_BYTES: u32 = 0x101;
+
+    /// The import's name (`orbital_send_bytes`), `None` for other numbers.
+    pub const fn name(import: u32) -> Option<&'static str> {
+        match import {
+            SEND_BYTES => Some("orbital_send_bytes"),
+            RECV_BYTES => Some("orbital_recv_bytes"),
+            _ => None,
+        }
+    }
+
+    /// The `HOST_REFUSAL_CODE` word: the import in the high 16 bits, the error code in the low 16.
+    pub const fn pack(import: u32, code: ErrorCode) -> i32 {
+        ((import << 16) | code as u32) as i32
+    }
+
+    /// Splits a `HOST_REFUSAL_CODE` word into (import, error code); the code is `None` if the low
+    /// 16 bits are not a known error code.
+    pub const fn unpack(word: i32) -> (u32, Option<ErrorCode>) {
+        let word = word as u32;
+        let code = (word & 0xffff) as i32;
+        (word >> 16, ErrorCode::from_result(-code))
+    }
 }
 
 /// Memory limits.
@@ -391,5 +433,19 @@ mod tests {
         assert!(prev_end <= mailbox::DATA, "header runs into the data buffer");
         assert_eq!(mailbox::DATA + mailbox::DATA_CAPACITY, mailbox::SIZE);
         assert_eq!(mailbox::HEADER_WORDS * 4, mailbox::DATA);
+    }
+
+    #[test]
+    fn host_refusal_words_round_trip() {
+        for import in [host_import::SEND_BYTES, host_import::RECV_BYTES] {
+            assert!(import >= nr::COUNT && Syscall::from_raw(import).is_none());
+            assert!(host_import::name(import).is_some());
+            for e in ErrorCode::ALL {
+                assert_eq!(host_import::unpack(host_import::pack(import, e)), (import, Some(e)));
+            }
+        }
+        assert_eq!(host_import::unpack(0), (0, None));
+        assert_eq!(host_import::unpack(-1), (0xffff, None));
+        assert_eq!(host_import::name(nr::SEND), None);
     }
 }
