@@ -109,8 +109,8 @@ export const MAILBOX = Object.freeze({
   MEMORY_BYTES: 44,
   SEQ: 48,
   KILL_FLAG: 52,
-  RESERVED0: 56,
-  RESERVED1: 60,
+  HOST_REFUSALS: 56,
+  HOST_REFUSAL_CODE: 60,
   DATA: 64,
   SIZE: 4096,
   DATA_CAPACITY: 4032,
@@ -125,6 +125,9 @@ export const STATUS = Object.freeze({
   PENDING: 1,
   READY: 2,
 });
+
+/** Byte-copy imports as numbers: HOST_REFUSAL_CODE = (import << 16) | error code. */
+export const HOST_IMPORT = Object.freeze({ SEND_BYTES: 256, RECV_BYTES: 257 });
 
 /** Guest memory limits. */
 export const MEMORY = Object.freeze({
