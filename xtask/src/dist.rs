@@ -231,8 +231,8 @@ fn shrink(root: &Path, wasm: &Path, level: &str) -> Result<(), String> {
     std::fs::rename(&tmp, wasm).map_err(|e| e.to_string())
 }
 
-/// Chosen by measurement on the release build (see README, "Sizes and build times");
-/// `ORBITAL_WASM_OPT_LEVEL` overrides it (`none` skips wasm-opt).
+/// Not yet measured on this app's release build (binaryen 132 from npm; -Oz took ~11 min on one
+/// core for a minimal Bevy app). `ORBITAL_WASM_OPT_LEVEL` overrides it (`none` skips wasm-opt).
 pub const DEFAULT_WASM_OPT_LEVEL: &str = "-Os";
 /// The features rustc (>= 1.87) and wasm-bindgen emit for wasm32-unknown-unknown.
 const WASM_FEATURES: [&str; 6] = [
