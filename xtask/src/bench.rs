@@ -24,6 +24,8 @@ pub struct Options {
     pub skip_browser: bool,
     /// Serve this folder instead of the profile's dist output (implies `no_build`).
     pub site: Option<PathBuf>,
+    /// Measure nothing: print the table again from the last run's browser.json and criterion estimates.
+    pub report_only: bool,
 }
 
 /// Kernel figures: (criterion group, label, baseline group, baseline label). Sizes are the ids.
@@ -37,12 +39,17 @@ pub fn bench(root: &Path, options: &Options) -> Result<(), String> {
     let mut notes: Vec<String> = Vec::new();
 
     // 1. The site.
+    if options.report_only {
+        notes.push("--report-only: nothing measured now; the table is re-rendered from the last run's results".into());
+    }
     let (profile, site) = build_site(root, options, &mut notes)?;
     println!("xtask bench: measuring the {} site in {}", profile.name(), site.display());
 
     // 2. The kernel's criterion benches and their baselines.
     let kernel = if options.skip_kernel {
         Err("skipped (--skip-kernel)".to_string())
+    } else if options.report_only {
+        kernel_estimates(root, SystemTime::UNIX_EPOCH)
     } else {
         kernel_benches(root)
     };
@@ -54,6 +61,10 @@ pub fn bench(root: &Path, options: &Options) -> Result<(), String> {
     let browser_json = out_dir.join("browser.json");
     let browser = if options.skip_browser {
         Err("skipped (--skip-browser)".to_string())
+    } else if options.report_only {
+        std::fs::read_to_string(&browser_json)
+            .map_err(|e| format!("{}: {e}", browser_json.display()))
+            .and_then(|t| serde_json::from_str(&t).map_err(|e| e.to_string()))
     } else {
         browser_bench(root, &site, profile, &browser_json, &out_dir)
     };
@@ -145,6 +156,11 @@ fn kernel_benches(root: &Path) -> Result<Value, String> {
     run(cargo()
         .current_dir(root)
         .args(["bench", "-p", "orbital-kernel", "--bench", "kernel", "--bench", "baseline"]))?;
+    kernel_estimates(root, since)
+}
+
+/// Every group's median and mean (ns) from criterion's estimates written after `since`.
+fn kernel_estimates(root: &Path, since: SystemTime) -> Result<Value, String> {
     let criterion = target_dir(root).join("criterion");
     let mut figures = serde_json::Map::new();
     let mut ids: Vec<String> = vec!["baseline_queue_pair".into()];

@@ -39,7 +39,7 @@ const USAGE: &str = "usage: cargo xtask <command>
                                            dist, then serve on http://127.0.0.1:N/ (default 8000)
   test [--e2e-only] [--no-build]           all tests: cargo test --workspace, then the browser tests
   bench-web [--profile P] [--no-build]     browser benchmarks; writes target/bench/web.json
-  bench [--profile P] [--no-build] [--skip-kernel] [--skip-browser] [--site DIR]
+  bench [--profile P] [--no-build] [--skip-kernel] [--skip-browser] [--site DIR] [--report-only]
                                            every benchmark in one table (release unless --profile);
                                            writes target/bench/bench.json and table.txt";
 
@@ -99,6 +99,7 @@ fn run_command(args: &[String]) -> Result<(), String> {
                 no_build: flags.take_switch("--no-build"),
                 skip_kernel: flags.take_switch("--skip-kernel"),
                 skip_browser: flags.take_switch("--skip-browser"),
+                report_only: flags.take_switch("--report-only"),
                 site,
             };
             flags.finish()?;
