@@ -81,11 +81,14 @@ fn spinners_are_killed_and_their_threads_released() {
     let _serial = serial();
     let mut h = Harness::boot(0, false);
     let live_before = h.live_guests();
+    // A new thread names itself after it starts, and an earlier test's threads may still be
+    // ending: wait until the OS view matches the host's before taking the baseline.
+    h.wait_for("one named OS thread per boot guest", |h| os_threads().1 == h.live_guests());
     let (_, guest_threads_before) = os_threads();
     let spinners: Vec<ProcessId> = (0..3).map(|_| h.spawn("spinner")).collect();
     h.wait_for("the spinners to spin", |h| spinners.iter().all(|p| h.console_of(*p).contains("spinning")));
     assert_eq!(h.live_guests(), live_before + 3);
-    assert_eq!(os_threads().1, guest_threads_before + 3, "one OS thread per spinner");
+    h.wait_for("one OS thread per spinner", |_| os_threads().1 == guest_threads_before + 3);
     let killed_at = Instant::now();
     for pid in &spinners {
         h.handle().lock().kill(*pid).expect("kill spinner");

@@ -41,6 +41,8 @@ struct Baseline {
 }
 
 fn baseline(h: &mut Harness) -> Baseline {
+    // Threads name themselves after they start: take the baseline once the OS agrees with the host.
+    h.wait_for("one named OS thread per live guest", |h| os_threads().1 == h.live_guests());
     let entities = h.entity_count();
     let entity_map = h.app.world().resource::<ProcessEntities>().0.len();
     let handle = h.handle();
