@@ -31,6 +31,17 @@ export async function launch() {
   return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
 }
 
+/** Waits until `list()` (an async function returning processes) keeps the same pids for `quietMs`. */
+export async function waitForSettledProcesses(list, { quietMs = 3000, timeoutMs = 90_000 } = {}) {
+  let last = "";
+  let stableSince = Date.now();
+  await waitFor(`the process list to settle for ${quietMs / 1000} s`, async () => {
+    const pids = (await list()).map((p) => p.pid).join(" ");
+    if (pids !== last) [last, stableSince] = [pids, Date.now()];
+    return Date.now() - stableSince > quietMs;
+  }, { timeoutMs, intervalMs: 200 });
+}
+
 /** Polls `condition` (an async function returning a truthy value) until it holds; returns its value. */
 export async function waitFor(what, condition, { timeoutMs = 60_000, intervalMs = 100 } = {}) {
   const deadline = Date.now() + timeoutMs;

@@ -1,7 +1,7 @@
 // The playground end to end in headless Chromium: boot, spawn through window.supervisor (the same
 // path as typing into the terminal), IPC and memory counters move, kill ends the process and its
 // worker, even a guest that spins without syscalls.
-import { openPlayground, waitFor } from "./lib.mjs";
+import { openPlayground, waitFor, waitForSettledProcesses } from "./lib.mjs";
 
 const t = await openPlayground("playground");
 const { page } = t;
@@ -31,13 +31,7 @@ await t.check("the boot set runs: init, terminal, idle, each in its own worker",
 await t.check("a clean slate: what the startup scenario spawned is killed through the terminal", async () => {
   // The playground's startup scenario replaces idle and adds its own programs once the boot has
   // settled; wait until the process list stops changing, then kill everything unprotected but idle.
-  let last = "";
-  let stableSince = Date.now();
-  await waitFor("the process list to settle for 3 s", async () => {
-    const pids = (await t.processes()).map((p) => p.pid).join(" ");
-    if (pids !== last) [last, stableSince] = [pids, Date.now()];
-    return Date.now() - stableSince > 3000;
-  }, { timeoutMs: 90_000, intervalMs: 200 });
+  await waitForSettledProcesses(() => t.processes());
   const list = await t.processes();
   const idle = byName(list, "idle")[0];
   const victims = list.filter((p) => !p.protected && p.state !== "zombie" && p.pid !== idle?.pid);

@@ -4,7 +4,7 @@
 // sending to it ends the sender with an error (no hang); spawn/kill cycles of a mix of programs
 // with counted traffic end with the process list, the workers and the memory back at baseline,
 // and every message counted at both ends.
-import { openPlayground, waitFor } from "./lib.mjs";
+import { openPlayground, waitFor, waitForSettledProcesses } from "./lib.mjs";
 
 const MIB = 1024 * 1024;
 const LIMIT = 64 * MIB;
@@ -87,13 +87,7 @@ await t.check("the boot set runs: init, terminal, idle", async () => {
 });
 
 await t.check("a clean slate: what the startup scenario spawned is killed through the terminal", async () => {
-  let last = "";
-  let stableSince = Date.now();
-  await waitFor("the process list to settle for 3 s", async () => {
-    const pids = (await t.processes()).map((p) => p.pid).join(" ");
-    if (pids !== last) [last, stableSince] = [pids, Date.now()];
-    return Date.now() - stableSince > 3000;
-  }, { timeoutMs: 90_000, intervalMs: 200 });
+  await waitForSettledProcesses(() => t.processes());
   const list = await t.processes();
   const idle = byName(list, "idle")[0];
   const victims = list.filter((p) => !p.protected && p.state !== "zombie" && p.pid !== idle?.pid);

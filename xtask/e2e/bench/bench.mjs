@@ -11,14 +11,13 @@
 // raw vs syscall round trips, raw vs guest spawns, raw relay vs a pingpong pair -> crowd (64
 // processes: syscalls/s, fps, update time, memory, a CPU profile of the main thread) -> kill
 // everything (memory after, the update time of an empty frame).
-import { chromium } from "playwright-core";
+import { launch } from "../lib.mjs";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 const URL = process.env.ORBITAL_URL ?? "http://127.0.0.1:8000/";
 const OUT = process.env.ORBITAL_BENCH_OUT ?? "browser.json";
 const ARTIFACTS = process.env.ORBITAL_ARTIFACTS ?? ".";
-const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
 /** Frames the app's frame timing summarises (render_quality::FrameTiming::WINDOW). */
 const TIMING_WINDOW_FRAMES = 300;
 /** Longest wait for a fresh timing window; software rendering may be slow. */
@@ -27,22 +26,6 @@ const FPS_WINDOW_MS = 10_000;
 /** For working on one figure: ORBITAL_BENCH_ONLY=pingpong,raw_relay (the first frame always runs). */
 const ONLY = process.env.ORBITAL_BENCH_ONLY ? ["first_frame", ...process.env.ORBITAL_BENCH_ONLY.split(",")] : null;
 
-// Flags from shared/BROWSER.md: headless, software WebGL2 (SwiftShader), no throttling.
-const CHROMIUM_ARGS = [
-  "--headless=new",
-  "--no-sandbox",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  "--use-gl=angle",
-  "--use-angle=swiftshader",
-  "--enable-unsafe-swiftshader",
-  "--disable-backgrounding-occluded-windows",
-  "--disable-renderer-backgrounding",
-  "--disable-background-timer-throttling",
-];
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const log = (...a) => console.log("bench:", ...a);
@@ -89,7 +72,7 @@ async function measure(name, body) {
   return result[name];
 }
 
-const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
+const browser = await launch();
 // Device scale factor 1: Bevy 0.19's 2D coordinates break at other ratios (see lib.mjs).
 const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, deviceScaleFactor: 1 });
 const page = await context.newPage();
