@@ -104,7 +104,7 @@ export const MAILBOX = Object.freeze({
   DATA_LEN: 24,
   PID: 28,
   LAST_SERVICED: 32,
-  RESERVED2: 36,
+  GUEST_WAITING: 36,
   RESERVED3: 40,
   MEMORY_BYTES: 44,
   SEQ: 48,

@@ -4,7 +4,7 @@
 // the syscall flow happen here, steps 4-6 in the supervisor on the page's main thread.
 //
 // Messages in:  {type: "start", module: WebAssembly.Module, mailbox: SharedArrayBuffer,
-//                doorbell: SharedArrayBuffer, pid, memoryMinPages, memoryMaxPages}
+//                doorbell: SharedArrayBuffer, pid, memoryMinPages, memoryMaxPages, spinMicros?}
 // Messages out: {type: "first_syscall", atMs}   (epoch milliseconds, for spawn-to-first-syscall)
 //               {type: "latency", micros: [..]}  (round trips of calls that never block, in batches)
 //               {type: "exit", kind: "returned" | "trapped" | "load_failed", message}
@@ -16,6 +16,15 @@ const W = (offset) => offset >> 2; // byte offset of a header word -> Int32Array
 const TIMED = new Set([SYS.YIELD, SYS.GET_PID, SYS.TIME, SYS.CONSOLE_WRITE, SYS.SEND, SYS.TRY_RECEIVE,
   SYS.CAP_LIST, SYS.MEM_ALLOC, SYS.MEM_FREE, SYS.PS]);
 const LATENCY_BATCH = 256;
+/**
+ * How long a call that never waits in the kernel (TIMED) spins on STATUS before it sleeps. A reply
+ * that arrives while the shim spins needs no wake-up, and a wake-up (Atomics.notify of a sleeping
+ * worker) is a system call on the page's main thread. Calls that may block (RECEIVE, SLEEP) sleep
+ * at once: spinning there only takes the CPU from the process that would answer them (measured:
+ * spinning on every call cut the crowd's syscalls/s by two thirds). Chosen by measurement
+ * (docs/BENCHMARKS.md); the start message may override it.
+ */
+const SPIN_MICROS = 30;
 
 /** Thrown out of a host import to unwind the guest when the supervisor set KILL_FLAG. */
 class Killed extends Error {}
@@ -31,7 +40,8 @@ function report(kind, message) {
   self.postMessage({ type: "exit", kind, message: String(message ?? "") });
 }
 
-async function run({ module, mailbox, doorbell, memoryMinPages, memoryMaxPages }) {
+async function run({ module, mailbox, doorbell, memoryMinPages, memoryMaxPages, spinMicros }) {
+  const spinMs = (spinMicros ?? SPIN_MICROS) / 1000;
   const box = new Int32Array(mailbox);
   const boxBytes = new Uint8Array(mailbox);
   const bell = new Int32Array(doorbell);
@@ -91,9 +101,17 @@ async function run({ module, mailbox, doorbell, memoryMinPages, memoryMaxPages }
     Atomics.store(box, W(MAILBOX.STATUS), STATUS.PENDING);
     Atomics.add(bell, 0, 1);
     Atomics.notify(bell, 0);
-    // Step 3: sleep while PENDING, always passing the value just compared against.
-    while (Atomics.load(box, W(MAILBOX.STATUS)) === STATUS.PENDING) {
-      Atomics.wait(box, W(MAILBOX.STATUS), STATUS.PENDING);
+    // Step 3: spin a little, then sleep while PENDING, always passing the value just compared
+    // against. GUEST_WAITING tells the supervisor whether a wake-up is needed (docs/ABI.md).
+    if (spinMs > 0 && TIMED.has(number)) {
+      while (Atomics.load(box, W(MAILBOX.STATUS)) === STATUS.PENDING && performance.now() - started < spinMs) {}
+    }
+    if (Atomics.load(box, W(MAILBOX.STATUS)) === STATUS.PENDING) {
+      Atomics.store(box, W(MAILBOX.GUEST_WAITING), 1);
+      while (Atomics.load(box, W(MAILBOX.STATUS)) === STATUS.PENDING) {
+        Atomics.wait(box, W(MAILBOX.STATUS), STATUS.PENDING);
+      }
+      Atomics.store(box, W(MAILBOX.GUEST_WAITING), 0);
     }
     if (TIMED.has(number)) {
       latency.push((performance.now() - started) * 1000);

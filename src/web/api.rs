@@ -102,7 +102,8 @@ pub fn install(handle: SupervisorHandle, events: Rc<RefCell<HostEvents>>) -> Res
             .values()
             .map(|w| json!({ "pid": w.pid.0, "worker_id": w.worker_id, "program": w.program }))
             .collect();
-        json!({ "live": workers, "terminated": events.terminated_workers }).to_string()
+        // Spares: started workers waiting for a guest (the host's warm pool), by worker id.
+        json!({ "live": workers, "terminated": events.terminated_workers, "spare": events.spare_workers }).to_string()
     })?;
     expose_json("get_syscall_latency_json", || latency::summary_json().to_string())?;
     expose_json("reset_syscall_latency", || {

@@ -1,16 +1,19 @@
-//! The Web Worker host: every process is a Web Worker running `web/worker.js` (the guest shim),
-//! with its mailbox in a `SharedArrayBuffer` of its own, outside the guest's linear memory, so a
-//! guest can neither forge its pid nor touch the header except through the five imports.
+//! The Web Worker host: every process is a Web Worker running the guest shim (`web/worker.js`,
+//! which `cargo xtask dist` bundles with `web/abi.js` into one classic script), with its mailbox
+//! in a `SharedArrayBuffer` of its own, outside the guest's linear memory, so a guest can neither
+//! forge its pid nor touch the header except through the five imports.
 //!
-//! Guest modules are fetched and compiled once, before the app starts ([`load_modules`]); each
-//! spawn posts the compiled `WebAssembly.Module` to a new worker, so spawning costs a worker start
-//! and an instantiation, not a compile. `stop` is `Worker.terminate()`, which ends even a guest
-//! that spins without syscalls.
+//! Start-up fetches the shim and every guest module at once, in parallel, and compiles each
+//! module once ([`load_modules`]). Workers start from a Blob URL of the fetched shim (no request
+//! per worker, no module-script loading), and a small pool of them is kept started ahead of
+//! need ([`WorkerPool`]): a spawn posts the compiled `WebAssembly.Module` to a warm worker, so it
+//! costs an instantiation, not a worker start or a compile. `stop` is `Worker.terminate()`,
+//! which ends even a guest that spins without syscalls.
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
-use js_sys::{Atomics, Int32Array, Object, Reflect, SharedArrayBuffer, Uint8Array, WebAssembly};
+use js_sys::{Array, Atomics, Int32Array, Object, Reflect, SharedArrayBuffer, Uint8Array, WebAssembly};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
@@ -25,8 +28,15 @@ use super::module_info::{self, ModuleInfo};
 
 /// Where the guest modules are served, relative to the page.
 pub const GUESTS_URL: &str = "guests/";
-/// The guest shim, relative to the page.
+/// The guest shim, relative to the page: a classic script (see `cargo xtask dist`).
 const WORKER_URL: &str = "worker.js";
+
+/// How many started workers wait for the next spawns. Measured with `cargo xtask bench`
+/// (docs/BENCHMARKS.md): a warm worker makes a spawn's first syscall about 2 ms away instead of
+/// a worker start (12 ms alone, hundreds of ms when dozens start at once on two cores). The
+/// pool refills in the background as spawns take from it; each spare costs a JS isolate
+/// (about 1-2 MB) for as long as it waits.
+pub const SPARE_WORKERS: usize = 8;
 
 /// A guest module ready to post to workers, or why it is not.
 #[derive(Clone)]
@@ -35,21 +45,28 @@ pub enum LoadedModule {
     Failed(HostError),
 }
 
-/// Fetches and compiles every module the manifest names, each once. The modules are a few KB
-/// each, so one after the other costs a few milliseconds in all.
+/// Fetches and compiles every module the manifest names, each once. All the fetches start at
+/// once (they are a few KB each, so the round trips, not the bytes, are the cost).
 pub async fn load_modules(modules: &[String]) -> BTreeMap<String, LoadedModule> {
+    let mut names: Vec<&String> = modules.iter().collect();
+    names.sort();
+    names.dedup();
+    let started: Vec<(&String, Result<JsFuture, String>)> =
+        names.into_iter().map(|name| (name, start_fetch(&format!("{GUESTS_URL}{name}")))).collect();
     let mut loaded = BTreeMap::new();
-    for name in modules {
-        if !loaded.contains_key(name) {
-            loaded.insert(name.clone(), load_module(name).await);
-        }
+    for (name, fetch) in started {
+        let bytes = match fetch {
+            Ok(fetch) => response_bytes(fetch).await,
+            Err(e) => Err(e),
+        };
+        loaded.insert(name.clone(), load_module(name, bytes).await);
     }
     loaded
 }
 
-async fn load_module(name: &str) -> LoadedModule {
+async fn load_module(name: &str, bytes: Result<Vec<u8>, String>) -> LoadedModule {
     let url = format!("{GUESTS_URL}{name}");
-    let bytes = match fetch_bytes(&url).await {
+    let bytes = match bytes {
         Ok(bytes) => bytes,
         Err(message) => {
             return LoadedModule::Failed(HostError::ModuleNotFound {
@@ -73,13 +90,42 @@ async fn load_module(name: &str) -> LoadedModule {
     }
 }
 
-async fn fetch_bytes(url: &str) -> Result<Vec<u8>, String> {
+/// Starts fetching `url` now; await the future for the response.
+pub fn start_fetch(url: &str) -> Result<JsFuture, String> {
     let window = web_sys::window().ok_or("no window")?;
-    let response = JsFuture::from(window.fetch_with_str(url)).await.map_err(|e| js_error_text(&e))?;
+    Ok(JsFuture::from(window.fetch_with_str(url)))
+}
+
+/// The shim as a Blob URL that workers start from without a request, or the shim's own URL if
+/// it could not be fetched (then each worker fetches it, slower but working; logged).
+pub async fn shim_url(fetch: Result<JsFuture, String>) -> String {
+    let blob = async {
+        let response = ok_response(fetch?.await.map_err(|e| js_error_text(&e))?)?;
+        let text = JsFuture::from(response.text().map_err(|e| js_error_text(&e))?).await.map_err(|e| js_error_text(&e))?;
+        let options = web_sys::BlobPropertyBag::new();
+        options.set_type("text/javascript");
+        let blob = web_sys::Blob::new_with_str_sequence_and_options(&Array::of1(&text), &options).map_err(|e| js_error_text(&e))?;
+        web_sys::Url::create_object_url_with_blob(&blob).map_err(|e| js_error_text(&e))
+    };
+    match blob.await {
+        Ok(url) => url,
+        Err(e) => {
+            bevy::log::warn!("cannot load the guest shim {WORKER_URL} into a Blob ({e}): each worker fetches it itself");
+            WORKER_URL.to_string()
+        }
+    }
+}
+
+fn ok_response(response: JsValue) -> Result<web_sys::Response, String> {
     let response: web_sys::Response = response.dyn_into().map_err(|_| "fetch did not return a Response")?;
     if !response.ok() {
         return Err(format!("HTTP {}", response.status()));
     }
+    Ok(response)
+}
+
+async fn response_bytes(fetch: JsFuture) -> Result<Vec<u8>, String> {
+    let response = ok_response(fetch.await.map_err(|e| js_error_text(&e))?)?;
     let buffer = JsFuture::from(response.array_buffer().map_err(|e| js_error_text(&e))?)
         .await
         .map_err(|e| js_error_text(&e))?;
@@ -103,6 +149,8 @@ pub struct HostEvents {
     pub workers: BTreeMap<ProcessId, WorkerSummary>,
     /// Workers terminated so far (killed, exited, or ended by themselves).
     pub terminated_workers: u64,
+    /// Worker ids of the started workers that wait for a guest (see [`WorkerPool`]).
+    pub spare_workers: Vec<u32>,
     /// Epoch milliseconds of each live guest's spawn and first syscall.
     pub spawned_at_ms: BTreeMap<ProcessId, f64>,
     pub first_syscall_at_ms: BTreeMap<ProcessId, f64>,
@@ -115,6 +163,89 @@ struct WorkerEntry {
     _on_error: Closure<dyn FnMut(web_sys::ErrorEvent)>,
 }
 
+/// Started workers waiting for a guest. Spawns take from it; it refills itself in a task of its
+/// own (a zero-delay timeout), so starting the replacement is off the spawn's critical path.
+/// Workers start from the shim's Blob URL (`#worker=<id>` tells them apart in the browser's
+/// list; the fragment is not part of the fetch).
+pub struct WorkerPool {
+    script: String,
+    spare: Vec<(Worker, u32)>,
+    next_worker_id: u32,
+    size: usize,
+    events: Rc<RefCell<HostEvents>>,
+    refill_scheduled: bool,
+    /// Runs `refill` as a task; set once by `WorkerPool::new`.
+    refill_task: Option<Closure<dyn FnMut()>>,
+}
+
+impl WorkerPool {
+    /// A pool of `size` spare workers running `script`, started at once.
+    pub fn new(script: String, size: usize, events: Rc<RefCell<HostEvents>>) -> Rc<RefCell<WorkerPool>> {
+        let pool = Rc::new(RefCell::new(WorkerPool {
+            script,
+            spare: Vec::new(),
+            next_worker_id: 1,
+            size,
+            events,
+            refill_scheduled: false,
+            refill_task: None,
+        }));
+        let weak = Rc::downgrade(&pool);
+        let task = Closure::<dyn FnMut()>::new(move || {
+            if let Some(pool) = weak.upgrade() {
+                let mut pool = pool.borrow_mut();
+                pool.refill_scheduled = false;
+                pool.refill();
+            }
+        });
+        pool.borrow_mut().refill_task = Some(task);
+        pool.borrow_mut().refill();
+        pool
+    }
+
+    /// Starts a worker running the shim, which then waits for its `start` message.
+    fn start_worker(&mut self) -> Result<(Worker, u32), JsValue> {
+        let worker_id = self.next_worker_id;
+        self.next_worker_id += 1;
+        let options = WorkerOptions::new();
+        options.set_type(WorkerType::Classic);
+        options.set_name(&format!("orbital worker {worker_id}"));
+        let worker = Worker::new_with_options(&format!("{}#worker={worker_id}", self.script), &options)?;
+        Ok((worker, worker_id))
+    }
+
+    fn refill(&mut self) {
+        while self.spare.len() < self.size {
+            match self.start_worker() {
+                Ok(spare) => self.spare.push(spare),
+                Err(e) => {
+                    bevy::log::warn!("cannot start a spare worker: {}", js_error_text(&e));
+                    break;
+                }
+            }
+        }
+        self.publish();
+    }
+
+    fn publish(&self) {
+        self.events.borrow_mut().spare_workers = self.spare.iter().map(|(_, id)| *id).collect();
+    }
+
+    /// A started worker: a spare if there is one (oldest first: most likely booted), else a new
+    /// one. Schedules the refill.
+    fn take(&mut self) -> Result<(Worker, u32), JsValue> {
+        let worker = if self.spare.is_empty() { self.start_worker()? } else { self.spare.remove(0) };
+        self.publish();
+        if !self.refill_scheduled {
+            if let (Some(window), Some(task)) = (web_sys::window(), &self.refill_task) {
+                let scheduled = window.set_timeout_with_callback_and_timeout_and_arguments_0(task.as_ref().unchecked_ref(), 0);
+                self.refill_scheduled = scheduled.is_ok();
+            }
+        }
+        Ok(worker)
+    }
+}
+
 /// The supervisor's [`Host`] in the browser.
 pub struct WebHost {
     inner: WasmSend<WebHostInner>,
@@ -125,13 +256,10 @@ struct WebHostInner {
     doorbell: Int32Array,
     workers: BTreeMap<ProcessId, WorkerEntry>,
     events: Rc<RefCell<HostEvents>>,
-    next_worker_id: u32,
-    /// Started workers waiting for a guest (see `refill_spares`).
-    spare: Vec<(Worker, u32)>,
+    pool: Rc<RefCell<WorkerPool>>,
+    /// Overrides the shim's spin before sleeping (`spinMicros` in the start message), for measuring.
+    spin_micros: Option<u32>,
 }
-
-/// How many warm workers wait for the next spawns.
-const SPARE_WORKERS: usize = 1;
 
 /// A live worker as the JS API lists it.
 #[derive(Clone, Debug)]
@@ -142,48 +270,20 @@ pub struct WorkerSummary {
 }
 
 impl WebHost {
-    pub fn new(modules: BTreeMap<String, LoadedModule>, doorbell: Int32Array, events: Rc<RefCell<HostEvents>>) -> WebHost {
-        let mut inner = WebHostInner {
-            modules,
-            doorbell,
-            workers: BTreeMap::new(),
-            events,
-            next_worker_id: 1,
-            spare: Vec::new(),
-        };
-        inner.refill_spares();
-        WebHost { inner: WasmSend(inner) }
+    pub fn new(
+        modules: BTreeMap<String, LoadedModule>,
+        doorbell: Int32Array,
+        events: Rc<RefCell<HostEvents>>,
+        pool: Rc<RefCell<WorkerPool>>,
+        spin_micros: Option<u32>,
+    ) -> WebHost {
+        WebHost { inner: WasmSend(WebHostInner { modules, doorbell, workers: BTreeMap::new(), events, pool, spin_micros }) }
     }
 }
 
 const WEB_HOST_NAME: &str = "web workers";
 
 impl WebHostInner {
-    /// Starts a worker running the shim, which then waits for its `start` message.
-    fn new_worker(&mut self) -> Result<(Worker, u32), JsValue> {
-        let worker_id = self.next_worker_id;
-        self.next_worker_id += 1;
-        let options = WorkerOptions::new();
-        options.set_type(WorkerType::Module);
-        options.set_name(&format!("orbital worker {worker_id}"));
-        // The query makes each worker's URL unique, so tests can see which worker is which.
-        let worker = Worker::new_with_options(&format!("{WORKER_URL}?worker={worker_id}"), &options)?;
-        Ok((worker, worker_id))
-    }
-
-    /// Keeps `SPARE_WORKERS` started workers ready, so a spawn does not wait for one to boot.
-    fn refill_spares(&mut self) {
-        while self.spare.len() < SPARE_WORKERS {
-            match self.new_worker() {
-                Ok(spare) => self.spare.push(spare),
-                Err(e) => {
-                    bevy::log::warn!("cannot start a spare worker: {}", js_error_text(&e));
-                    return;
-                }
-            }
-        }
-    }
-
     fn terminate(&mut self, pid: ProcessId) {
         let Some(entry) = self.workers.remove(&pid) else { return };
         entry.worker.terminate();
@@ -215,11 +315,8 @@ impl Host for WebHost {
         let bytes = Uint8Array::new(&buffer);
         Atomics::store(&words, (mb::LAST_SERVICED / 4) as u32, -1).map_err(unavailable)?;
 
-        // A warm worker (shim already loaded) if there is one; starting a worker takes tens of ms.
-        let (worker, worker_id) = match inner.spare.pop() {
-            Some(spare) => spare,
-            None => inner.new_worker().map_err(unavailable)?,
-        };
+        // A warm worker (shim already running) if there is one; starting a worker takes 10-100s of ms.
+        let (worker, worker_id) = inner.pool.borrow_mut().take().map_err(unavailable)?;
 
         let events = inner.events.clone();
         let doorbell = inner.doorbell.clone();
@@ -246,6 +343,9 @@ impl Host for WebHost {
         set("memoryMinPages", &info.memory_min_pages.into()).map_err(unavailable)?;
         set("memoryMaxPages", &info.memory_max_pages.unwrap_or(crate::abi::memory::LIMIT_BYTES as u32 / crate::abi::memory::PAGE_BYTES).into())
             .map_err(unavailable)?;
+        if let Some(spin) = inner.spin_micros {
+            set("spinMicros", &spin.into()).map_err(unavailable)?;
+        }
         if let Err(e) = worker.post_message(&start) {
             worker.terminate();
             return Err(unavailable(e));
@@ -255,7 +355,6 @@ impl Host for WebHost {
         events.workers.insert(pid, WorkerSummary { pid, worker_id, program: program.name.clone() });
         drop(events);
         inner.workers.insert(pid, WorkerEntry { worker, _on_message: on_message, _on_error: on_error });
-        inner.refill_spares();
         Ok(SpawnedGuest { mailbox: Box::new(WebMailbox(WasmSend((words, bytes)))), worker_id })
     }
 
@@ -341,6 +440,11 @@ impl Mailbox for WebMailbox {
     }
 
     fn notify(&self, offset: usize) {
+        // A guest that has not said it sleeps needs no wake-up (see GUEST_WAITING in docs/ABI.md):
+        // it sees READY before it would sleep. Skipping saves a system call per reply.
+        if offset == mb::STATUS && Atomics::load(&self.0.0.0, (mb::GUEST_WAITING / 4) as u32).unwrap_or(1) == 0 {
+            return;
+        }
         let _ = Atomics::notify(&self.0.0.0, (offset / 4) as u32);
     }
 

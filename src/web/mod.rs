@@ -3,10 +3,13 @@
 //! rate, and `window.supervisor`, the JavaScript API.
 //!
 //! ```text
-//! start(): fetch + compile every guest module once ─▶ WebHost ─▶ SupervisorPlugin::with_host
+//! start(): fetch the shim + every guest module in parallel, compile each module once
+//!          ─▶ WorkerPool (warm workers start booting) ─▶ WebHost ─▶ SupervisorPlugin::with_host
 //!          ─▶ the app runs; at Startup: servicer (doorbell) + window.supervisor; after the
 //!             first frame: window.orbital.state = "running"
 //! ```
+//! Start-up milestones are `performance.mark`s named `orbital:*` (see [`mark`]), so a profile
+//! or a test can see where the time to the first frame goes.
 //! The JSON documents ([`json`]) and module inspection ([`module_info`]) are plain Rust, built
 //! and tested on every platform; everything touching JavaScript is `wasm32` only.
 pub mod json;
@@ -42,7 +45,7 @@ mod wasm {
     use js_sys::{Int32Array, Reflect, SharedArrayBuffer};
     use wasm_bindgen::prelude::*;
 
-    use super::host::{self, HostEvents, WebHost};
+    use super::host::{self, HostEvents, WebHost, WorkerPool};
     use super::{api, servicer};
     use crate::supervisor::{Manifest, SupervisorHandle, SupervisorPlugin};
 
@@ -64,16 +67,21 @@ mod wasm {
             console_error_panic_hook::hook(info);
             fail(&format!("The playground stopped: {info}"));
         }));
+        mark("orbital:wasm-started");
         wasm_bindgen_futures::spawn_local(async move {
             let manifest = match Manifest::builtin() {
                 Ok(manifest) => manifest,
                 Err(e) => return fail(&format!("the built-in program manifest is broken: {e}")),
             };
             let modules: Vec<String> = manifest.programs.iter().map(|p| p.module.clone()).collect();
+            // The shim's fetch starts now, alongside the modules'.
+            let shim = host::start_fetch("worker.js");
             let loaded = host::load_modules(&modules).await;
-            let doorbell = Int32Array::new(&SharedArrayBuffer::new(crate::abi::mailbox::DOORBELL_SIZE as u32));
             let events = Rc::new(RefCell::new(HostEvents::default()));
-            let web_host = WebHost::new(loaded, doorbell.clone(), events.clone());
+            let pool = WorkerPool::new(host::shim_url(shim).await, spare_workers(), events.clone());
+            mark("orbital:guests-loaded");
+            let doorbell = Int32Array::new(&SharedArrayBuffer::new(crate::abi::mailbox::DOORBELL_SIZE as u32));
+            let web_host = WebHost::new(loaded, doorbell.clone(), events.clone(), pool, query_number("spin"));
             PENDING.with_borrow_mut(|p| *p = Some(Pending { doorbell, events }));
             // `with_host` wants a `Send + Sync` factory; the mutex makes the (Send) host Sync.
             let web_host = Mutex::new(Some(web_host));
@@ -83,8 +91,29 @@ mod wasm {
             });
             let mut app = make_app(plugin.with_manifest(manifest));
             app.add_systems(Startup, start_web_services).add_systems(Last, mark_running);
+            mark("orbital:app-built");
             app.run();
         });
+    }
+
+    /// A `performance.mark` (start-up milestones; they show in profiles and
+    /// `performance.getEntriesByType("mark")`).
+    pub fn mark(name: &str) {
+        if let Some(performance) = web_sys::window().and_then(|w| w.performance()) {
+            let _ = performance.mark(name);
+        }
+    }
+
+    /// The warm-worker pool's size: `host::SPARE_WORKERS`, or the page's `?spares=N`.
+    fn spare_workers() -> usize {
+        query_number("spares").map_or(host::SPARE_WORKERS, |n| n.min(64) as usize)
+    }
+
+    /// A number from the page's query string (`?spares=N`, `?spin=MICROS`): knobs for measuring
+    /// other settings with the same build (`cargo xtask bench` does not set them).
+    fn query_number(key: &str) -> Option<u32> {
+        let search = web_sys::window().and_then(|w| w.location().search().ok()).unwrap_or_default();
+        search.trim_start_matches('?').split('&').find_map(|kv| kv.strip_prefix(key)?.strip_prefix('=')?.parse().ok())
     }
 
     /// Shows a start-up failure on the page (and to tests) instead of a blank canvas.
@@ -118,6 +147,7 @@ mod wasm {
             return;
         }
         *done = true;
+        mark("orbital:first-frame");
         let Some(window) = web_sys::window() else { return };
         let since_navigation_ms = window.performance().map(|p| p.now());
         if let Ok(orbital) = Reflect::get(&window, &"orbital".into()) {

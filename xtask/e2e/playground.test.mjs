@@ -8,6 +8,8 @@ const { page } = t;
 
 const byName = (list, name) => list.filter((p) => p.name === name && p.state !== "zombie");
 const workerUrls = () => page.workers().map((w) => w.url());
+/** Guest worker ids the browser lists (the host starts each from the shim's Blob URL + `#worker=<id>`). */
+const browserWorkerIds = () => workerUrls().map((u) => Number(/[?&#]worker=(\d+)$/.exec(u)?.[1])).filter((id) => id > 0);
 
 let boot;
 await t.check("the boot set runs: init, terminal, idle, each in its own worker", async () => {
@@ -23,7 +25,7 @@ await t.check("the boot set runs: init, terminal, idle, each in its own worker",
     if (!workers.live.some((w) => w.pid === p.pid && w.worker_id === p.worker_id)) {
       throw new Error(`${name} (pid ${p.pid}) is not among the live workers ${JSON.stringify(workers.live)}`);
     }
-    await waitFor(`the browser to list worker ${p.worker_id} of ${name}`, () => workerUrls().some((u) => u.includes(`worker=${p.worker_id}`)));
+    await waitFor(`the browser to list worker ${p.worker_id} of ${name}`, () => browserWorkerIds().includes(p.worker_id));
   }
   return boot.map((p) => `${p.pid}:${p.name}(${p.state})`).join(" ");
 });
@@ -99,8 +101,7 @@ await t.check("spawn memhog; its memory grows", async () => {
 await t.screenshot("playground-running.png");
 
 async function killAndCheckGone(p) {
-  const urlPart = `worker=${p.worker_id}`;
-  if (!workerUrls().some((u) => u.includes(urlPart))) throw new Error(`worker ${p.worker_id} of pid ${p.pid} is not running before the kill`);
+  if (!browserWorkerIds().includes(p.worker_id)) throw new Error(`worker ${p.worker_id} of pid ${p.pid} is not running before the kill`);
   const terminated0 = (await t.sv((s) => s.get_worker_list_json())).terminated;
   await t.sv((s, pid) => s.send_input(`kill ${pid}`), p.pid);
   await waitFor(`pid ${p.pid} to leave the process list`, async () => !(await t.processes()).some((x) => x.pid === p.pid));
@@ -109,7 +110,7 @@ async function killAndCheckGone(p) {
     return !w.live.some((x) => x.pid === p.pid) && w.terminated > terminated0;
   });
   // The browser's own list of workers: the terminated one is gone.
-  await waitFor(`the browser to drop worker ${p.worker_id}`, async () => !workerUrls().some((u) => u.includes(urlPart)));
+  await waitFor(`the browser to drop worker ${p.worker_id}`, async () => !browserWorkerIds().includes(p.worker_id));
 }
 
 await t.check("kill memhog by pid: the process and its worker are gone", async () => {

@@ -15,10 +15,10 @@ const { page } = t;
 
 const live = (list) => list.filter((p) => p.state !== "zombie");
 const byName = (list, name) => live(list).filter((p) => p.name === name);
-/** Worker ids of the guest workers the browser lists (their URLs carry `worker=<id>`). */
+/** Worker ids of the guest workers the browser lists (their URLs end in `#worker=<id>`). */
 const browserGuestWorkers = () =>
-  page.workers().map((w) => /[?&]worker=(\d+)/.exec(w.url())?.[1]).filter(Boolean).map(Number).sort((a, b) => a - b).join(" ");
-/** The browser lists every live guest worker (plus, possibly, a spare one the host keeps warm). */
+  page.workers().map((w) => /[?&#]worker=(\d+)/.exec(w.url())?.[1]).filter(Boolean).map(Number).sort((a, b) => a - b).join(" ");
+/** The browser lists every live guest worker (plus the spares the host keeps warm). */
 const covers = (browser, supervisor) => supervisor.split(" ").every((id) => browser.split(" ").includes(id));
 const spares = (browser, supervisor) => browser.split(" ").filter((id) => id && !supervisor.split(" ").includes(id)).length;
 const supervisorWorkers = (workers) => workers.live.map((w) => w.worker_id).sort((a, b) => a - b).join(" ");
@@ -113,7 +113,7 @@ await t.check("baseline: process list, workers (supervisor and browser) and memo
     const term = byName(s.list, "terminal")[0];
     const browserWorkers = page.workers().length;
     // The browser may list workers of its own besides the guests'; both counts are tracked.
-    return term?.state === "blocked" && term.blocked_on === "receive" && covers(browserGuestWorkers(), supervisorWorkers(s.workers)) && spares(browserGuestWorkers(), supervisorWorkers(s.workers)) <= 1
+    return term?.state === "blocked" && term.blocked_on === "receive" && covers(browserGuestWorkers(), supervisorWorkers(s.workers)) && spares(browserGuestWorkers(), supervisorWorkers(s.workers)) <= s.workers.spare.length
       ? { ...s, browserWorkers }
       : null;
   });

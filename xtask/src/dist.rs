@@ -150,6 +150,10 @@ pub fn dist(root: &Path, options: &Options) -> Result<Report, String> {
     }
 
     copy_dir(&root.join("web"), out)?;
+    // The guest shim as one classic script (abi.js inlined): the page fetches it once and starts
+    // every worker from a Blob URL of it, with no request per worker (see src/web/host.rs).
+    let shim = bundle_worker(&read_text(&root.join("web/worker.js"))?, &read_text(&root.join("web/abi.js"))?)?;
+    std::fs::write(out.join("worker.js"), shim).map_err(|e| format!("{}: {e}", out.join("worker.js").display()))?;
     copy_dir(&root.join("assets"), &out.join("assets"))?;
     let guests_out = out.join("guests");
     std::fs::create_dir_all(&guests_out).map_err(|e| e.to_string())?;
@@ -309,6 +313,53 @@ fn walk(dir: &Path) -> Result<Vec<PathBuf>, String> {
     Ok(files)
 }
 
+fn read_text(path: &Path) -> Result<String, String> {
+    std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// `web/worker.js` (a module importing `./abi.js`) as one classic script: abi.js's
+/// `export const` lines become plain `const`s ahead of the shim, and the shim's import goes.
+/// A classic script starts from a Blob URL without fetching anything; it also still runs as a
+/// module worker. Anything else that looks like a module statement is refused, not guessed at.
+pub fn bundle_worker(worker_js: &str, abi_js: &str) -> Result<String, String> {
+    let mut out = String::from(
+        "// Built by `cargo xtask dist` from web/abi.js and web/worker.js (edit those): the guest shim as one\n\
+         // classic script, so the page can start workers from a Blob URL of it.\n\
+         \"use strict\";\n",
+    );
+    for (n, line) in abi_js.lines().enumerate() {
+        if let Some(rest) = line.strip_prefix("export const ") {
+            out.push_str("const ");
+            out.push_str(rest);
+        } else if line.trim_start().starts_with("export ") || line.trim_start().starts_with("import ") {
+            return Err(format!("web/abi.js:{}: only `export const` can be bundled: {line}", n + 1));
+        } else {
+            out.push_str(line);
+        }
+        out.push('\n');
+    }
+    let mut imports = 0;
+    for (n, line) in worker_js.lines().enumerate() {
+        let trimmed = line.trim_start();
+        if trimmed.starts_with("import ") {
+            if !trimmed.ends_with("from \"./abi.js\";") {
+                return Err(format!("web/worker.js:{}: the shim may import only ./abi.js: {line}", n + 1));
+            }
+            imports += 1;
+            out.push_str("// (import from ./abi.js: inlined above)");
+        } else if trimmed.starts_with("export ") {
+            return Err(format!("web/worker.js:{}: the shim exports nothing: {line}", n + 1));
+        } else {
+            out.push_str(line);
+        }
+        out.push('\n');
+    }
+    if imports != 1 {
+        return Err(format!("web/worker.js: expected one import from ./abi.js, found {imports}"));
+    }
+    Ok(out)
+}
+
 fn copy_file(from: &Path, to: &Path) -> Result<(), String> {
     std::fs::copy(from, to).map(|_| ()).map_err(|e| format!("copy {} -> {}: {e}", from.display(), to.display()))
 }
@@ -336,6 +387,32 @@ mod tests {
         let mut back = Vec::new();
         brotli::BrotliDecompress(&mut &compressed[..], &mut back).unwrap();
         assert_eq!(back, data);
+    }
+
+    #[test]
+    fn the_worker_bundle_is_one_classic_script_defining_what_the_shim_imports() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+        let worker = read_text(&root.join("web/worker.js")).unwrap();
+        let bundle = bundle_worker(&worker, &read_text(&root.join("web/abi.js")).unwrap()).unwrap();
+        for line in bundle.lines() {
+            let t = line.trim_start();
+            assert!(!t.starts_with("import ") && !t.starts_with("export "), "module syntax left in the bundle: {line}");
+        }
+        let import = worker.lines().find(|l| l.starts_with("import ")).unwrap();
+        let names = import.split('{').nth(1).unwrap().split('}').next().unwrap();
+        for name in names.split(',').map(str::trim) {
+            assert!(bundle.contains(&format!("const {name} = ")), "{name} is imported by the shim but not defined in the bundle");
+        }
+        assert!(bundle.contains("self.onmessage"));
+    }
+
+    #[test]
+    fn the_worker_bundle_refuses_what_it_cannot_inline() {
+        assert!(bundle_worker("import { A } from \"./other.js\";\n", "export const A = 1;\n").is_err());
+        assert!(bundle_worker("import { A } from \"./abi.js\";\n", "export function f() {}\n").is_err());
+        assert!(bundle_worker("const a = 1;\n", "export const A = 1;\n").is_err());
+        let ok = bundle_worker("import { A } from \"./abi.js\";\nconsole.log(A);\n", "export const A = 1;\n").unwrap();
+        assert!(ok.contains("const A = 1;") && ok.contains("console.log(A);"));
     }
 
     #[test]

@@ -290,7 +290,10 @@ pub mod mailbox {
     pub const PID: usize = 28;
     /// The syscall number the supervisor last serviced (for the inspector; -1 before the first).
     pub const LAST_SERVICED: usize = 32;
-    pub const RESERVED2: usize = 36;
+    /// 1 while the guest's host sleeps in `Atomics.wait`/futex-wait on `STATUS`, else 0 (set
+    /// before it checks `STATUS` one last time, cleared after it wakes). A supervisor may skip
+    /// the wake-up after `READY` when it reads 0 (the web host does: a wake-up is a system call).
+    pub const GUEST_WAITING: usize = 36;
     pub const RESERVED3: usize = 40;
     /// The guest's linear memory size in bytes, written by the host shim before each syscall.
     pub const MEMORY_BYTES: usize = 44;
@@ -333,7 +336,7 @@ pub mod mailbox {
         ("DATA_LEN", DATA_LEN),
         ("PID", PID),
         ("LAST_SERVICED", LAST_SERVICED),
-        ("RESERVED2", RESERVED2),
+        ("GUEST_WAITING", GUEST_WAITING),
         ("RESERVED3", RESERVED3),
         ("MEMORY_BYTES", MEMORY_BYTES),
         ("SEQ", SEQ),

@@ -326,19 +326,20 @@ async function rawSpawns(count, serial) {
 }
 
 /**
- * The site's own guest shim (worker.js, a module worker fetched from the server, as the web host
- * starts it) running an empty guest, with no kernel behind it: ms from `new Worker` to its
- * "returned" message. Separates the worker start-up from the supervisor's part of a spawn.
+ * The site's own guest shim (worker.js, fetched once and started from a Blob URL, as the web host
+ * starts its workers) running an empty guest, with no kernel behind it: ms from `new Worker` to
+ * its "returned" message. Separates the worker start-up from the supervisor's part of a spawn.
  */
 async function shimSpawns(count, serial) {
   return page.evaluate(async ([count, serial]) => {
     const bytes = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 4, 1, 96, 0, 0, 3, 2, 1, 0, 7, 10, 1, 6, 95, 115, 116, 97, 114, 116, 0, 0, 10, 4, 1, 2, 0, 11]);
     const module = await WebAssembly.compile(bytes);
-    const url = new URL("worker.js", document.baseURI);
+    const text = await (await fetch(new URL("worker.js", document.baseURI))).text();
+    const url = URL.createObjectURL(new Blob([text], { type: "text/javascript" }));
     const workers = [];
     const spawnOne = () => new Promise((resolve, reject) => {
       const t0 = performance.now();
-      const w = new Worker(url, { type: "module" });
+      const w = new Worker(url);
       workers.push(w);
       w.onmessage = (e) => {
         if (e.data?.type !== "exit") return;
@@ -357,6 +358,7 @@ async function shimSpawns(count, serial) {
     }
     const total = performance.now() - started;
     workers.forEach((w) => w.terminate());
+    URL.revokeObjectURL(url);
     return { each_ms: each, total_ms: total };
   }, [count, serial]);
 }
@@ -512,7 +514,12 @@ try {
       page.evaluate(() => (window.orbital && window.orbital.state !== "loading" ? window.orbital : null)), 240_000, 100);
     if (state.state !== "running") throw new Error(`the app did not start: ${state.error}`);
     const loadMs = await page.evaluate(() => performance.getEntriesByType("navigation")[0]?.loadEventEnd ?? null);
-    return { navigation_to_first_frame_ms: state.navigationToFirstFrameMs, navigation_to_load_event_ms: loadMs };
+    // Where the time to the first frame goes: the app's start-up marks and the big downloads.
+    const marks = await page.evaluate(() => Object.fromEntries(performance.getEntriesByType("mark").filter((m) => m.name.startsWith("orbital:")).map((m) => [m.name, m.startTime])));
+    const resources = await page.evaluate(() => Object.fromEntries(performance.getEntriesByType("resource")
+      .filter((r) => /\.(wasm|js)$/.test(new URL(r.name).pathname) && !/guests\//.test(r.name))
+      .map((r) => [new URL(r.name).pathname, { start: r.startTime, end: r.responseEnd }])));
+    return { navigation_to_first_frame_ms: state.navigationToFirstFrameMs, navigation_to_load_event_ms: loadMs, marks, resources };
   });
   if (result.first_frame.error) throw new Error(`the app did not start: ${result.first_frame.error}`);
   await installFrameCounter();
