@@ -13,18 +13,17 @@ const browserWorkerIds = () => workerUrls().map((u) => Number(/[?&#]worker=(\d+)
 
 let boot;
 await t.check("the boot set runs: init, terminal, idle, each in its own worker", async () => {
-  boot = await waitFor("init, terminal and idle", async () => {
-    const list = await t.processes();
+  // One snapshot of both lists: the startup scenario replaces idle as soon as the boot settles.
+  let workers;
+  boot = await waitFor("init, terminal and idle, each with a live worker", async () => {
+    const [list, live] = await t.sv((s) => [s.get_process_list_json(), s.get_worker_list_json()]);
     const names = ["init", "terminal", "idle"];
-    return names.every((n) => byName(list, n).length >= 1) ? list : null;
+    const ok = names.every((n) => byName(list, n).some((p) => p.worker_id != null && live.live.some((w) => w.pid === p.pid && w.worker_id === p.worker_id)));
+    workers = live;
+    return ok ? list : null;
   });
-  const workers = await t.sv((s) => s.get_worker_list_json());
   for (const name of ["init", "terminal", "idle"]) {
-    const p = byName(boot, name)[0];
-    if (p.worker_id == null) throw new Error(`${name} has no worker id`);
-    if (!workers.live.some((w) => w.pid === p.pid && w.worker_id === p.worker_id)) {
-      throw new Error(`${name} (pid ${p.pid}) is not among the live workers ${JSON.stringify(workers.live)}`);
-    }
+    const p = byName(boot, name).find((p) => workers.live.some((w) => w.pid === p.pid && w.worker_id === p.worker_id));
     await waitFor(`the browser to list worker ${p.worker_id} of ${name}`, () => browserWorkerIds().includes(p.worker_id));
   }
   return boot.map((p) => `${p.pid}:${p.name}(${p.state})`).join(" ");
@@ -37,10 +36,12 @@ await t.check("a clean slate: what the startup scenario spawned is killed throug
   const list = await t.processes();
   const idle = byName(list, "idle")[0];
   const victims = list.filter((p) => !p.protected && p.state !== "zombie" && p.pid !== idle?.pid);
+  // Senders first: killing a receiver first can end its sender by itself (a Zombie, which stays listed).
+  victims.sort((a, b) => (a.name === "sender" ? 0 : 1) - (b.name === "sender" ? 0 : 1) || b.pid - a.pid);
   for (const v of victims) await t.sv((s, pid) => s.send_input(`kill ${pid}`), v.pid);
-  await waitFor("the killed processes to leave the list", async () => {
+  await waitFor("the killed processes to leave the list (or end by themselves)", async () => {
     const now = await t.processes();
-    return victims.every((v) => !now.some((p) => p.pid === v.pid));
+    return victims.every((v) => !now.some((p) => p.pid === v.pid && p.state !== "zombie"));
   });
   return `killed ${victims.map((p) => `${p.pid}:${p.name}`).join(" ") || "nothing"}`;
 });
