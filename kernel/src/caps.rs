@@ -187,8 +187,36 @@ impl Kernel {
     /// An endpoint capability with `needed` rights, from a capability already read from `slot`.
     /// Whether the endpoint still exists is left to the caller, which looks it up anyway (a
     /// missing endpoint must be reported as `STALE_CAPABILITY` there).
+    #[inline]
     pub(crate) fn check_endpoint_cap(
         &self,
+        cap: Option<Cap>,
+        slot: u32,
+        needed: u32,
+        what: &str,
+    ) -> Result<(Cap, crate::EndpointId), Denied> {
+        // The hot path (every SEND and RECEIVE): no refusal to build.
+        if let Some(c) = cap
+            && !c.revoked
+            && c.rights & needed == needed
+            && let ObjectRef::Endpoint(e) = c.object
+        {
+            return Ok((c, e));
+        }
+        Err(Self::endpoint_cap_denied(cap, slot, needed, what))
+    }
+
+    /// Why `check_endpoint_cap` refused (checked in its documented order).
+    #[cold]
+    #[inline(never)]
+    fn endpoint_cap_denied(cap: Option<Cap>, slot: u32, needed: u32, what: &str) -> Denied {
+        match Self::endpoint_cap_checks(cap, slot, needed, what) {
+            Err(d) => d,
+            Ok(_) => Denied::new(ErrorCode::BadArgument, "unreachable: capability accepted"),
+        }
+    }
+
+    fn endpoint_cap_checks(
         cap: Option<Cap>,
         slot: u32,
         needed: u32,

@@ -221,10 +221,12 @@ impl Kernel {
         }
         ep.sent = ep.sent.saturating_add(1);
         let owner = ep.owner;
+        let mut header = [0u8; mailbox::RECV_HEADER_BYTES];
+        header[0..4].copy_from_slice(&from.0.to_le_bytes());
+        header[4..8].copy_from_slice(&tag.to_le_bytes());
+        header[8..12].copy_from_slice(&abi::slot::NONE.to_le_bytes());
         let mut buf = Vec::with_capacity(mailbox::RECV_HEADER_BYTES + data.len());
-        buf.extend_from_slice(&from.0.to_le_bytes());
-        buf.extend_from_slice(&tag.to_le_bytes());
-        buf.extend_from_slice(&abi::slot::NONE.to_le_bytes());
+        buf.extend_from_slice(&header);
         buf.extend_from_slice(data);
         let message = Message { buf, transfer };
         // Hand over to the first blocked receiver, or queue.

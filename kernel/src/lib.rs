@@ -7,9 +7,10 @@
 //! emits. Everything a guest sends is an allegation: bad slots, bad numbers, oversized data and
 //! dead pids all become error codes, never panics.
 //!
-//! Costs: the process table, the endpoint table and the capability derivation tree are
-//! `BTreeMap`s, so every syscall costs O(log n) in the number of processes; a capability space
-//! has at most 64 slots.
+//! Costs: the process table and the endpoint table are hash tables keyed by id (iterated in id
+//! order), so finding the caller and its endpoint costs the same at any number of processes;
+//! the capability derivation tree is a `BTreeMap` (O(log n), used by grant, derive, transfer
+//! and revoke, not by SEND or RECEIVE); a capability space has at most 64 slots.
 #![no_std]
 #![forbid(unsafe_code)]
 extern crate alloc;
@@ -21,9 +22,11 @@ mod ipc;
 mod logs;
 mod process;
 mod syscall;
+mod table;
 mod types;
 
 pub use ipc::MAX_QUEUED_BYTES;
+pub use table::{IdTable, ProcessTable};
 pub use types::*;
 
 use alloc::collections::{BTreeMap, BTreeSet, VecDeque};
@@ -31,16 +34,15 @@ use alloc::vec::Vec;
 
 use abi::ErrorCode;
 use caps::CapNode;
-use ipc::Endpoint;
 use logs::{Bounded, RateWindow};
 
 /// The kernel: all state of the simulated machine.
 #[derive(Clone, Debug)]
 pub struct Kernel {
     config: KernelConfig,
-    processes: BTreeMap<ProcessId, Process>,
+    processes: ProcessTable,
     next_pid: u32,
-    endpoints: BTreeMap<EndpointId, Endpoint>,
+    endpoints: table::EndpointTable,
     next_endpoint: u32,
     /// The capability derivation tree: every live capability, with its parent (what it was
     /// granted, derived or transferred from) and children, so revoke can find its descendants.
@@ -102,9 +104,9 @@ impl Kernel {
             cap_log: Bounded::new(config.cap_log_capacity),
             ended: Bounded::new(ENDED_LOG_CAPACITY),
             config,
-            processes: BTreeMap::new(),
+            processes: ProcessTable::default(),
             next_pid: 1,
-            endpoints: BTreeMap::new(),
+            endpoints: table::EndpointTable::default(),
             next_endpoint: 1,
             cap_nodes: BTreeMap::new(),
             next_cap: 1,

@@ -21,8 +21,16 @@ impl<T> Bounded<T> {
         }
     }
 
+    #[inline]
     pub fn push(&mut self, item: T) {
-        self.push_with(|_| item);
+        if self.items.len() >= self.capacity {
+            self.dropped = self.dropped.saturating_add(1);
+            if self.capacity == 0 {
+                return;
+            }
+            self.items.pop_front();
+        }
+        self.items.push_back(item);
     }
 
     /// Pushes the item `make` builds; `make` receives the evicted oldest item, if the queue was
@@ -57,8 +65,14 @@ impl<T> Bounded<T> {
         self.items.clear();
     }
 
+    /// Everything, oldest first. Hands the queue's own buffer over (no per-item copy) and starts
+    /// a new one sized for as many items as this drain returned.
     pub fn drain_all(&mut self) -> Vec<T> {
-        self.items.drain(..).collect()
+        if self.items.is_empty() {
+            return Vec::new();
+        }
+        let next = VecDeque::with_capacity(self.items.len().min(self.capacity));
+        Vec::from(core::mem::replace(&mut self.items, next))
     }
 }
 

@@ -1,7 +1,6 @@
 //! The process lifecycle: register, exit (Zombie), kill (removed), reap; memory accounting;
 //! sleeping.
 
-use alloc::collections::BTreeMap;
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -83,7 +82,8 @@ impl Kernel {
         Ok(())
     }
 
-    pub fn processes(&self) -> &BTreeMap<ProcessId, Process> {
+    /// The process table, in pid order.
+    pub fn processes(&self) -> &crate::ProcessTable {
         &self.processes
     }
 
