@@ -27,6 +27,7 @@ mod types;
 
 pub use ipc::MAX_QUEUED_BYTES;
 pub use table::{IdTable, ProcessTable};
+pub use table::{Iter as IdTableIter, Values as IdTableValues};
 pub use types::*;
 
 use alloc::collections::{BTreeMap, BTreeSet, VecDeque};

@@ -111,13 +111,13 @@ impl<K: Copy + Ord + Hash, V> IdTable<K, V> {
     }
 
     /// Keys, ascending.
-    pub fn keys(&self) -> impl DoubleEndedIterator<Item = &K> + ExactSizeIterator + '_ {
+    pub fn keys(&self) -> core::slice::Iter<'_, K> {
         self.order.iter()
     }
 
     /// Values in ascending key order.
-    pub fn values(&self) -> impl DoubleEndedIterator<Item = &V> + '_ {
-        self.iter().map(|(_, v)| v)
+    pub fn values(&self) -> Values<'_, K, V> {
+        Values { inner: self.iter() }
     }
 
     /// The smallest key.
@@ -137,17 +137,61 @@ pub struct Iter<'a, K, V> {
     map: &'a Map<K, V>,
 }
 
+impl<K, V> Clone for Iter<'_, K, V> {
+    fn clone(&self) -> Self {
+        Iter {
+            keys: self.keys.clone(),
+            map: self.map,
+        }
+    }
+}
+
+impl<K: Copy + Ord + Hash, V> ExactSizeIterator for Iter<'_, K, V> {}
+
+/// Values of an [`IdTable`] in ascending key order.
+pub struct Values<'a, K, V> {
+    inner: Iter<'a, K, V>,
+}
+
+impl<K, V> Clone for Values<'_, K, V> {
+    fn clone(&self) -> Self {
+        Values {
+            inner: self.inner.clone(),
+        }
+    }
+}
+
+impl<'a, K: Copy + Ord + Hash, V> Iterator for Values<'a, K, V> {
+    type Item = &'a V;
+
+    fn next(&mut self) -> Option<&'a V> {
+        self.inner.next().map(|(_, v)| v)
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.inner.size_hint()
+    }
+}
+
+impl<'a, K: Copy + Ord + Hash, V> DoubleEndedIterator for Values<'a, K, V> {
+    fn next_back(&mut self) -> Option<&'a V> {
+        self.inner.next_back().map(|(_, v)| v)
+    }
+}
+
+impl<K: Copy + Ord + Hash, V> ExactSizeIterator for Values<'_, K, V> {}
+
 impl<'a, K: Copy + Ord + Hash, V> Iterator for Iter<'a, K, V> {
     type Item = (&'a K, &'a V);
 
     fn next(&mut self) -> Option<Self::Item> {
-        // Every key in `order` is in `map`; `find_map` only guards against a bug.
+        // Every key in `order` is in `map` (the two change together), so this is exact.
         let map = self.map;
         self.keys.by_ref().find_map(|k| map.get_key_value(k))
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
-        (0, Some(self.keys.len()))
+        (self.keys.len(), Some(self.keys.len()))
     }
 }
 
