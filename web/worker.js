@@ -18,13 +18,14 @@ const TIMED = new Set([SYS.YIELD, SYS.GET_PID, SYS.TIME, SYS.CONSOLE_WRITE, SYS.
 const LATENCY_BATCH = 256;
 /**
  * How long a call that never waits in the kernel (TIMED) spins on STATUS before it sleeps. A reply
- * that arrives while the shim spins needs no wake-up, and a wake-up (Atomics.notify of a sleeping
- * worker) is a system call on the page's main thread. Calls that may block (RECEIVE, SLEEP) sleep
- * at once: spinning there only takes the CPU from the process that would answer them (measured:
- * spinning on every call cut the crowd's syscalls/s by two thirds). Chosen by measurement
- * (docs/BENCHMARKS.md); the start message may override it.
+ * that arrives while the shim spins needs no wake-up (a wake-up, Atomics.notify of a sleeping
+ * worker, is a system call on the page's main thread). Calls that may block (RECEIVE, SLEEP)
+ * never spin. Measured on two cores (docs/BENCHMARKS.md): 30 us cut the crowd's notify share of
+ * the main thread from ~24 % to ~9 %, but halved pingpong's round trips/s (the spinning workers
+ * take the cores the main thread and the peer need), so it is off; the start message's
+ * `spinMicros` (the page's `?spin=`) turns it on for measuring on bigger machines.
  */
-const SPIN_MICROS = 30;
+const SPIN_MICROS = 0;
 
 /** Thrown out of a host import to unwind the guest when the supervisor set KILL_FLAG. */
 class Killed extends Error {}
