@@ -5,19 +5,23 @@
 //! a program's `connects` are wired to the newest live provider of that service, so listing a
 //! `receiver` before its `sender` wires the sender to that receiver, and two `pingpong`s in a row
 //! form a pair. A scenario therefore says "who talks to whom" by the order of `processes`.
-//! Starting a scenario kills every unprotected process (idle included) once the boot has
-//! settled, so each scenario lists everything besides init and terminal.
+//! Each scenario lists everything besides init and terminal. Starting one (once the boot has
+//! settled) keeps the boot processes it lists (the seed's idle stays PID 3: init 1, terminal 2,
+//! idle 3) and kills every other unprotected process, then spawns the rest.
 //!
 //! Loading goes through the same path as a person: the scenario becomes `SupervisorIntent`s
 //! (reset user processes, spawn each program, set the time control). A file that does not parse
 //! leaves the running scenario alone and reports its error with line and column in the UI.
+//! `window.supervisor.load_scenario(name)` writes the same [`LoadScenario`] message as the picker.
 
 use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
 
 use bevy::asset::{AssetLoadFailedEvent, AssetLoader, LoadContext, LoadState, io::Reader};
 use bevy::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use crate::kernel::ProcessId;
 use crate::supervisor::{SupervisorHandle, SupervisorIntent, TimeControl};
 
 /// The scenarios offered by the picker, in the order shown. `broken` is deliberately malformed: it
@@ -110,17 +114,55 @@ pub fn parse_scenario(bytes: &[u8]) -> Result<Scenario, ScenarioError> {
     Ok(scenario)
 }
 
+/// How a scenario starts on a running system: what to keep, what to spawn, where nodes go.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ScenarioPlan {
+    /// Reset (kill every unprotected process but the kept ones), spawn, set the time control.
+    pub intents: Vec<SupervisorIntent>,
+    /// Boot processes the scenario lists, kept with their pids instead of being respawned.
+    pub kept: Vec<ProcessId>,
+    /// Positions for processes still to be spawned: (program, position), in spawn order.
+    pub placements: Vec<(String, Vec2)>,
+    /// Positions for kept processes.
+    pub kept_positions: Vec<(ProcessId, Vec2)>,
+}
+
 impl Scenario {
-    /// The intents that start this scenario, in order.
+    /// The intents that start this scenario on a system with no boot processes to keep.
     pub fn intents(&self) -> Vec<SupervisorIntent> {
-        let mut intents = vec![SupervisorIntent::ResetUserProcesses];
+        self.plan(&[]).intents
+    }
+
+    /// Plans the start given the live boot processes (pid, program) a scenario may keep: each
+    /// listed program takes a boot process of that program if one is left, else is spawned.
+    pub fn plan(&self, boot: &[(ProcessId, String)]) -> ScenarioPlan {
+        let mut plan = ScenarioPlan::default();
+        let mut spawns = Vec::new();
         for p in &self.processes {
-            for _ in 0..p.count {
-                intents.push(SupervisorIntent::Spawn { program: p.program.clone() });
+            for copy in 0..p.count {
+                let position = p.position.filter(|_| copy == 0).map(|(x, y)| Vec2::new(x, y));
+                let boot_process =
+                    boot.iter().find(|(pid, name)| *name == p.program && !plan.kept.contains(pid)).map(|(pid, _)| *pid);
+                match boot_process {
+                    Some(pid) => {
+                        plan.kept.push(pid);
+                        plan.kept_positions.extend(position.map(|at| (pid, at)));
+                    }
+                    None => {
+                        spawns.push(SupervisorIntent::Spawn { program: p.program.clone() });
+                        plan.placements.extend(position.map(|at| (p.program.clone(), at)));
+                    }
+                }
             }
         }
-        intents.push(SupervisorIntent::SetTime(self.time.time_control()));
-        intents
+        plan.intents.push(if plan.kept.is_empty() {
+            SupervisorIntent::ResetUserProcesses
+        } else {
+            SupervisorIntent::ResetUserProcessesExcept { keep: plan.kept.clone() }
+        });
+        plan.intents.extend(spawns);
+        plan.intents.push(SupervisorIntent::SetTime(self.time.time_control()));
+        plan
     }
 
     /// (program, position) for each process entry with a position, in spawn order.
@@ -170,6 +212,27 @@ pub struct LoadScenario {
     pub name: String,
 }
 
+/// Scenario names asked for from outside the ECS (`window.supervisor.load_scenario`), turned
+/// into [`LoadScenario`] messages at the start of the next frame.
+#[derive(Resource, Clone, Debug, Default)]
+pub struct ScenarioRequests(Arc<Mutex<Vec<String>>>);
+
+impl ScenarioRequests {
+    /// Queues a scenario by name; an unknown name is refused with the list of known ones.
+    pub fn request(&self, name: &str) -> Result<(), String> {
+        let name = name.trim();
+        if !SCENARIO_NAMES.contains(&name) {
+            return Err(format!("unknown scenario {name:?}: choose one of {}", SCENARIO_NAMES.join(", ")));
+        }
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).push(name.to_string());
+        Ok(())
+    }
+
+    fn take(&self) -> Vec<String> {
+        std::mem::take(&mut *self.0.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+}
+
 /// Which scenario runs, which one is loading, and the last load error.
 #[derive(Resource, Debug, Default)]
 pub struct ScenarioState {
@@ -182,6 +245,9 @@ pub struct ScenarioState {
     loaded_at_secs: Option<f64>,
     /// "scenarios/broken.ron: line 4, column 12: Expected ..." until the next successful load.
     pub error: Option<String>,
+    /// The processes alive when the boot first settled (init, terminal, idle): a scenario keeps
+    /// those it lists, so the seed's pids stay (idle is PID 3).
+    boot_pids: Option<Vec<ProcessId>>,
 }
 
 impl ScenarioState {
@@ -190,9 +256,10 @@ impl ScenarioState {
     }
 }
 
-/// Node positions a scenario asked for, claimed by the graph as matching processes appear.
+/// Node positions a scenario asked for, claimed by the graph as matching processes appear
+/// (`.0`), and positions for processes the scenario kept (`.1`, taken by the graph next frame).
 #[derive(Resource, Debug, Default)]
-pub struct PendingPlacements(pub VecDeque<(String, Vec2)>);
+pub struct PendingPlacements(pub VecDeque<(String, Vec2)>, pub Vec<(ProcessId, Vec2)>);
 
 impl PendingPlacements {
     /// The first waiting position for a process of `program`, if any.
@@ -230,9 +297,10 @@ impl Plugin for ScenarioPlugin {
             .init_resource::<ScenarioState>()
             .init_resource::<PendingPlacements>()
             .init_resource::<ScenarioSettings>()
+            .init_resource::<ScenarioRequests>()
             .configure_sets(Update, (ScenarioSystems::Load, ScenarioSystems::Apply).chain())
-            .add_systems(Startup, request_startup_scenario)
-            .add_systems(Update, start_scenario_loads.in_set(ScenarioSystems::Load))
+            .add_systems(Startup, (request_startup_scenario, expose_load_scenario))
+            .add_systems(Update, (forward_requests, start_scenario_loads).chain().in_set(ScenarioSystems::Load))
             .add_systems(Update, apply_loaded_scenario.in_set(ScenarioSystems::Apply));
     }
 }
@@ -240,6 +308,21 @@ impl Plugin for ScenarioPlugin {
 fn request_startup_scenario(settings: Res<ScenarioSettings>, mut requests: MessageWriter<LoadScenario>) {
     if let Some(name) = &settings.startup {
         requests.write(LoadScenario { name: name.clone() });
+    }
+}
+
+/// `window.supervisor.load_scenario(name)` (a no-op natively).
+fn expose_load_scenario(requests: Res<ScenarioRequests>) {
+    let requests = requests.clone();
+    let run = move |name: String| requests.request(&name).map(|()| format!("loading scenario {}", name.trim()));
+    if let Err(e) = crate::web::expose_command("load_scenario", run) {
+        error!("cannot expose load_scenario: {e:?}");
+    }
+}
+
+fn forward_requests(requests: Res<ScenarioRequests>, mut out: MessageWriter<LoadScenario>) {
+    for name in requests.take() {
+        out.write(LoadScenario { name });
     }
 }
 
@@ -305,8 +388,23 @@ fn apply_loaded_scenario(
         return;
     }
     let Some(scenario) = scenarios.get(&handle) else { return };
-    intents.write_batch(scenario.intents());
-    placements.0 = scenario.placements().collect();
+    let boot = {
+        let supervisor = supervisor.lock();
+        let processes = supervisor.kernel().processes();
+        let boot_pids = state.boot_pids.get_or_insert_with(|| {
+            processes.values().filter(|p| !p.state.is_zombie()).map(|p| p.pid).collect()
+        });
+        boot_pids
+            .iter()
+            .filter_map(|pid| processes.get(pid))
+            .filter(|p| !p.protected && !p.state.is_zombie())
+            .map(|p| (p.pid, p.name.clone()))
+            .collect::<Vec<_>>()
+    };
+    let plan = scenario.plan(&boot);
+    intents.write_batch(plan.intents);
+    placements.0 = plan.placements.into();
+    placements.1 = plan.kept_positions;
     info!("scenario {name} started: {}", scenario.title);
     state.current = Some(name);
     state.current_title = Some(scenario.title.clone());
@@ -376,6 +474,43 @@ mod tests {
             .collect();
         assert_eq!(spawned, ["receiver", "sender", "sender"]);
         assert_eq!(s.placements().collect::<Vec<_>>(), [("receiver".to_string(), Vec2::new(1.0, 2.0))]);
+    }
+
+    #[test]
+    fn plan_keeps_listed_boot_processes_and_spawns_the_rest() {
+        let s = parse_scenario(
+            br#"(title: "t", description: "d", processes: [(program: "idle", position: Some((5.0, 6.0))), (program: "receiver"), (program: "idle", count: 2)])"#,
+        )
+        .unwrap();
+        let boot = [(ProcessId(3), "idle".to_string())];
+        let plan = s.plan(&boot);
+        assert_eq!(plan.kept, [ProcessId(3)]);
+        assert_eq!(plan.kept_positions, [(ProcessId(3), Vec2::new(5.0, 6.0))]);
+        assert!(plan.placements.is_empty(), "the kept idle takes the position: {:?}", plan.placements);
+        assert_eq!(plan.intents[0], SupervisorIntent::ResetUserProcessesExcept { keep: vec![ProcessId(3)] });
+        let spawned: Vec<_> = plan
+            .intents
+            .iter()
+            .filter_map(|i| match i {
+                SupervisorIntent::Spawn { program } => Some(program.as_str()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(spawned, ["receiver", "idle", "idle"], "one idle kept, the other two spawned");
+        // Nothing to keep: a plain reset and every process spawned.
+        let plan = s.plan(&[]);
+        assert_eq!(plan.intents[0], SupervisorIntent::ResetUserProcesses);
+        assert_eq!(plan.placements, [("idle".to_string(), Vec2::new(5.0, 6.0))]);
+    }
+
+    #[test]
+    fn requests_refuse_unknown_names() {
+        let requests = ScenarioRequests::default();
+        let error = requests.request("nope").unwrap_err();
+        assert!(error.contains("\"nope\"") && error.contains("crowd"), "{error}");
+        requests.request(" crowd ").unwrap();
+        assert_eq!(requests.take(), ["crowd"]);
+        assert!(requests.take().is_empty());
     }
 
     #[test]

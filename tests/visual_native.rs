@@ -45,6 +45,18 @@ fn real_guests_become_nodes_and_their_messages_particles() {
     let mut app = app("default");
     // init, terminal, idle + receiver, sender, pingpong, pingpong
     run_until(&mut app, "seven nodes", Duration::from_secs(60), |w| nodes(w) == 7);
+    // The scenario keeps the seed's pids: init 1, terminal 2, idle 3 (not respawned as pid 4).
+    run_until(&mut app, "the default scenario", Duration::from_secs(30), |w| {
+        w.resource::<ScenarioState>().current.as_deref() == Some("default")
+    });
+    {
+        let supervisor = app.world().resource::<SupervisorHandle>().lock();
+        let names: Vec<(u32, &str)> = supervisor.kernel().processes().values().map(|p| (p.pid.0, p.name.as_str())).collect();
+        assert_eq!(&names[..3], [(1, "init"), (2, "terminal"), (3, "idle")], "{names:?}");
+        let idles = names.iter().filter(|(_, n)| *n == "idle").count();
+        assert_eq!(idles, 1, "the default scenario lists one idle and keeps the boot's: {names:?}");
+        assert!(supervisor.kernel().ended_processes().iter().all(|p| p.name != "idle"), "idle was not killed");
+    }
     run_until(&mut app, "particles from real messages", Duration::from_secs(30), |w| {
         w.resource::<GraphModel>().particles_spawned > 0 && w.query::<&Particle>().iter(w).count() > 0
     });

@@ -70,3 +70,35 @@ fn process_endpoint_and_metrics_documents() {
     let list = json::process_list(&sup, &BTreeMap::new());
     assert!(list.as_array().unwrap().iter().all(|p| p["pid"] != sender.0), "killed processes leave the list");
 }
+
+#[test]
+fn ended_processes_and_message_counts_stay_until_cleared() {
+    let mut sup = Supervisor::new(Manifest::builtin().unwrap(), Box::new(QuietHost(0)), KernelConfig::default());
+    let receiver = sup.spawn_program("receiver").unwrap();
+    let sender = sup.spawn_program("sender").unwrap();
+    assert_eq!(json::ended_processes(&sup), serde_json::json!([]));
+
+    sup.kill(sender).unwrap();
+    let ended = json::ended_processes(&sup);
+    let ended = ended.as_array().unwrap();
+    assert_eq!(ended.len(), 1, "{ended:?}");
+    assert_eq!(ended[0]["pid"], sender.0);
+    assert_eq!(ended[0]["name"], "sender");
+    assert_eq!(ended[0]["exit"]["kind"], "killed");
+    assert!(ended[0]["metrics"]["syscall_count"].is_number());
+    assert!(ended[0]["ended_at_ns"].is_number());
+
+    let metrics = json::system_metrics(&sup);
+    assert_eq!(metrics["ended_processes"], 1);
+    let m = &metrics["messages"];
+    assert_eq!(
+        m["sent"].as_u64().unwrap(),
+        m["delivered"].as_u64().unwrap() + m["queued"].as_u64().unwrap() + m["dropped"].as_u64().unwrap(),
+        "sent = delivered + queued + dropped: {m}"
+    );
+
+    sup.clear_logs();
+    assert_eq!(json::ended_processes(&sup), serde_json::json!([]));
+    assert_eq!(json::system_metrics(&sup)["ended_processes"], 0);
+    assert!(json::process_list(&sup, &BTreeMap::new()).as_array().unwrap().iter().any(|p| p["pid"] == receiver.0));
+}

@@ -450,12 +450,17 @@ fn update_edge_bars(
                 scale: Vec3::new(a.distance(b), width, 1.0),
             };
         }
+        let text = format_rate(rate);
         if let Ok(mut t) = transforms.get_mut(label) {
-            // Rate labels keep their size on screen whatever the zoom, like node labels.
-            t.translation = (mid + side.normalize_or_zero() * 12.0 * rig.world_per_px).extend(Z_LABEL);
+            // Rate labels keep their size on screen whatever the zoom, like node labels, and sit
+            // beside their bar, clear of it and of the two nodes (see `rate_label_offset`).
+            let font_px = theme.label_font_size * 0.9;
+            let half_px = Vec2::new(text.len() as f32 * font_px * 0.32, font_px * 0.65);
+            let node_r = theme.node_radius * 1.25 + theme.ring_width * 2.0;
+            let offset = rate_label_offset(dir, a.distance(b), width, node_r, half_px * rig.world_per_px, 4.0 * rig.world_per_px);
+            t.translation = ((a + b) * 0.5 + dir.perp() * offset).extend(Z_LABEL);
             t.scale = Vec3::splat(rig.world_per_px);
         }
-        let text = format_rate(rate);
         if pool.shown_rates[used] != text {
             if let Ok(mut label_text) = texts.get_mut(label) {
                 label_text.0.clone_from(&text);
@@ -480,6 +485,22 @@ fn update_edge_bars(
             }
         }
     }
+}
+
+/// How far (world units) from an edge's midpoint, along the edge's left normal, its rate label's
+/// centre goes so the label (half size `half`, axis-aligned) clears the edge's bar (of `width`,
+/// drawn on that side) and both end nodes (radius `node_r`), with `margin` to spare.
+pub(crate) fn rate_label_offset(dir: Vec2, length: f32, width: f32, node_r: f32, half: Vec2, margin: f32) -> f32 {
+    let normal = dir.perp();
+    // The label's extent across the bar and along it.
+    let across = normal.x.abs() * half.x + normal.y.abs() * half.y;
+    let along = dir.x.abs() * half.x + dir.y.abs() * half.y;
+    let clear_bar = width + 1.0 + margin + across;
+    // Beside the midpoint the label is `length / 2` from each node along the edge; when that is not
+    // enough to clear a node, move it out until the corner nearest the node clears the rim.
+    let free_along = length * 0.5 - along - margin;
+    let clear_nodes = if free_along >= node_r { 0.0 } else { (node_r + margin + across).max(0.0) };
+    clear_bar.max(clear_nodes)
 }
 
 #[derive(Component)]
@@ -570,5 +591,33 @@ mod tests {
         initialise(&mut world, interaction::age_toasts);
         initialise(&mut world, interaction::clear_departed_selection);
         initialise(&mut world, interaction::publish_canvas_layout);
+    }
+
+    /// A label placed by `rate_label_offset` overlaps neither its bar nor the nodes at the ends.
+    #[test]
+    fn rate_labels_clear_bars_and_nodes() {
+        let half = Vec2::new(22.0, 9.0);
+        for angle in [0.0f32, 0.4, 1.2, 1.5708, 2.5, 3.9] {
+            for length in [60.0f32, 110.0, 300.0] {
+                let dir = Vec2::from_angle(angle);
+                let (width, node_r) = (10.0, 24.0);
+                let offset = rate_label_offset(dir, length, width, node_r, half, 4.0);
+                let (a, b) = (Vec2::ZERO, dir * length);
+                let centre = (a + b) * 0.5 + dir.perp() * offset;
+                let label = Rect::from_center_half_size(centre, half);
+                // The bar: a band of `width` on the label's side of the line a-b (1 unit gap).
+                for t in 0..=20 {
+                    let on_line = a + (b - a) * (t as f32 / 20.0);
+                    for w in 0..=4 {
+                        let p = on_line + dir.perp() * (1.0 + width * w as f32 / 4.0);
+                        assert!(!label.contains(p), "angle {angle} length {length}: label {label:?} covers bar point {p}");
+                    }
+                }
+                for node in [a, b] {
+                    let nearest = node.clamp(label.min, label.max);
+                    assert!(nearest.distance(node) >= node_r, "angle {angle} length {length}: label {label:?} overlaps node at {node}");
+                }
+            }
+        }
     }
 }

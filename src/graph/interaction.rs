@@ -115,6 +115,19 @@ pub struct UiSnapshot {
     pub toasts: Vec<String>,
     pub help_visible: bool,
     pub render_status: String,
+    /// "standard" or "projector" (the classroom theme).
+    pub theme: String,
+    /// The selected process's syscall flow, shown on the canvas in slow motion or while paused.
+    pub syscall_flow: Option<SyscallFlow>,
+}
+
+/// Where the selected process's current syscall is: "idle", "pending", "serviced" or "ready".
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct SyscallFlow {
+    pub pid: u32,
+    pub stage: String,
+    /// The last serviced syscall, e.g. "SEND -> 0".
+    pub last: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]

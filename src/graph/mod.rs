@@ -18,8 +18,8 @@ mod model;
 pub use camera::{CameraRig, CanvasArea, GraphCamera};
 pub use draw::GraphDrawPlugin;
 pub use interaction::{
-    CanvasLayout, CanvasNode, CssRect, Dragging, Hovered, NodeBody, Selection, SharedCanvasLayout, Toasts, UiControl,
-    UiSnapshot, kill_refusal, kill_zone_rect, request_kill,
+    CanvasLayout, CanvasNode, CssRect, Dragging, Hovered, NodeBody, Selection, SharedCanvasLayout, SyscallFlow, Toasts,
+    UiControl, UiSnapshot, kill_refusal, kill_zone_rect, request_kill,
 };
 pub use model::{
     EdgeKind, GraphEdges, GraphModel, GraphNode, GraphSettings, GraphSystems, NodeEffect, NodeEffectKind, Particle,

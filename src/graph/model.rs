@@ -172,6 +172,10 @@ fn attach_graph_nodes(
     mut placements: ResMut<PendingPlacements>,
     time: Res<Time>,
 ) {
+    // Processes a scenario kept (the boot's idle) move to where the scenario wants them.
+    for (pid, at) in placements.1.drain(..) {
+        model.layout.pin(pid.0, at);
+    }
     for (entity, process, view) in &new_processes {
         let pid = process.pid;
         let at = placements.claim(&view.name);

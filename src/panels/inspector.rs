@@ -191,6 +191,23 @@ fn sparkline_ui(ui: &mut egui::Ui, data: &PanelData, pid: ProcessId) {
     );
 }
 
+/// The stages of one syscall as a class follows it in slow motion.
+pub(super) const SYSCALL_FLOW_STAGES: [&str; 4] = ["idle", "pending", "serviced", "ready"];
+
+/// Which of [`SYSCALL_FLOW_STAGES`] `pid`'s mailbox is at: pending while the guest waits for the
+/// kernel, serviced for a moment after the kernel answered, ready until the guest takes the reply.
+pub(super) fn syscall_flow_stage(supervisor: &Supervisor, pid: ProcessId, now_ns: u64) -> usize {
+    let status = supervisor.mailbox_status(pid).unwrap_or_default();
+    let serviced_recently =
+        supervisor.last_serviced(pid).is_some_and(|c| now_ns.saturating_sub(c.at_ns) < SERVICED_GLOW_NS);
+    match status {
+        MailboxStatus::Pending => 1,
+        _ if serviced_recently => 2,
+        MailboxStatus::Ready => 3,
+        MailboxStatus::Idle => 0,
+    }
+}
+
 /// The mailbox light and, in slow motion or paused, the syscall flow:
 /// idle → pending → serviced → ready.
 fn mailbox_ui(ui: &mut egui::Ui, supervisor: &Supervisor, data: &PanelData, pid: ProcessId, now_ns: u64) {
@@ -209,20 +226,13 @@ fn mailbox_ui(ui: &mut egui::Ui, supervisor: &Supervisor, data: &PanelData, pid:
             ui.small(format!("last: {} -> {}", call.name(), call.result));
         }
     });
-    let time = supervisor.time_control();
-    if time == TimeControl::Running {
+    if supervisor.time_control() == TimeControl::Running {
         ui.small("Syscall flow: switch to 1/4x, 1/16x or pause + step to follow each syscall.");
         return;
     }
-    let serviced_recently = last.is_some_and(|c| now_ns.saturating_sub(c.at_ns) < SERVICED_GLOW_NS);
-    let active = match status {
-        MailboxStatus::Pending => 1,
-        _ if serviced_recently => 2,
-        MailboxStatus::Ready => 3,
-        MailboxStatus::Idle => 0,
-    };
+    let active = syscall_flow_stage(supervisor, pid, now_ns);
     ui.horizontal(|ui| {
-        for (i, stage) in ["idle", "pending", "serviced", "ready"].iter().enumerate() {
+        for (i, stage) in SYSCALL_FLOW_STAGES.iter().enumerate() {
             if i > 0 {
                 ui.label("->");
             }

@@ -74,6 +74,7 @@ pub(crate) struct UiActions {
     /// Named controls and their rects (egui points), for [`crate::graph::CanvasLayout`].
     pub controls: Vec<(String, egui::Rect)>,
     pub inspector_pid: Option<u32>,
+    pub syscall_flow: Option<crate::graph::SyscallFlow>,
 }
 
 impl UiActions {
@@ -142,13 +143,18 @@ fn draw_panels(
             egui::UiBuilder::new().layer_id(egui::LayerId::background()).max_rect(ctx.viewport_rect()),
         );
         top_bar::top_bar_ui(&mut root, &supervisor, &data, &mut state, &mut actions);
-        egui::Panel::left("processes")
+        // The projector theme's larger type would leave the canvas a strip: narrower side panels
+        // there (their own ids, so each theme keeps its own widths).
+        let projector = data.theme.mode == ThemeMode::Projector;
+        let (left_id, left_size, right_id, right_size) =
+            if projector { ("processes_projector", 250.0, "inspector_projector", 220.0) } else { ("processes", 300.0, "inspector", 330.0) };
+        egui::Panel::left(left_id)
             .resizable(true)
-            .default_size(300.0)
+            .default_size(left_size)
             .show(&mut root, |ui| processes::processes_ui(ui, &supervisor, &data, &mut actions));
-        egui::Panel::right("inspector")
+        egui::Panel::right(right_id)
             .resizable(true)
-            .default_size(330.0)
+            .default_size(right_size)
             .show(&mut root, |ui| inspector::inspector_ui(ui, &supervisor, &data, &mut actions));
         egui::Panel::bottom("bottom")
             .resizable(true)
@@ -195,6 +201,14 @@ fn draw_panels(
     ui.toasts.clear();
     ui.toasts.extend(toasts.items.iter().map(|t| t.text.clone()).chain(actions.toasts.iter().map(|(t, _)| t.clone())));
     ui.help_visible = state.show_help;
+    ui.syscall_flow = actions.syscall_flow.take();
+    let theme_name = match data.theme.mode {
+        ThemeMode::Standard => "standard",
+        ThemeMode::Projector => "projector",
+    };
+    if ui.theme != theme_name {
+        ui.theme = theme_name.to_string();
+    }
     if ui.render_status != data.quality.status {
         ui.render_status.clone_from(&data.quality.status);
     }

@@ -1,21 +1,23 @@
 //! Things drawn over the canvas: the help overlay (keyboard shortcuts), toasts (refusals and
-//! confirmations), the node tooltip and the scenario title.
+//! confirmations), the node tooltip, the scenario title and, in slow motion or while paused,
+//! the selected process's syscall flow (idle, pending, serviced, ready) in large type.
 
 use bevy_egui::egui;
 
-use super::{PanelData, PanelState, UiActions, format_bytes};
+use super::inspector::{SYSCALL_FLOW_STAGES, syscall_flow_stage};
+use super::{PanelData, PanelState, UiActions, format_bytes, speed_label};
 use crate::classroom::SHORTCUTS;
-use crate::graph::Toasts;
-use crate::supervisor::{MailboxStatus, Supervisor};
+use crate::graph::{SyscallFlow, Toasts};
+use crate::supervisor::{MailboxStatus, Supervisor, TimeControl};
 
 pub(super) fn overlays_ui(
     ctx: &egui::Context,
     canvas: egui::Rect,
-    _supervisor: &Supervisor,
+    supervisor: &Supervisor,
     data: &PanelData,
     state: &mut PanelState,
     toasts: &Toasts,
-    _actions: &mut UiActions,
+    actions: &mut UiActions,
 ) {
     let theme = &data.theme;
     if state.show_help {
@@ -33,21 +35,29 @@ pub(super) fn overlays_ui(
                     }
                 });
                 ui.separator();
-                ui.label("Mouse: drag a node to move it, drop it on the red zone to kill it, click to inspect,");
-                ui.label("wheel to zoom, right- or middle-drag to pan.");
+                ui.label("Mouse: click a node to inspect it; drag it to move it, or onto the red zone to kill it.");
+                ui.label("Wheel to zoom; right- or middle-drag to pan.");
             });
     }
 
-    // Scenario title, top-left of the canvas.
-    if let Some(title) = &data.scenario.current_title {
+    // Scenario title, top-left of the canvas, and below it the syscall flow in slow motion.
+    let time = supervisor.time_control();
+    let slow = time != TimeControl::Running;
+    if data.scenario.current_title.is_some() || slow {
         egui::Area::new(egui::Id::new("scenario_title"))
             .fixed_pos(canvas.left_top() + egui::vec2(12.0, 8.0))
             .interactable(false)
             .show(ctx, |ui| {
-                ui.label(egui::RichText::new(title).strong().color(theme.text.egui()));
-                if let Some(description) = &data.scenario.current_description {
-                    ui.set_max_width((canvas.width() * 0.6).max(200.0));
-                    ui.label(egui::RichText::new(description).small().color(theme.text_weak.egui()));
+                ui.set_max_width((canvas.width() * 0.6).max(200.0));
+                if let Some(title) = &data.scenario.current_title {
+                    ui.label(egui::RichText::new(title).strong().color(theme.text.egui()));
+                    if let Some(description) = &data.scenario.current_description {
+                        ui.label(egui::RichText::new(description).small().color(theme.text_weak.egui()));
+                    }
+                }
+                if slow {
+                    ui.add_space(6.0);
+                    actions.syscall_flow = syscall_flow_ui(ui, supervisor, data, time);
                 }
             });
     }
@@ -95,4 +105,48 @@ pub(super) fn overlays_ui(
                 });
             });
     }
+}
+
+/// The selected process's syscall flow in large type, for a class following it in slow motion.
+fn syscall_flow_ui(ui: &mut egui::Ui, supervisor: &Supervisor, data: &PanelData, time: TimeControl) -> Option<SyscallFlow> {
+    let theme = &data.theme;
+    let big = 16.0 * theme.ui_scale.max(1.0);
+    let selected = data.selection.0.and_then(|pid| supervisor.kernel().process(pid).map(|p| (pid, p.name.clone())));
+    let mut flow = None;
+    egui::Frame::popup(ui.style()).show(ui, |ui| {
+        let Some((pid, name)) = selected else {
+            ui.label(
+                egui::RichText::new(format!("{}: click a process to follow its syscalls", speed_label(time)))
+                    .size(big)
+                    .color(theme.text.egui()),
+            );
+            return;
+        };
+        ui.label(
+            egui::RichText::new(format!("{}: syscalls of {name} (pid {})", speed_label(time), pid.0))
+                .size(big)
+                .strong()
+                .color(theme.text.egui()),
+        );
+        let active = syscall_flow_stage(supervisor, pid, supervisor.now_ns());
+        ui.horizontal(|ui| {
+            for (i, stage) in SYSCALL_FLOW_STAGES.iter().enumerate() {
+                if i > 0 {
+                    ui.label(egui::RichText::new("->").size(big).color(theme.text_weak.egui()));
+                }
+                let text = egui::RichText::new(*stage).size(big).monospace();
+                if i == active {
+                    ui.label(text.strong().background_color(theme.accent.egui()).color(egui::Color32::BLACK));
+                } else {
+                    ui.label(text.color(theme.text_weak.egui()));
+                }
+            }
+        });
+        let last = supervisor.last_serviced(pid).map(|c| format!("{} -> {}", c.name(), c.result));
+        if let Some(last) = &last {
+            ui.label(egui::RichText::new(format!("last syscall: {last}")).size(big * 0.85).color(theme.text.egui()));
+        }
+        flow = Some(SyscallFlow { pid: pid.0, stage: SYSCALL_FLOW_STAGES[active].to_string(), last });
+    });
+    flow
 }

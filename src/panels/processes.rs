@@ -1,8 +1,9 @@
-//! The left panel: every process (pid, name, state, memory bar, worker, kill), quick spawn
-//! buttons for user programs, and the memory map.
+//! The left panel: every process (pid, name, state, memory bar, worker, kill), the processes
+//! that ended (name, pid, exit reason, final metrics; kept by the kernel until the user clears
+//! them), quick spawn buttons for user programs, and the memory map.
 
 use bevy_egui::egui;
-use orbital_kernel::{ProcessId, ProcessState};
+use orbital_kernel::{ExitReason, ProcessId, ProcessState};
 
 use super::{PanelData, UiActions, format_bytes};
 use crate::graph::kill_refusal;
@@ -14,7 +15,14 @@ pub(super) fn processes_ui(ui: &mut egui::Ui, supervisor: &Supervisor, data: &Pa
     let limit = supervisor.kernel().config().memory_limit_bytes.max(1);
     let mut rows: Vec<_> = data.processes.iter().collect();
     rows.sort_unstable_by_key(|(p, _)| p.pid);
-    egui::ScrollArea::vertical().id_salt("process_list").max_height(ui.available_height() * 0.55).show(ui, |ui| {
+    // Only the rows in view are laid out (a crowd has 64; egui would build all of them every frame).
+    // Row 0 of the scrolled range is the header.
+    let row_height = ui.spacing().interact_size.y;
+    let total_rows = rows.len() + 1;
+    let scroll = egui::ScrollArea::vertical().id_salt("process_list").max_height(ui.available_height() * 0.55);
+    scroll.show_rows(ui, row_height, total_rows, |ui, range| {
+        let n = rows.len();
+        let visible = &rows[range.start.min(n)..range.end.saturating_sub(1).max(range.start).min(n)];
         egui::Grid::new("process_grid").striped(true).num_columns(6).spacing([6.0, 3.0]).show(ui, |ui| {
             ui.small("pid");
             ui.small("name");
@@ -23,7 +31,7 @@ pub(super) fn processes_ui(ui: &mut egui::Ui, supervisor: &Supervisor, data: &Pa
             ui.small("worker");
             ui.small("");
             ui.end_row();
-            for (process, view) in rows {
+            for &(process, view) in visible {
                 let pid = process.pid;
                 let selected = data.selection.0 == Some(pid);
                 if ui.selectable_label(selected, pid.0.to_string()).clicked() {
@@ -43,6 +51,8 @@ pub(super) fn processes_ui(ui: &mut egui::Ui, supervisor: &Supervisor, data: &Pa
                 ui.add(
                     egui::ProgressBar::new(fraction.clamp(0.0, 1.0))
                         .desired_width(70.0)
+                        // Square ends: a rounded fill of a small fraction is a disc over the text.
+                        .corner_radius(0)
                         .fill(theme.memory_bar.egui())
                         .text(format_bytes(view.metrics.memory_size as u64)),
                 );
@@ -62,6 +72,8 @@ pub(super) fn processes_ui(ui: &mut egui::Ui, supervisor: &Supervisor, data: &Pa
         });
     });
     ui.separator();
+    ended_ui(ui, supervisor, data, actions);
+    ui.separator();
     ui.strong("Spawn");
     ui.horizontal_wrapped(|ui| {
         for program in &supervisor.manifest().programs {
@@ -76,6 +88,59 @@ pub(super) fn processes_ui(ui: &mut egui::Ui, supervisor: &Supervisor, data: &Pa
     });
     ui.separator();
     memory_map_ui(ui, supervisor, data, actions);
+}
+
+/// Why a process ended, in words for the list ("killed by pid 2", "killed from the playground").
+pub(super) fn exit_reason_text(reason: &ExitReason) -> String {
+    match reason {
+        ExitReason::Killed { by: None } => "killed from the playground".into(),
+        other => other.to_string(),
+    }
+}
+
+/// Processes that are gone from the table (killed), newest first, with their exit reason and
+/// final metrics; and the button that clears them with the traffic and capability logs.
+fn ended_ui(ui: &mut egui::Ui, supervisor: &Supervisor, data: &PanelData, actions: &mut UiActions) {
+    let theme = &data.theme;
+    let ended = supervisor.kernel().ended_processes();
+    ui.horizontal(|ui| {
+        ui.strong(format!("Ended ({})", ended.len()));
+        let clear = ui
+            .button("Clear")
+            .on_hover_text("forget ended processes and empty the IPC traffic and capability logs");
+        actions.control("clear_logs", clear.rect);
+        if clear.clicked() {
+            actions.intents.push(SupervisorIntent::ClearLogs);
+            actions.toasts.push(("Cleared ended processes and the logs".into(), false));
+        }
+    });
+    if ended.is_empty() {
+        ui.small("Killed processes stay listed here (reason and final metrics) until you clear them.");
+        return;
+    }
+    egui::ScrollArea::vertical().id_salt("ended_list").max_height(110.0).show(ui, |ui| {
+        egui::Grid::new("ended_grid").striped(true).num_columns(4).spacing([6.0, 2.0]).show(ui, |ui| {
+            ui.small("pid");
+            ui.small("name");
+            ui.small("how it ended");
+            ui.small("final: memory / syscalls / IPC sent, received");
+            ui.end_row();
+            for process in ended.iter().rev() {
+                let m = &process.metrics;
+                ui.small(process.pid.0.to_string());
+                ui.label(egui::RichText::new(&process.name).color(theme.program_color(&process.name).egui()));
+                ui.colored_label(theme.state_zombie.egui(), exit_reason_text(&process.reason));
+                ui.small(format!(
+                    "{} / {} / {}, {}",
+                    format_bytes(m.memory_size as u64),
+                    m.syscall_count,
+                    m.ipc_sent,
+                    m.ipc_received
+                ));
+                ui.end_row();
+            }
+        });
+    });
 }
 
 /// One bar: each process's memory as a segment in its program's colour, to scale.

@@ -66,6 +66,8 @@ pub enum SupervisorIntent {
     Step,
     Reap { pid: ProcessId },
     ResetUserProcesses,
+    /// Like `ResetUserProcesses`, but the listed processes stay (a scenario keeping the boot's idle).
+    ResetUserProcessesExcept { keep: Vec<ProcessId> },
     /// Empties the kernel's traffic, capability and ended-process logs (the user's "clear").
     ClearLogs,
 }
@@ -247,6 +249,10 @@ fn apply_intents(
             }
             SupervisorIntent::ResetUserProcesses => {
                 supervisor.reset_user_processes();
+                Ok(())
+            }
+            SupervisorIntent::ResetUserProcessesExcept { keep } => {
+                supervisor.reset_user_processes_except(keep);
                 Ok(())
             }
             SupervisorIntent::ClearLogs => {

@@ -395,6 +395,11 @@ impl Supervisor {
 
     /// Kills every unprotected process and reaps every Zombie: back to the booted set.
     pub fn reset_user_processes(&mut self) {
+        self.reset_user_processes_except(&[]);
+    }
+
+    /// Kills every unprotected process except those in `keep` (and reaps every Zombie).
+    pub fn reset_user_processes_except(&mut self, keep: &[ProcessId]) {
         let pids: Vec<(ProcessId, bool, bool)> = self
             .kernel
             .processes()
@@ -404,7 +409,7 @@ impl Supervisor {
         for (pid, protected, zombie) in pids {
             if zombie {
                 let _ = self.reap(pid);
-            } else if !protected {
+            } else if !protected && !keep.contains(&pid) {
                 let _ = self.kill(pid);
             }
         }

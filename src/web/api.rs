@@ -7,6 +7,8 @@
 //! JSON.parse(supervisor.get_process_list_json())
 //! supervisor.get_endpoint_list_json(); supervisor.get_ipc_traffic_json(20); supervisor.get_system_metrics_json()
 //! supervisor.get_worker_list_json(); supervisor.get_syscall_latency_json()
+//! supervisor.get_ended_processes_json()     // killed processes: reason and final metrics
+//! supervisor.load_scenario("crowd")          // same path as the scenario picker
 //! ```
 //! Other features add their own methods with [`expose_json`] (e.g. `get_canvas_layout_json`).
 use std::cell::RefCell;
@@ -50,6 +52,19 @@ pub fn expose_json(name: &str, get: impl Fn() -> String + 'static) -> Result<(),
     Ok(())
 }
 
+/// Adds `window.supervisor.<name>(text)`: runs `run` with the argument; an `Err` reaches the
+/// caller as a thrown JS `Error` with that message (e.g. an unknown scenario name).
+pub fn expose_command(name: &str, run: impl Fn(String) -> Result<String, String> + 'static) -> Result<(), JsValue> {
+    let f = Closure::<dyn Fn(JsValue) -> Result<String, JsValue>>::new(move |arg: JsValue| {
+        let text = arg.as_string().ok_or_else(|| JsValue::from(js_sys::Error::new("expected a string argument")))?;
+        run(text).map_err(|e| JsValue::from(js_sys::Error::new(&e)))
+    });
+    let api: JsValue = api_object()?.into();
+    Reflect::set(&api, &name.into(), f.as_ref())?;
+    f.forget();
+    Ok(())
+}
+
 fn expose_json_with_arg(name: &str, get: impl Fn(f64) -> String + 'static) -> Result<(), JsValue> {
     let f = Closure::<dyn Fn(f64) -> String>::new(get);
     let api: JsValue = api_object()?.into();
@@ -75,6 +90,8 @@ pub fn install(handle: SupervisorHandle, events: Rc<RefCell<HostEvents>>) -> Res
         let facts = worker_facts(&ev.borrow());
         json::process_list(&h.lock(), &facts).to_string()
     })?;
+    let h = handle.clone();
+    expose_json("get_ended_processes_json", move || json::ended_processes(&h.lock()).to_string())?;
     let h = handle.clone();
     expose_json("get_endpoint_list_json", move || json::endpoint_list(&h.lock()).to_string())?;
     let h = handle.clone();

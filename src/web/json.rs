@@ -92,6 +92,36 @@ pub fn process_list(supervisor: &Supervisor, workers: &BTreeMap<ProcessId, Worke
     Value::Array(list)
 }
 
+/// Processes that left the table (killed), oldest first: pid, name, exit reason, final metrics
+/// and when they ended. Kept by the kernel until the user clears the logs.
+pub fn ended_processes(supervisor: &Supervisor) -> Value {
+    let list: Vec<Value> = supervisor
+        .kernel()
+        .ended_processes()
+        .iter()
+        .map(|p| {
+            let m = &p.metrics;
+            json!({
+                "pid": p.pid.0,
+                "name": p.name,
+                "exit": exit_json(&p.reason),
+                "ended_at_ns": p.ended_at_ns,
+                "metrics": {
+                    "memory_size": m.memory_size,
+                    "ipc_sent": m.ipc_sent,
+                    "ipc_received": m.ipc_received,
+                    "ipc_bytes_sent": m.ipc_bytes_sent,
+                    "ipc_bytes_received": m.ipc_bytes_received,
+                    "syscall_count": m.syscall_count,
+                    "last_active_ns": m.last_active_ns,
+                    "start_time_ns": m.start_time_ns,
+                },
+            })
+        })
+        .collect();
+    Value::Array(list)
+}
+
 pub fn endpoint_list(supervisor: &Supervisor) -> Value {
     let kernel = supervisor.kernel();
     let list: Vec<Value> = kernel
@@ -136,6 +166,7 @@ pub fn ipc_traffic(supervisor: &Supervisor, n: usize) -> Value {
 pub fn system_metrics(supervisor: &Supervisor) -> Value {
     let now_ns = supervisor.now_ns();
     let m = supervisor.kernel().system_metrics(now_ns);
+    let counts = supervisor.kernel().message_counts();
     json!({
         "processes": m.processes,
         "total_memory": m.total_memory,
@@ -148,5 +179,15 @@ pub fn system_metrics(supervisor: &Supervisor) -> Value {
         "live_guests": supervisor.live_guests(),
         "host": supervisor.host().name(),
         "time_control": supervisor.time_control().label(),
+        // sent = delivered + queued + dropped: no message is lost without being counted.
+        "messages": {
+            "sent": counts.sent,
+            "delivered": counts.delivered,
+            "queued": counts.queued,
+            "dropped": counts.dropped,
+        },
+        "ended_processes": supervisor.kernel().ended_processes().len(),
+        "traffic_log_len": supervisor.kernel().traffic_log().len(),
+        "capability_log_len": supervisor.kernel().capability_log().len(),
     })
 }

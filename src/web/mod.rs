@@ -24,13 +24,19 @@ mod host;
 mod servicer;
 
 #[cfg(target_arch = "wasm32")]
-pub use api::expose_json;
+pub use api::{expose_command, expose_json};
 #[cfg(target_arch = "wasm32")]
 pub use wasm::start;
 
 /// Natively there is no `window.supervisor`; features can call this unconditionally.
 #[cfg(not(target_arch = "wasm32"))]
 pub fn expose_json(_name: &str, _get: impl Fn() -> String + 'static) -> Result<(), String> {
+    Ok(())
+}
+
+/// Natively there is no `window.supervisor`; features can call this unconditionally.
+#[cfg(not(target_arch = "wasm32"))]
+pub fn expose_command(_name: &str, _run: impl Fn(String) -> Result<String, String> + 'static) -> Result<(), String> {
     Ok(())
 }
 

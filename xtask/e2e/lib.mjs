@@ -115,6 +115,34 @@ export async function openPlayground(name, { width = 1280, height = 800 } = {}) 
     processes() {
       return t.sv((s) => s.get_process_list_json());
     },
+    /** `window.supervisor.get_canvas_layout_json()`: nodes on screen, named UI controls, theme, speed... */
+    layout() {
+      return t.sv((s) => s.get_canvas_layout_json());
+    },
+    /** Waits until the app has drawn `n` more frames (a software renderer draws a few a second). */
+    async frames(n = 2) {
+      const start = (await t.layout()).frame;
+      await waitFor(`${n} frames`, async () => (await t.layout()).frame >= start + n, { timeoutMs: 30_000, intervalMs: 50 });
+    },
+    /**
+     * Clicks an egui control by its name in the layout's `ui.controls` (where the app drew it).
+     * egui must see the pointer arrive, and counts a click only if the release follows the press
+     * within 0.8 s: move, wait two frames, then press and release together.
+     */
+    async clickControl(name) {
+      const c = await waitFor(`control ${name}`, async () => (await t.layout()).ui.controls.find((c) => c.name === name), { timeoutMs: 30_000 });
+      const x = c.rect.x + c.rect.width / 2;
+      const y = c.rect.y + c.rect.height / 2;
+      await page.mouse.move(x, y);
+      await t.frames(2);
+      await page.mouse.click(x, y);
+      await t.frames(2);
+    },
+    /** Loads a scenario through `window.supervisor.load_scenario` and waits until it is current. */
+    async loadScenario(name) {
+      await t.sv((s, name) => s.load_scenario(name), name);
+      await waitFor(`scenario ${name} to be current`, async () => (await t.layout()).ui.scenario === name, { timeoutMs: 60_000, intervalMs: 200 });
+    },
     async screenshot(file) {
       const path = join(ARTIFACTS, file);
       await page.screenshot({ path });

@@ -225,8 +225,9 @@ try {
   check((await processes()).length === before && m2.ipc_messages > m1.ipc_messages, 'its processes keep running');
   await shot('broken-scenario.png');
 
-  // The crowd: 64 processes at full IPC load.
-  await pickScenario('crowd');
+  // The crowd: 64 processes at full IPC load (loaded through window.supervisor.load_scenario,
+  // the same LoadScenario message the picker writes; the picker itself was used above).
+  await page.evaluate(() => window.supervisor.load_scenario('crowd'));
   await waitFor('64 processes', async () => (await metrics()).processes === 64, 180_000, 500);
   l = await waitFor('64 nodes', async () => {
     const l = await layout();

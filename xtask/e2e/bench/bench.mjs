@@ -415,8 +415,16 @@ async function pingpongRate(windowMs) {
   return { round_trips_per_sec: ((b.n - a.n) / 2) * 1000 / (b.at - a.at), window_ms: b.at - a.at, syscall_round_trip: latency, profile };
 }
 
-/** Loads a scenario the way a person does: the picker in the top bar (positions from the canvas layout). */
+/**
+ * Loads a scenario: through `window.supervisor.load_scenario` (the same LoadScenario message the
+ * picker writes), or, in a build without it, the way a person does: the picker in the top bar.
+ */
 async function pickScenario(name) {
+  if (await has("load_scenario")) {
+    await page.evaluate((n) => window.supervisor.load_scenario(n), name);
+    await waitFor(`scenario ${name} to be current`, async () => (await sv("get_canvas_layout_json")).ui.scenario === name, 60_000, 200);
+    return;
+  }
   if (!(await has("get_canvas_layout_json"))) throw new Error("window.supervisor.get_canvas_layout_json does not exist in this build: cannot pick a scenario");
   const control = async (n) => (await sv("get_canvas_layout_json")).ui.controls.find((c) => c.name === n);
   // As xtask/e2e/visual.test.mjs does: egui must see the pointer arrive (two frames), then press
@@ -598,21 +606,10 @@ try {
   });
 
   await measure("crowd", async () => {
-    let how = "scenario picker";
-    try {
-      await pickScenario("crowd");
-    } catch (e) {
-      // Same workload through the terminal when the picker cannot be reached.
-      how = `terminal spawns (${e.message})`;
-      const before = (await processes()).length;
-      for (let i = 0; i < 16; i++) {
-        await command("spawn receiver");
-        await command("spawn sender");
-      }
-      for (let i = 0; i < 28; i++) await command("spawn pingpong");
-      // Up to 64 with idle processes (the crowd counts init, terminal and idle).
-      for (let n = before + 60; n < 64; n++) await command("spawn idle");
-    }
+    // The crowd scenario itself (not an imitation through terminal spawns: many pingpongs in a row
+    // chain instead of pairing): load_scenario, or the picker in a build without it.
+    const how = (await has("load_scenario")) ? "window.supervisor.load_scenario" : "scenario picker";
+    await pickScenario("crowd");
     const ps = await waitFor("64 live processes", async () => {
       const ps = (await processes()).filter((p) => p.state !== "zombie");
       return ps.length >= 64 && ps;
