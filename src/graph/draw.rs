@@ -456,7 +456,8 @@ fn update_edge_bars(
             // beside their bar, clear of it and of the two nodes (see `rate_label_offset`).
             let font_px = theme.label_font_size * 0.9;
             let half_px = Vec2::new(text.len() as f32 * font_px * 0.32, font_px * 0.65);
-            let node_r = theme.node_radius * 1.25 + theme.ring_width * 2.0;
+            // Node labels hang below their nodes: keep clear of them too.
+            let node_r = theme.node_radius * 1.25 + theme.ring_width * 2.0 + theme.label_font_size * 1.4 * rig.world_per_px;
             let offset = rate_label_offset(dir, a.distance(b), width, node_r, half_px * rig.world_per_px, 4.0 * rig.world_per_px);
             t.translation = ((a + b) * 0.5 + dir.perp() * offset).extend(Z_LABEL);
             t.scale = Vec3::splat(rig.world_per_px);

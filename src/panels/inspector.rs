@@ -10,7 +10,7 @@ use crate::graph::kill_refusal;
 use crate::supervisor::{MailboxStatus, Supervisor, SupervisorIntent, TimeControl};
 
 /// How long the "serviced" stage stays lit after a syscall was serviced.
-const SERVICED_GLOW_NS: u64 = 400_000_000;
+const SERVICED_GLOW_NS: u64 = 800_000_000;
 
 pub(super) fn inspector_ui(ui: &mut egui::Ui, supervisor: &Supervisor, data: &PanelData, actions: &mut UiActions) {
     let theme = &data.theme;
@@ -194,17 +194,19 @@ fn sparkline_ui(ui: &mut egui::Ui, data: &PanelData, pid: ProcessId) {
 /// The stages of one syscall as a class follows it in slow motion.
 pub(super) const SYSCALL_FLOW_STAGES: [&str; 4] = ["idle", "pending", "serviced", "ready"];
 
-/// Which of [`SYSCALL_FLOW_STAGES`] `pid`'s mailbox is at: pending while the guest waits for the
-/// kernel, serviced for a moment after the kernel answered, ready until the guest takes the reply.
+/// Which of [`SYSCALL_FLOW_STAGES`] to light for `pid`. A guest takes its reply and asks again
+/// within microseconds, so the real "serviced" and "ready" moments are held on screen: for
+/// [`SERVICED_GLOW_NS`] after the kernel serviced a call, the first half shows "serviced" and
+/// the second "ready" (the reply handed back); otherwise the mailbox's state now (a request
+/// waiting for the kernel is "pending", no request is "idle").
 pub(super) fn syscall_flow_stage(supervisor: &Supervisor, pid: ProcessId, now_ns: u64) -> usize {
-    let status = supervisor.mailbox_status(pid).unwrap_or_default();
-    let serviced_recently =
-        supervisor.last_serviced(pid).is_some_and(|c| now_ns.saturating_sub(c.at_ns) < SERVICED_GLOW_NS);
-    match status {
-        MailboxStatus::Pending => 1,
-        _ if serviced_recently => 2,
-        MailboxStatus::Ready => 3,
-        MailboxStatus::Idle => 0,
+    let since_serviced = supervisor.last_serviced(pid).map(|c| now_ns.saturating_sub(c.at_ns));
+    match (since_serviced, supervisor.mailbox_status(pid).unwrap_or_default()) {
+        (Some(age), _) if age < SERVICED_GLOW_NS / 2 => 2,
+        (Some(age), _) if age < SERVICED_GLOW_NS => 3,
+        (_, MailboxStatus::Pending) => 1,
+        (_, MailboxStatus::Ready) => 3,
+        (_, MailboxStatus::Idle) => 0,
     }
 }
 

@@ -48,7 +48,8 @@ pub(super) fn overlays_ui(
             .fixed_pos(canvas.left_top() + egui::vec2(12.0, 8.0))
             .interactable(false)
             .show(ctx, |ui| {
-                ui.set_max_width((canvas.width() * 0.6).max(200.0));
+                // Stay inside the canvas (the area would otherwise grow over the inspector).
+                ui.set_max_width((canvas.width() - 24.0).clamp(120.0, 520.0));
                 if let Some(title) = &data.scenario.current_title {
                     ui.label(egui::RichText::new(title).strong().color(theme.text.egui()));
                     if let Some(description) = &data.scenario.current_description {
@@ -110,7 +111,8 @@ pub(super) fn overlays_ui(
 /// The selected process's syscall flow in large type, for a class following it in slow motion.
 fn syscall_flow_ui(ui: &mut egui::Ui, supervisor: &Supervisor, data: &PanelData, time: TimeControl) -> Option<SyscallFlow> {
     let theme = &data.theme;
-    let big = 16.0 * theme.ui_scale.max(1.0);
+    // The projector theme's zoom factor scales this too.
+    let big = 16.0;
     let selected = data.selection.0.and_then(|pid| supervisor.kernel().process(pid).map(|p| (pid, p.name.clone())));
     let mut flow = None;
     egui::Frame::popup(ui.style()).show(ui, |ui| {
@@ -129,12 +131,12 @@ fn syscall_flow_ui(ui: &mut egui::Ui, supervisor: &Supervisor, data: &PanelData,
                 .color(theme.text.egui()),
         );
         let active = syscall_flow_stage(supervisor, pid, supervisor.now_ns());
-        ui.horizontal(|ui| {
+        ui.horizontal_wrapped(|ui| {
             for (i, stage) in SYSCALL_FLOW_STAGES.iter().enumerate() {
                 if i > 0 {
                     ui.label(egui::RichText::new("->").size(big).color(theme.text_weak.egui()));
                 }
-                let text = egui::RichText::new(*stage).size(big).monospace();
+                let text = egui::RichText::new(*stage).size(big);
                 if i == active {
                     ui.label(text.strong().background_color(theme.accent.egui()).color(egui::Color32::BLACK));
                 } else {
