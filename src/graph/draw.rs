@@ -117,6 +117,9 @@ struct NodeVisuals {
 /// Above this many nodes, only the selected and hovered nodes are labelled.
 const CROWD_LABEL_LIMIT: usize = 24;
 
+/// In a crowd, how many of the busiest edges keep a rate label.
+const CROWD_RATE_LABELS: usize = 4;
+
 const Z_EDGE_BAR: f32 = 0.5;
 const Z_BODY: f32 = 1.0;
 const Z_LIGHT: f32 = 2.0;
@@ -413,13 +416,33 @@ fn update_edge_bars(
     mut materials: ResMut<Assets<ColorMaterial>>,
     theme: Res<Theme>,
     rig: Res<CameraRig>,
+    (graph_nodes, selection, hovered): (Query<(), With<GraphNode>>, Res<Selection>, Res<Hovered>),
+    mut labelled: Local<Vec<(u32, u32)>>,
 ) {
     let window = model.traffic.settings.rate_window_secs;
+    // In a crowd, rate labels would pile up (and re-laying out dozens of changing texts every frame
+    // costs update time): label the busiest edges and those of the selected or hovered process;
+    // the bars still show every busy edge. Node labels are hidden there, so no room is kept for them.
+    let crowded = graph_nodes.iter().len() > CROWD_LABEL_LIMIT;
+    labelled.clear();
+    if crowded {
+        let focus = [selection.0.map(|p| p.0), hovered.0.map(|p| p.0)];
+        let mut busiest: Vec<((u32, u32), f32)> = model
+            .traffic
+            .edges()
+            .filter(|(_, e)| e.aggregated)
+            .map(|(key, e)| (key, e.rate_per_sec(window)))
+            .collect();
+        busiest.sort_unstable_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        labelled.extend(busiest.iter().take(CROWD_RATE_LABELS).map(|(key, _)| *key));
+        labelled.extend(busiest.iter().map(|(key, _)| *key).filter(|(a, b)| focus.contains(&Some(*a)) || focus.contains(&Some(*b))));
+    }
     let mut used = 0;
     for ((from, to), edge) in model.traffic.edges() {
         if !edge.aggregated {
             continue;
         }
+        let show_label = !crowded || labelled.contains(&(from, to));
         let (Some(a), Some(b)) = (model.layout.position(from), model.layout.position(to)) else { continue };
         let rate = edge.rate_per_sec(window);
         let width = edge_width_for_rate(rate, theme.edge_width * 1.5, theme.edge_width_max);
@@ -451,28 +474,30 @@ fn update_edge_bars(
             };
         }
         let text = format_rate(rate);
-        if let Ok(mut t) = transforms.get_mut(label) {
+        if show_label && let Ok(mut t) = transforms.get_mut(label) {
             // Rate labels keep their size on screen whatever the zoom, like node labels, and sit
             // beside their bar, clear of it and of the two nodes (see `rate_label_offset`).
             let font_px = theme.label_font_size * 0.9;
             let half_px = Vec2::new(text.len() as f32 * font_px * 0.32, font_px * 0.65);
-            // Node labels hang below their nodes: keep clear of them too.
-            let node_r = theme.node_radius * 1.25 + theme.ring_width * 2.0 + theme.label_font_size * 1.4 * rig.world_per_px;
+            // Node labels hang below their nodes: keep clear of them too (when they are shown).
+            let node_label = if crowded { 0.0 } else { theme.label_font_size * 1.4 * rig.world_per_px };
+            let node_r = theme.node_radius * 1.25 + theme.ring_width * 2.0 + node_label;
             let offset = rate_label_offset(dir, a.distance(b), width, node_r, half_px * rig.world_per_px, 4.0 * rig.world_per_px);
             t.translation = ((a + b) * 0.5 + dir.perp() * offset).extend(Z_LABEL);
             t.scale = Vec3::splat(rig.world_per_px);
         }
-        if pool.shown_rates[used] != text {
+        if show_label && pool.shown_rates[used] != text {
             if let Ok(mut label_text) = texts.get_mut(label) {
                 label_text.0.clone_from(&text);
             }
             pool.shown_rates[used] = text;
         }
-        for entity in [bar, label] {
+        for (entity, shown) in [(bar, true), (label, show_label)] {
+            let wanted = if shown { Visibility::Inherited } else { Visibility::Hidden };
             if let Ok(mut v) = visibility.get_mut(entity)
-                && *v != Visibility::Inherited
+                && *v != wanted
             {
-                *v = Visibility::Inherited;
+                *v = wanted;
             }
         }
         used += 1;

@@ -61,7 +61,11 @@ pub(super) fn top_bar_ui(
             }));
             ui.separator();
 
-            // Scenario picker.
+            // Scenario picker. With the projector theme's large type the bar needs two rows: a combo
+            // box does not wrap by itself (it would be cut off at the window's edge).
+            if theme.mode == ThemeMode::Projector {
+                ui.end_row();
+            }
             let current = data.scenario.current.clone().unwrap_or_else(|| "(none)".into());
             let picker = egui::ComboBox::from_id_salt("scenario")
                 .selected_text(format!("scenario: {current}"))

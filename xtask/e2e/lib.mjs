@@ -138,6 +138,13 @@ export async function openPlayground(name, { width = 1280, height = 800 } = {}) 
       await page.mouse.click(x, y);
       await t.frames(2);
     },
+    /**
+     * Waits until the startup scenario (`default`) has started: it spawns its programs once the
+     * boot has settled, which on a slow machine can be seconds after the boot set is up.
+     */
+    async waitForStartupScenario() {
+      await waitFor("the startup scenario to start", async () => (await t.layout()).ui.scenario === "default", { timeoutMs: 120_000, intervalMs: 200 });
+    },
     /** Loads a scenario through `window.supervisor.load_scenario` and waits until it is current. */
     async loadScenario(name) {
       await t.sv((s, name) => s.load_scenario(name), name);

@@ -32,6 +32,7 @@ await t.check("the boot set runs: init, terminal, idle, each in its own worker",
 await t.check("a clean slate: what the startup scenario spawned is killed through the terminal", async () => {
   // The playground's startup scenario keeps the boot's idle (pid 3) and adds its own programs once
   // the boot has settled; wait until the process list stops changing, then kill all but idle.
+  await t.waitForStartupScenario();
   await waitForSettledProcesses(() => t.processes());
   const list = await t.processes();
   const idle = byName(list, "idle")[0];

@@ -87,6 +87,7 @@ await t.check("the boot set runs: init, terminal, idle", async () => {
 });
 
 await t.check("a clean slate: what the startup scenario spawned is killed through the terminal", async () => {
+  await t.waitForStartupScenario();
   await waitForSettledProcesses(() => t.processes());
   const list = await t.processes();
   const idle = byName(list, "idle")[0];
