@@ -13,7 +13,7 @@ const browserWorkerIds = () => workerUrls().map((u) => Number(/[?&#]worker=(\d+)
 
 let boot;
 await t.check("the boot set runs: init, terminal, idle, each in its own worker", async () => {
-  // One snapshot of both lists: the startup scenario replaces idle as soon as the boot settles.
+  // One snapshot of both lists (the startup scenario starts its programs as soon as the boot settles).
   let workers;
   boot = await waitFor("init, terminal and idle, each with a live worker", async () => {
     const [list, live] = await t.sv((s) => [s.get_process_list_json(), s.get_worker_list_json()]);
