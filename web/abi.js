@@ -24,9 +24,10 @@ export const SYS = Object.freeze({
   SPAWN: 18,
   KILL: 19,
   PS: 20,
+  SEND_RECEIVE: 21,
 });
 /** Syscall names indexed by number. */
-export const SYSCALL_NAMES = Object.freeze(["YIELD", "GET_PID", "EXIT", "CONSOLE_WRITE", "TIME", "SLEEP", "ENDPOINT_CREATE", "ENDPOINT_DELETE", "SEND", "RECEIVE", "TRY_RECEIVE", "CAP_GRANT", "CAP_REVOKE", "CAP_DELETE", "CAP_DERIVE", "CAP_LIST", "MEM_ALLOC", "MEM_FREE", "SPAWN", "KILL", "PS"]);
+export const SYSCALL_NAMES = Object.freeze(["YIELD", "GET_PID", "EXIT", "CONSOLE_WRITE", "TIME", "SLEEP", "ENDPOINT_CREATE", "ENDPOINT_DELETE", "SEND", "RECEIVE", "TRY_RECEIVE", "CAP_GRANT", "CAP_REVOKE", "CAP_DELETE", "CAP_DERIVE", "CAP_LIST", "MEM_ALLOC", "MEM_FREE", "SPAWN", "KILL", "PS", "SEND_RECEIVE"]);
 
 /** Error codes; a syscall RESULT of -code means this error. */
 export const ERR = Object.freeze({

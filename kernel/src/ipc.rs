@@ -327,16 +327,17 @@ impl Kernel {
         }
     }
 
-    /// RECEIVE / TRY_RECEIVE on the capability read from `slot`: the oldest queued message, or
-    /// block (or `WOULD_BLOCK`).
+    /// RECEIVE / TRY_RECEIVE / the receive half of SEND_RECEIVE (`call`) on the capability read
+    /// from `slot`: the oldest queued message, or block (or `WOULD_BLOCK`).
     pub(crate) fn receive(
         &mut self,
         pid: ProcessId,
         cap: Option<Cap>,
         slot: u32,
-        blocking: bool,
+        call: u32,
         now_ns: u64,
     ) -> Result<Option<Reply>, Denied> {
+        let blocking = call != abi::nr::TRY_RECEIVE;
         let (_, endpoint) = self.check_endpoint_cap(cap, slot, rights::READ, "receive")?;
         let ep = self.endpoints.get_mut(&endpoint).ok_or_else(|| {
             Denied::new(
@@ -357,8 +358,21 @@ impl Kernel {
             return Err(Denied::new(ErrorCode::WouldBlock, "nothing queued"));
         }
         ep.waiters.push_back(pid);
-        self.block(pid, BlockReason::Receive { endpoint }, now_ns);
+        self.block(pid, BlockReason::Receive { endpoint }, call, now_ns);
         Ok(None)
+    }
+
+    /// The checks `receive` makes on its slot (`READ`, the endpoint still exists), without
+    /// receiving: SEND_RECEIVE runs them before it sends, so a bad receive slot sends nothing.
+    pub(crate) fn check_receive_slot(&self, cap: Option<Cap>, slot: u32) -> Result<(), Denied> {
+        let (_, endpoint) = self.check_endpoint_cap(cap, slot, rights::READ, "receive")?;
+        if !self.endpoints.contains_key(&endpoint) {
+            return Err(Denied::new(
+                ErrorCode::StaleCapability,
+                format!("slot {slot}: endpoint {endpoint} no longer exists"),
+            ));
+        }
+        Ok(())
     }
 
     /// Console input and other kernel-originated messages (sender pid 0).
@@ -409,13 +423,14 @@ impl Kernel {
         self.endpoints.get(&id).map(|ep| self.endpoint_info(id, ep))
     }
 
-    /// Marks `pid` Blocked.
-    pub(crate) fn block(&mut self, pid: ProcessId, reason: BlockReason, now_ns: u64) {
+    /// Marks `pid` Blocked in syscall `call`.
+    pub(crate) fn block(&mut self, pid: ProcessId, reason: BlockReason, call: u32, now_ns: u64) {
         if let BlockReason::Sleep { until_ns } = reason {
             self.sleepers.insert((until_ns, pid));
         }
         if let Some(p) = self.processes.get_mut(&pid) {
             p.state = ProcessState::Blocked(reason);
+            p.blocked_call = call;
         }
         self.emit(KernelEvent::ProcessStateChanged {
             pid,
@@ -430,6 +445,11 @@ impl Kernel {
             return;
         };
         let syscall = match p.state {
+            ProcessState::Blocked(BlockReason::Receive { .. })
+                if p.blocked_call == abi::nr::SEND_RECEIVE =>
+            {
+                abi::nr::SEND_RECEIVE
+            }
             ProcessState::Blocked(BlockReason::Receive { .. }) => abi::nr::RECEIVE,
             ProcessState::Blocked(BlockReason::Sleep { .. }) => abi::nr::SLEEP,
             _ => return,

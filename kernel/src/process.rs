@@ -42,6 +42,7 @@ impl Kernel {
             allocated_bytes: 0,
             caps: CapSpace::default(),
             endpoints: Vec::new(),
+            blocked_call: abi::nr::YIELD,
         };
         let memory = process.accounted_memory();
         self.processes.insert(pid, process);

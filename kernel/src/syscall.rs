@@ -192,7 +192,7 @@ impl Kernel {
                     return ok(0);
                 }
                 let until_ns = now_ns.saturating_add(u64::from(a0).saturating_mul(1_000_000));
-                self.block(pid, BlockReason::Sleep { until_ns }, now_ns);
+                self.block(pid, BlockReason::Sleep { until_ns }, abi::nr::SLEEP, now_ns);
                 Ok(Outcome::Pending)
             }
             Syscall::EndpointCreate => {
@@ -228,7 +228,20 @@ impl Kernel {
                 ok(0)
             }
             Syscall::Receive | Syscall::TryReceive => {
-                match self.receive(pid, cap0, a0, syscall == Syscall::Receive, now_ns)? {
+                match self.receive(pid, cap0, a0, syscall.raw(), now_ns)? {
+                    Some(reply) => Ok(Outcome::Reply(reply)),
+                    None => Ok(Outcome::Pending),
+                }
+            }
+            Syscall::SendReceive => {
+                // SEND's checks on the send slot, then RECEIVE's on the receive slot, all before
+                // anything is sent: a refusal leaves no message behind. If the send itself fails
+                // (QUEUE_FULL, ...) that is the answer and nothing is received.
+                let (_, endpoint) = self.check_endpoint_cap(cap0, a0, rights::WRITE, "send")?;
+                let recv_cap = self.processes.get(&pid).and_then(|p| p.caps.get(a2)).copied();
+                self.check_receive_slot(recv_cap, a2)?;
+                self.post(pid, endpoint, a1, data, None, now_ns)?;
+                match self.receive(pid, recv_cap, a2, syscall.raw(), now_ns)? {
                     Some(reply) => Ok(Outcome::Reply(reply)),
                     None => Ok(Outcome::Pending),
                 }

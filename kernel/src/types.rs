@@ -123,6 +123,9 @@ pub struct Process {
     pub allocated_bytes: u64,
     pub(crate) caps: CapSpace,
     pub(crate) endpoints: Vec<EndpointId>,
+    /// The syscall number the process is Blocked in (`RECEIVE`, `SEND_RECEIVE`, `SLEEP`), for
+    /// the `SyscallServiced` event when it completes.
+    pub(crate) blocked_call: u32,
 }
 
 impl Process {

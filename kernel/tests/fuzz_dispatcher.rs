@@ -687,7 +687,7 @@ impl World {
             }
             Dispatch::Pending => {
                 check!(
-                    number == nr::RECEIVE || number == nr::SLEEP,
+                    number == nr::RECEIVE || number == nr::SEND_RECEIVE || number == nr::SLEEP,
                     "syscall {number} pended"
                 );
                 check!(
@@ -819,7 +819,9 @@ fn check_reply(number: u32, reply: &Reply) -> Result<(), TestCaseError> {
         "reply to {number} has {} bytes",
         reply.data.len()
     );
-    if (number == nr::RECEIVE || number == nr::TRY_RECEIVE) && reply.result >= 0 {
+    if (number == nr::RECEIVE || number == nr::TRY_RECEIVE || number == nr::SEND_RECEIVE)
+        && reply.result >= 0
+    {
         check!(
             reply.data.len() == mailbox::RECV_HEADER_BYTES + reply.result as usize,
             "RECEIVE result {} but {} data bytes",
@@ -898,7 +900,13 @@ fn fuzz_dispatcher_random_scripts() {
     // The generator is not degenerate: every syscall succeeded at least once (EXIT and a
     // self-KILL end the caller and are counted by their own outcome, not here).
     for n in 0..nr::COUNT {
-        if n != nr::EXIT && n != nr::SPAWN && n != nr::SLEEP && n != nr::RECEIVE {
+        // SEND_RECEIVE, like RECEIVE, mostly blocks (its answer then comes as an effect).
+        if n != nr::EXIT
+            && n != nr::SPAWN
+            && n != nr::SLEEP
+            && n != nr::RECEIVE
+            && n != nr::SEND_RECEIVE
+        {
             assert!(
                 counters.ok_by_number[n as usize] > 0,
                 "syscall {n} never succeeded: the generator misses it"

@@ -1,4 +1,4 @@
-//! Messages: `SEND`, `RECEIVE` and `TRY_RECEIVE` on endpoint capabilities.
+//! Messages: `SEND`, `RECEIVE`, `TRY_RECEIVE` and `SEND_RECEIVE` on endpoint capabilities.
 
 use crate::{Result, Slot, abi, call, check, raw};
 use abi::{ErrorCode, mailbox, nr};
@@ -42,8 +42,26 @@ pub fn try_receive(slot: Slot, buf: &mut [u8]) -> Result<Received> {
     receive_with(nr::TRY_RECEIVE, slot, buf)
 }
 
+/// Sends `payload` on `to` (needs `WRITE`; no capability transfer), then waits for a message
+/// on `from` (needs `READ`) as [`receive`] does: a request and the wait for its answer in one
+/// syscall (one mailbox round trip instead of two). Both slots are checked before anything is
+/// sent; if the send fails (`QUEUE_FULL`: try again; `STALE_CAPABILITY`: the peer is gone),
+/// that is the error and nothing was received.
+pub fn send_receive(to: Slot, tag: u32, payload: &[u8], from: Slot, buf: &mut [u8]) -> Result<Received> {
+    if payload.len() > MAX_PAYLOAD {
+        return Err(ErrorCode::MessageTooLarge);
+    }
+    call(nr::SEND_RECEIVE, [to.0, tag, from.0], payload)?;
+    read_received(buf)
+}
+
 fn receive_with(num: u32, slot: Slot, buf: &mut [u8]) -> Result<Received> {
     check(raw::syscall(num, slot.0, 0, 0))?;
+    read_received(buf)
+}
+
+/// Parses the reply of a completed receive and copies its payload into `buf`.
+fn read_received(buf: &mut [u8]) -> Result<Received> {
     let mut data = [0u8; mailbox::DATA_CAPACITY];
     let full = check(raw::recv_bytes(&mut data))? as usize;
     let (received, payload) = parse_reply(&data[..full.min(data.len())])?;

@@ -28,8 +28,11 @@ pub mod nr {
     pub const SPAWN: u32 = 18;
     pub const KILL: u32 = 19;
     pub const PS: u32 = 20;
+    /// SEND on ARG0 (tag ARG1, no capability transfer), then RECEIVE on ARG2: a request and
+    /// the wait for its answer in one mailbox round trip.
+    pub const SEND_RECEIVE: u32 = 21;
     /// One past the highest syscall number.
-    pub const COUNT: u32 = 21;
+    pub const COUNT: u32 = 22;
 }
 
 /// A syscall number parsed from a raw `u32`. Unknown numbers are `None`, never a panic.
@@ -57,6 +60,7 @@ pub enum Syscall {
     Spawn = nr::SPAWN,
     Kill = nr::KILL,
     Ps = nr::PS,
+    SendReceive = nr::SEND_RECEIVE,
 }
 
 impl Syscall {
@@ -82,6 +86,7 @@ impl Syscall {
         Syscall::Spawn,
         Syscall::Kill,
         Syscall::Ps,
+        Syscall::SendReceive,
     ];
 
     pub const fn from_raw(raw: u32) -> Option<Syscall> {
@@ -116,6 +121,7 @@ impl Syscall {
             Syscall::Spawn => "SPAWN",
             Syscall::Kill => "KILL",
             Syscall::Ps => "PS",
+            Syscall::SendReceive => "SEND_RECEIVE",
         }
     }
 }

@@ -7,6 +7,9 @@
 //! - Without one, it plays "pong": it waits, keeps the reply capability that arrives with the
 //!   first message, and sends every counter back.
 //!
+//! After the first message, both sides answer with `SEND_RECEIVE` (send the counter, then wait
+//! for the next one, in one syscall): a round trip is two syscalls, not four.
+//!
 //! Both print "pingpong: N round trips" every 1000. If the peer goes away, a ping falls back to
 //! waiting as pong, so a newly spawned pingpong can pair with it.
 #![no_std]
@@ -50,6 +53,17 @@ fn send(to: Slot, counter: u64, transfer: Slot) -> Result<(), ErrorCode> {
     }
 }
 
+/// Sends `counter` to `to` and waits for the next counter on `INBOX`, retrying the send while
+/// the peer's queue is full (a refused send received nothing). The counter lands in `buf`.
+fn send_receive(to: Slot, counter: u64, buf: &mut [u8; 8]) -> Result<ipc::Received, ErrorCode> {
+    loop {
+        match ipc::send_receive(to, TAG, &counter.to_le_bytes(), INBOX, buf) {
+            Err(ErrorCode::QueueFull) => orbital_sdk::yield_now(),
+            other => return other,
+        }
+    }
+}
+
 /// Returns only when the peer can no longer be reached.
 fn ping() -> Result<(), ErrorCode> {
     // The copy we send is the source of the peer's reply capability: the kernel installs it in
@@ -65,8 +79,9 @@ fn ping_loop() -> Result<(), ErrorCode> {
     let mut buf = [0u8; 8];
     let mut expected: u64 = 0;
     let mut round_trips: u64 = 0;
+    // The answer to the first message (sent with a plain SEND, for the capability transfer).
+    ipc::receive(INBOX, &mut buf)?;
     loop {
-        ipc::receive(INBOX, &mut buf)?;
         let counter = u64::from_le_bytes(buf);
         if counter != expected {
             println!("pingpong: expected reply {expected} got {counter}");
@@ -76,7 +91,7 @@ fn ping_loop() -> Result<(), ErrorCode> {
             println!("pingpong: {round_trips} round trips");
         }
         expected = counter.wrapping_add(1);
-        send(PEER, expected, Slot::NONE)?;
+        send_receive(PEER, expected, &mut buf)?;
     }
 }
 
@@ -84,13 +99,18 @@ fn pong() -> ! {
     let mut reply_to: Option<Slot> = None;
     let mut buf = [0u8; 8];
     let mut round_trips: u64 = 0;
+    // A message SEND_RECEIVE already received with the last answer, to handle next.
+    let mut next: Option<ipc::Received> = None;
     loop {
-        let msg = match ipc::receive(INBOX, &mut buf) {
-            Ok(msg) => msg,
-            Err(e) => {
-                println!("pingpong: receive failed: {} ({})", e.name(), e.describe());
-                orbital_sdk::exit(1)
-            }
+        let msg = match next.take() {
+            Some(msg) => msg,
+            None => match ipc::receive(INBOX, &mut buf) {
+                Ok(msg) => msg,
+                Err(e) => {
+                    println!("pingpong: receive failed: {} ({})", e.name(), e.describe());
+                    orbital_sdk::exit(1)
+                }
+            },
         };
         if let Some(slot) = msg.transferred {
             if let Some(old) = reply_to.replace(slot) {
@@ -102,12 +122,15 @@ fn pong() -> ! {
             println!("pingpong: message from pid {} carries no reply capability; ignored", msg.sender);
             continue;
         };
-        match send(to, u64::from_le_bytes(buf), Slot::NONE) {
-            Ok(()) => {
+        // Answer, and wait for the next counter in the same call. An error is the send's (the
+        // receive slot is our own inbox, checked before sending): the peer is gone.
+        match send_receive(to, u64::from_le_bytes(buf), &mut buf) {
+            Ok(msg) => {
                 round_trips += 1;
                 if round_trips.is_multiple_of(REPORT_EVERY) {
                     println!("pingpong: {round_trips} round trips");
                 }
+                next = Some(msg);
             }
             Err(e) => {
                 println!("pingpong: peer lost: {} ({}); waiting for a new peer", e.name(), e.describe());
