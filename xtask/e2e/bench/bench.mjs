@@ -566,6 +566,24 @@ try {
     return { ...s, workload: "one idle process (YIELD loop) besides the boot set", profile };
   });
 
+  await measure("back_to_back", async () => {
+    // A sender streaming to a receiver: back-to-back SENDs, a call that never waits in the kernel,
+    // so the shim times every one (pingpong answers with SEND_RECEIVE, which it does not time).
+    await command("spawn receiver");
+    await waitFor("the receiver to wait for messages", async () => (await processes()).some((p) => p.name === "receiver" && p.state === "blocked"), 30_000);
+    await command("spawn sender");
+    await waitFor("the sender's messages to arrive", async () => {
+      const r = (await processes()).find((p) => p.name === "receiver");
+      return r && r.metrics.ipc_received > 100;
+    }, 30_000);
+    await sv("reset_syscall_latency");
+    await sleep(5000);
+    const s = await sv("get_syscall_latency_json");
+    await killUserProcesses();
+    if (!s.count) throw new Error("no syscall round trips were recorded in 5 s");
+    return { syscall_round_trip: s, workload: "a sender streaming SENDs to a receiver, besides the boot set" };
+  });
+
   await measure("raw_spawn", async () => {
     const single = await rawSpawns(8, true);
     const row = await rawSpawns(64, false);
