@@ -206,6 +206,9 @@ pub struct Supervisor {
     scan_from: ProcessId,
     console: VecDeque<ConsoleLine>,
     started: Instant,
+    /// When a host's own servicer (the web host's `Atomics.waitAsync` callback) last ran, so the
+    /// per-frame fallback can stand aside while it is alive.
+    servicer_ran_ns: Option<u64>,
 }
 
 impl Supervisor {
@@ -225,6 +228,7 @@ impl Supervisor {
             scan_from: ProcessId(0),
             console: VecDeque::new(),
             started: Instant::now(),
+            servicer_ran_ns: None,
         }
     }
 
@@ -516,6 +520,18 @@ impl Supervisor {
         }
         self.kernel.tick(now_ns);
         self.apply_effects(now_ns);
+    }
+
+    /// A host's servicer calls this each time it has serviced the mailboxes (and ticked).
+    pub fn note_servicer_ran(&mut self, now_ns: u64) {
+        self.servicer_ran_ns = Some(now_ns);
+    }
+
+    /// Whether a host's servicer ran within `window_ns` of `now_ns`: then the per-frame
+    /// servicing is redundant (the servicer takes every syscall between frames, slow motion and
+    /// steps included) and only costs frame time.
+    pub fn servicer_alive(&self, now_ns: u64, window_ns: u64) -> bool {
+        self.servicer_ran_ns.is_some_and(|t| now_ns.saturating_sub(t) <= window_ns)
     }
 
     /// Services pending mailboxes, as many as the time control allows, and returns how many.

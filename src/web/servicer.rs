@@ -8,7 +8,7 @@
 //! never lost ("not-equal" means: service again at once). A time budget hands the thread back to
 //! the browser (rendering, input) when syscalls arrive without pause. A 4 ms interval ticks the
 //! kernel (sleepers wake on time), and is the whole mechanism where `waitAsync` is missing; the
-//! app's per-frame servicing stays as a further fallback.
+//! app's per-frame servicing is a further fallback that stands aside while this servicer runs.
 use std::cell::RefCell;
 
 use js_sys::{Atomics, Function, Int32Array, Promise, Reflect};
@@ -113,7 +113,9 @@ fn pump() {
         let serviced = {
             let mut supervisor = handle.lock();
             let now_ns = supervisor.now_ns();
-            supervisor.service_pending(now_ns)
+            let serviced = supervisor.service_pending(now_ns);
+            supervisor.note_servicer_ran(now_ns);
+            serviced
         };
         with_servicer(|s| s.stats.serviced += serviced as u64);
         // No spinning on the doorbell here: with two cores, a spinning main thread takes the CPU
@@ -172,7 +174,9 @@ fn tick() {
         let mut supervisor = handle.lock();
         let now_ns = supervisor.now_ns();
         supervisor.tick(now_ns);
-        supervisor.service_pending(now_ns)
+        let serviced = supervisor.service_pending(now_ns);
+        supervisor.note_servicer_ran(now_ns);
+        serviced
     };
     with_servicer(|s| s.stats.serviced += serviced as u64);
 }
