@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde_json::{Value, json};
 
 use crate::abi::Syscall;
-use crate::kernel::{BlockReason, ExitReason, ProcessId, ProcessState};
+use crate::kernel::{BlockReason, ExitReason, ProcessId, ProcessMetrics, ProcessState};
 use crate::supervisor::{MailboxStatus, Supervisor};
 
 /// What only the host knows about a process's worker.
@@ -71,16 +71,7 @@ pub fn process_list(supervisor: &Supervisor, workers: &BTreeMap<ProcessId, Worke
                     "result": c.result,
                     "at_ns": c.at_ns,
                 })),
-                "metrics": {
-                    "memory_size": m.memory_size,
-                    "ipc_sent": m.ipc_sent,
-                    "ipc_received": m.ipc_received,
-                    "ipc_bytes_sent": m.ipc_bytes_sent,
-                    "ipc_bytes_received": m.ipc_bytes_received,
-                    "syscall_count": m.syscall_count,
-                    "last_active_ns": m.last_active_ns,
-                    "start_time_ns": m.start_time_ns,
-                },
+                "metrics": metrics_json(m),
                 "spawn_to_first_syscall_ms": workers.get(&p.pid).and_then(|w| w.spawn_to_first_syscall_ms),
             });
             if let (Value::Object(entry), Value::Object(state)) = (&mut entry, state_json(&p.state)) {
@@ -106,16 +97,7 @@ pub fn ended_processes(supervisor: &Supervisor) -> Value {
                 "name": p.name,
                 "exit": exit_json(&p.reason),
                 "ended_at_ns": p.ended_at_ns,
-                "metrics": {
-                    "memory_size": m.memory_size,
-                    "ipc_sent": m.ipc_sent,
-                    "ipc_received": m.ipc_received,
-                    "ipc_bytes_sent": m.ipc_bytes_sent,
-                    "ipc_bytes_received": m.ipc_bytes_received,
-                    "syscall_count": m.syscall_count,
-                    "last_active_ns": m.last_active_ns,
-                    "start_time_ns": m.start_time_ns,
-                },
+                "metrics": metrics_json(m),
             })
         })
         .collect();
@@ -189,5 +171,19 @@ pub fn system_metrics(supervisor: &Supervisor) -> Value {
         "ended_processes": supervisor.kernel().ended_processes().len(),
         "traffic_log_len": supervisor.kernel().traffic_log().len(),
         "capability_log_len": supervisor.kernel().capability_log().len(),
+    })
+}
+
+/// The seed's eight process metrics, as both the live and the ended process lists show them.
+fn metrics_json(m: &ProcessMetrics) -> Value {
+    json!({
+        "memory_size": m.memory_size,
+        "ipc_sent": m.ipc_sent,
+        "ipc_received": m.ipc_received,
+        "ipc_bytes_sent": m.ipc_bytes_sent,
+        "ipc_bytes_received": m.ipc_bytes_received,
+        "syscall_count": m.syscall_count,
+        "last_active_ns": m.last_active_ns,
+        "start_time_ns": m.start_time_ns,
     })
 }
