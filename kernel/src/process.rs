@@ -192,6 +192,14 @@ impl Kernel {
         Ok(process)
     }
 
+    /// A process that is in the table and not a Zombie; `NO_SUCH_PROCESS` otherwise.
+    fn live_process_mut(&mut self, pid: ProcessId) -> Result<&mut Process, ErrorCode> {
+        match self.processes.get_mut(&pid) {
+            Some(p) if !p.state.is_zombie() => Ok(p),
+            _ => Err(ErrorCode::NoSuchProcess),
+        }
+    }
+
     /// The host reports the guest's linear memory size (bytes).
     pub fn report_memory(
         &mut self,
@@ -200,10 +208,7 @@ impl Kernel {
         now_ns: u64,
     ) -> Result<(), ErrorCode> {
         let now_ns = self.observe_time(now_ns);
-        let p = match self.processes.get_mut(&pid) {
-            Some(p) if !p.state.is_zombie() => p,
-            _ => return Err(ErrorCode::NoSuchProcess),
-        };
+        let p = self.live_process_mut(pid)?;
         // A wasm32 linear memory is at most 4 GiB: a larger report is a host bug, clamped so
         // the saturating system total cannot lose track of the other processes' memory.
         let bytes = bytes.min(MAX_LINEAR_MEMORY_BYTES);
@@ -232,10 +237,7 @@ impl Kernel {
         now_ns: u64,
     ) -> Result<(), ErrorCode> {
         let now_ns = self.observe_time(now_ns);
-        let p = match self.processes.get_mut(&pid) {
-            Some(p) if !p.state.is_zombie() => p,
-            _ => return Err(ErrorCode::NoSuchProcess),
-        };
+        let p = self.live_process_mut(pid)?;
         if count == 0 {
             return Ok(());
         }

@@ -145,6 +145,19 @@ export async function openPlayground(name, { width = 1280, height = 800 } = {}) 
     async waitForStartupScenario() {
       await waitFor("the startup scenario to start", async () => (await t.layout()).ui.scenario === "default", { timeoutMs: 120_000, intervalMs: 200 });
     },
+    /**
+     * What a test kills for a clean slate: once the startup scenario has started and the process
+     * list has settled, every live unprotected process except idle, senders first (killing a
+     * receiver first can end its senders by themselves, as Zombies that stay listed), newest first.
+     */
+    async startupVictims() {
+      await t.waitForStartupScenario();
+      await waitForSettledProcesses(() => t.processes());
+      const list = await t.processes();
+      const idle = list.find((p) => p.name === "idle" && p.state !== "zombie");
+      const victims = list.filter((p) => !p.protected && p.state !== "zombie" && p.pid !== idle?.pid);
+      return victims.sort((a, b) => (a.name === "sender" ? 0 : 1) - (b.name === "sender" ? 0 : 1) || b.pid - a.pid);
+    },
     /** Loads a scenario through `window.supervisor.load_scenario` and waits until it is current. */
     async loadScenario(name) {
       await t.sv((s, name) => s.load_scenario(name), name);

@@ -1,7 +1,7 @@
 // The playground end to end in headless Chromium: boot, spawn through window.supervisor (the same
 // path as typing into the terminal), IPC and memory counters move, kill ends the process and its
 // worker, even a guest that spins without syscalls.
-import { openPlayground, waitFor, waitForSettledProcesses } from "./lib.mjs";
+import { openPlayground, waitFor } from "./lib.mjs";
 
 const t = await openPlayground("playground");
 const { page } = t;
@@ -32,13 +32,7 @@ await t.check("the boot set runs: init, terminal, idle, each in its own worker",
 await t.check("a clean slate: what the startup scenario spawned is killed through the terminal", async () => {
   // The playground's startup scenario keeps the boot's idle (pid 3) and adds its own programs once
   // the boot has settled; wait until the process list stops changing, then kill all but idle.
-  await t.waitForStartupScenario();
-  await waitForSettledProcesses(() => t.processes());
-  const list = await t.processes();
-  const idle = byName(list, "idle")[0];
-  const victims = list.filter((p) => !p.protected && p.state !== "zombie" && p.pid !== idle?.pid);
-  // Senders first: killing a receiver first can end its sender by itself (a Zombie, which stays listed).
-  victims.sort((a, b) => (a.name === "sender" ? 0 : 1) - (b.name === "sender" ? 0 : 1) || b.pid - a.pid);
+  const victims = await t.startupVictims();
   for (const v of victims) await t.sv((s, pid) => s.send_input(`kill ${pid}`), v.pid);
   await waitFor("the killed processes to leave the list (or end by themselves)", async () => {
     const now = await t.processes();

@@ -4,7 +4,7 @@
 // sending to it ends the sender with an error (no hang); spawn/kill cycles of a mix of programs
 // with counted traffic end with the process list, the workers and the memory back at baseline,
 // and every message counted at both ends.
-import { openPlayground, waitFor, waitForSettledProcesses } from "./lib.mjs";
+import { openPlayground, waitFor } from "./lib.mjs";
 
 const MIB = 1024 * 1024;
 const LIMIT = 64 * MIB;
@@ -87,13 +87,7 @@ await t.check("the boot set runs: init, terminal, idle", async () => {
 });
 
 await t.check("a clean slate: what the startup scenario spawned is killed through the terminal", async () => {
-  await t.waitForStartupScenario();
-  await waitForSettledProcesses(() => t.processes());
-  const list = await t.processes();
-  const idle = byName(list, "idle")[0];
-  const victims = list.filter((p) => !p.protected && p.state !== "zombie" && p.pid !== idle?.pid);
-  // Senders first: killing a receiver ends its senders (they become Zombies, which stay listed).
-  victims.sort((a, b) => (a.name === "sender" ? 0 : 1) - (b.name === "sender" ? 0 : 1) || b.pid - a.pid);
+  const victims = await t.startupVictims();
   for (const v of victims) {
     if (live(await t.processes()).some((p) => p.pid === v.pid)) await kill(v.pid);
   }
