@@ -6,7 +6,7 @@
 //! supervisor.send_input("spawn memhog")      // same path as typing into the terminal
 //! JSON.parse(supervisor.get_process_list_json())
 //! supervisor.get_endpoint_list_json(); supervisor.get_ipc_traffic_json(20); supervisor.get_system_metrics_json()
-//! supervisor.get_worker_list_json(); supervisor.get_syscall_latency_json()
+//! supervisor.get_worker_list_json(); supervisor.get_syscall_latency_json([pid])
 //! supervisor.get_ended_processes_json()     // killed processes: reason and final metrics
 //! supervisor.load_scenario("crowd")          // same path as the scenario picker
 //! ```
@@ -122,7 +122,11 @@ pub fn install(handle: SupervisorHandle, events: Rc<RefCell<HostEvents>>) -> Res
         // Spares: started workers waiting for a guest (the host's warm pool), by worker id.
         json!({ "live": workers, "terminated": events.terminated_workers, "spare": events.spare_workers }).to_string()
     })?;
-    expose_json("get_syscall_latency_json", || latency::summary_json().to_string())?;
+    // No argument: every process's round trips; a pid: that process's only.
+    expose_json_with_arg("get_syscall_latency_json", |pid| {
+        let pid = (pid.is_finite() && pid >= 0.0).then_some(pid as u32);
+        latency::summary_json(pid).to_string()
+    })?;
     expose_json("reset_syscall_latency", || {
         latency::reset();
         "{}".to_string()

@@ -412,7 +412,7 @@ fn on_worker_message(events: &Rc<RefCell<HostEvents>>, doorbell: &Int32Array, pi
         }
         Some("latency") => {
             let micros = js_sys::Array::from(&field("micros"));
-            super::latency::record(micros.iter().filter_map(|v| v.as_f64()));
+            super::latency::record(pid.0, micros.iter().filter_map(|v| v.as_f64()));
         }
         Some("exit") => {
             let message = field("message").as_string().unwrap_or_default();

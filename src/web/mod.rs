@@ -115,7 +115,7 @@ mod wasm {
         query_number("spares").map_or(host::SPARE_WORKERS, |n| n.min(64) as usize)
     }
 
-    /// A number from the page's query string (`?spares=N`, `?spin=MICROS`): knobs for measuring
+    /// A number from the page's query string (`?spares=N`, `?spin=MICROS`, `?mainspin=MICROS`): knobs for measuring
     /// other settings with the same build (`cargo xtask bench` does not set them).
     fn query_number(key: &str) -> Option<u32> {
         let search = web_sys::window().and_then(|w| w.location().search().ok()).unwrap_or_default();
@@ -139,7 +139,7 @@ mod wasm {
         let Some(Pending { doorbell, events }) = PENDING.with_borrow_mut(Option::take) else {
             return fail("the web services were started twice");
         };
-        if let Err(e) = servicer::start(handle.clone(), doorbell) {
+        if let Err(e) = servicer::start(handle.clone(), doorbell, query_number("mainspin").unwrap_or(servicer::SPIN_MICROS)) {
             fail(&format!("cannot start the syscall servicer: {}", host::js_error_text(&e)));
         }
         if let Err(e) = api::install(handle.clone(), events) {

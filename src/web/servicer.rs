@@ -21,6 +21,9 @@ use crate::supervisor::SupervisorHandle;
 const BUDGET_MS: f64 = 4.0;
 /// The kernel clock's tick between frames (sleepers, slow motion).
 const TICK_INTERVAL_MS: i32 = 4;
+/// After servicing, how long the main thread watches the doorbell before it sleeps on it again
+/// (the page's `?mainspin=MICROS` overrides it).
+pub const SPIN_MICROS: u32 = 0;
 
 
 #[derive(Clone, Copy, Debug, Default)]
@@ -45,6 +48,9 @@ struct Servicer {
     _on_continue: Closure<dyn FnMut(JsValue)>,
     _on_tick: Closure<dyn FnMut()>,
     channel: web_sys::MessageChannel,
+    performance: Option<web_sys::Performance>,
+    /// After servicing, how long to watch the doorbell before sleeping on it (0: never).
+    spin_ms: f64,
     armed: bool,
     stats: ServicerStats,
 }
@@ -58,7 +64,7 @@ pub fn stats() -> ServicerStats {
 }
 
 /// Starts servicing `handle` whenever `doorbell` rings. Call once, after the supervisor exists.
-pub fn start(handle: SupervisorHandle, doorbell: Int32Array) -> Result<(), JsValue> {
+pub fn start(handle: SupervisorHandle, doorbell: Int32Array, spin_micros: u32) -> Result<(), JsValue> {
     let atomics = Reflect::get(&js_sys::global(), &"Atomics".into())?;
     let wait_async = Reflect::get(&atomics, &"waitAsync".into())?.dyn_into::<Function>().ok();
     if wait_async.is_none() {
@@ -88,6 +94,8 @@ pub fn start(handle: SupervisorHandle, doorbell: Int32Array) -> Result<(), JsVal
             _on_continue: on_continue,
             _on_tick: on_tick,
             channel,
+            performance: window.performance(),
+            spin_ms: f64::from(spin_micros) / 1000.0,
             armed: false,
             stats,
         })
@@ -101,12 +109,12 @@ fn with_servicer<R>(f: impl FnOnce(&mut Servicer) -> R) -> Option<R> {
 }
 
 fn now_ms() -> f64 {
-    web_sys::window().and_then(|w| w.performance()).map_or(0.0, |p| p.now())
+    with_servicer(|s| s.performance.as_ref().map_or(0.0, |p| p.now())).unwrap_or(0.0)
 }
 
 /// Services until nothing new arrives or the budget is spent, then waits on the doorbell.
 fn pump() {
-    let Some((handle, doorbell)) = with_servicer(|s| (s.handle.clone(), s.doorbell.clone())) else { return };
+    let Some((handle, doorbell, spin_ms)) = with_servicer(|s| (s.handle.clone(), s.doorbell.clone(), s.spin_ms)) else { return };
     let started = now_ms();
     loop {
         let seen = Atomics::load(&doorbell, 0).unwrap_or(0);
@@ -118,9 +126,16 @@ fn pump() {
             serviced
         };
         with_servicer(|s| s.stats.serviced += serviced as u64);
-        // No spinning on the doorbell here: with two cores, a spinning main thread takes the CPU
-        // the guests need to answer (measured: pingpong's median round trip doubled).
-        if now_ms() - started > BUDGET_MS {
+        let mut now = now_ms();
+        if spin_ms > 0.0 && serviced > 0 {
+            // A guest that just got its reply often rings again within microseconds; catching
+            // that here saves a waitAsync wake-up.
+            let until = now + spin_ms;
+            while Atomics::load(&doorbell, 0).unwrap_or(seen) == seen && now < until {
+                now = now_ms();
+            }
+        }
+        if now - started > BUDGET_MS {
             // Let the browser render and handle input; a message task comes back at once after.
             with_servicer(|s| {
                 s.stats.yields += 1;
