@@ -108,6 +108,8 @@ pub fn install(handle: SupervisorHandle, events: Rc<RefCell<HostEvents>>) -> Res
             "wakes": s.wakes,
             "serviced": s.serviced,
             "yields": s.yields,
+            "spins": s.spins,
+            "spin_hits": s.spin_hits,
         });
         metrics.to_string()
     })?;

@@ -21,8 +21,11 @@ use crate::supervisor::SupervisorHandle;
 const BUDGET_MS: f64 = 4.0;
 /// The kernel clock's tick between frames (sleepers, slow motion).
 const TICK_INTERVAL_MS: i32 = 4;
-/// After servicing, how long the main thread watches the doorbell before it sleeps on it again
-/// (the page's `?mainspin=MICROS` overrides it).
+/// After servicing, how long the main thread watches the doorbell before it sleeps on it again,
+/// when the last ring came that soon (the page's `?mainspin=MICROS` overrides it). Off: on two
+/// cores a 50 us spin cut a sender's burst round trip (median 30 -> 20 us) but cost pingpong
+/// about a fifth of its round trips/s, the spinning main thread taking CPU the guests need
+/// (docs/BENCHMARKS.md).
 pub const SPIN_MICROS: u32 = 0;
 
 
@@ -36,6 +39,9 @@ pub struct ServicerStats {
     pub serviced: u64,
     /// How often the time budget ran out and the servicer yielded to the browser.
     pub yields: u64,
+    /// How often the servicer watched the doorbell after servicing, and how often a ring came.
+    pub spins: u64,
+    pub spin_hits: u64,
 }
 
 struct Servicer {
@@ -51,6 +57,12 @@ struct Servicer {
     performance: Option<web_sys::Performance>,
     /// After servicing, how long to watch the doorbell before sleeping on it (0: never).
     spin_ms: f64,
+    /// Whether the next ring is likely to come within `spin_ms`: the last wake-up came that soon
+    /// after the servicer went to sleep, or the last spin caught a ring. A servicer woken by a
+    /// guest that pauses (idle parks 1 ms between YIELDs) does not spin at all.
+    hot: bool,
+    /// When the servicer last went to sleep on the doorbell (performance.now(), ms).
+    slept_at: f64,
     armed: bool,
     stats: ServicerStats,
 }
@@ -71,9 +83,11 @@ pub fn start(handle: SupervisorHandle, doorbell: Int32Array, spin_micros: u32) -
         bevy::log::warn!("Atomics.waitAsync is missing: syscalls are serviced every {TICK_INTERVAL_MS} ms instead");
     }
     let on_wake = Closure::<dyn FnMut(JsValue)>::new(|_| {
+        let now = now_ms();
         with_servicer(|s| {
             s.armed = false;
             s.stats.wakes += 1;
+            s.hot = now - s.slept_at <= s.spin_ms;
         });
         pump();
     });
@@ -96,6 +110,8 @@ pub fn start(handle: SupervisorHandle, doorbell: Int32Array, spin_micros: u32) -
             channel,
             performance: window.performance(),
             spin_ms: f64::from(spin_micros) / 1000.0,
+            hot: false,
+            slept_at: 0.0,
             armed: false,
             stats,
         })
@@ -127,13 +143,23 @@ fn pump() {
         };
         with_servicer(|s| s.stats.serviced += serviced as u64);
         let mut now = now_ms();
-        if spin_ms > 0.0 && serviced > 0 {
-            // A guest that just got its reply often rings again within microseconds; catching
-            // that here saves a waitAsync wake-up.
+        if spin_ms > 0.0 && serviced > 0 && with_servicer(|s| s.hot).unwrap_or(false) {
+            // A guest that just got its reply often rings again within microseconds (a sender's
+            // burst, a ping-pong); catching that here saves a waitAsync wake-up.
             let until = now + spin_ms;
-            while Atomics::load(&doorbell, 0).unwrap_or(seen) == seen && now < until {
+            let mut rang = false;
+            while now < until {
+                if Atomics::load(&doorbell, 0).unwrap_or(seen) != seen {
+                    rang = true;
+                    break;
+                }
                 now = now_ms();
             }
+            with_servicer(|s| {
+                s.hot = rang;
+                s.stats.spins += 1;
+                s.stats.spin_hits += u64::from(rang);
+            });
         }
         if now - started > BUDGET_MS {
             // Let the browser render and handle input; a message task comes back at once after.
@@ -144,7 +170,11 @@ fn pump() {
             return;
         }
         match arm(seen) {
-            Armed::Waiting | Armed::Unsupported => return,
+            Armed::Waiting => {
+                with_servicer(|s| s.slept_at = now);
+                return;
+            }
+            Armed::Unsupported => return,
             Armed::Changed => continue,
         }
     }
