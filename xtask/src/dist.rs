@@ -142,6 +142,7 @@ pub fn dist(root: &Path, options: &Options) -> Result<Report, String> {
     step("wasm-bindgen", t);
 
     let bg_wasm = out.join(format!("{APP}_bg.wasm"));
+    check_no_command_exports(&bg_wasm)?;
     let level = std::env::var("ORBITAL_WASM_OPT_LEVEL").unwrap_or_else(|_| DEFAULT_WASM_OPT_LEVEL.into());
     if release && level != "none" {
         let t = Instant::now();
@@ -204,6 +205,26 @@ fn prepare_out_dir(out: &Path) -> Result<(), String> {
     }
     std::fs::create_dir_all(out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
     std::fs::write(&marker, "made by cargo xtask dist\n").map_err(|e| e.to_string())
+}
+
+/// wasm-ld wraps every export in a call to all static constructors when it takes a module for a
+/// "command" (see build.rs). That made each call from JavaScript into the app re-run Bevy's 600
+/// type-registration constructors on the release build: the syscall servicer ran about 3x slower.
+/// The wrappers are named `<export>.command_export`; refuse a module that has any.
+fn check_no_command_exports(wasm: &Path) -> Result<(), String> {
+    let bytes = std::fs::read(wasm).map_err(|e| format!("{}: {e}", wasm.display()))?;
+    if contains(&bytes, b"command_export") {
+        return Err(format!(
+            "{} has wasm-ld's command-export wrappers (every call into the app would re-run its \
+             constructors): build.rs must export __wasm_call_ctors for wasm32",
+            wasm.display()
+        ));
+    }
+    Ok(())
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
 }
 
 /// Where binaryen's `wasm-opt` comes from: `$WASM_OPT`, or binaryen from npm in xtask/e2e.
@@ -379,6 +400,20 @@ fn copy_dir(from: &Path, to: &Path) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_module_with_command_export_wrappers_is_refused() {
+        let dir = std::env::temp_dir().join(format!("orbital-dist-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let bad = dir.join("bad.wasm");
+        std::fs::write(&bad, b"\0asm\x01\0\0\0 main __wbindgen_malloc_command_export").unwrap();
+        let err = check_no_command_exports(&bad).unwrap_err();
+        assert!(err.contains("__wasm_call_ctors"), "{err}");
+        let good = dir.join("good.wasm");
+        std::fs::write(&good, b"\0asm\x01\0\0\0 main __wasm_call_ctors __wbindgen_malloc").unwrap();
+        assert_eq!(check_no_command_exports(&good), Ok(()));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[test]
     fn brotli_round_trips() {
