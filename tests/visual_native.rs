@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use bevy::asset::AssetPlugin;
 use bevy::prelude::*;
 use orbital_playground::graph::{GraphModel, GraphNode, GraphPlugin, Particle};
-use orbital_playground::scenario::{ScenarioPlugin, ScenarioSettings, ScenarioState};
+use orbital_playground::scenario::{LoadScenario, ScenarioPlugin, ScenarioSettings, ScenarioState};
 use orbital_playground::supervisor::{SupervisorHandle, SupervisorIntent, SupervisorPlugin};
 
 fn app(scenario: &str) -> App {
@@ -76,9 +76,29 @@ fn real_guests_become_nodes_and_their_messages_particles() {
 }
 
 #[test]
-fn crowd_update_time() {
-    let mut app = app("crowd");
-    run_until(&mut app, "64 nodes", Duration::from_secs(120), |w| nodes(w) == 64);
+fn crowd_keeps_the_boot_idle_and_update_time() {
+    // As a person does it: the default scenario first, then the crowd from the picker.
+    let mut app = app("default");
+    run_until(&mut app, "the default scenario", Duration::from_secs(60), |w| {
+        w.resource::<ScenarioState>().current.as_deref() == Some("default")
+    });
+    app.world_mut().write_message(LoadScenario { name: "crowd".into() });
+    run_until(&mut app, "64 nodes of the crowd", Duration::from_secs(120), |w| {
+        w.resource::<ScenarioState>().current.as_deref() == Some("crowd") && nodes(w) == 64
+    });
+    {
+        // The crowd lists two idles: it keeps the boot's idle (PID 3) and spawns the other.
+        let supervisor = app.world().resource::<SupervisorHandle>().lock();
+        let processes = supervisor.kernel().processes();
+        let names: Vec<(u32, &str)> = processes.values().map(|p| (p.pid.0, p.name.as_str())).collect();
+        assert_eq!(processes.len(), 64, "{names:?}");
+        assert_eq!(&names[..3], [(1, "init"), (2, "terminal"), (3, "idle")], "{names:?}");
+        let idles: Vec<u32> = names.iter().filter(|(_, n)| *n == "idle").map(|(pid, _)| *pid).collect();
+        assert_eq!(idles.len(), 2, "{names:?}");
+        assert_eq!(idles[0], 3);
+        assert!(idles[1] > 7, "the crowd's second idle is new: {idles:?}");
+        assert!(supervisor.kernel().ended_processes().iter().all(|p| p.pid.0 != 3), "idle (pid 3) was not killed");
+    }
     // Let the traffic ramp up, then time the updates.
     for _ in 0..60 {
         app.update();
