@@ -33,17 +33,67 @@ const FIT_MARGIN_PX: f32 = 70.0;
 pub const MIN_WORLD_PER_PX: f32 = 0.2;
 pub const MAX_WORLD_PER_PX: f32 = 8.0;
 
+/// Room kept above the top nodes when the canvas's top is taken by the overlay (a node's name
+/// hangs below it, so less is needed there than on the other sides), in CSS pixels.
+const FIT_MARGIN_BELOW_OVERLAY_PX: f32 = 48.0;
+
 /// The free part of the window between the egui panels, in CSS pixels (origin top-left, y down).
 /// Written by the panels each frame after they are laid out.
 #[derive(Resource, Debug, Clone, Copy, PartialEq)]
 pub struct CanvasArea {
     pub rect: Rect,
+    /// What the panels draw over the canvas's top-left corner (the scenario title and, in slow
+    /// motion or while paused, the syscall-flow box), in CSS pixels. The camera fits the graph
+    /// below it, and rate labels keep clear of it, so it covers no node.
+    pub overlay: Option<Rect>,
 }
 
 impl Default for CanvasArea {
     fn default() -> Self {
-        Self { rect: Rect::new(0.0, 0.0, 1280.0, 720.0) }
+        Self { rect: Rect::new(0.0, 0.0, 1280.0, 720.0), overlay: None }
     }
+}
+
+impl CanvasArea {
+    /// Where the graph goes when it is fitted: the canvas less the band the overlay takes, less
+    /// margins, in CSS pixels.
+    pub fn fit_rect(&self) -> Rect {
+        let mut room = self.rect.inflate(-FIT_MARGIN_PX);
+        if let Some(overlay) = self.overlay
+            && overlay.max.y > self.rect.min.y
+        {
+            room.min.y = room.min.y.max(overlay.max.y + FIT_MARGIN_BELOW_OVERLAY_PX);
+        }
+        // A tiny window still gets a (small) room rather than a negative one.
+        if room.width() < 50.0 || room.height() < 50.0 {
+            room = Rect::from_center_size(room.center(), room.size().max(Vec2::splat(50.0)));
+        }
+        room
+    }
+
+    /// The CSS pixel where the camera `rig` shows world point `world` (see `place_graph_camera`).
+    pub fn world_to_px(&self, rig: &CameraRig, world: Vec2) -> Vec2 {
+        let d = (world - rig.center_world) / rig.world_per_px;
+        self.rect.center() + Vec2::new(d.x, -d.y)
+    }
+
+    /// The world point the camera `rig` shows at CSS pixel `px`.
+    pub fn px_to_world(&self, rig: &CameraRig, px: Vec2) -> Vec2 {
+        let d = (px - self.rect.center()) * rig.world_per_px;
+        rig.center_world + Vec2::new(d.x, -d.y)
+    }
+}
+
+/// The zoom (world units per CSS pixel, never magnifying past 1:1) and camera centre that show
+/// `bounds` (world) inside `area.fit_rect()`.
+pub fn fit_view(bounds: Rect, area: &CanvasArea) -> (f32, Vec2) {
+    let room = area.fit_rect();
+    let needed = bounds.size() / room.size();
+    let zoom = needed.x.max(needed.y).clamp(1.0, MAX_WORLD_PER_PX);
+    // The camera centre sits at the canvas centre: shift it so the bounds' centre lands at the
+    // room's centre instead.
+    let offset_px = room.center() - area.rect.center();
+    (zoom, bounds.center() - Vec2::new(offset_px.x, -offset_px.y) * zoom)
 }
 
 pub(super) fn spawn_graph_camera(mut commands: Commands) {
@@ -127,14 +177,45 @@ pub(super) fn fit_graph_camera(
     for (_, pos) in model.layout.positions() {
         bounds = bounds.union_point(pos);
     }
-    let room = (area.rect.size() - Vec2::splat(2.0 * FIT_MARGIN_PX)).max(Vec2::splat(50.0));
-    let needed = bounds.size() / room;
-    let target_zoom = needed.x.max(needed.y).clamp(1.0, MAX_WORLD_PER_PX);
+    let (target_zoom, target_center) = fit_view(bounds, &area);
     let ease = 1.0 - (-time.delta_secs() * 3.0).exp();
     let zoom = rig.world_per_px + (target_zoom - rig.world_per_px) * ease;
-    let center = rig.center_world.lerp(bounds.center(), ease);
+    let center = rig.center_world.lerp(target_center, ease);
     if (zoom - rig.world_per_px).abs() > 1e-4 || center.distance_squared(rig.center_world) > 1e-4 {
         rig.world_per_px = zoom;
         rig.center_world = center;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Fitted, every node centre lands inside the room below the overlay (so, with the margin, no
+    /// node disc reaches the overlay), whatever the graph's shape and the overlay's height.
+    #[test]
+    fn fit_keeps_the_graph_below_the_overlay() {
+        let canvas = Rect::new(300.0, 30.0, 950.0, 570.0);
+        for overlay_bottom in [None, Some(90.0), Some(200.0)] {
+            let area = CanvasArea { rect: canvas, overlay: overlay_bottom.map(|y| Rect::new(312.0, 38.0, 800.0, y)) };
+            for bounds in [
+                Rect::new(-300.0, -200.0, 300.0, 220.0),
+                Rect::new(-40.0, -10.0, 60.0, 10.0),
+                Rect::new(100.0, 400.0, 2000.0, 900.0),
+                Rect::new(-10.0, -900.0, 10.0, 900.0),
+            ] {
+                let (world_per_px, center_world) = fit_view(bounds, &area);
+                let rig = CameraRig { center_world, world_per_px, auto_fit: true };
+                let room = area.fit_rect();
+                for corner in [bounds.min, bounds.max, Vec2::new(bounds.min.x, bounds.max.y), Vec2::new(bounds.max.x, bounds.min.y)] {
+                    let px = area.world_to_px(&rig, corner);
+                    assert!(room.inflate(0.01).contains(px), "{bounds:?} corner {corner} at {px}, room {room:?}");
+                    if let Some(y) = overlay_bottom {
+                        assert!(px.y >= y + FIT_MARGIN_BELOW_OVERLAY_PX - 0.01, "{bounds:?}: {px} under the overlay ending at {y}");
+                    }
+                    assert!(area.px_to_world(&rig, px).distance(corner) < 0.01);
+                }
+            }
+        }
     }
 }

@@ -14,6 +14,7 @@ use super::camera::{self, CameraRig, CanvasArea, GraphCamera};
 use super::interaction::{
     self, CanvasLayout, Dragging, Hovered, NodeBody, Selection, SharedCanvasLayout, Toasts, kill_zone_rect,
 };
+use super::labels::{LabelObstacles, LabelStyle, place_rate_label};
 use super::model::{GraphEdges, GraphModel, GraphNode, GraphSettings, GraphSystems, NodeEffect, NodeEffectKind, Particle};
 use super::traffic::{edge_width_for_rate, format_rate};
 use crate::render_quality::RenderQuality;
@@ -39,6 +40,7 @@ impl Plugin for GraphDrawPlugin {
             .init_resource::<Toasts>()
             .init_resource::<GraphAssets>()
             .init_resource::<EdgeBarPool>()
+            .init_resource::<RateLabels>()
             .init_gizmo_group::<RingGizmos>()
             .add_systems(Startup, (camera::spawn_graph_camera, spawn_kill_zone_label, configure_gizmos))
             .add_systems(
@@ -397,6 +399,21 @@ fn draw_node_effects(
 }
 
 /// Bars and rate labels for aggregated edges, reused from frame to frame.
+/// The rate labels drawn this frame (world units), for [`CanvasLayout`].
+#[derive(Resource, Debug, Default)]
+pub struct RateLabels(pub Vec<RateLabel>);
+
+#[derive(Debug, Clone)]
+pub struct RateLabel {
+    pub from: u32,
+    pub to: u32,
+    pub text: String,
+    pub rect: Rect,
+}
+
+/// Where each node is and how big it is drawn, for rate labels to keep clear of.
+type NodeFootprints<'w, 's> = Query<'w, 's, (&'static GraphNode, &'static Transform, &'static ProcessView)>;
+
 #[derive(Resource, Default)]
 struct EdgeBarPool {
     bars: Vec<(Entity, Entity)>,
@@ -416,8 +433,9 @@ fn update_edge_bars(
     mut materials: ResMut<Assets<ColorMaterial>>,
     theme: Res<Theme>,
     rig: Res<CameraRig>,
-    (graph_nodes, selection, hovered): (Query<(), With<GraphNode>>, Res<Selection>, Res<Hovered>),
-    mut labelled: Local<Vec<(u32, u32)>>,
+    (graph_nodes, selection, hovered, area): (NodeFootprints, Res<Selection>, Res<Hovered>, Res<CanvasArea>),
+    (mut labelled, mut obstacles): (Local<Vec<(u32, u32)>>, Local<LabelObstacles>),
+    mut placed: ResMut<RateLabels>,
 ) {
     let window = model.traffic.settings.rate_window_secs;
     // In a crowd, rate labels would pile up (and re-laying out dozens of changing texts every frame
@@ -437,6 +455,21 @@ fn update_edge_bars(
         labelled.extend(busiest.iter().take(CROWD_RATE_LABELS).map(|(key, _)| *key));
         labelled.extend(busiest.iter().map(|(key, _)| *key).filter(|(a, b)| focus.contains(&Some(*a)) || focus.contains(&Some(*b))));
     }
+    // Rate labels stay clear of every node (its disc and ring, and its name label where shown)
+    // and of each other: see `labels::place_rate_label`.
+    let style = LabelStyle { font_px: theme.label_font_size, ring_width: theme.ring_width, world_per_px: rig.world_per_px };
+    obstacles.clear();
+    for (node, transform, view) in &graph_nodes {
+        let named = !crowded || selection.0 == Some(node.pid) || hovered.0 == Some(node.pid);
+        let name_chars = named.then(|| node_label(node, view).len());
+        obstacles.add_node(transform.translation.truncate(), node.radius.max(1.0) * transform.scale.x, name_chars, &style);
+    }
+    // Nor under the title and syscall-flow box drawn over the canvas.
+    if let Some(overlay) = area.overlay {
+        let corners = [overlay.min, overlay.max].map(|p| area.px_to_world(&rig, p));
+        obstacles.rects.push(Rect::from_corners(corners[0], corners[1]));
+    }
+    placed.0.clear();
     let mut used = 0;
     for ((from, to), edge) in model.traffic.edges() {
         if !edge.aggregated {
@@ -474,17 +507,20 @@ fn update_edge_bars(
             };
         }
         let text = format_rate(rate);
-        if show_label && let Ok(mut t) = transforms.get_mut(label) {
-            // Rate labels keep their size on screen whatever the zoom, like node labels, and sit
-            // beside their bar, clear of it and of the two nodes (see `rate_label_offset`).
-            let font_px = theme.label_font_size * 0.9;
-            let half_px = Vec2::new(text.len() as f32 * font_px * 0.32, font_px * 0.65);
-            // Node labels hang below their nodes: keep clear of them too (when they are shown).
-            let node_label = if crowded { 0.0 } else { theme.label_font_size * 1.4 * rig.world_per_px };
-            let node_r = theme.node_radius * 1.25 + theme.ring_width * 2.0 + node_label;
-            let offset = rate_label_offset(dir, a.distance(b), width, node_r, half_px * rig.world_per_px, 4.0 * rig.world_per_px);
-            t.translation = ((a + b) * 0.5 + dir.perp() * offset).extend(Z_LABEL);
+        // Rate labels keep their size on screen whatever the zoom, like node labels, and sit beside
+        // their bar, clear of it, of every node and of the labels placed before; an edge with no
+        // clear spot goes without one.
+        let spot = show_label
+            .then(|| place_rate_label(a, b, width, theme.edge_width_max, style.rate_half(&text), style.margin(), &obstacles))
+            .flatten();
+        let show_label = spot.is_some();
+        if let Some(rect) = spot
+            && let Ok(mut t) = transforms.get_mut(label)
+        {
+            t.translation = rect.center().extend(Z_LABEL);
             t.scale = Vec3::splat(rig.world_per_px);
+            obstacles.rects.push(rect);
+            placed.0.push(RateLabel { from, to, text: text.clone(), rect });
         }
         if show_label && pool.shown_rates[used] != text {
             if let Ok(mut label_text) = texts.get_mut(label) {
@@ -511,22 +547,6 @@ fn update_edge_bars(
             }
         }
     }
-}
-
-/// How far (world units) from an edge's midpoint, along the edge's left normal, its rate label's
-/// centre goes so the label (half size `half`, axis-aligned) clears the edge's bar (of `width`,
-/// drawn on that side) and both end nodes (radius `node_r`), with `margin` to spare.
-pub(crate) fn rate_label_offset(dir: Vec2, length: f32, width: f32, node_r: f32, half: Vec2, margin: f32) -> f32 {
-    let normal = dir.perp();
-    // The label's extent across the bar and along it.
-    let across = normal.x.abs() * half.x + normal.y.abs() * half.y;
-    let along = dir.x.abs() * half.x + dir.y.abs() * half.y;
-    let clear_bar = width + 1.0 + margin + across;
-    // Beside the midpoint the label is `length / 2` from each node along the edge; when that is not
-    // enough to clear a node, move it out until the corner nearest the node clears the rim.
-    let free_along = length * 0.5 - along - margin;
-    let clear_nodes = if free_along >= node_r { 0.0 } else { (node_r + margin + across).max(0.0) };
-    clear_bar.max(clear_nodes)
 }
 
 #[derive(Component)]
@@ -617,33 +637,5 @@ mod tests {
         initialise(&mut world, interaction::age_toasts);
         initialise(&mut world, interaction::clear_departed_selection);
         initialise(&mut world, interaction::publish_canvas_layout);
-    }
-
-    /// A label placed by `rate_label_offset` overlaps neither its bar nor the nodes at the ends.
-    #[test]
-    fn rate_labels_clear_bars_and_nodes() {
-        let half = Vec2::new(22.0, 9.0);
-        for angle in [0.0f32, 0.4, 1.2, 1.5708, 2.5, 3.9] {
-            for length in [60.0f32, 110.0, 300.0] {
-                let dir = Vec2::from_angle(angle);
-                let (width, node_r) = (10.0, 24.0);
-                let offset = rate_label_offset(dir, length, width, node_r, half, 4.0);
-                let (a, b) = (Vec2::ZERO, dir * length);
-                let centre = (a + b) * 0.5 + dir.perp() * offset;
-                let label = Rect::from_center_half_size(centre, half);
-                // The bar: a band of `width` on the label's side of the line a-b (1 unit gap).
-                for t in 0..=20 {
-                    let on_line = a + (b - a) * (t as f32 / 20.0);
-                    for w in 0..=4 {
-                        let p = on_line + dir.perp() * (1.0 + width * w as f32 / 4.0);
-                        assert!(!label.contains(p), "angle {angle} length {length}: label {label:?} covers bar point {p}");
-                    }
-                }
-                for node in [a, b] {
-                    let nearest = node.clamp(label.min, label.max);
-                    assert!(nearest.distance(node) >= node_r, "angle {angle} length {length}: label {label:?} overlaps node at {node}");
-                }
-            }
-        }
     }
 }

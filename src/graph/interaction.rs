@@ -83,12 +83,25 @@ pub struct CanvasNode {
     pub protected: bool,
 }
 
+/// A busy edge's rate label as drawn (see `labels::place_rate_label`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct CanvasLabel {
+    pub from: u32,
+    pub to: u32,
+    /// "123/s".
+    pub text: String,
+    /// Where the label's text box is, in CSS pixels.
+    pub rect: CssRect,
+}
+
 /// The canvas in CSS pixels: every node, the kill zone, the selection, and what the panels show
 /// that a browser test needs (where the main controls are, the inspected pid, the scenario and
 /// its error). Serialised by `window.supervisor.get_canvas_layout_json()`.
 #[derive(Resource, Debug, Clone, Default, PartialEq, Serialize)]
 pub struct CanvasLayout {
     pub nodes: Vec<CanvasNode>,
+    /// The rate labels on busy edges (each clear of every node and of the other labels).
+    pub labels: Vec<CanvasLabel>,
     pub kill_zone: CssRect,
     pub canvas: CssRect,
     pub selected: Option<u32>,
@@ -119,6 +132,12 @@ pub struct UiSnapshot {
     pub theme: String,
     /// The selected process's syscall flow, shown on the canvas in slow motion or while paused.
     pub syscall_flow: Option<SyscallFlow>,
+    /// The syscall-flow box on the canvas (shown in slow motion or while paused, with or without
+    /// a selected process), in CSS pixels.
+    pub syscall_flow_box: Option<CssRect>,
+    /// Everything drawn over the canvas's top-left corner (scenario title and the syscall-flow
+    /// box), in CSS pixels: the graph is fitted below it.
+    pub overlay: Option<CssRect>,
 }
 
 /// Where the selected process's current syscall is: "idle", "pending", "serviced" or "ready".
@@ -328,6 +347,7 @@ pub(super) fn clear_departed_selection(
 }
 
 /// Recomputes [`CanvasLayout`] from the nodes and the camera, reusing its buffers.
+#[allow(clippy::too_many_arguments)]
 pub(super) fn publish_canvas_layout(
     mut layout: ResMut<CanvasLayout>,
     nodes: Query<(&GraphNode, &ProcessView, &GlobalTransform)>,
@@ -339,6 +359,7 @@ pub(super) fn publish_canvas_layout(
     dragging: Res<Dragging>,
     hovered: Res<Hovered>,
     shared: Res<SharedCanvasLayout>,
+    rate_labels: Res<super::draw::RateLabels>,
 ) {
     let Ok((camera, camera_transform)) = camera.single() else { return };
     let layout = &mut *layout;
@@ -367,6 +388,18 @@ pub(super) fn publish_canvas_layout(
     }
     layout.nodes.truncate(count);
     layout.nodes.sort_unstable_by_key(|n| n.pid);
+    layout.labels.clear();
+    for label in &rate_labels.0 {
+        let corners = [label.rect.min, label.rect.max].map(|p| camera.world_to_viewport(camera_transform, p.extend(0.0)));
+        if let [Ok(a), Ok(b)] = corners {
+            layout.labels.push(CanvasLabel {
+                from: label.from,
+                to: label.to,
+                text: label.text.clone(),
+                rect: CssRect::from_rect(Rect::from_corners(a, b)),
+            });
+        }
+    }
     layout.canvas = CssRect::from_rect(area.rect);
     layout.kill_zone = CssRect::from_rect(kill_zone_rect(area.rect, theme.kill_zone_size_px));
     layout.selected = selection.0.map(|p| p.0);

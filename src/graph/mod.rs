@@ -7,6 +7,7 @@
 //! - [`GraphDrawPlugin`] draws the model (meshes, labels, gizmos), owns the camera, picking, drag
 //!   and the kill zone, and publishes [`CanvasLayout`] for browser tests.
 
+pub mod labels;
 pub mod layout;
 pub mod traffic;
 
@@ -18,7 +19,7 @@ mod model;
 pub use camera::{CameraRig, CanvasArea, GraphCamera};
 pub use draw::GraphDrawPlugin;
 pub use interaction::{
-    CanvasLayout, CanvasNode, CssRect, Dragging, Hovered, NodeBody, Selection, SharedCanvasLayout, SyscallFlow, Toasts,
+    CanvasLabel, CanvasLayout, CanvasNode, CssRect, Dragging, Hovered, NodeBody, Selection, SharedCanvasLayout, SyscallFlow, Toasts,
     UiControl, UiSnapshot, kill_refusal, kill_zone_rect, request_kill,
 };
 pub use model::{

@@ -74,7 +74,9 @@ pub(crate) struct UiActions {
     /// Named controls and their rects (egui points), for [`crate::graph::CanvasLayout`].
     pub controls: Vec<(String, egui::Rect)>,
     pub inspector_pid: Option<u32>,
-    pub syscall_flow: Option<crate::graph::SyscallFlow>,
+    /// The syscall-flow box, when shown: the selected process's flow (if one is selected) and
+    /// the box's rectangle in egui points.
+    pub syscall_flow: Option<(Option<crate::graph::SyscallFlow>, egui::Rect)>,
 }
 
 impl UiActions {
@@ -135,7 +137,7 @@ fn draw_panels(
         *applied_theme = Some(data.theme.mode);
     }
     let mut actions = UiActions::default();
-    let (canvas_rect, speed) = {
+    let (canvas_rect, overlay, speed) = {
         let supervisor = data.supervisor.lock();
         let mut root = egui::Ui::new(
             ctx.clone(),
@@ -179,16 +181,17 @@ fn draw_panels(
                 }
             });
         let canvas = root.available_rect_before_wrap();
-        overlays::overlays_ui(&ctx, canvas, &supervisor, &data, &mut state, &toasts, &mut actions);
-        (canvas, speed_label(supervisor.time_control()))
+        let overlay = overlays::overlays_ui(&ctx, canvas, &supervisor, &data, &mut state, &toasts, &mut actions);
+        (canvas, overlay, speed_label(supervisor.time_control()))
     };
     // egui points to CSS pixels.
     let scale = window.single().map_or(1.0, |w| ctx.pixels_per_point() / w.scale_factor());
-    let css = Rect::new(canvas_rect.min.x * scale, canvas_rect.min.y * scale, canvas_rect.max.x * scale, canvas_rect.max.y * scale);
-    if area.rect != css {
-        area.rect = css;
+    let to_rect = |r: egui::Rect| Rect::new(r.min.x * scale, r.min.y * scale, r.max.x * scale, r.max.y * scale);
+    let canvas_area = CanvasArea { rect: to_rect(canvas_rect), overlay: overlay.map(to_rect) };
+    if *area != canvas_area {
+        *area = canvas_area;
     }
-    let to_css = |r: egui::Rect| crate::graph::CssRect { x: r.min.x * scale, y: r.min.y * scale, width: r.width() * scale, height: r.height() * scale };
+    let to_css = |r: egui::Rect| crate::graph::CssRect::from_rect(to_rect(r));
     let ui = &mut layout_out.ui;
     ui.controls.clear();
     ui.controls.extend(actions.controls.drain(..).map(|(name, rect)| crate::graph::UiControl { name, rect: to_css(rect) }));
@@ -201,7 +204,9 @@ fn draw_panels(
     ui.toasts.clear();
     ui.toasts.extend(toasts.items.iter().map(|t| t.text.clone()).chain(actions.toasts.iter().map(|(t, _)| t.clone())));
     ui.help_visible = state.show_help;
-    ui.syscall_flow = actions.syscall_flow.take();
+    ui.overlay = overlay.map(to_css);
+    ui.syscall_flow_box = actions.syscall_flow.as_ref().map(|(_, rect)| to_css(*rect));
+    ui.syscall_flow = actions.syscall_flow.take().and_then(|(flow, _)| flow);
     let theme_name = match data.theme.mode {
         ThemeMode::Standard => "standard",
         ThemeMode::Projector => "projector",

@@ -18,7 +18,7 @@ pub(super) fn overlays_ui(
     state: &mut PanelState,
     toasts: &Toasts,
     actions: &mut UiActions,
-) {
+) -> Option<egui::Rect> {
     let theme = &data.theme;
     if state.show_help {
         egui::Window::new("Keyboard shortcuts")
@@ -43,8 +43,10 @@ pub(super) fn overlays_ui(
     // Scenario title, top-left of the canvas, and below it the syscall flow in slow motion.
     let time = supervisor.time_control();
     let slow = time != TimeControl::Running;
+    // The canvas keeps the graph below this corner (see `CanvasArea::overlay`).
+    let mut overlay = None;
     if data.scenario.current_title.is_some() || slow {
-        egui::Area::new(egui::Id::new("scenario_title"))
+        let shown = egui::Area::new(egui::Id::new("scenario_title"))
             .fixed_pos(canvas.left_top() + egui::vec2(12.0, 8.0))
             .interactable(false)
             .show(ctx, |ui| {
@@ -61,6 +63,7 @@ pub(super) fn overlays_ui(
                     actions.syscall_flow = syscall_flow_ui(ui, supervisor, data, time);
                 }
             });
+        overlay = Some(shown.response.rect);
     }
 
     // Toasts, bottom-centre of the canvas.
@@ -106,16 +109,23 @@ pub(super) fn overlays_ui(
                 });
             });
     }
+    overlay
 }
 
 /// The selected process's syscall flow in large type, for a class following it in slow motion.
-fn syscall_flow_ui(ui: &mut egui::Ui, supervisor: &Supervisor, data: &PanelData, time: TimeControl) -> Option<SyscallFlow> {
+/// Returns what it shows for the selected process and the box's rectangle (egui points).
+fn syscall_flow_ui(
+    ui: &mut egui::Ui,
+    supervisor: &Supervisor,
+    data: &PanelData,
+    time: TimeControl,
+) -> Option<(Option<SyscallFlow>, egui::Rect)> {
     let theme = &data.theme;
     // The projector theme's zoom factor scales this too.
     let big = 16.0;
     let selected = data.selection.0.and_then(|pid| supervisor.kernel().process(pid).map(|p| (pid, p.name.clone())));
     let mut flow = None;
-    egui::Frame::popup(ui.style()).show(ui, |ui| {
+    let shown = egui::Frame::popup(ui.style()).show(ui, |ui| {
         let Some((pid, name)) = selected else {
             ui.label(
                 egui::RichText::new(format!("{}: click a process to follow its syscalls", speed_label(time)))
@@ -150,5 +160,5 @@ fn syscall_flow_ui(ui: &mut egui::Ui, supervisor: &Supervisor, data: &PanelData,
         }
         flow = Some(SyscallFlow { pid: pid.0, stage: SYSCALL_FLOW_STAGES[active].to_string(), last });
     });
-    flow
+    Some((flow, shown.response.rect))
 }

@@ -4,9 +4,10 @@
 // - a killed process is listed as ended with its reason (JSON and the process panel), and the
 //   panel's Clear button (clicked where the app says it drew it) forgets it;
 // - the projector theme (p), the help overlay (?) and slow motion (-: 1/4x, 1/16x) showing the
-//   selected process's syscall flow. Screenshots: ended.png, projector.png, help.png,
+//   selected process's syscall flow in a box that covers no node (the graph is fitted below it).
+//   Screenshots: ended.png, projector.png, help.png,
 //   slow-motion.png in $ORBITAL_ARTIFACTS (target/e2e).
-import { openPlayground, waitFor } from "./lib.mjs";
+import { nodesUnder, openPlayground, waitFor } from "./lib.mjs";
 
 const t = await openPlayground("classroom");
 const { page } = t;
@@ -145,10 +146,22 @@ await t.check("slow motion (- to 1/4x, - to 1/16x) shows the selected process's 
     const f = (await t.layout()).ui.syscall_flow;
     return f?.pid === target.pid && f;
   }, { timeoutMs: 10_000 });
+  // The box covers no node: the camera fits the graph below it (easing there over a few frames).
+  const clear = await waitFor("the syscall-flow box to cover no node", async () => {
+    const l = await t.layout();
+    const box = l.ui.syscall_flow_box;
+    return box && l.nodes.length > 0 && nodesUnder(l, box).length === 0 && { box, nodes: l.nodes.length };
+  }, { timeoutMs: 30_000, intervalMs: 200 }).catch(async (e) => {
+    const l = await t.layout();
+    throw new Error(`${e.message}; box ${JSON.stringify(l.ui.syscall_flow_box)} covers ${nodesUnder(l, l.ui.syscall_flow_box ?? { x: 0, y: 0, width: 0, height: 0 })}`);
+  });
   // At 1/16x (4 syscalls a second for the whole system) the flow visibly moves between stages.
   const stages = new Set([flow.stage]);
   await t.frames(3);
   await t.screenshot("slow-motion.png");
+  const after = await t.layout();
+  const covered = nodesUnder(after, after.ui.syscall_flow_box);
+  if (covered.length) throw new Error(`the syscall-flow box ${JSON.stringify(after.ui.syscall_flow_box)} covers ${covered}`);
   await waitFor("the flow to pass through two stages", async () => {
     stages.add((await t.layout()).ui.syscall_flow?.stage);
     return stages.size >= 2;
@@ -159,7 +172,7 @@ await t.check("slow motion (- to 1/4x, - to 1/16x) shows the selected process's 
   const perSec = (m1.syscalls - m0.syscalls) / ((m1.uptime_ns - m0.uptime_ns) / 1e9);
   if (perSec > 12) throw new Error(`1/16x serviced ${perSec.toFixed(1)} syscalls/s (limit 4/s)`);
   const last = (await t.layout()).ui.syscall_flow;
-  return `stages seen: ${[...stages].join(", ")}; last ${last?.last}; ${perSec.toFixed(1)} syscalls/s at 1/16x`;
+  return `stages seen: ${[...stages].join(", ")}; last ${last?.last}; ${perSec.toFixed(1)} syscalls/s at 1/16x; box ${JSON.stringify(clear.box)} clear of all ${clear.nodes} nodes`;
 });
 
 await t.finish();

@@ -27,6 +27,18 @@ export const CHROMIUM_ARGS = [
   "--disable-background-timer-throttling",
 ];
 
+/** True if node `n` (centre x, y and radius, CSS pixels, as in the layout JSON) overlaps rect `r` {x, y, width, height}. */
+export function discTouchesRect(n, r) {
+  const cx = Math.min(Math.max(n.x, r.x), r.x + r.width);
+  const cy = Math.min(Math.max(n.y, r.y), r.y + r.height);
+  return Math.hypot(n.x - cx, n.y - cy) < n.radius;
+}
+
+/** The nodes of layout `l` that overlap rect `r`, as "name (pid)". */
+export function nodesUnder(l, r) {
+  return l.nodes.filter((n) => discTouchesRect(n, r)).map((n) => `${n.name} (${n.pid})`);
+}
+
 export async function launch() {
   return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
 }

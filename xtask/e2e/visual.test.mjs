@@ -9,6 +9,7 @@
 import { chromium } from 'playwright-core';
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { nodesUnder } from './lib.mjs';
 
 const URL = process.env.ORBITAL_URL ?? 'http://127.0.0.1:8080/';
 const ARTIFACTS = process.env.ORBITAL_ARTIFACTS ?? '../../target/e2e';
@@ -126,6 +127,26 @@ async function pickScenario(name) {
   await clickEgui(center(item.rect));
 }
 
+/// Waits for at least `min` rate labels, then checks over 5 frames that no label covers a node
+/// disc or another label and that the title (and slow-motion box) covers no node.
+async function labelsClear(where, min) {
+  let l = await waitFor(`${min}+ rate labels (${where})`, async () => { const l = await layout(); return l.labels.length >= min && l; }, 60_000);
+  let seen = 0;
+  for (let sample = 0; sample < 5; sample++, await frames(1), l = await layout()) {
+    if (l.labels.length < min) throw new Error(`${where}: only ${l.labels.length} rate labels: ${JSON.stringify(l.labels)}`);
+    seen = Math.max(seen, l.labels.length);
+    for (const label of l.labels) {
+      const under = nodesUnder(l, label.rect);
+      if (under.length) throw new Error(`${where}: label ${JSON.stringify(label)} covers ${under}`);
+      const r = label.rect;
+      const overlapping = l.labels.filter((o) => o !== label && o.rect.x < r.x + r.width && r.x < o.rect.x + o.rect.width && o.rect.y < r.y + r.height && r.y < o.rect.y + o.rect.height);
+      if (overlapping.length) throw new Error(`${where}: label ${JSON.stringify(label)} overlaps ${JSON.stringify(overlapping)}`);
+    }
+    if (l.ui.overlay && nodesUnder(l, l.ui.overlay).length) throw new Error(`${where}: the title ${JSON.stringify(l.ui.overlay)} covers ${nodesUnder(l, l.ui.overlay)}`);
+  }
+  return `up to ${seen} rate labels (${l.labels.map((x) => `${x.text} ${x.from}->${x.to}`).join(', ')}), none on a node or another label, title clear of nodes, over 5 frames`;
+}
+
 /// A spot on the canvas with no node near it, to focus the canvas for keyboard shortcuts.
 function emptySpot(l) {
   const c = l.canvas;
@@ -155,6 +176,8 @@ try {
   check(/Software renderer|MSAA off/.test(l.ui.render_status), `software rendering detected: ${l.ui.render_status}`);
   await waitFor('messages flowing', async () => (await metrics()).ipc_messages > 20, 60_000);
   await page.waitForTimeout(1500);
+  // The busy edges carry rate labels, none on a node or on another label.
+  check(true, `default: ${await labelsClear('default', 1)}`);
   await shot('default.png');
 
   // Click a node: it is selected and the inspector shows its pid.
@@ -201,9 +224,10 @@ try {
   }, 20_000);
   check((await processes()).some((p) => p.pid === init.pid), `init (pid ${init.pid}) survives the kill zone: "${l.ui.toasts.find((t) => t.includes('protected'))}"`);
 
-  // Drag a user process onto the kill zone: it is gone.
+  // Drag a user process onto the kill zone: it is gone. (Not idle: the crowd below keeps the
+  // boot's idle, PID 3.)
   l = await layout();
-  const victim = l.nodes.find((n) => n.name === 'idle') ?? l.nodes.find((n) => !n.protected);
+  const victim = l.nodes.find((n) => n.name === 'sender') ?? l.nodes.find((n) => !n.protected && n.name !== 'idle');
   await drag(victim, center(l.kill_zone));
   await waitFor(`pid ${victim.pid} (${victim.name}) to be gone`, async () => !(await processes()).some((p) => p.pid === victim.pid), 20_000);
   await waitFor('its node to be gone', async () => !(await layout()).nodes.some((n) => n.pid === victim.pid), 20_000);
@@ -234,6 +258,9 @@ try {
     return l.nodes.length === 64 && l.ui.scenario === 'crowd' && l;
   }, 60_000);
   check(l.nodes.length === 64, 'crowd: 64 nodes on the canvas');
+  const crowdIdles = (await processes()).filter((p) => p.name === 'idle').map((p) => p.pid);
+  check(crowdIdles.length === 2 && crowdIdles[0] === 3 && crowdIdles[1] > 7,
+    `crowd keeps the boot's idle (PID 3) and spawns its second idle: idles ${crowdIdles}`);
   // Let the layout settle, then measure the app's update over crowd frames only.
   await page.waitForTimeout(10_000);
   await page.evaluate(() => window.supervisor.reset_frame_timing());
@@ -254,6 +281,10 @@ try {
   console.log(`crowd: ${JSON.stringify(report)}`);
   check(ipcPerSec > 0, `crowd IPC flowing: ${ipcPerSec.toFixed(0)} messages/s`);
   check(timing.frames > 0, `crowd update time per frame: median ${timing.median_ms.toFixed(2)} ms, p95 ${timing.p95_ms.toFixed(2)} ms over ${timing.frames} frames`);
+  // Rate labels in the crowd: none covers a node or another label (a busy edge with no clear
+  // spot goes without one), and the scenario title covers no node.
+  const crowdLabels = await labelsClear('crowd', 0);
+  check(true, `crowd: ${crowdLabels}`);
   await shot('crowd.png');
 } catch (e) {
   failed = true;
