@@ -203,13 +203,24 @@ impl Kernel {
         {
             return Ok((c, e));
         }
-        Err(Self::endpoint_cap_denied(cap, slot, needed, what))
+        Err(self.endpoint_cap_denied(cap, slot, needed, what))
     }
 
-    /// Why `check_endpoint_cap` refused (checked in its documented order).
+    /// Why `check_endpoint_cap` refused (checked in its documented order: slot errors, with
+    /// a dead object counted as stale like a revoked capability, before rights). Only refusals
+    /// get here, so looking the object up costs the hot path nothing.
     #[cold]
     #[inline(never)]
-    fn endpoint_cap_denied(cap: Option<Cap>, slot: u32, needed: u32, what: &str) -> Denied {
+    fn endpoint_cap_denied(&self, cap: Option<Cap>, slot: u32, needed: u32, what: &str) -> Denied {
+        if let Some(c) = cap
+            && !c.revoked
+            && !self.object_alive(c.object)
+        {
+            return Denied::new(
+                ErrorCode::StaleCapability,
+                format!("slot {slot}: {} no longer exists", c.object),
+            );
+        }
         match Self::endpoint_cap_checks(cap, slot, needed, what) {
             Err(d) => d,
             Ok(_) => Denied::new(ErrorCode::BadArgument, "unreachable: capability accepted"),

@@ -238,6 +238,14 @@ impl Kernel {
                 // anything is sent: a refusal leaves no message behind. If the send itself fails
                 // (QUEUE_FULL, ...) that is the answer and nothing is received.
                 let (_, endpoint) = self.check_endpoint_cap(cap0, a0, rights::WRITE, "send")?;
+                // The send slot's errors all come first, a dead endpoint included (`post`
+                // would find that only after the receive slot's checks).
+                if !self.endpoints.contains_key(&endpoint) {
+                    return Err(Denied::new(
+                        ErrorCode::StaleCapability,
+                        format!("slot {a0}: endpoint {endpoint} no longer exists"),
+                    ));
+                }
                 let recv_cap = self.processes.get(&pid).and_then(|p| p.caps.get(a2)).copied();
                 self.check_receive_slot(recv_cap, a2)?;
                 self.post(pid, endpoint, a1, data, None, now_ns)?;

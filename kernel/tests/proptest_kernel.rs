@@ -2,14 +2,23 @@
 //! holds a permission that no chain of grants gave it (checked against an independent model);
 //! the message numbers add up; every log stays within its bound.
 //!
+//! The model also keeps every endpoint's queue (sender, tag, length per message) and its
+//! blocked receivers in arrival order, so each delivery (an immediate reply or a later wake-up)
+//! must be the message the model expects, and each queue must have the length the model says.
+//! SEND_RECEIVE is judged exactly: the model predicts its result (the error, in the kernel's
+//! order: caller state, data size, the send slot's slot errors then `WRITE`, the receive slot's
+//! then `READ`, the payload limit, `QUEUE_FULL`), or that it sent and then either answered at
+//! once with the head of the receive queue or blocked on that endpoint; a refusal must send
+//! nothing and leave the caller as it was.
+//!
 //! 256 cases of 200 steps by default; `PROPTEST_CASES=N` for more.
 
 mod common;
 use common::*;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 
-use orbital_kernel::abi::{nr, rights, slot};
+use orbital_kernel::abi::{ErrorCode, mailbox, nr, rights, slot};
 use orbital_kernel::{
     BlockReason, Dispatch, Effect, EndpointId, ExitReason, Kernel, KernelConfig, ObjectRef,
     ProcessId, ProcessState, SyscallArgs,
@@ -20,6 +29,16 @@ const STEPS: usize = 200;
 
 #[derive(Clone, Debug)]
 enum Op {
+    /// Slots as `(endpoint, s)`: `endpoint` picks the s-th endpoint capability the caller holds
+    /// (stale ones too, any rights), so the call gets past the slot checks often enough to
+    /// reach the queue; otherwise `s` is read as by `slot_strategy`.
+    SendReceive {
+        p: usize,
+        send: (bool, u32),
+        tag: u32,
+        len: usize,
+        receive: (bool, u32),
+    },
     Send {
         p: usize,
         slot: u32,
@@ -110,6 +129,8 @@ fn len_strategy() -> impl Strategy<Value = usize> {
 fn op_strategy() -> impl Strategy<Value = Op> {
     let p = 0usize..8;
     prop_oneof![
+        4 => (p.clone(), (prop::bool::weighted(0.6), slot_strategy()), any::<u32>(), len_strategy(), (prop::bool::weighted(0.6), slot_strategy()))
+            .prop_map(|(p, send, tag, len, receive)| Op::SendReceive { p, send, tag, len, receive }),
         6 => (p.clone(), slot_strategy(), any::<u32>(), len_strategy(), prop::option::weighted(0.3, slot_strategy()))
             .prop_map(|(p, slot, tag, len, transfer)| Op::Send { p, slot, tag, len, transfer }),
         5 => (p.clone(), slot_strategy(), any::<bool>()).prop_map(|(p, slot, blocking)| Op::Receive { p, slot, blocking }),
@@ -143,6 +164,22 @@ struct Model {
     allowed: BTreeMap<(ProcessId, ObjectRef), u32>,
     /// Transfers sent and not yet landed, by endpoint: (object, rights).
     in_flight: Vec<(EndpointId, ObjectRef, u32)>,
+    /// What each endpoint holds, oldest first.
+    queues: BTreeMap<EndpointId, VecDeque<Msg>>,
+    /// Blocked receivers in the order they blocked (served first come, first served).
+    waiters: Vec<(ProcessId, EndpointId)>,
+    /// Receivers a send handed its message to during this step, and that message.
+    wakes: BTreeMap<ProcessId, Msg>,
+    /// Receivers blocked in SEND_RECEIVE (for the coverage counts).
+    in_call: std::collections::BTreeSet<ProcessId>,
+}
+
+/// A message as the model sees it (the transferred slot is judged by `landed`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Msg {
+    from: ProcessId,
+    tag: u32,
+    len: usize,
 }
 
 impl Model {
@@ -190,6 +227,17 @@ impl World {
             let pid = w.pids[i];
             let (ep, _) = w.k.create_endpoint(pid, 0).unwrap();
             w.model.allow(pid, ObjectRef::Endpoint(ep), rights::ALL);
+        }
+        // A ring of connections, as manifests wire services: each of the first four processes
+        // may read and write its neighbour's endpoint (so calls can block on another process's
+        // endpoint, and wake with PEER_GONE when that one goes).
+        for i in 0..4 {
+            let (owner, peer) = (w.pids[i], w.pids[(i + 1) % 4]);
+            let ep = w.k.endpoints_of(owner)[0].id;
+            let r = rights::READ | rights::WRITE;
+            w.k.install_capability(peer, ObjectRef::Endpoint(ep), r, 0)
+                .unwrap();
+            w.model.allow(peer, ObjectRef::Endpoint(ep), r);
         }
         w
     }
@@ -244,6 +292,21 @@ impl World {
         }
     }
 
+    fn endpoint_slot(&self, pid: ProcessId, (endpoint, s): (bool, u32)) -> u32 {
+        let held: Vec<u32> = self
+            .k
+            .capabilities(pid)
+            .into_iter()
+            .filter(|c| matches!(c.object, ObjectRef::Endpoint(_)))
+            .map(|c| c.slot)
+            .collect();
+        if endpoint && !held.is_empty() {
+            held[s as usize % held.len()]
+        } else {
+            self.slot(pid, s)
+        }
+    }
+
     fn cap(&self, pid: ProcessId, slot: u32) -> Option<orbital_kernel::CapabilityInfo> {
         self.k
             .capabilities(pid)
@@ -266,9 +329,24 @@ impl World {
             },
             _ => None,
         };
+        let call =
+            (number == nr::SEND_RECEIVE).then(|| self.predict_send_receive(pid, args, data.len()));
+        let sent_before = self.k.message_counts().sent;
+        let state_before = self.k.process(pid).map(|p| p.state.clone());
         let d = self
             .k
             .dispatch(pid, SyscallArgs { number, args }, data, self.now_ns);
+        if let Some(call) = call {
+            self.judge_send_receive(
+                pid,
+                args[1],
+                data.len(),
+                call,
+                &d,
+                sent_before,
+                state_before,
+            );
+        }
         match &d {
             Dispatch::Complete(r) if r.result >= 0 => {
                 let name = orbital_kernel::abi::Syscall::from_raw(number)
@@ -318,7 +396,10 @@ impl World {
                             src.rights & rights::WRITE != 0,
                             "send without WRITE succeeded"
                         );
-                        if let (Some(t), ObjectRef::Endpoint(e)) = (transfer_src, src.object) {
+                        let ObjectRef::Endpoint(e) = src.object else {
+                            panic!("sent to the {:?}", src.object);
+                        };
+                        if let Some(t) = transfer_src {
                             assert!(
                                 t.rights & rights::GRANT != 0,
                                 "transfer without GRANT succeeded"
@@ -326,6 +407,7 @@ impl World {
                             let may = self.model.may(pid, t.object);
                             self.model.in_flight.push((e, t.object, t.rights & may));
                         }
+                        self.posted(pid, e, args[1], data.len());
                     }
                     nr::RECEIVE | nr::TRY_RECEIVE => {
                         let src = src.expect("receive succeeded from an unusable slot");
@@ -334,13 +416,228 @@ impl World {
                             "receive without READ succeeded"
                         );
                         let e = receiving_on.expect("received on a non-endpoint");
+                        let head = self.model.queues.get_mut(&e).and_then(|q| q.pop_front());
+                        check_delivery(pid, e, head, reply);
                         self.landed(pid, e, &reply.data);
                     }
                     _ => {}
                 }
             }
         }
+        if let (nr::TRY_RECEIVE, Dispatch::Complete(r), Some(e)) = (number, &d, receiving_on) {
+            if r.result == ErrorCode::WouldBlock.to_result() {
+                assert!(
+                    self.model.queues.get(&e).is_none_or(|q| q.is_empty()),
+                    "WOULD_BLOCK on endpoint {e:?} with messages queued"
+                );
+            }
+        }
         d
+    }
+
+    /// What SEND_RECEIVE must do, judged from the state before the call: the error it must
+    /// return, or the send and receive endpoints of a call that must go through.
+    fn predict_send_receive(
+        &self,
+        pid: ProcessId,
+        args: [u32; 3],
+        len: usize,
+    ) -> Result<(EndpointId, EndpointId), (ErrorCode, &'static str)> {
+        use ErrorCode::*;
+        match self.k.process(pid).map(|p| p.state.clone()) {
+            None => return Err((NoSuchProcess, "unknown caller")),
+            Some(s) if s.is_zombie() => return Err((NoSuchProcess, "zombie caller")),
+            Some(s) if s.is_blocked() => return Err((BadArgument, "blocked caller")),
+            Some(_) => {}
+        }
+        if len > mailbox::DATA_CAPACITY {
+            return Err((MessageTooLarge, "over the mailbox"));
+        }
+        // Slot errors (a capability to a dead endpoint is stale, like a revoked one), then the right.
+        let slot_check = |slot: u32, needed: u32, side: &'static [&'static str; 4]| {
+            let cap = self
+                .k
+                .capabilities(pid)
+                .into_iter()
+                .find(|c| c.slot == slot)
+                .ok_or((BadSlot, side[0]))?;
+            if cap.stale {
+                return Err((StaleCapability, side[1]));
+            }
+            let ObjectRef::Endpoint(e) = cap.object else {
+                return Err((WrongObjectKind, side[2]));
+            };
+            if cap.rights & needed != needed {
+                return Err((PermissionDenied, side[3]));
+            }
+            Ok(e)
+        };
+        let send = slot_check(
+            args[0],
+            rights::WRITE,
+            &[
+                "send slot empty",
+                "send slot stale",
+                "send slot not an endpoint",
+                "send without WRITE",
+            ],
+        )?;
+        let receive = slot_check(
+            args[2],
+            rights::READ,
+            &[
+                "receive slot empty",
+                "receive slot stale",
+                "receive slot not an endpoint",
+                "receive without READ",
+            ],
+        )?;
+        if len > mailbox::MAX_MESSAGE_BYTES {
+            return Err((MessageTooLarge, "over the message limit"));
+        }
+        let has_waiter = self.model.waiters.iter().any(|(_, e)| *e == send);
+        let queued = self.k.endpoint(send).map(|e| e.queue_len).unwrap_or(0);
+        if !has_waiter && queued >= self.k.config().queue_capacity {
+            return Err((QueueFull, "queue full"));
+        }
+        Ok((send, receive))
+    }
+
+    /// Holds the kernel's answer to a SEND_RECEIVE against the model's prediction, and
+    /// updates the model (the message sent, the one received, the caller blocked).
+    #[allow(clippy::too_many_arguments)]
+    fn judge_send_receive(
+        &mut self,
+        pid: ProcessId,
+        tag: u32,
+        len: usize,
+        call: Result<(EndpointId, EndpointId), (ErrorCode, &'static str)>,
+        d: &Dispatch,
+        sent_before: u64,
+        state_before: Option<ProcessState>,
+    ) {
+        match call {
+            Err((code, why)) => {
+                assert_eq!(
+                    d,
+                    &Dispatch::Complete(orbital_kernel::Reply::error(code)),
+                    "SEND_RECEIVE from pid {pid} ({why}) must fail with {}",
+                    code.name()
+                );
+                assert_eq!(
+                    self.k.message_counts().sent,
+                    sent_before,
+                    "a refused SEND_RECEIVE sent ({why})"
+                );
+                assert_eq!(
+                    self.k.process(pid).map(|p| p.state.clone()),
+                    state_before,
+                    "a refused SEND_RECEIVE changed the caller's state ({why})"
+                );
+                self.count(match code {
+                    ErrorCode::PermissionDenied if why.starts_with("send") => {
+                        "SEND_RECEIVE denied: send without WRITE"
+                    }
+                    ErrorCode::PermissionDenied => "SEND_RECEIVE denied: receive without READ",
+                    ErrorCode::BadSlot => "SEND_RECEIVE denied: BAD_SLOT",
+                    ErrorCode::StaleCapability => "SEND_RECEIVE denied: STALE_CAPABILITY",
+                    ErrorCode::QueueFull => "SEND_RECEIVE denied: QUEUE_FULL",
+                    ErrorCode::WrongObjectKind => "SEND_RECEIVE denied: WRONG_OBJECT_KIND",
+                    ErrorCode::MessageTooLarge => "SEND_RECEIVE denied: MESSAGE_TOO_LARGE",
+                    ErrorCode::NoSuchProcess => "SEND_RECEIVE denied: NO_SUCH_PROCESS",
+                    ErrorCode::BadArgument => "SEND_RECEIVE denied: BAD_ARGUMENT (caller blocked)",
+                    _ => "SEND_RECEIVE denied: other",
+                });
+            }
+            Ok((send, receive)) => {
+                assert_eq!(
+                    self.k.message_counts().sent,
+                    sent_before + 1,
+                    "SEND_RECEIVE from pid {pid} did not send exactly one message"
+                );
+                self.posted(pid, send, tag, len);
+                let head = self
+                    .model
+                    .queues
+                    .get_mut(&receive)
+                    .and_then(|q| q.pop_front());
+                match (d, head) {
+                    (Dispatch::Complete(reply), Some(_)) => {
+                        check_delivery(pid, receive, head, reply);
+                        self.landed(pid, receive, &reply.data);
+                        assert_eq!(
+                            self.k.process(pid).map(|p| p.state.clone()),
+                            Some(ProcessState::Running)
+                        );
+                        self.count("SEND_RECEIVE answered at once");
+                    }
+                    (Dispatch::Pending, None) => {
+                        assert_eq!(
+                            self.k.process(pid).map(|p| p.state.clone()),
+                            Some(ProcessState::Blocked(BlockReason::Receive {
+                                endpoint: receive
+                            })),
+                            "SEND_RECEIVE pended but the caller is not blocked on its receive endpoint"
+                        );
+                        self.model.in_call.insert(pid);
+                        self.count("SEND_RECEIVE blocked");
+                    }
+                    (d, head) => panic!(
+                        "SEND_RECEIVE from pid {pid} (send {send:?}, receive {receive:?}): got {d:?}, \
+                         but the model's receive queue head is {head:?}"
+                    ),
+                }
+            }
+        }
+    }
+
+    /// A message went to `endpoint`: to its first blocked receiver (who must wake with it this
+    /// step), or to the back of its queue.
+    fn posted(&mut self, from: ProcessId, endpoint: EndpointId, tag: u32, len: usize) {
+        let msg = Msg { from, tag, len };
+        match self.model.waiters.iter().position(|(_, e)| *e == endpoint) {
+            Some(i) => {
+                let (receiver, _) = self.model.waiters.remove(i);
+                assert!(self.model.wakes.insert(receiver, msg).is_none());
+            }
+            None => self
+                .model
+                .queues
+                .entry(endpoint)
+                .or_default()
+                .push_back(msg),
+        }
+    }
+
+    /// After a step: queues of dead endpoints are dropped, blocked receivers are taken from the
+    /// kernel's states in the order they blocked (at most one new one per step), and every queue
+    /// has the length the model says.
+    fn sync_queues(&mut self) {
+        let k = &self.k;
+        self.model.queues.retain(|e, _| k.endpoint(*e).is_some());
+        let blocked = self.blocked_receivers();
+        self.model
+            .waiters
+            .retain(|(p, e)| blocked.get(p) == Some(e));
+        let new: Vec<_> = blocked
+            .iter()
+            .filter(|(p, _)| !self.model.waiters.iter().any(|(q, _)| q == *p))
+            .map(|(p, e)| (*p, *e))
+            .collect();
+        assert!(
+            new.len() <= 1,
+            "several receivers blocked in one step: {new:?}"
+        );
+        self.model.waiters.extend(new);
+        self.model.in_call.retain(|p| blocked.contains_key(p));
+        for e in self.k.endpoints() {
+            let modelled = self.model.queues.get(&e.id).map_or(0, |q| q.len());
+            assert_eq!(
+                e.queue_len, modelled,
+                "endpoint {:?} holds {} messages, the model {modelled}",
+                e.id, e.queue_len
+            );
+        }
     }
 
     /// A receive reply arrived: a transferred capability must match one sent to that endpoint.
@@ -386,14 +683,43 @@ impl World {
                     ),
                     "completed but still blocked"
                 );
-                if reply.result >= 0 && reply.data.len() >= 12 {
-                    let endpoint = *blocked_on
-                        .get(&pid)
-                        .expect("a receive completed for a process that was not blocked in one");
-                    self.landed(pid, endpoint, &reply.data);
+                let in_call = self.model.in_call.remove(&pid);
+                match (blocked_on.get(&pid), self.model.wakes.remove(&pid)) {
+                    // A receive (or SEND_RECEIVE) handed the message a send was posting.
+                    (Some(&endpoint), msg @ Some(_)) => {
+                        check_delivery(pid, endpoint, msg, &reply);
+                        self.landed(pid, endpoint, &reply.data);
+                        if in_call {
+                            self.count("SEND_RECEIVE woken with the answer");
+                        }
+                    }
+                    // Its endpoint went away.
+                    (Some(&endpoint), None) => {
+                        assert_eq!(
+                            reply,
+                            orbital_kernel::Reply::error(ErrorCode::PeerGone),
+                            "pid {pid} woke from a receive on {endpoint:?} with no message sent to it"
+                        );
+                        assert!(
+                            self.k.endpoint(endpoint).is_none(),
+                            "PEER_GONE from a live endpoint"
+                        );
+                        if in_call {
+                            self.count("SEND_RECEIVE woken with PEER_GONE");
+                        }
+                    }
+                    (None, None) => {
+                        assert_eq!(reply, orbital_kernel::Reply::ok(0), "a sleep ends with 0")
+                    }
+                    (None, Some(m)) => panic!("pid {pid} was handed {m:?} but was not receiving"),
                 }
             }
         }
+        assert!(
+            self.model.wakes.is_empty(),
+            "messages handed to receivers that never woke: {:?}",
+            self.model.wakes
+        );
     }
 
     fn blocked_receivers(&self) -> BTreeMap<ProcessId, EndpointId> {
@@ -411,6 +737,20 @@ impl World {
         let blocked_on = self.blocked_receivers();
         let data = |len: usize| vec![0x5au8; len];
         match *op {
+            Op::SendReceive {
+                p,
+                send,
+                tag,
+                len,
+                receive,
+            } => {
+                let pid = self.pid(p);
+                let (send, receive) = (
+                    self.endpoint_slot(pid, send),
+                    self.endpoint_slot(pid, receive),
+                );
+                let _ = self.dispatch(pid, nr::SEND_RECEIVE, [send, tag, receive], &data(len));
+            }
             Op::Send {
                 p,
                 slot,
@@ -497,9 +837,14 @@ impl World {
                 }
             }
             Op::KernelSend { endpoint, len } => {
-                let _ = self
+                let e = EndpointId(endpoint);
+                if self
                     .k
-                    .send_from_kernel(EndpointId(endpoint), 0, &data(len), self.now_ns);
+                    .send_from_kernel(e, 0, &data(len), self.now_ns)
+                    .is_ok()
+                {
+                    self.posted(ProcessId::KERNEL, e, 0, len);
+                }
             }
             Op::Kill { p } => {
                 let pid = self.pid(p);
@@ -527,6 +872,7 @@ impl World {
             }
         }
         self.apply_effects(&blocked_on);
+        self.sync_queues();
     }
 
     fn check(&mut self) {
@@ -582,6 +928,36 @@ impl World {
     }
 }
 
+/// A delivered reply must be the message the model expected: result = payload length, header
+/// = sender and tag (the third word, the transferred slot, is judged by `landed`).
+fn check_delivery(
+    pid: ProcessId,
+    endpoint: EndpointId,
+    expected: Option<Msg>,
+    reply: &orbital_kernel::Reply,
+) {
+    let Some(m) = expected else {
+        panic!("pid {pid} received {reply:?} on {endpoint:?}, where the model has nothing queued");
+    };
+    let d = &reply.data;
+    assert!(d.len() >= 12, "receive reply without header");
+    let word = |i: usize| u32::from_le_bytes(d[i..i + 4].try_into().unwrap());
+    let got = Msg {
+        from: ProcessId(word(0)),
+        tag: word(4),
+        len: reply.result as usize,
+    };
+    assert_eq!(
+        got, m,
+        "pid {pid} received the wrong message on {endpoint:?}"
+    );
+    assert_eq!(
+        d.len(),
+        12 + m.len,
+        "reply length does not match its result"
+    );
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { max_shrink_iters: 2000, ..ProptestConfig::default() })]
 
@@ -620,6 +996,15 @@ fn random_sequences_cover_the_interesting_paths() {
     for needed in [
         "SEND",
         "RECEIVE",
+        "SEND_RECEIVE answered at once",
+        "SEND_RECEIVE blocked",
+        "SEND_RECEIVE woken with the answer",
+        "SEND_RECEIVE woken with PEER_GONE",
+        "SEND_RECEIVE denied: send without WRITE",
+        "SEND_RECEIVE denied: receive without READ",
+        "SEND_RECEIVE denied: BAD_SLOT",
+        "SEND_RECEIVE denied: STALE_CAPABILITY",
+        "SEND_RECEIVE denied: QUEUE_FULL",
         "TRY_RECEIVE",
         "CAP_GRANT",
         "CAP_DERIVE",

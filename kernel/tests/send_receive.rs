@@ -183,3 +183,42 @@ fn to_its_own_inbox_answers_itself() {
     assert_eq!((c.sent, c.delivered, c.queued), (1, 1, 0));
     k.audit().unwrap();
 }
+
+/// The send slot's errors come before the receive slot's, a dead endpoint included; and a
+/// capability to a dead endpoint is stale whatever its rights (slot errors before rights, as
+/// everywhere else), not PERMISSION_DENIED because it lacks the right asked for.
+#[test]
+fn a_dead_endpoint_is_stale_before_anything_else() {
+    let (mut k, a, b, a_to_b, _) = peers();
+    // a also holds READ-only to b's inbox.
+    let a_reads_b = result(&mut k, b, nr::CAP_GRANT, [1, a.0, rights::READ], &[], 2) as u32;
+    k.kill_process(b, None, 3).unwrap();
+    let _ = k.take_effects();
+    let sent = k.message_counts().sent;
+    // Dead send endpoint, empty receive slot: the send slot's error.
+    assert_eq!(
+        result(&mut k, a, nr::SEND_RECEIVE, [a_to_b, 5, 40], b"x", 4),
+        err(ErrorCode::StaleCapability)
+    );
+    // Dead endpoint through a capability without WRITE: stale, for SEND and SEND_RECEIVE alike.
+    assert_eq!(
+        send(&mut k, a, a_reads_b, 5, b"x", 4),
+        err(ErrorCode::StaleCapability)
+    );
+    assert_eq!(
+        result(&mut k, a, nr::SEND_RECEIVE, [a_reads_b, 5, 1], b"x", 4),
+        err(ErrorCode::StaleCapability)
+    );
+    // ... and as a receive slot without READ (a_to_b is WRITE only).
+    assert_eq!(
+        result(&mut k, a, nr::TRY_RECEIVE, [a_to_b, 0, 0], &[], 4),
+        err(ErrorCode::StaleCapability)
+    );
+    assert_eq!(
+        result(&mut k, a, nr::SEND_RECEIVE, [1, 5, a_to_b], b"x", 4),
+        err(ErrorCode::StaleCapability)
+    );
+    assert_eq!(k.message_counts().sent, sent);
+    assert_eq!(k.process(a).unwrap().state, ProcessState::Running);
+    k.audit().unwrap();
+}
