@@ -118,14 +118,20 @@ fn ended_ui(ui: &mut egui::Ui, supervisor: &Supervisor, data: &PanelData, action
         ui.small("Killed processes stay listed here (reason and final metrics) until you clear them.");
         return;
     }
-    egui::ScrollArea::vertical().id_salt("ended_list").max_height(110.0).show(ui, |ui| {
+    // Up to the kernel's 256 ended processes: only the rows in view are laid out (building all of
+    // them every frame doubled the panels' time after a few hundred kills). Row 0 is the header.
+    let row_height = ui.text_style_height(&egui::TextStyle::Body) + 2.0;
+    let total_rows = ended.len() + 1;
+    egui::ScrollArea::vertical().id_salt("ended_list").max_height(110.0).show_rows(ui, row_height, total_rows, |ui, range| {
+        let n = ended.len();
+        let (first, last) = (range.start.min(n), range.end.saturating_sub(1).max(range.start).min(n));
         egui::Grid::new("ended_grid").striped(true).num_columns(4).spacing([6.0, 2.0]).show(ui, |ui| {
             ui.small("pid");
             ui.small("name");
             ui.small("how it ended");
             ui.small("final: memory / syscalls / IPC sent, received");
             ui.end_row();
-            for process in ended.iter().rev() {
+            for process in ended.iter().rev().skip(first).take(last - first) {
                 let m = &process.metrics;
                 ui.small(process.pid.0.to_string());
                 ui.label(egui::RichText::new(&process.name).color(theme.program_color(&process.name).egui()));
