@@ -81,8 +81,31 @@ async function hover(node) {
   throw new Error(`the app never saw the pointer over pid ${node.pid}`);
 }
 
+/// Waits until no node moves more than a pixel over two frames. The view glides when the canvas
+/// overlay changes (the slow-motion box comes and goes with pause), and a press must land on the
+/// node where it is when the app sees the press, as a person would aim after the motion stops.
+async function settled(timeoutMs = 15_000) {
+  const started = Date.now();
+  let before = await layout();
+  for (;;) {
+    await frames(2);
+    const now = await layout();
+    const moved = Math.max(0, ...now.nodes.map((n) => {
+      const b = before.nodes.find((m) => m.pid === n.pid);
+      return b ? Math.hypot(n.x - b.x, n.y - b.y) : Infinity;
+    }));
+    if (moved <= 1) return now;
+    if (Date.now() - started > timeoutMs) {
+      console.log(`warning: nodes still moving ${moved.toFixed(1)} px per two frames after ${timeoutMs} ms`);
+      return now;
+    }
+    before = now;
+  }
+}
+
 /// Drags a node with the real mouse in small steps, a frame or more per step.
 async function drag(node, to, steps = 10) {
+  await settled();
   const from = await hover(node);
   await page.mouse.down();
   await frames(2);
