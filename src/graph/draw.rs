@@ -398,7 +398,6 @@ fn draw_node_effects(
     }
 }
 
-/// Bars and rate labels for aggregated edges, reused from frame to frame.
 /// The rate labels drawn this frame (world units), for [`CanvasLayout`].
 #[derive(Resource, Debug, Default)]
 pub struct RateLabels(pub Vec<RateLabel>);
@@ -414,6 +413,7 @@ pub struct RateLabel {
 /// Where each node is and how big it is drawn, for rate labels to keep clear of.
 type NodeFootprints<'w, 's> = Query<'w, 's, (&'static GraphNode, &'static Transform, &'static ProcessView)>;
 
+/// Bars and rate labels for aggregated edges, reused from frame to frame.
 #[derive(Resource, Default)]
 struct EdgeBarPool {
     bars: Vec<(Entity, Entity)>,

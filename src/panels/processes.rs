@@ -22,7 +22,7 @@ pub(super) fn processes_ui(ui: &mut egui::Ui, supervisor: &Supervisor, data: &Pa
     let scroll = egui::ScrollArea::vertical().id_salt("process_list").max_height(ui.available_height() * 0.55);
     scroll.show_rows(ui, row_height, total_rows, |ui, range| {
         let n = rows.len();
-        let visible = &rows[range.start.min(n)..range.end.saturating_sub(1).max(range.start).min(n)];
+        let visible = &rows[rows_in_view(range, n)];
         egui::Grid::new("process_grid").striped(true).num_columns(6).spacing([6.0, 3.0]).show(ui, |ui| {
             ui.small("pid");
             ui.small("name");
@@ -98,6 +98,11 @@ pub(super) fn exit_reason_text(reason: &ExitReason) -> String {
     }
 }
 
+/// The items (of `n`) that a `show_rows` range covers when its row 0 is a header.
+fn rows_in_view(range: std::ops::Range<usize>, n: usize) -> std::ops::Range<usize> {
+    range.start.min(n)..range.end.saturating_sub(1).max(range.start).min(n)
+}
+
 /// Processes that are gone from the table (killed), newest first, with their exit reason and
 /// final metrics; and the button that clears them with the traffic and capability logs.
 fn ended_ui(ui: &mut egui::Ui, supervisor: &Supervisor, data: &PanelData, actions: &mut UiActions) {
@@ -123,15 +128,14 @@ fn ended_ui(ui: &mut egui::Ui, supervisor: &Supervisor, data: &PanelData, action
     let row_height = ui.text_style_height(&egui::TextStyle::Body) + 2.0;
     let total_rows = ended.len() + 1;
     egui::ScrollArea::vertical().id_salt("ended_list").max_height(110.0).show_rows(ui, row_height, total_rows, |ui, range| {
-        let n = ended.len();
-        let (first, last) = (range.start.min(n), range.end.saturating_sub(1).max(range.start).min(n));
+        let shown = rows_in_view(range, ended.len());
         egui::Grid::new("ended_grid").striped(true).num_columns(4).spacing([6.0, 2.0]).show(ui, |ui| {
             ui.small("pid");
             ui.small("name");
             ui.small("how it ended");
             ui.small("final: memory / syscalls / IPC sent, received");
             ui.end_row();
-            for process in ended.iter().rev().skip(first).take(last - first) {
+            for process in ended.iter().rev().skip(shown.start).take(shown.len()) {
                 let m = &process.metrics;
                 ui.small(process.pid.0.to_string());
                 ui.label(egui::RichText::new(&process.name).color(theme.program_color(&process.name).egui()));

@@ -83,11 +83,11 @@ pub fn start(handle: SupervisorHandle, doorbell: Int32Array, spin_micros: u32) -
         bevy::log::warn!("Atomics.waitAsync is missing: syscalls are serviced every {TICK_INTERVAL_MS} ms instead");
     }
     let on_wake = Closure::<dyn FnMut(JsValue)>::new(|_| {
-        let now = now_ms();
         with_servicer(|s| {
             s.armed = false;
             s.stats.wakes += 1;
-            s.hot = now - s.slept_at <= s.spin_ms;
+            // Only a spinning servicer needs to know how soon the ring came.
+            s.hot = s.spin_ms > 0.0 && s.now() - s.slept_at <= s.spin_ms;
         });
         pump();
     });
@@ -124,8 +124,31 @@ fn with_servicer<R>(f: impl FnOnce(&mut Servicer) -> R) -> Option<R> {
     SERVICER.with_borrow_mut(|s| s.as_mut().map(f))
 }
 
+impl Servicer {
+    fn now(&self) -> f64 {
+        self.performance.as_ref().map_or(0.0, |p| p.now())
+    }
+}
+
 fn now_ms() -> f64 {
-    with_servicer(|s| s.performance.as_ref().map_or(0.0, |p| p.now())).unwrap_or(0.0)
+    with_servicer(|s| s.now()).unwrap_or(0.0)
+}
+
+/// One servicing pass (after advancing the kernel clock, with `tick`): services what is pending,
+/// tells the supervisor its servicer is alive and counts what it serviced.
+fn service(handle: &SupervisorHandle, tick: bool) -> usize {
+    let serviced = {
+        let mut supervisor = handle.lock();
+        let now_ns = supervisor.now_ns();
+        if tick {
+            supervisor.tick(now_ns);
+        }
+        let serviced = supervisor.service_pending(now_ns);
+        supervisor.note_servicer_ran(now_ns);
+        serviced
+    };
+    with_servicer(|s| s.stats.serviced += serviced as u64);
+    serviced
 }
 
 /// Services until nothing new arrives or the budget is spent, then waits on the doorbell.
@@ -134,14 +157,7 @@ fn pump() {
     let started = now_ms();
     loop {
         let seen = Atomics::load(&doorbell, 0).unwrap_or(0);
-        let serviced = {
-            let mut supervisor = handle.lock();
-            let now_ns = supervisor.now_ns();
-            let serviced = supervisor.service_pending(now_ns);
-            supervisor.note_servicer_ran(now_ns);
-            serviced
-        };
-        with_servicer(|s| s.stats.serviced += serviced as u64);
+        let serviced = service(&handle, false);
         let mut now = now_ms();
         if spin_ms > 0.0 && serviced > 0 && with_servicer(|s| s.hot).unwrap_or(false) {
             // A guest that just got its reply often rings again within microseconds (a sender's
@@ -215,13 +231,5 @@ fn arm(seen: i32) -> Armed {
 /// Between frames: advance the kernel clock (sleepers, slow motion) and service what is pending.
 fn tick() {
     let Some(handle) = with_servicer(|s| s.handle.clone()) else { return };
-    let serviced = {
-        let mut supervisor = handle.lock();
-        let now_ns = supervisor.now_ns();
-        supervisor.tick(now_ns);
-        let serviced = supervisor.service_pending(now_ns);
-        supervisor.note_servicer_ran(now_ns);
-        serviced
-    };
-    with_servicer(|s| s.stats.serviced += serviced as u64);
+    service(&handle, true);
 }
