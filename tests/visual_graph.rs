@@ -3,8 +3,6 @@
 //! spawned and killed through `SupervisorIntent`s like a person would; messages are synthetic
 //! `KernelEventMessage`s (real guests are covered by the supervisor's tests).
 
-use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bevy::prelude::*;
@@ -13,36 +11,8 @@ use orbital_playground::abi::ErrorCode;
 use orbital_playground::graph::layout::LayoutSettings;
 use orbital_playground::graph::{GraphModel, GraphNode, GraphPlugin, GraphSettings, NodeEffect, NodeEffectKind, Particle};
 use orbital_playground::kernel::{EndpointId, KernelEvent, ProcessId};
-use orbital_playground::supervisor::mailbox::{AtomicMailbox, MailboxWords};
-use orbital_playground::supervisor::{
-    GuestExit, Host, HostError, KernelEventMessage, ProcessEntity, ProgramSpec, SpawnedGuest, SupervisorIntent,
-    SupervisorPlugin,
-};
-
-/// A host whose guests never run: processes exist in the kernel, nothing else happens.
-#[derive(Default)]
-struct IdleHost(Arc<Mutex<BTreeMap<ProcessId, Arc<MailboxWords>>>>);
-
-impl Host for IdleHost {
-    fn spawn(&mut self, pid: ProcessId, _program: &ProgramSpec) -> Result<SpawnedGuest, HostError> {
-        let words = MailboxWords::new();
-        self.0.lock().unwrap().insert(pid, words.clone());
-        Ok(SpawnedGuest { mailbox: Box::new(AtomicMailbox(words)), worker_id: pid.0 })
-    }
-    fn stop(&mut self, pid: ProcessId) {
-        self.0.lock().unwrap().remove(&pid);
-    }
-    fn live_guests(&self) -> usize {
-        self.0.lock().unwrap().len()
-    }
-    fn take_exits(&mut self) -> Vec<GuestExit> {
-        Vec::new()
-    }
-    fn ring_doorbell(&self) {}
-    fn name(&self) -> &'static str {
-        "idle (test)"
-    }
-}
+use orbital_playground::supervisor::{KernelEventMessage, ProcessEntity, SupervisorIntent, SupervisorPlugin};
+use orbital_supervisor::testing::ScriptedHost;
 
 const FRAME: Duration = Duration::from_micros(16_667);
 
@@ -51,7 +21,7 @@ fn app_with_seed(seed: u64) -> App {
     app.add_plugins(MinimalPlugins)
         .insert_resource(TimeUpdateStrategy::ManualDuration(FRAME))
         .insert_resource(GraphSettings { layout: LayoutSettings { seed, ..default() }, ..default() })
-        .add_plugins(SupervisorPlugin::with_host(|| Box::new(IdleHost::default())).without_boot())
+        .add_plugins(SupervisorPlugin::with_host(|| Box::new(ScriptedHost::new().0)).without_boot())
         .add_plugins(GraphPlugin);
     app.update();
     app

@@ -1,8 +1,6 @@
 //! Scenarios load as Bevy assets and start through supervisor intents; a broken file reports its
 //! parse error with line and column and the running scenario keeps running.
 
-use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bevy::asset::AssetPlugin;
@@ -10,41 +8,15 @@ use bevy::prelude::*;
 use bevy::time::TimeUpdateStrategy;
 use orbital_playground::kernel::ProcessId;
 use orbital_playground::scenario::{LoadScenario, ScenarioPlugin, ScenarioSettings, ScenarioState};
-use orbital_playground::supervisor::mailbox::{AtomicMailbox, MailboxWords};
-use orbital_playground::supervisor::{
-    GuestExit, Host, HostError, ProgramSpec, SpawnedGuest, SupervisorHandle, SupervisorPlugin, TimeControl,
-};
-
-#[derive(Default)]
-struct IdleHost(Arc<Mutex<BTreeMap<ProcessId, Arc<MailboxWords>>>>);
-
-impl Host for IdleHost {
-    fn spawn(&mut self, pid: ProcessId, _program: &ProgramSpec) -> Result<SpawnedGuest, HostError> {
-        let words = MailboxWords::new();
-        self.0.lock().unwrap().insert(pid, words.clone());
-        Ok(SpawnedGuest { mailbox: Box::new(AtomicMailbox(words)), worker_id: pid.0 })
-    }
-    fn stop(&mut self, pid: ProcessId) {
-        self.0.lock().unwrap().remove(&pid);
-    }
-    fn live_guests(&self) -> usize {
-        self.0.lock().unwrap().len()
-    }
-    fn take_exits(&mut self) -> Vec<GuestExit> {
-        Vec::new()
-    }
-    fn ring_doorbell(&self) {}
-    fn name(&self) -> &'static str {
-        "idle (test)"
-    }
-}
+use orbital_playground::supervisor::{SupervisorHandle, SupervisorPlugin, TimeControl};
+use orbital_supervisor::testing::ScriptedHost;
 
 fn app(startup: &str) -> App {
     let mut app = App::new();
     app.add_plugins(MinimalPlugins)
         .add_plugins(AssetPlugin { file_path: concat!(env!("CARGO_MANIFEST_DIR"), "/assets").into(), ..default() })
         .insert_resource(TimeUpdateStrategy::ManualDuration(Duration::from_millis(16)))
-        .add_plugins(SupervisorPlugin::with_host(|| Box::new(IdleHost::default())).without_boot())
+        .add_plugins(SupervisorPlugin::with_host(|| Box::new(ScriptedHost::new().0)).without_boot())
         .insert_resource(ScenarioSettings { startup: Some(startup.into()) })
         .add_plugins(ScenarioPlugin);
     app

@@ -286,7 +286,7 @@ fn refresh_graph_edges(
     }
     edges.since_refresh_secs = 0.0;
     edges.dirty = false;
-    let Ok(supervisor) = supervisor.0.lock() else { return };
+    let supervisor = supervisor.lock();
     let kernel = supervisor.kernel();
     let edges = &mut *edges;
     for list in edges.endpoints.values_mut() {

@@ -1,58 +1,79 @@
-//! The supervisor core as a Bevy plugin: it owns the kernel, boots `init`, services syscalls from
-//! each process's mailbox, and mirrors the kernel into the ECS.
+//! The supervisor as a Bevy plugin. The supervisor itself (kernel, manifest, hosts, mailboxes,
+//! servicing) is the Bevy-free `orbital-supervisor` crate; this module owns it as the
+//! [`SupervisorHandle`] resource, turns [`SupervisorIntent`]s into calls on it, republishes kernel
+//! events as [`KernelEventMessage`]s and mirrors every process as an entity.
 //!
 //! ```text
-//! guest ─▶ mailbox ─doorbell─▶ servicer (thread / waitAsync) ─▶ Supervisor::service_pending ─▶ Kernel
-//!                                                                                   │
 //!  Update: ApplyIntents ─▶ Service (tick, fallback servicing) ─▶ PublishEvents ─▶ SyncEntities
 //!          SupervisorIntent                                        KernelEventMessage  ProcessEntity + ProcessView
 //! ```
 //!
-//! The [`Supervisor`] lives in `Arc<Mutex<..>>` (the [`SupervisorHandle`] resource) so syscalls
-//! are serviced outside frames: a hidden browser tab or a slow software renderer does not stall
-//! the guests. Natively a [`native_host::Servicer`] thread waits on the doorbell futex; in the
-//! browser the web host drives `service_pending` from an `Atomics.waitAsync` callback. Each frame
-//! the plugin's systems also apply intents, tick the kernel (sleepers), drain kernel events into
-//! [`KernelEventMessage`]s and keep one [`ProcessEntity`] per kernel process with a fresh
-//! [`ProcessView`]. How the web host's `!Send` JavaScript handles fit in the shared lock is
-//! described in [`host`].
+//! Syscalls are serviced outside frames (a native servicer thread, or the web host's
+//! `Atomics.waitAsync` callback), so a hidden browser tab or a slow software renderer does not
+//! stall the guests; each frame also ticks the kernel (sleepers) and services once if no host
+//! servicer has run lately.
 
-pub mod host;
-pub mod mailbox;
-pub mod manifest;
+pub use orbital_supervisor::{
+    CONSOLE_LOG_CAPACITY, Clock, ConnectSpec, ConsoleKind, ConsoleLine, GuestExit, GuestExitKind, Host, HostError,
+    KillError, Mailbox, MailboxStatus, Manifest, ManifestError, ProgramSpec, ServicedCall, SharedSupervisor,
+    SpawnError, SpawnedGuest, Supervisor, TimeControl, host, json, mailbox, manifest,
+};
 #[cfg(not(target_arch = "wasm32"))]
-pub mod native_host;
-mod runtime;
+pub use orbital_supervisor::native_host;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use bevy::prelude::*;
 
-pub use host::{GuestExit, GuestExitKind, Host, HostError, SpawnedGuest};
-pub use mailbox::Mailbox;
-pub use manifest::{ConnectSpec, Manifest, ManifestError, ProgramSpec};
-pub use runtime::{
-    CONSOLE_LOG_CAPACITY, ConsoleKind, ConsoleLine, KillError, MailboxStatus, ServicedCall, SpawnError, Supervisor,
-    TimeControl,
-};
-
 use crate::kernel::{KernelConfig, KernelEvent, ProcessId, ProcessMetrics, ProcessState};
 
-/// The supervisor, shared between Bevy systems and whatever services syscalls between frames.
+/// The supervisor as a resource. Its lock is private: [`SupervisorHandle::lock`] is the only way
+/// in, and it recovers from a poisoned lock.
 #[derive(Resource, Clone)]
-pub struct SupervisorHandle(pub Arc<Mutex<Supervisor>>);
+pub struct SupervisorHandle {
+    shared: SharedSupervisor,
+    /// Refusals of intents applied from outside the ECS, published as [`IntentRefused`] next frame.
+    refused_outside: Arc<Mutex<Vec<IntentRefused>>>,
+}
 
 impl SupervisorHandle {
     pub fn new(supervisor: Supervisor) -> SupervisorHandle {
-        SupervisorHandle(Arc::new(Mutex::new(supervisor)))
+        SupervisorHandle { shared: SharedSupervisor::new(supervisor), refused_outside: Arc::default() }
     }
 
     /// Locks the supervisor. A panic while holding the lock is a bug; the state is still the
     /// kernel's own (it never panics on guest input), so keep going with it.
     pub fn lock(&self) -> MutexGuard<'_, Supervisor> {
-        self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.shared.lock()
     }
+
+    /// The shared supervisor, for a servicer that runs outside frames.
+    pub fn shared(&self) -> &SharedSupervisor {
+        &self.shared
+    }
+
+    /// Applies an intent now, for callers outside the ECS (`window.supervisor`), which must answer
+    /// between frames. The same code applies every intent whoever sent it, and a refusal reaches
+    /// the UI the same way (an [`IntentRefused`] message next frame) as well as the caller.
+    pub fn apply_intent(&self, intent: &SupervisorIntent) -> Result<(), String> {
+        let outcome = apply_intent(&mut self.lock(), intent);
+        if let Err(reason) = &outcome {
+            let refusal = IntentRefused { intent: format!("{intent:?}"), reason: reason.clone() };
+            self.refused_outside.lock().unwrap_or_else(|p| p.into_inner()).push(refusal);
+        }
+        outcome
+    }
+
+    fn take_refused_outside(&self) -> Vec<IntentRefused> {
+        std::mem::take(&mut *self.refused_outside.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+}
+
+/// The app's clock for the supervisor: Bevy's platform `Instant`, which works in the browser too.
+pub fn app_clock() -> Clock {
+    let started = bevy::platform::time::Instant::now();
+    Clock::from_fn(move || u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX))
 }
 
 /// Something a person (or a test, or `window.supervisor`) wants done. The UI never touches the
@@ -166,7 +187,7 @@ impl Plugin for SupervisorPlugin {
         };
         let custom_host = self.host.lock().unwrap_or_else(|p| p.into_inner()).take();
         let handle = match custom_host {
-            Some(make_host) => SupervisorHandle::new(Supervisor::new(manifest, make_host(), self.config.clone())),
+            Some(make_host) => SupervisorHandle::new(Supervisor::new(manifest, make_host(), self.config.clone(), app_clock())),
             None => native_supervisor(app, manifest, self.config.clone()),
         };
         app.insert_resource(handle)
@@ -203,8 +224,8 @@ impl Plugin for SupervisorPlugin {
 fn native_supervisor(app: &mut App, manifest: Manifest, config: KernelConfig) -> SupervisorHandle {
     let host = native_host::NativeHost::new();
     let doorbell = host.doorbell();
-    let handle = SupervisorHandle::new(Supervisor::new(manifest, Box::new(host), config));
-    app.insert_resource(NativeServicer(native_host::Servicer::start(&handle, doorbell)));
+    let handle = SupervisorHandle::new(Supervisor::new(manifest, Box::new(host), config, app_clock()));
+    app.insert_resource(NativeServicer(native_host::Servicer::start(handle.shared(), doorbell)));
     handle
 }
 
@@ -230,44 +251,52 @@ fn apply_intents(
     mut intents: MessageReader<SupervisorIntent>,
     mut refused: MessageWriter<IntentRefused>,
 ) {
+    refused.write_batch(handle.take_refused_outside());
     let mut supervisor = handle.lock();
     for intent in intents.read() {
-        let outcome = match intent {
-            SupervisorIntent::Spawn { program } => supervisor.spawn_program(program).map(|_| ()).map_err(|e| e.to_string()),
-            SupervisorIntent::Kill { pid } => supervisor.kill(*pid).map_err(|e| e.to_string()),
-            SupervisorIntent::ConsoleInput { line } => supervisor.console_input(line),
-            SupervisorIntent::SetTime(time) => {
-                supervisor.set_time_control(*time);
-                Ok(())
-            }
-            SupervisorIntent::Step => {
-                supervisor.step();
-                Ok(())
-            }
-            SupervisorIntent::Reap { pid } => {
-                supervisor.reap(*pid).map_err(|e| format!("cannot reap pid {}: {}", pid.0, e.describe()))
-            }
-            SupervisorIntent::ResetUserProcesses => {
-                supervisor.reset_user_processes();
-                Ok(())
-            }
-            SupervisorIntent::ResetUserProcessesExcept { keep } => {
-                supervisor.reset_user_processes_except(keep);
-                Ok(())
-            }
-            SupervisorIntent::ClearLogs => {
-                supervisor.clear_logs();
-                Ok(())
-            }
-        };
-        if let Err(reason) = outcome {
-            // Spawn refusals were logged by the supervisor itself.
-            if !matches!(intent, SupervisorIntent::Spawn { .. }) {
-                warn!("{intent:?} refused: {reason}");
-            }
+        if let Err(reason) = apply_intent(&mut supervisor, intent) {
             refused.write(IntentRefused { intent: format!("{intent:?}"), reason });
         }
     }
+}
+
+/// What each intent does: the one place intents are applied, from the ECS or from outside it.
+fn apply_intent(supervisor: &mut Supervisor, intent: &SupervisorIntent) -> Result<(), String> {
+    let outcome = match intent {
+        SupervisorIntent::Spawn { program } => supervisor.spawn_program(program).map(|_| ()).map_err(|e| e.to_string()),
+        SupervisorIntent::Kill { pid } => supervisor.kill(*pid).map_err(|e| e.to_string()),
+        SupervisorIntent::ConsoleInput { line } => supervisor.console_input(line),
+        SupervisorIntent::SetTime(time) => {
+            supervisor.set_time_control(*time);
+            Ok(())
+        }
+        SupervisorIntent::Step => {
+            supervisor.step();
+            Ok(())
+        }
+        SupervisorIntent::Reap { pid } => {
+            supervisor.reap(*pid).map_err(|e| format!("cannot reap pid {}: {}", pid.0, e.describe()))
+        }
+        SupervisorIntent::ResetUserProcesses => {
+            supervisor.reset_user_processes();
+            Ok(())
+        }
+        SupervisorIntent::ResetUserProcessesExcept { keep } => {
+            supervisor.reset_user_processes_except(keep);
+            Ok(())
+        }
+        SupervisorIntent::ClearLogs => {
+            supervisor.clear_logs();
+            Ok(())
+        }
+    };
+    // Spawn refusals were logged by the supervisor itself.
+    if let Err(reason) = &outcome
+        && !matches!(intent, SupervisorIntent::Spawn { .. })
+    {
+        warn!("{intent:?} refused: {reason}");
+    }
+    outcome
 }
 
 fn service_mailboxes(handle: Res<SupervisorHandle>) {

@@ -1,6 +1,8 @@
 //! `window.supervisor`: the playground's JavaScript API, for people at the console and for the
-//! browser tests. It reads and drives the shared [`Supervisor`] directly, so it works between
-//! frames (a software-rendered page may draw only a few frames a second).
+//! browser tests. It reads the shared supervisor directly and changes it only through intents
+//! ([`SupervisorHandle::apply_intent`], or a message such as `LoadScenario`), so it works between
+//! frames (a software-rendered page may draw only a few frames a second) and a refusal reaches
+//! the UI the same way whoever asked.
 //!
 //! ```js
 //! supervisor.send_input("spawn memhog")      // same path as typing into the terminal
@@ -20,9 +22,9 @@ use serde_json::json;
 use wasm_bindgen::prelude::*;
 
 use super::host::HostEvents;
-use super::json::{self, WorkerFacts};
 use super::{latency, servicer};
-use crate::supervisor::SupervisorHandle;
+use crate::supervisor::json::{self, WorkerFacts};
+use crate::supervisor::{SupervisorHandle, SupervisorIntent};
 
 thread_local! {
     static API: RefCell<Option<Object>> = const { RefCell::new(None) };
@@ -76,8 +78,10 @@ fn expose_json_with_arg(name: &str, get: impl Fn(f64) -> String + 'static) -> Re
 pub fn install(handle: SupervisorHandle, events: Rc<RefCell<HostEvents>>) -> Result<(), JsValue> {
     let h = handle.clone();
     // Errors reach the caller as a thrown JS Error with the supervisor's explanation.
+    // Through the intent path, like typing into the terminal: a refusal is thrown to the caller
+    // and shown in the UI.
     let send_input = Closure::<dyn Fn(String) -> Result<(), JsValue>>::new(move |line: String| {
-        h.lock().console_input(&line).map_err(|e| JsValue::from(js_sys::Error::new(&e)))?;
+        h.apply_intent(&SupervisorIntent::ConsoleInput { line }).map_err(|e| JsValue::from(js_sys::Error::new(&e)))?;
         // The terminal's RECEIVE completed inside `console_input`; its worker is awake already.
         Ok(())
     });

@@ -12,7 +12,6 @@
 //! or a test can see where the time to the first frame goes.
 //! The JSON documents ([`json`]) and module inspection ([`module_info`]) are plain Rust, built
 //! and tested on every platform; everything touching JavaScript is `wasm32` only.
-pub mod json;
 pub mod latency;
 pub mod module_info;
 

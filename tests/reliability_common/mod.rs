@@ -204,7 +204,7 @@ impl Harness {
             .add_systems(Update, record_events.after(SupervisorSystems::PublishEvents));
         let handle = app.world().resource::<SupervisorHandle>().clone();
         let doorbell = doorbell_slot.lock().unwrap().take().expect("the host was created by the plugin");
-        app.insert_resource(NativeServicer(Servicer::start(&handle, doorbell)));
+        app.insert_resource(NativeServicer(Servicer::start(handle.shared(), doorbell)));
         let mut h = Harness { app, guests_dir: dir };
         h.wait_for("init, terminal and idle to start", |h| {
             ["init", "terminal", "idle"].iter().all(|n| h.pid_of(n).is_some()) && h.entity_count() == 3

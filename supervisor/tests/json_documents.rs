@@ -2,36 +2,21 @@
 //! scripted host, so every field the browser tests rely on is checked without a browser).
 use std::collections::BTreeMap;
 
-use orbital_playground::kernel::{KernelConfig, ProcessId};
-use orbital_playground::supervisor::mailbox::{AtomicMailbox, MailboxWords};
-use orbital_playground::supervisor::{GuestExit, Host, HostError, Manifest, ProgramSpec, SpawnedGuest, Supervisor};
-use orbital_playground::web::json::{self, WorkerFacts};
+use orbital_supervisor::kernel::KernelConfig;
+use orbital_supervisor::{Clock, Manifest, Supervisor};
+use orbital_supervisor::json::{self, WorkerFacts};
+use orbital_supervisor::testing::ScriptedHost;
 
-struct QuietHost(usize);
-
-impl Host for QuietHost {
-    fn spawn(&mut self, pid: ProcessId, _program: &ProgramSpec) -> Result<SpawnedGuest, HostError> {
-        self.0 += 1;
-        Ok(SpawnedGuest { mailbox: Box::new(AtomicMailbox(MailboxWords::new())), worker_id: 40 + pid.0 })
-    }
-    fn stop(&mut self, _pid: ProcessId) {
-        self.0 -= 1;
-    }
-    fn live_guests(&self) -> usize {
-        self.0
-    }
-    fn take_exits(&mut self) -> Vec<GuestExit> {
-        Vec::new()
-    }
-    fn ring_doorbell(&self) {}
-    fn name(&self) -> &'static str {
-        "quiet"
-    }
+/// A supervisor whose guests never run, with worker ids 40 + pid.
+fn quiet_supervisor() -> Supervisor {
+    let (host, _guests) = ScriptedHost::new();
+    let (clock, _time) = Clock::manual();
+    Supervisor::new(Manifest::builtin().unwrap(), Box::new(host.with_worker_id_base(40)), KernelConfig::default(), clock)
 }
 
 #[test]
 fn process_endpoint_and_metrics_documents() {
-    let mut sup = Supervisor::new(Manifest::builtin().unwrap(), Box::new(QuietHost(0)), KernelConfig::default());
+    let mut sup = quiet_supervisor();
     let receiver = sup.spawn_program("receiver").unwrap();
     let sender = sup.spawn_program("sender").unwrap();
     let facts = BTreeMap::from([(receiver, WorkerFacts { spawn_to_first_syscall_ms: Some(1.5) })]);
@@ -64,7 +49,7 @@ fn process_endpoint_and_metrics_documents() {
     let metrics = json::system_metrics(&sup);
     assert_eq!(metrics["processes"], 2);
     assert_eq!(metrics["live_guests"], 2);
-    assert_eq!(metrics["host"], "quiet");
+    assert_eq!(metrics["host"], "scripted (test)");
 
     sup.kill(sender).unwrap();
     let list = json::process_list(&sup, &BTreeMap::new());
@@ -73,7 +58,7 @@ fn process_endpoint_and_metrics_documents() {
 
 #[test]
 fn ended_processes_and_message_counts_stay_until_cleared() {
-    let mut sup = Supervisor::new(Manifest::builtin().unwrap(), Box::new(QuietHost(0)), KernelConfig::default());
+    let mut sup = quiet_supervisor();
     let receiver = sup.spawn_program("receiver").unwrap();
     let sender = sup.spawn_program("sender").unwrap();
     assert_eq!(json::ended_processes(&sup), serde_json::json!([]));

@@ -1,9 +1,9 @@
-//! Property-based fuzzing of everything the app decodes from outside (issue 6, item 3):
+//! Property-based fuzzing of what the supervisor decodes from outside:
 //! - the mailbox decoder (`Mailbox::read_request`) and the supervisor's servicing of arbitrary
 //!   mailbox words: random syscall numbers, arguments, `DATA_LEN`s (negative, huge), data,
 //!   forged `PID` words, odd `STATUS` values, memory reports, guests that trap or are killed;
-//! - the RON program-manifest loader (`Manifest::parse`) and the scenario loader
-//!   (`parse_scenario`): random bytes and mutations of the shipped files.
+//! - the RON program-manifest loader (`Manifest::parse`): random bytes and mutations of the
+//!   shipped file. (The app's scenario loader has its own fuzz test.)
 //!
 //! Nothing may panic; a syntax error must carry a line and column inside the text; the kernel's
 //! own audit must pass after every serviced request; a reply must carry a documented code and fit
@@ -12,146 +12,20 @@
 //! CI: `CI_CASES` cases per property. `ORBITAL_FUZZ=long` (50x) or `PROPTEST_CASES=n` for more.
 //! Run with `--nocapture` to see the execution counts.
 
-use std::cell::RefCell;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex};
 
-use orbital_playground::abi::{ErrorCode, mailbox as mb, nr};
-use orbital_playground::kernel::{KernelConfig, ProcessId};
-use orbital_playground::scenario::{ScenarioError, parse_scenario};
-use orbital_playground::supervisor::mailbox::{AtomicMailbox, Mailbox, MailboxWords};
-use orbital_playground::supervisor::manifest::BUILTIN_MANIFEST;
-use orbital_playground::supervisor::{
-    GuestExit, GuestExitKind, Host, HostError, Manifest, ManifestError, ProgramSpec, SpawnedGuest, Supervisor,
-};
+use orbital_supervisor::abi::{ErrorCode, mailbox as mb, nr};
+use orbital_supervisor::kernel::ProcessId;
+use orbital_supervisor::mailbox::{AtomicMailbox, Mailbox, MailboxWords};
+use orbital_supervisor::manifest::BUILTIN_MANIFEST;
+use orbital_supervisor::fuzz_check as check;
+use orbital_supervisor::testing::scripted_supervisor;
+use orbital_supervisor::{GuestExitKind, Manifest, ManifestError};
 use proptest::prelude::*;
-use proptest::test_runner::{Config, TestCaseError, TestRunner};
-
-const CI_CASES: u32 = 3_000;
-
-fn cases() -> u32 {
-    if let Some(n) = std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()) {
-        return n;
-    }
-    match std::env::var("ORBITAL_FUZZ").as_deref() {
-        Ok("long") => CI_CASES * 50,
-        _ => CI_CASES,
-    }
-}
-
-fn runner() -> TestRunner {
-    TestRunner::new(Config { cases: cases(), failure_persistence: None, ..Config::default() })
-}
-
-thread_local! {
-    static EXECUTIONS: RefCell<u64> = const { RefCell::new(0) };
-}
-
-fn executed(n: u64) {
-    EXECUTIONS.with(|e| *e.borrow_mut() += n);
-}
-
-fn finish(name: &str, unit: &str, result: Result<(), proptest::test_runner::TestError<impl std::fmt::Debug>>) {
-    let n = EXECUTIONS.with(|e| std::mem::take(&mut *e.borrow_mut()));
-    println!("{name}: {} cases, {n} {unit}", cases());
-    if let Err(e) = result {
-        panic!("{e}");
-    }
-}
-
-macro_rules! check {
-    ($cond:expr, $($msg:tt)+) => {
-        if !$cond {
-            return Err(TestCaseError::fail(format!($($msg)+)));
-        }
-    };
-}
-
-// ---------------------------------------------------------------------------------------------
-// RON loaders
-
-/// Pieces that make RON mutations likely to reach deep into the parser and the validation.
-const TOKENS: &[&str] = &[
-    "(", ")", "[", "]", ",", ":", "\"", "name", "module", "programs", "connects", "provides", "service", "rights", "\"W\"",
-    "\"Q\"", "true", "false", "required", "exclusive", "count", "processes", "program", "time", "Slow(0)", "Slow(4)",
-    "Paused", "position", "(1.0, -2.5)", "4294967296", "-1", "1e309", "\"\\u{0}\"", "//", "/*", "\n", "r#\"", "Some(", "None",
-    "\"idle.wasm\"", "\"../x.wasm\"", "\"a.b\"", "\u{fffd}", "\u{202e}", "title", "description",
-];
-
-#[derive(Clone, Debug)]
-enum Mutation {
-    Delete { at: usize, len: usize },
-    Insert { at: usize, token: usize },
-    InsertBytes { at: usize, bytes: Vec<u8> },
-    Replace { at: usize, byte: u8 },
-    Duplicate { at: usize, len: usize, to: usize },
-    Truncate { at: usize },
-}
-
-fn mutation() -> impl Strategy<Value = Mutation> {
-    let pos = any::<usize>();
-    prop_oneof![
-        (pos.clone(), 1usize..12).prop_map(|(at, len)| Mutation::Delete { at, len }),
-        (pos.clone(), 0..TOKENS.len()).prop_map(|(at, token)| Mutation::Insert { at, token }),
-        (pos.clone(), prop::collection::vec(any::<u8>(), 1..6)).prop_map(|(at, bytes)| Mutation::InsertBytes { at, bytes }),
-        (pos.clone(), any::<u8>()).prop_map(|(at, byte)| Mutation::Replace { at, byte }),
-        (pos.clone(), 1usize..40, pos.clone()).prop_map(|(at, len, to)| Mutation::Duplicate { at, len, to }),
-        pos.prop_map(|at| Mutation::Truncate { at }),
-    ]
-}
-
-fn mutate(text: &[u8], mutations: &[Mutation]) -> Vec<u8> {
-    let mut b = text.to_vec();
-    for m in mutations {
-        let n = b.len().max(1);
-        match m {
-            Mutation::Delete { at, len } => {
-                let at = at % n;
-                let end = (at + len).min(b.len());
-                if at < end {
-                    b.drain(at..end);
-                }
-            }
-            Mutation::Insert { at, token } => {
-                let at = (at % n).min(b.len());
-                b.splice(at..at, TOKENS[*token].bytes());
-            }
-            Mutation::InsertBytes { at, bytes } => {
-                let at = (at % n).min(b.len());
-                b.splice(at..at, bytes.iter().copied());
-            }
-            Mutation::Replace { at, byte } => {
-                if !b.is_empty() {
-                    let at = at % b.len();
-                    b[at] = *byte;
-                }
-            }
-            Mutation::Duplicate { at, len, to } => {
-                if !b.is_empty() {
-                    let at = at % b.len();
-                    let end = (at + len).min(b.len());
-                    let piece: Vec<u8> = b[at..end].to_vec();
-                    let to = (to % n).min(b.len());
-                    b.splice(to..to, piece);
-                }
-            }
-            Mutation::Truncate { at } => {
-                let at = at % n;
-                b.truncate(at);
-            }
-        }
-    }
-    b
-}
-
-/// A reported position must point into the text (1-based; one past the last line or column is
-/// the end of input).
-fn position_inside(text: &[u8], line: usize, column: usize) -> bool {
-    let text = String::from_utf8_lossy(text);
-    let lines: Vec<&str> = text.split('\n').collect();
-    line >= 1 && column >= 1 && line <= lines.len() + 1 && column <= lines.get(line - 1).map_or(1, |l| l.chars().count() + 1) + 1
-}
+use proptest::test_runner::TestCaseError;
+use orbital_supervisor::testing::fuzz::{executed, finish, mutate, mutation, position_inside, runner, take_executions};
 
 fn check_manifest(bytes: &[u8]) -> Result<(), TestCaseError> {
     executed(1);
@@ -177,36 +51,6 @@ fn check_manifest(bytes: &[u8]) -> Result<(), TestCaseError> {
     Ok(())
 }
 
-fn check_scenario(bytes: &[u8]) -> Result<(), TestCaseError> {
-    executed(1);
-    match parse_scenario(bytes) {
-        Ok(s) => {
-            check!(s.processes.iter().all(|p| !p.program.trim().is_empty()), "empty program name accepted");
-            let _ = s.intents();
-        }
-        Err(ScenarioError::Parse { line, column, message }) => {
-            check!(position_inside(bytes, line, column), "parse error at {line}:{column} outside the text: {message}");
-            check!(!message.is_empty(), "a parse error without a message");
-        }
-        Err(ScenarioError::Invalid(why)) => check!(!why.is_empty(), "an invalid scenario without a reason"),
-        Err(ScenarioError::Io(e)) => return Err(TestCaseError::fail(format!("parsing bytes gave an I/O error: {e}"))),
-    }
-    Ok(())
-}
-
-fn scenario_files() -> Vec<(String, Vec<u8>)> {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/assets/scenarios");
-    let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir)
-        .unwrap()
-        .flatten()
-        .filter(|e| e.path().extension().is_some_and(|x| x == "ron"))
-        .map(|e| (e.file_name().to_string_lossy().into_owned(), std::fs::read(e.path()).unwrap()))
-        .collect();
-    files.sort();
-    assert!(files.len() >= 2, "no scenario files found in {dir}");
-    files
-}
-
 #[test]
 fn fuzz_manifest_loader_random_bytes_and_mutations() {
     let strategy = prop_oneof![
@@ -218,40 +62,14 @@ fn fuzz_manifest_loader_random_bytes_and_mutations() {
 }
 
 #[test]
-fn fuzz_scenario_loader_random_bytes_and_mutations() {
-    let files = scenario_files();
-    let count = files.len();
-    // One value type for both cases: random bytes are (usize::MAX, no mutations, bytes).
-    let strategy = prop_oneof![
-        1 => prop::collection::vec(any::<u8>(), 0..400).prop_map(|b| (usize::MAX, Vec::new(), b)),
-        4 => (0..count, prop::collection::vec(mutation(), 1..8)).prop_map(|(i, m)| (i, m, Vec::new())),
-    ];
-    let result = runner().run(&strategy, |(i, mutations, bytes)| {
-        if i == usize::MAX { check_scenario(&bytes) } else { check_scenario(&mutate(&files[i].1, &mutations)) }
-    });
-    finish("fuzz_scenario_loader", "scenarios parsed", result);
-}
-
-#[test]
-fn shipped_files_load_and_the_broken_scenario_points_at_its_error() {
+fn the_shipped_manifest_loads_and_every_truncation_of_it_is_a_positioned_error() {
     Manifest::parse(BUILTIN_MANIFEST, "assets/programs.ron").expect("the shipped manifest");
-    for (name, bytes) in scenario_files() {
-        match (name.as_str(), parse_scenario(&bytes)) {
-            ("broken.ron", Err(ScenarioError::Parse { line, column, message })) => {
-                assert!(position_inside(&bytes, line, column), "broken.ron: {line}:{column} {message}");
-                println!("broken.ron: line {line}, column {column}: {message}");
-            }
-            ("broken.ron", other) => panic!("broken.ron must be a parse error with a position: {other:?}"),
-            (_, Ok(_)) => {}
-            (_, Err(e)) => panic!("{name}: {e}"),
-        }
-    }
     // Every single-byte truncation of the manifest is an error with a position, never a panic.
     let text = BUILTIN_MANIFEST.as_bytes();
     for end in 0..text.len() {
         check_manifest(&text[..end]).unwrap();
     }
-    let n = EXECUTIONS.with(|e| std::mem::take(&mut *e.borrow_mut()));
+    let n = take_executions();
     println!("manifest_truncations: {n} truncated manifests parsed (every prefix of the shipped file)");
 }
 
@@ -296,44 +114,6 @@ fn fuzz_mailbox_decoder() {
     finish("fuzz_mailbox_decoder", "mailboxes decoded", result);
 }
 
-type Shared = Arc<Mutex<Scripted>>;
-
-#[derive(Default)]
-struct Scripted {
-    mailboxes: BTreeMap<ProcessId, Arc<MailboxWords>>,
-    exits: Vec<GuestExit>,
-}
-
-/// A host whose guests are the fuzzer: it hands out mailboxes and reports exits on request.
-struct ScriptedHost(Shared);
-
-impl Host for ScriptedHost {
-    fn spawn(&mut self, pid: ProcessId, _program: &ProgramSpec) -> Result<SpawnedGuest, HostError> {
-        let words = MailboxWords::new();
-        self.0.lock().unwrap().mailboxes.insert(pid, words.clone());
-        Ok(SpawnedGuest { mailbox: Box::new(AtomicMailbox(words)), worker_id: pid.0 })
-    }
-    fn stop(&mut self, pid: ProcessId) {
-        self.0.lock().unwrap().mailboxes.remove(&pid);
-    }
-    fn live_guests(&self) -> usize {
-        self.0.lock().unwrap().mailboxes.len()
-    }
-    /// Like the native host: a guest that ended by itself has no thread or mailbox any more.
-    fn take_exits(&mut self) -> Vec<GuestExit> {
-        let mut s = self.0.lock().unwrap();
-        let exits = std::mem::take(&mut s.exits);
-        for exit in &exits {
-            s.mailboxes.remove(&exit.pid);
-        }
-        exits
-    }
-    fn ring_doorbell(&self) {}
-    fn name(&self) -> &'static str {
-        "fuzz"
-    }
-}
-
 #[derive(Clone, Debug)]
 enum Step {
     /// A guest's host writes a request (any words) and rings.
@@ -373,8 +153,7 @@ fn step() -> impl Strategy<Value = Step> {
 }
 
 fn run_servicing(steps: Vec<Step>) -> Result<(), TestCaseError> {
-    let shared = Shared::default();
-    let mut sup = Supervisor::new(Manifest::builtin().unwrap(), Box::new(ScriptedHost(shared.clone())), KernelConfig::default());
+    let (mut sup, guests, time) = scripted_supervisor();
     for program in ["init", "terminal", "receiver", "sender", "rogue"] {
         sup.spawn_program(program).map_err(|e| TestCaseError::fail(format!("seed spawn {program}: {e}")))?;
     }
@@ -382,7 +161,7 @@ fn run_servicing(steps: Vec<Step>) -> Result<(), TestCaseError> {
     for step in steps {
         executed(1);
         let live: Vec<(ProcessId, Arc<MailboxWords>)> =
-            shared.lock().unwrap().mailboxes.iter().map(|(p, w)| (*p, w.clone())).collect();
+            guests.running().into_iter().filter_map(|p| Some((p, guests.mailbox(p)?))).collect();
         let pick = |who: usize| (!live.is_empty()).then(|| live[who % live.len()].clone());
         match step {
             Step::Request { who, number, args, data_len, data, pid_word, memory, status } => {
@@ -434,7 +213,7 @@ fn run_servicing(steps: Vec<Step>) -> Result<(), TestCaseError> {
             }
             Step::Trap { who } => {
                 if let Some((pid, _)) = pick(who) {
-                    shared.lock().unwrap().exits.push(GuestExit { pid, kind: GuestExitKind::Trapped("fuzz trap".into()) });
+                    guests.exit(pid, GuestExitKind::Trapped("fuzz trap".into()));
                     sup.service_pending(now_ns);
                 }
             }
@@ -448,6 +227,7 @@ fn run_servicing(steps: Vec<Step>) -> Result<(), TestCaseError> {
             }
             Step::Tick { ms } => {
                 now_ns = now_ns.max(sup.now_ns()) + ms * 1_000_000;
+                time.set(now_ns);
                 sup.tick(now_ns);
             }
             Step::Console { line } => {
@@ -459,12 +239,12 @@ fn run_servicing(steps: Vec<Step>) -> Result<(), TestCaseError> {
             return Err(TestCaseError::fail(format!("kernel audit: {e}")));
         }
         // Every live guest the host runs is a live process in the kernel, and the other way round.
-        let guests: Vec<ProcessId> = shared.lock().unwrap().mailboxes.keys().copied().collect();
-        for pid in &guests {
+        let running = guests.running();
+        for pid in &running {
             check!(sup.kernel().process(*pid).is_some_and(|p| !p.state.is_zombie()), "the host runs pid {pid} but the kernel has no live process");
         }
         let live_in_kernel = sup.kernel().processes().values().filter(|p| !p.state.is_zombie()).count();
-        check!(live_in_kernel == guests.len(), "{live_in_kernel} live processes but {} guests", guests.len());
+        check!(live_in_kernel == running.len(), "{live_in_kernel} live processes but {} guests", running.len());
     }
     Ok(())
 }

@@ -5,7 +5,7 @@
 //!
 //! ## Why `Host: Send`, and how the web host satisfies it
 //! The supervisor (kernel + host + mailboxes) lives in one `Arc<Mutex<Supervisor>>`, the
-//! [`SupervisorHandle`](super::SupervisorHandle) resource, so syscalls can be serviced outside
+//! [`SharedSupervisor`](crate::SharedSupervisor) (the app's `SupervisorHandle` resource), so syscalls can be serviced outside
 //! Bevy frames (natively by a doorbell thread; in the browser by an `Atomics.waitAsync`
 //! callback). A Bevy resource must be `Send + Sync`, so the host and its mailboxes must be
 //! `Send`. JavaScript handles (`Worker`, `Int32Array`, ...) are `!Send`. The web host keeps
@@ -17,8 +17,8 @@
 use std::fmt;
 use std::path::PathBuf;
 
-use super::mailbox::Mailbox;
-use super::manifest::ProgramSpec;
+use crate::mailbox::Mailbox;
+use crate::manifest::ProgramSpec;
 use crate::kernel::ProcessId;
 
 /// Runs guest modules as processes. The supervisor calls it with the lock held.

@@ -2,61 +2,21 @@
 //! mailbox words directly, so it can forge what a real guest's host never would (the PID word).
 //! No wasm, no threads: deterministic.
 
-use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-use orbital_playground::abi::{ErrorCode, mailbox as mb, nr};
-use orbital_playground::kernel::{KernelConfig, ProcessId, ProcessState};
-use orbital_playground::supervisor::mailbox::{AtomicMailbox, MailboxWords};
-use orbital_playground::supervisor::{
-    GuestExit, GuestExitKind, Host, HostError, Manifest, MailboxStatus, ProgramSpec, SpawnedGuest, Supervisor,
-    TimeControl,
-};
+use orbital_supervisor::abi::{ErrorCode, mailbox as mb, nr};
+use orbital_supervisor::kernel::{ProcessId, ProcessState};
+use orbital_supervisor::mailbox::MailboxWords;
+use orbital_supervisor::testing::{ScriptedGuests, scripted_supervisor};
+use orbital_supervisor::{GuestExitKind, MailboxStatus, Supervisor, TimeControl};
 
-type Shared = Arc<Mutex<Scripted>>;
-
-#[derive(Default)]
-struct Scripted {
-    mailboxes: BTreeMap<ProcessId, Arc<MailboxWords>>,
-    exits: Vec<GuestExit>,
-    stopped: Vec<ProcessId>,
+fn supervisor() -> (Supervisor, ScriptedGuests) {
+    let (sup, guests, _time) = scripted_supervisor();
+    (sup, guests)
 }
 
-/// A host whose "guests" are the test itself.
-struct ScriptedHost(Shared);
-
-impl Host for ScriptedHost {
-    fn spawn(&mut self, pid: ProcessId, _program: &ProgramSpec) -> Result<SpawnedGuest, HostError> {
-        let words = MailboxWords::new();
-        self.0.lock().unwrap().mailboxes.insert(pid, words.clone());
-        Ok(SpawnedGuest { mailbox: Box::new(AtomicMailbox(words)), worker_id: 100 + pid.0 })
-    }
-    fn stop(&mut self, pid: ProcessId) {
-        let mut s = self.0.lock().unwrap();
-        if s.mailboxes.remove(&pid).is_some() {
-            s.stopped.push(pid);
-        }
-    }
-    fn live_guests(&self) -> usize {
-        self.0.lock().unwrap().mailboxes.len()
-    }
-    fn take_exits(&mut self) -> Vec<GuestExit> {
-        std::mem::take(&mut self.0.lock().unwrap().exits)
-    }
-    fn ring_doorbell(&self) {}
-    fn name(&self) -> &'static str {
-        "scripted"
-    }
-}
-
-fn supervisor() -> (Supervisor, Shared) {
-    let shared = Shared::default();
-    let sup = Supervisor::new(Manifest::builtin().unwrap(), Box::new(ScriptedHost(shared.clone())), KernelConfig::default());
-    (sup, shared)
-}
-
-fn words(shared: &Shared, pid: ProcessId) -> Arc<MailboxWords> {
-    shared.lock().unwrap().mailboxes[&pid].clone()
+fn words(guests: &ScriptedGuests, pid: ProcessId) -> Arc<MailboxWords> {
+    guests.mailbox(pid).unwrap_or_else(|| panic!("pid {} has no running guest", pid.0))
 }
 
 fn set(w: &MailboxWords, offset: usize, value: i32) {
@@ -87,10 +47,10 @@ fn take_reply(w: &MailboxWords) -> i32 {
 
 #[test]
 fn forged_pid_word_changes_nothing() {
-    let (mut sup, shared) = supervisor();
+    let (mut sup, guests) = supervisor();
     let init = sup.spawn_program("init").unwrap();
     let idle = sup.spawn_program("idle").unwrap();
-    let w = words(&shared, idle);
+    let w = words(&guests, idle);
     // The guest claims to be init in the PID word; the kernel must still see idle.
     set(&w, mb::PID, init.0 as i32);
     request(&w, nr::GET_PID, [0; 3], &[]);
@@ -110,10 +70,10 @@ fn forged_pid_word_changes_nothing() {
 
 #[test]
 fn blocking_receive_completes_when_a_message_arrives_and_status_is_tracked() {
-    let (mut sup, shared) = supervisor();
+    let (mut sup, guests) = supervisor();
     let receiver = sup.spawn_program("receiver").unwrap();
     let sender = sup.spawn_program("sender").unwrap();
-    let (rw, sw) = (words(&shared, receiver), words(&shared, sender));
+    let (rw, sw) = (words(&guests, receiver), words(&guests, sender));
     request(&rw, nr::RECEIVE, [1, 0, 0], &[]);
     sup.service_pending(sup.now_ns());
     assert_eq!(get(&rw, mb::STATUS), mb::STATUS_PENDING, "an empty RECEIVE stays pending");
@@ -138,19 +98,15 @@ fn blocking_receive_completes_when_a_message_arrives_and_status_is_tracked() {
 
 #[test]
 fn exit_stops_the_guest_and_a_trap_becomes_a_zombie() {
-    let (mut sup, shared) = supervisor();
+    let (mut sup, guests) = supervisor();
     let idle = sup.spawn_program("idle").unwrap();
     let crasher = sup.spawn_program("crasher").unwrap();
-    let w = words(&shared, idle);
+    let w = words(&guests, idle);
     request(&w, nr::EXIT, [3, 0, 0], &[]);
     sup.service_pending(sup.now_ns());
-    assert!(shared.lock().unwrap().stopped.contains(&idle), "EXIT stops the guest");
+    assert!(guests.stopped().contains(&idle), "EXIT stops the guest");
     assert!(matches!(sup.kernel().process(idle).unwrap().state, ProcessState::Zombie(_)));
-    shared
-        .lock()
-        .unwrap()
-        .exits
-        .push(GuestExit { pid: crasher, kind: GuestExitKind::Trapped("wasm `unreachable` instruction executed".into()) });
+    guests.exit(crasher, GuestExitKind::Trapped("wasm `unreachable` instruction executed".into()));
     sup.service_pending(sup.now_ns());
     match &sup.kernel().process(crasher).unwrap().state {
         ProcessState::Zombie(reason) => assert!(reason.to_string().contains("unreachable"), "{reason}"),
@@ -161,10 +117,10 @@ fn exit_stops_the_guest_and_a_trap_becomes_a_zombie() {
 
 #[test]
 fn pause_step_and_slow_motion_budget_syscalls() {
-    let (mut sup, shared) = supervisor();
+    let (mut sup, guests) = supervisor();
     let a = sup.spawn_program("idle").unwrap();
     let b = sup.spawn_program("idle").unwrap();
-    let (wa, wb) = (words(&shared, a), words(&shared, b));
+    let (wa, wb) = (words(&guests, a), words(&guests, b));
     sup.set_time_control(TimeControl::Paused);
     request(&wa, nr::YIELD, [0; 3], &[]);
     request(&wb, nr::YIELD, [0; 3], &[]);
@@ -191,7 +147,7 @@ fn pause_step_and_slow_motion_budget_syscalls() {
 
 #[test]
 fn missing_optional_connect_leaves_an_empty_slot() {
-    let (mut sup, _shared) = supervisor();
+    let (mut sup, _guests) = supervisor();
     let first = sup.spawn_program("pingpong").unwrap();
     let second = sup.spawn_program("pingpong").unwrap();
     let third = sup.spawn_program("pingpong").unwrap();
@@ -208,11 +164,11 @@ fn missing_optional_connect_leaves_an_empty_slot() {
 
 #[test]
 fn host_refusals_in_the_mailbox_become_denied_requests() {
-    use orbital_playground::abi::host_import;
-    use orbital_playground::kernel::KernelEvent;
-    let (mut sup, shared) = supervisor();
+    use orbital_supervisor::abi::host_import;
+    use orbital_supervisor::kernel::KernelEvent;
+    let (mut sup, guests) = supervisor();
     let idle = sup.spawn_program("idle").unwrap();
-    let w = words(&shared, idle);
+    let w = words(&guests, idle);
     let _ = sup.drain_events();
     let denied = |sup: &mut Supervisor| -> Vec<(ProcessId, u32, ErrorCode, String)> {
         sup.drain_events()

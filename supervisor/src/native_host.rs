@@ -19,16 +19,16 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, Sender, channel};
-use std::sync::{Arc, Weak};
+use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use wasmi::{Caller, Config, Engine, Error, ExternType, Linker, Memory, MemoryType, Module, Store, TypedResumableCall};
 
-use super::host::{GuestExit, GuestExitKind, Host, HostError, SpawnedGuest};
-use super::mailbox::{AtomicMailbox, MailboxWords};
-use super::manifest::ProgramSpec;
-use super::{Supervisor, SupervisorHandle};
+use crate::host::{GuestExit, GuestExitKind, Host, HostError, SpawnedGuest};
+use crate::mailbox::{AtomicMailbox, MailboxWords};
+use crate::manifest::ProgramSpec;
+use crate::{SharedSupervisor, Supervisor, WeakSupervisor};
 use crate::abi::{ErrorCode, YIELD_PARK_MICROS, host_import, mailbox as mb, memory, nr};
 use crate::kernel::ProcessId;
 
@@ -43,7 +43,8 @@ const MAX_PAGES: u32 = (memory::LIMIT_BYTES / memory::PAGE_BYTES as u64) as u32;
 
 /// Where guest modules are looked for, in order: `ORBITAL_GUESTS_DIR`, then
 /// `$CARGO_TARGET_DIR/guests/wasm32-unknown-unknown/release` (at run time, then at build time),
-/// then `<crate>/target/guests/wasm32-unknown-unknown/release`.
+/// then `<workspace>/target/guests/wasm32-unknown-unknown/release` (the workspace is this
+/// crate's parent folder).
 pub fn guest_dir_candidates() -> Vec<PathBuf> {
     const SUFFIX: &str = "guests/wasm32-unknown-unknown/release";
     let mut dirs = Vec::new();
@@ -56,7 +57,7 @@ pub fn guest_dir_candidates() -> Vec<PathBuf> {
     if let Some(target) = option_env!("CARGO_TARGET_DIR") {
         dirs.push(Path::new(target).join(SUFFIX));
     }
-    dirs.push(Path::new(env!("CARGO_MANIFEST_DIR")).join("target").join(SUFFIX));
+    dirs.push(Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join("target").join(SUFFIX));
     dirs.dedup();
     dirs
 }
@@ -240,7 +241,7 @@ impl Host for NativeHost {
         if guest.thread.is_finished() {
             let _ = guest.thread.join();
         } else {
-            bevy::log::warn!("guest {} did not stop within {:?}; its thread is left to finish", pid.0, STOP_TIMEOUT);
+            tracing::warn!("guest {} did not stop within {:?}; its thread is left to finish", pid.0, STOP_TIMEOUT);
             self.stopping.push(guest);
         }
         self.join_finished();
@@ -495,9 +496,9 @@ pub struct Servicer {
 impl Servicer {
     /// Starts servicing `handle`'s mailboxes whenever `doorbell` rings. The thread holds only a
     /// weak reference, so it never keeps the supervisor alive.
-    pub fn start(handle: &SupervisorHandle, doorbell: Arc<Doorbell>) -> Servicer {
+    pub fn start(shared: &SharedSupervisor, doorbell: Arc<Doorbell>) -> Servicer {
         let stop = Arc::new(AtomicBool::new(false));
-        let weak: Weak<std::sync::Mutex<Supervisor>> = Arc::downgrade(&handle.0);
+        let weak = shared.downgrade();
         let thread = {
             let stop = stop.clone();
             let doorbell = doorbell.clone();
@@ -520,12 +521,12 @@ impl Drop for Servicer {
     }
 }
 
-fn servicer_loop(supervisor: &Weak<std::sync::Mutex<Supervisor>>, doorbell: &Doorbell, stop: &AtomicBool) {
+fn servicer_loop(supervisor: &WeakSupervisor, doorbell: &Doorbell, stop: &AtomicBool) {
     while !stop.load(Ordering::SeqCst) {
         let seen = doorbell.value();
         let Some(supervisor) = supervisor.upgrade() else { return };
         let delay = {
-            let Ok(mut sup) = supervisor.lock() else { return };
+            let mut sup: std::sync::MutexGuard<'_, Supervisor> = supervisor.lock();
             let now_ns = sup.now_ns();
             sup.service_pending(now_ns);
             sup.next_service_delay(now_ns)

@@ -1,30 +1,21 @@
-//! The whole pipeline on the native host, headless: real guest modules on wasmi threads, the
-//! kernel, the supervisor plugin and its ECS mirror, inside `App::new()` + `MinimalPlugins`.
+//! The supervisor with real guest modules on wasmi threads and its doorbell servicer thread: the
+//! whole syscall pipeline natively, with no engine. (The app's plugin and its ECS mirror have
+//! their own tests.)
 //!
 //! Needs the guest modules: `cargo xtask guests` (the README's `cargo xtask test` builds them
-//! first). Each test waits for a condition with a generous deadline, updating the app in between.
+//! first). Each test waits for a condition with a generous deadline, updating in between.
 
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
-use bevy::prelude::*;
-use orbital_playground::abi::{ErrorCode, host_import, nr};
-use orbital_playground::kernel::{BlockReason, ExitReason, KernelEvent, ProcessId, ProcessState};
-use orbital_playground::supervisor::native_host::guest_dir_candidates;
-use orbital_playground::supervisor::{
-    KernelEventMessage, KillError, MailboxStatus, ProcessEntity, ProcessView, SpawnError, SupervisorHandle,
-    SupervisorIntent, SupervisorPlugin, SupervisorSystems, TimeControl,
+use orbital_supervisor::abi::{ErrorCode, host_import, nr};
+use orbital_supervisor::kernel::{BlockReason, ExitReason, KernelConfig, KernelEvent, ProcessId, ProcessState};
+use orbital_supervisor::native_host::{NativeHost, Servicer, guest_dir_candidates};
+use orbital_supervisor::{
+    Clock, HostError, KillError, MailboxStatus, Manifest, SharedSupervisor, SpawnError, Supervisor, TimeControl,
 };
 
 const DEADLINE: Duration = Duration::from_secs(60);
-
-/// Every kernel event the app published, in order.
-#[derive(Resource, Default)]
-struct SeenEvents(Vec<KernelEvent>);
-
-fn record_events(mut reader: MessageReader<KernelEventMessage>, mut seen: ResMut<SeenEvents>) {
-    seen.0.extend(reader.read().map(|m| m.0.clone()));
-}
 
 fn require_guests() {
     let found = guest_dir_candidates().iter().any(|d| d.join("init.wasm").is_file());
@@ -35,65 +26,76 @@ fn require_guests() {
     );
 }
 
+/// The supervisor on the native host with its servicer thread, and every kernel event seen.
 struct Harness {
-    app: App,
+    shared: SharedSupervisor,
+    events: Vec<KernelEvent>,
+    _servicer: Servicer,
 }
 
 impl Harness {
-    /// A headless app with the supervisor booted (init, terminal, idle) on the native host.
+    /// The supervisor booted (init, terminal, idle) on the native host.
     fn boot() -> Harness {
         require_guests();
-        let mut app = App::new();
-        app.add_plugins(MinimalPlugins)
-            .add_plugins(SupervisorPlugin::default())
-            .init_resource::<SeenEvents>()
-            .add_systems(Update, record_events.after(SupervisorSystems::PublishEvents));
-        let mut h = Harness { app };
+        let host = NativeHost::new();
+        let doorbell = host.doorbell();
+        let manifest = Manifest::builtin().expect("the built-in manifest");
+        let shared = SharedSupervisor::new(Supervisor::new(manifest, Box::new(host), KernelConfig::default(), Clock::monotonic()));
+        let servicer = Servicer::start(&shared, doorbell);
+        shared.lock().boot().expect("boot init");
+        let mut h = Harness { shared, events: Vec::new(), _servicer: servicer };
         h.wait_for("init, terminal and idle to start", |h| {
             h.pid_of("init").is_some() && h.pid_of("terminal").is_some() && h.pid_of("idle").is_some()
         });
         h
     }
 
-    fn handle(&self) -> SupervisorHandle {
-        self.app.world().resource::<SupervisorHandle>().clone()
+    fn handle(&self) -> &SharedSupervisor {
+        &self.shared
+    }
+
+    /// What a frame does: tick the kernel (sleepers, exits), service, and collect the events.
+    fn update(&mut self) {
+        let mut sup = self.shared.lock();
+        let now_ns = sup.now_ns();
+        sup.tick(now_ns);
+        sup.service_pending(now_ns);
+        self.events.extend(sup.drain_events());
     }
 
     fn pid_of(&self, name: &str) -> Option<ProcessId> {
-        let handle = self.handle();
-        let sup = handle.lock();
+        let sup = self.shared.lock();
         sup.kernel().processes().values().filter(|p| p.name == name).map(|p| p.pid).max()
     }
 
     fn state(&self, pid: ProcessId) -> Option<ProcessState> {
-        self.handle().lock().kernel().process(pid).map(|p| p.state.clone())
+        self.shared.lock().kernel().process(pid).map(|p| p.state.clone())
     }
 
     fn console_of(&self, pid: ProcessId) -> String {
-        self.handle().lock().console_text_of(pid)
+        self.shared.lock().console_text_of(pid)
     }
 
     fn all_console(&self) -> String {
-        let handle = self.handle();
-        let sup = handle.lock();
+        let sup = self.shared.lock();
         sup.console_log().iter().map(|l| format!("[{}] {}", l.pid.0, l.text)).collect()
     }
 
     fn events(&self) -> &[KernelEvent] {
-        &self.app.world().resource::<SeenEvents>().0
+        &self.events
     }
 
-    /// Updates the app until `done` holds; panics with the console and process table after `DEADLINE`.
+    /// Updates until `done` holds; panics with the console and process table after `DEADLINE`.
     fn wait_for(&mut self, what: &str, mut done: impl FnMut(&mut Harness) -> bool) {
         let start = Instant::now();
         loop {
-            self.app.update();
+            self.update();
             if done(self) {
                 return;
             }
             if start.elapsed() > DEADLINE {
-                let handle = self.handle();
-                let table: String = handle
+                let table: String = self
+                    .shared
                     .lock()
                     .kernel()
                     .processes()
@@ -107,21 +109,23 @@ impl Harness {
     }
 
     fn spawn(&mut self, program: &str) -> ProcessId {
-        let result = self.handle().lock().spawn_program(program);
+        let result = self.shared.lock().spawn_program(program);
         result.unwrap_or_else(|e| panic!("spawn {program}: {e}"))
     }
 
-    fn intent(&mut self, intent: SupervisorIntent) {
-        self.app.world_mut().write_message(intent);
+    /// A line typed into the terminal.
+    fn type_line(&mut self, line: &str) {
+        let result = self.shared.lock().console_input(line);
+        result.unwrap_or_else(|e| panic!("console input {line:?}: {e}"));
     }
 
     fn syscalls_of(&self, pid: ProcessId) -> u64 {
-        self.handle().lock().kernel().process(pid).map_or(0, |p| p.metrics.syscall_count)
+        self.shared.lock().kernel().process(pid).map_or(0, |p| p.metrics.syscall_count)
     }
 }
 
 #[test]
-fn boots_init_terminal_and_idle_with_entities() {
+fn init_boots_terminal_then_idle_and_they_settle_into_their_loops() {
     let mut h = Harness::boot();
     let (init, terminal, idle) = (h.pid_of("init").unwrap(), h.pid_of("terminal").unwrap(), h.pid_of("idle").unwrap());
     assert_eq!((init, terminal, idle), (ProcessId(1), ProcessId(2), ProcessId(3)), "init spawns terminal then idle");
@@ -131,22 +135,10 @@ fn boots_init_terminal_and_idle_with_entities() {
             && h.syscalls_of(idle) > 20
     });
     assert!(!matches!(h.state(idle), Some(ProcessState::Zombie(_))));
-    // The ECS mirror: one entity per process, with the kernel's view of it.
-    h.wait_for("three process entities with views", |h| {
-        let world = h.app.world_mut();
-        let mut q = world.query::<(&ProcessEntity, &ProcessView)>();
-        let views: Vec<(ProcessId, String, MailboxStatus)> =
-            q.iter(world).map(|(e, v)| (e.pid, v.name.clone(), v.mailbox)).collect();
-        views.len() == 3
-            && views.iter().any(|(p, n, m)| *p == terminal && n == "terminal" && *m == MailboxStatus::Pending)
-            && views.iter().any(|(p, n, _)| *p == init && n == "init")
-    });
-    let world = h.app.world_mut();
-    let mut q = world.query::<&ProcessView>();
-    let terminal_view = q.iter(world).find(|v| v.name == "terminal").unwrap().clone();
-    assert!(terminal_view.protected);
-    assert!(terminal_view.worker_id.is_some());
-    assert!(matches!(terminal_view.state, ProcessState::Blocked(BlockReason::Receive { .. })));
+    let terminal_process = h.handle().lock().kernel().process(terminal).cloned().expect("terminal");
+    assert!(terminal_process.protected);
+    assert!(h.handle().lock().worker_id(terminal).is_some());
+    assert_eq!(h.handle().lock().mailbox_status(terminal), Some(MailboxStatus::Pending));
     let spawned: Vec<ProcessId> = h
         .events()
         .iter()
@@ -187,7 +179,7 @@ fn sender_without_receiver_is_refused_with_a_reason() {
     assert!(h.all_console().contains("spawn receiver first"), "the refusal reaches the console");
     assert!(h.pid_of("sender").is_none(), "a refused spawn leaves no process");
     // The same through the terminal: the SPAWN syscall is refused and the reason is on the console.
-    h.intent(SupervisorIntent::ConsoleInput { line: "spawn sender".into() });
+    h.type_line("spawn sender");
     let refusals = |h: &Harness| h.all_console().matches("spawn receiver first").count();
     h.wait_for("the terminal to print the refusal", |h| {
         let terminal = h.pid_of("terminal").unwrap();
@@ -260,14 +252,9 @@ fn crasher_becomes_a_zombie_with_its_trap_while_others_run() {
         assert!(!matches!(h.state(pid), Some(ProcessState::Zombie(_))), "{name} died with the crasher");
     }
     assert!(h.events().iter().any(|e| matches!(e, KernelEvent::ProcessExited { pid, .. } if *pid == crasher)));
-    // Reaping removes the Zombie and its entity.
-    h.intent(SupervisorIntent::Reap { pid: crasher });
-    h.wait_for("the crasher entity to go", |h| {
-        let gone_from_kernel = h.state(crasher).is_none();
-        let world = h.app.world_mut();
-        let mut q = world.query::<&ProcessEntity>();
-        gone_from_kernel && !q.iter(world).any(|e| e.pid == crasher)
-    });
+    // Reaping removes the Zombie.
+    h.handle().lock().reap(crasher).expect("reap the crasher");
+    assert!(h.state(crasher).is_none());
 }
 
 #[test]
@@ -287,11 +274,6 @@ fn spinner_is_killed_and_its_thread_released() {
         killed_at.elapsed()
     );
     assert!(h.state(spinner).is_none(), "a killed process leaves the table");
-    h.wait_for("the spinner's entity to be despawned", |h| {
-        let world = h.app.world_mut();
-        let mut q = world.query::<&ProcessEntity>();
-        !q.iter(world).any(|e| e.pid == spinner)
-    });
     assert!(h.events().iter().any(|e| matches!(e, KernelEvent::ProcessKilled { pid, by: None, .. } if *pid == spinner)));
     // Protected processes are refused with a reason.
     let err = h.handle().lock().kill(ProcessId(1)).unwrap_err();
@@ -373,23 +355,23 @@ fn terminal_lines_run_ps_spawn_and_kill() {
     h.wait_for("terminal to wait for input", |h| {
         matches!(h.state(terminal), Some(ProcessState::Blocked(BlockReason::Receive { .. })))
     });
-    h.intent(SupervisorIntent::ConsoleInput { line: "ps".into() });
+    h.type_line("ps");
     h.wait_for("ps output listing idle", |h| {
         let out = h.console_of(terminal);
         out.contains("idle") && out.contains("init")
     });
-    h.intent(SupervisorIntent::ConsoleInput { line: "spawn receiver".into() });
+    h.type_line("spawn receiver");
     h.wait_for("receiver spawned by the terminal", |h| h.pid_of("receiver").is_some());
     let receiver = h.pid_of("receiver").unwrap();
     let started = format!("started receiver as pid {}", receiver.0);
     h.wait_for("the terminal to report the new pid", |h| h.console_of(terminal).contains(&started));
-    h.intent(SupervisorIntent::ConsoleInput { line: format!("kill {}", receiver.0) });
+    h.type_line(&format!("kill {}", receiver.0));
     h.wait_for("receiver killed by the terminal", |h| h.state(receiver).is_none());
     assert!(h.events().iter().any(|e| matches!(e, KernelEvent::ProcessKilled { pid, by: Some(by), .. }
         if *pid == receiver && *by == terminal)));
     h.wait_for("the receiver's thread to end", |h| h.handle().lock().live_guests() == 3);
     // Killing a protected process from the terminal is refused, not done.
-    h.intent(SupervisorIntent::ConsoleInput { line: "kill 1".into() });
+    h.type_line("kill 1");
     h.wait_for("the protected refusal", |h| {
         h.console_of(terminal).to_lowercase().contains("protected")
     });
@@ -401,36 +383,35 @@ fn pause_holds_syscalls_and_step_services_exactly_one() {
     let mut h = Harness::boot();
     let idle = h.pid_of("idle").unwrap();
     h.wait_for("idle to be yielding", |h| h.syscalls_of(idle) > 10);
-    h.intent(SupervisorIntent::SetTime(TimeControl::Paused));
+    h.handle().lock().set_time_control(TimeControl::Paused);
     h.wait_for("idle's next syscall to wait in its mailbox", |h| {
         h.handle().lock().mailbox_status(idle) == Some(MailboxStatus::Pending)
     });
     let total = |h: &Harness| {
-        let handle = h.handle();
-        let sup = handle.lock();
+        let sup = h.handle().lock();
         sup.kernel().system_metrics(sup.now_ns()).syscalls
     };
     let frozen = total(&h);
     for _ in 0..50 {
-        h.app.update();
+        h.update();
         std::thread::sleep(Duration::from_millis(2));
     }
     assert_eq!(total(&h), frozen, "nothing is serviced while paused");
-    h.intent(SupervisorIntent::Step);
+    h.handle().lock().step();
     h.wait_for("one step", |h| total(h) > frozen);
     for _ in 0..50 {
-        h.app.update();
+        h.update();
         std::thread::sleep(Duration::from_millis(2));
     }
     assert_eq!(total(&h), frozen + 1, "a step services exactly one syscall");
     // Slow motion: at most N syscalls a second.
-    h.intent(SupervisorIntent::SetTime(TimeControl::Slow { syscalls_per_sec: 20.0 }));
-    h.app.update();
+    h.handle().lock().set_time_control(TimeControl::Slow { syscalls_per_sec: 20.0 });
+    h.update();
     let (t0, s0) = (Instant::now(), total(&h));
     h.wait_for("some slow syscalls", |h| total(h) >= s0 + 5);
     let rate = (total(&h) - s0) as f64 / t0.elapsed().as_secs_f64();
     assert!(rate <= 20.0 * 1.5 + 2.0, "slow motion ran at {rate:.1} syscalls/s");
-    h.intent(SupervisorIntent::SetTime(TimeControl::Running));
+    h.handle().lock().set_time_control(TimeControl::Running);
     let s1 = total(&h);
     h.wait_for("full speed again", |h| total(h) > s1 + 100);
 }
@@ -444,16 +425,13 @@ const NO_START_MODULE: &[u8] = &[
 
 #[test]
 fn bad_or_missing_modules_are_clear_spawn_errors() {
-    use orbital_playground::kernel::KernelConfig;
-    use orbital_playground::supervisor::native_host::NativeHost;
-    use orbital_playground::supervisor::{HostError, Manifest, Supervisor};
 
     let dir = std::env::temp_dir().join(format!("orbital-bad-modules-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("idle.wasm"), NO_START_MODULE).unwrap();
     std::fs::write(dir.join("spinner.wasm"), b"not wasm at all").unwrap();
     let host = NativeHost::with_dirs(vec![dir.clone()]);
-    let mut sup = Supervisor::new(Manifest::builtin().unwrap(), Box::new(host), KernelConfig::default());
+    let mut sup = Supervisor::new(Manifest::builtin().unwrap(), Box::new(host), KernelConfig::default(), Clock::monotonic());
 
     let err = sup.spawn_program("idle").unwrap_err();
     assert!(matches!(&err, SpawnError::Host { error: HostError::InvalidModule { .. }, .. }), "{err:?}");

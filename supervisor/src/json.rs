@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use crate::abi::Syscall;
 use crate::kernel::{BlockReason, ExitReason, ProcessId, ProcessMetrics, ProcessState};
-use crate::supervisor::{MailboxStatus, Supervisor};
+use crate::{MailboxStatus, Supervisor};
 
 /// What only the host knows about a process's worker.
 #[derive(Clone, Debug, Default)]

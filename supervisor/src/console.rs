@@ -1,0 +1,89 @@
+//! The console log: what processes wrote, lines typed into the terminal, and the supervisor's
+//! notices, in order, bounded.
+
+use std::collections::VecDeque;
+
+use crate::abi::mailbox as mb;
+use crate::kernel::{KernelEvent, ProcessId};
+use crate::supervisor::Supervisor;
+
+/// Console lines kept for the terminal panel.
+pub const CONSOLE_LOG_CAPACITY: usize = 2_000;
+
+/// Where a console line came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConsoleKind {
+    /// CONSOLE_WRITE by a process.
+    Output,
+    /// A line typed into the terminal (sent to terminal's stdin).
+    Input,
+    /// The supervisor explaining something (a refused spawn, a trap).
+    Notice,
+}
+
+/// One entry of the console log. `text` is exactly what was written (it may hold several lines,
+/// or none; `"\x0c"` means clear-screen).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConsoleLine {
+    pub pid: ProcessId,
+    pub kind: ConsoleKind,
+    pub text: String,
+    pub at_ns: u64,
+}
+
+impl Supervisor {
+    /// Sends a line typed into the terminal to terminal's stdin endpoint.
+    pub fn console_input(&mut self, line: &str) -> Result<(), String> {
+        if line.len() > mb::MAX_MESSAGE_BYTES {
+            return Err(format!("the line is {} bytes; at most {} fit in a message", line.len(), mb::MAX_MESSAGE_BYTES));
+        }
+        let endpoint = self
+            .find_provider("terminal.stdin", false)
+            .ok_or("no terminal is running to read the line (is init booted?)")?;
+        let now_ns = self.now_ns();
+        self.kernel
+            .send_from_kernel(endpoint, 0, line.as_bytes(), now_ns)
+            .map_err(|e| format!("terminal did not take the line: {} ({})", e.describe(), e.name()))?;
+        self.push_console(ConsoleLine { pid: ProcessId::KERNEL, kind: ConsoleKind::Input, text: line.to_string(), at_ns: now_ns });
+        self.apply_effects(now_ns);
+        Ok(())
+    }
+
+    /// Empties the kernel's traffic, capability and ended-process logs. Until then, what ended
+    /// processes did stays viewable (Zombies stay in the table until reaped).
+    pub fn clear_logs(&mut self) {
+        self.kernel.clear_logs();
+    }
+
+    pub fn console_log(&self) -> &VecDeque<ConsoleLine> {
+        &self.console
+    }
+
+    /// Everything in the console log written by `pid` (or by the supervisor, for `KERNEL`), joined.
+    pub fn console_text_of(&self, pid: ProcessId) -> String {
+        self.console.iter().filter(|l| l.pid == pid).map(|l| l.text.as_str()).collect()
+    }
+
+    /// Drains the kernel's events (for the ECS), keeping console output in the console log.
+    pub fn drain_events(&mut self) -> Vec<KernelEvent> {
+        let events = self.kernel.drain_events();
+        for event in &events {
+            if let KernelEvent::ConsoleOutput { pid, text, at_ns } = event {
+                self.push_console(ConsoleLine { pid: *pid, kind: ConsoleKind::Output, text: text.clone(), at_ns: *at_ns });
+            }
+        }
+        events
+    }
+
+    pub(crate) fn notice(&mut self, pid: ProcessId, text: String) {
+        let at_ns = self.now_ns();
+        self.push_console(ConsoleLine { pid, kind: ConsoleKind::Notice, text: format!("{text}\n"), at_ns });
+    }
+
+    pub(crate) fn push_console(&mut self, line: ConsoleLine) {
+        if self.console.len() == CONSOLE_LOG_CAPACITY {
+            self.console.pop_front();
+        }
+        self.console.push_back(line);
+    }
+}
