@@ -17,6 +17,7 @@ extern crate alloc;
 
 pub use orbital_abi as abi;
 
+mod args;
 mod caps;
 mod ipc;
 mod logs;
@@ -287,11 +288,6 @@ impl Kernel {
         }
         Ok(())
     }
-}
-
-/// Validates a guest- or supervisor-supplied rights word.
-fn valid_rights(rights: u32) -> bool {
-    rights & !abi::rights::ALL == 0
 }
 
 /// The error with a person-readable reason, produced only on refusal paths.

@@ -5,7 +5,7 @@ use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use crate::abi::{self, ErrorCode, rights};
+use crate::abi::{self, ErrorCode, Rights};
 use crate::caps::CapSpace;
 use crate::{
     CapAction, Effect, EndedProcess, ExitReason, Kernel, KernelEvent, ObjectRef, Process,
@@ -57,7 +57,7 @@ impl Kernel {
             pid,
             Some(abi::slot::CONSOLE),
             ObjectRef::Console,
-            rights::WRITE,
+            Rights::WRITE,
             None,
             CapAction::Create,
             now_ns,

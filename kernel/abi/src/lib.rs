@@ -245,6 +245,40 @@ pub mod rights {
     pub const STALE: u32 = 1 << 31;
 }
 
+/// A set of capability rights holding only the rights above (`READ`, `WRITE`, `GRANT`): a word
+/// from a guest becomes one through [`Rights::from_bits`], which refuses unknown bits, so a
+/// `Rights` value never carries `STALE` or a bit no call gives meaning to.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Rights(u32);
+
+impl Rights {
+    pub const NONE: Rights = Rights(0);
+    pub const READ: Rights = Rights(rights::READ);
+    pub const WRITE: Rights = Rights(rights::WRITE);
+    pub const GRANT: Rights = Rights(rights::GRANT);
+    pub const ALL: Rights = Rights(rights::ALL);
+
+    /// The rights in `bits`; `None` if any bit is not a right.
+    pub const fn from_bits(bits: u32) -> Option<Rights> {
+        if bits & !rights::ALL == 0 { Some(Rights(bits)) } else { None }
+    }
+
+    /// The raw word (as in `CAP_GRANT`'s argument and `CAP_LIST` records).
+    pub const fn bits(self) -> u32 {
+        self.0
+    }
+
+    /// Whether every right in `other` is also in `self`.
+    pub const fn contains(self, other: Rights) -> bool {
+        self.0 & other.0 == other.0
+    }
+
+    /// Both sets together.
+    pub const fn union(self, other: Rights) -> Rights {
+        Rights(self.0 | other.0)
+    }
+}
+
 /// Kinds of kernel object a capability can point at (as reported by `CAP_LIST`).
 pub mod object_kind {
     pub const ENDPOINT: u32 = 1;
@@ -442,6 +476,18 @@ mod tests {
         assert!(prev_end <= mailbox::DATA, "header runs into the data buffer");
         assert_eq!(mailbox::DATA + mailbox::DATA_CAPACITY, mailbox::SIZE);
         assert_eq!(mailbox::HEADER_WORDS * 4, mailbox::DATA);
+    }
+
+    #[test]
+    fn rights_refuse_unknown_bits() {
+        for bits in 0..=rights::ALL {
+            assert_eq!(Rights::from_bits(bits).map(Rights::bits), Some(bits));
+        }
+        assert_eq!(Rights::from_bits(rights::ALL + 1), None);
+        assert_eq!(Rights::from_bits(rights::STALE), None);
+        assert_eq!(Rights::from_bits(u32::MAX), None);
+        assert!(Rights::ALL.contains(Rights::WRITE) && !Rights::READ.contains(Rights::WRITE));
+        assert_eq!(Rights::READ.union(Rights::WRITE).union(Rights::GRANT), Rights::ALL);
     }
 
     #[test]
