@@ -7,8 +7,8 @@ use alloc::vec::Vec;
 use crate::abi::{self, ErrorCode, Rights, mailbox};
 use crate::caps::InFlightCap;
 use crate::{
-    BlockReason, CapAction, Denied, Dispatch, EndpointId, EndpointInfo, Kernel, KernelEvent, ObjectRef,
-    ProcessId, ProcessState, Reply, TRAFFIC_PREVIEW_BYTES, TrafficEntry,
+    BlockReason, CapAction, Denied, Dispatch, EndpointId, EndpointInfo, Kernel, KernelEvent,
+    ObjectRef, ProcessId, ProcessState, Reply, TRAFFIC_PREVIEW_BYTES, TrafficEntry,
 };
 
 /// Bytes all queues together may hold (headers included): each queue is bounded by its

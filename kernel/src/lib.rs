@@ -274,7 +274,7 @@ impl Kernel {
             || self.ended.len() > ENDED_LOG_CAPACITY
             || self.events.len() > self.config.event_capacity
         {
-            return Err(format!("a log is over its bound"));
+            return Err("a log is over its bound".into());
         }
         for (id, node) in &self.cap_nodes {
             let held = self

@@ -242,14 +242,27 @@ impl Kernel {
             None => None,
             Some(slot) => Some(self.prepare_transfer(call, slot)?),
         };
-        self.post(call.pid, endpoint, args.tag, args.payload, transfer, call.now_ns)?;
+        self.post(
+            call.pid,
+            endpoint,
+            args.tag,
+            args.payload,
+            transfer,
+            call.now_ns,
+        )?;
         Ok(done(0))
     }
 
     /// RECEIVE and TRY_RECEIVE.
     fn sys_receive(&mut self, call: &Call<'_>, args: SlotArgs) -> Result<Dispatch, Denied> {
         let (_, endpoint) = self.cap(call, args.slot, kind::Endpoint, Rights::READ, "receive")?;
-        self.receive(call.pid, endpoint, args.slot, call.syscall.raw(), call.now_ns)
+        self.receive(
+            call.pid,
+            endpoint,
+            args.slot,
+            call.syscall.raw(),
+            call.now_ns,
+        )
     }
 
     /// SEND's checks on the send slot, then RECEIVE's on the receive slot, all before anything
@@ -266,7 +279,13 @@ impl Kernel {
         let (_, from) = self.cap(call, args.receive, kind::Endpoint, Rights::READ, "receive")?;
         self.live_endpoint(args.receive, from)?;
         self.post(call.pid, to, args.tag, args.payload, None, call.now_ns)?;
-        self.receive(call.pid, from, args.receive, call.syscall.raw(), call.now_ns)
+        self.receive(
+            call.pid,
+            from,
+            args.receive,
+            call.syscall.raw(),
+            call.now_ns,
+        )
     }
 
     fn sys_cap_grant(&mut self, call: &Call<'_>, args: GrantArgs) -> Result<Dispatch, Denied> {

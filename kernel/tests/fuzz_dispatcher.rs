@@ -1,4 +1,6 @@
-//! Property-based fuzzing of the syscall dispatcher (issue 6, item 3).
+//! Property-based fuzzing of the syscall dispatcher: whatever a guest or the supervisor sends,
+//! the kernel never panics, answers with a documented code, announces every refusal as
+//! `RequestDenied`, leaves the kernel unchanged on a refusal and keeps its invariants.
 //!
 //! Each case boots a small system (a few processes, endpoints, grants, a process table), then
 //! plays a random script against the kernel: raw syscall numbers (known, unknown and
@@ -17,7 +19,7 @@
 //! - read-only syscalls (YIELD, GET_PID, TIME, CAP_LIST, PS) change nothing either;
 //! - unknown numbers give `UNKNOWN_SYSCALL`; dead callers `NO_SUCH_PROCESS`; blocked callers
 //!   `BAD_ARGUMENT`;
-//! - `Pending` only for RECEIVE and SLEEP, and then the caller is Blocked; every completion is
+//! - `Pending` only for RECEIVE, SEND_RECEIVE and SLEEP, and then the caller is Blocked; every completion is
 //!   for a call the harness saw pend, exactly once; the Blocked set in the kernel equals the
 //!   harness's;
 //! - every reply fits the mailbox data buffer; a RECEIVE reply is header + payload;
