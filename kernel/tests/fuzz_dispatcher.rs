@@ -213,10 +213,14 @@ fn op() -> impl Strategy<Value = Op> {
     ]
 }
 
+/// What a refused call must leave alone in one process: pid, name, state, allocated bytes,
+/// memory size, protected, messages sent and received.
+type ProcessSnapshot = (ProcessId, String, ProcessState, u64, usize, bool, u64, u64);
+
 /// Everything a refused call must leave alone.
 #[derive(Debug, PartialEq)]
 struct Snapshot {
-    processes: Vec<(ProcessId, String, ProcessState, u64, usize, bool, u64, u64)>,
+    processes: Vec<ProcessSnapshot>,
     caps: BTreeMap<ProcessId, Vec<CapabilityInfo>>,
     endpoints: Vec<EndpointInfo>,
     counts: MessageCounts,
@@ -378,7 +382,7 @@ impl World {
                 }
                 Effect::StopGuest { pid } => {
                     check!(
-                        !self.k.process(pid).is_some_and(|p| !p.state.is_zombie()),
+                        self.k.process(pid).is_none_or(|p| p.state.is_zombie()),
                         "StopGuest for live pid {pid}"
                     );
                     self.blocked.remove(&pid);
@@ -707,7 +711,7 @@ impl World {
                     "syscall {number} exited the caller"
                 );
                 check!(
-                    !self.k.process(pid).is_some_and(|p| !p.state.is_zombie()),
+                    self.k.process(pid).is_none_or(|p| p.state.is_zombie()),
                     "pid {pid} still live after Exited"
                 );
             }
@@ -718,10 +722,10 @@ impl World {
                     "empty program name passed the kernel"
                 );
                 // The supervisor: known names start, others are NO_SUCH_PROGRAM (nothing to check here).
-                if program == "idle" || program == "receiver" {
-                    if let Ok(child) = self.k.register_process(program, self.now_ns) {
-                        self.pids.push(child);
-                    }
+                if (program == "idle" || program == "receiver")
+                    && let Ok(child) = self.k.register_process(program, self.now_ns)
+                {
+                    self.pids.push(child);
                 }
             }
         }
