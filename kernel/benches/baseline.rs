@@ -35,7 +35,9 @@ fn baseline_queue_pair(c: &mut Criterion) {
 fn baseline_map_insert_remove(c: &mut Criterion) {
     let mut group = c.benchmark_group("baseline_map_insert_remove");
     for n in SIZES {
-        let mut table: BTreeMap<u32, String> = (1..=n as u32).map(|pid| (pid, "bench".to_string())).collect();
+        let mut table: BTreeMap<u32, String> = (1..=n as u32)
+            .map(|pid| (pid, "bench".to_string()))
+            .collect();
         let mut next = n as u32 + 1;
         group.bench_with_input(BenchmarkId::from_parameter(n), &n, |b, _| {
             b.iter(|| {
@@ -69,7 +71,10 @@ fn baseline_map_lookup(c: &mut Criterion) {
 
 /// Same settings as the kernel's benches.
 fn config() -> Criterion {
-    Criterion::default().warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(3)).sample_size(60)
+    Criterion::default()
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3))
+        .sample_size(60)
 }
 
 criterion_group! { name = benches; config = config(); targets = baseline_queue_pair, baseline_map_insert_remove, baseline_map_lookup }

@@ -22,7 +22,7 @@ const DRAIN_EVERY: u64 = 256;
 /// Drains the events now and then, as the app does each frame.
 fn frame(k: &mut Kernel, i: &mut u64) {
     *i += 1;
-    if *i % DRAIN_EVERY == 0 {
+    if (*i).is_multiple_of(DRAIN_EVERY) {
         black_box(k.drain_events());
     }
 }

@@ -4,11 +4,11 @@ use alloc::collections::VecDeque;
 use alloc::format;
 use alloc::vec::Vec;
 
-use crate::abi::{self, ErrorCode, mailbox, rights};
-use crate::caps::{Cap, InFlightCap};
+use crate::abi::{self, ErrorCode, Rights, mailbox};
+use crate::caps::InFlightCap;
 use crate::{
-    BlockReason, CapAction, Denied, EndpointId, EndpointInfo, Kernel, KernelEvent, ObjectRef,
-    ProcessId, ProcessState, Reply, TRAFFIC_PREVIEW_BYTES, TrafficEntry,
+    BlockReason, CapAction, Denied, Dispatch, EndpointId, EndpointInfo, Kernel, KernelEvent,
+    ObjectRef, ProcessId, ProcessState, Reply, TRAFFIC_PREVIEW_BYTES, TrafficEntry,
 };
 
 /// Bytes all queues together may hold (headers included): each queue is bounded by its
@@ -136,7 +136,7 @@ impl Kernel {
             owner,
             None,
             ObjectRef::Endpoint(id),
-            rights::ALL,
+            Rights::ALL,
             None,
             CapAction::Create,
             now_ns,
@@ -327,18 +327,18 @@ impl Kernel {
         }
     }
 
-    /// RECEIVE / TRY_RECEIVE / the receive half of SEND_RECEIVE (`call`) on the capability read
-    /// from `slot`: the oldest queued message, or block (or `WOULD_BLOCK`).
+    /// RECEIVE / TRY_RECEIVE / the receive half of SEND_RECEIVE (`call`) on `endpoint`, named
+    /// by the capability in `slot` (already checked for `READ`): the oldest queued message, or
+    /// block (or `WOULD_BLOCK`).
     pub(crate) fn receive(
         &mut self,
         pid: ProcessId,
-        cap: Option<Cap>,
+        endpoint: EndpointId,
         slot: u32,
         call: u32,
         now_ns: u64,
-    ) -> Result<Option<Reply>, Denied> {
+    ) -> Result<Dispatch, Denied> {
         let blocking = call != abi::nr::TRY_RECEIVE;
-        let (_, endpoint) = self.check_endpoint_cap(cap, slot, rights::READ, "receive")?;
         let ep = self.endpoints.get_mut(&endpoint).ok_or_else(|| {
             Denied::new(
                 ErrorCode::StaleCapability,
@@ -352,27 +352,29 @@ impl Kernel {
                 .counters
                 .queued_bytes
                 .saturating_sub(message.buf.len() as u64);
-            return Ok(Some(self.deliver(pid, endpoint, message, now_ns)));
+            let reply = self.deliver(pid, endpoint, message, now_ns);
+            return Ok(Dispatch::Complete(reply));
         }
         if !blocking {
             return Err(Denied::new(ErrorCode::WouldBlock, "nothing queued"));
         }
         ep.waiters.push_back(pid);
         self.block(pid, BlockReason::Receive { endpoint }, call, now_ns);
-        Ok(None)
+        Ok(Dispatch::Pending)
     }
 
-    /// The checks `receive` makes on its slot (`READ`, the endpoint still exists), without
-    /// receiving: SEND_RECEIVE runs them before it sends, so a bad receive slot sends nothing.
-    pub(crate) fn check_receive_slot(&self, cap: Option<Cap>, slot: u32) -> Result<(), Denied> {
-        let (_, endpoint) = self.check_endpoint_cap(cap, slot, rights::READ, "receive")?;
-        if !self.endpoints.contains_key(&endpoint) {
-            return Err(Denied::new(
+    /// `STALE_CAPABILITY` if `endpoint` (named by the capability in `slot`) no longer exists:
+    /// for handlers that must know before they act (SEND_RECEIVE checks both its slots before
+    /// it sends; ENDPOINT_DELETE before it asks who owns the endpoint).
+    pub(crate) fn live_endpoint(&self, slot: u32, endpoint: EndpointId) -> Result<(), Denied> {
+        if self.endpoints.contains_key(&endpoint) {
+            Ok(())
+        } else {
+            Err(Denied::new(
                 ErrorCode::StaleCapability,
                 format!("slot {slot}: endpoint {endpoint} no longer exists"),
-            ));
+            ))
         }
-        Ok(())
     }
 
     /// Console input and other kernel-originated messages (sender pid 0).

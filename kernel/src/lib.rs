@@ -17,6 +17,7 @@ extern crate alloc;
 
 pub use orbital_abi as abi;
 
+mod args;
 mod caps;
 mod ipc;
 mod logs;
@@ -273,7 +274,7 @@ impl Kernel {
             || self.ended.len() > ENDED_LOG_CAPACITY
             || self.events.len() > self.config.event_capacity
         {
-            return Err(format!("a log is over its bound"));
+            return Err("a log is over its bound".into());
         }
         for (id, node) in &self.cap_nodes {
             let held = self
@@ -287,11 +288,6 @@ impl Kernel {
         }
         Ok(())
     }
-}
-
-/// Validates a guest- or supervisor-supplied rights word.
-fn valid_rights(rights: u32) -> bool {
-    rights & !abi::rights::ALL == 0
 }
 
 /// The error with a person-readable reason, produced only on refusal paths.

@@ -5,7 +5,7 @@ use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use crate::abi::{self, ErrorCode, rights};
+use crate::abi::{self, ErrorCode, Rights};
 use crate::caps::CapSpace;
 use crate::{
     CapAction, Effect, EndedProcess, ExitReason, Kernel, KernelEvent, ObjectRef, Process,
@@ -57,7 +57,7 @@ impl Kernel {
             pid,
             Some(abi::slot::CONSOLE),
             ObjectRef::Console,
-            rights::WRITE,
+            Rights::WRITE,
             None,
             CapAction::Create,
             now_ns,
@@ -243,7 +243,9 @@ impl Kernel {
         }
         p.metrics.host_refusals = p.metrics.host_refusals.saturating_add(u64::from(count));
         let what = match error {
-            ErrorCode::BadPointer => String::from("pointer range outside guest memory (or a negative length)"),
+            ErrorCode::BadPointer => {
+                String::from("pointer range outside guest memory (or a negative length)")
+            }
             ErrorCode::MessageTooLarge => format!(
                 "more bytes than the {}-byte mailbox data buffer holds",
                 abi::mailbox::DATA_CAPACITY
@@ -255,7 +257,9 @@ impl Kernel {
             None => format!("host import #{import}: {what}"),
         };
         if count > 1 {
-            reason.push_str(&format!(" ({count} host refusals since the last report; the last one shown)"));
+            reason.push_str(&format!(
+                " ({count} host refusals since the last report; the last one shown)"
+            ));
         }
         self.emit(KernelEvent::RequestDenied {
             pid,

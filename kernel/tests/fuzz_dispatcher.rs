@@ -1,4 +1,6 @@
-//! Property-based fuzzing of the syscall dispatcher (issue 6, item 3).
+//! Property-based fuzzing of the syscall dispatcher: whatever a guest or the supervisor sends,
+//! the kernel never panics, answers with a documented code, announces every refusal as
+//! `RequestDenied`, leaves the kernel unchanged on a refusal and keeps its invariants.
 //!
 //! Each case boots a small system (a few processes, endpoints, grants, a process table), then
 //! plays a random script against the kernel: raw syscall numbers (known, unknown and
@@ -17,7 +19,7 @@
 //! - read-only syscalls (YIELD, GET_PID, TIME, CAP_LIST, PS) change nothing either;
 //! - unknown numbers give `UNKNOWN_SYSCALL`; dead callers `NO_SUCH_PROCESS`; blocked callers
 //!   `BAD_ARGUMENT`;
-//! - `Pending` only for RECEIVE and SLEEP, and then the caller is Blocked; every completion is
+//! - `Pending` only for RECEIVE, SEND_RECEIVE and SLEEP, and then the caller is Blocked; every completion is
 //!   for a call the harness saw pend, exactly once; the Blocked set in the kernel equals the
 //!   harness's;
 //! - every reply fits the mailbox data buffer; a RECEIVE reply is header + payload;
@@ -211,10 +213,14 @@ fn op() -> impl Strategy<Value = Op> {
     ]
 }
 
+/// What a refused call must leave alone in one process: pid, name, state, allocated bytes,
+/// memory size, protected, messages sent and received.
+type ProcessSnapshot = (ProcessId, String, ProcessState, u64, usize, bool, u64, u64);
+
 /// Everything a refused call must leave alone.
 #[derive(Debug, PartialEq)]
 struct Snapshot {
-    processes: Vec<(ProcessId, String, ProcessState, u64, usize, bool, u64, u64)>,
+    processes: Vec<ProcessSnapshot>,
     caps: BTreeMap<ProcessId, Vec<CapabilityInfo>>,
     endpoints: Vec<EndpointInfo>,
     counts: MessageCounts,
@@ -376,7 +382,7 @@ impl World {
                 }
                 Effect::StopGuest { pid } => {
                     check!(
-                        !self.k.process(pid).is_some_and(|p| !p.state.is_zombie()),
+                        self.k.process(pid).is_none_or(|p| p.state.is_zombie()),
                         "StopGuest for live pid {pid}"
                     );
                     self.blocked.remove(&pid);
@@ -705,7 +711,7 @@ impl World {
                     "syscall {number} exited the caller"
                 );
                 check!(
-                    !self.k.process(pid).is_some_and(|p| !p.state.is_zombie()),
+                    self.k.process(pid).is_none_or(|p| p.state.is_zombie()),
                     "pid {pid} still live after Exited"
                 );
             }
@@ -716,10 +722,10 @@ impl World {
                     "empty program name passed the kernel"
                 );
                 // The supervisor: known names start, others are NO_SUCH_PROGRAM (nothing to check here).
-                if program == "idle" || program == "receiver" {
-                    if let Ok(child) = self.k.register_process(program, self.now_ns) {
-                        self.pids.push(child);
-                    }
+                if (program == "idle" || program == "receiver")
+                    && let Ok(child) = self.k.register_process(program, self.now_ns)
+                {
+                    self.pids.push(child);
                 }
             }
         }

@@ -33,15 +33,17 @@ fn declared_dependencies(manifest: &str) -> Vec<String> {
             }
             continue;
         }
-        if in_deps && !line.is_empty() && !line.starts_with('#') {
-            if let Some((key, value)) = line.split_once('=') {
-                out.push(key.trim().to_string());
-                // `foo = { package = "bar" }` renames: check the real package too.
-                if let Some(rest) = value.split("package").nth(1) {
-                    if let Some(real) = rest.split('"').nth(1) {
-                        out.push(real.to_string());
-                    }
-                }
+        if in_deps
+            && !line.is_empty()
+            && !line.starts_with('#')
+            && let Some((key, value)) = line.split_once('=')
+        {
+            out.push(key.trim().to_string());
+            // `foo = { package = "bar" }` renames: check the real package too.
+            if let Some(rest) = value.split("package").nth(1)
+                && let Some(real) = rest.split('"').nth(1)
+            {
+                out.push(real.to_string());
             }
         }
     }

@@ -1,4 +1,5 @@
-//! The six tests of the process-management seed (stage 1.4), by its names.
+//! Process management: the six tests the seed's specification names, by those names
+//! (registration, kill, cleanup, memory, metrics, traffic log), and host refusals.
 
 mod common;
 use common::*;
@@ -428,23 +429,39 @@ fn host_refusals_are_counted_and_shown_as_denied_requests() {
     let _ = k.drain_events();
     let syscalls_before = k.system_metrics(1).syscalls;
 
-    k.record_host_refusal(a, host_import::SEND_BYTES, ErrorCode::BadPointer, 1, 10).unwrap();
-    k.record_host_refusal(a, host_import::RECV_BYTES, ErrorCode::MessageTooLarge, 3, 20).unwrap();
+    k.record_host_refusal(a, host_import::SEND_BYTES, ErrorCode::BadPointer, 1, 10)
+        .unwrap();
+    k.record_host_refusal(
+        a,
+        host_import::RECV_BYTES,
+        ErrorCode::MessageTooLarge,
+        3,
+        20,
+    )
+    .unwrap();
     // Nothing new since the last report: no event, no count.
-    k.record_host_refusal(a, host_import::SEND_BYTES, ErrorCode::BadPointer, 0, 30).unwrap();
+    k.record_host_refusal(a, host_import::SEND_BYTES, ErrorCode::BadPointer, 0, 30)
+        .unwrap();
 
     let p = k.process(a).unwrap();
     assert_eq!(p.metrics.host_refusals, 4);
-    assert_eq!(p.metrics.syscall_count, 0, "a host refusal is not a syscall");
+    assert_eq!(
+        p.metrics.syscall_count, 0,
+        "a host refusal is not a syscall"
+    );
     assert_eq!(k.process(b).unwrap().metrics.host_refusals, 0);
     assert_eq!(k.system_metrics(40).syscalls, syscalls_before);
     let denied: Vec<_> = k
         .drain_events()
         .into_iter()
         .filter_map(|e| match e {
-            KernelEvent::RequestDenied { pid, syscall, error, reason, at_ns } => {
-                Some((pid, syscall, error, reason, at_ns))
-            }
+            KernelEvent::RequestDenied {
+                pid,
+                syscall,
+                error,
+                reason,
+                at_ns,
+            } => Some((pid, syscall, error, reason, at_ns)),
             _ => None,
         })
         .collect();
@@ -462,15 +479,21 @@ fn host_refusals_are_counted_and_shown_as_denied_requests() {
         (a, host_import::RECV_BYTES, ErrorCode::MessageTooLarge, 20)
     );
     assert!(
-        denied[1].3.starts_with("orbital_recv_bytes: more bytes than the 4032-byte")
+        denied[1]
+            .3
+            .starts_with("orbital_recv_bytes: more bytes than the 4032-byte")
             && denied[1].3.contains("3 host refusals"),
         "{}",
         denied[1].3
     );
 
     // An import number the kernel does not know still gets a reason; never a panic.
-    k.record_host_refusal(b, 7, ErrorCode::BadArgument, u32::MAX, 50).unwrap();
-    assert_eq!(k.process(b).unwrap().metrics.host_refusals, u64::from(u32::MAX));
+    k.record_host_refusal(b, 7, ErrorCode::BadArgument, u32::MAX, 50)
+        .unwrap();
+    assert_eq!(
+        k.process(b).unwrap().metrics.host_refusals,
+        u64::from(u32::MAX)
+    );
     assert!(k.drain_events().iter().any(|e| matches!(
         e,
         KernelEvent::RequestDenied { pid, syscall: 7, reason, .. } if *pid == b && reason.starts_with("host import #7: ")
@@ -478,10 +501,17 @@ fn host_refusals_are_counted_and_shown_as_denied_requests() {
 
     // Unknown pids and zombies are refused and leave no trace.
     assert_eq!(
-        k.record_host_refusal(ProcessId(99), host_import::SEND_BYTES, ErrorCode::BadPointer, 1, 60),
+        k.record_host_refusal(
+            ProcessId(99),
+            host_import::SEND_BYTES,
+            ErrorCode::BadPointer,
+            1,
+            60
+        ),
         Err(ErrorCode::NoSuchProcess)
     );
-    k.exit_process(a, ExitReason::Exited { code: 0 }, 70).unwrap();
+    k.exit_process(a, ExitReason::Exited { code: 0 }, 70)
+        .unwrap();
     let _ = k.drain_events();
     assert_eq!(
         k.record_host_refusal(a, host_import::SEND_BYTES, ErrorCode::BadPointer, 1, 80),

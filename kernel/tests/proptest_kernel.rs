@@ -363,74 +363,74 @@ impl World {
             Dispatch::Pending => self.count("pending"),
             _ => {}
         }
-        if let Dispatch::Complete(reply) = &d {
-            if reply.result >= 0 {
-                match number {
-                    nr::CAP_GRANT => {
-                        let src = src.expect("a grant succeeded from an unusable slot");
-                        assert!(
-                            src.rights & rights::GRANT != 0,
-                            "grant without GRANT succeeded"
-                        );
-                        assert_eq!(args[2] & !src.rights, 0, "grant amplified rights");
-                        let target = ProcessId(args[1]);
-                        self.model.allow(
-                            target,
-                            src.object,
-                            args[2] & self.model.may(pid, src.object),
-                        );
-                    }
-                    nr::CAP_DERIVE => {
-                        let src = src.expect("a derive succeeded from an unusable slot");
-                        assert_eq!(args[1] & !src.rights, 0, "derive amplified rights");
-                    }
-                    nr::ENDPOINT_CREATE => {
-                        let c = self
-                            .cap(pid, reply.result as u32)
-                            .expect("new endpoint slot");
-                        self.model.allow(pid, c.object, rights::ALL);
-                    }
-                    nr::SEND => {
-                        let src = src.expect("send succeeded from an unusable slot");
-                        assert!(
-                            src.rights & rights::WRITE != 0,
-                            "send without WRITE succeeded"
-                        );
-                        let ObjectRef::Endpoint(e) = src.object else {
-                            panic!("sent to the {:?}", src.object);
-                        };
-                        if let Some(t) = transfer_src {
-                            assert!(
-                                t.rights & rights::GRANT != 0,
-                                "transfer without GRANT succeeded"
-                            );
-                            let may = self.model.may(pid, t.object);
-                            self.model.in_flight.push((e, t.object, t.rights & may));
-                        }
-                        self.posted(pid, e, args[1], data.len());
-                    }
-                    nr::RECEIVE | nr::TRY_RECEIVE => {
-                        let src = src.expect("receive succeeded from an unusable slot");
-                        assert!(
-                            src.rights & rights::READ != 0,
-                            "receive without READ succeeded"
-                        );
-                        let e = receiving_on.expect("received on a non-endpoint");
-                        let head = self.model.queues.get_mut(&e).and_then(|q| q.pop_front());
-                        check_delivery(pid, e, head, reply);
-                        self.landed(pid, e, &reply.data);
-                    }
-                    _ => {}
+        if let Dispatch::Complete(reply) = &d
+            && reply.result >= 0
+        {
+            match number {
+                nr::CAP_GRANT => {
+                    let src = src.expect("a grant succeeded from an unusable slot");
+                    assert!(
+                        src.rights & rights::GRANT != 0,
+                        "grant without GRANT succeeded"
+                    );
+                    assert_eq!(args[2] & !src.rights, 0, "grant amplified rights");
+                    let target = ProcessId(args[1]);
+                    self.model.allow(
+                        target,
+                        src.object,
+                        args[2] & self.model.may(pid, src.object),
+                    );
                 }
+                nr::CAP_DERIVE => {
+                    let src = src.expect("a derive succeeded from an unusable slot");
+                    assert_eq!(args[1] & !src.rights, 0, "derive amplified rights");
+                }
+                nr::ENDPOINT_CREATE => {
+                    let c = self
+                        .cap(pid, reply.result as u32)
+                        .expect("new endpoint slot");
+                    self.model.allow(pid, c.object, rights::ALL);
+                }
+                nr::SEND => {
+                    let src = src.expect("send succeeded from an unusable slot");
+                    assert!(
+                        src.rights & rights::WRITE != 0,
+                        "send without WRITE succeeded"
+                    );
+                    let ObjectRef::Endpoint(e) = src.object else {
+                        panic!("sent to the {:?}", src.object);
+                    };
+                    if let Some(t) = transfer_src {
+                        assert!(
+                            t.rights & rights::GRANT != 0,
+                            "transfer without GRANT succeeded"
+                        );
+                        let may = self.model.may(pid, t.object);
+                        self.model.in_flight.push((e, t.object, t.rights & may));
+                    }
+                    self.posted(pid, e, args[1], data.len());
+                }
+                nr::RECEIVE | nr::TRY_RECEIVE => {
+                    let src = src.expect("receive succeeded from an unusable slot");
+                    assert!(
+                        src.rights & rights::READ != 0,
+                        "receive without READ succeeded"
+                    );
+                    let e = receiving_on.expect("received on a non-endpoint");
+                    let head = self.model.queues.get_mut(&e).and_then(|q| q.pop_front());
+                    check_delivery(pid, e, head, reply);
+                    self.landed(pid, e, &reply.data);
+                }
+                _ => {}
             }
         }
-        if let (nr::TRY_RECEIVE, Dispatch::Complete(r), Some(e)) = (number, &d, receiving_on) {
-            if r.result == ErrorCode::WouldBlock.to_result() {
-                assert!(
-                    self.model.queues.get(&e).is_none_or(|q| q.is_empty()),
-                    "WOULD_BLOCK on endpoint {e:?} with messages queued"
-                );
-            }
+        if let (nr::TRY_RECEIVE, Dispatch::Complete(r), Some(e)) = (number, &d, receiving_on)
+            && r.result == ErrorCode::WouldBlock.to_result()
+        {
+            assert!(
+                self.model.queues.get(&e).is_none_or(|q| q.is_empty()),
+                "WOULD_BLOCK on endpoint {e:?} with messages queued"
+            );
         }
         d
     }
@@ -922,7 +922,7 @@ impl World {
             );
         }
         // Draining sometimes (as the app does each frame) keeps the event queue moving.
-        if self.now_ns % 3 == 0 {
+        if self.now_ns.is_multiple_of(3) {
             let _ = self.k.drain_events();
         }
     }

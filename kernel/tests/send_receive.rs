@@ -33,7 +33,10 @@ fn sent_events(events: &[KernelEvent]) -> usize {
 fn delivers_blocks_and_wakes_with_the_reply() {
     let (mut k, a, b, a_to_b, b_to_a) = peers();
     // b waits for a request.
-    assert_eq!(call(&mut k, b, nr::RECEIVE, [1, 0, 0], &[], 2), Dispatch::Pending);
+    assert_eq!(
+        call(&mut k, b, nr::RECEIVE, [1, 0, 0], &[], 2),
+        Dispatch::Pending
+    );
     // a sends it and waits for the answer in one call.
     assert_eq!(
         call(&mut k, a, nr::SEND_RECEIVE, [a_to_b, 5, 1], b"ping", 3),
@@ -41,12 +44,17 @@ fn delivers_blocks_and_wakes_with_the_reply() {
     );
     assert_eq!(
         k.process(a).unwrap().state,
-        ProcessState::Blocked(BlockReason::Receive { endpoint: EndpointId(1) })
+        ProcessState::Blocked(BlockReason::Receive {
+            endpoint: EndpointId(1)
+        })
     );
     let done = completions(&k.take_effects());
     assert_eq!(done.len(), 1);
     assert_eq!(done[0].0, b);
-    assert_eq!(parse_recv(&done[0].1), (a.0, 5, slot::NONE, b"ping".to_vec()));
+    assert_eq!(
+        parse_recv(&done[0].1),
+        (a.0, 5, slot::NONE, b"ping".to_vec())
+    );
     // b answers the same way: its answer wakes a, and b now waits for the next request.
     assert_eq!(
         call(&mut k, b, nr::SEND_RECEIVE, [b_to_a, 6, 1], b"pong!", 4),
@@ -56,7 +64,10 @@ fn delivers_blocks_and_wakes_with_the_reply() {
     assert_eq!(done.len(), 1);
     assert_eq!(done[0].0, a);
     assert_eq!(done[0].1.result, 5);
-    assert_eq!(parse_recv(&done[0].1), (b.0, 6, slot::NONE, b"pong!".to_vec()));
+    assert_eq!(
+        parse_recv(&done[0].1),
+        (b.0, 6, slot::NONE, b"pong!".to_vec())
+    );
     assert_eq!(k.process(a).unwrap().state, ProcessState::Running);
     assert!(k.process(b).unwrap().state.is_blocked());
 
@@ -74,7 +85,15 @@ fn delivers_blocks_and_wakes_with_the_reply() {
     let counts = k.message_counts();
     assert_eq!((counts.sent, counts.delivered, counts.queued), (2, 2, 0));
     let m = &k.process(a).unwrap().metrics;
-    assert_eq!((m.ipc_sent, m.ipc_bytes_sent, m.ipc_received, m.ipc_bytes_received), (1, 4, 1, 5));
+    assert_eq!(
+        (
+            m.ipc_sent,
+            m.ipc_bytes_sent,
+            m.ipc_received,
+            m.ipc_bytes_received
+        ),
+        (1, 4, 1, 5)
+    );
     k.audit().unwrap();
 }
 
@@ -123,7 +142,11 @@ fn refusals_send_nothing_and_receive_nothing() {
         result(&mut k, a, nr::SEND_RECEIVE, [a_to_b, 5, 40], b"x", 3),
         err(ErrorCode::BadSlot)
     );
-    assert_eq!(k.message_counts().sent, sent, "a refused call sends nothing");
+    assert_eq!(
+        k.message_counts().sent,
+        sent,
+        "a refused call sends nothing"
+    );
     assert_eq!(k.endpoint(EndpointId(2)).unwrap().queue_len, 0);
     assert_eq!(k.process(a).unwrap().state, ProcessState::Running);
 
@@ -137,7 +160,11 @@ fn refusals_send_nothing_and_receive_nothing() {
         result(&mut k, a, nr::SEND_RECEIVE, [a_to_b, 5, 1], b"x", 5),
         err(ErrorCode::QueueFull)
     );
-    assert_eq!(k.endpoint(EndpointId(1)).unwrap().queue_len, 1, "nothing was received");
+    assert_eq!(
+        k.endpoint(EndpointId(1)).unwrap().queue_len,
+        1,
+        "nothing was received"
+    );
     assert_eq!(k.process(a).unwrap().state, ProcessState::Running);
     k.audit().unwrap();
 }
@@ -148,9 +175,23 @@ fn peer_gone() {
     // A third process c owns the endpoint a waits on (a holds READ to it).
     let c = k.register_process("c", 0).unwrap();
     let (_, c_inbox) = k.create_endpoint(c, 0).unwrap();
-    let a_reads_c = result(&mut k, c, nr::CAP_GRANT, [c_inbox, a.0, rights::READ], &[], 2) as u32;
+    let a_reads_c = result(
+        &mut k,
+        c,
+        nr::CAP_GRANT,
+        [c_inbox, a.0, rights::READ],
+        &[],
+        2,
+    ) as u32;
     assert_eq!(
-        call(&mut k, a, nr::SEND_RECEIVE, [a_to_b, 5, a_reads_c], b"ping", 3),
+        call(
+            &mut k,
+            a,
+            nr::SEND_RECEIVE,
+            [a_to_b, 5, a_reads_c],
+            b"ping",
+            3
+        ),
         Dispatch::Pending
     );
     // The request reached b's inbox; then c dies and a wakes with PEER_GONE.

@@ -90,7 +90,11 @@ impl Syscall {
     ];
 
     pub const fn from_raw(raw: u32) -> Option<Syscall> {
-        if raw < nr::COUNT { Some(Self::ALL[raw as usize]) } else { None }
+        if raw < nr::COUNT {
+            Some(Self::ALL[raw as usize])
+        } else {
+            None
+        }
     }
 
     pub const fn raw(self) -> u32 {
@@ -214,7 +218,9 @@ impl ErrorCode {
         match self {
             ErrorCode::UnknownSyscall => "no syscall has this number",
             ErrorCode::BadSlot => "the capability slot is empty or out of range",
-            ErrorCode::StaleCapability => "the capability was revoked or its object no longer exists",
+            ErrorCode::StaleCapability => {
+                "the capability was revoked or its object no longer exists"
+            }
             ErrorCode::PermissionDenied => "the capability lacks the right this call needs",
             ErrorCode::WrongObjectKind => "the capability points at the wrong kind of object",
             ErrorCode::QueueFull => "the endpoint's queue is full; try again later",
@@ -243,6 +249,44 @@ pub mod rights {
     /// Set in a `CAP_LIST` record's rights word when the capability is stale (revoked, or its
     /// object is gone). Never a right: grant and derive refuse it.
     pub const STALE: u32 = 1 << 31;
+}
+
+/// A set of capability rights holding only the rights above (`READ`, `WRITE`, `GRANT`): a word
+/// from a guest becomes one through [`Rights::from_bits`], which refuses unknown bits, so a
+/// `Rights` value never carries `STALE` or a bit no call gives meaning to.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Rights(u32);
+
+impl Rights {
+    pub const NONE: Rights = Rights(0);
+    pub const READ: Rights = Rights(rights::READ);
+    pub const WRITE: Rights = Rights(rights::WRITE);
+    pub const GRANT: Rights = Rights(rights::GRANT);
+    pub const ALL: Rights = Rights(rights::ALL);
+
+    /// The rights in `bits`; `None` if any bit is not a right.
+    pub const fn from_bits(bits: u32) -> Option<Rights> {
+        if bits & !rights::ALL == 0 {
+            Some(Rights(bits))
+        } else {
+            None
+        }
+    }
+
+    /// The raw word (as in `CAP_GRANT`'s argument and `CAP_LIST` records).
+    pub const fn bits(self) -> u32 {
+        self.0
+    }
+
+    /// Whether every right in `other` is also in `self`.
+    pub const fn contains(self, other: Rights) -> bool {
+        self.0 & other.0 == other.0
+    }
+
+    /// Both sets together.
+    pub const fn union(self, other: Rights) -> Rights {
+        Rights(self.0 | other.0)
+    }
 }
 
 /// Kinds of kernel object a capability can point at (as reported by `CAP_LIST`).
@@ -275,8 +319,7 @@ pub mod state {
 
 /// The syscall mailbox: 4096 bytes of shared memory per process, outside the guest's own
 /// linear memory. All header fields are little-endian 32-bit words at 4-byte alignment;
-/// the data buffer follows the header and nothing overlaps (the seed's table put a 4068-byte
-/// buffer at offset 28 on top of the pid at offset 56; this layout fixes that).
+/// the data buffer follows the header and nothing overlaps (`mailbox_fields_do_not_overlap`).
 pub mod mailbox {
     /// Mailbox status word values.
     pub const STATUS_IDLE: i32 = 0;
@@ -395,9 +438,9 @@ pub mod host_import {
 /// Memory limits.
 pub mod memory {
     pub const PAGE_BYTES: u32 = 65_536;
-    /// Memory every process is registered with (the seed's 64 KiB).
+    /// Memory every process is registered with: one wasm page, 64 KiB.
     pub const INITIAL_BYTES: u64 = 65_536;
-    /// Per-process limit: the seed's worker maximum, 1024 pages.
+    /// Per-process limit: 1024 wasm pages, the most a guest may declare (64 MiB).
     pub const LIMIT_BYTES: u64 = 64 * 1024 * 1024;
 }
 
@@ -428,7 +471,10 @@ mod tests {
         assert_eq!(ErrorCode::from_result(0), None);
         assert_eq!(ErrorCode::from_result(5), None);
         assert_eq!(ErrorCode::from_result(i32::MIN), None);
-        assert_eq!(ErrorCode::from_result(-(ErrorCode::ALL.len() as i32) - 1), None);
+        assert_eq!(
+            ErrorCode::from_result(-(ErrorCode::ALL.len() as i32) - 1),
+            None
+        );
     }
 
     #[test]
@@ -439,9 +485,27 @@ mod tests {
             assert!(off >= prev_end, "{name} overlaps the field before it");
             prev_end = off + 4;
         }
-        assert!(prev_end <= mailbox::DATA, "header runs into the data buffer");
+        assert!(
+            prev_end <= mailbox::DATA,
+            "header runs into the data buffer"
+        );
         assert_eq!(mailbox::DATA + mailbox::DATA_CAPACITY, mailbox::SIZE);
         assert_eq!(mailbox::HEADER_WORDS * 4, mailbox::DATA);
+    }
+
+    #[test]
+    fn rights_refuse_unknown_bits() {
+        for bits in 0..=rights::ALL {
+            assert_eq!(Rights::from_bits(bits).map(Rights::bits), Some(bits));
+        }
+        assert_eq!(Rights::from_bits(rights::ALL + 1), None);
+        assert_eq!(Rights::from_bits(rights::STALE), None);
+        assert_eq!(Rights::from_bits(u32::MAX), None);
+        assert!(Rights::ALL.contains(Rights::WRITE) && !Rights::READ.contains(Rights::WRITE));
+        assert_eq!(
+            Rights::READ.union(Rights::WRITE).union(Rights::GRANT),
+            Rights::ALL
+        );
     }
 
     #[test]
@@ -450,7 +514,10 @@ mod tests {
             assert!(import >= nr::COUNT && Syscall::from_raw(import).is_none());
             assert!(host_import::name(import).is_some());
             for e in ErrorCode::ALL {
-                assert_eq!(host_import::unpack(host_import::pack(import, e)), (import, Some(e)));
+                assert_eq!(
+                    host_import::unpack(host_import::pack(import, e)),
+                    (import, Some(e))
+                );
             }
         }
         assert_eq!(host_import::unpack(0), (0, None));
