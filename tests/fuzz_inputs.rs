@@ -1,4 +1,4 @@
-//! Property-based fuzzing of everything the app decodes from outside (issue 6, item 3):
+//! Property-based fuzzing of everything the app decodes from outside:
 //! - the mailbox decoder (`Mailbox::read_request`) and the supervisor's servicing of arbitrary
 //!   mailbox words: random syscall numbers, arguments, `DATA_LEN`s (negative, huge), data,
 //!   forged `PID` words, odd `STATUS` values, memory reports, guests that trap or are killed;
