@@ -1,32 +1,20 @@
 //! Classroom mode: keyboard shortcuts a teacher uses while projecting, and the projector theme
 //! toggle (the theme itself lives in `theme.rs`). Shortcuts go through the same intents as the
-//! buttons, and are ignored while typing in the terminal.
+//! buttons, and are ignored while typing in the terminal; the list the help overlay shows is
+//! `ui_state::SHORTCUTS`.
 
 use bevy::input::ButtonState;
 use bevy::input::keyboard::{Key, KeyboardInput};
 use bevy::prelude::*;
 use bevy_egui::input::egui_wants_any_keyboard_input;
 
-use crate::graph::{CameraRig, Selection, Toasts};
-use crate::graph::request_kill;
-use crate::panels::{PanelState, next_speed};
+use crate::graph::{CameraRig, request_kill};
 use crate::supervisor::{ProcessEntity, ProcessView, SupervisorHandle, SupervisorIntent, TimeControl};
 use crate::theme::{Theme, ThemeMode};
-
-/// Every shortcut, for the help overlay.
-pub const SHORTCUTS: [(&str, &str); 9] = [
-    ("space", "pause / resume"),
-    ("s", "step: service exactly one syscall (pauses first)"),
-    ("+", "faster: paused, 1/16x, 1/4x, full speed"),
-    ("-", "slower"),
-    ("Delete", "kill the selected process (init and terminal refuse)"),
-    ("Esc", "deselect"),
-    ("p", "projector theme on / off (classroom mode)"),
-    ("f", "fit: keep every process in view again after zooming or panning"),
-    ("?", "this help"),
-];
+use crate::ui_state::{self, ControlState, Selection, Toasts, next_speed};
 
 pub fn classroom_plugin(app: &mut App) {
+    ui_state::ensure_ui_state(app);
     app.add_systems(Update, handle_shortcuts.run_if(not(egui_wants_any_keyboard_input)));
 }
 
@@ -69,7 +57,7 @@ fn handle_shortcuts(
     supervisor: Res<SupervisorHandle>,
     mut intents: MessageWriter<SupervisorIntent>,
     mut selection: ResMut<Selection>,
-    mut panels: ResMut<PanelState>,
+    mut controls: ResMut<ControlState>,
     mut theme: ResMut<Theme>,
     mut toasts: ResMut<Toasts>,
     processes: Query<(&ProcessEntity, &ProcessView)>,
@@ -84,9 +72,9 @@ fn handle_shortcuts(
         match shortcut {
             Shortcut::TogglePause => {
                 if time == TimeControl::Paused {
-                    intents.write(SupervisorIntent::SetTime(panels.resume_speed));
+                    intents.write(SupervisorIntent::SetTime(controls.resume_speed));
                 } else {
-                    panels.resume_speed = time;
+                    controls.resume_speed = time;
                     intents.write(SupervisorIntent::SetTime(TimeControl::Paused));
                 }
             }
@@ -112,7 +100,7 @@ fn handle_shortcuts(
                 let mode = if theme.mode == ThemeMode::Projector { ThemeMode::Standard } else { ThemeMode::Projector };
                 *theme = Theme::for_mode(mode);
             }
-            Shortcut::ToggleHelp => panels.show_help = !panels.show_help,
+            Shortcut::ToggleHelp => controls.show_help = !controls.show_help,
             Shortcut::Fit => rig.auto_fit = true,
         }
     }
@@ -123,6 +111,11 @@ mod tests {
     use super::*;
 
     #[test]
+    fn every_shortcut_system_initialises_without_conflicting_parameters() {
+        assert!(crate::schedule_check::initialise_plugin_systems(classroom_plugin) >= 1);
+    }
+
+    #[test]
     fn keys_map_to_shortcuts() {
         assert_eq!(shortcut_for(&Key::Space), Some(Shortcut::TogglePause));
         assert_eq!(shortcut_for(&Key::Character("s".into())), Some(Shortcut::Step));
@@ -131,17 +124,5 @@ mod tests {
         assert_eq!(shortcut_for(&Key::Delete), Some(Shortcut::KillSelected));
         assert_eq!(shortcut_for(&Key::Character("?".into())), Some(Shortcut::ToggleHelp));
         assert_eq!(shortcut_for(&Key::Character("x".into())), None);
-    }
-}
-
-#[cfg(test)]
-mod param_tests {
-    use super::*;
-
-    #[test]
-    fn shortcut_system_has_no_conflicting_parameters() {
-        let mut world = World::new();
-        let mut system = IntoSystem::into_system(handle_shortcuts);
-        system.initialize(&mut world);
     }
 }

@@ -3,18 +3,22 @@ pub use orbital_abi as abi;
 pub use orbital_kernel as kernel;
 
 pub mod classroom;
+pub mod frame_timing;
 pub mod graph;
 pub mod panels;
 pub mod render_quality;
 pub mod scenario;
+#[cfg(test)]
+mod schedule_check;
 pub mod supervisor;
 pub mod theme;
+pub mod ui_state;
 pub mod web;
 
 use bevy::app::{PluginGroup, PluginGroupBuilder};
 
-/// The visual playground on top of the supervisor: theme, render quality, the graph (model and
-/// drawing), the panels, scenarios and classroom mode.
+/// The visual playground on top of the supervisor: theme, shared UI state, render quality, frame
+/// timing, the graph (model and drawing), the panels, scenarios and classroom mode.
 ///
 /// The binary adds, before this group, `DefaultPlugins` and the `SupervisorPlugin` with the host
 /// of its platform; `EguiPlugin` is added here unless the binary already did. For a headless app
@@ -26,8 +30,9 @@ impl PluginGroup for PlaygroundPlugins {
         PluginGroupBuilder::start::<Self>()
             .add(ensure_egui_plugin)
             .add(theme::theme_plugin)
+            .add(ui_state::UiStatePlugin)
             .add(render_quality::render_quality_plugin)
-            .add(render_quality::frame_timing_plugin)
+            .add(frame_timing::frame_timing_plugin)
             .add(scenario::ScenarioPlugin)
             .add(graph::GraphPlugin)
             .add(graph::GraphDrawPlugin)
@@ -51,7 +56,7 @@ fn js_api_plugin(app: &mut bevy::app::App) {
 
 fn expose_visual_snapshots(
     layout: bevy::ecs::system::Res<graph::SharedCanvasLayout>,
-    timing: bevy::ecs::system::Res<render_quality::SharedFrameTiming>,
+    timing: bevy::ecs::system::Res<frame_timing::SharedFrameTiming>,
 ) {
     let layout = layout.clone();
     if let Err(e) = web::expose_json("get_canvas_layout_json", move || layout.to_json()) {

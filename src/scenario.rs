@@ -176,7 +176,7 @@ impl ScenarioTime {
         match self {
             Self::Running => TimeControl::Running,
             Self::Paused => TimeControl::Paused,
-            Self::Slow(divisor) => crate::panels::slow_motion(divisor),
+            Self::Slow(divisor) => crate::ui_state::slow_motion(divisor),
         }
     }
 }

@@ -1,5 +1,5 @@
 //! Fault isolation, hostile guests, clear errors and "nothing lost" on the native host, inside a
-//! headless Bevy app (issue 6, items 1, 2, 5 and 6). Real guests plus small fault-injection
+//! headless Bevy app. Real guests plus small fault-injection
 //! modules (tests/reliability_common). Each test prints its figures (run with --nocapture).
 //!
 //! Needs the guest modules: `cargo xtask guests` (the README's `cargo xtask test` builds them).

@@ -1,4 +1,4 @@
-//! Soak on the native host (issue 6, item 4): spawn/kill churn of every kind of guest while
+//! Soak on the native host: spawn/kill churn of every kind of guest while
 //! counted traffic flows, then everything must be back at its baseline: process table, guest
 //! threads (host count and OS threads), ECS entities, kernel memory total and endpoints; and
 //! every message sent was received exactly once, in order (counted at both ends).

@@ -311,7 +311,7 @@ fn crowd_rate_labels_clear_every_node_and_each_other() {
             let (a, b) = (model.layout.position(from).unwrap(), model.layout.position(to).unwrap());
             let width = edge_width_for_rate(rate, theme.edge_width * 1.5, theme.edge_width_max);
             let half = style.rate_half(&format_rate(rate));
-            // What a label beside the midpoint would cover (the placement before this one).
+            // What a label fixed beside the midpoint would cover (shows the search is needed).
             let beside = Rect::from_center_half_size((a + b) * 0.5 + (b - a).normalize().perp() * (width + half.y + 5.0), half);
             midpoint_on_a_node += discs.iter().filter(|(pid, c, r)| ![from, to].contains(pid) && disc_touches_rect(*c, *r, beside)).count();
             if let Some(rect) = place_rate_label(a, b, width, theme.edge_width_max, half, style.margin(), &obstacles) {

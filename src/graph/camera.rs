@@ -5,7 +5,11 @@
 use bevy::input::mouse::{AccumulatedMouseMotion, AccumulatedMouseScroll, MouseScrollUnit};
 use bevy::picking::mesh_picking::MeshPickingCamera;
 use bevy::prelude::*;
+use bevy::render::view::Msaa;
 use bevy::window::PrimaryWindow;
+
+use crate::render_quality::{self, RenderQuality};
+use crate::ui_state::CanvasArea;
 
 /// Marks the one camera that draws the graph.
 #[derive(Component, Debug)]
@@ -37,57 +41,40 @@ pub const MAX_WORLD_PER_PX: f32 = 8.0;
 /// hangs below it, so less is needed there than on the other sides), in CSS pixels.
 const FIT_MARGIN_BELOW_OVERLAY_PX: f32 = 48.0;
 
-/// The free part of the window between the egui panels, in CSS pixels (origin top-left, y down).
-/// Written by the panels each frame after they are laid out.
-#[derive(Resource, Debug, Clone, Copy, PartialEq)]
-pub struct CanvasArea {
-    pub rect: Rect,
-    /// What the panels draw over the canvas's top-left corner (the scenario title and, in slow
-    /// motion or while paused, the syscall-flow box), in CSS pixels. The camera fits the graph
-    /// below it, and rate labels keep clear of it, so it covers no node.
-    pub overlay: Option<Rect>,
+/// Where the graph goes when it is fitted: the canvas less the band the overlay takes, less
+/// margins, in CSS pixels.
+pub fn fit_rect(area: &CanvasArea) -> Rect {
+    let mut room = area.rect.inflate(-FIT_MARGIN_PX);
+    if let Some(overlay) = area.overlay
+        && overlay.max.y > area.rect.min.y
+    {
+        room.min.y = room.min.y.max(overlay.max.y + FIT_MARGIN_BELOW_OVERLAY_PX);
+    }
+    // A tiny window still gets a (small) room rather than a negative one.
+    if room.width() < 50.0 || room.height() < 50.0 {
+        room = Rect::from_center_size(room.center(), room.size().max(Vec2::splat(50.0)));
+    }
+    room
 }
 
-impl Default for CanvasArea {
-    fn default() -> Self {
-        Self { rect: Rect::new(0.0, 0.0, 1280.0, 720.0), overlay: None }
-    }
-}
-
-impl CanvasArea {
-    /// Where the graph goes when it is fitted: the canvas less the band the overlay takes, less
-    /// margins, in CSS pixels.
-    pub fn fit_rect(&self) -> Rect {
-        let mut room = self.rect.inflate(-FIT_MARGIN_PX);
-        if let Some(overlay) = self.overlay
-            && overlay.max.y > self.rect.min.y
-        {
-            room.min.y = room.min.y.max(overlay.max.y + FIT_MARGIN_BELOW_OVERLAY_PX);
-        }
-        // A tiny window still gets a (small) room rather than a negative one.
-        if room.width() < 50.0 || room.height() < 50.0 {
-            room = Rect::from_center_size(room.center(), room.size().max(Vec2::splat(50.0)));
-        }
-        room
+impl CameraRig {
+    /// The CSS pixel of `area` where this rig shows world point `world` (see `place_graph_camera`).
+    pub fn world_to_px(&self, area: &CanvasArea, world: Vec2) -> Vec2 {
+        let d = (world - self.center_world) / self.world_per_px;
+        area.rect.center() + Vec2::new(d.x, -d.y)
     }
 
-    /// The CSS pixel where the camera `rig` shows world point `world` (see `place_graph_camera`).
-    pub fn world_to_px(&self, rig: &CameraRig, world: Vec2) -> Vec2 {
-        let d = (world - rig.center_world) / rig.world_per_px;
-        self.rect.center() + Vec2::new(d.x, -d.y)
-    }
-
-    /// The world point the camera `rig` shows at CSS pixel `px`.
-    pub fn px_to_world(&self, rig: &CameraRig, px: Vec2) -> Vec2 {
-        let d = (px - self.rect.center()) * rig.world_per_px;
-        rig.center_world + Vec2::new(d.x, -d.y)
+    /// The world point this rig shows at CSS pixel `px` of `area`.
+    pub fn px_to_world(&self, area: &CanvasArea, px: Vec2) -> Vec2 {
+        let d = (px - area.rect.center()) * self.world_per_px;
+        self.center_world + Vec2::new(d.x, -d.y)
     }
 }
 
 /// The zoom (world units per CSS pixel, never magnifying past 1:1) and camera centre that show
-/// `bounds` (world) inside `area.fit_rect()`.
+/// `bounds` (world) inside `fit_rect(area)`.
 pub fn fit_view(bounds: Rect, area: &CanvasArea) -> (f32, Vec2) {
-    let room = area.fit_rect();
+    let room = fit_rect(area);
     let needed = bounds.size() / room.size();
     let zoom = needed.x.max(needed.y).clamp(1.0, MAX_WORLD_PER_PX);
     // The camera centre sits at the canvas centre: shift it so the bounds' centre lands at the
@@ -97,7 +84,22 @@ pub fn fit_view(bounds: Rect, area: &CanvasArea) -> (f32, Vec2) {
 }
 
 pub(super) fn spawn_graph_camera(mut commands: Commands) {
-    commands.spawn((Camera2d, GraphCamera, MeshPickingCamera, crate::render_quality::initial_msaa()));
+    commands.spawn((Camera2d, GraphCamera, MeshPickingCamera, render_quality::initial_msaa()));
+}
+
+/// Gives the camera the MSAA the render quality decided (also to a camera spawned after the
+/// decision).
+pub(super) fn follow_render_quality_msaa(
+    quality: Option<Res<RenderQuality>>,
+    mut cameras: Query<&mut Msaa, With<GraphCamera>>,
+) {
+    let Some(quality) = quality else { return };
+    let msaa = quality.msaa();
+    for mut camera_msaa in &mut cameras {
+        if *camera_msaa != msaa {
+            *camera_msaa = msaa;
+        }
+    }
 }
 
 /// Places the camera so that `center_world` sits at the centre of the canvas area.
@@ -206,14 +208,14 @@ mod tests {
             ] {
                 let (world_per_px, center_world) = fit_view(bounds, &area);
                 let rig = CameraRig { center_world, world_per_px, auto_fit: true };
-                let room = area.fit_rect();
+                let room = fit_rect(&area);
                 for corner in [bounds.min, bounds.max, Vec2::new(bounds.min.x, bounds.max.y), Vec2::new(bounds.max.x, bounds.min.y)] {
-                    let px = area.world_to_px(&rig, corner);
+                    let px = rig.world_to_px(&area, corner);
                     assert!(room.inflate(0.01).contains(px), "{bounds:?} corner {corner} at {px}, room {room:?}");
                     if let Some(y) = overlay_bottom {
                         assert!(px.y >= y + FIT_MARGIN_BELOW_OVERLAY_PX - 0.01, "{bounds:?}: {px} under the overlay ending at {y}");
                     }
-                    assert!(area.px_to_world(&rig, px).distance(corner) < 0.01);
+                    assert!(rig.px_to_world(&area, px).distance(corner) < 0.01);
                 }
             }
         }

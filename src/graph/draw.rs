@@ -10,16 +10,16 @@ use bevy::sprite::Anchor;
 use bevy_egui::input::egui_wants_any_pointer_input;
 use orbital_kernel::ProcessState;
 
-use super::camera::{self, CameraRig, CanvasArea, GraphCamera};
-use super::interaction::{
-    self, CanvasLayout, Dragging, Hovered, NodeBody, Selection, SharedCanvasLayout, Toasts, kill_zone_rect,
+use super::camera::{self, CameraRig, GraphCamera};
+use super::interaction::{self, CanvasLayout, Dragging, NodeBody, SharedCanvasLayout, kill_zone_rect};
+use super::labels::{
+    BusyEdge, LabelStyle, NodeFootprint, PlanInputs, RateLabel, RateLabelPlanner, RateLabels, node_named,
 };
-use super::labels::{LabelObstacles, LabelStyle, place_rate_label};
 use super::model::{GraphEdges, GraphModel, GraphNode, GraphSettings, GraphSystems, NodeEffect, NodeEffectKind, Particle};
-use super::traffic::{edge_width_for_rate, format_rate};
-use crate::render_quality::RenderQuality;
+use crate::render_quality::{RenderQuality, RenderQualitySystems};
 use crate::supervisor::{MailboxStatus, ProcessView};
 use crate::theme::{Theme, ThemeColor};
+use crate::ui_state::{self, CanvasArea, Hovered, Selection};
 
 /// Draws the graph, owns the camera, picking, drag and the kill zone.
 pub struct GraphDrawPlugin;
@@ -29,15 +29,12 @@ impl Plugin for GraphDrawPlugin {
         if !app.is_plugin_added::<MeshPickingPlugin>() {
             app.add_plugins(MeshPickingPlugin);
         }
+        ui_state::ensure_ui_state(app);
         app.insert_resource(MeshPickingSettings { require_markers: true, ..default() })
             .init_resource::<CameraRig>()
-            .init_resource::<CanvasArea>()
             .init_resource::<CanvasLayout>()
             .init_resource::<SharedCanvasLayout>()
-            .init_resource::<Selection>()
-            .init_resource::<Hovered>()
             .init_resource::<Dragging>()
-            .init_resource::<Toasts>()
             .init_resource::<GraphAssets>()
             .init_resource::<EdgeBarPool>()
             .init_resource::<RateLabels>()
@@ -53,6 +50,7 @@ impl Plugin for GraphDrawPlugin {
                     .chain()
                     .before(GraphSystems::Follow),
             )
+            .add_systems(Update, camera::follow_render_quality_msaa.after(RenderQualitySystems))
             .add_systems(
                 Update,
                 (
@@ -64,7 +62,6 @@ impl Plugin for GraphDrawPlugin {
                     update_edge_bars,
                     update_kill_zone_label,
                     interaction::clear_departed_selection,
-                    interaction::age_toasts,
                     configure_gizmos.run_if(resource_changed::<Theme>),
                 )
                     .after(GraphSystems::Animate),
@@ -115,12 +112,6 @@ struct NodeVisuals {
     shown_color: [u8; 4],
     shown_light: [u8; 4],
 }
-
-/// Above this many nodes, only the selected and hovered nodes are labelled.
-const CROWD_LABEL_LIMIT: usize = 24;
-
-/// In a crowd, how many of the busiest edges keep a rate label.
-const CROWD_RATE_LABELS: usize = 4;
 
 const Z_EDGE_BAR: f32 = 0.5;
 const Z_BODY: f32 = 1.0;
@@ -210,9 +201,10 @@ fn update_node_visuals(
 ) {
     // In a crowd, labels would pile up: show only the selected and hovered ones (the process
     // list and the tooltip name the rest).
-    let crowded = nodes.iter().len() > CROWD_LABEL_LIMIT;
+    let node_count = nodes.iter().len();
+    let focus = [selection.0.map(|p| p.0), hovered.0.map(|p| p.0)];
     for (node, view, mut visuals) in &mut nodes {
-        let show = !crowded || selection.0 == Some(node.pid) || hovered.0 == Some(node.pid);
+        let show = node_named(node_count, node.pid.0, focus);
         let wanted = if show { Visibility::Inherited } else { Visibility::Hidden };
         if let Ok(mut v) = visibilities.get_mut(visuals.label)
             && *v != wanted
@@ -398,18 +390,6 @@ fn draw_node_effects(
     }
 }
 
-/// The rate labels drawn this frame (world units), for [`CanvasLayout`].
-#[derive(Resource, Debug, Default)]
-pub struct RateLabels(pub Vec<RateLabel>);
-
-#[derive(Debug, Clone)]
-pub struct RateLabel {
-    pub from: u32,
-    pub to: u32,
-    pub text: String,
-    pub rect: Rect,
-}
-
 /// Where each node is and how big it is drawn, for rate labels to keep clear of.
 type NodeFootprints<'w, 's> = Query<'w, 's, (&'static GraphNode, &'static Transform, &'static ProcessView)>;
 
@@ -420,6 +400,15 @@ struct EdgeBarPool {
     shown_rates: Vec<String>,
 }
 
+/// The inputs of the rate-label plan, gathered from the world each frame into reused buffers.
+#[derive(Default)]
+struct EdgeBarScratch {
+    edges: Vec<BusyEdge>,
+    nodes: Vec<NodeFootprint>,
+    planner: RateLabelPlanner,
+}
+
+/// Draws the plan of [`RateLabelPlanner`]: a bar per busy edge, its label where the plan put one.
 #[allow(clippy::too_many_arguments)]
 fn update_edge_bars(
     mut commands: Commands,
@@ -428,57 +417,39 @@ fn update_edge_bars(
     mut transforms: Query<&mut Transform, (Without<GraphNode>, Without<NodeBody>)>,
     mut visibility: Query<&mut Visibility>,
     mut texts: Query<&mut Text2d>,
-    mut assets: ResMut<GraphAssets>,
-    mut meshes: ResMut<Assets<Mesh>>,
-    mut materials: ResMut<Assets<ColorMaterial>>,
-    theme: Res<Theme>,
-    rig: Res<CameraRig>,
-    (graph_nodes, selection, hovered, area): (NodeFootprints, Res<Selection>, Res<Hovered>, Res<CanvasArea>),
-    (mut labelled, mut obstacles): (Local<Vec<(u32, u32)>>, Local<LabelObstacles>),
+    (mut assets, mut meshes, mut materials): (ResMut<GraphAssets>, ResMut<Assets<Mesh>>, ResMut<Assets<ColorMaterial>>),
+    (theme, rig, area, selection, hovered): (Res<Theme>, Res<CameraRig>, Res<CanvasArea>, Res<Selection>, Res<Hovered>),
+    graph_nodes: NodeFootprints,
+    mut scratch: Local<EdgeBarScratch>,
     mut placed: ResMut<RateLabels>,
 ) {
+    let scratch = &mut *scratch;
     let window = model.traffic.settings.rate_window_secs;
-    // In a crowd, rate labels would pile up (and re-laying out dozens of changing texts every frame
-    // costs update time): label the busiest edges and those of the selected or hovered process;
-    // the bars still show every busy edge. Node labels are hidden there, so no room is kept for them.
-    let crowded = graph_nodes.iter().len() > CROWD_LABEL_LIMIT;
-    labelled.clear();
-    if crowded {
-        let focus = [selection.0.map(|p| p.0), hovered.0.map(|p| p.0)];
-        let mut busiest: Vec<((u32, u32), f32)> = model
-            .traffic
-            .edges()
-            .filter(|(_, e)| e.aggregated)
-            .map(|(key, e)| (key, e.rate_per_sec(window)))
-            .collect();
-        busiest.sort_unstable_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-        labelled.extend(busiest.iter().take(CROWD_RATE_LABELS).map(|(key, _)| *key));
-        labelled.extend(busiest.iter().map(|(key, _)| *key).filter(|(a, b)| focus.contains(&Some(*a)) || focus.contains(&Some(*b))));
-    }
-    // Rate labels stay clear of every node (its disc and ring, and its name label where shown)
-    // and of each other: see `labels::place_rate_label`.
-    let style = LabelStyle { font_px: theme.label_font_size, ring_width: theme.ring_width, world_per_px: rig.world_per_px };
-    obstacles.clear();
-    for (node, transform, view) in &graph_nodes {
-        let named = !crowded || selection.0 == Some(node.pid) || hovered.0 == Some(node.pid);
-        let name_chars = named.then(|| node_label(node, view).len());
-        obstacles.add_node(transform.translation.truncate(), node.radius.max(1.0) * transform.scale.x, name_chars, &style);
-    }
-    // Nor under the title and syscall-flow box drawn over the canvas.
-    if let Some(overlay) = area.overlay {
-        let corners = [overlay.min, overlay.max].map(|p| area.px_to_world(&rig, p));
-        obstacles.rects.push(Rect::from_corners(corners[0], corners[1]));
-    }
+    scratch.edges.clear();
+    scratch.edges.extend(model.traffic.edges().filter(|(_, e)| e.aggregated).filter_map(|((from, to), e)| {
+        let (a, b) = (model.layout.position(from)?, model.layout.position(to)?);
+        Some(BusyEdge { from, to, a, b, rate_per_sec: e.rate_per_sec(window) })
+    }));
+    scratch.nodes.clear();
+    scratch.nodes.extend(graph_nodes.iter().map(|(node, transform, view)| NodeFootprint {
+        pid: node.pid.0,
+        centre: transform.translation.truncate(),
+        radius: node.radius.max(1.0) * transform.scale.x,
+        name_chars: node_label(node, view).len(),
+    }));
+    let inputs = PlanInputs {
+        style: LabelStyle { font_px: theme.label_font_size, ring_width: theme.ring_width, world_per_px: rig.world_per_px },
+        min_bar_width: theme.edge_width * 1.5,
+        max_bar_width: theme.edge_width_max,
+        focus: [selection.0.map(|p| p.0), hovered.0.map(|p| p.0)],
+        overlay: area.overlay.map(|overlay| {
+            let corners = [overlay.min, overlay.max].map(|p| rig.px_to_world(&area, p));
+            Rect::from_corners(corners[0], corners[1])
+        }),
+    };
+    let plan = scratch.planner.plan(&scratch.edges, &scratch.nodes, &inputs);
     placed.0.clear();
-    let mut used = 0;
-    for ((from, to), edge) in model.traffic.edges() {
-        if !edge.aggregated {
-            continue;
-        }
-        let show_label = !crowded || labelled.contains(&(from, to));
-        let (Some(a), Some(b)) = (model.layout.position(from), model.layout.position(to)) else { continue };
-        let rate = edge.rate_per_sec(window);
-        let width = edge_width_for_rate(rate, theme.edge_width * 1.5, theme.edge_width_max);
+    for (used, bar_plan) in plan.iter().enumerate() {
         if used == pool.bars.len() {
             let quad = assets.quad(&mut meshes);
             let material = assets.material(theme.edge_traffic, &mut materials);
@@ -495,40 +466,29 @@ fn update_edge_bars(
             pool.shown_rates.push(String::new());
         }
         let (bar, label) = pool.bars[used];
-        // Pairs talking both ways get two bars side by side.
-        let dir = (b - a).normalize_or_zero();
-        let side = dir.perp() * (width * 0.5 + 1.0);
-        let mid = (a + b) * 0.5 + side;
         if let Ok(mut t) = transforms.get_mut(bar) {
             *t = Transform {
-                translation: mid.extend(Z_EDGE_BAR),
-                rotation: Quat::from_rotation_z(dir.to_angle()),
-                scale: Vec3::new(a.distance(b), width, 1.0),
+                translation: bar_plan.centre.extend(Z_EDGE_BAR),
+                rotation: Quat::from_rotation_z(bar_plan.angle),
+                scale: Vec3::new(bar_plan.length, bar_plan.width, 1.0),
             };
         }
-        let text = format_rate(rate);
-        // Rate labels keep their size on screen whatever the zoom, like node labels, and sit beside
-        // their bar, clear of it, of every node and of the labels placed before; an edge with no
-        // clear spot goes without one.
-        let spot = show_label
-            .then(|| place_rate_label(a, b, width, theme.edge_width_max, style.rate_half(&text), style.margin(), &obstacles))
-            .flatten();
-        let show_label = spot.is_some();
-        if let Some(rect) = spot
-            && let Ok(mut t) = transforms.get_mut(label)
-        {
-            t.translation = rect.center().extend(Z_LABEL);
-            t.scale = Vec3::splat(rig.world_per_px);
-            obstacles.rects.push(rect);
-            placed.0.push(RateLabel { from, to, text: text.clone(), rect });
-        }
-        if show_label && pool.shown_rates[used] != text {
-            if let Ok(mut label_text) = texts.get_mut(label) {
-                label_text.0.clone_from(&text);
+        // Rate labels keep their size on screen whatever the zoom, like node labels.
+        if let Some(rect) = bar_plan.label {
+            // A label spawned this frame is drawn from the next: only those drawn are published.
+            if let Ok(mut t) = transforms.get_mut(label) {
+                t.translation = rect.center().extend(Z_LABEL);
+                t.scale = Vec3::splat(rig.world_per_px);
+                placed.0.push(RateLabel { from: bar_plan.from, to: bar_plan.to, text: bar_plan.text.clone(), rect });
             }
-            pool.shown_rates[used] = text;
+            if pool.shown_rates[used] != bar_plan.text {
+                if let Ok(mut label_text) = texts.get_mut(label) {
+                    label_text.0.clone_from(&bar_plan.text);
+                }
+                pool.shown_rates[used].clone_from(&bar_plan.text);
+            }
         }
-        for (entity, shown) in [(bar, true), (label, show_label)] {
+        for (entity, shown) in [(bar, true), (label, bar_plan.label.is_some())] {
             let wanted = if shown { Visibility::Inherited } else { Visibility::Hidden };
             if let Ok(mut v) = visibility.get_mut(entity)
                 && *v != wanted
@@ -536,9 +496,8 @@ fn update_edge_bars(
                 *v = wanted;
             }
         }
-        used += 1;
     }
-    for &(bar, label) in &pool.bars[used..] {
+    for &(bar, label) in &pool.bars[plan.len()..] {
         for entity in [bar, label] {
             if let Ok(mut v) = visibility.get_mut(entity)
                 && *v != Visibility::Hidden
@@ -610,32 +569,12 @@ fn update_kill_zone_label(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::graph::GraphPlugin;
+    use crate::schedule_check::initialise_plugin_systems;
 
-    fn initialise<M>(world: &mut World, system: impl IntoSystem<(), (), M>) {
-        let mut system = IntoSystem::into_system(system);
-        system.initialize(world);
-    }
-
-    /// Conflicting system parameters only show when a schedule initialises the system (a panic
-    /// in the browser): initialise every drawing and model system here.
     #[test]
-    fn graph_systems_have_no_conflicting_parameters() {
-        let mut world = World::new();
-        initialise(&mut world, configure_gizmos);
-        initialise(&mut world, attach_node_visuals);
-        initialise(&mut world, update_node_visuals);
-        initialise(&mut world, attach_particle_visuals);
-        initialise(&mut world, draw_edges_and_rings);
-        initialise(&mut world, draw_node_effects);
-        initialise(&mut world, update_edge_bars);
-        initialise(&mut world, spawn_kill_zone_label);
-        initialise(&mut world, update_kill_zone_label);
-        initialise(&mut world, camera::spawn_graph_camera);
-        initialise(&mut world, camera::place_graph_camera);
-        initialise(&mut world, camera::pan_zoom_graph_camera);
-        initialise(&mut world, camera::fit_graph_camera);
-        initialise(&mut world, interaction::age_toasts);
-        initialise(&mut world, interaction::clear_departed_selection);
-        initialise(&mut world, interaction::publish_canvas_layout);
+    fn every_graph_system_initialises_without_conflicting_parameters() {
+        assert!(initialise_plugin_systems(GraphPlugin) >= 8);
+        assert!(initialise_plugin_systems(GraphDrawPlugin) >= 15);
     }
 }

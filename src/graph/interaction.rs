@@ -1,51 +1,16 @@
 //! Direct manipulation: select, hover, drag, and the kill zone; plus [`CanvasLayout`], the
 //! screen-space picture of the canvas that browser tests read through `window.supervisor`.
 
-use std::collections::VecDeque;
-
 use bevy::prelude::*;
 use orbital_kernel::ProcessId;
 use serde::Serialize;
 
-use super::camera::{CameraRig, CanvasArea, GraphCamera};
+use super::camera::{CameraRig, GraphCamera};
+use super::labels::RateLabels;
 use super::model::{GraphModel, GraphNode};
 use crate::supervisor::{ProcessView, SupervisorIntent};
 use crate::theme::Theme;
-
-/// The selected process (inspector, Delete key, slow-motion syscall flow).
-#[derive(Resource, Debug, Default, Clone, PartialEq, Eq)]
-pub struct Selection(pub Option<ProcessId>);
-
-/// The process under the pointer, for the tooltip.
-#[derive(Resource, Debug, Default, Clone, PartialEq, Eq)]
-pub struct Hovered(pub Option<ProcessId>);
-
-/// Short messages for people ("init is protected: ..."), shown for a few seconds.
-#[derive(Resource, Debug, Default)]
-pub struct Toasts {
-    pub items: VecDeque<Toast>,
-}
-
-#[derive(Debug, Clone)]
-pub struct Toast {
-    pub text: String,
-    pub is_error: bool,
-    pub age_secs: f32,
-}
-
-impl Toasts {
-    pub const LIFETIME_SECS: f32 = 5.0;
-    const MAX: usize = 6;
-
-    pub fn push(&mut self, text: impl Into<String>, is_error: bool) {
-        let text = text.into();
-        info!("{text}");
-        self.items.push_back(Toast { text, is_error, age_secs: 0.0 });
-        while self.items.len() > Self::MAX {
-            self.items.pop_front();
-        }
-    }
-}
+use crate::ui_state::{CanvasArea, Hovered, Selection, Toasts};
 
 /// A rectangle in CSS pixels (origin top-left of the page's canvas, y down).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
@@ -316,17 +281,6 @@ pub struct NodeBody {
     pub owner: Entity,
 }
 
-pub(super) fn age_toasts(mut toasts: ResMut<Toasts>, time: Res<Time<Real>>) {
-    let dt = time.delta_secs();
-    if toasts.items.is_empty() {
-        return;
-    }
-    for toast in &mut toasts.items {
-        toast.age_secs += dt;
-    }
-    toasts.items.retain(|t| t.age_secs < Toasts::LIFETIME_SECS);
-}
-
 /// Drops the selection and hover when their process is gone.
 pub(super) fn clear_departed_selection(
     mut selection: ResMut<Selection>,
@@ -359,7 +313,7 @@ pub(super) fn publish_canvas_layout(
     dragging: Res<Dragging>,
     hovered: Res<Hovered>,
     shared: Res<SharedCanvasLayout>,
-    rate_labels: Res<super::draw::RateLabels>,
+    rate_labels: Res<RateLabels>,
 ) {
     let Ok((camera, camera_transform)) = camera.single() else { return };
     let layout = &mut *layout;

@@ -1,11 +1,169 @@
-//! Where a busy edge's rate label goes: pure code, unit-tested.
+//! Busy edges' bars and where their rate labels go: pure layout, unit-tested; `draw` only
+//! applies the plan.
 //!
-//! A label may sit beside its bar anywhere along the edge, on either side. Candidates are tried
-//! nearest the midpoint first; the first whose rectangle clears its own bar, every node disc and
-//! every label (or other obstacle) already placed wins. In a dense graph none may be clear: the
-//! edge then goes without a label (its bar still shows how busy it is) rather than cover a node.
+//! [`RateLabelPlanner::plan`] chooses which busy edges get a label (in a crowd, the busiest and
+//! those of the selected or hovered process), builds the obstacles (every node disc and ring, the
+//! node name labels shown, the overlay drawn over the canvas) and places each label with
+//! [`place_rate_label`]: a label may sit beside its bar anywhere along the edge, on either side.
+//! Candidates are tried nearest the midpoint first; the first whose rectangle clears its own bar,
+//! every node disc and every label (or other obstacle) already placed wins. In a dense graph none
+//! may be clear: the edge then goes without a label (its bar still shows how busy it is) rather
+//! than cover a node.
 
+use bevy::ecs::resource::Resource;
 use bevy::math::{Rect, Vec2};
+
+use super::traffic::{edge_width_for_rate, format_rate};
+
+/// Above this many nodes, only the selected and hovered nodes are named, and only
+/// [`CROWD_RATE_LABELS`] busiest edges (and those of the selected or hovered process) keep a rate
+/// label.
+pub const CROWD_LABEL_LIMIT: usize = 24;
+
+/// In a crowd, how many of the busiest edges keep a rate label.
+pub const CROWD_RATE_LABELS: usize = 4;
+
+/// The rate labels drawn this frame (world units), for the canvas layout browser tests read.
+#[derive(Resource, Debug, Default)]
+pub struct RateLabels(pub Vec<RateLabel>);
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct RateLabel {
+    pub from: u32,
+    pub to: u32,
+    pub text: String,
+    pub rect: Rect,
+}
+
+/// An aggregated (busy) edge from `a` to `b` (world units).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct BusyEdge {
+    pub from: u32,
+    pub to: u32,
+    pub a: Vec2,
+    pub b: Vec2,
+    pub rate_per_sec: f32,
+}
+
+/// A node as drawn: where, how big (world units), and how long its name label is.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct NodeFootprint {
+    pub pid: u32,
+    pub centre: Vec2,
+    pub radius: f32,
+    pub name_chars: usize,
+}
+
+/// What the plan depends on besides the edges and nodes.
+#[derive(Clone, Copy, Debug)]
+pub struct PlanInputs {
+    pub style: LabelStyle,
+    /// Width of the bar of a barely busy edge, and of the busiest (world units).
+    pub min_bar_width: f32,
+    pub max_bar_width: f32,
+    /// The selected and the hovered process: in a crowd their edges keep their labels.
+    pub focus: [Option<u32>; 2],
+    /// What the panels draw over the canvas, in world units: labels keep clear of it.
+    pub overlay: Option<Rect>,
+}
+
+/// One busy edge's bar, and its label if it has one.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PlannedBar {
+    pub from: u32,
+    pub to: u32,
+    /// Centre of the bar, beside the line from `a` to `b` (a pair talking both ways gets two bars
+    /// side by side).
+    pub centre: Vec2,
+    /// The bar's direction (radians) and size: length along the edge, width across.
+    pub angle: f32,
+    pub length: f32,
+    pub width: f32,
+    /// "123/s".
+    pub text: String,
+    /// Where the label goes; `None` for an edge that goes without one.
+    pub label: Option<Rect>,
+}
+
+/// Plans bars and labels, keeping its buffers from frame to frame.
+#[derive(Debug, Default)]
+pub struct RateLabelPlanner {
+    labelled: Vec<(u32, u32)>,
+    busiest: Vec<((u32, u32), f32)>,
+    obstacles: LabelObstacles,
+    bars: Vec<PlannedBar>,
+}
+
+/// True if a node's name label is shown: always, except in a crowd, where only the selected and
+/// the hovered node are named.
+pub fn node_named(node_count: usize, pid: u32, focus: [Option<u32>; 2]) -> bool {
+    node_count <= CROWD_LABEL_LIMIT || focus.contains(&Some(pid))
+}
+
+impl RateLabelPlanner {
+    /// One bar per busy edge, in `edges`' order, each with a label clear of every node (its disc
+    /// and ring, and its name label where shown), the overlay and the labels placed before it, or
+    /// none.
+    pub fn plan(&mut self, edges: &[BusyEdge], nodes: &[NodeFootprint], inputs: &PlanInputs) -> &[PlannedBar] {
+        let style = &inputs.style;
+        // In a crowd, rate labels would pile up (and re-laying out dozens of changing texts every
+        // frame costs update time): label the busiest edges and those of the selected or hovered
+        // process; the bars still show every busy edge. Node labels are hidden there, so no room
+        // is kept for them.
+        let crowded = nodes.len() > CROWD_LABEL_LIMIT;
+        self.labelled.clear();
+        if crowded {
+            let focus = inputs.focus;
+            self.busiest.clear();
+            self.busiest.extend(edges.iter().map(|e| ((e.from, e.to), e.rate_per_sec)));
+            self.busiest.sort_unstable_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+            self.labelled.extend(self.busiest.iter().take(CROWD_RATE_LABELS).map(|(key, _)| *key));
+            self.labelled.extend(
+                self.busiest
+                    .iter()
+                    .map(|(key, _)| *key)
+                    .filter(|(a, b)| focus.contains(&Some(*a)) || focus.contains(&Some(*b))),
+            );
+        }
+        self.obstacles.clear();
+        for node in nodes {
+            let name_chars = node_named(nodes.len(), node.pid, inputs.focus).then_some(node.name_chars);
+            self.obstacles.add_node(node.centre, node.radius, name_chars, style);
+        }
+        if let Some(overlay) = inputs.overlay {
+            self.obstacles.rects.push(overlay);
+        }
+        self.bars.clear();
+        for edge in edges {
+            let (a, b) = (edge.a, edge.b);
+            let width = edge_width_for_rate(edge.rate_per_sec, inputs.min_bar_width, inputs.max_bar_width);
+            let dir = (b - a).normalize_or_zero();
+            let side = dir.perp() * (width * 0.5 + 1.0);
+            let text = format_rate(edge.rate_per_sec);
+            let wanted = !crowded || self.labelled.contains(&(edge.from, edge.to));
+            let label = wanted
+                .then(|| {
+                    let half = style.rate_half(&text);
+                    place_rate_label(a, b, width, inputs.max_bar_width, half, style.margin(), &self.obstacles)
+                })
+                .flatten();
+            if let Some(rect) = label {
+                self.obstacles.rects.push(rect);
+            }
+            self.bars.push(PlannedBar {
+                from: edge.from,
+                to: edge.to,
+                centre: (a + b) * 0.5 + side,
+                angle: dir.to_angle(),
+                length: a.distance(b),
+                width,
+                text,
+                label,
+            });
+        }
+        &self.bars
+    }
+}
 
 /// Fractions along the edge tried for the label's centre, nearest the midpoint first.
 const ALONG: [f32; 7] = [0.5, 0.4, 0.6, 0.3, 0.7, 0.2, 0.8];
@@ -123,7 +281,7 @@ mod tests {
 
     /// Without other nodes the label sits at the midpoint beside its bar, clear of both ends.
     #[test]
-    fn label_clears_its_bar_and_end_nodes() {
+    fn a_label_clears_its_bar_and_both_end_nodes() {
         let half = Vec2::new(22.0, 9.0);
         for angle in [0.0f32, 0.4, 1.2, std::f32::consts::FRAC_PI_2, 2.5, 3.9] {
             for length in [110.0f32, 300.0] {
@@ -145,7 +303,7 @@ mod tests {
     /// A third node beside the midpoint (where the label would go) pushes the label elsewhere; a
     /// label already placed there does too; boxed in on every side, the edge gets no label.
     #[test]
-    fn label_avoids_other_nodes_and_labels_or_is_dropped() {
+    fn a_label_avoids_other_nodes_and_labels_or_is_dropped() {
         let (a, b, half, width) = (Vec2::ZERO, Vec2::new(300.0, 0.0), Vec2::new(22.0, 9.0), 10.0);
         let mut obstacles = LabelObstacles { nodes: vec![(a, 26.0), (b, 26.0)], rects: vec![] };
         let free = place_rate_label(a, b, width, 14.0, half, 4.0, &obstacles).unwrap();
@@ -164,4 +322,70 @@ mod tests {
         }
         assert_eq!(place_rate_label(a, b, width, 14.0, half, 4.0, &obstacles), None);
     }
+
+    fn inputs(focus: [Option<u32>; 2], overlay: Option<Rect>) -> PlanInputs {
+        PlanInputs {
+            style: LabelStyle { font_px: 14.0, ring_width: 3.0, world_per_px: 1.0 },
+            min_bar_width: 3.0,
+            max_bar_width: 14.0,
+            focus,
+            overlay,
+        }
+    }
+
+    fn node(pid: u32, x: f32, y: f32) -> NodeFootprint {
+        NodeFootprint { pid, centre: Vec2::new(x, y), radius: 20.0, name_chars: 9 }
+    }
+
+    fn edge(nodes: &[NodeFootprint], from: u32, to: u32, rate_per_sec: f32) -> BusyEdge {
+        let at = |pid: u32| nodes.iter().find(|n| n.pid == pid).unwrap().centre;
+        BusyEdge { from, to, a: at(from), b: at(to), rate_per_sec }
+    }
+
+    /// A few nodes: every busy edge gets a bar, in order, and a label clear of every node, of the
+    /// overlay and of the other labels; a bar lies beside its edge.
+    #[test]
+    fn the_plan_gives_every_busy_edge_a_bar_and_a_label_clear_of_nodes_overlay_and_labels() {
+        let nodes = [node(1, 0.0, 0.0), node(2, 300.0, 0.0), node(3, 150.0, 220.0), node(4, 150.0, 40.0)];
+        let edges = [edge(&nodes, 1, 2, 120.0), edge(&nodes, 2, 1, 80.0), edge(&nodes, 3, 1, 40.0)];
+        let overlay = Rect::new(120.0, 60.0, 260.0, 140.0);
+        let mut planner = RateLabelPlanner::default();
+        let plan = planner.plan(&edges, &nodes, &inputs([None, None], Some(overlay))).to_vec();
+        assert_eq!(plan.iter().map(|b| (b.from, b.to)).collect::<Vec<_>>(), [(1, 2), (2, 1), (3, 1)]);
+        assert_eq!(plan[0].text, "120/s");
+        assert!((plan[0].length - 300.0).abs() < 1e-3 && plan[0].centre.y > 0.0, "{:?}", plan[0]);
+        assert!(plan[1].centre.y < 0.0, "the reverse edge's bar is on the other side: {:?}", plan[1]);
+        let labels: Vec<Rect> = plan.iter().filter_map(|b| b.label).collect();
+        assert_eq!(labels.len(), 3, "{plan:?}");
+        for (i, label) in labels.iter().enumerate() {
+            for n in &nodes {
+                assert!(!disc_touches_rect(n.centre, n.radius, *label), "{label:?} on node {}", n.pid);
+            }
+            assert!(label.intersect(overlay).is_empty(), "{label:?} under the overlay");
+            for other in &labels[i + 1..] {
+                assert!(label.intersect(*other).is_empty(), "{label:?} on {other:?}");
+            }
+        }
+    }
+
+    /// In a crowd, only the busiest edges and those of the selected or hovered process are
+    /// labelled; every busy edge still gets its bar.
+    #[test]
+    fn in_a_crowd_only_the_busiest_edges_and_the_focused_process_edges_are_labelled() {
+        let nodes: Vec<NodeFootprint> =
+            (0..30).map(|i| node(i, (i % 6) as f32 * 400.0, (i / 6) as f32 * 400.0)).collect();
+        // Edges i -> i+1 along each row, busier further on.
+        let edges: Vec<BusyEdge> = (0..30)
+            .filter(|i| i % 6 != 5)
+            .map(|i| edge(&nodes, i, i + 1, 10.0 + i as f32))
+            .collect();
+        let mut planner = RateLabelPlanner::default();
+        let plan = planner.plan(&edges, &nodes, &inputs([Some(0), None], None)).to_vec();
+        assert_eq!(plan.len(), edges.len());
+        let labelled: Vec<(u32, u32)> = plan.iter().filter(|b| b.label.is_some()).map(|b| (b.from, b.to)).collect();
+        assert_eq!(labelled, [(0, 1), (25, 26), (26, 27), (27, 28), (28, 29)]);
+        assert!(node_named(nodes.len(), 0, [Some(0), None]) && !node_named(nodes.len(), 1, [Some(0), None]));
+        assert!(node_named(CROWD_LABEL_LIMIT, 1, [None, None]), "up to the limit every node is named");
+    }
+
 }

@@ -3,9 +3,14 @@
 //! Split as model / layout / drawing:
 //! - [`GraphPlugin`] is the model: it follows kernel events and process entities, runs the layout
 //!   and moves particles. It needs no renderer and is what the headless tests drive.
-//! - [`layout`] and [`traffic`] are pure code (force layout, aggregation rule), unit-tested.
+//! - [`layout`], [`traffic`] and [`labels`] are pure code (force layout, aggregation rule, where
+//!   rate labels go), unit-tested.
 //! - [`GraphDrawPlugin`] draws the model (meshes, labels, gizmos), owns the camera, picking, drag
 //!   and the kill zone, and publishes [`CanvasLayout`] for browser tests.
+//!
+//! Selection, hover, toasts and the canvas area are read here and by the panels, so they live
+//! below both, in [`crate::ui_state`]; render quality is read here and applied to the camera and
+//! the particle cap.
 
 pub mod labels;
 pub mod layout;
@@ -16,11 +21,11 @@ mod draw;
 mod interaction;
 mod model;
 
-pub use camera::{CameraRig, CanvasArea, GraphCamera};
+pub use camera::{CameraRig, GraphCamera};
 pub use draw::GraphDrawPlugin;
 pub use interaction::{
-    CanvasLabel, CanvasLayout, CanvasNode, CssRect, Dragging, Hovered, NodeBody, Selection, SharedCanvasLayout, SyscallFlow, Toasts,
-    UiControl, UiSnapshot, kill_refusal, kill_zone_rect, request_kill,
+    CanvasLabel, CanvasLayout, CanvasNode, CssRect, Dragging, NodeBody, SharedCanvasLayout, SyscallFlow, UiControl,
+    UiSnapshot, kill_refusal, kill_zone_rect, request_kill,
 };
 pub use model::{
     EdgeKind, GraphEdges, GraphModel, GraphNode, GraphSettings, GraphSystems, NodeEffect, NodeEffectKind, Particle,

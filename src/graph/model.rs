@@ -7,6 +7,7 @@ use orbital_kernel::{KernelEvent, ObjectRef, ProcessId};
 
 use super::layout::{ForceLayout, LayoutSettings};
 use super::traffic::{MessageDrawing, TrafficModel, TrafficSettings};
+use crate::render_quality::{RenderQuality, RenderQualitySystems};
 use crate::scenario::PendingPlacements;
 use crate::supervisor::{
     KernelEventMessage, ProcessEntities, ProcessEntity, ProcessView, SupervisorHandle, SupervisorSystems,
@@ -162,7 +163,21 @@ pub(super) fn build(app: &mut App) {
                 .chain()
                 .in_set(GraphSystems::Follow),
         )
-        .add_systems(Update, (advance_layout, move_particles, age_node_effects).in_set(GraphSystems::Animate));
+        .add_systems(Update, (advance_layout, move_particles, age_node_effects).in_set(GraphSystems::Animate))
+        .add_systems(Update, follow_render_quality.after(RenderQualitySystems));
+}
+
+/// Caps particles as the render quality decides (fewer when effects are reduced). Without a
+/// render quality (headless apps), the settings' own cap stays.
+fn follow_render_quality(
+    quality: Option<Res<RenderQuality>>,
+    mut settings: ResMut<GraphSettings>,
+    mut model: ResMut<GraphModel>,
+) {
+    let Some(quality) = quality.filter(|q| q.is_changed()) else { return };
+    let max_particles = quality.max_particles();
+    settings.traffic.max_particles = max_particles;
+    model.traffic.settings.max_particles = max_particles;
 }
 
 fn attach_graph_nodes(

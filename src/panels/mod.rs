@@ -21,35 +21,30 @@ use bevy::window::PrimaryWindow;
 use bevy_egui::{EguiContexts, EguiPrimaryContextPass, egui};
 use orbital_kernel::ProcessId;
 
-use crate::graph::{CanvasArea, Selection, Toasts};
 use crate::scenario::{LoadScenario, ScenarioState};
 use crate::supervisor::{IntentRefused, SupervisorHandle, SupervisorIntent};
 use crate::theme::{Theme, ThemeMode};
+use crate::ui_state::{self, CanvasArea, ControlState, Hovered, Selection, Toasts, speed_label};
 
 /// UI state that outlives a frame.
 #[derive(Resource, Debug)]
 pub struct PanelState {
     pub bottom_tab: BottomTab,
-    pub show_help: bool,
     pub terminal_input: String,
     pub terminal_history: Vec<String>,
     /// Index into `terminal_history` while browsing with up/down; `None` = editing a new line.
     pub history_cursor: Option<usize>,
     pub traffic_only_selected: bool,
-    /// The speed to return to when un-pausing with space.
-    pub resume_speed: crate::supervisor::TimeControl,
 }
 
 impl Default for PanelState {
     fn default() -> Self {
         Self {
             bottom_tab: BottomTab::Terminal,
-            show_help: false,
             terminal_input: String::new(),
             terminal_history: Vec::new(),
             history_cursor: None,
             traffic_only_selected: false,
-            resume_speed: crate::supervisor::TimeControl::Running,
         }
     }
 }
@@ -89,6 +84,7 @@ pub struct PanelsPlugin;
 
 impl Plugin for PanelsPlugin {
     fn build(&self, app: &mut App) {
+        ui_state::ensure_ui_state(app);
         app.init_resource::<PanelState>()
             .init_resource::<RateStats>()
             .add_systems(Update, (stats::sample_rates, show_refused_intents))
@@ -108,7 +104,7 @@ pub(crate) struct PanelData<'w, 's> {
     pub supervisor: Res<'w, SupervisorHandle>,
     pub processes: Query<'w, 's, (&'static crate::supervisor::ProcessEntity, &'static crate::supervisor::ProcessView)>,
     pub selection: ResMut<'w, Selection>,
-    pub hovered: Res<'w, crate::graph::Hovered>,
+    pub hovered: Res<'w, Hovered>,
     pub theme: ResMut<'w, Theme>,
     pub stats: Res<'w, RateStats>,
     pub scenario: Res<'w, ScenarioState>,
@@ -122,6 +118,7 @@ fn draw_panels(
     mut contexts: EguiContexts,
     mut data: PanelData,
     mut state: ResMut<PanelState>,
+    mut controls: ResMut<ControlState>,
     mut toasts: ResMut<Toasts>,
     mut area: ResMut<CanvasArea>,
     window: Query<&Window, With<PrimaryWindow>>,
@@ -144,7 +141,7 @@ fn draw_panels(
             "orbital-root".into(),
             egui::UiBuilder::new().layer_id(egui::LayerId::background()).max_rect(ctx.viewport_rect()),
         );
-        top_bar::top_bar_ui(&mut root, &supervisor, &data, &mut state, &mut actions);
+        top_bar::top_bar_ui(&mut root, &supervisor, &data, &mut controls, &mut actions);
         // The projector theme's larger type would leave the canvas a strip: narrower side panels
         // there (their own ids, so each theme keeps its own widths).
         let projector = data.theme.mode == ThemeMode::Projector;
@@ -181,7 +178,7 @@ fn draw_panels(
                 }
             });
         let canvas = root.available_rect_before_wrap();
-        let overlay = overlays::overlays_ui(&ctx, canvas, &supervisor, &data, &mut state, &toasts, &mut actions);
+        let overlay = overlays::overlays_ui(&ctx, canvas, &supervisor, &data, &mut controls, &toasts, &mut actions);
         (canvas, overlay, speed_label(supervisor.time_control()))
     };
     // egui points to CSS pixels.
@@ -203,7 +200,7 @@ fn draw_panels(
     }
     ui.toasts.clear();
     ui.toasts.extend(toasts.items.iter().map(|t| t.text.clone()).chain(actions.toasts.iter().map(|(t, _)| t.clone())));
-    ui.help_visible = state.show_help;
+    ui.help_visible = controls.show_help;
     ui.overlay = overlay.map(to_css);
     ui.syscall_flow_box = actions.syscall_flow.as_ref().map(|(_, rect)| to_css(*rect));
     ui.syscall_flow = actions.syscall_flow.take().and_then(|(flow, _)| flow);
@@ -276,75 +273,20 @@ pub fn preview_hex(bytes: &[u8]) -> String {
     out
 }
 
-/// The slow-motion speed for "1/`divisor`x".
-pub fn slow_motion(divisor: u32) -> crate::supervisor::TimeControl {
-    use crate::supervisor::TimeControl;
-    match divisor {
-        4 => TimeControl::QUARTER,
-        16 => TimeControl::SIXTEENTH,
-        d => TimeControl::Slow { syscalls_per_sec: 64.0 / d.max(1) as f32 },
-    }
-}
-
-/// The speeds `+` and `-` step through, slowest first.
-pub const SPEEDS: [crate::supervisor::TimeControl; 4] = [
-    crate::supervisor::TimeControl::Paused,
-    crate::supervisor::TimeControl::SIXTEENTH,
-    crate::supervisor::TimeControl::QUARTER,
-    crate::supervisor::TimeControl::Running,
-];
-
-/// The next faster (`up`) or slower speed than `current`.
-pub fn next_speed(current: crate::supervisor::TimeControl, up: bool) -> crate::supervisor::TimeControl {
-    let index = SPEEDS.iter().position(|s| *s == current).unwrap_or(SPEEDS.len() - 1);
-    let next = if up { (index + 1).min(SPEEDS.len() - 1) } else { index.saturating_sub(1) };
-    SPEEDS[next]
-}
-
-pub fn speed_label(time: crate::supervisor::TimeControl) -> &'static str {
-    use crate::supervisor::TimeControl;
-    match time {
-        TimeControl::Running => "full speed",
-        TimeControl::Paused => "paused",
-        t if t == TimeControl::QUARTER => "1/4x",
-        t if t == TimeControl::SIXTEENTH => "1/16x",
-        TimeControl::Slow { .. } => "slow motion",
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn formatting() {
+    fn bytes_times_and_payloads_are_formatted_for_people() {
         assert_eq!(format_bytes(3 * 1024 * 1024 / 2), "1.5 MiB");
         assert_eq!(preview_text(b"ab\x00c"), "ab·c");
         assert_eq!(preview_hex(&[0, 255, 16]), "00 ff 10");
         assert_eq!(format_ns(62_500_000_000), "1:02.5");
     }
 
-    /// Conflicting system parameters only show when a schedule initialises the system (a panic in
-    /// the browser): initialise it here.
     #[test]
-    fn panel_systems_have_no_conflicting_parameters() {
-        let mut world = World::new();
-        let mut system = IntoSystem::<(), Result, _>::into_system(draw_panels);
-        system.initialize(&mut world);
-        let mut system = IntoSystem::into_system(stats::sample_rates);
-        system.initialize(&mut world);
-        let mut system = IntoSystem::into_system(show_refused_intents);
-        system.initialize(&mut world);
-    }
-
-    #[test]
-    fn speeds_step_up_and_down() {
-        use crate::supervisor::TimeControl;
-        assert_eq!(next_speed(TimeControl::Running, true), TimeControl::Running);
-        assert_eq!(next_speed(TimeControl::Running, false), TimeControl::QUARTER);
-        assert_eq!(next_speed(TimeControl::QUARTER, false), TimeControl::SIXTEENTH);
-        assert_eq!(next_speed(TimeControl::SIXTEENTH, false), TimeControl::Paused);
-        assert_eq!(next_speed(TimeControl::Paused, false), TimeControl::Paused);
-        assert_eq!(next_speed(TimeControl::Paused, true), TimeControl::SIXTEENTH);
+    fn every_panel_system_initialises_without_conflicting_parameters() {
+        assert!(crate::schedule_check::initialise_plugin_systems(PanelsPlugin) >= 3);
     }
 }

@@ -5,24 +5,24 @@
 use bevy_egui::egui;
 
 use super::inspector::{SYSCALL_FLOW_STAGES, syscall_flow_stage};
-use super::{PanelData, PanelState, UiActions, format_bytes, speed_label};
-use crate::classroom::SHORTCUTS;
-use crate::graph::{SyscallFlow, Toasts};
+use super::{PanelData, UiActions, format_bytes};
+use crate::graph::SyscallFlow;
 use crate::supervisor::{MailboxStatus, Supervisor, TimeControl};
+use crate::ui_state::{ControlState, SHORTCUTS, Toasts, speed_label};
 
 pub(super) fn overlays_ui(
     ctx: &egui::Context,
     canvas: egui::Rect,
     supervisor: &Supervisor,
     data: &PanelData,
-    state: &mut PanelState,
+    controls: &mut ControlState,
     toasts: &Toasts,
     actions: &mut UiActions,
 ) -> Option<egui::Rect> {
     let theme = &data.theme;
-    if state.show_help {
+    if controls.show_help {
         egui::Window::new("Keyboard shortcuts")
-            .open(&mut state.show_help)
+            .open(&mut controls.show_help)
             .collapsible(false)
             .resizable(false)
             .anchor(egui::Align2::CENTER_CENTER, egui::vec2(0.0, 0.0))

@@ -3,17 +3,18 @@
 
 use bevy_egui::egui;
 
-use super::{PanelData, PanelState, UiActions, format_bytes, format_ns, speed_label};
+use super::{PanelData, UiActions, format_bytes, format_ns};
 use crate::render_quality::QualityOverride;
 use crate::scenario::SCENARIO_NAMES;
 use crate::supervisor::{Supervisor, SupervisorIntent, TimeControl};
 use crate::theme::ThemeMode;
+use crate::ui_state::{ControlState, speed_label};
 
 pub(super) fn top_bar_ui(
     root: &mut egui::Ui,
     supervisor: &Supervisor,
     data: &PanelData,
-    state: &mut PanelState,
+    controls: &mut ControlState,
     actions: &mut UiActions,
 ) {
     let theme = &data.theme;
@@ -36,9 +37,9 @@ pub(super) fn top_bar_ui(
             actions.control("pause", pause.rect);
             if pause.clicked() {
                 if paused {
-                    actions.intents.push(SupervisorIntent::SetTime(state.resume_speed));
+                    actions.intents.push(SupervisorIntent::SetTime(controls.resume_speed));
                 } else {
-                    state.resume_speed = time;
+                    controls.resume_speed = time;
                     actions.intents.push(SupervisorIntent::SetTime(TimeControl::Paused));
                 }
             }
@@ -90,7 +91,7 @@ pub(super) fn top_bar_ui(
                 actions.theme_mode = Some(if projector { ThemeMode::Standard } else { ThemeMode::Projector });
             }
             if ui.button("?").on_hover_text("keyboard shortcuts").clicked() {
-                state.show_help = !state.show_help;
+                controls.show_help = !controls.show_help;
             }
         });
         if let Some(error) = &data.scenario.error {

@@ -147,7 +147,7 @@ mod tests {
 
     #[test]
     fn web_abi_js_matches_the_abi_crate() {
-        let root = crate::repo_root();
+        let root = crate::tools::repo_root();
         let on_disk = std::fs::read_to_string(path(&root)).unwrap_or_default();
         assert!(
             on_disk == generate(),

@@ -14,7 +14,8 @@ use std::time::{Instant, SystemTime};
 use serde_json::{Value, json};
 
 use crate::dist::{self, Profile};
-use crate::{cargo, e2e, run, serve, target_dir};
+use crate::tools::{self, cargo, run, target_dir};
+use crate::{e2e, serve};
 
 pub struct Options {
     /// `None`: release, falling back to web-test when the release build fails.
@@ -193,13 +194,13 @@ fn read_estimates(path: &Path, since: SystemTime) -> Result<Value, String> {
 // ---- browser -----------------------------------------------------------------------------------
 
 fn browser_bench(root: &Path, site: &Path, profile: Profile, out: &Path, artifacts: &Path) -> Result<Value, String> {
-    e2e::ensure_node_modules(root)?;
+    tools::ensure_node_modules(root)?;
     let _ = std::fs::remove_file(out);
     let server = serve::start(site, "127.0.0.1:0")?;
     println!("xtask bench: serving {} at {}", site.display(), server.url());
     let result = e2e::run_node(
         root,
-        &e2e::e2e_dir(root).join("bench").join("bench.mjs"),
+        &tools::e2e_dir(root).join("bench").join("bench.mjs"),
         &server.url(),
         artifacts,
         &[("ORBITAL_BENCH_OUT", out.display().to_string()), ("ORBITAL_PROFILE", profile.name().to_string())],

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
-use crate::{cargo, run, target_dir};
+use crate::tools::{WASM_TARGET, cargo, ensure_wasm_target, npm_ci, run, target_dir};
 
 /// The Cargo profile the app is built with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -99,7 +99,6 @@ fn mib(bytes: u64) -> f64 {
 
 /// The app module's name in the site (`<APP>.js` and `<APP>_bg.wasm`).
 pub const APP: &str = "orbital_playground";
-const WASM_TARGET: &str = "wasm32-unknown-unknown";
 
 pub fn dist(root: &Path, options: &Options) -> Result<Report, String> {
     let mut steps = Vec::new();
@@ -180,19 +179,6 @@ pub fn dist(root: &Path, options: &Options) -> Result<Report, String> {
     Ok(report)
 }
 
-/// Installs the wasm32 target with rustup when it is missing.
-pub fn ensure_wasm_target() -> Result<(), String> {
-    let installed = Command::new("rustup")
-        .args(["target", "list", "--installed"])
-        .output()
-        .map_err(|e| format!("cannot run rustup ({e}): install Rust with rustup, or add the {WASM_TARGET} target yourself"))?;
-    if String::from_utf8_lossy(&installed.stdout).lines().any(|l| l.trim() == WASM_TARGET) {
-        return Ok(());
-    }
-    println!("xtask: installing the {WASM_TARGET} target");
-    run(Command::new("rustup").args(["target", "add", WASM_TARGET]))
-}
-
 /// Empties the output folder, refusing to touch a non-empty folder that `dist` did not make.
 fn prepare_out_dir(out: &Path) -> Result<(), String> {
     let marker = out.join(".orbital-dist");
@@ -241,7 +227,7 @@ fn find_wasm_opt(root: &Path) -> Option<PathBuf> {
 fn shrink(root: &Path, wasm: &Path, level: &str) -> Result<(), String> {
     let Some(wasm_opt) = find_wasm_opt(root).or_else(|| {
         println!("xtask: installing binaryen (wasm-opt) with `npm ci` in xtask/e2e");
-        crate::e2e::npm_ci(root).ok()?;
+        npm_ci(root).ok()?;
         find_wasm_opt(root)
     }) else {
         return Err("wasm-opt not found: run `npm ci --prefix xtask/e2e` (needs Node.js and npm)".into());

@@ -7,30 +7,11 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use crate::dist::{self, Profile};
-use crate::{cargo, run, serve, target_dir};
+use crate::serve;
+use crate::tools::{cargo, e2e_dir, ensure_node_modules, run, target_dir};
 
 /// One end-to-end script may take this long before it is killed and counted as failed.
 const SCRIPT_TIMEOUT: Duration = Duration::from_secs(15 * 60);
-
-pub fn e2e_dir(root: &Path) -> PathBuf {
-    root.join("xtask").join("e2e")
-}
-
-/// Installs playwright-core (and binaryen) from xtask/e2e/package-lock.json.
-pub fn npm_ci(root: &Path) -> Result<(), String> {
-    run(Command::new("npm")
-        .args(["ci", "--no-audit", "--no-fund"])
-        .current_dir(e2e_dir(root)))
-    .map_err(|e| format!("{e}: the browser tests need Node.js >= 18 and npm"))
-}
-
-pub fn ensure_node_modules(root: &Path) -> Result<(), String> {
-    if e2e_dir(root).join("node_modules/playwright-core").is_dir() {
-        return Ok(());
-    }
-    println!("xtask: installing the browser test tools with `npm ci` in xtask/e2e");
-    npm_ci(root)
-}
 
 fn chromium() -> String {
     std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into())

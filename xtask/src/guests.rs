@@ -32,11 +32,11 @@ const HOST_FUNCTIONS: &[(&str, usize, usize)] = &[
 /// Builds every guest program; returns the folder holding `<name>.wasm`
 /// (`$CARGO_TARGET_DIR/guests/wasm32-unknown-unknown/release`, or under `<root>/target`).
 pub fn build(root: &Path) -> Result<PathBuf, String> {
-    crate::dist::ensure_wasm_target()?;
+    crate::tools::ensure_wasm_target()?;
     let guests = root.join("guests");
-    let target_dir = crate::target_dir(root).join("guests");
-    crate::run(
-        crate::cargo()
+    let target_dir = crate::tools::target_dir(root).join("guests");
+    crate::tools::run(
+        crate::tools::cargo()
             .current_dir(&guests)
             .env("CARGO_TARGET_DIR", &target_dir)
             // Takes precedence over RUSTFLAGS and every config file, so the flags are exactly these.

@@ -9,8 +9,8 @@
 //! - `bench-web [--profile ..]`: browser benchmarks (syscall vs raw Atomics round trips, sizes, ...).
 //! - `bench [--profile ..] [--no-build] [--skip-kernel] [--skip-browser] [--site DIR]`: every benchmark,
 //!   one table with a baseline per figure (target/bench/bench.json).
-use std::path::{Path, PathBuf};
-use std::process::{Command, ExitCode};
+use std::path::PathBuf;
+use std::process::ExitCode;
 
 mod abi_js;
 mod bench;
@@ -18,6 +18,9 @@ mod dist;
 mod e2e;
 mod guests;
 mod serve;
+mod tools;
+
+use tools::repo_root;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -142,34 +145,4 @@ impl Flags {
     fn finish(self) -> Result<(), String> {
         if self.0.is_empty() { Ok(()) } else { Err(format!("unexpected arguments: {}\n{USAGE}", self.0.join(" "))) }
     }
-}
-
-/// The repository root (the xtask crate lives in `<root>/xtask`). `cargo run` sets
-/// `CARGO_MANIFEST_DIR` at run time to the checkout it was invoked in; the compile-time value
-/// can name another checkout when several share one target directory (and so one binary).
-pub fn repo_root() -> PathBuf {
-    let manifest = std::env::var_os("CARGO_MANIFEST_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
-    manifest.parent().map(Path::to_path_buf).unwrap_or(manifest)
-}
-
-/// Cargo's target directory: `$CARGO_TARGET_DIR` (relative to the root) or `<root>/target`.
-pub fn target_dir(root: &Path) -> PathBuf {
-    match std::env::var_os("CARGO_TARGET_DIR") {
-        Some(dir) if !dir.is_empty() => root.join(dir),
-        _ => root.join("target"),
-    }
-}
-
-/// The cargo that runs this xtask.
-pub fn cargo() -> Command {
-    Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
-}
-
-/// Runs a command with inherited output; a non-zero exit is an error naming the command.
-pub fn run(command: &mut Command) -> Result<(), String> {
-    let shown = format!("{command:?}");
-    let status = command.status().map_err(|e| format!("cannot start {shown}: {e}"))?;
-    if status.success() { Ok(()) } else { Err(format!("{shown} failed ({status})")) }
 }

@@ -18,7 +18,7 @@ import { join } from "node:path";
 const URL = process.env.ORBITAL_URL ?? "http://127.0.0.1:8000/";
 const OUT = process.env.ORBITAL_BENCH_OUT ?? "browser.json";
 const ARTIFACTS = process.env.ORBITAL_ARTIFACTS ?? ".";
-/** Frames the app's frame timing summarises (render_quality::FrameTiming::WINDOW). */
+/** Frames the app's frame timing summarises (frame_timing::FrameTiming::WINDOW). */
 const TIMING_WINDOW_FRAMES = 300;
 /** Longest wait for a fresh timing window; software rendering may be slow. */
 const TIMING_WAIT_MS = Number(process.env.ORBITAL_BENCH_TIMING_WAIT_MS ?? 300_000);

@@ -1,0 +1,182 @@
+//! UI state that several views read: the selection and hover, toasts, the free canvas area, the
+//! help overlay and pause memory, and the time-control speeds with their labels and shortcuts.
+//!
+//! It sits below the graph, the panels and the classroom shortcuts, which all read it and none of
+//! which it imports: a view adds what it shows, never state another view needs.
+
+use std::collections::VecDeque;
+
+use bevy::prelude::*;
+use orbital_kernel::ProcessId;
+
+use crate::supervisor::TimeControl;
+
+/// The selection, hover, toasts, canvas area and control state. Every plugin that reads them adds
+/// it if the app has not already (headless tests add the graph or the panels alone).
+pub struct UiStatePlugin;
+
+impl Plugin for UiStatePlugin {
+    fn build(&self, app: &mut App) {
+        app.init_resource::<Selection>()
+            .init_resource::<Hovered>()
+            .init_resource::<Toasts>()
+            .init_resource::<CanvasArea>()
+            .init_resource::<ControlState>()
+            .add_systems(Update, age_toasts);
+    }
+}
+
+/// Adds [`UiStatePlugin`] unless the app already has it.
+pub fn ensure_ui_state(app: &mut App) {
+    if !app.is_plugin_added::<UiStatePlugin>() {
+        app.add_plugins(UiStatePlugin);
+    }
+}
+
+/// The selected process (inspector, Delete key, slow-motion syscall flow).
+#[derive(Resource, Debug, Default, Clone, PartialEq, Eq)]
+pub struct Selection(pub Option<ProcessId>);
+
+/// The process under the pointer, for the tooltip.
+#[derive(Resource, Debug, Default, Clone, PartialEq, Eq)]
+pub struct Hovered(pub Option<ProcessId>);
+
+/// Short messages for people ("init is protected: ..."), shown for a few seconds.
+#[derive(Resource, Debug, Default)]
+pub struct Toasts {
+    pub items: VecDeque<Toast>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Toast {
+    pub text: String,
+    pub is_error: bool,
+    pub age_secs: f32,
+}
+
+impl Toasts {
+    pub const LIFETIME_SECS: f32 = 5.0;
+    const MAX: usize = 6;
+
+    pub fn push(&mut self, text: impl Into<String>, is_error: bool) {
+        let text = text.into();
+        info!("{text}");
+        self.items.push_back(Toast { text, is_error, age_secs: 0.0 });
+        while self.items.len() > Self::MAX {
+            self.items.pop_front();
+        }
+    }
+}
+
+fn age_toasts(mut toasts: ResMut<Toasts>, time: Res<Time<Real>>) {
+    let dt = time.delta_secs();
+    if toasts.items.is_empty() {
+        return;
+    }
+    for toast in &mut toasts.items {
+        toast.age_secs += dt;
+    }
+    toasts.items.retain(|t| t.age_secs < Toasts::LIFETIME_SECS);
+}
+
+/// The free part of the window between the egui panels, in CSS pixels (origin top-left, y down).
+/// Written by the panels each frame after they are laid out.
+#[derive(Resource, Debug, Clone, Copy, PartialEq)]
+pub struct CanvasArea {
+    pub rect: Rect,
+    /// What the panels draw over the canvas's top-left corner (the scenario title and, in slow
+    /// motion or while paused, the syscall-flow box), in CSS pixels. The camera fits the graph
+    /// below it, and rate labels keep clear of it, so it covers no node.
+    pub overlay: Option<Rect>,
+}
+
+impl Default for CanvasArea {
+    fn default() -> Self {
+        Self { rect: Rect::new(0.0, 0.0, 1280.0, 720.0), overlay: None }
+    }
+}
+
+/// State of the controls that are both a button in the panels and a keyboard shortcut.
+#[derive(Resource, Debug, Clone, PartialEq)]
+pub struct ControlState {
+    /// The keyboard-shortcut overlay is open.
+    pub show_help: bool,
+    /// The speed to return to when un-pausing.
+    pub resume_speed: TimeControl,
+}
+
+impl Default for ControlState {
+    fn default() -> Self {
+        Self { show_help: false, resume_speed: TimeControl::Running }
+    }
+}
+
+/// Every keyboard shortcut, for the help overlay.
+pub const SHORTCUTS: [(&str, &str); 9] = [
+    ("space", "pause / resume"),
+    ("s", "step: service exactly one syscall (pauses first)"),
+    ("+", "faster: paused, 1/16x, 1/4x, full speed"),
+    ("-", "slower"),
+    ("Delete", "kill the selected process (init and terminal refuse)"),
+    ("Esc", "deselect"),
+    ("p", "projector theme on / off (classroom mode)"),
+    ("f", "fit: keep every process in view again after zooming or panning"),
+    ("?", "this help"),
+];
+
+/// The slow-motion speed for "1/`divisor`x".
+pub fn slow_motion(divisor: u32) -> TimeControl {
+    match divisor {
+        4 => TimeControl::QUARTER,
+        16 => TimeControl::SIXTEENTH,
+        d => TimeControl::Slow { syscalls_per_sec: 64.0 / d.max(1) as f32 },
+    }
+}
+
+/// The speeds `+` and `-` step through, slowest first.
+pub const SPEEDS: [TimeControl; 4] =
+    [TimeControl::Paused, TimeControl::SIXTEENTH, TimeControl::QUARTER, TimeControl::Running];
+
+/// The next faster (`up`) or slower speed than `current`.
+pub fn next_speed(current: TimeControl, up: bool) -> TimeControl {
+    let index = SPEEDS.iter().position(|s| *s == current).unwrap_or(SPEEDS.len() - 1);
+    let next = if up { (index + 1).min(SPEEDS.len() - 1) } else { index.saturating_sub(1) };
+    SPEEDS[next]
+}
+
+/// "full speed", "paused", "1/4x", "1/16x" or "slow motion".
+pub fn speed_label(time: TimeControl) -> &'static str {
+    match time {
+        TimeControl::Running => "full speed",
+        TimeControl::Paused => "paused",
+        t if t == TimeControl::QUARTER => "1/4x",
+        t if t == TimeControl::SIXTEENTH => "1/16x",
+        TimeControl::Slow { .. } => "slow motion",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plus_and_minus_step_through_the_speeds_and_stop_at_either_end() {
+        assert_eq!(next_speed(TimeControl::Running, true), TimeControl::Running);
+        assert_eq!(next_speed(TimeControl::Running, false), TimeControl::QUARTER);
+        assert_eq!(next_speed(TimeControl::QUARTER, false), TimeControl::SIXTEENTH);
+        assert_eq!(next_speed(TimeControl::SIXTEENTH, false), TimeControl::Paused);
+        assert_eq!(next_speed(TimeControl::Paused, false), TimeControl::Paused);
+        assert_eq!(next_speed(TimeControl::Paused, true), TimeControl::SIXTEENTH);
+    }
+
+    #[test]
+    fn toasts_age_out_after_their_lifetime() {
+        let mut app = App::new();
+        app.add_plugins(UiStatePlugin);
+        app.insert_resource(Time::<Real>::default());
+        app.world_mut().resource_mut::<Toasts>().push("hello", false);
+        app.world_mut().resource_mut::<Toasts>().items[0].age_secs = Toasts::LIFETIME_SECS;
+        app.update();
+        assert!(app.world().resource::<Toasts>().items.is_empty());
+    }
+}
