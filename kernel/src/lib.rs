@@ -28,6 +28,7 @@ mod table;
 mod types;
 
 pub use ipc::MAX_QUEUED_BYTES;
+pub use snapshot::StableHasher;
 pub use table::{IdTable, ProcessTable};
 pub use table::{Iter as IdTableIter, Values as IdTableValues};
 pub use types::*;
@@ -132,6 +133,11 @@ impl Kernel {
 
     pub fn config(&self) -> &KernelConfig {
         &self.config
+    }
+
+    /// Kernel time: the latest `now_ns` any entry point was given.
+    pub fn now_ns(&self) -> u64 {
+        self.now_ns
     }
 
     /// Kernel time moves forward only: an earlier `now_ns` than one seen before is taken as the
