@@ -180,6 +180,11 @@ impl Recording {
         self.chunks.len()
     }
 
+    /// Every snapshot with the index it stands before (the first is the base), oldest first.
+    pub fn snapshot_points(&self) -> impl Iterator<Item = (u64, &Kernel)> {
+        self.chunks.iter().map(|c| (c.first, &*c.snapshot))
+    }
+
     fn push(&mut self, kernel: &Kernel, timed: &TimedInput<'_>) {
         let full = self
             .chunks
