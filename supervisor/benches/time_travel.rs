@@ -23,25 +23,40 @@ fn pct(v: &mut [f64], p: f64) -> f64 {
     v[((v.len() as f64 - 1.0) * p) as usize]
 }
 
-fn call(sup: &mut orbital_supervisor::Supervisor, w: &MailboxWords, number: u32, args: [u32; 3], data: &[u8]) {
+fn call(
+    sup: &mut orbital_supervisor::Supervisor,
+    w: &MailboxWords,
+    number: u32,
+    args: [u32; 3],
+    data: &[u8],
+) {
     w.word(mb::SYSCALL).store(number, Ordering::SeqCst);
     w.word(mb::ARG0).store(args[0], Ordering::SeqCst);
     w.word(mb::ARG1).store(args[1], Ordering::SeqCst);
     w.word(mb::ARG2).store(args[2], Ordering::SeqCst);
     w.write_bytes(data);
-    w.word(mb::DATA_LEN).store(data.len() as u32, Ordering::SeqCst);
-    w.word(mb::STATUS).store(mb::STATUS_PENDING as u32, Ordering::SeqCst);
+    w.word(mb::DATA_LEN)
+        .store(data.len() as u32, Ordering::SeqCst);
+    w.word(mb::STATUS)
+        .store(mb::STATUS_PENDING as u32, Ordering::SeqCst);
     sup.service_pending(0);
-    w.word(mb::STATUS).store(mb::STATUS_IDLE as u32, Ordering::SeqCst);
+    w.word(mb::STATUS)
+        .store(mb::STATUS_IDLE as u32, Ordering::SeqCst);
 }
 
 /// ns per serviced syscall (a SEND of 16 bytes and a TRY_RECEIVE, alternating).
 fn servicing(enabled: bool, rounds: usize, runs: usize) -> Vec<f64> {
     let (mut sup, guests, time) = scripted_supervisor();
-    sup.set_recording(RecordingSettings { enabled, ..RecordingSettings::default() });
+    sup.set_recording(RecordingSettings {
+        enabled,
+        ..RecordingSettings::default()
+    });
     let receiver = sup.spawn_program("receiver").unwrap_or(ProcessId(0));
     let sender = sup.spawn_program("sender").unwrap_or(ProcessId(0));
-    let (r, s) = (guests.mailbox(receiver).expect("receiver"), guests.mailbox(sender).expect("sender"));
+    let (r, s) = (
+        guests.mailbox(receiver).expect("receiver"),
+        guests.mailbox(sender).expect("sender"),
+    );
     let payload = [7u8; 16];
     let mut out = Vec::new();
     for _ in 0..runs {
@@ -65,13 +80,22 @@ fn main() {
         on.extend(servicing(true, 20_000, 3));
     }
     let (m_on, m_off) = (median(&mut on), median(&mut off));
-    println!("servicing SEND/TRY_RECEIVE (scripted host), median of {} runs of 40,000 syscalls:", on.len());
-    println!("  recording off {m_off:8.1} ns/syscall   on {m_on:8.1} ns/syscall   overhead {:+.1} %", (m_on / m_off - 1.0) * 100.0);
+    println!(
+        "servicing SEND/TRY_RECEIVE (scripted host), median of {} runs of 40,000 syscalls:",
+        on.len()
+    );
+    println!(
+        "  recording off {m_off:8.1} ns/syscall   on {m_on:8.1} ns/syscall   overhead {:+.1} %",
+        (m_on / m_off - 1.0) * 100.0
+    );
 
     // 2. A 1,000,000-input recording of the mixed workload, for several N.
     for n in [256u32, 1024, 4096, 16384] {
         let (mut sup, guests, time) = scripted_supervisor();
-        sup.set_recording(RecordingSettings { snapshot_every: n, ..RecordingSettings::default() });
+        sup.set_recording(RecordingSettings {
+            snapshot_every: n,
+            ..RecordingSettings::default()
+        });
         let mut w = Workload::start(&mut sup, 1);
         let t = Instant::now();
         while sup.recording().end() < 1_000_000 {

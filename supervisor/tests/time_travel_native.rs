@@ -14,14 +14,28 @@ use orbital_supervisor::{Clock, Manifest, SharedSupervisor, Supervisor, TimeCont
 
 #[test]
 fn real_guests_replay_to_the_live_hash_at_every_snapshot_and_after_export() {
-    let found = guest_dir_candidates().iter().any(|d| d.join("init.wasm").is_file());
-    assert!(found, "the guest modules are not built: run `cargo xtask guests` first (looked in {:?})", guest_dir_candidates());
+    let found = guest_dir_candidates()
+        .iter()
+        .any(|d| d.join("init.wasm").is_file());
+    assert!(
+        found,
+        "the guest modules are not built: run `cargo xtask guests` first (looked in {:?})",
+        guest_dir_candidates()
+    );
     let host = NativeHost::new();
     let doorbell = host.doorbell();
     let manifest = Manifest::builtin().expect("the built-in manifest");
-    let mut supervisor = Supervisor::new(manifest, Box::new(host), KernelConfig::default(), Clock::monotonic());
+    let mut supervisor = Supervisor::new(
+        manifest,
+        Box::new(host),
+        KernelConfig::default(),
+        Clock::monotonic(),
+    );
     // Small chunks: many snapshots to check.
-    supervisor.set_recording(RecordingSettings { snapshot_every: 512, ..RecordingSettings::default() });
+    supervisor.set_recording(RecordingSettings {
+        snapshot_every: 512,
+        ..RecordingSettings::default()
+    });
     let shared = SharedSupervisor::new(supervisor);
     let servicer = Servicer::start(&shared, doorbell);
     shared.lock().boot().expect("boot");
@@ -34,7 +48,12 @@ fn real_guests_replay_to_the_live_hash_at_every_snapshot_and_after_export() {
             sup.tick(now);
             sup.service_pending(now);
             drop(sup.drain_events());
-            let names: Vec<String> = sup.kernel().processes().values().map(|p| p.name.clone()).collect();
+            let names: Vec<String> = sup
+                .kernel()
+                .processes()
+                .values()
+                .map(|p| p.name.clone())
+                .collect();
             if !spawned && names.iter().any(|n| n == "terminal") {
                 for program in ["receiver", "sender", "pingpong", "pingpong"] {
                     sup.spawn_program(program).expect("spawn");
@@ -46,38 +65,64 @@ fn real_guests_replay_to_the_live_hash_at_every_snapshot_and_after_export() {
                 break;
             }
         }
-        assert!(Instant::now() < deadline, "fewer than 12,000 inputs after two minutes");
+        assert!(
+            Instant::now() < deadline,
+            "fewer than 12,000 inputs after two minutes"
+        );
         std::thread::sleep(Duration::from_millis(2));
     }
     // Paused: give a syscall being serviced time to finish, then hold the lock while checking.
     std::thread::sleep(Duration::from_millis(50));
     let sup = shared.lock();
     let rec = sup.recording();
-    let snapshots: BTreeMap<u64, u64> = rec.snapshot_points().map(|(i, k)| (i, k.state_hash())).collect();
+    let snapshots: BTreeMap<u64, u64> = rec
+        .snapshot_points()
+        .map(|(i, k)| (i, k.state_hash()))
+        .collect();
     assert!(snapshots.len() >= 20, "{} snapshots", snapshots.len());
     let mut kernel: Kernel = rec.base().expect("base").snapshot();
     let mut checked = 0;
     rec.for_each_input(rec.first(), rec.end(), |index, timed| {
         if let Some(expected) = snapshots.get(&index) {
-            assert_eq!(kernel.state_hash(), *expected, "replay from the base differs at the snapshot before input {index}");
+            assert_eq!(
+                kernel.state_hash(),
+                *expected,
+                "replay from the base differs at the snapshot before input {index}"
+            );
             checked += 1;
         }
         apply(&mut kernel, timed);
     });
     assert_eq!(checked, snapshots.len());
-    assert_eq!(kernel.state_hash(), sup.kernel().state_hash(), "replay from the base differs at the end");
-    let spawns = sup.markers().filter(|m| matches!(m.kind, MarkerKind::Spawn { .. })).count();
+    assert_eq!(
+        kernel.state_hash(),
+        sup.kernel().state_hash(),
+        "replay from the base differs at the end"
+    );
+    let spawns = sup
+        .markers()
+        .filter(|m| matches!(m.kind, MarkerKind::Spawn { .. }))
+        .count();
     assert!(spawns >= 7, "{spawns} spawn markers");
     let chart = sup.sequence_chart(rec.end().saturating_sub(2_000), rec.end(), 10_000);
-    assert!(chart.messages.iter().any(|m| m.delivered_index.is_some()), "pingpong and sender messages are charted");
+    assert!(
+        chart.messages.iter().any(|m| m.delivered_index.is_some()),
+        "pingpong and sender messages are charted"
+    );
     let bytes = sup.export_recording();
     let live_hash = sup.kernel().state_hash();
     let end = rec.end();
     drop(sup);
     drop(servicer);
-    let mut imported = Supervisor::from_recording(&bytes, Clock::manual().0).expect("the export imports");
+    let mut imported =
+        Supervisor::from_recording(&bytes, Clock::manual().0).expect("the export imports");
     assert_eq!(imported.live_guests(), 0);
     imported.seek(end);
     assert_eq!(imported.kernel_state_hash(), live_hash);
-    println!("{end} inputs, {} snapshots, file {} bytes ({:.1} bytes/input)", snapshots.len(), bytes.len(), bytes.len() as f64 / end as f64);
+    println!(
+        "{end} inputs, {} snapshots, file {} bytes ({:.1} bytes/input)",
+        snapshots.len(),
+        bytes.len(),
+        bytes.len() as f64 / end as f64
+    );
 }

@@ -18,8 +18,8 @@ use crate::recording::input::{self, Decoder, Input, TimedInput};
 
 /// Inputs kept by default before the oldest are folded into the base snapshot.
 pub const DEFAULT_CAPACITY: usize = 1_000_000;
-/// Inputs between two snapshots by default (chosen by measurement: `cargo test --release -p
-/// orbital-supervisor --test recording_numbers -- --nocapture`, see the module docs).
+/// Inputs between two snapshots by default (chosen by measurement: `cargo bench -p
+/// orbital-supervisor --bench time_travel`, see the module docs).
 pub const DEFAULT_SNAPSHOT_EVERY: u32 = 4096;
 /// Markers kept (spawns, kills, exits, traps, denied requests); the oldest go first.
 pub const MARKER_CAPACITY: usize = 100_000;

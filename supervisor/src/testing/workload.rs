@@ -44,10 +44,15 @@ pub struct Workload {
 impl Workload {
     /// Boots init and terminal and a few user programs.
     pub fn start(sup: &mut Supervisor, seed: u64) -> Workload {
-        for name in ["init", "terminal", "receiver", "sender", "pingpong", "pingpong", "idle"] {
+        for name in [
+            "init", "terminal", "receiver", "sender", "pingpong", "pingpong", "idle",
+        ] {
             sup.spawn_program(name).ok();
         }
-        Workload { rng: Rng::new(seed), steps: 0 }
+        Workload {
+            rng: Rng::new(seed),
+            steps: 0,
+        }
     }
 
     /// One step: mostly one syscall from a random guest, sometimes something else.
@@ -74,17 +79,28 @@ impl Workload {
                 }
             }
             7..=9 => {
-                let zombies: Vec<ProcessId> =
-                    sup.kernel().processes().values().filter(|p| p.state.is_zombie()).map(|p| p.pid).collect();
+                let zombies: Vec<ProcessId> = sup
+                    .kernel()
+                    .processes()
+                    .values()
+                    .filter(|p| p.state.is_zombie())
+                    .map(|p| p.pid)
+                    .collect();
                 if let Some(&pid) = zombies.first() {
                     sup.reap(pid).ok();
                 }
             }
             10..=14 => {
-                if sup.kernel().processes().values().all(|p| p.name != "terminal" || p.state.is_zombie()) {
+                if sup
+                    .kernel()
+                    .processes()
+                    .values()
+                    .all(|p| p.name != "terminal" || p.state.is_zombie())
+                {
                     sup.spawn_program("terminal").ok();
                 }
-                sup.console_input(if self.rng.below(2) == 0 { "ps" } else { "help" }).ok();
+                sup.console_input(if self.rng.below(2) == 0 { "ps" } else { "help" })
+                    .ok();
             }
             15 => sup.clear_logs(),
             16..=40 => sup.tick(now),
@@ -107,10 +123,12 @@ impl Workload {
                 }
                 if self.rng.below(50) == 0 {
                     let pages = 1 + self.rng.below(8) as u32;
-                    w.word(mb::MEMORY_BYTES).store(pages * 65_536, Ordering::SeqCst);
+                    w.word(mb::MEMORY_BYTES)
+                        .store(pages * 65_536, Ordering::SeqCst);
                 }
                 if self.rng.below(80) == 0 {
-                    w.word(mb::HOST_REFUSAL_CODE).store((256 << 16) | 16, Ordering::SeqCst);
+                    w.word(mb::HOST_REFUSAL_CODE)
+                        .store((256 << 16) | 16, Ordering::SeqCst);
                     w.word(mb::HOST_REFUSALS).fetch_add(1, Ordering::SeqCst);
                 }
                 let number = match self.rng.below(100) {
@@ -140,7 +158,15 @@ impl Workload {
                 };
                 let slot = self.rng.below(6) as u32;
                 let args = match number {
-                    nr::SEND => [slot, self.rng.below(4) as u32, if self.rng.below(10) == 0 { slot } else { u32::MAX }],
+                    nr::SEND => [
+                        slot,
+                        self.rng.below(4) as u32,
+                        if self.rng.below(10) == 0 {
+                            slot
+                        } else {
+                            u32::MAX
+                        },
+                    ],
                     nr::SEND_RECEIVE => [slot, 1, self.rng.below(6) as u32],
                     nr::SLEEP => [self.rng.below(3) as u32, 0, 0],
                     nr::CAP_GRANT => [slot, self.rng.below(12) as u32, self.rng.below(8) as u32],
@@ -150,7 +176,9 @@ impl Workload {
                     _ => [slot, 0, 0],
                 };
                 let data: Vec<u8> = match number {
-                    nr::SPAWN => PROGRAMS[self.rng.below(PROGRAMS.len() as u64) as usize].as_bytes().to_vec(),
+                    nr::SPAWN => PROGRAMS[self.rng.below(PROGRAMS.len() as u64) as usize]
+                        .as_bytes()
+                        .to_vec(),
                     nr::SEND | nr::SEND_RECEIVE | nr::CONSOLE_WRITE => {
                         (0..self.rng.below(24)).map(|i| i as u8).collect()
                     }
@@ -161,12 +189,15 @@ impl Workload {
                 w.word(mb::ARG1).store(args[1], Ordering::SeqCst);
                 w.word(mb::ARG2).store(args[2], Ordering::SeqCst);
                 w.write_bytes(&data);
-                w.word(mb::DATA_LEN).store(data.len() as u32, Ordering::SeqCst);
-                w.word(mb::STATUS).store(mb::STATUS_PENDING as u32, Ordering::SeqCst);
+                w.word(mb::DATA_LEN)
+                    .store(data.len() as u32, Ordering::SeqCst);
+                w.word(mb::STATUS)
+                    .store(mb::STATUS_PENDING as u32, Ordering::SeqCst);
                 sup.service_pending(now);
                 // The guest picks its reply up at once.
                 if w.word(mb::STATUS).load(Ordering::SeqCst) as i32 == mb::STATUS_READY {
-                    w.word(mb::STATUS).store(mb::STATUS_IDLE as u32, Ordering::SeqCst);
+                    w.word(mb::STATUS)
+                        .store(mb::STATUS_IDLE as u32, Ordering::SeqCst);
                 }
                 if running.len() < 4 {
                     sup.spawn_program("sender").ok();
