@@ -17,24 +17,26 @@ use crate::{
     ProcessId, rights_label,
 };
 use kind::Kind;
+use serde::{Deserialize, Serialize};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub(crate) struct Cap {
     pub id: CapId,
     pub object: ObjectRef,
+    #[serde(with = "crate::snapshot::rights_serde")]
     pub rights: Rights,
     /// Set when an ancestor was revoked; the slot stays occupied (and stale) until deleted.
     pub revoked: bool,
 }
 
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, Hash, Serialize, Deserialize)]
 struct SlotCell {
     generation: u32,
     cap: Option<Cap>,
 }
 
 /// One process's capability slots (at most `abi::slot::CAPACITY`).
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, Hash, Serialize, Deserialize)]
 pub(crate) struct CapSpace {
     cells: Vec<SlotCell>,
 }
@@ -93,7 +95,7 @@ impl CapSpace {
 }
 
 /// A capability's place in the derivation tree.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Hash, Serialize, Deserialize)]
 pub(crate) struct CapNode {
     pub holder: ProcessId,
     pub slot: u32,
@@ -105,11 +107,12 @@ pub(crate) struct CapNode {
 
 /// A capability travelling in a queued message: installed in the receiver at delivery, if its
 /// source is still unrevoked then.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, Hash, Serialize, Deserialize)]
 pub(crate) struct InFlightCap {
     pub source: CapId,
     pub epoch: u32,
     pub object: ObjectRef,
+    #[serde(with = "crate::snapshot::rights_serde")]
     pub rights: Rights,
 }
 

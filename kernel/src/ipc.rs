@@ -10,6 +10,7 @@ use crate::{
     BlockReason, CapAction, Denied, Dispatch, EndpointId, EndpointInfo, Kernel, KernelEvent,
     ObjectRef, ProcessId, ProcessState, Reply, TRAFFIC_PREVIEW_BYTES, TrafficEntry,
 };
+use serde::{Deserialize, Serialize};
 
 /// Bytes all queues together may hold (headers included): each queue is bounded by its
 /// message count, and this bounds the sum, so a guest that fills many endpoints with
@@ -18,7 +19,7 @@ pub const MAX_QUEUED_BYTES: u64 = 16 * 1024 * 1024;
 
 /// A queued message. `buf` is already laid out as the RECEIVE reply data (12-byte header, then
 /// the payload), so delivery hands it over without copying.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Hash, Serialize, Deserialize)]
 pub(crate) struct Message {
     buf: Vec<u8>,
     transfer: Option<InFlightCap>,
@@ -45,7 +46,7 @@ fn read_u32(buf: &[u8], at: usize) -> u32 {
     }
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Hash, Serialize, Deserialize)]
 pub(crate) struct Endpoint {
     pub owner: ProcessId,
     queue: VecDeque<Message>,

@@ -22,11 +22,13 @@ mod caps;
 mod ipc;
 mod logs;
 mod process;
+mod snapshot;
 mod syscall;
 mod table;
 mod types;
 
 pub use ipc::MAX_QUEUED_BYTES;
+pub use snapshot::StableHasher;
 pub use table::{IdTable, ProcessTable};
 pub use table::{Iter as IdTableIter, Values as IdTableValues};
 pub use types::*;
@@ -37,9 +39,12 @@ use alloc::vec::Vec;
 use abi::ErrorCode;
 use caps::CapNode;
 use logs::{Bounded, RateWindow};
+use serde::{Deserialize, Serialize};
 
-/// The kernel: all state of the simulated machine.
-#[derive(Clone, Debug)]
+/// The kernel: all state of the simulated machine. Serialisable for recordings
+/// ([`Kernel::snapshot`] and [`Kernel::state_hash`] are in `snapshot.rs`); the pending events
+/// and effects are in flight to the supervisor, not state, and are not serialised.
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Kernel {
     config: KernelConfig,
     processes: ProcessTable,
@@ -52,7 +57,9 @@ pub struct Kernel {
     next_cap: u64,
     /// Processes sleeping until a time, ordered by wake-up time.
     sleepers: BTreeSet<(u64, ProcessId)>,
+    #[serde(skip)]
     effects: Vec<Effect>,
+    #[serde(skip, default = "snapshot::fresh_events")]
     events: Bounded<KernelEvent>,
     traffic: Bounded<TrafficEntry>,
     cap_log: Bounded<CapLogEntry>,
@@ -64,7 +71,9 @@ pub struct Kernel {
     now_ns: u64,
     /// The process whose syscall is being dispatched, and the IPC counts to add to its metrics
     /// when the call ends (one process-table lookup instead of one per counter).
+    #[serde(skip)]
     caller: Option<ProcessId>,
+    #[serde(skip)]
     caller_delta: CallerDelta,
 }
 
@@ -77,7 +86,7 @@ pub(crate) struct CallerDelta {
 }
 
 /// Running totals (never scanned for).
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, Hash, Serialize, Deserialize)]
 pub(crate) struct Counters {
     /// Sum of `accounted_memory` over live (non-zombie) processes.
     total_memory: u64,
@@ -124,6 +133,11 @@ impl Kernel {
 
     pub fn config(&self) -> &KernelConfig {
         &self.config
+    }
+
+    /// Kernel time: the latest `now_ns` any entry point was given.
+    pub fn now_ns(&self) -> u64 {
+        self.now_ns
     }
 
     /// Kernel time moves forward only: an earlier `now_ns` than one seen before is taken as the

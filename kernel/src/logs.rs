@@ -3,9 +3,11 @@
 use alloc::collections::VecDeque;
 use alloc::vec::Vec;
 
+use serde::{Deserialize, Serialize};
+
 /// A FIFO that never holds more than `capacity` items: pushing into a full one drops the
 /// oldest item and counts it.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Hash, Serialize, Deserialize)]
 pub(crate) struct Bounded<T> {
     items: VecDeque<T>,
     capacity: usize,
@@ -49,6 +51,15 @@ impl<T> Bounded<T> {
         self.items.push_back(make(evicted));
     }
 
+    /// An empty queue with this one's capacity and drop count.
+    pub fn empty_like<U>(&self) -> Bounded<U> {
+        Bounded {
+            items: VecDeque::new(),
+            capacity: self.capacity,
+            dropped: self.dropped,
+        }
+    }
+
     pub fn items(&self) -> &VecDeque<T> {
         &self.items
     }
@@ -82,7 +93,7 @@ const BUCKET_NS: u64 = 100_000_000;
 const BUCKETS: usize = 10;
 
 /// Messages counted per 100 ms of kernel time over the last second.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, Hash, Serialize, Deserialize)]
 pub(crate) struct RateWindow {
     counts: [u64; BUCKETS],
     /// The bucket number (`now_ns / BUCKET_NS`) of the newest bucket.

@@ -221,3 +221,40 @@ impl<K: Copy + Ord + Hash + fmt::Debug, V: fmt::Debug> fmt::Debug for IdTable<K,
 /// The process table, as [`Kernel::processes`](crate::Kernel::processes) shows it.
 pub type ProcessTable = IdTable<ProcessId, crate::Process>;
 pub(crate) type EndpointTable = IdTable<EndpointId, crate::ipc::Endpoint>;
+
+/// In key order, so equal tables hash equally whatever their hash map's layout.
+impl<K: Copy + Ord + Hash, V: Hash> Hash for IdTable<K, V> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write_usize(self.order.len());
+        for (k, v) in self.iter() {
+            k.hash(state);
+            v.hash(state);
+        }
+    }
+}
+
+/// As a sequence of `(key, value)` pairs in key order.
+impl<K, V> serde::Serialize for IdTable<K, V>
+where
+    K: Copy + Ord + Hash + serde::Serialize,
+    V: serde::Serialize,
+{
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.iter())
+    }
+}
+
+impl<'de, K, V> serde::Deserialize<'de> for IdTable<K, V>
+where
+    K: Copy + Ord + Hash + serde::Deserialize<'de>,
+    V: serde::Deserialize<'de>,
+{
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let pairs: Vec<(K, V)> = serde::Deserialize::deserialize(deserializer)?;
+        let mut table = IdTable::default();
+        for (k, v) in pairs {
+            table.insert(k, v);
+        }
+        Ok(table)
+    }
+}

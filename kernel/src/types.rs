@@ -4,10 +4,12 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
 
+use serde::{Deserialize, Serialize};
+
 use crate::abi;
 use crate::caps::CapSpace;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct ProcessId(pub u32);
 
 impl ProcessId {
@@ -21,7 +23,7 @@ impl fmt::Display for ProcessId {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct EndpointId(pub u32);
 
 impl fmt::Display for EndpointId {
@@ -31,10 +33,10 @@ impl fmt::Display for EndpointId {
 }
 
 /// Identity of one capability in the derivation tree (never reused).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct CapId(pub u64);
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Hash, Serialize, Deserialize)]
 pub enum ProcessState {
     Running,
     Blocked(BlockReason),
@@ -69,13 +71,13 @@ impl ProcessState {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum BlockReason {
     Receive { endpoint: EndpointId },
     Sleep { until_ns: u64 },
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum ExitReason {
     Exited { code: i32 },
     Trapped { message: String },
@@ -95,7 +97,7 @@ impl fmt::Display for ExitReason {
     }
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct ProcessMetrics {
     /// Guest linear memory as last reported by the host (`report_memory`).
     pub memory_size: usize,
@@ -111,7 +113,7 @@ pub struct ProcessMetrics {
     pub host_refusals: u64,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Hash, Serialize, Deserialize)]
 pub struct Process {
     pub pid: ProcessId,
     pub name: String,
@@ -142,7 +144,7 @@ impl Process {
 }
 
 /// What a capability points at.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum ObjectRef {
     Endpoint(EndpointId),
     Process(ProcessId),
@@ -216,7 +218,7 @@ pub struct EndpointInfo {
 /// Bytes of payload kept in a traffic log entry for the inspector.
 pub const TRAFFIC_PREVIEW_BYTES: usize = 32;
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct TrafficEntry {
     pub at_ns: u64,
     pub from: ProcessId,
@@ -233,7 +235,7 @@ pub struct TrafficEntry {
 pub const ENDED_LOG_CAPACITY: usize = 256;
 
 /// A process that left the table by a kill, as it was at the end.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct EndedProcess {
     pub pid: ProcessId,
     pub name: String,
@@ -242,7 +244,7 @@ pub struct EndedProcess {
     pub ended_at_ns: u64,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct CapLogEntry {
     pub at_ns: u64,
     /// The process whose slot changed (for grant and transfer: the receiving process).
@@ -253,7 +255,7 @@ pub struct CapLogEntry {
     pub rights: u32,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum CapAction {
     Create,
     Grant { to: ProcessId },
@@ -291,7 +293,7 @@ pub struct MessageCounts {
     pub dropped: u64,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct KernelConfig {
     pub queue_capacity: usize,
     pub traffic_log_capacity: usize,

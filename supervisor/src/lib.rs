@@ -12,6 +12,7 @@
 //! the web host's `Atomics.waitAsync` callback. Its jobs, one module each: [`wiring`] (spawning),
 //! [`lifecycle`] (kills, reaps, exits), [`pacing`] (time control), [`servicing`] (the syscall
 //! flow) and [`console`] (the console log). Time comes from the caller's [`Clock`].
+//! [`recording`] records every input to the kernel, for time travel, export and traces.
 
 pub use orbital_abi as abi;
 pub use orbital_kernel as kernel;
@@ -26,6 +27,7 @@ pub mod manifest;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod native_host;
 pub mod pacing;
+pub mod recording;
 pub mod servicing;
 mod supervisor;
 #[cfg(feature = "test-support")]
@@ -41,6 +43,7 @@ pub use lifecycle::KillError;
 pub use mailbox::Mailbox;
 pub use manifest::{ConnectSpec, Manifest, ManifestError, ProgramSpec};
 pub use pacing::TimeControl;
+pub use recording::{RecordedKernel, RecordingError, RecordingSettings, SequenceChart, Timeline};
 pub use servicing::{MailboxStatus, ServicedCall};
 pub use supervisor::Supervisor;
 pub use wiring::SpawnError;

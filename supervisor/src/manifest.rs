@@ -8,7 +8,7 @@
 use std::collections::BTreeSet;
 use std::fmt;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::abi::{self, rights};
 
@@ -16,14 +16,14 @@ use crate::abi::{self, rights};
 pub const BUILTIN_MANIFEST: &str = include_str!("../../assets/programs.ron");
 
 /// Every program the supervisor can spawn.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Manifest {
     pub programs: Vec<ProgramSpec>,
 }
 
 /// One program: its module and how it is wired at spawn.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct ProgramSpec {
     pub name: String,
@@ -46,7 +46,7 @@ pub struct ProgramSpec {
 }
 
 /// A capability to another program's endpoint, granted at spawn.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct ConnectSpec {
     /// `<program>.<endpoint>`.

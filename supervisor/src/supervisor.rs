@@ -10,6 +10,7 @@ use crate::host::Host;
 use crate::mailbox::Mailbox;
 use crate::manifest::Manifest;
 use crate::kernel::{EndpointId, Kernel, KernelConfig, ProcessId};
+use crate::recording::{RecordedKernel, RecordingSettings, timeline::PastView};
 use crate::pacing::TimeControl;
 use crate::servicing::ServicedCall;
 
@@ -33,7 +34,10 @@ pub(crate) struct Provider {
 
 /// The kernel and everything around it. See the module docs.
 pub struct Supervisor {
-    pub(crate) kernel: Kernel,
+    /// The kernel behind the recording wrapper: every change is recorded (`recording`).
+    pub(crate) kernel: RecordedKernel,
+    /// The past kernel shown while seeking (`recording::timeline`); `None` when live.
+    pub(crate) past: Option<PastView>,
     pub(crate) manifest: Manifest,
     pub(crate) host: Box<dyn Host>,
     /// The mailbox → process map: the only source of a syscall's PID.
@@ -61,7 +65,8 @@ impl Supervisor {
     /// natively, the app's timer in the browser, [`Clock::manual`] in tests).
     pub fn new(manifest: Manifest, host: Box<dyn Host>, config: KernelConfig, clock: Clock) -> Supervisor {
         Supervisor {
-            kernel: Kernel::new(config),
+            kernel: RecordedKernel::new(Kernel::new(config), RecordingSettings::default()),
+            past: None,
             manifest,
             host,
             guests: BTreeMap::new(),
@@ -79,6 +84,7 @@ impl Supervisor {
         }
     }
 
+    /// The live kernel (while seeking, [`Supervisor::viewed_kernel`] is the one shown).
     pub fn kernel(&self) -> &Kernel {
         &self.kernel
     }

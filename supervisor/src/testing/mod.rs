@@ -3,6 +3,7 @@
 //! would. No wasm, no threads: deterministic. [`fuzz`] holds the property-test helpers.
 
 pub mod fuzz;
+pub mod workload;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
