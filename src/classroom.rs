@@ -30,6 +30,10 @@ pub enum Shortcut {
     ToggleProjector,
     ToggleHelp,
     Fit,
+    /// `,`: one recorded input back in time.
+    StepBack,
+    /// `.`: one recorded input forward.
+    StepForward,
 }
 
 pub fn shortcut_for(key: &Key) -> Option<Shortcut> {
@@ -45,6 +49,8 @@ pub fn shortcut_for(key: &Key) -> Option<Shortcut> {
             "p" | "P" => Some(Shortcut::ToggleProjector),
             "?" => Some(Shortcut::ToggleHelp),
             "f" | "F" => Some(Shortcut::Fit),
+            "," | "<" => Some(Shortcut::StepBack),
+            "." | ">" => Some(Shortcut::StepForward),
             _ => None,
         },
         _ => None,
@@ -68,7 +74,10 @@ fn handle_shortcuts(
             continue;
         }
         let Some(shortcut) = shortcut_for(&key.logical_key) else { continue };
-        let time = supervisor.lock().time_control();
+        let (time, live) = {
+            let supervisor = supervisor.lock();
+            (supervisor.time_control(), supervisor.is_live())
+        };
         match shortcut {
             Shortcut::TogglePause => {
                 if time == TimeControl::Paused {
@@ -95,7 +104,17 @@ fn handle_shortcuts(
                     toasts.push("Select a process first (click its node), then press Delete.", true);
                 }
             }
+            // Esc leaves the past first; in the present it deselects.
+            Shortcut::Deselect if !live => {
+                intents.write(SupervisorIntent::GoLive);
+            }
             Shortcut::Deselect => selection.0 = None,
+            Shortcut::StepBack => {
+                intents.write(SupervisorIntent::StepBack);
+            }
+            Shortcut::StepForward => {
+                intents.write(SupervisorIntent::StepForward);
+            }
             Shortcut::ToggleProjector => {
                 let mode = if theme.mode == ThemeMode::Projector { ThemeMode::Standard } else { ThemeMode::Projector };
                 *theme = Theme::for_mode(mode);

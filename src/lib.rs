@@ -3,6 +3,7 @@ pub use orbital_abi as abi;
 pub use orbital_kernel as kernel;
 
 pub mod classroom;
+pub mod files;
 pub mod frame_timing;
 pub mod graph;
 pub mod panels;
@@ -34,6 +35,7 @@ impl PluginGroup for PlaygroundPlugins {
             .add(render_quality::render_quality_plugin)
             .add(frame_timing::frame_timing_plugin)
             .add(scenario::ScenarioPlugin)
+            .add(files::files_plugin)
             .add(graph::GraphPlugin)
             .add(graph::GraphDrawPlugin)
             .add(panels::PanelsPlugin)

@@ -22,6 +22,7 @@ impl Plugin for UiStatePlugin {
             .init_resource::<Toasts>()
             .init_resource::<CanvasArea>()
             .init_resource::<ControlState>()
+            .init_resource::<SelectedMessage>()
             .add_systems(Update, age_toasts);
     }
 }
@@ -36,6 +37,10 @@ pub fn ensure_ui_state(app: &mut App) {
 /// The selected process (inspector, Delete key, slow-motion syscall flow).
 #[derive(Resource, Debug, Default, Clone, PartialEq, Eq)]
 pub struct Selection(pub Option<ProcessId>);
+
+/// The message picked in the sequence chart, shown in the inspector.
+#[derive(Resource, Debug, Default, Clone, PartialEq)]
+pub struct SelectedMessage(pub Option<orbital_supervisor::recording::ChartMessage>);
 
 /// The process under the pointer, for the tooltip.
 #[derive(Resource, Debug, Default, Clone, PartialEq, Eq)]
@@ -112,13 +117,15 @@ impl Default for ControlState {
 }
 
 /// Every keyboard shortcut, for the help overlay.
-pub const SHORTCUTS: [(&str, &str); 9] = [
+pub const SHORTCUTS: [(&str, &str); 11] = [
     ("space", "pause / resume"),
     ("s", "step: service exactly one syscall (pauses first)"),
     ("+", "faster: paused, 1/16x, 1/4x, full speed"),
     ("-", "slower"),
     ("Delete", "kill the selected process (init and terminal refuse)"),
-    ("Esc", "deselect"),
+    ("Esc", "back to live when viewing the past; else deselect"),
+    (",", "time travel: step back one recorded input"),
+    (".", "time travel: step forward one recorded input"),
     ("p", "projector theme on / off (classroom mode)"),
     ("f", "fit: keep every process in view again after zooming or panning"),
     ("?", "this help"),

@@ -10,7 +10,7 @@ use super::traffic::{MessageDrawing, TrafficModel, TrafficSettings};
 use crate::render_quality::{RenderQuality, RenderQualitySystems};
 use crate::scenario::PendingPlacements;
 use crate::supervisor::{
-    KernelEventMessage, ProcessEntities, ProcessEntity, ProcessView, SupervisorHandle, SupervisorSystems,
+    KernelEventMessage, ProcessEntities, ProcessEntity, ProcessView, SupervisorHandle, SupervisorSystems, TimeView,
 };
 
 /// Tunables of the graph model.
@@ -213,9 +213,33 @@ fn follow_kernel_events(
     mut nodes: Query<&mut GraphNode>,
     entities: Res<ProcessEntities>,
     time: Res<Time>,
+    time_view: Option<Res<TimeView>>,
+    particles: Query<Entity, With<Particle>>,
+    mut seen_generation: Local<u64>,
 ) {
     let now = time.elapsed_secs_f64();
     let model = &mut *model;
+    // A new moment in view (seek, step, go live, import): re-read the edges, and drop the
+    // particles and traffic of the moment left behind.
+    if let Some(view) = &time_view
+        && view.generation != *seen_generation
+    {
+        *seen_generation = view.generation;
+        edges.dirty = true;
+        if !view.live {
+            for particle in &particles {
+                commands.entity(particle).despawn();
+            }
+            model.live_particles = 0;
+            model.traffic.clear();
+        }
+    }
+    // The past shows the kernel at the cursor: live traffic, flashes and exits are not replayed
+    // over it (the messages of the past are in the sequence chart).
+    if time_view.as_ref().is_some_and(|v| !v.live) {
+        events.clear();
+        return;
+    }
     for KernelEventMessage(event) in events.read() {
         match event {
             KernelEvent::MessageSent { from, to, tag, bytes, .. } => {
@@ -302,7 +326,7 @@ fn refresh_graph_edges(
     edges.since_refresh_secs = 0.0;
     edges.dirty = false;
     let supervisor = supervisor.lock();
-    let kernel = supervisor.kernel();
+    let kernel = supervisor.viewed_kernel();
     let edges = &mut *edges;
     for list in edges.endpoints.values_mut() {
         list.clear();

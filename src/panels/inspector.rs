@@ -15,18 +15,22 @@ const SERVICED_GLOW_NS: u64 = 800_000_000;
 pub(super) fn inspector_ui(ui: &mut egui::Ui, supervisor: &Supervisor, data: &PanelData, actions: &mut UiActions) {
     let theme = &data.theme;
     ui.heading("Inspector");
+    if let Some(message) = &data.selected_message.0 {
+        message_ui(ui, supervisor, data, message, actions);
+        ui.separator();
+    }
     let Some(pid) = data.selection.0 else {
         ui.label("Click a process (on the canvas or in the list) to inspect it.");
         ui.small("Drag a node to move it; drop it on the red zone to kill it.");
         return;
     };
-    let kernel = supervisor.kernel();
+    let kernel = supervisor.viewed_kernel();
     let Some(process) = kernel.process(pid) else {
         ui.label(format!("pid {} is gone.", pid.0));
         return;
     };
     let view = data.processes.iter().find(|(p, _)| p.pid == pid).map(|(_, v)| v);
-    let now_ns = supervisor.now_ns();
+    let now_ns = super::viewed_now_ns(supervisor);
     actions.inspector_pid = Some(pid.0);
     egui::ScrollArea::vertical().id_salt("inspector_scroll").show(ui, |ui| {
         ui.horizontal(|ui| {
@@ -38,7 +42,8 @@ pub(super) fn inspector_ui(ui: &mut egui::Ui, supervisor: &Supervisor, data: &Pa
         });
         ui.label(state_text(&process.state));
         ui.horizontal(|ui| {
-            match view.and_then(|v| kill_refusal(pid, v)) {
+            let past = (!supervisor.is_live()).then_some("this is the past: press Live (Esc) to act on the live system");
+            match past.map(str::to_string).or_else(|| view.and_then(|v| kill_refusal(pid, v))) {
                 None => {
                     if ui.button("Kill").clicked() {
                         actions.intents.push(SupervisorIntent::Kill { pid });
@@ -71,7 +76,13 @@ pub(super) fn inspector_ui(ui: &mut egui::Ui, supervisor: &Supervisor, data: &Pa
             row("syscalls", m.syscall_count.to_string());
             row("started at", format_ns(m.start_time_ns));
             row("last active", format!("{} ago", format_ns(now_ns.saturating_sub(m.last_active_ns))));
-            row("worker", view.and_then(|v| v.worker_id).map_or("-".into(), |w| w.to_string()));
+            let worker = match view.and_then(|v| v.worker_id) {
+                Some(w) => w.to_string(),
+                // Workers are host facts, not recorded.
+                None if !supervisor.is_live() => "- (live only)".into(),
+                None => "-".into(),
+            };
+            row("worker", worker);
         });
 
         ui.separator();
@@ -214,8 +225,13 @@ pub(super) fn syscall_flow_stage(supervisor: &Supervisor, pid: ProcessId, now_ns
 /// idle → pending → serviced → ready.
 fn mailbox_ui(ui: &mut egui::Ui, supervisor: &Supervisor, data: &PanelData, pid: ProcessId, now_ns: u64) {
     let theme = &data.theme;
-    let status = supervisor.mailbox_status(pid).unwrap_or_default();
-    let last = supervisor.last_serviced(pid);
+    let live = supervisor.is_live();
+    let status = if live {
+        supervisor.mailbox_status(pid).unwrap_or_default()
+    } else {
+        supervisor.viewed_kernel().process(pid).map_or(MailboxStatus::Idle, |p| crate::supervisor::past_mailbox_status(&p.state))
+    };
+    let last = supervisor.last_serviced(pid).filter(|_| live);
     ui.horizontal(|ui| {
         ui.strong("Mailbox");
         let (text, color) = match status {
@@ -228,6 +244,10 @@ fn mailbox_ui(ui: &mut egui::Ui, supervisor: &Supervisor, data: &PanelData, pid:
             ui.small(format!("last: {} -> {}", call.name(), call.result));
         }
     });
+    if !live {
+        ui.small("In the past the light is derived from the kernel state at the cursor (blocked: a call waits, pending); the host's mailbox itself is not recorded.");
+        return;
+    }
     if supervisor.time_control() == TimeControl::Running {
         ui.small("Syscall flow: switch to 1/4x, 1/16x or pause + step to follow each syscall.");
         return;
@@ -246,4 +266,52 @@ fn mailbox_ui(ui: &mut egui::Ui, supervisor: &Supervisor, data: &PanelData, pid:
             }
         }
     });
+}
+
+/// The message picked in the sequence chart: who sent what to whom, when, and its first bytes
+/// (from the traffic log of the kernel at the cursor, which stands just after the send).
+fn message_ui(
+    ui: &mut egui::Ui,
+    supervisor: &Supervisor,
+    data: &PanelData,
+    message: &orbital_supervisor::recording::ChartMessage,
+    actions: &mut UiActions,
+) {
+    let theme = &data.theme;
+    let kernel = supervisor.viewed_kernel();
+    let name = |pid: u32| kernel.process(ProcessId(pid)).map_or_else(|| format!("pid {pid}"), |p| format!("{} ({pid})", p.name));
+    ui.horizontal(|ui| {
+        ui.label(egui::RichText::new("Message").strong().color(theme.accent.egui()));
+        if ui.small_button("x").on_hover_text("forget this message").clicked() {
+            actions.select_message = Some(None);
+        }
+    });
+    egui::Grid::new("message").num_columns(2).striped(true).show(ui, |ui| {
+        let mut row = |k: &str, v: String| {
+            ui.label(k);
+            ui.monospace(v);
+            ui.end_row();
+        };
+        row("from", name(message.from));
+        row("to", name(message.to));
+        row("endpoint", format!("ep {} · tag {} · {} B", message.endpoint, message.tag, message.bytes));
+        let at = |index: Option<u64>, ns: Option<u64>| match (index, ns) {
+            (Some(i), Some(ns)) => format!("input {i} · t = {}", format_ns(ns)),
+            _ => "outside the chart".into(),
+        };
+        row("sent", at(message.sent_index, message.sent_ns));
+        row("delivered", if message.delivered_index.is_some() { at(message.delivered_index, message.delivered_ns) } else { "not yet (queued)".into() });
+    });
+    let entry = kernel.traffic_log().iter().rev().find(|t| {
+        t.from.0 == message.from && t.to.0 == message.to && t.tag == message.tag && Some(t.at_ns) == message.sent_ns
+    });
+    match entry {
+        Some(entry) => {
+            ui.monospace(egui::RichText::new(preview_hex(&entry.preview)).small());
+            ui.monospace(egui::RichText::new(format!("\"{}\"", preview_text(&entry.preview))).small());
+        }
+        None => {
+            ui.small("Its bytes are in the traffic log of the moment it was sent: click the arrow to move the cursor there.");
+        }
+    }
 }

@@ -14,7 +14,7 @@ fn name_of(data: &PanelData, pid: u32) -> String {
 }
 
 pub(super) fn traffic_log_ui(ui: &mut egui::Ui, supervisor: &Supervisor, data: &PanelData, state: &mut PanelState) {
-    let log = supervisor.kernel().traffic_log();
+    let log = supervisor.viewed_kernel().traffic_log();
     ui.horizontal(|ui| {
         ui.label(format!("{} recent messages (newest first)", log.len()));
         ui.checkbox(&mut state.traffic_only_selected, "only the selected process");
@@ -47,7 +47,7 @@ pub(super) fn traffic_log_ui(ui: &mut egui::Ui, supervisor: &Supervisor, data: &
 }
 
 pub(super) fn capability_log_ui(ui: &mut egui::Ui, supervisor: &Supervisor, data: &PanelData) {
-    let log = supervisor.kernel().capability_log();
+    let log = supervisor.viewed_kernel().capability_log();
     ui.label(format!("{} capability changes (newest first)", log.len()));
     let row_height = ui.text_style_height(&egui::TextStyle::Monospace) + 2.0;
     egui::ScrollArea::vertical().id_salt("caplog").auto_shrink([false, false]).show_rows(ui, row_height, log.len(), |ui, range| {
@@ -75,7 +75,7 @@ pub(super) fn capability_log_ui(ui: &mut egui::Ui, supervisor: &Supervisor, data
 }
 
 pub(super) fn endpoints_ui(ui: &mut egui::Ui, supervisor: &Supervisor, data: &PanelData) {
-    let endpoints = supervisor.kernel().endpoints();
+    let endpoints = supervisor.viewed_kernel().endpoints();
     ui.label(format!("{} endpoints", endpoints.len()));
     egui::ScrollArea::vertical().id_salt("endpoints").auto_shrink([false, false]).show(ui, |ui| {
         egui::Grid::new("endpoint_grid").striped(true).num_columns(5).show(ui, |ui| {

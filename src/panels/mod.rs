@@ -10,8 +10,10 @@ mod inspector;
 mod logs;
 mod overlays;
 mod processes;
+mod sequence_chart;
 mod stats;
 mod terminal;
+mod timeline;
 mod top_bar;
 
 pub use stats::RateStats;
@@ -35,6 +37,7 @@ pub struct PanelState {
     /// Index into `terminal_history` while browsing with up/down; `None` = editing a new line.
     pub history_cursor: Option<usize>,
     pub traffic_only_selected: bool,
+    pub chart: sequence_chart::ChartState,
 }
 
 impl Default for PanelState {
@@ -45,6 +48,7 @@ impl Default for PanelState {
             terminal_history: Vec::new(),
             history_cursor: None,
             traffic_only_selected: false,
+            chart: sequence_chart::ChartState::default(),
         }
     }
 }
@@ -69,6 +73,12 @@ pub(crate) struct UiActions {
     /// Named controls and their rects (egui points), for [`crate::graph::CanvasLayout`].
     pub controls: Vec<(String, egui::Rect)>,
     pub inspector_pid: Option<u32>,
+    /// The message picked in the sequence chart (`Some(None)` forgets it).
+    pub select_message: Option<Option<orbital_supervisor::recording::ChartMessage>>,
+    pub toggle_chart: bool,
+    pub save_recording: bool,
+    pub open_recording: bool,
+    pub export_trace: bool,
     /// The syscall-flow box, when shown: the selected process's flow (if one is selected) and
     /// the box's rectangle in egui points.
     pub syscall_flow: Option<(Option<crate::graph::SyscallFlow>, egui::Rect)>,
@@ -86,6 +96,7 @@ impl Plugin for PanelsPlugin {
     fn build(&self, app: &mut App) {
         ui_state::ensure_ui_state(app);
         app.init_resource::<PanelState>()
+            .init_resource::<crate::files::OpenedFiles>()
             .init_resource::<RateStats>()
             .add_systems(Update, (stats::sample_rates, show_refused_intents))
             .add_systems(EguiPrimaryContextPass, draw_panels);
@@ -111,6 +122,8 @@ pub(crate) struct PanelData<'w, 's> {
     pub quality: Res<'w, crate::render_quality::RenderQuality>,
     pub quality_settings: ResMut<'w, crate::render_quality::RenderQualitySettings>,
     pub graph: Res<'w, crate::graph::GraphModel>,
+    pub selected_message: ResMut<'w, crate::ui_state::SelectedMessage>,
+    pub opened_files: Res<'w, crate::files::OpenedFiles>,
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -155,6 +168,7 @@ fn draw_panels(
             .resizable(true)
             .default_size(right_size)
             .show(&mut root, |ui| inspector::inspector_ui(ui, &supervisor, &data, &mut actions));
+        let past = !supervisor.is_live();
         egui::Panel::bottom("bottom")
             .resizable(true)
             .default_size(230.0)
@@ -177,7 +191,15 @@ fn draw_panels(
                     BottomTab::Endpoints => logs::endpoints_ui(ui, &supervisor, &data),
                 }
             });
+        // Directly under the graph (shown after the bottom panel, so it sits above it).
+        egui::Panel::bottom("timeline").resizable(false).show(&mut root, |ui| timeline::timeline_ui(ui, &supervisor, &data, &mut actions));
+        if past {
+            egui::Panel::top("past_banner")
+                .show_separator_line(false)
+                .show(&mut root, |ui| timeline::past_banner_ui(ui, &supervisor, &data, &mut actions));
+        }
         let canvas = root.available_rect_before_wrap();
+        sequence_chart::sequence_chart_ui(&ctx, &supervisor, &data, &mut state.chart, &mut actions);
         let overlay = overlays::overlays_ui(&ctx, canvas, &supervisor, &data, &mut controls, &toasts, &mut actions);
         (canvas, overlay, speed_label(supervisor.time_control()))
     };
@@ -214,6 +236,13 @@ fn draw_panels(
     if ui.render_status != data.quality.status {
         ui.render_status.clone_from(&data.quality.status);
     }
+    if actions.toggle_chart {
+        state.chart.open = !state.chart.open;
+    }
+    if let Some(message) = actions.select_message.take() {
+        data.selected_message.0 = message;
+    }
+    recording_files(&data, &mut actions);
     intents_out.write_batch(actions.intents);
     if let Some(name) = actions.load_scenario {
         scenario_out.write(LoadScenario { name });
@@ -231,6 +260,45 @@ fn draw_panels(
         toasts.push(text, is_error);
     }
     Ok(())
+}
+
+/// Save recording, Open recording and Export trace, after the supervisor lock is released
+/// (a picked file arrives later through [`crate::files::OpenedFiles`]).
+fn recording_files(data: &PanelData, actions: &mut UiActions) {
+    let save = |what: &str, name: String, mime: &str, bytes: Vec<u8>, toasts: &mut Vec<(String, bool)>| {
+        let size = format_bytes(bytes.len() as u64);
+        match crate::files::save(&name, mime, &bytes) {
+            Ok(where_to) => toasts.push((format!("{what}: {where_to} ({size})"), false)),
+            Err(e) => toasts.push((format!("could not save the {what}: {e}"), true)),
+        }
+    };
+    if actions.save_recording {
+        let (bytes, now_ns) = {
+            let supervisor = data.supervisor.lock();
+            (supervisor.export_recording(), supervisor.now_ns())
+        };
+        let name = crate::files::file_name("recording", now_ns, crate::files::RECORDING_EXTENSION);
+        save("recording", name, "application/octet-stream", bytes, &mut actions.toasts);
+    }
+    if actions.export_trace {
+        let (json, now_ns) = {
+            let supervisor = data.supervisor.lock();
+            (supervisor.export_trace_json(), supervisor.now_ns())
+        };
+        let name = crate::files::file_name("trace", now_ns, "json");
+        save("trace (open it in ui.perfetto.dev)", name, "application/json", json.into_bytes(), &mut actions.toasts);
+    }
+    if actions.open_recording
+        && let Err(e) = crate::files::pick_recording(&data.opened_files)
+    {
+        actions.toasts.push((format!("could not open a recording: {e}"), true));
+    }
+}
+
+/// The time of the kernel the panels show: the supervisor's clock when live, the kernel time at
+/// the timeline's cursor in the past.
+pub fn viewed_now_ns(supervisor: &crate::supervisor::Supervisor) -> u64 {
+    if supervisor.is_live() { supervisor.now_ns() } else { supervisor.viewed_kernel().now_ns() }
 }
 
 /// "12.3 MiB", "640 KiB", "512 B".

@@ -123,7 +123,7 @@ fn syscall_flow_ui(
     let theme = &data.theme;
     // The projector theme's zoom factor scales this too.
     let big = 16.0;
-    let selected = data.selection.0.and_then(|pid| supervisor.kernel().process(pid).map(|p| (pid, p.name.clone())));
+    let selected = data.selection.0.and_then(|pid| supervisor.viewed_kernel().process(pid).map(|p| (pid, p.name.clone())));
     let mut flow = None;
     let shown = egui::Frame::popup(ui.style()).show(ui, |ui| {
         let Some((pid, name)) = selected else {

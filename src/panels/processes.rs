@@ -12,7 +12,7 @@ use crate::supervisor::{Supervisor, SupervisorIntent};
 pub(super) fn processes_ui(ui: &mut egui::Ui, supervisor: &Supervisor, data: &PanelData, actions: &mut UiActions) {
     let theme = &data.theme;
     ui.heading("Processes");
-    let limit = supervisor.kernel().config().memory_limit_bytes.max(1);
+    let limit = supervisor.viewed_kernel().config().memory_limit_bytes.max(1);
     let mut rows: Vec<_> = data.processes.iter().collect();
     rows.sort_unstable_by_key(|(p, _)| p.pid);
     // Only the rows in view are laid out (a crowd has 64; egui would build all of them every frame).
@@ -107,7 +107,7 @@ fn rows_in_view(range: std::ops::Range<usize>, n: usize) -> std::ops::Range<usiz
 /// final metrics; and the button that clears them with the traffic and capability logs.
 fn ended_ui(ui: &mut egui::Ui, supervisor: &Supervisor, data: &PanelData, actions: &mut UiActions) {
     let theme = &data.theme;
-    let ended = supervisor.kernel().ended_processes();
+    let ended = supervisor.viewed_kernel().ended_processes();
     ui.horizontal(|ui| {
         ui.strong(format!("Ended ({})", ended.len()));
         let clear = ui
@@ -190,6 +190,6 @@ fn memory_map_ui(ui: &mut egui::Ui, supervisor: &Supervisor, data: &PanelData, a
             actions.select = Some(Some(pid));
         }
     }
-    let limit = supervisor.kernel().config().memory_limit_bytes;
+    let limit = supervisor.viewed_kernel().config().memory_limit_bytes;
     ui.small(format!("bar = {} · per-process limit {}", format_bytes(scale_bytes), format_bytes(limit)));
 }

@@ -22,7 +22,7 @@ pub(super) fn top_bar_ui(
         ui.horizontal_wrapped(|ui| {
             ui.strong("Orbital Playground");
             ui.separator();
-            let metrics = supervisor.kernel().system_metrics(supervisor.now_ns());
+            let metrics = supervisor.viewed_kernel().system_metrics(super::viewed_now_ns(supervisor));
             ui.label(format!("uptime {}", format_ns(metrics.uptime_ns)));
             ui.label(format!("processes {}", metrics.processes));
             ui.label(format!("memory {}", format_bytes(metrics.total_memory)));
@@ -84,6 +84,11 @@ pub(super) fn top_bar_ui(
                 ui.label(format!("loading {loading}…"));
             }
             ui.separator();
+            let chart = ui.button("Sequence chart").on_hover_text("who sent what to whom, up to the timeline's cursor");
+            actions.control("sequence_chart_toggle", chart.rect);
+            if chart.clicked() {
+                actions.toggle_chart = true;
+            }
             let projector = theme.mode == ThemeMode::Projector;
             let classroom = ui.selectable_label(projector, "Classroom").on_hover_text("projector theme: high contrast, large type (p)");
             actions.control("classroom", classroom.rect);

@@ -91,6 +91,58 @@ pub enum SupervisorIntent {
     ResetUserProcessesExcept { keep: Vec<ProcessId> },
     /// Empties the kernel's traffic, capability and ended-process logs (the user's "clear").
     ClearLogs,
+    /// Show the kernel as it was before input `k` of the recording (the live system keeps going).
+    Seek(u64),
+    /// Show the live kernel again.
+    GoLive,
+    /// One recorded input back (from live: to the moment before the newest input).
+    StepBack,
+    /// One recorded input forward; past the newest input the view is live.
+    StepForward,
+    /// Jump to just after the previous marker (spawn, kill, exit, trap, denied request).
+    PrevMarker,
+    /// Jump to just after the next marker.
+    NextMarker,
+    /// Replace the system with an imported recording (replay only, no guest starts). A bad
+    /// file changes nothing and is refused with what is wrong.
+    ImportRecording(RecordingBytes),
+    /// Turn recording on (a new history from now) or off (the benchmark's baseline).
+    SetRecording(bool),
+}
+
+/// The bytes of a recording file inside an intent: shared (intents are cloned) and shown by
+/// size in logs, not byte by byte.
+#[derive(Clone, PartialEq, Eq)]
+pub struct RecordingBytes(pub Arc<[u8]>);
+
+impl std::fmt::Debug for RecordingBytes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} bytes", self.0.len())
+    }
+}
+
+impl From<Vec<u8>> for RecordingBytes {
+    fn from(bytes: Vec<u8>) -> Self {
+        RecordingBytes(bytes.into())
+    }
+}
+
+/// Where the view stands in the recording, refreshed every frame before the entities are
+/// synced, for views that must know whether they show the past (the graph stops its traffic
+/// animation, the timeline strip, the banner).
+#[derive(Resource, Clone, Debug, Default, PartialEq, Eq)]
+pub struct TimeView {
+    /// The view shows the live kernel.
+    pub live: bool,
+    /// The input the view stands before (`inputs` when live).
+    pub cursor: u64,
+    /// Inputs recorded since start.
+    pub inputs: u64,
+    /// An imported recording: nothing runs.
+    pub replay_only: bool,
+    /// Changes whenever the viewed moment changes (seek, step, go live, import), so views that
+    /// cache what they read from the kernel know to read again.
+    pub generation: u64,
 }
 
 /// A kernel event, republished as a Bevy message each frame, in kernel order.
@@ -192,6 +244,7 @@ impl Plugin for SupervisorPlugin {
         };
         app.insert_resource(handle)
             .init_resource::<ProcessEntities>()
+            .init_resource::<TimeView>()
             .add_message::<SupervisorIntent>()
             .add_message::<KernelEventMessage>()
             .add_message::<IntentRefused>()
@@ -289,6 +342,44 @@ fn apply_intent(supervisor: &mut Supervisor, intent: &SupervisorIntent) -> Resul
             supervisor.clear_logs();
             Ok(())
         }
+        SupervisorIntent::Seek(index) => {
+            supervisor.seek(*index);
+            Ok(())
+        }
+        SupervisorIntent::GoLive => {
+            supervisor.go_live();
+            Ok(())
+        }
+        SupervisorIntent::StepBack => {
+            supervisor.step_back();
+            Ok(())
+        }
+        SupervisorIntent::StepForward => {
+            supervisor.step_forward();
+            Ok(())
+        }
+        SupervisorIntent::PrevMarker => match supervisor.prev_marker().map(|m| m.index + 1) {
+            Some(index) => {
+                supervisor.seek(index);
+                Ok(())
+            }
+            None => Err("there is no earlier marker (spawn, kill, exit, trap or denied request) in the recording".into()),
+        },
+        SupervisorIntent::NextMarker => match supervisor.next_marker().map(|m| m.index + 1) {
+            Some(index) => {
+                supervisor.seek(index);
+                Ok(())
+            }
+            None => Err("there is no later marker in the recording: press Live (Esc) for the present".into()),
+        },
+        SupervisorIntent::ImportRecording(bytes) => supervisor
+            .import_recording(&bytes.0)
+            .map_err(|e| format!("cannot open the recording, the live system keeps running: {e}")),
+        SupervisorIntent::SetRecording(enabled) => {
+            let settings = orbital_supervisor::recording::RecordingSettings { enabled: *enabled, ..supervisor.recording().settings() };
+            supervisor.set_recording(settings);
+            Ok(())
+        }
     };
     // Spawn refusals were logged by the supervisor itself.
     if let Err(reason) = &outcome
@@ -321,15 +412,35 @@ fn publish_kernel_events(handle: Res<SupervisorHandle>, mut messages: MessageWri
     messages.write_batch(events.into_iter().map(KernelEventMessage));
 }
 
-/// Keeps exactly one entity per process in the kernel's table and refreshes its view.
+/// Keeps exactly one entity per process in the viewed kernel's table (the live one, or the past
+/// one while the timeline's cursor is in the past) and refreshes its view.
+///
+/// Worker ids, mailbox lights and the last serviced call are host facts that are not recorded:
+/// in the past there is no worker to name (`worker_id: None`), the mailbox light is derived from
+/// the kernel state at the cursor ([`past_mailbox_status`]) and there is no last serviced call.
 fn sync_process_entities(
     mut commands: Commands,
     handle: Res<SupervisorHandle>,
     mut entities: ResMut<ProcessEntities>,
     mut views: Query<&mut ProcessView>,
+    mut time_view: ResMut<TimeView>,
 ) {
     let supervisor = handle.lock();
-    let processes = supervisor.kernel().processes();
+    let timeline = supervisor.timeline();
+    let moved = (time_view.live, time_view.cursor, time_view.replay_only)
+        != (timeline.live, timeline.cursor, timeline.replay_only);
+    let now = TimeView {
+        live: timeline.live,
+        cursor: timeline.cursor,
+        inputs: timeline.inputs,
+        replay_only: timeline.replay_only,
+        generation: time_view.generation + u64::from(moved),
+    };
+    if *time_view != now {
+        *time_view = now;
+    }
+    let live = timeline.live;
+    let processes = supervisor.viewed_kernel().processes();
     entities.0.retain(|pid, entity| {
         let alive = processes.contains_key(pid);
         if !alive {
@@ -342,10 +453,10 @@ fn sync_process_entities(
             name: process.name.clone(),
             state: process.state.clone(),
             metrics: process.metrics.clone(),
-            mailbox: supervisor.mailbox_status(*pid).unwrap_or_default(),
-            worker_id: supervisor.worker_id(*pid),
+            mailbox: if live { supervisor.mailbox_status(*pid).unwrap_or_default() } else { past_mailbox_status(&process.state) },
+            worker_id: if live { supervisor.worker_id(*pid) } else { None },
             protected: process.protected,
-            last_serviced: supervisor.last_serviced(*pid),
+            last_serviced: if live { supervisor.last_serviced(*pid) } else { None },
         };
         match entities.0.get(pid).and_then(|e| views.get_mut(*e).ok()) {
             Some(mut existing) => *existing = view,
@@ -359,4 +470,11 @@ fn sync_process_entities(
             }
         }
     }
+}
+
+/// The mailbox light of a process in the past, from the kernel state alone (the host's mailbox
+/// is not recorded): a blocked process has a call waiting in its mailbox (pending), any other
+/// is idle.
+pub fn past_mailbox_status(state: &ProcessState) -> MailboxStatus {
+    if state.is_blocked() { MailboxStatus::Pending } else { MailboxStatus::Idle }
 }

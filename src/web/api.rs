@@ -11,6 +11,15 @@
 //! supervisor.get_worker_list_json(); supervisor.get_syscall_latency_json([pid])
 //! supervisor.get_ended_processes_json()     // killed processes: reason and final metrics
 //! supervisor.load_scenario("crowd")          // same path as the scenario picker
+//! // Time travel (every call goes through the same intents as the timeline strip):
+//! JSON.parse(supervisor.get_timeline_json())  // { inputs, cursor, live, start_ns, end_ns, ... }
+//! JSON.parse(supervisor.get_markers_json())   // spawns, kills, exits, traps, denied requests
+//! supervisor.seek(k); supervisor.step_back(); supervisor.step_forward(); supervisor.go_live()
+//! supervisor.kernel_state_hash()              // of the kernel shown, as 16 hex digits
+//! supervisor.export_recording()               // Uint8Array: the recording file
+//! supervisor.import_recording(bytes)          // Uint8Array or ArrayBuffer; throws on a bad file
+//! supervisor.export_trace_json()              // Chrome Trace Event JSON (Perfetto)
+//! supervisor.set_recording(false)             // recording off (the benchmark's baseline)
 //! ```
 //! Other features add their own methods with [`expose_json`] (e.g. `get_canvas_layout_json`).
 use std::cell::RefCell;
@@ -19,6 +28,7 @@ use std::rc::Rc;
 
 use js_sys::{Object, Reflect};
 use serde_json::json;
+use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 
 use super::host::HostEvents;
@@ -136,6 +146,64 @@ pub fn install(handle: SupervisorHandle, events: Rc<RefCell<HostEvents>>) -> Res
     expose_json("reset_syscall_latency", || {
         latency::reset();
         "{}".to_string()
+    })?;
+    install_time_travel(&handle)
+}
+
+/// Adds `window.supervisor.<name>(arg)` that applies the intent `make(arg)`; a refusal is thrown.
+fn expose_intent(handle: &SupervisorHandle, name: &str, make: impl Fn(JsValue) -> Result<SupervisorIntent, String> + 'static) -> Result<(), JsValue> {
+    let h = handle.clone();
+    let f = Closure::<dyn Fn(JsValue) -> Result<JsValue, JsValue>>::new(move |arg: JsValue| {
+        let intent = make(arg).map_err(|e| JsValue::from(js_sys::Error::new(&e)))?;
+        h.apply_intent(&intent).map_err(|e| JsValue::from(js_sys::Error::new(&e)))?;
+        Ok(JsValue::from_f64(h.lock().timeline().cursor as f64))
+    });
+    let api: JsValue = api_object()?.into();
+    Reflect::set(&api, &name.into(), f.as_ref())?;
+    f.forget();
+    Ok(())
+}
+
+/// The timeline, seeking and the recording's files.
+fn install_time_travel(handle: &SupervisorHandle) -> Result<(), JsValue> {
+    let h = handle.clone();
+    expose_json("get_timeline_json", move || serde_json::to_string(&h.lock().timeline()).unwrap_or_default())?;
+    let h = handle.clone();
+    expose_json("get_markers_json", move || {
+        let supervisor = h.lock();
+        serde_json::to_string(&supervisor.markers().collect::<Vec<_>>()).unwrap_or_default()
+    })?;
+    let h = handle.clone();
+    expose_json("kernel_state_hash", move || format!("{:016x}", h.lock().kernel_state_hash()))?;
+    let h = handle.clone();
+    expose_json("export_trace_json", move || h.lock().export_trace_json())?;
+    let h = handle.clone();
+    let export = Closure::<dyn Fn() -> js_sys::Uint8Array>::new(move || {
+        let bytes = h.lock().export_recording();
+        js_sys::Uint8Array::from(bytes.as_slice())
+    });
+    let api: JsValue = api_object()?.into();
+    Reflect::set(&api, &"export_recording".into(), export.as_ref())?;
+    export.forget();
+    expose_intent(handle, "seek", |k| {
+        let k = k.as_f64().filter(|k| k.is_finite() && *k >= 0.0).ok_or("seek(k) needs an input index (a number >= 0)")?;
+        Ok(SupervisorIntent::Seek(k as u64))
+    })?;
+    expose_intent(handle, "go_live", |_| Ok(SupervisorIntent::GoLive))?;
+    expose_intent(handle, "step_back", |_| Ok(SupervisorIntent::StepBack))?;
+    expose_intent(handle, "step_forward", |_| Ok(SupervisorIntent::StepForward))?;
+    expose_intent(handle, "prev_marker", |_| Ok(SupervisorIntent::PrevMarker))?;
+    expose_intent(handle, "next_marker", |_| Ok(SupervisorIntent::NextMarker))?;
+    expose_intent(handle, "set_recording", |on| Ok(SupervisorIntent::SetRecording(on.is_truthy())))?;
+    expose_intent(handle, "import_recording", |data| {
+        let bytes = if let Some(buffer) = data.dyn_ref::<js_sys::ArrayBuffer>() {
+            js_sys::Uint8Array::new(buffer).to_vec()
+        } else if let Some(array) = data.dyn_ref::<js_sys::Uint8Array>() {
+            array.to_vec()
+        } else {
+            return Err("import_recording(data) needs the file's bytes: a Uint8Array or an ArrayBuffer".into());
+        };
+        Ok(SupervisorIntent::ImportRecording(bytes.into()))
     })?;
     Ok(())
 }

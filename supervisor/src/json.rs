@@ -1,6 +1,11 @@
 //! The JSON documents `window.supervisor` returns, built from the shared [`Supervisor`] alone so
 //! they are correct between frames. Platform-independent (and tested natively); the browser adds
 //! the web host's worker facts through [`WorkerFacts`].
+//!
+//! Documents that describe the system read the *viewed* kernel ([`Supervisor::viewed_kernel`]):
+//! the live one, or the past one while the timeline's cursor is in the past. Host facts that are
+//! not recorded (worker ids, the last serviced call) are `null` in the past, and the mailbox
+//! light is derived from the kernel state at the cursor (blocked: `pending`, else `idle`).
 use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
@@ -51,8 +56,9 @@ fn mailbox_name(status: Option<MailboxStatus>) -> &'static str {
 /// Every process in the kernel's table (Zombies included): pid, name, state, memory, worker id,
 /// mailbox light, last syscall and all metrics.
 pub fn process_list(supervisor: &Supervisor, workers: &BTreeMap<ProcessId, WorkerFacts>) -> Value {
+    let live = supervisor.is_live();
     let list: Vec<Value> = supervisor
-        .kernel()
+        .viewed_kernel()
         .processes()
         .values()
         .map(|p| {
@@ -63,9 +69,15 @@ pub fn process_list(supervisor: &Supervisor, workers: &BTreeMap<ProcessId, Worke
                 "memory": m.memory_size,
                 "allocated_bytes": p.allocated_bytes,
                 "protected": p.protected,
-                "worker_id": supervisor.worker_id(p.pid),
-                "mailbox": mailbox_name(supervisor.mailbox_status(p.pid)),
-                "last_syscall": supervisor.last_serviced(p.pid).map(|c| json!({
+                "worker_id": if live { supervisor.worker_id(p.pid) } else { None },
+                "mailbox": if live {
+                    mailbox_name(supervisor.mailbox_status(p.pid))
+                } else if p.state.is_blocked() {
+                    "pending"
+                } else {
+                    "idle"
+                },
+                "last_syscall": supervisor.last_serviced(p.pid).filter(|_| live).map(|c| json!({
                     "syscall": c.syscall,
                     "name": Syscall::from_raw(c.syscall).map_or("UNKNOWN", Syscall::name),
                     "result": c.result,
@@ -87,7 +99,7 @@ pub fn process_list(supervisor: &Supervisor, workers: &BTreeMap<ProcessId, Worke
 /// and when they ended. Kept by the kernel until the user clears the logs.
 pub fn ended_processes(supervisor: &Supervisor) -> Value {
     let list: Vec<Value> = supervisor
-        .kernel()
+        .viewed_kernel()
         .ended_processes()
         .iter()
         .map(|p| {
@@ -105,7 +117,7 @@ pub fn ended_processes(supervisor: &Supervisor) -> Value {
 }
 
 pub fn endpoint_list(supervisor: &Supervisor) -> Value {
-    let kernel = supervisor.kernel();
+    let kernel = supervisor.viewed_kernel();
     let list: Vec<Value> = kernel
         .endpoints()
         .iter()
@@ -126,7 +138,7 @@ pub fn endpoint_list(supervisor: &Supervisor) -> Value {
 
 /// The newest `n` entries of the kernel's IPC traffic log, oldest first.
 pub fn ipc_traffic(supervisor: &Supervisor, n: usize) -> Value {
-    let log = supervisor.kernel().traffic_log();
+    let log = supervisor.viewed_kernel().traffic_log();
     let list: Vec<Value> = log
         .iter()
         .skip(log.len().saturating_sub(n))
@@ -146,9 +158,10 @@ pub fn ipc_traffic(supervisor: &Supervisor, n: usize) -> Value {
 }
 
 pub fn system_metrics(supervisor: &Supervisor) -> Value {
-    let now_ns = supervisor.now_ns();
-    let m = supervisor.kernel().system_metrics(now_ns);
-    let counts = supervisor.kernel().message_counts();
+    let kernel = supervisor.viewed_kernel();
+    let now_ns = if supervisor.is_live() { supervisor.now_ns() } else { kernel.now_ns() };
+    let m = kernel.system_metrics(now_ns);
+    let counts = kernel.message_counts();
     json!({
         "processes": m.processes,
         "total_memory": m.total_memory,
@@ -168,9 +181,10 @@ pub fn system_metrics(supervisor: &Supervisor) -> Value {
             "queued": counts.queued,
             "dropped": counts.dropped,
         },
-        "ended_processes": supervisor.kernel().ended_processes().len(),
-        "traffic_log_len": supervisor.kernel().traffic_log().len(),
-        "capability_log_len": supervisor.kernel().capability_log().len(),
+        "ended_processes": kernel.ended_processes().len(),
+        "traffic_log_len": kernel.traffic_log().len(),
+        "capability_log_len": kernel.capability_log().len(),
+        "viewing": if supervisor.is_live() { "live" } else { "past" },
     })
 }
 

@@ -1,0 +1,165 @@
+// Time travel, end to end in headless Chromium:
+// - spawn pingpong, let it run, pause; seek back before its spawn: the process list (JSON) and
+//   the nodes on screen (the canvas layout) no longer show it, and the banner says we are in the past;
+// - step forward one input at a time across the spawn: it appears exactly one input after;
+// - `,` steps back, Esc returns to live; the banner goes;
+// - the sequence chart opens, a click on an arrow selects the message and moves the cursor;
+// - export the recording, reload the page, import it (replay only), seek to the end: same hash;
+//   a bad file is refused with a clear error and the live system keeps running;
+// - the exported Chrome trace's flow events pair up (every "f" has an "s" with the same id).
+// Screenshots: timetravel-past.png (timeline, banner), timetravel-chart.png in $ORBITAL_ARTIFACTS.
+import { openPlayground, waitFor } from "./lib.mjs";
+
+let t = await openPlayground("timetravel");
+let { page } = t;
+const timeline = () => t.sv((s) => s.get_timeline_json());
+const processes = () => t.processes();
+const nodes = async () => (await t.layout()).nodes;
+const control = async (name) => (await t.layout()).ui.controls.find((c) => c.name === name);
+
+await t.waitForStartupScenario();
+let ours;
+await t.check("spawn pingpong, let it run, pause", async () => {
+  const before = new Set((await processes()).map((p) => p.pid));
+  await t.sv((s) => s.send_input("spawn pingpong"));
+  ours = await waitFor("a new pingpong", async () => (await processes()).find((p) => p.name === "pingpong" && !before.has(p.pid)), { timeoutMs: 30_000 });
+  await waitFor("pingpong to exchange messages", async () => ((await processes()).find((p) => p.pid === ours.pid)?.metrics.ipc_received ?? 0) > 50, { timeoutMs: 30_000 });
+  await t.clickControl("pause");
+  await waitFor("paused", async () => /paus/i.test((await t.sv((s) => s.get_system_metrics_json())).time_control), { timeoutMs: 20_000 });
+  const tl = await timeline();
+  if (!tl.live || tl.inputs < 100) throw new Error(`expected a live timeline with inputs, got ${JSON.stringify(tl)}`);
+  return `pingpong pid ${ours.pid}; ${tl.inputs} inputs recorded, ${tl.snapshots} snapshots`;
+});
+
+let spawnIndex;
+await t.check("seek before the spawn: the list and the screen no longer show that pingpong", async () => {
+  const markers = await t.sv((s) => s.get_markers_json());
+  const spawn = markers.find((m) => m.kind === "spawn" && m.pid === ours.pid);
+  if (!spawn) throw new Error(`no spawn marker for pid ${ours.pid} among ${markers.length}`);
+  spawnIndex = spawn.index;
+  const cursor = await t.sv((s, k) => s.seek(k), spawnIndex);
+  if (cursor !== spawnIndex) throw new Error(`seek returned ${cursor}`);
+  const tl = await timeline();
+  if (tl.live || tl.cursor !== spawnIndex) throw new Error(`timeline ${JSON.stringify(tl)}`);
+  if ((await processes()).some((p) => p.pid === ours.pid)) throw new Error("the API still lists it");
+  await waitFor("the node to leave the screen", async () => !(await nodes()).some((n) => n.pid === ours.pid), { timeoutMs: 30_000 });
+  await waitFor("the banner", async () => await control("past_banner"), { timeoutMs: 30_000 });
+  await t.frames(4);
+  await t.screenshot("timetravel-past.png");
+  return `cursor ${spawnIndex} of ${tl.inputs}`;
+});
+
+await t.check("step forward one input at a time across the spawn", async () => {
+  const start = spawnIndex - 3;
+  await t.sv((s, k) => s.seek(k), start);
+  const seen = [];
+  for (let k = start; k <= spawnIndex; k++) {
+    const listed = (await processes()).some((p) => p.pid === ours.pid);
+    seen.push(`${k}:${listed ? "yes" : "no"}`);
+    if (listed !== (k > spawnIndex)) throw new Error(`at ${k} listed=${listed} (${seen.join(" ")})`);
+    const cursor = await t.sv((s) => s.step_forward());
+    if (cursor !== k + 1) throw new Error(`step_forward from ${k} returned ${cursor}`);
+  }
+  if (!(await processes()).some((p) => p.pid === ours.pid)) throw new Error(`not listed just after its spawn (${seen.join(" ")})`);
+  await waitFor("the node on screen again", async () => (await nodes()).some((n) => n.pid === ours.pid), { timeoutMs: 30_000 });
+  return seen.join(" ");
+});
+
+await t.check("`,` steps back and Esc returns to live; the banner goes", async () => {
+  const before = (await timeline()).cursor;
+  await page.mouse.move(640, 300);
+  await page.keyboard.press(",");
+  await waitFor("the cursor one back", async () => (await timeline()).cursor === before - 1, { timeoutMs: 20_000 });
+  await page.keyboard.press("Escape");
+  await waitFor("live again", async () => (await timeline()).live, { timeoutMs: 20_000 });
+  await waitFor("the banner to go", async () => !(await control("past_banner")), { timeoutMs: 20_000 });
+});
+
+await t.check("the sequence chart opens; a click on an arrow selects the message and moves the cursor", async () => {
+  await t.sv((s, k) => s.seek(k), spawnIndex + 400);
+  await t.clickControl("sequence_chart_toggle");
+  const arrow = await waitFor("an arrow in the chart", async () => await control("chart:first_message"), { timeoutMs: 30_000 });
+  await t.frames(3);
+  await t.screenshot("timetravel-chart.png");
+  const cursor0 = (await timeline()).cursor;
+  const x = arrow.rect.x + arrow.rect.width / 2;
+  const y = arrow.rect.y + arrow.rect.height / 2;
+  await page.mouse.move(x, y);
+  await t.frames(2);
+  await page.mouse.click(x, y);
+  const tl = await waitFor("the cursor to move", async () => {
+    const tl = await timeline();
+    return tl.cursor !== cursor0 ? tl : null;
+  }, { timeoutMs: 20_000 });
+  await t.clickControl("sequence_chart_toggle");
+  return `cursor ${cursor0} -> ${tl.cursor}`;
+});
+
+await t.check("a bad recording is refused clearly and the live system keeps running", async () => {
+  await t.sv((s) => s.go_live());
+  const error = await t.sv((s) => {
+    try {
+      s.import_recording(new TextEncoder().encode("hello, not a recording"));
+      return null;
+    } catch (e) {
+      return String(e.message ?? e);
+    }
+  });
+  if (!error || !/not an Orbital recording/.test(error)) throw new Error(`no clear error: ${error}`);
+  const tl = await timeline();
+  if (tl.replay_only) throw new Error("the live system was replaced");
+  return error;
+});
+
+let exported;
+await t.check("export the recording and the hash at its end", async () => {
+  // One synchronous evaluation: nothing is serviced in between.
+  exported = await page.evaluate(() => {
+    const s = window.supervisor;
+    const tl = JSON.parse(s.get_timeline_json());
+    const bytes = s.export_recording();
+    s.seek(tl.inputs);
+    const hash = s.kernel_state_hash();
+    s.go_live();
+    let b64 = "";
+    for (let i = 0; i < bytes.length; i += 0x8000) b64 += String.fromCharCode.apply(null, bytes.subarray(i, i + 0x8000));
+    return { b64: btoa(b64), inputs: tl.inputs, hash, size: bytes.length };
+  });
+  if (exported.size < 100) throw new Error(`only ${exported.size} bytes`);
+  return `${exported.size} bytes, ${exported.inputs} inputs, hash ${exported.hash}`;
+});
+
+await t.check("the exported trace's flow events pair up", async () => {
+  const r = await page.evaluate(() => {
+    const trace = JSON.parse(window.supervisor.export_trace_json());
+    const events = trace.traceEvents;
+    const starts = new Set(events.filter((e) => e.ph === "s").map((e) => e.id));
+    const finishes = events.filter((e) => e.ph === "f");
+    const unpaired = finishes.filter((e) => !starts.has(e.id)).length;
+    return { events: events.length, starts: starts.size, finishes: finishes.length, unpaired, tracks: events.filter((e) => e.ph === "M").length };
+  });
+  if (r.finishes === 0) throw new Error(`no flow events: ${JSON.stringify(r)}`);
+  if (r.unpaired) throw new Error(`${r.unpaired} "f" events without an "s": ${JSON.stringify(r)}`);
+  return JSON.stringify(r);
+});
+
+await t.check("reload, import: replay only, and at the end the same hash", async () => {
+  await page.reload({ waitUntil: "load" });
+  await waitFor("the app to run again", () => page.evaluate(() => window.orbital?.state === "running" && window.supervisor?.import_recording), { timeoutMs: 120_000 });
+  const r = await page.evaluate(({ b64, inputs }) => {
+    const s = window.supervisor;
+    const raw = atob(b64);
+    const bytes = new Uint8Array(raw.length);
+    for (let i = 0; i < raw.length; i++) bytes[i] = raw.charCodeAt(i);
+    s.import_recording(bytes);
+    s.seek(inputs);
+    return { hash: s.kernel_state_hash(), tl: JSON.parse(s.get_timeline_json()), workers: JSON.parse(s.get_system_metrics_json()).live_guests };
+  }, exported);
+  if (!r.tl.replay_only) throw new Error(`not replay only: ${JSON.stringify(r.tl)}`);
+  if (r.hash !== exported.hash) throw new Error(`hash ${r.hash} != ${exported.hash}`);
+  if (r.workers !== 0) throw new Error(`${r.workers} guests still run`);
+  await waitFor("the imported processes on screen", async () => (await nodes()).some((n) => n.pid === ours.pid), { timeoutMs: 30_000 });
+  return `hash ${r.hash} at input ${r.tl.cursor} of ${r.tl.inputs}`;
+});
+
+await t.finish();
