@@ -9,7 +9,12 @@ use crate::supervisor::{ConsoleKind, Supervisor, SupervisorIntent};
 
 const HISTORY_MAX: usize = 100;
 
-pub(super) fn terminal_ui(ui: &mut egui::Ui, supervisor: &Supervisor, state: &mut PanelState, actions: &mut UiActions) {
+pub(super) fn terminal_ui(
+    ui: &mut egui::Ui,
+    supervisor: &Supervisor,
+    state: &mut PanelState,
+    actions: &mut UiActions,
+) {
     let terminal = supervisor
         .kernel()
         .processes()
@@ -18,7 +23,8 @@ pub(super) fn terminal_ui(ui: &mut egui::Ui, supervisor: &Supervisor, state: &mu
         .map(|p| p.pid);
     let mut text = String::new();
     for line in supervisor.console_log() {
-        let ours = Some(line.pid) == terminal || matches!(line.kind, ConsoleKind::Input | ConsoleKind::Notice);
+        let ours = Some(line.pid) == terminal
+            || matches!(line.kind, ConsoleKind::Input | ConsoleKind::Notice);
         if !ours {
             continue;
         }
@@ -50,7 +56,11 @@ pub(super) fn terminal_ui(ui: &mut egui::Ui, supervisor: &Supervisor, state: &mu
             ui.add(egui::Label::new(egui::RichText::new(visible).monospace()).wrap());
         });
     ui.horizontal(|ui| {
-        let prompt = if terminal.is_some() { "$" } else { "(no terminal process)" };
+        let prompt = if terminal.is_some() {
+            "$"
+        } else {
+            "(no terminal process)"
+        };
         ui.monospace(prompt);
         let response = ui.add(
             egui::TextEdit::singleline(&mut state.terminal_input)
@@ -60,7 +70,12 @@ pub(super) fn terminal_ui(ui: &mut egui::Ui, supervisor: &Supervisor, state: &mu
                 .hint_text("help, ps, spawn sender, kill 5 ... (Up/Down: history)"),
         );
         if response.has_focus() {
-            let (up, down) = ui.input(|i| (i.key_pressed(egui::Key::ArrowUp), i.key_pressed(egui::Key::ArrowDown)));
+            let (up, down) = ui.input(|i| {
+                (
+                    i.key_pressed(egui::Key::ArrowUp),
+                    i.key_pressed(egui::Key::ArrowDown),
+                )
+            });
             if up || down {
                 browse_history(state, up);
             }
@@ -74,7 +89,9 @@ pub(super) fn terminal_ui(ui: &mut egui::Ui, supervisor: &Supervisor, state: &mu
                         state.terminal_history.remove(0);
                     }
                 }
-                actions.intents.push(SupervisorIntent::ConsoleInput { line });
+                actions
+                    .intents
+                    .push(SupervisorIntent::ConsoleInput { line });
             }
             state.history_cursor = None;
             response.request_focus();
@@ -94,7 +111,10 @@ pub fn browse_history(state: &mut PanelState, up: bool) {
         (Some(i), false) if i + 1 < len => Some(i + 1),
         (_, false) => None,
     };
-    state.terminal_input = state.history_cursor.map(|i| state.terminal_history[i].clone()).unwrap_or_default();
+    state.terminal_input = state
+        .history_cursor
+        .map(|i| state.terminal_history[i].clone())
+        .unwrap_or_default();
 }
 
 #[cfg(test)]
@@ -103,7 +123,10 @@ mod tests {
 
     #[test]
     fn history_up_and_down() {
-        let mut state = PanelState { terminal_history: vec!["ps".into(), "help".into()], ..Default::default() };
+        let mut state = PanelState {
+            terminal_history: vec!["ps".into(), "help".into()],
+            ..Default::default()
+        };
         browse_history(&mut state, true);
         assert_eq!(state.terminal_input, "help");
         browse_history(&mut state, true);

@@ -13,13 +13,14 @@
 //! stall the guests; each frame also ticks the kernel (sleepers) and services once if no host
 //! servicer has run lately.
 
-pub use orbital_supervisor::{
-    CONSOLE_LOG_CAPACITY, Clock, ConnectSpec, ConsoleKind, ConsoleLine, GuestExit, GuestExitKind, Host, HostError,
-    KillError, Mailbox, MailboxStatus, Manifest, ManifestError, ProgramSpec, ServicedCall, SharedSupervisor,
-    SpawnError, SpawnedGuest, Supervisor, TimeControl, host, json, mailbox, manifest,
-};
 #[cfg(not(target_arch = "wasm32"))]
 pub use orbital_supervisor::native_host;
+pub use orbital_supervisor::{
+    CONSOLE_LOG_CAPACITY, Clock, ConnectSpec, ConsoleKind, ConsoleLine, GuestExit, GuestExitKind,
+    Host, HostError, KillError, Mailbox, MailboxStatus, Manifest, ManifestError, ProgramSpec,
+    ServicedCall, SharedSupervisor, SpawnError, SpawnedGuest, Supervisor, TimeControl, host, json,
+    mailbox, manifest,
+};
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -39,7 +40,10 @@ pub struct SupervisorHandle {
 
 impl SupervisorHandle {
     pub fn new(supervisor: Supervisor) -> SupervisorHandle {
-        SupervisorHandle { shared: SharedSupervisor::new(supervisor), refused_outside: Arc::default() }
+        SupervisorHandle {
+            shared: SharedSupervisor::new(supervisor),
+            refused_outside: Arc::default(),
+        }
     }
 
     /// Locks the supervisor. A panic while holding the lock is a bug; the state is still the
@@ -59,14 +63,25 @@ impl SupervisorHandle {
     pub fn apply_intent(&self, intent: &SupervisorIntent) -> Result<(), String> {
         let outcome = apply_intent(&mut self.lock(), intent);
         if let Err(reason) = &outcome {
-            let refusal = IntentRefused { intent: format!("{intent:?}"), reason: reason.clone() };
-            self.refused_outside.lock().unwrap_or_else(|p| p.into_inner()).push(refusal);
+            let refusal = IntentRefused {
+                intent: format!("{intent:?}"),
+                reason: reason.clone(),
+            };
+            self.refused_outside
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push(refusal);
         }
         outcome
     }
 
     fn take_refused_outside(&self) -> Vec<IntentRefused> {
-        std::mem::take(&mut *self.refused_outside.lock().unwrap_or_else(|p| p.into_inner()))
+        std::mem::take(
+            &mut *self
+                .refused_outside
+                .lock()
+                .unwrap_or_else(|p| p.into_inner()),
+        )
     }
 }
 
@@ -80,15 +95,25 @@ pub fn app_clock() -> Clock {
 /// kernel directly; it writes these.
 #[derive(Message, Clone, Debug, PartialEq)]
 pub enum SupervisorIntent {
-    Spawn { program: String },
-    Kill { pid: ProcessId },
-    ConsoleInput { line: String },
+    Spawn {
+        program: String,
+    },
+    Kill {
+        pid: ProcessId,
+    },
+    ConsoleInput {
+        line: String,
+    },
     SetTime(TimeControl),
     Step,
-    Reap { pid: ProcessId },
+    Reap {
+        pid: ProcessId,
+    },
     ResetUserProcesses,
     /// Like `ResetUserProcesses`, but the listed processes stay (a scenario keeping the boot's idle).
-    ResetUserProcessesExcept { keep: Vec<ProcessId> },
+    ResetUserProcessesExcept {
+        keep: Vec<ProcessId>,
+    },
     /// Empties the kernel's traffic, capability and ended-process logs (the user's "clear").
     ClearLogs,
     /// Show the kernel as it was before input `k` of the recording (the live system keeps going).
@@ -202,7 +227,12 @@ pub struct SupervisorPlugin {
 
 impl Default for SupervisorPlugin {
     fn default() -> Self {
-        SupervisorPlugin { host: Mutex::new(None), manifest: None, config: KernelConfig::default(), boot: true }
+        SupervisorPlugin {
+            host: Mutex::new(None),
+            manifest: None,
+            config: KernelConfig::default(),
+            boot: true,
+        }
     }
 }
 
@@ -210,7 +240,10 @@ impl SupervisorPlugin {
     /// Use this host instead of the native one. Nothing services between frames unless the
     /// caller arranges it (the web host's `Atomics.waitAsync` callback does).
     pub fn with_host(make_host: impl FnOnce() -> Box<dyn Host> + Send + Sync + 'static) -> Self {
-        SupervisorPlugin { host: Mutex::new(Some(Box::new(make_host))), ..default() }
+        SupervisorPlugin {
+            host: Mutex::new(Some(Box::new(make_host))),
+            ..default()
+        }
     }
 
     pub fn with_manifest(mut self, manifest: Manifest) -> Self {
@@ -235,11 +268,17 @@ impl Plugin for SupervisorPlugin {
         let manifest = match &self.manifest {
             Some(manifest) => manifest.clone(),
             // Compiled in and unit-tested: failing here is a bug, not a user error.
-            None => Manifest::builtin().unwrap_or_else(|e| panic!("the built-in program manifest is broken: {e}")),
+            None => Manifest::builtin()
+                .unwrap_or_else(|e| panic!("the built-in program manifest is broken: {e}")),
         };
         let custom_host = self.host.lock().unwrap_or_else(|p| p.into_inner()).take();
         let handle = match custom_host {
-            Some(make_host) => SupervisorHandle::new(Supervisor::new(manifest, make_host(), self.config.clone(), app_clock())),
+            Some(make_host) => SupervisorHandle::new(Supervisor::new(
+                manifest,
+                make_host(),
+                self.config.clone(),
+                app_clock(),
+            )),
             None => native_supervisor(app, manifest, self.config.clone()),
         };
         app.insert_resource(handle)
@@ -277,14 +316,28 @@ impl Plugin for SupervisorPlugin {
 fn native_supervisor(app: &mut App, manifest: Manifest, config: KernelConfig) -> SupervisorHandle {
     let host = native_host::NativeHost::new();
     let doorbell = host.doorbell();
-    let handle = SupervisorHandle::new(Supervisor::new(manifest, Box::new(host), config, app_clock()));
-    app.insert_resource(NativeServicer(native_host::Servicer::start(handle.shared(), doorbell)));
+    let handle = SupervisorHandle::new(Supervisor::new(
+        manifest,
+        Box::new(host),
+        config,
+        app_clock(),
+    ));
+    app.insert_resource(NativeServicer(native_host::Servicer::start(
+        handle.shared(),
+        doorbell,
+    )));
     handle
 }
 
 #[cfg(target_arch = "wasm32")]
-fn native_supervisor(_app: &mut App, _manifest: Manifest, _config: KernelConfig) -> SupervisorHandle {
-    panic!("there is no native host in the browser: add the plugin with SupervisorPlugin::with_host(web host)")
+fn native_supervisor(
+    _app: &mut App,
+    _manifest: Manifest,
+    _config: KernelConfig,
+) -> SupervisorHandle {
+    panic!(
+        "there is no native host in the browser: add the plugin with SupervisorPlugin::with_host(web host)"
+    )
 }
 
 /// Keeps the native doorbell thread alive as long as the app; dropping it stops the thread.
@@ -308,7 +361,10 @@ fn apply_intents(
     let mut supervisor = handle.lock();
     for intent in intents.read() {
         if let Err(reason) = apply_intent(&mut supervisor, intent) {
-            refused.write(IntentRefused { intent: format!("{intent:?}"), reason });
+            refused.write(IntentRefused {
+                intent: format!("{intent:?}"),
+                reason,
+            });
         }
     }
 }
@@ -407,7 +463,10 @@ fn service_mailboxes(handle: Res<SupervisorHandle>) {
 /// tick runs every 4 ms, so 50 ms means it has stalled (or the tab was in the background).
 const SERVICER_STALL_NS: u64 = 50_000_000;
 
-fn publish_kernel_events(handle: Res<SupervisorHandle>, mut messages: MessageWriter<KernelEventMessage>) {
+fn publish_kernel_events(
+    handle: Res<SupervisorHandle>,
+    mut messages: MessageWriter<KernelEventMessage>,
+) {
     let events = handle.lock().drain_events();
     messages.write_batch(events.into_iter().map(KernelEventMessage));
 }
@@ -453,10 +512,22 @@ fn sync_process_entities(
             name: process.name.clone(),
             state: process.state.clone(),
             metrics: process.metrics.clone(),
-            mailbox: if live { supervisor.mailbox_status(*pid).unwrap_or_default() } else { past_mailbox_status(&process.state) },
-            worker_id: if live { supervisor.worker_id(*pid) } else { None },
+            mailbox: if live {
+                supervisor.mailbox_status(*pid).unwrap_or_default()
+            } else {
+                past_mailbox_status(&process.state)
+            },
+            worker_id: if live {
+                supervisor.worker_id(*pid)
+            } else {
+                None
+            },
             protected: process.protected,
-            last_serviced: if live { supervisor.last_serviced(*pid) } else { None },
+            last_serviced: if live {
+                supervisor.last_serviced(*pid)
+            } else {
+                None
+            },
         };
         match entities.0.get(pid).and_then(|e| views.get_mut(*e).ok()) {
             Some(mut existing) => *existing = view,
@@ -465,7 +536,13 @@ fn sync_process_entities(
                 commands.entity(entities.0[pid]).insert(view);
             }
             None => {
-                let entity = commands.spawn((ProcessEntity { pid: *pid }, view, Name::new(process.name.clone()))).id();
+                let entity = commands
+                    .spawn((
+                        ProcessEntity { pid: *pid },
+                        view,
+                        Name::new(process.name.clone()),
+                    ))
+                    .id();
                 entities.0.insert(*pid, entity);
             }
         }
@@ -476,5 +553,9 @@ fn sync_process_entities(
 /// is not recorded): a blocked process has a call waiting in its mailbox (pending), any other
 /// is idle.
 pub fn past_mailbox_status(state: &ProcessState) -> MailboxStatus {
-    if state.is_blocked() { MailboxStatus::Pending } else { MailboxStatus::Idle }
+    if state.is_blocked() {
+        MailboxStatus::Pending
+    } else {
+        MailboxStatus::Idle
+    }
 }

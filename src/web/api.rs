@@ -66,9 +66,14 @@ pub fn expose_json(name: &str, get: impl Fn() -> String + 'static) -> Result<(),
 
 /// Adds `window.supervisor.<name>(text)`: runs `run` with the argument; an `Err` reaches the
 /// caller as a thrown JS `Error` with that message (e.g. an unknown scenario name).
-pub fn expose_command(name: &str, run: impl Fn(String) -> Result<String, String> + 'static) -> Result<(), JsValue> {
+pub fn expose_command(
+    name: &str,
+    run: impl Fn(String) -> Result<String, String> + 'static,
+) -> Result<(), JsValue> {
     let f = Closure::<dyn Fn(JsValue) -> Result<String, JsValue>>::new(move |arg: JsValue| {
-        let text = arg.as_string().ok_or_else(|| JsValue::from(js_sys::Error::new("expected a string argument")))?;
+        let text = arg
+            .as_string()
+            .ok_or_else(|| JsValue::from(js_sys::Error::new("expected a string argument")))?;
         run(text).map_err(|e| JsValue::from(js_sys::Error::new(&e)))
     });
     let api: JsValue = api_object()?.into();
@@ -91,7 +96,8 @@ pub fn install(handle: SupervisorHandle, events: Rc<RefCell<HostEvents>>) -> Res
     // Through the intent path, like typing into the terminal: a refusal is thrown to the caller
     // and shown in the UI.
     let send_input = Closure::<dyn Fn(String) -> Result<(), JsValue>>::new(move |line: String| {
-        h.apply_intent(&SupervisorIntent::ConsoleInput { line }).map_err(|e| JsValue::from(js_sys::Error::new(&e)))?;
+        h.apply_intent(&SupervisorIntent::ConsoleInput { line })
+            .map_err(|e| JsValue::from(js_sys::Error::new(&e)))?;
         // The terminal's RECEIVE completed inside `console_input`; its worker is awake already.
         Ok(())
     });
@@ -105,12 +111,20 @@ pub fn install(handle: SupervisorHandle, events: Rc<RefCell<HostEvents>>) -> Res
         json::process_list(&h.lock(), &facts).to_string()
     })?;
     let h = handle.clone();
-    expose_json("get_ended_processes_json", move || json::ended_processes(&h.lock()).to_string())?;
+    expose_json("get_ended_processes_json", move || {
+        json::ended_processes(&h.lock()).to_string()
+    })?;
     let h = handle.clone();
-    expose_json("get_endpoint_list_json", move || json::endpoint_list(&h.lock()).to_string())?;
+    expose_json("get_endpoint_list_json", move || {
+        json::endpoint_list(&h.lock()).to_string()
+    })?;
     let h = handle.clone();
     expose_json_with_arg("get_ipc_traffic_json", move |n| {
-        let n = if n.is_finite() && n >= 0.0 { n as usize } else { 100 };
+        let n = if n.is_finite() && n >= 0.0 {
+            n as usize
+        } else {
+            100
+        };
         json::ipc_traffic(&h.lock(), n).to_string()
     })?;
     let h = handle.clone();
@@ -151,11 +165,16 @@ pub fn install(handle: SupervisorHandle, events: Rc<RefCell<HostEvents>>) -> Res
 }
 
 /// Adds `window.supervisor.<name>(arg)` that applies the intent `make(arg)`; a refusal is thrown.
-fn expose_intent(handle: &SupervisorHandle, name: &str, make: impl Fn(JsValue) -> Result<SupervisorIntent, String> + 'static) -> Result<(), JsValue> {
+fn expose_intent(
+    handle: &SupervisorHandle,
+    name: &str,
+    make: impl Fn(JsValue) -> Result<SupervisorIntent, String> + 'static,
+) -> Result<(), JsValue> {
     let h = handle.clone();
     let f = Closure::<dyn Fn(JsValue) -> Result<JsValue, JsValue>>::new(move |arg: JsValue| {
         let intent = make(arg).map_err(|e| JsValue::from(js_sys::Error::new(&e)))?;
-        h.apply_intent(&intent).map_err(|e| JsValue::from(js_sys::Error::new(&e)))?;
+        h.apply_intent(&intent)
+            .map_err(|e| JsValue::from(js_sys::Error::new(&e)))?;
         Ok(JsValue::from_f64(h.lock().timeline().cursor as f64))
     });
     let api: JsValue = api_object()?.into();
@@ -167,14 +186,18 @@ fn expose_intent(handle: &SupervisorHandle, name: &str, make: impl Fn(JsValue) -
 /// The timeline, seeking and the recording's files.
 fn install_time_travel(handle: &SupervisorHandle) -> Result<(), JsValue> {
     let h = handle.clone();
-    expose_json("get_timeline_json", move || serde_json::to_string(&h.lock().timeline()).unwrap_or_default())?;
+    expose_json("get_timeline_json", move || {
+        serde_json::to_string(&h.lock().timeline()).unwrap_or_default()
+    })?;
     let h = handle.clone();
     expose_json("get_markers_json", move || {
         let supervisor = h.lock();
         serde_json::to_string(&supervisor.markers().collect::<Vec<_>>()).unwrap_or_default()
     })?;
     let h = handle.clone();
-    expose_json("kernel_state_hash", move || format!("{:016x}", h.lock().kernel_state_hash()))?;
+    expose_json("kernel_state_hash", move || {
+        format!("{:016x}", h.lock().kernel_state_hash())
+    })?;
     let h = handle.clone();
     expose_json("export_trace_json", move || h.lock().export_trace_json())?;
     let h = handle.clone();
@@ -186,22 +209,32 @@ fn install_time_travel(handle: &SupervisorHandle) -> Result<(), JsValue> {
     Reflect::set(&api, &"export_recording".into(), export.as_ref())?;
     export.forget();
     expose_intent(handle, "seek", |k| {
-        let k = k.as_f64().filter(|k| k.is_finite() && *k >= 0.0).ok_or("seek(k) needs an input index (a number >= 0)")?;
+        let k = k
+            .as_f64()
+            .filter(|k| k.is_finite() && *k >= 0.0)
+            .ok_or("seek(k) needs an input index (a number >= 0)")?;
         Ok(SupervisorIntent::Seek(k as u64))
     })?;
     expose_intent(handle, "go_live", |_| Ok(SupervisorIntent::GoLive))?;
     expose_intent(handle, "step_back", |_| Ok(SupervisorIntent::StepBack))?;
-    expose_intent(handle, "step_forward", |_| Ok(SupervisorIntent::StepForward))?;
+    expose_intent(handle, "step_forward", |_| {
+        Ok(SupervisorIntent::StepForward)
+    })?;
     expose_intent(handle, "prev_marker", |_| Ok(SupervisorIntent::PrevMarker))?;
     expose_intent(handle, "next_marker", |_| Ok(SupervisorIntent::NextMarker))?;
-    expose_intent(handle, "set_recording", |on| Ok(SupervisorIntent::SetRecording(on.is_truthy())))?;
+    expose_intent(handle, "set_recording", |on| {
+        Ok(SupervisorIntent::SetRecording(on.is_truthy()))
+    })?;
     expose_intent(handle, "import_recording", |data| {
         let bytes = if let Some(buffer) = data.dyn_ref::<js_sys::ArrayBuffer>() {
             js_sys::Uint8Array::new(buffer).to_vec()
         } else if let Some(array) = data.dyn_ref::<js_sys::Uint8Array>() {
             array.to_vec()
         } else {
-            return Err("import_recording(data) needs the file's bytes: a Uint8Array or an ArrayBuffer".into());
+            return Err(
+                "import_recording(data) needs the file's bytes: a Uint8Array or an ArrayBuffer"
+                    .into(),
+            );
         };
         Ok(SupervisorIntent::ImportRecording(bytes.into()))
     })?;
@@ -214,7 +247,12 @@ fn worker_facts(events: &HostEvents) -> BTreeMap<crate::kernel::ProcessId, Worke
         .iter()
         .map(|(pid, spawned)| {
             let first = events.first_syscall_at_ms.get(pid).map(|at| at - spawned);
-            (*pid, WorkerFacts { spawn_to_first_syscall_ms: first })
+            (
+                *pid,
+                WorkerFacts {
+                    spawn_to_first_syscall_ms: first,
+                },
+            )
         })
         .collect()
 }

@@ -159,7 +159,11 @@ pub fn ipc_traffic(supervisor: &Supervisor, n: usize) -> Value {
 
 pub fn system_metrics(supervisor: &Supervisor) -> Value {
     let kernel = supervisor.viewed_kernel();
-    let now_ns = if supervisor.is_live() { supervisor.now_ns() } else { kernel.now_ns() };
+    let now_ns = if supervisor.is_live() {
+        supervisor.now_ns()
+    } else {
+        kernel.now_ns()
+    };
     let m = kernel.system_metrics(now_ns);
     let counts = kernel.message_counts();
     json!({
