@@ -70,7 +70,10 @@ impl WasiState {
 type Ctx<'a> = Caller<'a, GuestContext>;
 
 fn memory_of(caller: &Ctx<'_>) -> Option<Memory> {
-    caller.data().memory.or_else(|| caller.get_export("memory").and_then(Extern::into_memory))
+    caller
+        .data()
+        .memory
+        .or_else(|| caller.get_export("memory").and_then(Extern::into_memory))
 }
 
 fn range(len: usize, ptr: u32, n: usize) -> Option<std::ops::Range<usize>> {
@@ -119,7 +122,9 @@ fn utf8_cut(data: &[u8], limit: usize) -> usize {
 fn stage(caller: &Ctx<'_>, data: &[u8]) {
     let words = &caller.data().words;
     words.write_bytes(data);
-    words.word(mb::DATA_LEN).store(data.len() as u32, std::sync::atomic::Ordering::SeqCst);
+    words
+        .word(mb::DATA_LEN)
+        .store(data.len() as u32, std::sync::atomic::Ordering::SeqCst);
 }
 
 fn errno_of(result: i32) -> i32 {
@@ -131,18 +136,34 @@ fn errno_of(result: i32) -> i32 {
 }
 
 fn wasi_state<'a>(caller: &'a mut Ctx<'_>) -> &'a mut WasiState {
-    caller.data_mut().wasi.get_or_insert_with(|| WasiState::new(&Launch::default(), "program"))
+    caller
+        .data_mut()
+        .wasi
+        .get_or_insert_with(|| WasiState::new(&Launch::default(), "program"))
 }
 
-fn fd_write(mut caller: Ctx<'_>, fd: i32, iovs: i32, iovs_len: i32, nwritten: i32) -> Result<i32, Error> {
+fn fd_write(
+    mut caller: Ctx<'_>,
+    fd: i32,
+    iovs: i32,
+    iovs_len: i32,
+    nwritten: i32,
+) -> Result<i32, Error> {
     if fd != 1 && fd != 2 {
         return Ok(errno::BADF as i32);
     }
-    let Some(memory) = memory_of(&caller) else { return Ok(errno::FAULT as i32) };
+    let Some(memory) = memory_of(&caller) else {
+        return Ok(errno::FAULT as i32);
+    };
     let data = {
         let bytes = memory.data(&caller);
-        let Some(ranges) = iovecs(bytes, iovs as u32, iovs_len as u32) else { return Ok(errno::FAULT as i32) };
-        ranges.into_iter().flat_map(|r| bytes[r].iter().copied()).collect::<Vec<u8>>()
+        let Some(ranges) = iovecs(bytes, iovs as u32, iovs_len as u32) else {
+            return Ok(errno::FAULT as i32);
+        };
+        ranges
+            .into_iter()
+            .flat_map(|r| bytes[r].iter().copied())
+            .collect::<Vec<u8>>()
     };
     let mut written = 0usize;
     let mut rest = data.as_slice();
@@ -159,15 +180,31 @@ fn fd_write(mut caller: Ctx<'_>, fd: i32, iovs: i32, iovs_len: i32, nwritten: i3
         written += cut;
         rest = &rest[cut..];
     }
-    let ok = write_bytes(memory.data_mut(&mut caller), nwritten as u32, &(written as u32).to_le_bytes());
-    Ok(if ok.is_some() { errno::SUCCESS as i32 } else { errno::FAULT as i32 })
+    let ok = write_bytes(
+        memory.data_mut(&mut caller),
+        nwritten as u32,
+        &(written as u32).to_le_bytes(),
+    );
+    Ok(if ok.is_some() {
+        errno::SUCCESS as i32
+    } else {
+        errno::FAULT as i32
+    })
 }
 
-fn fd_read(mut caller: Ctx<'_>, fd: i32, iovs: i32, iovs_len: i32, nread: i32) -> Result<i32, Error> {
+fn fd_read(
+    mut caller: Ctx<'_>,
+    fd: i32,
+    iovs: i32,
+    iovs_len: i32,
+    nread: i32,
+) -> Result<i32, Error> {
     if fd != 0 {
         return Ok(errno::BADF as i32);
     }
-    let Some(memory) = memory_of(&caller) else { return Ok(errno::FAULT as i32) };
+    let Some(memory) = memory_of(&caller) else {
+        return Ok(errno::FAULT as i32);
+    };
     loop {
         let state = wasi_state(&mut caller);
         if !state.stdin.is_empty() || state.stdin_eof {
@@ -194,12 +231,18 @@ fn fd_read(mut caller: Ctx<'_>, fd: i32, iovs: i32, iovs_len: i32, nread: i32) -
         if tag == wasi::STDIN_EOF_TAG {
             state.stdin_eof = true;
         } else {
-            state.stdin.extend_from_slice(&reply[mb::RECV_HEADER_BYTES..]);
+            state
+                .stdin
+                .extend_from_slice(&reply[mb::RECV_HEADER_BYTES..]);
         }
     }
     let (bytes, guest) = memory.data_and_store_mut(&mut caller);
-    let Some(state) = guest.wasi.as_mut() else { return Ok(errno::IO as i32) };
-    let Some(ranges) = iovecs(bytes, iovs as u32, iovs_len as u32) else { return Ok(errno::FAULT as i32) };
+    let Some(state) = guest.wasi.as_mut() else {
+        return Ok(errno::IO as i32);
+    };
+    let Some(ranges) = iovecs(bytes, iovs as u32, iovs_len as u32) else {
+        return Ok(errno::FAULT as i32);
+    };
     let mut n = 0;
     for r in ranges {
         let take = r.len().min(state.stdin.len() - n);
@@ -213,32 +256,46 @@ fn fd_read(mut caller: Ctx<'_>, fd: i32, iovs: i32, iovs_len: i32, nread: i32) -
     if n == 0 {
         state.stdin_eof = false; // end of input is reported once
     }
-    Ok(match write_bytes(bytes, nread as u32, &(n as u32).to_le_bytes()) {
-        Some(()) => errno::SUCCESS as i32,
-        None => errno::FAULT as i32,
-    })
+    Ok(
+        match write_bytes(bytes, nread as u32, &(n as u32).to_le_bytes()) {
+            Some(()) => errno::SUCCESS as i32,
+            None => errno::FAULT as i32,
+        },
+    )
 }
 
 fn args_sizes_get(mut caller: Ctx<'_>, argc: i32, buf_size: i32) -> i32 {
-    let Some(memory) = memory_of(&caller) else { return errno::FAULT as i32 };
+    let Some(memory) = memory_of(&caller) else {
+        return errno::FAULT as i32;
+    };
     let (bytes, guest) = memory.data_and_store_mut(&mut caller);
     let args = guest.wasi.as_ref().map_or(&[][..], |w| w.args.as_slice());
     let size: usize = args.iter().map(|a| a.len() + 1).sum();
     let ok = write_bytes(bytes, argc as u32, &(args.len() as u32).to_le_bytes())
         .and_then(|()| write_bytes(bytes, buf_size as u32, &(size as u32).to_le_bytes()));
-    if ok.is_some() { errno::SUCCESS as i32 } else { errno::FAULT as i32 }
+    if ok.is_some() {
+        errno::SUCCESS as i32
+    } else {
+        errno::FAULT as i32
+    }
 }
 
 fn args_get(mut caller: Ctx<'_>, argv: i32, buf: i32) -> i32 {
-    let Some(memory) = memory_of(&caller) else { return errno::FAULT as i32 };
+    let Some(memory) = memory_of(&caller) else {
+        return errno::FAULT as i32;
+    };
     let (bytes, guest) = memory.data_and_store_mut(&mut caller);
     let args = guest.wasi.as_ref().map_or(&[][..], |w| w.args.as_slice());
     let mut at = buf as u32;
     for (i, arg) in args.iter().enumerate() {
         let mut text = arg.as_bytes().to_vec();
         text.push(0);
-        let ok = write_bytes(bytes, (argv as u32).wrapping_add(4 * i as u32), &at.to_le_bytes())
-            .and_then(|()| write_bytes(bytes, at, &text));
+        let ok = write_bytes(
+            bytes,
+            (argv as u32).wrapping_add(4 * i as u32),
+            &at.to_le_bytes(),
+        )
+        .and_then(|()| write_bytes(bytes, at, &text));
         if ok.is_none() {
             return errno::FAULT as i32;
         }
@@ -248,10 +305,17 @@ fn args_get(mut caller: Ctx<'_>, argv: i32, buf: i32) -> i32 {
 }
 
 fn environ_sizes_get(mut caller: Ctx<'_>, count: i32, buf_size: i32) -> i32 {
-    let Some(memory) = memory_of(&caller) else { return errno::FAULT as i32 };
+    let Some(memory) = memory_of(&caller) else {
+        return errno::FAULT as i32;
+    };
     let bytes = memory.data_mut(&mut caller);
-    let ok = write_bytes(bytes, count as u32, &0u32.to_le_bytes()).and_then(|()| write_bytes(bytes, buf_size as u32, &0u32.to_le_bytes()));
-    if ok.is_some() { errno::SUCCESS as i32 } else { errno::FAULT as i32 }
+    let ok = write_bytes(bytes, count as u32, &0u32.to_le_bytes())
+        .and_then(|()| write_bytes(bytes, buf_size as u32, &0u32.to_le_bytes()));
+    if ok.is_some() {
+        errno::SUCCESS as i32
+    } else {
+        errno::FAULT as i32
+    }
 }
 
 /// The kernel's clock (the `TIME` syscall), in nanoseconds.
@@ -261,26 +325,44 @@ fn kernel_time(caller: &mut Ctx<'_>) -> Result<Option<u64>, Error> {
     if result < 0 || reply.len() < 8 {
         return Ok(None);
     }
-    Ok(Some(u64::from_le_bytes(reply[..8].try_into().unwrap_or_default())))
+    Ok(Some(u64::from_le_bytes(
+        reply[..8].try_into().unwrap_or_default(),
+    )))
 }
 
 fn clock_time_get(mut caller: Ctx<'_>, id: i32, _precision: i64, time: i32) -> Result<i32, Error> {
     if id as u32 >= CLOCK_IDS {
         return Ok(errno::INVAL as i32);
     }
-    let Some(memory) = memory_of(&caller) else { return Ok(errno::FAULT as i32) };
-    let Some(now_ns) = kernel_time(&mut caller)? else { return Ok(errno::IO as i32) };
-    Ok(match write_bytes(memory.data_mut(&mut caller), time as u32, &now_ns.to_le_bytes()) {
-        Some(()) => errno::SUCCESS as i32,
-        None => errno::FAULT as i32,
-    })
+    let Some(memory) = memory_of(&caller) else {
+        return Ok(errno::FAULT as i32);
+    };
+    let Some(now_ns) = kernel_time(&mut caller)? else {
+        return Ok(errno::IO as i32);
+    };
+    Ok(
+        match write_bytes(
+            memory.data_mut(&mut caller),
+            time as u32,
+            &now_ns.to_le_bytes(),
+        ) {
+            Some(()) => errno::SUCCESS as i32,
+            None => errno::FAULT as i32,
+        },
+    )
 }
 
 fn random_get(mut caller: Ctx<'_>, buf: i32, len: i32) -> i32 {
-    let Some(memory) = memory_of(&caller) else { return errno::FAULT as i32 };
+    let Some(memory) = memory_of(&caller) else {
+        return errno::FAULT as i32;
+    };
     let (bytes, guest) = memory.data_and_store_mut(&mut caller);
-    let Some(r) = range(bytes.len(), buf as u32, len as u32 as usize) else { return errno::FAULT as i32 };
-    let state = guest.wasi.get_or_insert_with(|| WasiState::new(&Launch::default(), "program"));
+    let Some(r) = range(bytes.len(), buf as u32, len as u32 as usize) else {
+        return errno::FAULT as i32;
+    };
+    let state = guest
+        .wasi
+        .get_or_insert_with(|| WasiState::new(&Launch::default(), "program"));
     for chunk in bytes[r].chunks_mut(8) {
         let word = state.next_random().to_le_bytes();
         chunk.copy_from_slice(&word[..chunk.len()]);
@@ -303,7 +385,9 @@ fn fd_fdstat_get(mut caller: Ctx<'_>, fd: i32, stat: i32) -> i32 {
         1 | 2 => RIGHT_FD_WRITE | RIGHT_POLL_FD_READWRITE,
         _ => return errno::BADF as i32,
     };
-    let Some(memory) = memory_of(&caller) else { return errno::FAULT as i32 };
+    let Some(memory) = memory_of(&caller) else {
+        return errno::FAULT as i32;
+    };
     let mut record = [0u8; 24];
     record[0] = FILETYPE_CHARACTER_DEVICE;
     record[8..16].copy_from_slice(&rights.to_le_bytes());
@@ -315,12 +399,24 @@ fn fd_fdstat_get(mut caller: Ctx<'_>, fd: i32, stat: i32) -> i32 {
 
 /// Sleeps until the earliest clock subscription is due (`SLEEP`), then reports it (and any
 /// other due at the same time). File descriptor subscriptions are reported ready at once.
-fn poll_oneoff(mut caller: Ctx<'_>, subs: i32, events: i32, count: i32, nevents: i32) -> Result<i32, Error> {
-    let Some(memory) = memory_of(&caller) else { return Ok(errno::FAULT as i32) };
+fn poll_oneoff(
+    mut caller: Ctx<'_>,
+    subs: i32,
+    events: i32,
+    count: i32,
+    nevents: i32,
+) -> Result<i32, Error> {
+    let Some(memory) = memory_of(&caller) else {
+        return Ok(errno::FAULT as i32);
+    };
     if count <= 0 {
         return Ok(errno::INVAL as i32);
     }
-    let Some(input) = range(memory.data(&caller).len(), subs as u32, count as usize * SUBSCRIPTION_BYTES) else {
+    let Some(input) = range(
+        memory.data(&caller).len(),
+        subs as u32,
+        count as usize * SUBSCRIPTION_BYTES,
+    ) else {
         return Ok(errno::FAULT as i32);
     };
     let input = memory.data(&caller)[input].to_vec();
@@ -348,24 +444,47 @@ fn poll_oneoff(mut caller: Ctx<'_>, subs: i32, events: i32, count: i32, nevents:
         e
     };
     for s in subs.iter().filter(|s| s.tag != EVENTTYPE_CLOCK) {
-        let error = if s.tag <= EVENTTYPE_FD_READ + 1 { errno::SUCCESS } else { errno::INVAL };
+        let error = if s.tag <= EVENTTYPE_FD_READ + 1 {
+            errno::SUCCESS
+        } else {
+            errno::INVAL
+        };
         out.extend_from_slice(&event(s.userdata, s.tag, error));
     }
     if out.is_empty() {
-        let now_ns = if subs.iter().any(|s| s.absolute) { kernel_time(&mut caller)?.unwrap_or(0) } else { 0 };
-        let relative = |s: &Sub| if s.absolute { s.timeout_ns.saturating_sub(now_ns) } else { s.timeout_ns };
+        let now_ns = if subs.iter().any(|s| s.absolute) {
+            kernel_time(&mut caller)?.unwrap_or(0)
+        } else {
+            0
+        };
+        let relative = |s: &Sub| {
+            if s.absolute {
+                s.timeout_ns.saturating_sub(now_ns)
+            } else {
+                s.timeout_ns
+            }
+        };
         let wait_ns = subs.iter().map(relative).min().unwrap_or(0);
         let wait_ms = wait_ns.div_ceil(1_000_000).min(u64::from(u32::MAX)) as u32;
         let result = syscall(&mut caller, nr::SLEEP, [wait_ms, 0, 0])?;
         for s in subs.iter().filter(|s| relative(s) <= wait_ns) {
-            let error = if result < 0 { errno::IO } else { errno::SUCCESS };
+            let error = if result < 0 {
+                errno::IO
+            } else {
+                errno::SUCCESS
+            };
             out.extend_from_slice(&event(s.userdata, EVENTTYPE_CLOCK, error));
         }
     }
     let n = (out.len() / EVENT_BYTES) as u32;
     let bytes = memory.data_mut(&mut caller);
-    let ok = write_bytes(bytes, events as u32, &out).and_then(|()| write_bytes(bytes, nevents as u32, &n.to_le_bytes()));
-    Ok(if ok.is_some() { errno::SUCCESS as i32 } else { errno::FAULT as i32 })
+    let ok = write_bytes(bytes, events as u32, &out)
+        .and_then(|()| write_bytes(bytes, nevents as u32, &n.to_le_bytes()));
+    Ok(if ok.is_some() {
+        errno::SUCCESS as i32
+    } else {
+        errno::FAULT as i32
+    })
 }
 
 fn proc_exit(mut caller: Ctx<'_>, code: i32) -> Result<(), Error> {
@@ -376,12 +495,17 @@ fn proc_exit(mut caller: Ctx<'_>, code: i32) -> Result<(), Error> {
 
 /// Defines every `wasi_snapshot_preview1` function `module` imports: the supported ones, and
 /// for any other an `ENOSYS` stub that records a host refusal naming it.
-pub(crate) fn define(linker: &mut Linker<GuestContext>, module: &Module) -> Result<(), wasmi::errors::LinkerError> {
+pub(crate) fn define(
+    linker: &mut Linker<GuestContext>,
+    module: &Module,
+) -> Result<(), wasmi::errors::LinkerError> {
     for import in module.imports() {
         if import.module() != wasi::MODULE {
             continue;
         }
-        let ExternType::Func(ty) = import.ty() else { continue };
+        let ExternType::Func(ty) = import.ty() else {
+            continue;
+        };
         let name = import.name();
         let m = wasi::MODULE;
         match name {
@@ -390,29 +514,40 @@ pub(crate) fn define(linker: &mut Linker<GuestContext>, module: &Module) -> Resu
             "args_sizes_get" => linker.func_wrap(m, name, args_sizes_get)?,
             "args_get" => linker.func_wrap(m, name, args_get)?,
             "environ_sizes_get" => linker.func_wrap(m, name, environ_sizes_get)?,
-            "environ_get" => linker.func_wrap(m, name, |_: Ctx<'_>, _: i32, _: i32| errno::SUCCESS as i32)?,
+            "environ_get" => {
+                linker.func_wrap(m, name, |_: Ctx<'_>, _: i32, _: i32| errno::SUCCESS as i32)?
+            }
             "clock_time_get" => linker.func_wrap(m, name, clock_time_get)?,
             "random_get" => linker.func_wrap(m, name, random_get)?,
             "sched_yield" => linker.func_wrap(m, name, sched_yield)?,
             "poll_oneoff" => linker.func_wrap(m, name, poll_oneoff)?,
             "fd_fdstat_get" => linker.func_wrap(m, name, fd_fdstat_get)?,
             // No preopened directories: wasi-libc then knows there is no file system.
-            "fd_prestat_get" => linker.func_wrap(m, name, |_: Ctx<'_>, _: i32, _: i32| errno::BADF as i32)?,
+            "fd_prestat_get" => {
+                linker.func_wrap(m, name, |_: Ctx<'_>, _: i32, _: i32| errno::BADF as i32)?
+            }
             "proc_exit" => linker.func_wrap(m, name, proc_exit)?,
             _ => {
                 let import_number = host_import::wasi(wasi::index_of(name));
                 let ty = ty.clone();
-                linker.func_new(m, name, ty, move |caller: Ctx<'_>, _params: &[Val], results: &mut [Val]| {
-                    caller.data().refuse(import_number, ErrorCode::UnknownSyscall);
-                    for result in results.iter_mut() {
-                        let ty = result.ty();
-                        *result = match ty {
-                            wasmi::ValType::I32 => Val::I32(errno::NOSYS as i32),
-                            other => Val::default_for_ty(other),
-                        };
-                    }
-                    Ok(())
-                })?
+                linker.func_new(
+                    m,
+                    name,
+                    ty,
+                    move |caller: Ctx<'_>, _params: &[Val], results: &mut [Val]| {
+                        caller
+                            .data()
+                            .refuse(import_number, ErrorCode::UnknownSyscall);
+                        for result in results.iter_mut() {
+                            let ty = result.ty();
+                            *result = match ty {
+                                wasmi::ValType::I32 => Val::I32(errno::NOSYS as i32),
+                                other => Val::default_for_ty(other),
+                            };
+                        }
+                        Ok(())
+                    },
+                )?
             }
         };
     }

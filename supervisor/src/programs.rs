@@ -32,12 +32,25 @@ impl RuntimePrograms {
 impl Manifest {
     /// The manifest from served text (`assets/programs.ron` fetched at run time), or the
     /// compiled-in copy with the reason the served one was refused.
-    pub fn served_or_builtin(text: Option<&str>, origin: &str) -> (Manifest, Option<ManifestError>) {
+    pub fn served_or_builtin(
+        text: Option<&str>,
+        origin: &str,
+    ) -> (Manifest, Option<ManifestError>) {
         let served = text.map(|text| Manifest::parse(text, origin));
         match served {
             Some(Ok(manifest)) => (manifest, None),
-            Some(Err(error)) => (Manifest::builtin().unwrap_or_else(|_| Manifest { programs: Vec::new() }), Some(error)),
-            None => (Manifest::builtin().unwrap_or_else(|_| Manifest { programs: Vec::new() }), None),
+            Some(Err(error)) => (
+                Manifest::builtin().unwrap_or_else(|_| Manifest {
+                    programs: Vec::new(),
+                }),
+                Some(error),
+            ),
+            None => (
+                Manifest::builtin().unwrap_or_else(|_| Manifest {
+                    programs: Vec::new(),
+                }),
+                None,
+            ),
         }
     }
 }
@@ -53,11 +66,19 @@ impl Supervisor {
     }
 
     /// [`Supervisor::load_program`] with arguments for the process (`argv[1..]` of a WASI program).
-    pub fn load_program_with_args(&mut self, name: &str, bytes: &[u8], args: &[String]) -> Result<ProcessId, LoadError> {
+    pub fn load_program_with_args(
+        &mut self,
+        name: &str,
+        bytes: &[u8],
+        args: &[String],
+    ) -> Result<ProcessId, LoadError> {
         let result = self.try_load(name, bytes, args);
         if let Err(error) = &result {
             tracing::warn!("load refused: {error}");
-            self.notice(ProcessId::KERNEL, format!("supervisor: cannot load {name}: {error}"));
+            self.notice(
+                ProcessId::KERNEL,
+                format!("supervisor: cannot load {name}: {error}"),
+            );
         }
         result
     }
@@ -67,7 +88,12 @@ impl Supervisor {
         self.runtime.loaded.iter().cloned().collect()
     }
 
-    fn try_load(&mut self, name: &str, bytes: &[u8], args: &[String]) -> Result<ProcessId, LoadError> {
+    fn try_load(
+        &mut self,
+        name: &str,
+        bytes: &[u8],
+        args: &[String],
+    ) -> Result<ProcessId, LoadError> {
         let name = program_name(name)?;
         let valid = validate_module(bytes)?;
         if self.manifest.program(&name).is_some() && !self.runtime.loaded.contains(&name) {
@@ -88,12 +114,14 @@ impl Supervisor {
         let mut candidate = self.manifest.clone();
         candidate.programs.retain(|p| p.name != name);
         candidate.programs.push(spec);
-        candidate.validate(MANIFEST_SECTION).map_err(|e| LoadError::ManifestInvalid {
-            message: match e {
-                ManifestError::Invalid { message, .. } => message,
-                other => other.to_string(),
-            },
-        })?;
+        candidate
+            .validate(MANIFEST_SECTION)
+            .map_err(|e| LoadError::ManifestInvalid {
+                message: match e {
+                    ManifestError::Invalid { message, .. } => message,
+                    other => other.to_string(),
+                },
+            })?;
         let previous = std::mem::replace(&mut self.manifest, candidate);
         match self.try_spawn(&name, args) {
             Ok(pid) => {
@@ -144,7 +172,9 @@ impl Supervisor {
         args: &[String],
         now_ns: u64,
     ) -> Result<(), ErrorCode> {
-        spec.launch.args = std::iter::once(spec.name.clone()).chain(args.iter().cloned()).collect();
+        spec.launch.args = std::iter::once(spec.name.clone())
+            .chain(args.iter().cloned())
+            .collect();
         if spec.wasi {
             let (endpoint, slot) = self.kernel.create_endpoint(pid, now_ns)?;
             self.runtime.stdin.insert(pid, endpoint);
@@ -157,7 +187,14 @@ impl Supervisor {
     /// if missing), or the terminal's. The line is logged as the process's input.
     pub fn console_input_to(&mut self, pid: ProcessId, line: &str) -> Result<(), String> {
         let Some(&endpoint) = self.runtime.stdin.get(&pid) else {
-            if self.find_provider("terminal.stdin", false).is_some_and(|e| self.kernel.process(pid).is_some_and(|p| p.endpoint_ids().contains(&e))) {
+            if self
+                .find_provider("terminal.stdin", false)
+                .is_some_and(|e| {
+                    self.kernel
+                        .process(pid)
+                        .is_some_and(|p| p.endpoint_ids().contains(&e))
+                })
+            {
                 return self.console_input(line);
             }
             return Err(self.no_console_input(pid));
@@ -173,7 +210,9 @@ impl Supervisor {
     /// Ends a WASI process's console input: its next read that finds nothing returns end of
     /// file (Ctrl-D at a terminal).
     pub fn close_console_input_of(&mut self, pid: ProcessId) -> Result<(), String> {
-        let Some(&endpoint) = self.runtime.stdin.get(&pid) else { return Err(self.no_console_input(pid)) };
+        let Some(&endpoint) = self.runtime.stdin.get(&pid) else {
+            return Err(self.no_console_input(pid));
+        };
         self.send_stdin(pid, endpoint, wasi::STDIN_EOF_TAG, "")
     }
 
@@ -192,17 +231,46 @@ impl Supervisor {
         }
     }
 
-    fn send_stdin(&mut self, pid: ProcessId, endpoint: EndpointId, tag: u32, text: &str) -> Result<(), String> {
+    fn send_stdin(
+        &mut self,
+        pid: ProcessId,
+        endpoint: EndpointId,
+        tag: u32,
+        text: &str,
+    ) -> Result<(), String> {
         if text.len() > mb::MAX_MESSAGE_BYTES {
-            return Err(format!("the line is {} bytes; at most {} fit in a message", text.len(), mb::MAX_MESSAGE_BYTES));
+            return Err(format!(
+                "the line is {} bytes; at most {} fit in a message",
+                text.len(),
+                mb::MAX_MESSAGE_BYTES
+            ));
         }
         let now_ns = self.now_ns();
-        let name = self.kernel.process(pid).map_or_else(|| "?".to_string(), |p| p.name.clone());
+        let name = self
+            .kernel
+            .process(pid)
+            .map_or_else(|| "?".to_string(), |p| p.name.clone());
         self.kernel
             .send_from_kernel(endpoint, tag, text.as_bytes(), now_ns)
-            .map_err(|e| format!("{name} (pid {}) did not take the input: {} ({})", pid.0, e.describe(), e.name()))?;
-        let shown = if tag == wasi::STDIN_EOF_TAG { "^D\n".to_string() } else { text.to_string() };
-        self.push_console(ConsoleLine { pid, kind: ConsoleKind::Input, text: shown, at_ns: now_ns });
+            .map_err(|e| {
+                format!(
+                    "{name} (pid {}) did not take the input: {} ({})",
+                    pid.0,
+                    e.describe(),
+                    e.name()
+                )
+            })?;
+        let shown = if tag == wasi::STDIN_EOF_TAG {
+            "^D\n".to_string()
+        } else {
+            text.to_string()
+        };
+        self.push_console(ConsoleLine {
+            pid,
+            kind: ConsoleKind::Input,
+            text: shown,
+            at_ns: now_ns,
+        });
         self.apply_effects(now_ns);
         Ok(())
     }

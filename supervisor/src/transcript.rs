@@ -48,14 +48,21 @@ impl Supervisor {
         if self.transcripts.by_pid.len() <= TRANSCRIPTS_KEPT {
             return;
         }
-        let ended = |pid: &ProcessId| *pid != ProcessId::KERNEL && self.kernel.process(*pid).is_none();
+        let ended =
+            |pid: &ProcessId| *pid != ProcessId::KERNEL && self.kernel.process(*pid).is_none();
         let victim = self
             .transcripts
             .by_pid
             .keys()
             .copied()
             .find(ended)
-            .or_else(|| self.transcripts.by_pid.keys().copied().find(|pid| *pid != ProcessId::KERNEL && *pid != line.pid));
+            .or_else(|| {
+                self.transcripts
+                    .by_pid
+                    .keys()
+                    .copied()
+                    .find(|pid| *pid != ProcessId::KERNEL && *pid != line.pid)
+            });
         if let Some(victim) = victim {
             self.transcripts.by_pid.remove(&victim);
         }
@@ -64,11 +71,17 @@ impl Supervisor {
     /// Everything logged for `pid` (its output, its console input, notices about it; for
     /// `KERNEL` the supervisor's own notices), in order, also after it ended.
     pub fn console_lines_of(&self, pid: ProcessId) -> Vec<ConsoleLine> {
-        self.transcripts.by_pid.get(&pid).map_or_else(Vec::new, |t| t.entries.iter().cloned().collect())
+        self.transcripts
+            .by_pid
+            .get(&pid)
+            .map_or_else(Vec::new, |t| t.entries.iter().cloned().collect())
     }
 
     /// Bytes of `pid`'s transcript dropped to keep it within [`TRANSCRIPT_BYTES`].
     pub fn console_dropped_bytes_of(&self, pid: ProcessId) -> u64 {
-        self.transcripts.by_pid.get(&pid).map_or(0, |t| t.dropped_bytes)
+        self.transcripts
+            .by_pid
+            .get(&pid)
+            .map_or(0, |t| t.dropped_bytes)
     }
 }

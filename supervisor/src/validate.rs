@@ -29,9 +29,21 @@ pub const MAX_MEMORY_PAGES: u64 = memory::LIMIT_BYTES / memory::PAGE_BYTES as u6
 
 /// The `env` host functions (docs/ABI.md) with their signatures.
 const ENV_FUNCTIONS: [(&str, &[ValType], &[ValType]); 5] = [
-    ("orbital_send_bytes", &[ValType::I32, ValType::I32], &[ValType::I32]),
-    ("orbital_syscall", &[ValType::I32, ValType::I32, ValType::I32, ValType::I32], &[ValType::I32]),
-    ("orbital_recv_bytes", &[ValType::I32, ValType::I32], &[ValType::I32]),
+    (
+        "orbital_send_bytes",
+        &[ValType::I32, ValType::I32],
+        &[ValType::I32],
+    ),
+    (
+        "orbital_syscall",
+        &[ValType::I32, ValType::I32, ValType::I32, ValType::I32],
+        &[ValType::I32],
+    ),
+    (
+        "orbital_recv_bytes",
+        &[ValType::I32, ValType::I32],
+        &[ValType::I32],
+    ),
     ("orbital_yield", &[], &[]),
     ("orbital_get_pid", &[], &[ValType::I32]),
 ];
@@ -39,15 +51,51 @@ const ENV_FUNCTIONS: [(&str, &[ValType], &[ValType]); 5] = [
 /// The WASI functions the hosts implement, with their preview 1 signatures (pointers are i32).
 pub(crate) const WASI_SIGNATURES: [(&str, &[ValType], &[ValType]); 13] = [
     ("args_get", &[ValType::I32, ValType::I32], &[ValType::I32]),
-    ("args_sizes_get", &[ValType::I32, ValType::I32], &[ValType::I32]),
-    ("environ_get", &[ValType::I32, ValType::I32], &[ValType::I32]),
-    ("environ_sizes_get", &[ValType::I32, ValType::I32], &[ValType::I32]),
-    ("clock_time_get", &[ValType::I32, ValType::I64, ValType::I32], &[ValType::I32]),
-    ("fd_fdstat_get", &[ValType::I32, ValType::I32], &[ValType::I32]),
-    ("fd_prestat_get", &[ValType::I32, ValType::I32], &[ValType::I32]),
-    ("fd_read", &[ValType::I32, ValType::I32, ValType::I32, ValType::I32], &[ValType::I32]),
-    ("fd_write", &[ValType::I32, ValType::I32, ValType::I32, ValType::I32], &[ValType::I32]),
-    ("poll_oneoff", &[ValType::I32, ValType::I32, ValType::I32, ValType::I32], &[ValType::I32]),
+    (
+        "args_sizes_get",
+        &[ValType::I32, ValType::I32],
+        &[ValType::I32],
+    ),
+    (
+        "environ_get",
+        &[ValType::I32, ValType::I32],
+        &[ValType::I32],
+    ),
+    (
+        "environ_sizes_get",
+        &[ValType::I32, ValType::I32],
+        &[ValType::I32],
+    ),
+    (
+        "clock_time_get",
+        &[ValType::I32, ValType::I64, ValType::I32],
+        &[ValType::I32],
+    ),
+    (
+        "fd_fdstat_get",
+        &[ValType::I32, ValType::I32],
+        &[ValType::I32],
+    ),
+    (
+        "fd_prestat_get",
+        &[ValType::I32, ValType::I32],
+        &[ValType::I32],
+    ),
+    (
+        "fd_read",
+        &[ValType::I32, ValType::I32, ValType::I32, ValType::I32],
+        &[ValType::I32],
+    ),
+    (
+        "fd_write",
+        &[ValType::I32, ValType::I32, ValType::I32, ValType::I32],
+        &[ValType::I32],
+    ),
+    (
+        "poll_oneoff",
+        &[ValType::I32, ValType::I32, ValType::I32, ValType::I32],
+        &[ValType::I32],
+    ),
     ("proc_exit", &[ValType::I32], &[]),
     ("random_get", &[ValType::I32, ValType::I32], &[ValType::I32]),
     ("sched_yield", &[], &[ValType::I32]),
@@ -100,22 +148,53 @@ pub struct ValidModule {
 /// Why a module was refused. `Display` names the problem and the fix.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum LoadError {
-    BadName { name: String },
-    NameClash { name: String },
-    NotWasm { first_bytes: Vec<u8> },
-    TooLarge { size_bytes: usize },
+    BadName {
+        name: String,
+    },
+    NameClash {
+        name: String,
+    },
+    NotWasm {
+        first_bytes: Vec<u8>,
+    },
+    TooLarge {
+        size_bytes: usize,
+    },
     Component,
-    Malformed { message: String },
-    ForbiddenImport { module: String, name: String, kind: &'static str },
-    WrongSignature { module: String, name: String, expected: String, found: String },
+    Malformed {
+        message: String,
+    },
+    ForbiddenImport {
+        module: String,
+        name: String,
+        kind: &'static str,
+    },
+    WrongSignature {
+        module: String,
+        name: String,
+        expected: String,
+        found: String,
+    },
     NoMemory,
-    MemoryTooLarge { pages: u64 },
-    UnsupportedMemory { what: &'static str },
+    MemoryTooLarge {
+        pages: u64,
+    },
+    UnsupportedMemory {
+        what: &'static str,
+    },
     MemoryNotExported,
     NoStart,
-    StartWrongType { found: String },
-    ManifestSyntax { line: usize, column: usize, message: String },
-    ManifestInvalid { message: String },
+    StartWrongType {
+        found: String,
+    },
+    ManifestSyntax {
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    ManifestInvalid {
+        message: String,
+    },
     Spawn(SpawnError),
 }
 
@@ -150,7 +229,12 @@ impl fmt::Display for LoadError {
                 f,
                 "it imports {kind} {module}.{name}, which no host provides: a program may import only env.memory, the five env.orbital_* functions (docs/ABI.md) and wasi_snapshot_preview1 functions; remove the dependency or build for wasm32-wasip1 / wasm32-unknown-unknown with the Orbital SDK"
             ),
-            LoadError::WrongSignature { module, name, expected, found } => write!(
+            LoadError::WrongSignature {
+                module,
+                name,
+                expected,
+                found,
+            } => write!(
                 f,
                 "it imports {module}.{name} as {found}, but the host's is {expected}: rebuild against the right headers (wasi-libc, the Orbital SDK)"
             ),
@@ -173,13 +257,17 @@ impl fmt::Display for LoadError {
             ),
             LoadError::NoStart => write!(
                 f,
-                "it exports no `_start` function, where a process starts: build an executable (a C `main`, a Rust binary), not a library (--no-entry, cdylib)"
+                "it does not export a `_start` function (where a process starts): build an executable (a C `main`, a Rust binary), not a library (--no-entry, cdylib)"
             ),
             LoadError::StartWrongType { found } => write!(
                 f,
                 "its `_start` is {found}; it must take and return nothing: build an executable with the standard start-up code"
             ),
-            LoadError::ManifestSyntax { line, column, message } => write!(
+            LoadError::ManifestSyntax {
+                line,
+                column,
+                message,
+            } => write!(
                 f,
                 "{MANIFEST_SECTION}:{line}:{column}: {message}; the section is RON like an assets/programs.ron entry, e.g. (provides: [\"inbox\"], connects: [(service: \"receiver.inbox\", rights: \"W\")], may_spawn: false)"
             ),
@@ -203,29 +291,49 @@ pub fn program_name(name: &str) -> Result<String, LoadError> {
     let name = name.strip_suffix(".wasm").unwrap_or(name);
     let valid = !name.is_empty()
         && name.len() <= 64
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
-    if valid { Ok(name.to_string()) } else { Err(LoadError::BadName { name: name.to_string() }) }
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    if valid {
+        Ok(name.to_string())
+    } else {
+        Err(LoadError::BadName {
+            name: name.to_string(),
+        })
+    }
 }
 
 fn signature(params: &[ValType], results: &[ValType]) -> String {
-    let list = |types: &[ValType]| types.iter().map(|t| t.to_string()).collect::<Vec<_>>().join(", ");
+    let list = |types: &[ValType]| {
+        types
+            .iter()
+            .map(|t| t.to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     format!("({}) -> ({})", list(params), list(results))
 }
 
 /// Checks `bytes` as a program module. Pure: never panics, whatever the bytes.
 pub fn validate_module(bytes: &[u8]) -> Result<ValidModule, LoadError> {
     if bytes.len() < 4 || &bytes[..4] != b"\0asm" {
-        return Err(LoadError::NotWasm { first_bytes: bytes.iter().take(4).copied().collect() });
+        return Err(LoadError::NotWasm {
+            first_bytes: bytes.iter().take(4).copied().collect(),
+        });
     }
     if bytes.len() > MAX_MODULE_BYTES {
-        return Err(LoadError::TooLarge { size_bytes: bytes.len() });
+        return Err(LoadError::TooLarge {
+            size_bytes: bytes.len(),
+        });
     }
     if bytes.len() >= 8 && bytes[4..8] != [1, 0, 0, 0] && bytes[6..8] != [0, 0] {
         return Err(LoadError::Component);
     }
     let types = Validator::new()
         .validate_all(bytes)
-        .map_err(|e| LoadError::Malformed { message: e.to_string() })?;
+        .map_err(|e| LoadError::Malformed {
+            message: e.to_string(),
+        })?;
     let types = types.as_ref();
     let func_type = |index: u32| -> Option<(Vec<ValType>, Vec<ValType>)> {
         if index >= types.function_count() {
@@ -245,11 +353,15 @@ pub fn validate_module(bytes: &[u8]) -> Result<ValidModule, LoadError> {
     let mut memory_exported = false;
     let mut manifest = None;
     for payload in Parser::new(0).parse_all(bytes) {
-        let payload = payload.map_err(|e| LoadError::Malformed { message: e.to_string() })?;
+        let payload = payload.map_err(|e| LoadError::Malformed {
+            message: e.to_string(),
+        })?;
         match payload {
             Payload::ImportSection(reader) => {
                 for import in reader.into_imports() {
-                    let import = import.map_err(|e| LoadError::Malformed { message: e.to_string() })?;
+                    let import = import.map_err(|e| LoadError::Malformed {
+                        message: e.to_string(),
+                    })?;
                     let forbidden = |kind| LoadError::ForbiddenImport {
                         module: import.module.to_string(),
                         name: import.name.to_string(),
@@ -262,19 +374,26 @@ pub fn validate_module(bytes: &[u8]) -> Result<ValidModule, LoadError> {
                         ("env", TypeRef::Func(_)) | (wasi::MODULE, TypeRef::Func(_)) => {
                             let index = function_imports;
                             function_imports += 1;
-                            let table: &[(&str, &[ValType], &[ValType])] =
-                                if import.module == "env" { &ENV_FUNCTIONS } else { &WASI_SIGNATURES };
+                            let table: &[(&str, &[ValType], &[ValType])] = if import.module == "env"
+                            {
+                                &ENV_FUNCTIONS
+                            } else {
+                                &WASI_SIGNATURES
+                            };
                             if import.module == wasi::MODULE {
                                 wasi_used = true;
                             }
-                            let Some((_, params, results)) = table.iter().find(|(n, _, _)| *n == import.name) else {
+                            let Some((_, params, results)) =
+                                table.iter().find(|(n, _, _)| *n == import.name)
+                            else {
                                 if import.module == "env" {
                                     return Err(forbidden("function"));
                                 }
                                 unsupported_wasi.push(import.name.to_string());
                                 continue;
                             };
-                            let (found_params, found_results) = func_type(index).unwrap_or_default();
+                            let (found_params, found_results) =
+                                func_type(index).unwrap_or_default();
                             if found_params != *params || found_results != *results {
                                 return Err(LoadError::WrongSignature {
                                     module: import.module.to_string(),
@@ -294,16 +413,22 @@ pub fn validate_module(bytes: &[u8]) -> Result<ValidModule, LoadError> {
             }
             Payload::MemorySection(reader) => {
                 for ty in reader {
-                    let ty = ty.map_err(|e| LoadError::Malformed { message: e.to_string() })?;
+                    let ty = ty.map_err(|e| LoadError::Malformed {
+                        message: e.to_string(),
+                    })?;
                     memories.push((MemoryOrigin::Defined, ty));
                 }
             }
             Payload::ExportSection(reader) => {
                 for export in reader {
-                    let export = export.map_err(|e| LoadError::Malformed { message: e.to_string() })?;
+                    let export = export.map_err(|e| LoadError::Malformed {
+                        message: e.to_string(),
+                    })?;
                     match (export.name, export.kind) {
                         ("_start", ExternalKind::Func) => start = Some(export.index),
-                        ("memory", ExternalKind::Memory) if export.index == 0 => memory_exported = true,
+                        ("memory", ExternalKind::Memory) if export.index == 0 => {
+                            memory_exported = true
+                        }
                         _ => {}
                     }
                 }
@@ -318,16 +443,26 @@ pub fn validate_module(bytes: &[u8]) -> Result<ValidModule, LoadError> {
     let (origin, ty) = match memories.as_slice() {
         [] => return Err(LoadError::NoMemory),
         [one] => *one,
-        _ => return Err(LoadError::UnsupportedMemory { what: "one of several memories" }),
+        _ => {
+            return Err(LoadError::UnsupportedMemory {
+                what: "one of several memories",
+            });
+        }
     };
     if ty.memory64 {
-        return Err(LoadError::UnsupportedMemory { what: "a 64-bit memory (memory64)" });
+        return Err(LoadError::UnsupportedMemory {
+            what: "a 64-bit memory (memory64)",
+        });
     }
     if ty.shared {
-        return Err(LoadError::UnsupportedMemory { what: "a shared memory" });
+        return Err(LoadError::UnsupportedMemory {
+            what: "a shared memory",
+        });
     }
     if ty.page_size_log2.is_some() {
-        return Err(LoadError::UnsupportedMemory { what: "a memory with a custom page size" });
+        return Err(LoadError::UnsupportedMemory {
+            what: "a memory with a custom page size",
+        });
     }
     if ty.initial > MAX_MEMORY_PAGES {
         return Err(LoadError::MemoryTooLarge { pages: ty.initial });
@@ -338,14 +473,20 @@ pub fn validate_module(bytes: &[u8]) -> Result<ValidModule, LoadError> {
     let start = start.ok_or(LoadError::NoStart)?;
     let (params, results) = func_type(start).unwrap_or_default();
     if !params.is_empty() || !results.is_empty() {
-        return Err(LoadError::StartWrongType { found: signature(&params, &results) });
+        return Err(LoadError::StartWrongType {
+            found: signature(&params, &results),
+        });
     }
 
-    let needs_maximum = origin == MemoryOrigin::Defined && ty.maximum.is_none_or(|max| max > MAX_MEMORY_PAGES);
+    let needs_maximum =
+        origin == MemoryOrigin::Defined && ty.maximum.is_none_or(|max| max > MAX_MEMORY_PAGES);
     let (bytes, memory_max_pages) = if needs_maximum {
         (with_memory_maximum(bytes)?, Some(MAX_MEMORY_PAGES as u32))
     } else {
-        (bytes.to_vec(), ty.maximum.map(|max| max.min(MAX_MEMORY_PAGES) as u32))
+        (
+            bytes.to_vec(),
+            ty.maximum.map(|max| max.min(MAX_MEMORY_PAGES) as u32),
+        )
     };
     Ok(ValidModule {
         bytes,
@@ -384,7 +525,10 @@ impl Reencode for MemoryLimit {
         ty: wasmparser::MemoryType,
     ) -> Result<wasm_encoder::MemoryType, wasm_encoder::reencode::Error<Self::Error>> {
         let mut out = RoundtripReencoder.memory_type(ty)?;
-        out.maximum = Some(ty.maximum.map_or(MAX_MEMORY_PAGES, |max| max.min(MAX_MEMORY_PAGES)));
+        out.maximum = Some(
+            ty.maximum
+                .map_or(MAX_MEMORY_PAGES, |max| max.min(MAX_MEMORY_PAGES)),
+        );
         Ok(out)
     }
 }
@@ -393,6 +537,8 @@ fn with_memory_maximum(bytes: &[u8]) -> Result<Vec<u8>, LoadError> {
     let mut module = wasm_encoder::Module::new();
     MemoryLimit
         .parse_core_module(&mut module, Parser::new(0), bytes)
-        .map_err(|e| LoadError::Malformed { message: format!("re-encoding its memory maximum failed: {e}") })?;
+        .map_err(|e| LoadError::Malformed {
+            message: format!("re-encoding its memory maximum failed: {e}"),
+        })?;
     Ok(module.finish())
 }

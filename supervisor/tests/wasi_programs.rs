@@ -48,7 +48,9 @@ fn c_program(name: &str) -> Vec<u8> {
         .arg(&output)
         .arg(&source)
         .output()
-        .unwrap_or_else(|e| panic!("cannot run clang ({e}): install Debian's WASI C toolchain: {APT_PACKAGES}"));
+        .unwrap_or_else(|e| {
+            panic!("cannot run clang ({e}): install Debian's WASI C toolchain: {APT_PACKAGES}")
+        });
     assert!(
         run.status.success(),
         "clang --target=wasm32-wasi failed for {}:\n{}\n(is the toolchain complete? {APT_PACKAGES})",
@@ -67,7 +69,14 @@ fn rust_hello() -> Vec<u8> {
     let output = out_dir().join("hello_rust.wasm");
     let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
     let run = Command::new(rustc)
-        .args(["--target", "wasm32-wasip1", "-O", "-C", "strip=debuginfo", "-o"])
+        .args([
+            "--target",
+            "wasm32-wasip1",
+            "-O",
+            "-C",
+            "strip=debuginfo",
+            "-o",
+        ])
         .arg(&output)
         .arg(&source)
         .output()
@@ -78,7 +87,10 @@ fn rust_hello() -> Vec<u8> {
         String::from_utf8_lossy(&run.stderr)
     );
     let bytes = std::fs::read(&output).expect("reading the module rustc wrote");
-    println!("hello_rust.wasm (Rust, wasm32-wasip1, -O, debug info stripped): {} bytes", bytes.len());
+    println!(
+        "hello_rust.wasm (Rust, wasm32-wasip1, -O, debug info stripped): {} bytes",
+        bytes.len()
+    );
     bytes
 }
 
@@ -98,9 +110,18 @@ impl Harness {
         let host = NativeHost::new();
         let doorbell = host.doorbell();
         let manifest = Manifest::builtin().expect("the built-in manifest");
-        let shared = SharedSupervisor::new(Supervisor::new(manifest, Box::new(host), KernelConfig::default(), Clock::monotonic()));
+        let shared = SharedSupervisor::new(Supervisor::new(
+            manifest,
+            Box::new(host),
+            KernelConfig::default(),
+            Clock::monotonic(),
+        ));
         let servicer = Servicer::start(&shared, doorbell);
-        Harness { shared, events: Vec::new(), _servicer: servicer }
+        Harness {
+            shared,
+            events: Vec::new(),
+            _servicer: servicer,
+        }
     }
 
     fn update(&mut self) {
@@ -113,7 +134,10 @@ impl Harness {
 
     fn load(&mut self, name: &str, bytes: &[u8], args: &[&str]) -> ProcessId {
         let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
-        let result = self.shared.lock().load_program_with_args(name, bytes, &args);
+        let result = self
+            .shared
+            .lock()
+            .load_program_with_args(name, bytes, &args);
         result.unwrap_or_else(|e| panic!("load {name}: {e}"))
     }
 
@@ -122,7 +146,11 @@ impl Harness {
     }
 
     fn state(&self, pid: ProcessId) -> Option<ProcessState> {
-        self.shared.lock().kernel().process(pid).map(|p| p.state.clone())
+        self.shared
+            .lock()
+            .kernel()
+            .process(pid)
+            .map(|p| p.state.clone())
     }
 
     fn wait_for(&mut self, what: &str, mut done: impl FnMut(&mut Harness) -> bool) {
@@ -134,7 +162,11 @@ impl Harness {
             }
             if start.elapsed() > DEADLINE {
                 let sup = self.shared.lock();
-                let log: String = sup.console_log().iter().map(|l| format!("[{}] {}", l.pid.0, l.text)).collect();
+                let log: String = sup
+                    .console_log()
+                    .iter()
+                    .map(|l| format!("[{}] {}", l.pid.0, l.text))
+                    .collect();
                 panic!("timed out waiting for {what}; console:\n{log}");
             }
             std::thread::sleep(Duration::from_millis(2));
@@ -143,10 +175,16 @@ impl Harness {
 
     /// Waits for `pid` to exit and returns its exit code.
     fn exit_code(&mut self, pid: ProcessId) -> i32 {
-        self.wait_for("the process to exit", |h| matches!(h.state(pid), Some(ProcessState::Zombie(_)) | None));
+        self.wait_for("the process to exit", |h| {
+            matches!(h.state(pid), Some(ProcessState::Zombie(_)) | None)
+        });
         match self.state(pid) {
             Some(ProcessState::Zombie(ExitReason::Exited { code })) => code,
-            other => panic!("pid {} did not exit normally: {other:?}\nconsole: {}", pid.0, self.console_of(pid)),
+            other => panic!(
+                "pid {} did not exit normally: {other:?}\nconsole: {}",
+                pid.0,
+                self.console_of(pid)
+            ),
         }
     }
 }
@@ -158,9 +196,22 @@ fn c_hello_world_prints_its_name_and_arguments() {
     let pid = h.load("hello", &bytes, &["a", "b"]);
     assert_eq!(h.exit_code(pid), 0);
     let out = h.console_of(pid);
-    assert!(out.contains("hello from hello with 2 argument(s)\n  argv[1] = a\n  argv[2] = b\n"), "{out}");
-    let process = h.shared.lock().kernel().process(pid).cloned().expect("the zombie");
-    assert!(process.metrics.syscall_count >= 2, "fd_write and proc_exit are syscalls: {:?}", process.metrics);
+    assert!(
+        out.contains("hello from hello with 2 argument(s)\n  argv[1] = a\n  argv[2] = b\n"),
+        "{out}"
+    );
+    let process = h
+        .shared
+        .lock()
+        .kernel()
+        .process(pid)
+        .cloned()
+        .expect("the zombie");
+    assert!(
+        process.metrics.syscall_count >= 2,
+        "fd_write and proc_exit are syscalls: {:?}",
+        process.metrics
+    );
     // The output stays after the process is reaped.
     h.shared.lock().reap(pid).expect("reap");
     assert!(h.console_of(pid).contains("argv[2] = b"));
@@ -168,21 +219,51 @@ fn c_hello_world_prints_its_name_and_arguments() {
 
 #[test]
 fn spawn_with_arguments_at_the_terminal_reaches_argv() {
-    let found = guest_dir_candidates().iter().any(|d| d.join("init.wasm").is_file());
-    assert!(found, "the guest modules are not built: run `cargo xtask guests` first (looked in {:?})", guest_dir_candidates());
+    let found = guest_dir_candidates()
+        .iter()
+        .any(|d| d.join("init.wasm").is_file());
+    assert!(
+        found,
+        "the guest modules are not built: run `cargo xtask guests` first (looked in {:?})",
+        guest_dir_candidates()
+    );
     let bytes = c_program("hello");
     let mut h = Harness::new();
     h.shared.lock().boot().expect("boot");
     let first = h.load("hello", &bytes, &[]);
     assert_eq!(h.exit_code(first), 0);
-    h.wait_for("the terminal to start", |h| h.shared.lock().kernel().processes().values().any(|p| p.name == "terminal"));
-    h.shared.lock().console_input("spawn hello x y").expect("typing at the terminal");
-    let second = |h: &Harness| h.shared.lock().kernel().processes().values().filter(|p| p.name == "hello").map(|p| p.pid).max();
+    h.wait_for("the terminal to start", |h| {
+        h.shared
+            .lock()
+            .kernel()
+            .processes()
+            .values()
+            .any(|p| p.name == "terminal")
+    });
+    h.shared
+        .lock()
+        .console_input("spawn hello x y")
+        .expect("typing at the terminal");
+    let second = |h: &Harness| {
+        h.shared
+            .lock()
+            .kernel()
+            .processes()
+            .values()
+            .filter(|p| p.name == "hello")
+            .map(|p| p.pid)
+            .max()
+    };
     h.wait_for("the second hello to print", |h| {
         second(h).is_some_and(|pid| pid != first && h.console_of(pid).contains("argv[2] = y"))
     });
     let pid = second(&h).expect("the spawned hello");
-    assert!(h.console_of(pid).contains("hello from hello with 2 argument(s)"), "{}", h.console_of(pid));
+    assert!(
+        h.console_of(pid)
+            .contains("hello from hello with 2 argument(s)"),
+        "{}",
+        h.console_of(pid)
+    );
 }
 
 #[test]
@@ -190,17 +271,36 @@ fn c_upper_reads_console_input_until_the_end_and_echoes_it_upper_cased() {
     let bytes = c_program("upper");
     let mut h = Harness::new();
     let pid = h.load("upper", &bytes, &[]);
-    h.wait_for("upper to block reading stdin", |h| matches!(h.state(pid), Some(ProcessState::Blocked(_))));
-    h.shared.lock().console_input_to(pid, "hello world").expect("first line");
-    h.wait_for("the first line echoed", |h| h.console_of(pid).contains("HELLO WORLD\n"));
-    h.shared.lock().console_input_to(pid, "Mixed Case 42\n").expect("second line");
-    h.shared.lock().close_console_input_of(pid).expect("end of input");
+    h.wait_for("upper to block reading stdin", |h| {
+        matches!(h.state(pid), Some(ProcessState::Blocked(_)))
+    });
+    h.shared
+        .lock()
+        .console_input_to(pid, "hello world")
+        .expect("first line");
+    h.wait_for("the first line echoed", |h| {
+        h.console_of(pid).contains("HELLO WORLD\n")
+    });
+    h.shared
+        .lock()
+        .console_input_to(pid, "Mixed Case 42\n")
+        .expect("second line");
+    h.shared
+        .lock()
+        .close_console_input_of(pid)
+        .expect("end of input");
     assert_eq!(h.exit_code(pid), 0);
     let out = h.console_of(pid);
-    assert!(out.contains("HELLO WORLD\n") && out.contains("MIXED CASE 42\n"), "{out}");
+    assert!(
+        out.contains("HELLO WORLD\n") && out.contains("MIXED CASE 42\n"),
+        "{out}"
+    );
     assert!(out.contains("upper: 2 line(s), end of input"), "{out}");
     let err = h.shared.lock().console_input_to(pid, "late").unwrap_err();
-    assert!(err.contains("did not take the input") || err.contains("does not read"), "{err}");
+    assert!(
+        err.contains("did not take the input") || err.contains("does not read"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -208,7 +308,12 @@ fn c_sleepy_sleeps_through_the_kernel_and_reads_its_clock() {
     let bytes = c_program("sleepy");
     let mut h = Harness::new();
     let pid = h.load("sleepy", &bytes, &[]);
-    h.wait_for("sleepy to sleep", |h| matches!(h.state(pid), Some(ProcessState::Blocked(_)) | Some(ProcessState::Zombie(_))));
+    h.wait_for("sleepy to sleep", |h| {
+        matches!(
+            h.state(pid),
+            Some(ProcessState::Blocked(_)) | Some(ProcessState::Zombie(_))
+        )
+    });
     assert_eq!(h.exit_code(pid), 0, "{}", h.console_of(pid));
     let out = h.console_of(pid);
     let ms: u64 = out
@@ -227,18 +332,36 @@ fn c_call_to_an_unsupported_function_gets_enosys_and_a_denial_naming_it() {
     let pid = h.load("unsupported", &bytes, &[]);
     assert_eq!(h.exit_code(pid), 0, "{}", h.console_of(pid));
     let out = h.console_of(pid);
-    assert!(out.contains(&format!("errno {}", wasi::errno::NOSYS)) && out.contains("unsupported: still running"), "{out}");
+    assert!(
+        out.contains(&format!("errno {}", wasi::errno::NOSYS))
+            && out.contains("unsupported: still running"),
+        "{out}"
+    );
     let expected = host_import::wasi(wasi::index_of("fd_filestat_get"));
     let denial = h.events.iter().find_map(|e| match e {
-        KernelEvent::RequestDenied { pid: p, syscall, error, reason, .. } if *p == pid && *syscall == expected => {
-            Some((*error, reason.clone()))
-        }
+        KernelEvent::RequestDenied {
+            pid: p,
+            syscall,
+            error,
+            reason,
+            ..
+        } if *p == pid && *syscall == expected => Some((*error, reason.clone())),
         _ => None,
     });
-    let (error, reason) = denial.unwrap_or_else(|| panic!("no denial for fd_filestat_get: {:?}", h.events));
+    let (error, reason) =
+        denial.unwrap_or_else(|| panic!("no denial for fd_filestat_get: {:?}", h.events));
     assert_eq!(error, ErrorCode::UnknownSyscall);
-    assert!(reason.contains("wasi_snapshot_preview1.fd_filestat_get") && reason.contains("ENOSYS"), "{reason}");
-    let process = h.shared.lock().kernel().process(pid).cloned().expect("the zombie");
+    assert!(
+        reason.contains("wasi_snapshot_preview1.fd_filestat_get") && reason.contains("ENOSYS"),
+        "{reason}"
+    );
+    let process = h
+        .shared
+        .lock()
+        .kernel()
+        .process(pid)
+        .cloned()
+        .expect("the zombie");
     assert!(process.metrics.host_refusals >= 1);
 }
 
@@ -248,7 +371,12 @@ fn rust_wasip1_hello_world_runs() {
     let mut h = Harness::new();
     let pid = h.load("hello_rust", &bytes, &["one"]);
     assert_eq!(h.exit_code(pid), 0, "{}", h.console_of(pid));
-    assert!(h.console_of(pid).contains("hello from Rust, args [\"one\"]"), "{}", h.console_of(pid));
+    assert!(
+        h.console_of(pid)
+            .contains("hello from Rust, args [\"one\"]"),
+        "{}",
+        h.console_of(pid)
+    );
 }
 
 #[test]
@@ -258,7 +386,10 @@ fn toolchain_memory_without_maximum_is_held_to_64_mib() {
     assert!(valid.reencoded && valid.wasi);
     assert_eq!(valid.memory_max_pages, Some(1024));
     let again = validate_module(&valid.bytes).expect("the re-encoded module is valid");
-    assert!(!again.reencoded, "the re-encoded module declares its maximum");
+    assert!(
+        !again.reencoded,
+        "the re-encoded module declares its maximum"
+    );
 }
 
 /// A minimal valid program: own memory, `_start`.
@@ -269,8 +400,14 @@ fn load_program_refuses_each_problem_with_a_message_and_leaves_the_system_as_it_
     let mut h = Harness::new();
     let ok = h.load("minimal", &wat(MINIMAL), &[]);
     assert_eq!(h.exit_code(ok), 0);
-    let before: Vec<(ProcessId, String)> =
-        h.shared.lock().kernel().processes().values().map(|p| (p.pid, p.name.clone())).collect();
+    let before: Vec<(ProcessId, String)> = h
+        .shared
+        .lock()
+        .kernel()
+        .processes()
+        .values()
+        .map(|p| (p.pid, p.name.clone()))
+        .collect();
     let big = {
         let mut b = wat(MINIMAL);
         b.resize(orbital_supervisor::MAX_MODULE_BYTES + 1, 0);
@@ -290,18 +427,37 @@ fn load_program_refuses_each_problem_with_a_message_and_leaves_the_system_as_it_
         b
     };
     let cases: Vec<(&str, Vec<u8>, fn(&LoadError) -> bool, &str)> = vec![
-        ("text", b"int main() { return 0; }".to_vec(), |e| matches!(e, LoadError::NotWasm { .. }), "not a WebAssembly module"),
-        ("big", big, |e| matches!(e, LoadError::TooLarge { .. }), "8 MiB"),
-        ("cut", wat(MINIMAL)[..20].to_vec(), |e| matches!(e, LoadError::Malformed { .. }), "not valid WebAssembly"),
+        (
+            "text",
+            b"int main() { return 0; }".to_vec(),
+            |e| matches!(e, LoadError::NotWasm { .. }),
+            "not a WebAssembly module",
+        ),
+        (
+            "big",
+            big,
+            |e| matches!(e, LoadError::TooLarge { .. }),
+            "8 MiB",
+        ),
+        (
+            "cut",
+            wat(MINIMAL)[..20].to_vec(),
+            |e| matches!(e, LoadError::Malformed { .. }),
+            "not valid WebAssembly",
+        ),
         (
             "socket",
-            wat(r#"(module (import "host" "open_socket" (func)) (memory (export "memory") 1) (func (export "_start")))"#),
+            wat(
+                r#"(module (import "host" "open_socket" (func)) (memory (export "memory") 1) (func (export "_start")))"#,
+            ),
             |e| matches!(e, LoadError::ForbiddenImport { .. }),
             "host.open_socket",
         ),
         (
             "badsig",
-            wat(r#"(module (import "wasi_snapshot_preview1" "fd_write" (func (param i32))) (memory (export "memory") 1) (func (export "_start")))"#),
+            wat(
+                r#"(module (import "wasi_snapshot_preview1" "fd_write" (func (param i32))) (memory (export "memory") 1) (func (export "_start")))"#,
+            ),
             |e| matches!(e, LoadError::WrongSignature { .. }),
             "fd_write",
         ),
@@ -329,8 +485,18 @@ fn load_program_refuses_each_problem_with_a_message_and_leaves_the_system_as_it_
             |e| matches!(e, LoadError::StartWrongType { .. }),
             "take and return nothing",
         ),
-        ("init", wat(MINIMAL), |e| matches!(e, LoadError::NameClash { .. }), "built-in program"),
-        ("bad name!", wat(MINIMAL), |e| matches!(e, LoadError::BadName { .. }), "letters, digits"),
+        (
+            "init",
+            wat(MINIMAL),
+            |e| matches!(e, LoadError::NameClash { .. }),
+            "built-in program",
+        ),
+        (
+            "bad name!",
+            wat(MINIMAL),
+            |e| matches!(e, LoadError::BadName { .. }),
+            "letters, digits",
+        ),
         (
             "garbled",
             section("(provides: [\"inbox\"],\n  may_spawn: maybe)"),
@@ -354,18 +520,45 @@ fn load_program_refuses_each_problem_with_a_message_and_leaves_the_system_as_it_
         let error = h.shared.lock().load_program(name, &bytes).expect_err(name);
         let text = error.to_string();
         assert!(expected(&error), "{name}: unexpected refusal {error:?}");
-        assert!(text.contains(words), "{name}: {text:?} does not mention {words:?}");
-        assert!(h.shared.lock().console_text_of(ProcessId::KERNEL).contains(&text), "{name}: the refusal reaches the console");
-        let after: Vec<(ProcessId, String)> =
-            h.shared.lock().kernel().processes().values().map(|p| (p.pid, p.name.clone())).collect();
+        assert!(
+            text.contains(words),
+            "{name}: {text:?} does not mention {words:?}"
+        );
+        assert!(
+            h.shared
+                .lock()
+                .console_text_of(ProcessId::KERNEL)
+                .contains(&text),
+            "{name}: the refusal reaches the console"
+        );
+        let after: Vec<(ProcessId, String)> = h
+            .shared
+            .lock()
+            .kernel()
+            .processes()
+            .values()
+            .map(|p| (p.pid, p.name.clone()))
+            .collect();
         assert_eq!(after, before, "{name}: a refusal changed the process table");
-        let registered = h.shared.lock().manifest().program(name).is_some_and(|p| p.wasm.is_some());
+        let registered = h
+            .shared
+            .lock()
+            .manifest()
+            .program(name)
+            .is_some_and(|p| p.wasm.is_some());
         assert!(!registered, "{name}: a refusal registered the program");
     }
     // A loaded program may be replaced under its name; its capabilities come from its section.
     let with_section = section("(provides: [\"inbox\"])");
     let pid = h.load("minimal", &with_section, &[]);
-    assert_eq!(h.shared.lock().manifest().program("minimal").map(|p| p.provides.clone()), Some(vec!["inbox".to_string()]));
+    assert_eq!(
+        h.shared
+            .lock()
+            .manifest()
+            .program("minimal")
+            .map(|p| p.provides.clone()),
+        Some(vec!["inbox".to_string()])
+    );
     assert_eq!(h.exit_code(pid), 0);
 }
 
@@ -373,33 +566,52 @@ fn load_program_refuses_each_problem_with_a_message_and_leaves_the_system_as_it_
 fn fuzz_validator_never_panics_and_every_refusal_explains_itself() {
     let seeds = [
         wat(MINIMAL),
-        wat(r#"(module (import "env" "memory" (memory 2 1024)) (import "env" "orbital_syscall" (func (param i32 i32 i32 i32) (result i32))) (func (export "_start") (drop (call 0 (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0)))))"#),
-        wat(r#"(module (import "wasi_snapshot_preview1" "fd_write" (func (param i32 i32 i32 i32) (result i32))) (import "wasi_snapshot_preview1" "path_open" (func (param i32 i32 i32 i32 i32 i64 i64 i32 i32) (result i32))) (memory (export "memory") 2) (func (export "_start")) (@custom "orbital.manifest" "(provides: [\"a\"])"))"#),
+        wat(
+            r#"(module (import "env" "memory" (memory 2 1024)) (import "env" "orbital_syscall" (func (param i32 i32 i32 i32) (result i32))) (func (export "_start") (drop (call 0 (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0)))))"#,
+        ),
+        wat(
+            r#"(module (import "wasi_snapshot_preview1" "fd_write" (func (param i32 i32 i32 i32) (result i32))) (import "wasi_snapshot_preview1" "path_open" (func (param i32 i32 i32 i32 i32 i64 i64 i32 i32) (result i32))) (memory (export "memory") 2) (func (export "_start")) (@custom "orbital.manifest" "(provides: [\"a\"])"))"#,
+        ),
     ];
     let mut runner = fuzz::runner();
     let random = runner.run(&prop::collection::vec(any::<u8>(), 0..256), |bytes| {
         fuzz::executed(1);
         if let Err(e) = validate_module(&bytes) {
-            orbital_supervisor::fuzz_check!(!e.to_string().is_empty(), "a refusal without a message: {e:?}");
+            orbital_supervisor::fuzz_check!(
+                !e.to_string().is_empty(),
+                "a refusal without a message: {e:?}"
+            );
         }
         Ok(())
     });
     fuzz::finish("validator, random bytes", "modules", random);
-    let mutated = runner.run(&(0..seeds.len(), prop::collection::vec(fuzz::wasm_mutation(), 1..6)), |(seed, mutations)| {
-        fuzz::executed(1);
-        let bytes = fuzz::mutate_wasm(&seeds[seed], &mutations);
-        match validate_module(&bytes) {
-            Err(e) => orbital_supervisor::fuzz_check!(!e.to_string().is_empty(), "a refusal without a message: {e:?}"),
-            Ok(valid) => {
-                let again = validate_module(&valid.bytes);
-                orbital_supervisor::fuzz_check!(again.is_ok(), "an accepted module fails when checked again: {again:?}");
-                orbital_supervisor::fuzz_check!(
-                    valid.memory_max_pages.is_none_or(|max| max <= 1024),
-                    "accepted a memory maximum above 64 MiB: {valid:?}"
-                );
+    let mutated = runner.run(
+        &(
+            0..seeds.len(),
+            prop::collection::vec(fuzz::wasm_mutation(), 1..6),
+        ),
+        |(seed, mutations)| {
+            fuzz::executed(1);
+            let bytes = fuzz::mutate_wasm(&seeds[seed], &mutations);
+            match validate_module(&bytes) {
+                Err(e) => orbital_supervisor::fuzz_check!(
+                    !e.to_string().is_empty(),
+                    "a refusal without a message: {e:?}"
+                ),
+                Ok(valid) => {
+                    let again = validate_module(&valid.bytes);
+                    orbital_supervisor::fuzz_check!(
+                        again.is_ok(),
+                        "an accepted module fails when checked again: {again:?}"
+                    );
+                    orbital_supervisor::fuzz_check!(
+                        valid.memory_max_pages.is_none_or(|max| max <= 1024),
+                        "accepted a memory maximum above 64 MiB: {valid:?}"
+                    );
+                }
             }
-        }
-        Ok(())
-    });
+            Ok(())
+        },
+    );
     fuzz::finish("validator, mutated modules", "modules", mutated);
 }

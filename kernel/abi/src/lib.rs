@@ -418,7 +418,11 @@ pub mod host_import {
 
     /// The refusal number of `wasi::FUNCTIONS[index]` (an index past the table: "unknown").
     pub const fn wasi(index: usize) -> u32 {
-        let index = if index < super::wasi::FUNCTIONS.len() { index } else { super::wasi::FUNCTIONS.len() };
+        let index = if index < super::wasi::FUNCTIONS.len() {
+            index
+        } else {
+            super::wasi::FUNCTIONS.len()
+        };
         WASI_FIRST + index as u32
     }
 
@@ -552,7 +556,10 @@ pub mod wasi {
 
     /// The index of `name` in [`FUNCTIONS`], or `FUNCTIONS.len()` for a name WASI does not define.
     pub fn index_of(name: &str) -> usize {
-        FUNCTIONS.iter().position(|f| *f == name).unwrap_or(FUNCTIONS.len())
+        FUNCTIONS
+            .iter()
+            .position(|f| *f == name)
+            .unwrap_or(FUNCTIONS.len())
     }
 }
 
