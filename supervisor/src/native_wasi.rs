@@ -574,7 +574,10 @@ mod tests {
         memory[4..8].copy_from_slice(&100u32.to_le_bytes());
         assert_eq!(iovecs(&memory, 0, 1), None);
         memory[4..8].copy_from_slice(&8u32.to_le_bytes());
-        assert_eq!(iovecs(&memory, 0, 1), Some(vec![8..16]));
+        assert_eq!(
+            iovecs(&memory, 0, 1),
+            Some(std::iter::once(8..16).collect())
+        );
         assert_eq!(iovecs(&memory, 60, 1), None);
     }
 }

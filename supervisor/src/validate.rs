@@ -245,7 +245,7 @@ impl fmt::Display for LoadError {
             LoadError::MemoryTooLarge { pages } => write!(
                 f,
                 "its memory starts at {pages} pages ({} MiB); a process may have at most {MAX_MEMORY_PAGES} pages (64 MiB): lower the initial memory (-Wl,--initial-memory=..., a smaller stack or static arrays)",
-                pages * u64::from(memory::PAGE_BYTES) >> 20
+                (pages * u64::from(memory::PAGE_BYTES)) >> 20
             ),
             LoadError::UnsupportedMemory { what } => write!(
                 f,

@@ -392,6 +392,9 @@ fn toolchain_memory_without_maximum_is_held_to_64_mib() {
     );
 }
 
+/// A program name, its module, the refusal expected and words its message must hold.
+type RefusalCase = (&'static str, Vec<u8>, fn(&LoadError) -> bool, &'static str);
+
 /// A minimal valid program: own memory, `_start`.
 const MINIMAL: &str = r#"(module (memory (export "memory") 1 2) (func (export "_start")))"#;
 
@@ -426,7 +429,7 @@ fn load_program_refuses_each_problem_with_a_message_and_leaves_the_system_as_it_
         b.extend_from_slice(&custom);
         b
     };
-    let cases: Vec<(&str, Vec<u8>, fn(&LoadError) -> bool, &str)> = vec![
+    let cases: Vec<RefusalCase> = vec![
         (
             "text",
             b"int main() { return 0; }".to_vec(),

@@ -77,11 +77,11 @@ pub enum Mutation {
 pub fn mutation() -> impl Strategy<Value = Mutation> {
     let pos = any::<usize>();
     prop_oneof![
-        (pos.clone(), 1usize..12).prop_map(|(at, len)| Mutation::Delete { at, len }),
-        (pos.clone(), 0..TOKENS.len()).prop_map(|(at, token)| Mutation::Insert { at, token }),
-        (pos.clone(), prop::collection::vec(any::<u8>(), 1..6)).prop_map(|(at, bytes)| Mutation::InsertBytes { at, bytes }),
-        (pos.clone(), any::<u8>()).prop_map(|(at, byte)| Mutation::Replace { at, byte }),
-        (pos.clone(), 1usize..40, pos.clone()).prop_map(|(at, len, to)| Mutation::Duplicate { at, len, to }),
+        (pos, 1usize..12).prop_map(|(at, len)| Mutation::Delete { at, len }),
+        (pos, 0..TOKENS.len()).prop_map(|(at, token)| Mutation::Insert { at, token }),
+        (pos, prop::collection::vec(any::<u8>(), 1..6)).prop_map(|(at, bytes)| Mutation::InsertBytes { at, bytes }),
+        (pos, any::<u8>()).prop_map(|(at, byte)| Mutation::Replace { at, byte }),
+        (pos, 1usize..40, pos).prop_map(|(at, len, to)| Mutation::Duplicate { at, len, to }),
         pos.prop_map(|at| Mutation::Truncate { at }),
     ]
 }
