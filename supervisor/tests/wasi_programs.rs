@@ -588,6 +588,7 @@ fn fuzz_validator_never_panics_and_every_refusal_explains_itself() {
         Ok(())
     });
     fuzz::finish("validator, random bytes", "modules", random);
+    let mut runner = fuzz::runner();
     let mutated = runner.run(
         &(
             0..seeds.len(),
