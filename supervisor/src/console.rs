@@ -59,9 +59,10 @@ impl Supervisor {
         &self.console
     }
 
-    /// Everything in the console log written by `pid` (or by the supervisor, for `KERNEL`), joined.
+    /// Everything logged for `pid` (or by the supervisor, for `KERNEL`), joined: its transcript,
+    /// kept after it ended (see [`Supervisor::console_lines_of`]).
     pub fn console_text_of(&self, pid: ProcessId) -> String {
-        self.console.iter().filter(|l| l.pid == pid).map(|l| l.text.as_str()).collect()
+        self.console_lines_of(pid).iter().map(|l| l.text.as_str()).collect()
     }
 
     /// Drains the kernel's events (for the ECS), keeping console output in the console log.
@@ -81,6 +82,7 @@ impl Supervisor {
     }
 
     pub(crate) fn push_console(&mut self, line: ConsoleLine) {
+        self.record_transcript(&line);
         if self.console.len() == CONSOLE_LOG_CAPACITY {
             self.console.pop_front();
         }

@@ -142,7 +142,7 @@ impl Supervisor {
             }
             Dispatch::Spawn { program } => {
                 // A refusal carries its explanation as reply data, for the caller to print.
-                let reply = match self.spawn_program(&program) {
+                let reply = match self.spawn_command(&program) {
                     Ok(child) => Reply { result: child.0 as i32, data: Vec::new() },
                     Err(error) => Reply { result: error.code().to_result(), data: error.to_string().into_bytes() },
                 };

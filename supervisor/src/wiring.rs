@@ -61,7 +61,12 @@ impl Supervisor {
     /// its manifest entry declares (docs/ABI.md, "Capabilities"), and starts its guest. A refusal
     /// is also written to the console log, so it reaches a person whoever asked.
     pub fn spawn_program(&mut self, name: &str) -> Result<ProcessId, SpawnError> {
-        let result = self.try_spawn(name);
+        self.spawn_program_with_args(name, &[])
+    }
+
+    /// [`Supervisor::spawn_program`] with arguments for the process (`argv[1..]` of a WASI program).
+    pub fn spawn_program_with_args(&mut self, name: &str, args: &[String]) -> Result<ProcessId, SpawnError> {
+        let result = self.try_spawn(name, args);
         if let Err(error) = &result {
             tracing::warn!("spawn refused: {error}");
             self.notice(ProcessId::KERNEL, format!("supervisor: {error}"));
@@ -69,8 +74,8 @@ impl Supervisor {
         result
     }
 
-    pub(crate) fn try_spawn(&mut self, name: &str) -> Result<ProcessId, SpawnError> {
-        let spec = self.manifest.program(name).cloned().ok_or_else(|| SpawnError::UnknownProgram {
+    pub(crate) fn try_spawn(&mut self, name: &str, args: &[String]) -> Result<ProcessId, SpawnError> {
+        let mut spec = self.manifest.program(name).cloned().ok_or_else(|| SpawnError::UnknownProgram {
             name: name.to_string(),
             available: self.manifest.names().iter().map(|s| s.to_string()).collect(),
         })?;
@@ -88,9 +93,11 @@ impl Supervisor {
             wiring.push(provider.map(|endpoint| (endpoint, connect.rights_bits(), connect.exclusive)));
         }
         let now_ns = self.now_ns();
-        let kernel_error = |error| SpawnError::Kernel { program: spec.name.clone(), error };
+        let program = spec.name.clone();
+        let kernel_error = |error| SpawnError::Kernel { program: program.clone(), error };
         let pid = self.kernel.register_process(&spec.name, now_ns).map_err(kernel_error)?;
-        if let Err(error) = self.wire(pid, &spec, &wiring, now_ns) {
+        let wired = self.wire(pid, &spec, &wiring, now_ns);
+        if let Err(error) = wired.and_then(|()| self.prepare_launch(pid, &mut spec, args, now_ns)) {
             self.abandon(pid, format!("wiring failed: {}", error.name()));
             return Err(kernel_error(error));
         }

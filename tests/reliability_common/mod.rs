@@ -86,6 +86,7 @@ pub fn test_programs(messages_per_pair: u64) -> Vec<(ProgramSpec, Vec<u8>)> {
             .map(|(service, rights)| ConnectSpec { service: service.to_string(), rights: rights.to_string(), required: true, exclusive: false })
             .collect(),
         description: String::new(),
+        ..ProgramSpec::default()
     };
     let m = |text: String| text.into_bytes();
     vec![
