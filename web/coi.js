@@ -69,7 +69,7 @@ if (typeof ServiceWorkerGlobalScope !== "undefined" && self instanceof ServiceWo
 } else {
   (() => {
     const KEY = "orbital-coi"; // sessionStorage: "reloading" just before the one reload, "done" after
-    const ACTIVATION_TIMEOUT_MS = 15_000;
+    const ACTIVATION_TIMEOUT_MS = 15000;
     let settle;
     const state = { status: "unknown", detail: "", settled: new Promise((resolve) => (settle = resolve)) };
     window.orbitalIsolation = state;
@@ -129,6 +129,16 @@ if (typeof ServiceWorkerGlobalScope !== "undefined" && self instanceof ServiceWo
       finish("file");
     } else if (!("crossOriginIsolated" in window)) {
       finish("old-browser");
+      // The page's own script may be too new for such a browser to run at all: say it from here.
+      document.addEventListener("DOMContentLoaded", () => {
+        const text = document.getElementById("notice-text");
+        if (text && (!window.orbital || window.orbital.state === "loading")) {
+          text.innerHTML =
+            "This browser is too old for the playground, which needs <b>cross-origin isolation</b> " +
+            "for <code>SharedArrayBuffer</code>.<br><br>Update it, or use a current Chrome or Edge (92+), " +
+            "Firefox (79+) or Safari (15.2+).";
+        }
+      });
     } else if (!window.isSecureContext) {
       finish("insecure");
     } else if (!container) {

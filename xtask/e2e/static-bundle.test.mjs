@@ -7,7 +7,8 @@ import { createServer } from "node:http";
 import { readFile, stat } from "node:fs/promises";
 import { extname, join, resolve, sep } from "node:path";
 import { pathToFileURL } from "node:url";
-import { ARTIFACTS, URL as ISOLATED_URL, launch, waitFor } from "./lib.mjs";
+import { chromium } from "playwright-core";
+import { ARTIFACTS, CHROMIUM_ARGS, URL as ISOLATED_URL, launch, waitFor } from "./lib.mjs";
 
 const SITE = process.env.ORBITAL_SITE;
 const PREFIX = "/some/path/";
@@ -40,7 +41,7 @@ if (!SITE) {
  * What any static host does and no more: files under PREFIX with a MIME type by extension, a
  * redirect from the prefix without its slash, 404 elsewhere; no COOP/COEP/CORP, no brotli.
  */
-async function plainServer(root) {
+async function plainServer(root, extraHeaders = {}) {
   const types = {
     ".html": "text/html; charset=utf-8",
     ".js": "text/javascript; charset=utf-8",
@@ -60,7 +61,7 @@ async function plainServer(root) {
     try {
       if ((await stat(file)).isDirectory()) file = join(file, "index.html");
       const body = await readFile(file);
-      res.writeHead(200, { "Content-Type": types[extname(file)] ?? "application/octet-stream" });
+      res.writeHead(200, { "Content-Type": types[extname(file)] ?? "application/octet-stream", ...extraHeaders });
       res.end(body);
     } catch {
       res.writeHead(404).end();
@@ -191,7 +192,70 @@ await check("no page errors on the static host", async () => {
   if (pageErrors.length) throw new Error(pageErrors.join("\n    "));
 });
 await context.close();
+
+/** Opens `url` in a fresh context and waits until the page gives up; returns what it shows. */
+async function refusal(b, url, contextOptions = {}) {
+  const ctx = await b.newContext({ viewport: { width: 1024, height: 640 }, deviceScaleFactor: 1, ...contextOptions });
+  const p = await ctx.newPage();
+  let loads = 0;
+  p.on("framenavigated", (frame) => {
+    if (frame === p.mainFrame()) loads++;
+  });
+  await p.goto(url);
+  const state = await waitForState(p, "the page to give up", 30_000);
+  const status = await p.evaluate(() => window.orbitalIsolation?.status);
+  const text = (await p.locator("#notice").isVisible()) ? await p.locator("#notice").innerText() : "(notice hidden)";
+  return { ctx, p, state, status, text, loads: () => loads };
+}
+
+await check("a service worker that never activates: no reload, the page says why", async () => {
+  // Playwright's "block" turns register() into a no-op, as a browser that refuses the worker would.
+  const { ctx, state, status, text, loads } = await refusal(browser, base, { serviceWorkers: "block" });
+  await new Promise((r) => setTimeout(r, 1000));
+  await ctx.close();
+  if (state.state !== "failed" || status !== "register-failed") throw new Error(`state ${state.state}, isolation ${status}`);
+  if (loads() !== 1) throw new Error(`${loads()} page loads: the page reloaded without a worker`);
+  for (const needle of ["could not be installed", "private browsing", "cargo xtask serve"]) {
+    if (!text.includes(needle)) throw new Error(`the notice does not say "${needle}": ${text}`);
+  }
+});
+
+await check("plain http from a host other than localhost: the page says to use HTTPS", async () => {
+  // Chromium maps the name to loopback, but the page is not a secure context.
+  const port = new globalThis.URL(base).port;
+  const b = await chromium.launch({
+    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+    args: [...CHROMIUM_ARGS, "--host-resolver-rules=MAP school.example 127.0.0.1"],
+  });
+  try {
+    const { state, status, text } = await refusal(b, `http://school.example:${port}${PREFIX}`);
+    if (state.state !== "failed" || status !== "insecure") throw new Error(`state ${state.state}, isolation ${status}`);
+    for (const needle of ["HTTPS", "localhost"]) {
+      if (!text.includes(needle)) throw new Error(`the notice does not say "${needle}": ${text}`);
+    }
+  } finally {
+    await b.close();
+  }
+});
 server.close();
+
+await check("still not isolated after the one reload: no second reload (no loop), the page explains", async () => {
+  // A host that sends COOP/COEP values that do not isolate: the worker leaves them alone, as it
+  // does any response that has both headers, so the reload cannot help; the page must not loop.
+  const odd = await plainServer(SITE, { "Cross-Origin-Opener-Policy": "unsafe-none", "Cross-Origin-Embedder-Policy": "unsafe-none" });
+  try {
+    const { ctx, state, status, text, loads } = await refusal(browser, odd.base);
+    await new Promise((r) => setTimeout(r, 2000)); // time for a (wrong) second reload
+    const later = loads();
+    await ctx.close();
+    if (state.state !== "failed" || status !== "worker-not-enough") throw new Error(`state ${state.state}, isolation ${status}`);
+    if (later !== 2) throw new Error(`${later} page loads, expected 2 (the visit and one reload)`);
+    if (!text.includes("still did not isolate")) throw new Error(`the notice: ${text}`);
+    return `${later} page loads`;
+  } finally {
+    odd.server.close();
+  }
+});
 
 await check("from file:// the page explains to serve the folder over http", async () => {
   const ctx = await browser.newContext({ viewport: { width: 1024, height: 640 }, deviceScaleFactor: 1 });
