@@ -3,7 +3,8 @@
 //!
 //! - `guests`: build the guest programs to wasm32.
 //! - `abi-js`: regenerate `web/abi.js` from the ABI crate.
-//! - `dist [--profile web-test|release] [--out DIR]`: build the static site.
+//! - `dist [--profile web-test|release] [--out DIR] [--zip]`: build the static site (for any static
+//!   host, also under a sub-path); `--zip` also writes it as `<DIR>.zip`.
 //! - `serve [--port N] [--profile ..]`: dist (release by default), then serve it with COOP/COEP.
 //! - `test [--e2e-only] [--no-build]`: every test: cargo's, then the browser end-to-end tests.
 //! - `bench-web [--profile ..]`: browser benchmarks (syscall vs raw Atomics round trips, sizes, ...).
@@ -19,6 +20,7 @@ mod e2e;
 mod guests;
 mod serve;
 mod tools;
+mod zip;
 
 use tools::repo_root;
 
@@ -36,8 +38,9 @@ fn main() -> ExitCode {
 const USAGE: &str = "usage: cargo xtask <command>
   guests                                   build the guest programs (wasm32)
   abi-js                                   regenerate web/abi.js from kernel/abi
-  dist [--profile web-test|release] [--out DIR]
+  dist [--profile web-test|release] [--out DIR] [--zip]
                                            build the static site (default: release into target/site)
+                                           for any static web host; --zip also writes <DIR>.zip
   serve [--port N] [--profile P] [--out DIR] [--no-build]
                                            dist, then serve on http://127.0.0.1:N/ (default 8000)
   test [--e2e-only] [--no-build]           all tests: cargo test --workspace, then the browser tests
@@ -64,8 +67,23 @@ fn run_command(args: &[String]) -> Result<(), String> {
         "dist" => {
             let profile = flags.profile(dist::Profile::Release)?;
             let out = flags.take_value("--out")?.map(PathBuf::from).unwrap_or_else(|| profile.default_out(&root));
+            let zip = flags.take_switch("--zip");
             flags.finish()?;
-            dist::dist(&root, &dist::Options { profile, out })?.print();
+            dist::dist(&root, &dist::Options { profile, out: out.clone() })?.print();
+            if zip {
+                let started = std::time::Instant::now();
+                let (path, report) = dist::zip_site(&out)?;
+                println!(
+                    "\nzip: {} ({:.2} MiB; {} files, {:.2} MiB unpacked, in `{}/`) in {:.1} s\n\
+                     Unzip it on the web host; the same rules apply as for the folder.",
+                    path.display(),
+                    dist::mib(report.zip_bytes),
+                    report.files,
+                    dist::mib(report.raw_bytes),
+                    dist::ZIP_FOLDER,
+                    started.elapsed().as_secs_f64()
+                );
+            }
         }
         "serve" => {
             let profile = flags.profile(dist::Profile::Release)?;
