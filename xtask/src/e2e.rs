@@ -37,11 +37,17 @@ pub fn test(root: &Path, e2e_only: bool, no_build: bool) -> Result<(), String> {
     };
 
     if !e2e_only {
+        // Format first: it takes a second and a failure is the quickest to fix.
+        let t = Instant::now();
+        record("cargo fmt --check", t, run(cargo().current_dir(root).args(["fmt", "--all", "--check"])));
         let t = Instant::now();
         crate::guests::build(root)?;
         record("build guests", t, Ok(()));
         let t = Instant::now();
         record("cargo test --workspace", t, run(cargo().current_dir(root).args(["test", "--workspace"])));
+        let t = Instant::now();
+        let clippy = ["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"];
+        record("cargo clippy --workspace -- -D warnings", t, run(cargo().current_dir(root).args(clippy)));
     }
 
     let site = Profile::WebTest.default_out(root);
