@@ -1,6 +1,7 @@
 //! Shared by the reliability and soak tests: a headless app on the native host whose manifest
 //! holds the real guests plus small fault-injection programs written in the WebAssembly text
-//! format (the native host's wasmi accepts text modules too), and helpers to wait and measure.
+//! format (compiled to binary with `wat`, as the hosts take only binary modules), and helpers to
+//! wait and measure.
 #![allow(dead_code)]
 
 use std::path::PathBuf;
@@ -88,7 +89,7 @@ pub fn test_programs(messages_per_pair: u64) -> Vec<(ProgramSpec, Vec<u8>)> {
         description: String::new(),
         ..ProgramSpec::default()
     };
-    let m = |text: String| text.into_bytes();
+    let m = |text: String| wat::parse_str(&text).unwrap_or_else(|e| panic!("a test module does not compile: {e}\n{text}"));
     vec![
         // Owns two endpoints and sleeps forever: never drains its inbox.
         (
