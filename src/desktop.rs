@@ -31,19 +31,19 @@ const SETTLE: Duration = Duration::from_secs(3);
 const SETTLE_FRAMES: u32 = 30;
 
 /// Screenshot once the boot set runs, then exit. See the module docs.
-pub struct ScreenshotPlugin {
+pub struct BootScreenshotPlugin {
     pub path: PathBuf,
 }
 
-impl ScreenshotPlugin {
+impl BootScreenshotPlugin {
     /// The plugin if `ORBITAL_SCREENSHOT` names a file.
-    pub fn from_env() -> Option<ScreenshotPlugin> {
+    pub fn from_env() -> Option<BootScreenshotPlugin> {
         let path = std::env::var_os(SCREENSHOT_ENV).filter(|p| !p.is_empty())?;
-        Some(ScreenshotPlugin { path: path.into() })
+        Some(BootScreenshotPlugin { path: path.into() })
     }
 }
 
-impl Plugin for ScreenshotPlugin {
+impl Plugin for BootScreenshotPlugin {
     fn build(&self, app: &mut App) {
         app.insert_resource(ScreenshotState {
             path: self.path.clone(),

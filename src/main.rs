@@ -39,7 +39,7 @@ fn main() {
 #[cfg(not(target_arch = "wasm32"))]
 fn main() -> AppExit {
     let mut app = app(SupervisorPlugin::default());
-    if let Some(screenshot) = orbital_playground::desktop::ScreenshotPlugin::from_env() {
+    if let Some(screenshot) = orbital_playground::desktop::BootScreenshotPlugin::from_env() {
         app.add_plugins(screenshot);
     }
     app.run()

@@ -20,7 +20,7 @@ use crate::{cargo, run, target_dir};
 /// Mesa's software Vulkan driver and the Vulkan loader, and the X11 libraries winit loads at run
 /// time.
 pub const APT_PACKAGES: &str =
-    "xvfb mesa-vulkan-drivers libvulkan1 libx11-6 libx11-xcb1 libxcursor1 libxi6 libxrandr2 libxkbcommon-x11-0";
+    "xvfb mesa-vulkan-drivers libvulkan1 libx11-6 libx11-xcb1 libxcursor1 libxi6 libxkbcommon-x11-0";
 
 /// The virtual screen: larger than the app's default 1280x720 window.
 const SCREEN: &str = "1600x1000x24";
@@ -197,12 +197,11 @@ fn watch_app(mut command: Command, log_path: &Path) -> Result<(), String> {
     };
     let _ = child.kill();
     let _ = child.wait();
-    let tail: Vec<String> = progress.tail.into_iter().collect();
-    Err(format!(
-        "desktop: {failure}\n--- the app's last log lines (all its output is in {}):\n{}",
-        log_path.display(),
-        tail.join("\n")
-    ))
+    eprintln!("desktop: {failure}; the app's last log lines:");
+    for line in &progress.tail {
+        eprintln!("  | {line}");
+    }
+    Err(format!("desktop: {failure} (everything the app printed: {})", log_path.display()))
 }
 
 /// Forwards the child's stdout and stderr, line by line, to one channel.
@@ -248,14 +247,15 @@ impl Xvfb {
     /// Starts Xvfb on a free display number (it picks one and writes it to `-displayfd`).
     fn start(xvfb: &Path, log_path: &Path) -> Result<Xvfb, String> {
         let log = File::create(log_path).map_err(|e| format!("cannot create {}: {e}", log_path.display()))?;
-        let mut child = Command::new(xvfb)
+        let child = Command::new(xvfb)
             .args(["-displayfd", "1", "-screen", "0", SCREEN, "-nolisten", "tcp"])
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(log)
             .spawn()
             .map_err(|e| format!("cannot start {}: {e}", xvfb.display()))?;
-        let mut out = child.stdout.take().ok_or("no stdout from Xvfb")?;
+        let mut server = Xvfb { child, display: 0 };
+        let mut out = server.child.stdout.take().ok_or("no stdout from Xvfb")?;
         let (send, number) = channel();
         std::thread::spawn(move || {
             let mut text = String::new();
@@ -265,7 +265,6 @@ impl Xvfb {
             }
             let _ = send.send(text);
         });
-        let mut server = Xvfb { child, display: 0 };
         let text = number.recv_timeout(Duration::from_secs(20)).unwrap_or_default();
         server.display = text.trim().parse().map_err(|_| {
             format!("Xvfb did not start (it printed {text:?} as its display; see {})", log_path.display())
