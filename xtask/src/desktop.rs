@@ -42,12 +42,14 @@ pub fn run_desktop_check(root: &Path, build: bool) -> Result<PathBuf, String> {
     })?;
     if build {
         crate::guests::build(root)?;
-        // The dev-profile binary `cargo test --workspace` builds; nothing to do when it is fresh.
-        run(cargo().current_dir(root).args(["build", "--package", "orbital-playground", "--bin", "orbital-playground"]))?;
+        // Exactly the binary `cargo test --workspace` builds (nothing to do when that is fresh):
+        // `cargo build -p orbital-playground` would unify dependency features differently and
+        // build Bevy a second time.
+        run(cargo().current_dir(root).args(["test", "--workspace", "--no-run"]))?;
     }
     let binary = target_dir(root).join("debug").join("orbital-playground");
     if !binary.is_file() {
-        return Err(format!("{} is missing: run `cargo build` (or `cargo xtask desktop`)", binary.display()));
+        return Err(format!("{} is missing: run `cargo test --workspace --no-run`", binary.display()));
     }
     let artifacts = target_dir(root).join("e2e");
     std::fs::create_dir_all(&artifacts).map_err(|e| format!("cannot create {}: {e}", artifacts.display()))?;
