@@ -3,6 +3,8 @@ pub use orbital_abi as abi;
 pub use orbital_kernel as kernel;
 
 pub mod classroom;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod desktop;
 pub mod frame_timing;
 pub mod graph;
 pub mod panels;

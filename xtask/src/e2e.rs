@@ -45,6 +45,9 @@ pub fn test(root: &Path, e2e_only: bool, no_build: bool) -> Result<(), String> {
         record("build guests", t, Ok(()));
         let t = Instant::now();
         record("cargo test --workspace", t, run(cargo().current_dir(root).args(["test", "--workspace"])));
+        // The binary `cargo test` just built, in a window under Xvfb (xtask/src/desktop.rs).
+        let t = Instant::now();
+        record("desktop window (Xvfb)", t, crate::desktop::run_desktop_check(root, false).map(|_| ()));
         let t = Instant::now();
         let clippy = ["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"];
         record("cargo clippy --workspace -- -D warnings", t, run(cargo().current_dir(root).args(clippy)));

@@ -6,7 +6,8 @@
 //! - `dist [--profile web-test|release] [--out DIR] [--zip]`: build the static site (for any static
 //!   host, also under a sub-path); `--zip` also writes it as `<DIR>.zip`.
 //! - `serve [--port N] [--profile ..]`: dist (release by default), then serve it with COOP/COEP.
-//! - `test [--e2e-only] [--no-build]`: every test: cargo's, then the browser end-to-end tests.
+//! - `test [--e2e-only] [--no-build]`: every test: cargo's, the desktop window, then the browser tests.
+//! - `desktop [--no-build]`: the native app in a window under Xvfb: the boot set runs, a screenshot.
 //! - `bench-web [--profile ..]`: browser benchmarks (syscall vs raw Atomics round trips, sizes, ...).
 //! - `bench [--profile ..] [--no-build] [--skip-kernel] [--skip-browser] [--site DIR]`: every benchmark,
 //!   one table with a baseline per figure (target/bench/bench.json).
@@ -15,6 +16,7 @@ use std::process::ExitCode;
 
 mod abi_js;
 mod bench;
+mod desktop;
 mod dist;
 mod e2e;
 mod guests;
@@ -43,7 +45,10 @@ const USAGE: &str = "usage: cargo xtask <command>
                                            for any static web host; --zip also writes <DIR>.zip
   serve [--port N] [--profile P] [--out DIR] [--no-build]
                                            dist, then serve on http://127.0.0.1:N/ (default 8000)
-  test [--e2e-only] [--no-build]           all tests: cargo test --workspace, then the browser tests
+  test [--e2e-only] [--no-build]           all tests: cargo test --workspace, the desktop window
+                                           under Xvfb, then the browser tests
+  desktop [--no-build]                     the native app under Xvfb until the boot set runs;
+                                           screenshot in target/e2e/desktop.png
   bench-web [--profile P] [--no-build]     browser benchmarks; writes target/bench/web.json
   bench [--profile P] [--no-build] [--skip-kernel] [--skip-browser] [--site DIR] [--report-only]
                                            every benchmark in one table (release unless --profile);
@@ -105,6 +110,11 @@ fn run_command(args: &[String]) -> Result<(), String> {
             let no_build = flags.take_switch("--no-build");
             flags.finish()?;
             e2e::test(&root, e2e_only, no_build)?;
+        }
+        "desktop" => {
+            let no_build = flags.take_switch("--no-build");
+            flags.finish()?;
+            desktop::run_desktop_check(&root, !no_build)?;
         }
         "bench-web" => {
             let profile = flags.profile(dist::Profile::WebTest)?;
