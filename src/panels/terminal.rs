@@ -48,7 +48,7 @@ pub(super) fn terminal_ui(
             }
             ConsoleKind::Notice => {
                 text.push_str("[supervisor] ");
-                text.push_str(&line.text);
+                text.push_str(line.text.strip_prefix("supervisor: ").unwrap_or(&line.text));
                 if !line.text.ends_with('\n') {
                     text.push('\n');
                 }

@@ -2,7 +2,8 @@
 // `cargo xtask test`, into ORBITAL_WASI_DIR) dropped on the canvas with a real `drop` event,
 // picked with "Load program…", loaded with window.supervisor.load_program; their console output
 // (get_console_json), stdin, the clock, an unsupported WASI function, and every refusal, with the
-// boot set alive throughout. Screenshots: program-dropped.png, program-refused.png.
+// boot set alive throughout. Screenshots: program-drag-hint.png, program-dropped.png (hello, ended),
+// program-running.png (upper, dropped, read what was typed while selected), program-refused.png.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { ARTIFACTS, openPlayground, waitFor } from "./lib.mjs";
@@ -163,17 +164,22 @@ await t.check("load_program with arguments; spawn with arguments at the terminal
 });
 
 await t.check("upper reads the terminal's lines while selected, and the API's", async () => {
-  const r = await load("upper", wasm("upper"));
-  if (r.error) throw new Error(r.error);
+  await finishDrop(await drop("upper.wasm", wasm("upper")));
+  const r = await waitFor("an upper process", async () => (await byName("upper"))[0], { timeoutMs: 60_000 });
   await select(r.pid);
   await t.clickControl("terminal_input");
   await page.keyboard.type("typed line");
   await page.keyboard.press("Enter");
   await waitForOutput(r.pid, "TYPED LINE");
+  await page.keyboard.type("a second line");
+  await t.frames(3);
+  await t.screenshot("program-running.png");
+  await page.keyboard.press("Enter");
+  await waitForOutput(r.pid, "A SECOND LINE");
   await t.sv((s, pid) => s.send_input_to(pid, "from the api"), r.pid);
   await waitForOutput(r.pid, "FROM THE API");
   await t.sv((s, pid) => s.close_input_of(pid), r.pid);
-  const c = await waitForOutput(r.pid, "upper: 2 line(s), end of input");
+  const c = await waitForOutput(r.pid, "upper: 3 line(s), end of input");
   return c.lines.join(" | ");
 });
 
