@@ -8,6 +8,7 @@ pub mod desktop;
 pub mod frame_timing;
 pub mod graph;
 pub mod panels;
+pub mod programs;
 pub mod render_quality;
 pub mod scenario;
 #[cfg(test)]
@@ -36,6 +37,7 @@ impl PluginGroup for PlaygroundPlugins {
             .add(render_quality::render_quality_plugin)
             .add(frame_timing::frame_timing_plugin)
             .add(scenario::ScenarioPlugin)
+            .add(programs::programs_plugin)
             .add(graph::GraphPlugin)
             .add(graph::GraphDrawPlugin)
             .add(panels::PanelsPlugin)

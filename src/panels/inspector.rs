@@ -23,6 +23,11 @@ pub(super) fn inspector_ui(ui: &mut egui::Ui, supervisor: &Supervisor, data: &Pa
     let kernel = supervisor.kernel();
     let Some(process) = kernel.process(pid) else {
         ui.label(format!("pid {} is gone.", pid.0));
+        let text = supervisor.console_text_of(pid);
+        if !text.is_empty() {
+            ui.strong("Console output");
+            egui::ScrollArea::vertical().id_salt("gone_console").show(ui, |ui| ui.monospace(text));
+        }
         return;
     };
     let view = data.processes.iter().find(|(p, _)| p.pid == pid).map(|(_, v)| v);
@@ -135,18 +140,13 @@ pub(super) fn inspector_ui(ui: &mut egui::Ui, supervisor: &Supervisor, data: &Pa
 
         ui.separator();
         ui.strong("Console output");
-        let text: String = supervisor
-            .console_log()
-            .iter()
-            .rev()
-            .filter(|l| l.pid == pid)
-            .take(12)
-            .collect::<Vec<_>>()
-            .into_iter()
-            .rev()
-            .map(|l| l.text.as_str())
-            .collect();
+        // The process's own transcript (kept after the shared log moved on), the last lines.
+        let lines = supervisor.console_lines_of(pid);
+        let text: String = lines.iter().rev().take(40).collect::<Vec<_>>().into_iter().rev().map(|l| l.text.as_str()).collect();
         let text = text.rsplit('\x0c').next().unwrap_or_default();
+        if supervisor.has_console_input(pid) && !process.state.is_zombie() {
+            ui.small("Reads console input: type in the terminal while it is selected.");
+        }
         ui.monospace(if text.is_empty() { "(nothing)" } else { text });
     });
 }

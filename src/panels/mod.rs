@@ -87,6 +87,8 @@ impl Plugin for PanelsPlugin {
         ui_state::ensure_ui_state(app);
         app.init_resource::<PanelState>()
             .init_resource::<RateStats>()
+            .init_resource::<crate::web::drop::FileInbox>()
+            .init_resource::<crate::programs::ProgramsState>()
             .add_systems(Update, (stats::sample_rates, show_refused_intents))
             .add_systems(EguiPrimaryContextPass, draw_panels);
     }
@@ -111,6 +113,8 @@ pub(crate) struct PanelData<'w, 's> {
     pub quality: Res<'w, crate::render_quality::RenderQuality>,
     pub quality_settings: ResMut<'w, crate::render_quality::RenderQualitySettings>,
     pub graph: Res<'w, crate::graph::GraphModel>,
+    pub files: Res<'w, crate::web::drop::FileInbox>,
+    pub programs: Res<'w, crate::programs::ProgramsState>,
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -171,7 +175,7 @@ fn draw_panels(
                 });
                 ui.separator();
                 match state.bottom_tab {
-                    BottomTab::Terminal => terminal::terminal_ui(ui, &supervisor, &mut state, &mut actions),
+                    BottomTab::Terminal => terminal::terminal_ui(ui, &supervisor, &mut state, data.selection.0, &mut actions),
                     BottomTab::Traffic => logs::traffic_log_ui(ui, &supervisor, &data, &mut state),
                     BottomTab::Capabilities => logs::capability_log_ui(ui, &supervisor, &data),
                     BottomTab::Endpoints => logs::endpoints_ui(ui, &supervisor, &data),

@@ -116,6 +116,13 @@ pub async fn shim_url(fetch: Result<JsFuture, String>) -> String {
     }
 }
 
+/// The text at `url`, or why not (HTTP status or network error).
+pub async fn fetch_text(url: &str) -> Result<String, String> {
+    let response = ok_response(start_fetch(url)?.await.map_err(|e| js_error_text(&e))?)?;
+    let text = JsFuture::from(response.text().map_err(|e| js_error_text(&e))?).await.map_err(|e| js_error_text(&e))?;
+    text.as_string().ok_or_else(|| format!("{url} is not text"))
+}
+
 fn ok_response(response: JsValue) -> Result<web_sys::Response, String> {
     let response: web_sys::Response = response.dyn_into().map_err(|_| "fetch did not return a Response")?;
     if !response.ok() {

@@ -94,8 +94,9 @@ impl Supervisor {
         bytes: &[u8],
         args: &[String],
     ) -> Result<ProcessId, LoadError> {
-        let name = program_name(name)?;
+        // The bytes first: a dropped text file is "not WebAssembly", whatever its name.
         let valid = validate_module(bytes)?;
+        let name = program_name(name)?;
         if self.manifest.program(&name).is_some() && !self.runtime.loaded.contains(&name) {
             return Err(LoadError::NameClash { name });
         }

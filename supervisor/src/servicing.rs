@@ -129,8 +129,19 @@ impl Supervisor {
             let _ = self.kernel.report_memory(pid, u64::from(request.memory_bytes), now_ns);
         }
         let call = SyscallArgs { number: request.number, args: request.args };
+        // Console output goes into the console log here, not from the kernel's event queue: that
+        // queue is bounded and drained once a frame, so a slow or hidden page under heavy IPC
+        // would drop a program's output with the traffic events (`drain_events` skips them).
+        let console_text = (request.number == crate::abi::nr::CONSOLE_WRITE).then(|| String::from_utf8_lossy(&request.data).into_owned());
         match self.kernel.dispatch(pid, call, &request.data, now_ns) {
-            Dispatch::Complete(reply) => self.reply(pid, request.number, reply, now_ns),
+            Dispatch::Complete(reply) => {
+                if let Some(text) = console_text
+                    && reply.result >= 0
+                {
+                    self.push_console(crate::console::ConsoleLine { pid, kind: crate::console::ConsoleKind::Output, text, at_ns: now_ns });
+                }
+                self.reply(pid, request.number, reply, now_ns)
+            }
             Dispatch::Pending => {
                 if let Some(guest) = self.guests.get_mut(&pid) {
                     guest.in_flight = Some(request.number);

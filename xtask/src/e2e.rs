@@ -67,6 +67,8 @@ pub fn test(root: &Path, e2e_only: bool, no_build: bool) -> Result<(), String> {
     let artifacts = target_dir(root).join("e2e");
     std::fs::create_dir_all(&artifacts).map_err(|e| e.to_string())?;
 
+    // The C test programs students' programs are tested with (dropped on the canvas).
+    let wasi_dir = crate::guests::build_wasi_programs(root)?;
     let scripts = test_scripts(root)?;
     if scripts.is_empty() {
         return Err(format!("no *.test.mjs scripts in {}", e2e_dir(root).display()));
@@ -75,7 +77,10 @@ pub fn test(root: &Path, e2e_only: bool, no_build: bool) -> Result<(), String> {
         let name = format!("e2e {}", script.file_name().unwrap_or_default().to_string_lossy());
         println!("\n=== {name}");
         let t = Instant::now();
-        let result = run_node(root, script, &server.url(), &artifacts, &[("ORBITAL_SITE", site.display().to_string())]);
+        let result = run_node(root, script, &server.url(), &artifacts, &[
+            ("ORBITAL_SITE", site.display().to_string()),
+            ("ORBITAL_WASI_DIR", wasi_dir.display().to_string()),
+        ]);
         record(&name, t, result);
     }
     server.stop();

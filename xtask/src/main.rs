@@ -64,6 +64,8 @@ fn run_command(args: &[String]) -> Result<(), String> {
         "guests" => {
             let dir = guests::build(&root)?;
             println!("guests built in {}", dir.display());
+            let wasi = guests::build_wasi_programs(&root)?;
+            println!("C test programs (WASI) built in {}", wasi.display());
         }
         "abi-js" => {
             let changed = abi_js::write(&root)?;
