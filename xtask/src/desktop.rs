@@ -14,7 +14,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
 use std::time::{Duration, Instant};
 
-use crate::{cargo, run, target_dir};
+use crate::tools::{cargo, run, target_dir};
 
 /// What a new Debian machine needs for this test (`.ci/run` installs them): the virtual X server,
 /// Mesa's software Vulkan driver and the Vulkan loader, and the X11 libraries winit loads at run
