@@ -9,13 +9,18 @@ use bevy::prelude::*;
 use bevy_egui::input::egui_wants_any_keyboard_input;
 
 use crate::graph::{CameraRig, request_kill};
-use crate::supervisor::{ProcessEntity, ProcessView, SupervisorHandle, SupervisorIntent, TimeControl};
+use crate::supervisor::{
+    ProcessEntity, ProcessView, SupervisorHandle, SupervisorIntent, TimeControl,
+};
 use crate::theme::{Theme, ThemeMode};
 use crate::ui_state::{self, ControlState, Selection, Toasts, next_speed};
 
 pub fn classroom_plugin(app: &mut App) {
     ui_state::ensure_ui_state(app);
-    app.add_systems(Update, handle_shortcuts.run_if(not(egui_wants_any_keyboard_input)));
+    app.add_systems(
+        Update,
+        handle_shortcuts.run_if(not(egui_wants_any_keyboard_input)),
+    );
 }
 
 /// What a key press asks for, independent of Bevy (unit-tested).
@@ -67,7 +72,9 @@ fn handle_shortcuts(
         if key.state != ButtonState::Pressed || key.repeat {
             continue;
         }
-        let Some(shortcut) = shortcut_for(&key.logical_key) else { continue };
+        let Some(shortcut) = shortcut_for(&key.logical_key) else {
+            continue;
+        };
         let time = supervisor.lock().time_control();
         match shortcut {
             Shortcut::TogglePause => {
@@ -92,12 +99,19 @@ fn handle_shortcuts(
                     let view = processes.iter().find(|(p, _)| p.pid == pid).map(|(_, v)| v);
                     request_kill(pid, view, &mut intents, &mut toasts);
                 } else {
-                    toasts.push("Select a process first (click its node), then press Delete.", true);
+                    toasts.push(
+                        "Select a process first (click its node), then press Delete.",
+                        true,
+                    );
                 }
             }
             Shortcut::Deselect => selection.0 = None,
             Shortcut::ToggleProjector => {
-                let mode = if theme.mode == ThemeMode::Projector { ThemeMode::Standard } else { ThemeMode::Projector };
+                let mode = if theme.mode == ThemeMode::Projector {
+                    ThemeMode::Standard
+                } else {
+                    ThemeMode::Projector
+                };
                 *theme = Theme::for_mode(mode);
             }
             Shortcut::ToggleHelp => controls.show_help = !controls.show_help,
@@ -118,11 +132,23 @@ mod tests {
     #[test]
     fn keys_map_to_shortcuts() {
         assert_eq!(shortcut_for(&Key::Space), Some(Shortcut::TogglePause));
-        assert_eq!(shortcut_for(&Key::Character("s".into())), Some(Shortcut::Step));
-        assert_eq!(shortcut_for(&Key::Character("+".into())), Some(Shortcut::Faster));
-        assert_eq!(shortcut_for(&Key::Character("-".into())), Some(Shortcut::Slower));
+        assert_eq!(
+            shortcut_for(&Key::Character("s".into())),
+            Some(Shortcut::Step)
+        );
+        assert_eq!(
+            shortcut_for(&Key::Character("+".into())),
+            Some(Shortcut::Faster)
+        );
+        assert_eq!(
+            shortcut_for(&Key::Character("-".into())),
+            Some(Shortcut::Slower)
+        );
         assert_eq!(shortcut_for(&Key::Delete), Some(Shortcut::KillSelected));
-        assert_eq!(shortcut_for(&Key::Character("?".into())), Some(Shortcut::ToggleHelp));
+        assert_eq!(
+            shortcut_for(&Key::Character("?".into())),
+            Some(Shortcut::ToggleHelp)
+        );
         assert_eq!(shortcut_for(&Key::Character("x".into())), None);
     }
 }

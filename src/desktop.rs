@@ -70,7 +70,9 @@ struct ScreenshotState {
 
 /// Whether every process of [`BOOT_SET`] is in `processes` under its pid and name, not a zombie,
 /// on a live guest thread (a worker id) and has made at least one syscall.
-pub fn boot_set_running<'a>(processes: impl IntoIterator<Item = (ProcessId, &'a ProcessView)>) -> bool {
+pub fn boot_set_running<'a>(
+    processes: impl IntoIterator<Item = (ProcessId, &'a ProcessView)>,
+) -> bool {
     let processes: Vec<(ProcessId, &ProcessView)> = processes.into_iter().collect();
     BOOT_SET.iter().all(|&(pid, name)| {
         processes.iter().any(|(p, view)| {
@@ -102,7 +104,10 @@ fn watch_boot_set(
     }
     let Some((at, frame)) = state.boot_set_at else {
         if boot_set_running(processes.iter().map(|(entity, view)| (entity.pid, view))) {
-            let list: Vec<String> = BOOT_SET.iter().map(|(pid, name)| format!("{name} {pid}")).collect();
+            let list: Vec<String> = BOOT_SET
+                .iter()
+                .map(|(pid, name)| format!("{name} {pid}"))
+                .collect();
             println!(
                 "desktop: boot set running: {} ({:.1} s after start)",
                 list.join(", "),
@@ -114,11 +119,17 @@ fn watch_boot_set(
     };
     if !state.requested && at.elapsed() >= SETTLE && state.frames - frame >= SETTLE_FRAMES {
         state.requested = true;
-        commands.spawn(Screenshot::primary_window()).observe(save_and_exit);
+        commands
+            .spawn(Screenshot::primary_window())
+            .observe(save_and_exit);
     }
 }
 
-fn save_and_exit(captured: On<ScreenshotCaptured>, state: Res<ScreenshotState>, mut exit: MessageWriter<AppExit>) {
+fn save_and_exit(
+    captured: On<ScreenshotCaptured>,
+    state: Res<ScreenshotState>,
+    mut exit: MessageWriter<AppExit>,
+) {
     let result = captured
         .image
         .clone()
@@ -140,7 +151,10 @@ fn save_and_exit(captured: On<ScreenshotCaptured>, state: Res<ScreenshotState>, 
             exit.write(AppExit::Success);
         }
         Err(e) => {
-            println!("desktop: cannot save the screenshot to {}: {e}", state.path.display());
+            println!(
+                "desktop: cannot save the screenshot to {}: {e}",
+                state.path.display()
+            );
             exit.write(AppExit::error());
         }
     }
@@ -167,7 +181,10 @@ mod tests {
         ProcessView {
             name: name.into(),
             state,
-            metrics: ProcessMetrics { syscall_count: syscalls, ..ProcessMetrics::default() },
+            metrics: ProcessMetrics {
+                syscall_count: syscalls,
+                ..ProcessMetrics::default()
+            },
             mailbox: MailboxStatus::default(),
             worker_id: Some(1),
             protected: false,
@@ -176,33 +193,67 @@ mod tests {
     }
 
     #[test]
-    fn the_boot_set_runs_when_init_terminal_and_idle_are_alive_under_their_pids_and_have_made_syscalls() {
-        let init = view("init", ProcessState::Blocked(BlockReason::Receive { endpoint: EndpointId(0) }), 3);
+    fn the_boot_set_runs_when_init_terminal_and_idle_are_alive_under_their_pids_and_have_made_syscalls()
+     {
+        let init = view(
+            "init",
+            ProcessState::Blocked(BlockReason::Receive {
+                endpoint: EndpointId(0),
+            }),
+            3,
+        );
         let terminal = view("terminal", ProcessState::Running, 1);
         let idle = view("idle", ProcessState::Running, 100);
-        let all = [(ProcessId(1), &init), (ProcessId(2), &terminal), (ProcessId(3), &idle)];
+        let all = [
+            (ProcessId(1), &init),
+            (ProcessId(2), &terminal),
+            (ProcessId(3), &idle),
+        ];
         assert!(boot_set_running(all));
 
         let quiet_idle = view("idle", ProcessState::Running, 0);
-        assert!(!boot_set_running([(ProcessId(1), &init), (ProcessId(2), &terminal), (ProcessId(3), &quiet_idle)]));
-        let dead_idle = view("idle", ProcessState::Zombie(ExitReason::Killed { by: None }), 100);
-        assert!(!boot_set_running([(ProcessId(1), &init), (ProcessId(2), &terminal), (ProcessId(3), &dead_idle)]));
-        assert!(!boot_set_running([(ProcessId(1), &init), (ProcessId(2), &terminal), (ProcessId(4), &idle)]));
-        assert!(!boot_set_running([(ProcessId(1), &init), (ProcessId(2), &terminal)]));
+        assert!(!boot_set_running([
+            (ProcessId(1), &init),
+            (ProcessId(2), &terminal),
+            (ProcessId(3), &quiet_idle)
+        ]));
+        let dead_idle = view(
+            "idle",
+            ProcessState::Zombie(ExitReason::Killed { by: None }),
+            100,
+        );
+        assert!(!boot_set_running([
+            (ProcessId(1), &init),
+            (ProcessId(2), &terminal),
+            (ProcessId(3), &dead_idle)
+        ]));
+        assert!(!boot_set_running([
+            (ProcessId(1), &init),
+            (ProcessId(2), &terminal),
+            (ProcessId(4), &idle)
+        ]));
+        assert!(!boot_set_running([
+            (ProcessId(1), &init),
+            (ProcessId(2), &terminal)
+        ]));
     }
 
     #[test]
     fn a_written_png_decodes_to_the_same_pixels() {
         let (width, height) = (3, 2);
         let rgb: Vec<u8> = (0..width * height * 3).map(|i| (i * 13) as u8).collect();
-        let path = std::env::temp_dir().join(format!("orbital-desktop-png-{}.png", std::process::id()));
+        let path =
+            std::env::temp_dir().join(format!("orbital-desktop-png-{}.png", std::process::id()));
         write_png(&path, width, height, &rgb).unwrap();
         let file = std::io::BufReader::new(File::open(&path).unwrap());
         let mut reader = png::Decoder::new(file).read_info().unwrap();
         let mut pixels = vec![0; reader.output_buffer_size().unwrap()];
         let info = reader.next_frame(&mut pixels).unwrap();
         std::fs::remove_file(&path).unwrap();
-        assert_eq!((info.width, info.height, info.color_type), (width, height, png::ColorType::Rgb));
+        assert_eq!(
+            (info.width, info.height, info.color_type),
+            (width, height, png::ColorType::Rgb)
+        );
         assert_eq!(&pixels[..info.buffer_size()], &rgb[..]);
     }
 }

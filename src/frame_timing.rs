@@ -29,7 +29,10 @@ fn push_bounded(samples: &mut std::collections::VecDeque<f32>, ms: f32) {
 }
 
 /// (median, p95, max) of `samples`, sorted in `scratch`.
-fn percentiles(samples: &std::collections::VecDeque<f32>, scratch: &mut Vec<f32>) -> Option<(f32, f32, f32)> {
+fn percentiles(
+    samples: &std::collections::VecDeque<f32>,
+    scratch: &mut Vec<f32>,
+) -> Option<(f32, f32, f32)> {
     scratch.clear();
     scratch.extend(samples.iter().copied());
     scratch.sort_unstable_by(f32::total_cmp);
@@ -80,7 +83,14 @@ pub enum FramePhase {
 }
 
 impl FramePhase {
-    const NAMES: [&'static str; 6] = ["bevy_pre", "supervisor", "graph", "bevy_post_a", "panels", "bevy_post_b"];
+    const NAMES: [&'static str; 6] = [
+        "bevy_pre",
+        "supervisor",
+        "graph",
+        "bevy_post_a",
+        "panels",
+        "bevy_post_b",
+    ];
 }
 
 #[derive(Resource, Debug, Clone, Default)]
@@ -119,10 +129,19 @@ impl FrameTiming {
 
     /// Splits the frame that started at `started` and ends `now` into phases (a phase whose
     /// marks are missing this frame counts as part of the next one).
-    fn record_phases(&mut self, started: bevy::platform::time::Instant, now: bevy::platform::time::Instant) {
+    fn record_phases(
+        &mut self,
+        started: bevy::platform::time::Instant,
+        now: bevy::platform::time::Instant,
+    ) {
         let mut last = started;
         let marks = std::mem::take(&mut self.marks);
-        for (i, mark) in marks.iter().copied().chain(std::iter::once(Some(now))).enumerate() {
+        for (i, mark) in marks
+            .iter()
+            .copied()
+            .chain(std::iter::once(Some(now)))
+            .enumerate()
+        {
             let Some(at) = mark else {
                 if let Some(samples) = self.phase_samples.get_mut(i) {
                     push_bounded(samples, 0.0);
@@ -139,17 +158,29 @@ impl FrameTiming {
     }
 
     pub fn summary(&mut self) -> FrameTimingSummary {
-        let Some((median_ms, p95_ms, max_ms)) = percentiles(&self.samples_ms, &mut self.sorted) else {
+        let Some((median_ms, p95_ms, max_ms)) = percentiles(&self.samples_ms, &mut self.sorted)
+        else {
             return FrameTimingSummary::default();
         };
         let mut phases = Vec::with_capacity(self.phase_samples.len());
         for (i, samples) in self.phase_samples.iter().enumerate() {
             if let Some((median_ms, p95_ms, max_ms)) = percentiles(samples, &mut self.sorted) {
                 let name = FramePhase::NAMES.get(i).copied().unwrap_or("other");
-                phases.push(PhaseSummary { name, median_ms, p95_ms, max_ms });
+                phases.push(PhaseSummary {
+                    name,
+                    median_ms,
+                    p95_ms,
+                    max_ms,
+                });
             }
         }
-        FrameTimingSummary { frames: self.samples_ms.len(), median_ms, p95_ms, max_ms, phases }
+        FrameTimingSummary {
+            frames: self.samples_ms.len(),
+            median_ms,
+            p95_ms,
+            max_ms,
+            phases,
+        }
     }
 }
 
@@ -163,7 +194,9 @@ pub fn frame_timing_plugin(app: &mut App) {
             Update,
             (
                 mark(FramePhase::UpdateStart).before(SupervisorSystems::ApplyIntents),
-                mark(FramePhase::SupervisorDone).after(SupervisorSystems::SyncEntities).before(GraphSystems::Follow),
+                mark(FramePhase::SupervisorDone)
+                    .after(SupervisorSystems::SyncEntities)
+                    .before(GraphSystems::Follow),
             ),
         )
         .add_systems(
@@ -171,7 +204,9 @@ pub fn frame_timing_plugin(app: &mut App) {
             (
                 mark(FramePhase::UpdateEnd).before(EguiPostUpdateSet::EndPass),
                 mark(FramePhase::PanelsStart).before(EguiPostUpdateSet::EndPass),
-                mark(FramePhase::PanelsEnd).after(EguiPostUpdateSet::EndPass).before(EguiPostUpdateSet::ProcessOutput),
+                mark(FramePhase::PanelsEnd)
+                    .after(EguiPostUpdateSet::EndPass)
+                    .before(EguiPostUpdateSet::ProcessOutput),
             )
                 .chain(),
         )
@@ -183,7 +218,9 @@ fn start_frame_timer(mut timing: ResMut<FrameTiming>) {
 }
 
 fn stop_frame_timer(mut timing: ResMut<FrameTiming>, shared: Res<SharedFrameTiming>) {
-    let Some(started) = timing.started.take() else { return };
+    let Some(started) = timing.started.take() else {
+        return;
+    };
     if shared.1.swap(false, std::sync::atomic::Ordering::Relaxed) {
         timing.samples_ms.clear();
         timing.phase_samples.clear();
@@ -217,7 +254,10 @@ mod tests {
             timing.record(i as f32);
         }
         let s = timing.summary();
-        assert_eq!((s.frames, s.median_ms, s.p95_ms, s.max_ms), (100, 51.0, 95.0, 100.0));
+        assert_eq!(
+            (s.frames, s.median_ms, s.p95_ms, s.max_ms),
+            (100, 51.0, 95.0, 100.0)
+        );
         for _ in 0..FrameTiming::WINDOW {
             timing.record(1.0);
         }
@@ -232,16 +272,34 @@ mod tests {
         let start = Instant::now();
         let at = |ms: u64| start + Duration::from_millis(ms);
         // Marks at 1, 3, 6, 6, 10 ms; the frame ends at 11 ms.
-        timing.marks = [Some(at(1)), Some(at(3)), Some(at(6)), Some(at(6)), Some(at(10))];
+        timing.marks = [
+            Some(at(1)),
+            Some(at(3)),
+            Some(at(6)),
+            Some(at(6)),
+            Some(at(10)),
+        ];
         timing.record(11.0);
         timing.record_phases(start, at(11));
         let phases = timing.summary().phases;
-        let got: Vec<(&str, f32)> = phases.iter().map(|p| (p.name, (p.median_ms * 10.0).round() / 10.0)).collect();
+        let got: Vec<(&str, f32)> = phases
+            .iter()
+            .map(|p| (p.name, (p.median_ms * 10.0).round() / 10.0))
+            .collect();
         assert_eq!(
             got,
-            [("bevy_pre", 1.0), ("supervisor", 2.0), ("graph", 3.0), ("bevy_post_a", 0.0), ("panels", 4.0), ("bevy_post_b", 1.0)]
+            [
+                ("bevy_pre", 1.0),
+                ("supervisor", 2.0),
+                ("graph", 3.0),
+                ("bevy_post_a", 0.0),
+                ("panels", 4.0),
+                ("bevy_post_b", 1.0)
+            ]
         );
-        assert!(timing.marks.iter().all(Option::is_none), "marks are taken each frame");
+        assert!(
+            timing.marks.iter().all(Option::is_none),
+            "marks are taken each frame"
+        );
     }
 }
-

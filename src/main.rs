@@ -22,7 +22,10 @@ fn app(supervisor: SupervisorPlugin) -> App {
                 ..default()
             })
             // Served sites have no `.meta` files; asking for them only produces 404s.
-            .set(AssetPlugin { meta_check: AssetMetaCheck::Never, ..default() }),
+            .set(AssetPlugin {
+                meta_check: AssetMetaCheck::Never,
+                ..default()
+            }),
     )
     .add_plugins(supervisor)
     .add_plugins(PlaygroundPlugins);

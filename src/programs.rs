@@ -13,7 +13,9 @@
 use bevy::asset::{AssetLoadFailedEvent, AssetLoader, LoadContext, io::Reader};
 use bevy::prelude::*;
 
-use crate::supervisor::{Manifest, ManifestError, SupervisorHandle, SupervisorIntent, SupervisorSystems};
+use crate::supervisor::{
+    Manifest, ManifestError, SupervisorHandle, SupervisorIntent, SupervisorSystems,
+};
 use crate::ui_state::Toasts;
 use crate::web::drop::{FileInbox, FileKind, ReceivedFile, base_name};
 
@@ -32,11 +34,21 @@ impl AssetLoader for ManifestLoader {
     type Settings = ();
     type Error = ManifestLoadError;
 
-    async fn load(&self, reader: &mut dyn Reader, _: &(), _: &mut LoadContext<'_>) -> Result<ManifestAsset, ManifestLoadError> {
+    async fn load(
+        &self,
+        reader: &mut dyn Reader,
+        _: &(),
+        _: &mut LoadContext<'_>,
+    ) -> Result<ManifestAsset, ManifestLoadError> {
         let mut bytes = Vec::new();
-        reader.read_to_end(&mut bytes).await.map_err(|e| ManifestLoadError(format!("cannot read assets/{MANIFEST_PATH}: {e}")))?;
+        reader
+            .read_to_end(&mut bytes)
+            .await
+            .map_err(|e| ManifestLoadError(format!("cannot read assets/{MANIFEST_PATH}: {e}")))?;
         let text = String::from_utf8_lossy(&bytes);
-        Manifest::parse(&text, &format!("assets/{MANIFEST_PATH}")).map(ManifestAsset).map_err(|e| ManifestLoadError(e.to_string()))
+        Manifest::parse(&text, &format!("assets/{MANIFEST_PATH}"))
+            .map(ManifestAsset)
+            .map_err(|e| ManifestLoadError(e.to_string()))
     }
 
     fn extensions(&self) -> &[&str] {
@@ -74,7 +86,12 @@ pub fn programs_plugin(app: &mut App) {
     app.init_resource::<FileInbox>()
         .init_resource::<ProgramsState>()
         .add_systems(Startup, (install_file_listeners, load_served_manifest))
-        .add_systems(Update, dispatch_received_files.in_set(ProgramsSystems).before(SupervisorSystems::ApplyIntents));
+        .add_systems(
+            Update,
+            dispatch_received_files
+                .in_set(ProgramsSystems)
+                .before(SupervisorSystems::ApplyIntents),
+        );
     // Headless tests run without an asset server.
     if app.is_plugin_added::<AssetPlugin>() {
         app.init_asset::<ManifestAsset>()
@@ -86,7 +103,10 @@ pub fn programs_plugin(app: &mut App) {
 fn install_file_listeners(inbox: Res<FileInbox>) {
     #[cfg(target_arch = "wasm32")]
     if let Err(e) = crate::web::drop::install("#orbital-canvas", &inbox) {
-        error!("cannot listen for files dropped on the canvas: {}", crate::web::host::js_error_text(&e));
+        error!(
+            "cannot listen for files dropped on the canvas: {}",
+            crate::web::host::js_error_text(&e)
+        );
     }
     #[cfg(not(target_arch = "wasm32"))]
     let _ = inbox; // natively files come from the path field
@@ -102,12 +122,20 @@ fn load_served_manifest(asset_server: Option<Res<AssetServer>>, mut state: ResMu
 pub fn intent_for(file: ReceivedFile) -> Result<SupervisorIntent, String> {
     let name = base_name(&file.name);
     match FileKind::of(&file.bytes) {
-        FileKind::Wasm => Ok(SupervisorIntent::LoadProgram { name, bytes: file.bytes.into(), args: Vec::new() }),
+        FileKind::Wasm => Ok(SupervisorIntent::LoadProgram {
+            name,
+            bytes: file.bytes.into(),
+            args: Vec::new(),
+        }),
         FileKind::Unknown => Err(FileKind::refusal(&name)),
     }
 }
 
-fn dispatch_received_files(inbox: Res<FileInbox>, mut intents: MessageWriter<SupervisorIntent>, mut toasts: ResMut<Toasts>) {
+fn dispatch_received_files(
+    inbox: Res<FileInbox>,
+    mut intents: MessageWriter<SupervisorIntent>,
+    mut toasts: ResMut<Toasts>,
+) {
     let (files, errors) = inbox.drain();
     for error in errors {
         toasts.push(error, true);
@@ -129,7 +157,10 @@ pub fn read_path(path: &str, inbox: &FileInbox) -> Result<(), String> {
         return Err("type the path of a .wasm file first".into());
     }
     let bytes = std::fs::read(path).map_err(|e| format!("cannot read {path}: {e}"))?;
-    inbox.push(ReceivedFile { name: base_name(path), bytes });
+    inbox.push(ReceivedFile {
+        name: base_name(path),
+        bytes,
+    });
     Ok(())
 }
 
@@ -144,15 +175,21 @@ fn apply_served_manifest(
     for failure in failures.read() {
         // "Failed to load asset '..' with asset loader '..': <ours>" -> our part.
         let text = failure.error.to_string();
-        let message = text.rsplit_once("': ").map_or(text.clone(), |(_, ours)| ours.to_string());
+        let message = text
+            .rsplit_once("': ")
+            .map_or(text.clone(), |(_, ours)| ours.to_string());
         let notice = format!("{message} (the built-in program list is in use)");
         warn!("{notice}");
         toasts.push(notice.clone(), true);
         state.manifest_notice = Some(notice);
     }
     for event in events.read() {
-        let (AssetEvent::Added { id } | AssetEvent::Modified { id }) = event else { continue };
-        let Some(ManifestAsset(manifest)) = manifests.get(*id) else { continue };
+        let (AssetEvent::Added { id } | AssetEvent::Modified { id }) = event else {
+            continue;
+        };
+        let Some(ManifestAsset(manifest)) = manifests.get(*id) else {
+            continue;
+        };
         match handle.lock().replace_manifest(manifest.clone()) {
             Ok(()) => {
                 state.manifest_notice = None;
@@ -177,7 +214,10 @@ mod tests {
 
     #[test]
     fn a_wasm_file_becomes_a_load_intent_and_anything_else_a_refusal() {
-        let wasm = ReceivedFile { name: "dir/hello.wasm".into(), bytes: b"\0asm\x01\0\0\0".to_vec() };
+        let wasm = ReceivedFile {
+            name: "dir/hello.wasm".into(),
+            bytes: b"\0asm\x01\0\0\0".to_vec(),
+        };
         match intent_for(wasm) {
             Ok(SupervisorIntent::LoadProgram { name, bytes, args }) => {
                 assert_eq!(name, "hello.wasm");
@@ -186,14 +226,25 @@ mod tests {
             }
             other => panic!("expected a load intent, got {other:?}"),
         }
-        let text = ReceivedFile { name: "hello.c".into(), bytes: b"#include".to_vec() };
-        assert!(intent_for(text).unwrap_err().contains("hello.c: not a WebAssembly module (.wasm)"));
+        let text = ReceivedFile {
+            name: "hello.c".into(),
+            bytes: b"#include".to_vec(),
+        };
+        assert!(
+            intent_for(text)
+                .unwrap_err()
+                .contains("hello.c: not a WebAssembly module (.wasm)")
+        );
     }
 
     #[test]
     fn a_missing_path_is_refused_with_its_reason() {
         let inbox = FileInbox::default();
         assert!(read_path("", &inbox).is_err());
-        assert!(read_path("/nonexistent/x.wasm", &inbox).unwrap_err().contains("/nonexistent/x.wasm"));
+        assert!(
+            read_path("/nonexistent/x.wasm", &inbox)
+                .unwrap_err()
+                .contains("/nonexistent/x.wasm")
+        );
     }
 }

@@ -44,12 +44,20 @@ pub struct RenderQuality {
 impl RenderQuality {
     /// Particles allowed at once.
     pub fn max_particles(&self) -> usize {
-        if self.reduced { REDUCED_MAX_PARTICLES } else { FULL_MAX_PARTICLES }
+        if self.reduced {
+            REDUCED_MAX_PARTICLES
+        } else {
+            FULL_MAX_PARTICLES
+        }
     }
 
     /// The MSAA setting for the canvas camera.
     pub fn msaa(&self) -> Msaa {
-        if self.msaa_samples == 1 { Msaa::Off } else { Msaa::Sample4 }
+        if self.msaa_samples == 1 {
+            Msaa::Off
+        } else {
+            Msaa::Sample4
+        }
     }
 }
 
@@ -82,9 +90,16 @@ pub fn initial_msaa() -> Msaa {
 pub fn is_software_adapter(name: &str, device_type_is_cpu: bool) -> bool {
     let name = name.to_ascii_lowercase();
     device_type_is_cpu
-        || ["swiftshader", "llvmpipe", "lavapipe", "softpipe", "software", "microsoft basic render"]
-            .iter()
-            .any(|needle| name.contains(needle))
+        || [
+            "swiftshader",
+            "llvmpipe",
+            "lavapipe",
+            "softpipe",
+            "software",
+            "microsoft basic render",
+        ]
+        .iter()
+        .any(|needle| name.contains(needle))
 }
 
 /// The decision for a given adapter and override: (reduced effects, MSAA samples, status line).
@@ -127,11 +142,16 @@ fn decide_render_quality(
     if decided_for.as_ref() == Some(&key) {
         return;
     }
-    let cpu = adapter.as_ref().is_some_and(|a| format!("{:?}", a.device_type) == "Cpu");
-    let (reduced, samples, status) = decide(adapter_name.as_deref().map(|n| (n, cpu)), settings.mode);
+    let cpu = adapter
+        .as_ref()
+        .is_some_and(|a| format!("{:?}", a.device_type) == "Cpu");
+    let (reduced, samples, status) =
+        decide(adapter_name.as_deref().map(|n| (n, cpu)), settings.mode);
     info!("{status}");
     *quality = RenderQuality {
-        software: adapter_name.as_deref().is_some_and(|n| is_software_adapter(n, cpu)),
+        software: adapter_name
+            .as_deref()
+            .is_some_and(|n| is_software_adapter(n, cpu)),
         adapter_name,
         reduced,
         msaa_samples: samples,
@@ -151,19 +171,40 @@ mod tests {
 
     #[test]
     fn software_adapters_are_recognised() {
-        assert!(is_software_adapter("ANGLE (Google, Vulkan 1.3.0 (SwiftShader Device (Subzero) (0x0000C0DE)), SwiftShader driver)", false));
-        assert!(is_software_adapter("llvmpipe (LLVM 15.0.6, 256 bits)", false));
+        assert!(is_software_adapter(
+            "ANGLE (Google, Vulkan 1.3.0 (SwiftShader Device (Subzero) (0x0000C0DE)), SwiftShader driver)",
+            false
+        ));
+        assert!(is_software_adapter(
+            "llvmpipe (LLVM 15.0.6, 256 bits)",
+            false
+        ));
         assert!(is_software_adapter("Some adapter", true));
         assert!(!is_software_adapter("NVIDIA GeForce RTX 3060", false));
     }
 
     #[test]
     fn decision_follows_adapter_and_override() {
-        assert_eq!(decide(Some(("llvmpipe", false)), QualityOverride::Auto).1, 1);
-        assert_eq!(decide(Some(("Intel Iris Xe", false)), QualityOverride::Auto).1, 4);
-        assert_eq!(decide(Some(("llvmpipe", false)), QualityOverride::Full).1, 4);
-        assert_eq!(decide(Some(("Intel Iris Xe", false)), QualityOverride::Reduced).1, 1);
+        assert_eq!(
+            decide(Some(("llvmpipe", false)), QualityOverride::Auto).1,
+            1
+        );
+        assert_eq!(
+            decide(Some(("Intel Iris Xe", false)), QualityOverride::Auto).1,
+            4
+        );
+        assert_eq!(
+            decide(Some(("llvmpipe", false)), QualityOverride::Full).1,
+            4
+        );
+        assert_eq!(
+            decide(Some(("Intel Iris Xe", false)), QualityOverride::Reduced).1,
+            1
+        );
         let (_, _, status) = decide(Some(("llvmpipe", false)), QualityOverride::Auto);
-        assert!(status.contains("Software renderer") && status.contains("MSAA off"), "{status}");
+        assert!(
+            status.contains("Software renderer") && status.contains("MSAA off"),
+            "{status}"
+        );
     }
 }

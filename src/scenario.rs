@@ -72,7 +72,11 @@ pub enum ScenarioTime {
 pub enum ScenarioError {
     Io(std::io::Error),
     /// The file is not valid RON for a [`Scenario`]; 1-based line and column of the problem.
-    Parse { line: usize, column: usize, message: String },
+    Parse {
+        line: usize,
+        column: usize,
+        message: String,
+    },
     Invalid(String),
 }
 
@@ -80,7 +84,11 @@ impl std::fmt::Display for ScenarioError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Self::Io(e) => write!(f, "could not read the scenario file: {e}"),
-            Self::Parse { line, column, message } => write!(f, "line {line}, column {column}: {message}"),
+            Self::Parse {
+                line,
+                column,
+                message,
+            } => write!(f, "line {line}, column {column}: {message}"),
             Self::Invalid(why) => write!(f, "{why}"),
         }
     }
@@ -105,11 +113,19 @@ pub fn parse_scenario(bytes: &[u8]) -> Result<Scenario, ScenarioError> {
             "the scenario starts {total} processes; at most {MAX_SCENARIO_PROCESSES} are allowed"
         )));
     }
-    if let Some(p) = scenario.processes.iter().find(|p| p.program.trim().is_empty()) {
-        return Err(ScenarioError::Invalid(format!("a process entry has an empty program name: {p:?}")));
+    if let Some(p) = scenario
+        .processes
+        .iter()
+        .find(|p| p.program.trim().is_empty())
+    {
+        return Err(ScenarioError::Invalid(format!(
+            "a process entry has an empty program name: {p:?}"
+        )));
     }
     if let ScenarioTime::Slow(0) = scenario.time {
-        return Err(ScenarioError::Invalid("time: Slow(0) is not a speed; use Paused, Slow(4) or Slow(16)".into()));
+        return Err(ScenarioError::Invalid(
+            "time: Slow(0) is not a speed; use Paused, Slow(4) or Slow(16)".into(),
+        ));
     }
     Ok(scenario)
 }
@@ -140,17 +156,25 @@ impl Scenario {
         let mut spawns = Vec::new();
         for p in &self.processes {
             for copy in 0..p.count {
-                let position = p.position.filter(|_| copy == 0).map(|(x, y)| Vec2::new(x, y));
-                let boot_process =
-                    boot.iter().find(|(pid, name)| *name == p.program && !plan.kept.contains(pid)).map(|(pid, _)| *pid);
+                let position = p
+                    .position
+                    .filter(|_| copy == 0)
+                    .map(|(x, y)| Vec2::new(x, y));
+                let boot_process = boot
+                    .iter()
+                    .find(|(pid, name)| *name == p.program && !plan.kept.contains(pid))
+                    .map(|(pid, _)| *pid);
                 match boot_process {
                     Some(pid) => {
                         plan.kept.push(pid);
                         plan.kept_positions.extend(position.map(|at| (pid, at)));
                     }
                     None => {
-                        spawns.push(SupervisorIntent::Spawn { program: p.program.clone() });
-                        plan.placements.extend(position.map(|at| (p.program.clone(), at)));
+                        spawns.push(SupervisorIntent::Spawn {
+                            program: p.program.clone(),
+                        });
+                        plan.placements
+                            .extend(position.map(|at| (p.program.clone(), at)));
                     }
                 }
             }
@@ -158,16 +182,22 @@ impl Scenario {
         plan.intents.push(if plan.kept.is_empty() {
             SupervisorIntent::ResetUserProcesses
         } else {
-            SupervisorIntent::ResetUserProcessesExcept { keep: plan.kept.clone() }
+            SupervisorIntent::ResetUserProcessesExcept {
+                keep: plan.kept.clone(),
+            }
         });
         plan.intents.extend(spawns);
-        plan.intents.push(SupervisorIntent::SetTime(self.time.time_control()));
+        plan.intents
+            .push(SupervisorIntent::SetTime(self.time.time_control()));
         plan
     }
 
     /// (program, position) for each process entry with a position, in spawn order.
     pub fn placements(&self) -> impl Iterator<Item = (String, Vec2)> + '_ {
-        self.processes.iter().filter_map(|p| p.position.map(|(x, y)| (p.program.clone(), Vec2::new(x, y))))
+        self.processes.iter().filter_map(|p| {
+            p.position
+                .map(|(x, y)| (p.program.clone(), Vec2::new(x, y)))
+        })
     }
 }
 
@@ -197,7 +227,10 @@ impl AssetLoader for ScenarioLoader {
         _load_context: &mut LoadContext<'_>,
     ) -> Result<Scenario, ScenarioError> {
         let mut bytes = Vec::new();
-        reader.read_to_end(&mut bytes).await.map_err(ScenarioError::Io)?;
+        reader
+            .read_to_end(&mut bytes)
+            .await
+            .map_err(ScenarioError::Io)?;
         parse_scenario(&bytes)
     }
 
@@ -222,9 +255,15 @@ impl ScenarioRequests {
     pub fn request(&self, name: &str) -> Result<(), String> {
         let name = name.trim();
         if !SCENARIO_NAMES.contains(&name) {
-            return Err(format!("unknown scenario {name:?}: choose one of {}", SCENARIO_NAMES.join(", ")));
+            return Err(format!(
+                "unknown scenario {name:?}: choose one of {}",
+                SCENARIO_NAMES.join(", ")
+            ));
         }
-        self.0.lock().unwrap_or_else(|p| p.into_inner()).push(name.to_string());
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(name.to_string());
         Ok(())
     }
 
@@ -277,7 +316,9 @@ pub struct ScenarioSettings {
 
 impl Default for ScenarioSettings {
     fn default() -> Self {
-        Self { startup: Some("default".into()) }
+        Self {
+            startup: Some("default".into()),
+        }
     }
 }
 
@@ -298,14 +339,25 @@ impl Plugin for ScenarioPlugin {
             .init_resource::<PendingPlacements>()
             .init_resource::<ScenarioSettings>()
             .init_resource::<ScenarioRequests>()
-            .configure_sets(Update, (ScenarioSystems::Load, ScenarioSystems::Apply).chain())
+            .configure_sets(
+                Update,
+                (ScenarioSystems::Load, ScenarioSystems::Apply).chain(),
+            )
             .add_systems(Startup, (request_startup_scenario, expose_load_scenario))
-            .add_systems(Update, (forward_requests, start_scenario_loads).chain().in_set(ScenarioSystems::Load))
+            .add_systems(
+                Update,
+                (forward_requests, start_scenario_loads)
+                    .chain()
+                    .in_set(ScenarioSystems::Load),
+            )
             .add_systems(Update, apply_loaded_scenario.in_set(ScenarioSystems::Apply));
     }
 }
 
-fn request_startup_scenario(settings: Res<ScenarioSettings>, mut requests: MessageWriter<LoadScenario>) {
+fn request_startup_scenario(
+    settings: Res<ScenarioSettings>,
+    mut requests: MessageWriter<LoadScenario>,
+) {
     if let Some(name) = &settings.startup {
         requests.write(LoadScenario { name: name.clone() });
     }
@@ -314,7 +366,11 @@ fn request_startup_scenario(settings: Res<ScenarioSettings>, mut requests: Messa
 /// `window.supervisor.load_scenario(name)` (a no-op natively).
 fn expose_load_scenario(requests: Res<ScenarioRequests>) {
     let requests = requests.clone();
-    let run = move |name: String| requests.request(&name).map(|()| format!("loading scenario {}", name.trim()));
+    let run = move |name: String| {
+        requests
+            .request(&name)
+            .map(|()| format!("loading scenario {}", name.trim()))
+    };
     if let Err(e) = crate::web::expose_command("load_scenario", run) {
         error!("cannot expose load_scenario: {e:?}");
     }
@@ -333,15 +389,24 @@ fn start_scenario_loads(
 ) {
     for request in requests.read() {
         let name = request.name.trim();
-        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
-            state.error = Some(format!("{name:?} is not a scenario name (letters, digits, - and _ only)"));
+        if name.is_empty()
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            state.error = Some(format!(
+                "{name:?} is not a scenario name (letters, digits, - and _ only)"
+            ));
             continue;
         }
         let path = format!("scenarios/{name}.ron");
         let handle = asset_server.load::<Scenario>(path.clone());
         // Picking a scenario again restarts it: read the file again (an edited or once-failed
         // file is then up to date too).
-        if matches!(asset_server.load_state(&handle), LoadState::Loaded | LoadState::Failed(_)) {
+        if matches!(
+            asset_server.load_state(&handle),
+            LoadState::Loaded | LoadState::Failed(_)
+        ) {
             asset_server.reload(path);
         }
         state.loading = Some((name.to_string(), handle));
@@ -368,31 +433,44 @@ fn apply_loaded_scenario(
     for failure in failures.read() {
         if failure.id == handle.id() {
             warn!("scenario {name} not loaded: {}", failure.error);
-            state.error = Some(format!("scenarios/{name}.ron: {}", describe_load_error(&failure.error)));
+            state.error = Some(format!(
+                "scenarios/{name}.ron: {}",
+                describe_load_error(&failure.error)
+            ));
             state.loading = None;
             return;
         }
     }
     let loaded_now = asset_events.read().any(|e| match e {
-        AssetEvent::LoadedWithDependencies { id } | AssetEvent::Modified { id } => *id == handle.id(),
+        AssetEvent::LoadedWithDependencies { id } | AssetEvent::Modified { id } => {
+            *id == handle.id()
+        }
         _ => false,
     });
     if loaded_now {
         state.loaded_at_secs = Some(time.elapsed_secs_f64());
     }
-    let Some(loaded_at) = state.loaded_at_secs else { return };
+    let Some(loaded_at) = state.loaded_at_secs else {
+        return;
+    };
     // Wait for the boot to finish (init has started terminal and idle and sleeps, terminal waits
     // for input), or the reset would race init's own spawns; give up waiting after a while.
     let waited = time.elapsed_secs_f64() - loaded_at;
     if !boot_settled(&supervisor) && waited < BOOT_WAIT_SECS {
         return;
     }
-    let Some(scenario) = scenarios.get(&handle) else { return };
+    let Some(scenario) = scenarios.get(&handle) else {
+        return;
+    };
     let boot = {
         let supervisor = supervisor.lock();
         let processes = supervisor.kernel().processes();
         let boot_pids = state.boot_pids.get_or_insert_with(|| {
-            processes.values().filter(|p| !p.state.is_zombie()).map(|p| p.pid).collect()
+            processes
+                .values()
+                .filter(|p| !p.state.is_zombie())
+                .map(|p| p.pid)
+                .collect()
         });
         boot_pids
             .iter()
@@ -420,7 +498,12 @@ const BOOT_WAIT_SECS: f64 = 10.0;
 /// Every protected process (init, terminal) is blocked: the boot is done.
 fn boot_settled(supervisor: &SupervisorHandle) -> bool {
     let supervisor = supervisor.lock();
-    supervisor.kernel().processes().values().filter(|p| p.protected).all(|p| p.state.is_blocked())
+    supervisor
+        .kernel()
+        .processes()
+        .values()
+        .filter(|p| p.protected)
+        .all(|p| p.state.is_blocked())
 }
 
 /// The loader's own message without Bevy's wrapping, when there is one.
@@ -430,7 +513,8 @@ fn describe_load_error(error: &bevy::asset::AssetLoadError) -> String {
         // "Failed to load asset '..' with asset loader '..': line 5, column 5: ..." -> our part.
         AssetLoadError::AssetLoaderError(e) => {
             let text = e.to_string();
-            text.rsplit_once("': ").map_or(text.clone(), |(_, ours)| ours.to_string())
+            text.rsplit_once("': ")
+                .map_or(text.clone(), |(_, ours)| ours.to_string())
         }
         other => other.to_string(),
     }
@@ -446,7 +530,9 @@ mod tests {
         for name in SCENARIO_NAMES {
             let bytes = std::fs::read(dir.join(format!("{name}.ron"))).unwrap();
             match (name, parse_scenario(&bytes)) {
-                ("broken", Err(ScenarioError::Parse { line, column, .. })) => assert!(line > 1 && column > 0),
+                ("broken", Err(ScenarioError::Parse { line, column, .. })) => {
+                    assert!(line > 1 && column > 0)
+                }
                 ("broken", other) => panic!("broken.ron should fail to parse, got {other:?}"),
                 (_, Ok(s)) => assert!(!s.title.is_empty()),
                 (_, Err(e)) => panic!("{name}.ron: {e}"),
@@ -473,7 +559,10 @@ mod tests {
             })
             .collect();
         assert_eq!(spawned, ["receiver", "sender", "sender"]);
-        assert_eq!(s.placements().collect::<Vec<_>>(), [("receiver".to_string(), Vec2::new(1.0, 2.0))]);
+        assert_eq!(
+            s.placements().collect::<Vec<_>>(),
+            [("receiver".to_string(), Vec2::new(1.0, 2.0))]
+        );
     }
 
     #[test]
@@ -486,8 +575,17 @@ mod tests {
         let plan = s.plan(&boot);
         assert_eq!(plan.kept, [ProcessId(3)]);
         assert_eq!(plan.kept_positions, [(ProcessId(3), Vec2::new(5.0, 6.0))]);
-        assert!(plan.placements.is_empty(), "the kept idle takes the position: {:?}", plan.placements);
-        assert_eq!(plan.intents[0], SupervisorIntent::ResetUserProcessesExcept { keep: vec![ProcessId(3)] });
+        assert!(
+            plan.placements.is_empty(),
+            "the kept idle takes the position: {:?}",
+            plan.placements
+        );
+        assert_eq!(
+            plan.intents[0],
+            SupervisorIntent::ResetUserProcessesExcept {
+                keep: vec![ProcessId(3)]
+            }
+        );
         let spawned: Vec<_> = plan
             .intents
             .iter()
@@ -496,7 +594,11 @@ mod tests {
                 _ => None,
             })
             .collect();
-        assert_eq!(spawned, ["receiver", "idle", "idle"], "one idle kept, the other two spawned");
+        assert_eq!(
+            spawned,
+            ["receiver", "idle", "idle"],
+            "one idle kept, the other two spawned"
+        );
         // Nothing to keep: a plain reset and every process spawned.
         let plan = s.plan(&[]);
         assert_eq!(plan.intents[0], SupervisorIntent::ResetUserProcesses);
@@ -507,7 +609,10 @@ mod tests {
     fn requests_refuse_unknown_names() {
         let requests = ScenarioRequests::default();
         let error = requests.request("nope").unwrap_err();
-        assert!(error.contains("\"nope\"") && error.contains("crowd"), "{error}");
+        assert!(
+            error.contains("\"nope\"") && error.contains("crowd"),
+            "{error}"
+        );
         requests.request(" crowd ").unwrap();
         assert_eq!(requests.take(), ["crowd"]);
         assert!(requests.take().is_empty());
@@ -515,8 +620,12 @@ mod tests {
 
     #[test]
     fn limits_are_checked() {
-        let too_many = br#"(title: "t", description: "d", processes: [(program: "idle", count: 1000)])"#;
-        assert!(matches!(parse_scenario(too_many), Err(ScenarioError::Invalid(_))));
+        let too_many =
+            br#"(title: "t", description: "d", processes: [(program: "idle", count: 1000)])"#;
+        assert!(matches!(
+            parse_scenario(too_many),
+            Err(ScenarioError::Invalid(_))
+        ));
         let unknown_field = b"(title: \"t\",\n description: \"d\",\n colour: 3)";
         match parse_scenario(unknown_field) {
             Err(ScenarioError::Parse { line, .. }) => assert_eq!(line, 3),

@@ -14,7 +14,11 @@ pub fn initialise_plugin_systems(plugin: impl Plugin) -> usize {
     let mut app = App::new();
     app.add_plugins(plugin);
     let world = app.world_mut();
-    let labels: Vec<_> = world.resource::<Schedules>().iter().map(|(_, schedule)| schedule.label()).collect();
+    let labels: Vec<_> = world
+        .resource::<Schedules>()
+        .iter()
+        .map(|(_, schedule)| schedule.label())
+        .collect();
     let mut systems = 0;
     for label in labels {
         world.schedule_scope(label, |world, schedule| {

@@ -198,12 +198,16 @@ impl Theme {
     /// A stable colour per program name (same name, same colour, on every machine).
     pub fn program_color(&self, program: &str) -> ThemeColor {
         // The shipped programs get distinct colours; others share the palette by hash.
-        const KNOWN: [&str; 10] =
-            ["init", "terminal", "spinner", "sender", "receiver", "pingpong", "memhog", "crasher", "rogue", "idle"];
+        const KNOWN: [&str; 10] = [
+            "init", "terminal", "spinner", "sender", "receiver", "pingpong", "memhog", "crasher",
+            "rogue", "idle",
+        ];
         if let Some(index) = KNOWN.iter().position(|k| *k == program) {
             return self.program_palette[index];
         }
-        let hash = program.bytes().fold(0x811c_9dc5_u32, |h, b| (h ^ u32::from(b)).wrapping_mul(0x0100_0193));
+        let hash = program.bytes().fold(0x811c_9dc5_u32, |h, b| {
+            (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+        });
         self.program_palette[(hash % self.program_palette.len() as u32) as usize]
     }
 
@@ -229,7 +233,10 @@ impl Theme {
 
 /// Inserts the standard theme and keeps the canvas clear colour in step with it.
 pub fn theme_plugin(app: &mut App) {
-    app.init_resource::<Theme>().add_systems(Update, apply_theme_clear_color.run_if(resource_changed::<Theme>));
+    app.init_resource::<Theme>().add_systems(
+        Update,
+        apply_theme_clear_color.run_if(resource_changed::<Theme>),
+    );
 }
 
 fn apply_theme_clear_color(theme: Res<Theme>, clear: Option<ResMut<ClearColor>>) {
@@ -246,9 +253,16 @@ mod tests {
     fn program_colours_are_stable_and_spread() {
         let theme = Theme::standard();
         assert_eq!(theme.program_color("sender"), theme.program_color("sender"));
-        let names = ["init", "terminal", "idle", "sender", "receiver", "pingpong", "memhog", "rogue"];
-        let distinct: std::collections::BTreeSet<_> = names.iter().map(|n| theme.program_color(n).0).collect();
-        assert_eq!(distinct.len(), names.len(), "shipped programs need distinct colours");
+        let names = [
+            "init", "terminal", "idle", "sender", "receiver", "pingpong", "memhog", "rogue",
+        ];
+        let distinct: std::collections::BTreeSet<_> =
+            names.iter().map(|n| theme.program_color(n).0).collect();
+        assert_eq!(
+            distinct.len(),
+            names.len(),
+            "shipped programs need distinct colours"
+        );
     }
 
     #[test]

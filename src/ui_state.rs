@@ -61,7 +61,11 @@ impl Toasts {
     pub fn push(&mut self, text: impl Into<String>, is_error: bool) {
         let text = text.into();
         info!("{text}");
-        self.items.push_back(Toast { text, is_error, age_secs: 0.0 });
+        self.items.push_back(Toast {
+            text,
+            is_error,
+            age_secs: 0.0,
+        });
         while self.items.len() > Self::MAX {
             self.items.pop_front();
         }
@@ -94,7 +98,10 @@ pub struct CanvasArea {
 
 impl Default for CanvasArea {
     fn default() -> Self {
-        Self { rect: Rect::new(0.0, 0.0, 1280.0, 720.0), overlay: None }
+        Self {
+            rect: Rect::new(0.0, 0.0, 1280.0, 720.0),
+            overlay: None,
+        }
     }
 }
 
@@ -109,7 +116,10 @@ pub struct ControlState {
 
 impl Default for ControlState {
     fn default() -> Self {
-        Self { show_help: false, resume_speed: TimeControl::Running }
+        Self {
+            show_help: false,
+            resume_speed: TimeControl::Running,
+        }
     }
 }
 
@@ -119,10 +129,16 @@ pub const SHORTCUTS: [(&str, &str); 9] = [
     ("s", "step: service exactly one syscall (pauses first)"),
     ("+", "faster: paused, 1/16x, 1/4x, full speed"),
     ("-", "slower"),
-    ("Delete", "kill the selected process (init and terminal refuse)"),
+    (
+        "Delete",
+        "kill the selected process (init and terminal refuse)",
+    ),
     ("Esc", "deselect"),
     ("p", "projector theme on / off (classroom mode)"),
-    ("f", "fit: keep every process in view again after zooming or panning"),
+    (
+        "f",
+        "fit: keep every process in view again after zooming or panning",
+    ),
     ("?", "this help"),
 ];
 
@@ -131,18 +147,31 @@ pub fn slow_motion(divisor: u32) -> TimeControl {
     match divisor {
         4 => TimeControl::QUARTER,
         16 => TimeControl::SIXTEENTH,
-        d => TimeControl::Slow { syscalls_per_sec: 64.0 / d.max(1) as f32 },
+        d => TimeControl::Slow {
+            syscalls_per_sec: 64.0 / d.max(1) as f32,
+        },
     }
 }
 
 /// The speeds `+` and `-` step through, slowest first.
-pub const SPEEDS: [TimeControl; 4] =
-    [TimeControl::Paused, TimeControl::SIXTEENTH, TimeControl::QUARTER, TimeControl::Running];
+pub const SPEEDS: [TimeControl; 4] = [
+    TimeControl::Paused,
+    TimeControl::SIXTEENTH,
+    TimeControl::QUARTER,
+    TimeControl::Running,
+];
 
 /// The next faster (`up`) or slower speed than `current`.
 pub fn next_speed(current: TimeControl, up: bool) -> TimeControl {
-    let index = SPEEDS.iter().position(|s| *s == current).unwrap_or(SPEEDS.len() - 1);
-    let next = if up { (index + 1).min(SPEEDS.len() - 1) } else { index.saturating_sub(1) };
+    let index = SPEEDS
+        .iter()
+        .position(|s| *s == current)
+        .unwrap_or(SPEEDS.len() - 1);
+    let next = if up {
+        (index + 1).min(SPEEDS.len() - 1)
+    } else {
+        index.saturating_sub(1)
+    };
     SPEEDS[next]
 }
 
@@ -164,11 +193,23 @@ mod tests {
     #[test]
     fn plus_and_minus_step_through_the_speeds_and_stop_at_either_end() {
         assert_eq!(next_speed(TimeControl::Running, true), TimeControl::Running);
-        assert_eq!(next_speed(TimeControl::Running, false), TimeControl::QUARTER);
-        assert_eq!(next_speed(TimeControl::QUARTER, false), TimeControl::SIXTEENTH);
-        assert_eq!(next_speed(TimeControl::SIXTEENTH, false), TimeControl::Paused);
+        assert_eq!(
+            next_speed(TimeControl::Running, false),
+            TimeControl::QUARTER
+        );
+        assert_eq!(
+            next_speed(TimeControl::QUARTER, false),
+            TimeControl::SIXTEENTH
+        );
+        assert_eq!(
+            next_speed(TimeControl::SIXTEENTH, false),
+            TimeControl::Paused
+        );
         assert_eq!(next_speed(TimeControl::Paused, false), TimeControl::Paused);
-        assert_eq!(next_speed(TimeControl::Paused, true), TimeControl::SIXTEENTH);
+        assert_eq!(
+            next_speed(TimeControl::Paused, true),
+            TimeControl::SIXTEENTH
+        );
     }
 
     #[test]
@@ -176,7 +217,9 @@ mod tests {
         let mut app = App::new();
         app.add_plugins(UiStatePlugin);
         app.insert_resource(Time::<Real>::default());
-        app.world_mut().resource_mut::<Toasts>().push("hello", false);
+        app.world_mut()
+            .resource_mut::<Toasts>()
+            .push("hello", false);
         app.world_mut().resource_mut::<Toasts>().items[0].age_secs = Toasts::LIFETIME_SECS;
         app.update();
         assert!(app.world().resource::<Toasts>().items.is_empty());

@@ -20,7 +20,10 @@ struct Source {
 }
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let mut entries: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
+    let mut entries: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     entries.sort();
     for path in entries {
         if path.is_dir() {
@@ -34,7 +37,10 @@ fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
 /// `src/graph/draw.rs` -> `["graph", "draw"]`; `src/graph/mod.rs` -> `["graph"]`; the root -> `[]`.
 fn module_of(root_dir: &Path, root_file: &str, path: &Path) -> Vec<String> {
     let relative = path.strip_prefix(root_dir).unwrap();
-    let mut parts: Vec<String> = relative.iter().map(|p| p.to_string_lossy().into_owned()).collect();
+    let mut parts: Vec<String> = relative
+        .iter()
+        .map(|p| p.to_string_lossy().into_owned())
+        .collect();
     let last = parts.pop().unwrap();
     if last != "mod.rs" && last != root_file {
         parts.push(last.trim_end_matches(".rs").to_string());
@@ -64,7 +70,9 @@ fn code_of(text: &str) -> String {
             }
             i += 1;
             out.push_str("\"\"");
-        } else if bytes[i] == b'\'' && (rest.starts_with("'\\") || rest.chars().nth(2) == Some('\'')) {
+        } else if bytes[i] == b'\''
+            && (rest.starts_with("'\\") || rest.chars().nth(2) == Some('\''))
+        {
             // A char literal ('{', '\n'); a lifetime ('a) has no closing quote two chars on.
             let end = rest[1..].find('\'').map_or(rest.len(), |e| e + 2);
             i += end;
@@ -121,7 +129,11 @@ fn read_sources(root_dir: &Path, root_file: &str) -> Vec<Source> {
     rust_files(root_dir, &mut files);
     files
         .iter()
-        .filter(|path| path.parent() != Some(root_dir) || path.file_name().unwrap() != "main.rs" || root_file == "main.rs")
+        .filter(|path| {
+            path.parent() != Some(root_dir)
+                || path.file_name().unwrap() != "main.rs"
+                || root_file == "main.rs"
+        })
         .map(|path| Source {
             module: module_of(root_dir, root_file, path),
             text: code_of(&std::fs::read_to_string(path).unwrap()),
@@ -161,7 +173,12 @@ fn paths_in(code: &str, module: &[String]) -> Vec<Vec<String>> {
 }
 
 /// Parses a use tree at `i` (segments, or a `{...}` group) after `prefix`; returns where it ends.
-fn parse_tree(chars: &[char], mut i: usize, mut prefix: Vec<String>, out: &mut Vec<Vec<String>>) -> usize {
+fn parse_tree(
+    chars: &[char],
+    mut i: usize,
+    mut prefix: Vec<String>,
+    out: &mut Vec<Vec<String>>,
+) -> usize {
     loop {
         while i < chars.len() && chars[i].is_whitespace() {
             i += 1;
@@ -204,10 +221,18 @@ fn parse_tree(chars: &[char], mut i: usize, mut prefix: Vec<String>, out: &mut V
 fn root_items(root: &Source) -> BTreeSet<String> {
     let mut items = BTreeSet::new();
     for line in root.text.lines() {
-        let words: Vec<&str> = line.split(|c: char| !is_ident_char(c)).filter(|w| !w.is_empty()).collect();
-        let keyword = words.iter().position(|w| ["fn", "struct", "enum", "const", "static", "trait", "type"].contains(w));
+        let words: Vec<&str> = line
+            .split(|c: char| !is_ident_char(c))
+            .filter(|w| !w.is_empty())
+            .collect();
+        let keyword = words
+            .iter()
+            .position(|w| ["fn", "struct", "enum", "const", "static", "trait", "type"].contains(w));
         if let Some(k) = keyword
-            && (k == 0 || words[..k].iter().all(|w| ["pub", "crate", "async", "unsafe"].contains(w)))
+            && (k == 0
+                || words[..k]
+                    .iter()
+                    .all(|w| ["pub", "crate", "async", "unsafe"].contains(w)))
             && let Some(name) = words.get(k + 1)
         {
             items.insert((*name).to_string());
@@ -223,41 +248,75 @@ type Graph = BTreeMap<String, BTreeSet<String>>;
 fn module_graphs(root_dir: &Path, root_file: &str) -> Vec<(String, Graph)> {
     let sources = read_sources(root_dir, root_file);
     let modules: BTreeSet<Vec<String>> = sources.iter().map(|s| s.module.clone()).collect();
-    let root = sources.iter().find(|s| s.module.is_empty()).expect("crate root");
+    let root = sources
+        .iter()
+        .find(|s| s.module.is_empty())
+        .expect("crate root");
     let defined_in_root = root_items(root);
     let mut top = Graph::new();
     let mut folders: BTreeMap<String, Graph> = BTreeMap::new();
     for module in modules.iter().filter(|m| m.len() == 1) {
-        top.entry("crate".into()).or_default().insert(module[0].clone());
+        top.entry("crate".into())
+            .or_default()
+            .insert(module[0].clone());
         top.entry(module[0].clone()).or_default();
     }
     for source in &sources {
-        let from_top = source.module.first().cloned().unwrap_or_else(|| "crate".into());
+        let from_top = source
+            .module
+            .first()
+            .cloned()
+            .unwrap_or_else(|| "crate".into());
         for path in paths_in(&source.text, &source.module) {
             // The longest prefix of the path that is a module.
-            let target = (0..=path.len()).rev().map(|n| path[..n].to_vec()).find(|p| modules.contains(p)).unwrap_or_default();
+            let target = (0..=path.len())
+                .rev()
+                .map(|n| path[..n].to_vec())
+                .find(|p| modules.contains(p))
+                .unwrap_or_default();
             let to_top = match target.first() {
                 Some(first) => first.clone(),
-                None if path.first().is_some_and(|item| defined_in_root.contains(item)) => "crate".into(),
+                None if path
+                    .first()
+                    .is_some_and(|item| defined_in_root.contains(item)) =>
+                {
+                    "crate".into()
+                }
                 None => continue,
             };
             if to_top != from_top {
                 top.entry(from_top.clone()).or_default().insert(to_top);
             }
-            if source.module.len() == 2 && target.len() >= 2 && target[0] == source.module[0] && target[1] != source.module[1] {
+            if source.module.len() == 2
+                && target.len() >= 2
+                && target[0] == source.module[0]
+                && target[1] != source.module[1]
+            {
                 let graph = folders.entry(source.module[0].clone()).or_default();
-                graph.entry(source.module[1].clone()).or_default().insert(target[1].clone());
+                graph
+                    .entry(source.module[1].clone())
+                    .or_default()
+                    .insert(target[1].clone());
             }
         }
     }
     let mut graphs = vec![("top-level modules".to_string(), top)];
-    graphs.extend(folders.into_iter().map(|(folder, graph)| (format!("files of {folder}/"), graph)));
+    graphs.extend(
+        folders
+            .into_iter()
+            .map(|(folder, graph)| (format!("files of {folder}/"), graph)),
+    );
     graphs
 }
 
 /// A cycle in `graph`, as the path `a -> b -> ... -> a`, if there is one.
 fn find_cycle(graph: &Graph) -> Option<Vec<String>> {
-    fn visit(node: &str, graph: &Graph, state: &mut BTreeMap<String, u8>, stack: &mut Vec<String>) -> Option<Vec<String>> {
+    fn visit(
+        node: &str,
+        graph: &Graph,
+        state: &mut BTreeMap<String, u8>,
+        stack: &mut Vec<String>,
+    ) -> Option<Vec<String>> {
         state.insert(node.to_string(), 1);
         stack.push(node.to_string());
         for next in graph.get(node).into_iter().flatten() {
@@ -307,12 +366,20 @@ fn assert_no_cycles(crate_name: &str, root_dir: &Path, root_file: &str) {
 
 #[test]
 fn the_app_modules_import_downwards_only() {
-    assert_no_cycles("src/", &Path::new(env!("CARGO_MANIFEST_DIR")).join("src"), "lib.rs");
+    assert_no_cycles(
+        "src/",
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+        "lib.rs",
+    );
 }
 
 #[test]
 fn the_xtask_modules_import_downwards_only() {
-    assert_no_cycles("xtask/src/", &Path::new(env!("CARGO_MANIFEST_DIR")).join("xtask/src"), "main.rs");
+    assert_no_cycles(
+        "xtask/src/",
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("xtask/src"),
+        "main.rs",
+    );
 }
 
 #[test]
@@ -334,7 +401,21 @@ fn paths_are_read_from_use_trees_and_inline_paths_but_not_from_tests_or_comments
          #[cfg(test)]\nmod tests { use crate::scenario::X; fn g() { if true { } } }\nconst Z: u8 = 1;",
     );
     let module = vec!["graph".to_string(), "draw".to_string()];
-    let paths: Vec<String> = paths_in(&code, &module).iter().map(|p| p.join("::")).collect();
-    assert_eq!(paths, ["graph::CanvasLayout", "graph::labels::RateLabels", "graph::model::GraphModel", "theme::Theme"]);
-    assert!(code.contains("const Z"), "code after a test module is kept: {code}");
+    let paths: Vec<String> = paths_in(&code, &module)
+        .iter()
+        .map(|p| p.join("::"))
+        .collect();
+    assert_eq!(
+        paths,
+        [
+            "graph::CanvasLayout",
+            "graph::labels::RateLabels",
+            "graph::model::GraphModel",
+            "theme::Theme"
+        ]
+    );
+    assert!(
+        code.contains("const Z"),
+        "code after a test module is kept: {code}"
+    );
 }

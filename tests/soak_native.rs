@@ -24,8 +24,16 @@ struct Plan {
 
 fn plan() -> Plan {
     match std::env::var("ORBITAL_SOAK").as_deref() {
-        Ok("full") => Plan { cycles: 10_000, pairs: 4, messages_per_pair: 250_000 },
-        _ => Plan { cycles: 300, pairs: 2, messages_per_pair: 10_000 },
+        Ok("full") => Plan {
+            cycles: 10_000,
+            pairs: 4,
+            messages_per_pair: 250_000,
+        },
+        _ => Plan {
+            cycles: 300,
+            pairs: 2,
+            messages_per_pair: 10_000,
+        },
     }
 }
 
@@ -42,14 +50,20 @@ struct Baseline {
 
 fn baseline(h: &mut Harness) -> Baseline {
     // Threads name themselves after they start: take the baseline once the OS agrees with the host.
-    h.wait_for("one named OS thread per live guest", |h| os_threads().1 == h.live_guests());
+    h.wait_for("one named OS thread per live guest", |h| {
+        os_threads().1 == h.live_guests()
+    });
     let entities = h.entity_count();
     let entity_map = h.app.world().resource::<ProcessEntities>().0.len();
     let handle = h.handle();
     let sup = handle.lock();
     let k = sup.kernel();
     Baseline {
-        processes: k.processes().values().map(|p| (p.pid, p.name.clone())).collect(),
+        processes: k
+            .processes()
+            .values()
+            .map(|p| (p.pid, p.name.clone()))
+            .collect(),
         live_guests: sup.live_guests(),
         guest_os_threads: os_threads().1,
         entities,
@@ -81,7 +95,9 @@ fn soak_spawn_kill_churn_with_counted_traffic_returns_to_baseline() {
 
     // Churn while the traffic flows: every kind of guest, killed at once or after it ran a while,
     // crashers reaped after their trap.
-    const CHURN: [&str; 6] = ["idle", "spinner", "receiver", "memhog", "crasher", "pingpong"];
+    const CHURN: [&str; 6] = [
+        "idle", "spinner", "receiver", "memhog", "crasher", "pingpong",
+    ];
     let mut spawned = 0usize;
     let mut killed = 0usize;
     let mut trapped = 0usize;
@@ -97,7 +113,10 @@ fn soak_spawn_kill_churn_with_counted_traffic_returns_to_baseline() {
             if cycle % 3 == 0 {
                 h.app.update();
             }
-            h.handle().lock().kill(pid).unwrap_or_else(|e| panic!("cycle {cycle}: kill {program} (pid {}): {e}", pid.0));
+            h.handle()
+                .lock()
+                .kill(pid)
+                .unwrap_or_else(|e| panic!("cycle {cycle}: kill {program} (pid {}): {e}", pid.0));
             killed += 1;
         }
         // Reap crashers that have trapped; update the app now and then so the ECS follows.
@@ -113,12 +132,24 @@ fn soak_spawn_kill_churn_with_counted_traffic_returns_to_baseline() {
             });
         }
         if cycle % 1000 == 999 {
-            println!("soak: {} cycles in {:?}, RSS {} KiB", cycle + 1, started.elapsed(), rss_kib());
+            println!(
+                "soak: {} cycles in {:?}, RSS {} KiB",
+                cycle + 1,
+                started.elapsed(),
+                rss_kib()
+            );
         }
     }
-    h.wait_for("the remaining crashers to trap", |h| crashers.iter().all(|pid| matches!(h.state(*pid), Some(ProcessState::Zombie(_)))));
+    h.wait_for("the remaining crashers to trap", |h| {
+        crashers
+            .iter()
+            .all(|pid| matches!(h.state(*pid), Some(ProcessState::Zombie(_))))
+    });
     for pid in crashers.drain(..) {
-        assert!(matches!(h.state(pid), Some(ProcessState::Zombie(ExitReason::Trapped { .. }))));
+        assert!(matches!(
+            h.state(pid),
+            Some(ProcessState::Zombie(ExitReason::Trapped { .. }))
+        ));
         h.handle().lock().reap(pid).unwrap();
         trapped += 1;
     }
@@ -127,7 +158,10 @@ fn soak_spawn_kill_churn_with_counted_traffic_returns_to_baseline() {
     // Both ends of every pair finish: the sender after its last accepted send, the receiver after
     // receiving every number once, in order.
     h.wait_for("every pair to finish its messages", |h| {
-        pairs.iter().all(|(t, b)| matches!(h.state(*t), Some(ProcessState::Zombie(_))) && matches!(h.state(*b), Some(ProcessState::Zombie(_))))
+        pairs.iter().all(|(t, b)| {
+            matches!(h.state(*t), Some(ProcessState::Zombie(_)))
+                && matches!(h.state(*b), Some(ProcessState::Zombie(_)))
+        })
     });
     let traffic_done = started.elapsed();
     let mut sent_total = 0;
@@ -138,7 +172,12 @@ fn soak_spawn_kill_churn_with_counted_traffic_returns_to_baseline() {
         for (tally, burst) in &pairs {
             let t = sup.kernel().process(*tally).unwrap();
             let b = sup.kernel().process(*burst).unwrap();
-            assert_eq!(b.state, ProcessState::Zombie(ExitReason::Exited { code: 0 }), "sender {} did not send all its messages", burst.0);
+            assert_eq!(
+                b.state,
+                ProcessState::Zombie(ExitReason::Exited { code: 0 }),
+                "sender {} did not send all its messages",
+                burst.0
+            );
             assert_eq!(
                 t.state,
                 ProcessState::Zombie(ExitReason::Exited { code: 0 }),
@@ -146,7 +185,10 @@ fn soak_spawn_kill_churn_with_counted_traffic_returns_to_baseline() {
                 tally.0
             );
             assert_eq!(b.metrics.ipc_sent, plan.messages_per_pair, "sender's count");
-            assert_eq!(t.metrics.ipc_received, plan.messages_per_pair, "receiver's count");
+            assert_eq!(
+                t.metrics.ipc_received, plan.messages_per_pair,
+                "receiver's count"
+            );
             sent_total += b.metrics.ipc_sent;
             received_total += t.metrics.ipc_received;
         }
@@ -158,7 +200,9 @@ fn soak_spawn_kill_churn_with_counted_traffic_returns_to_baseline() {
 
     // Back to the baseline.
     h.wait_for("guest threads and entities back to the baseline", |h| {
-        h.live_guests() == before.live_guests && os_threads().1 == before.guest_os_threads && h.entity_count() == before.entities
+        h.live_guests() == before.live_guests
+            && os_threads().1 == before.guest_os_threads
+            && h.entity_count() == before.entities
     });
     h.settle(5);
     let after = baseline(&mut h);
@@ -166,7 +210,11 @@ fn soak_spawn_kill_churn_with_counted_traffic_returns_to_baseline() {
     let (counts, audit, events_dropped) = {
         let handle = h.handle();
         let sup = handle.lock();
-        (sup.kernel().message_counts(), sup.kernel().audit(), sup.kernel().events_dropped())
+        (
+            sup.kernel().message_counts(),
+            sup.kernel().audit(),
+            sup.kernel().events_dropped(),
+        )
     };
     let messages = counts.sent - counts_before.sent;
     let delivered = counts.delivered - counts_before.delivered;
@@ -179,12 +227,17 @@ fn soak_spawn_kill_churn_with_counted_traffic_returns_to_baseline() {
     );
     println!("soak: baseline {before:?}");
     println!("soak: after    {after:?}");
-    println!("soak: RSS {rss_before} KiB -> {rss_after} KiB; kernel events dropped (UI stream, not messages): {events_dropped}");
+    println!(
+        "soak: RSS {rss_before} KiB -> {rss_after} KiB; kernel events dropped (UI stream, not messages): {events_dropped}"
+    );
     assert_eq!(sent_total, plan.pairs * plan.messages_per_pair);
     assert_eq!(received_total, sent_total, "messages lost or duplicated");
     assert_eq!(after, before, "the system did not return to its baseline");
     assert_eq!(counts.queued, 0, "messages still queued");
     audit.expect("kernel audit after the soak");
     // A generous bound: guest memories (up to 64 MiB each for memhogs) must not accumulate.
-    assert!(rss_after < rss_before + 256 * 1024, "RSS grew from {rss_before} KiB to {rss_after} KiB");
+    assert!(
+        rss_after < rss_before + 256 * 1024,
+        "RSS grew from {rss_before} KiB to {rss_after} KiB"
+    );
 }

@@ -9,9 +9,13 @@ use bevy::prelude::*;
 use bevy::time::TimeUpdateStrategy;
 use orbital_playground::abi::ErrorCode;
 use orbital_playground::graph::layout::LayoutSettings;
-use orbital_playground::graph::{GraphModel, GraphNode, GraphPlugin, GraphSettings, NodeEffect, NodeEffectKind, Particle};
+use orbital_playground::graph::{
+    GraphModel, GraphNode, GraphPlugin, GraphSettings, NodeEffect, NodeEffectKind, Particle,
+};
 use orbital_playground::kernel::{EndpointId, KernelEvent, ProcessId};
-use orbital_playground::supervisor::{KernelEventMessage, ProcessEntity, SupervisorIntent, SupervisorPlugin};
+use orbital_playground::supervisor::{
+    KernelEventMessage, ProcessEntity, SupervisorIntent, SupervisorPlugin,
+};
 use orbital_supervisor::testing::ScriptedHost;
 
 const FRAME: Duration = Duration::from_micros(16_667);
@@ -20,7 +24,10 @@ fn app_with_seed(seed: u64) -> App {
     let mut app = App::new();
     app.add_plugins(MinimalPlugins)
         .insert_resource(TimeUpdateStrategy::ManualDuration(FRAME))
-        .insert_resource(GraphSettings { layout: LayoutSettings { seed, ..default() }, ..default() })
+        .insert_resource(GraphSettings {
+            layout: LayoutSettings { seed, ..default() },
+            ..default()
+        })
         .add_plugins(SupervisorPlugin::with_host(|| Box::new(ScriptedHost::new().0)).without_boot())
         .add_plugins(GraphPlugin);
     app.update();
@@ -46,17 +53,31 @@ fn frames(app: &mut App, n: usize) {
 }
 
 fn spawn(app: &mut App, program: &str) {
-    intent(app, SupervisorIntent::Spawn { program: program.into() });
+    intent(
+        app,
+        SupervisorIntent::Spawn {
+            program: program.into(),
+        },
+    );
 }
 
 fn node_pids(app: &mut App) -> Vec<u32> {
-    let mut pids: Vec<u32> = app.world_mut().query::<&GraphNode>().iter(app.world()).map(|n| n.pid.0).collect();
+    let mut pids: Vec<u32> = app
+        .world_mut()
+        .query::<&GraphNode>()
+        .iter(app.world())
+        .map(|n| n.pid.0)
+        .collect();
     pids.sort_unstable();
     pids
 }
 
 fn particles(app: &mut App) -> Vec<Particle> {
-    app.world_mut().query::<&Particle>().iter(app.world()).cloned().collect()
+    app.world_mut()
+        .query::<&Particle>()
+        .iter(app.world())
+        .cloned()
+        .collect()
 }
 
 fn sent(from: u32, to: u32) -> KernelEvent {
@@ -82,22 +103,48 @@ fn nodes_follow_spawned_and_killed_processes() {
     let model = app.world().resource::<GraphModel>();
     assert!(pids.iter().all(|pid| model.layout.contains(*pid)));
     // Every node entity is the supervisor's process entity.
-    let with_process = app.world_mut().query::<(&GraphNode, &ProcessEntity)>().iter(app.world()).count();
+    let with_process = app
+        .world_mut()
+        .query::<(&GraphNode, &ProcessEntity)>()
+        .iter(app.world())
+        .count();
     assert_eq!(with_process, 3);
 
     let victim = ProcessId(pids[1]);
     intent(&mut app, SupervisorIntent::Kill { pid: victim });
     frames(&mut app, 3);
     let after = node_pids(&mut app);
-    assert!(!after.contains(&victim.0), "killed node still drawn: {after:?}");
+    assert!(
+        !after.contains(&victim.0),
+        "killed node still drawn: {after:?}"
+    );
     assert_eq!(after.len(), 2);
-    assert!(!app.world().resource::<GraphModel>().layout.contains(victim.0));
-    let kinds: Vec<_> = app.world_mut().query::<&NodeEffect>().iter(app.world()).map(|e| (e.kind, e.pid)).collect();
-    assert!(kinds.contains(&(NodeEffectKind::Killed, victim)), "no kill animation: {kinds:?}");
+    assert!(
+        !app.world()
+            .resource::<GraphModel>()
+            .layout
+            .contains(victim.0)
+    );
+    let kinds: Vec<_> = app
+        .world_mut()
+        .query::<&NodeEffect>()
+        .iter(app.world())
+        .map(|e| (e.kind, e.pid))
+        .collect();
+    assert!(
+        kinds.contains(&(NodeEffectKind::Killed, victim)),
+        "no kill animation: {kinds:?}"
+    );
 
     // Effects end on their own.
     frames(&mut app, 120);
-    assert_eq!(app.world_mut().query::<&NodeEffect>().iter(app.world()).count(), 0);
+    assert_eq!(
+        app.world_mut()
+            .query::<&NodeEffect>()
+            .iter(app.world())
+            .count(),
+        0
+    );
 }
 
 #[test]
@@ -124,7 +171,10 @@ fn one_particle_per_message_despawned_on_arrival() {
     // Travel time is 0.8 s: after one second all have arrived and are gone.
     let travel = app.world().resource::<GraphSettings>().particle_travel_secs;
     frames(&mut app, (travel / FRAME.as_secs_f32()).ceil() as usize + 2);
-    assert!(particles(&mut app).is_empty(), "particles must despawn on arrival");
+    assert!(
+        particles(&mut app).is_empty(),
+        "particles must despawn on arrival"
+    );
     assert_eq!(app.world().resource::<GraphModel>().live_particles, 0);
 }
 
@@ -138,7 +188,12 @@ fn particles_to_a_killed_process_disappear() {
     event(&mut app, sent(pids[1], pids[0]));
     frames(&mut app, 1);
     assert_eq!(particles(&mut app).len(), 1);
-    intent(&mut app, SupervisorIntent::Kill { pid: ProcessId(pids[0]) });
+    intent(
+        &mut app,
+        SupervisorIntent::Kill {
+            pid: ProcessId(pids[0]),
+        },
+    );
     frames(&mut app, 3);
     assert!(particles(&mut app).is_empty());
 }
@@ -151,14 +206,21 @@ fn busy_edge_aggregates_instead_of_spawning_particles() {
     frames(&mut app, 3);
     let pids = node_pids(&mut app);
     let (receiver, sender) = (pids[0], pids[1]);
-    let threshold = app.world().resource::<GraphSettings>().traffic.aggregate_above_per_sec;
+    let threshold = app
+        .world()
+        .resource::<GraphSettings>()
+        .traffic
+        .aggregate_above_per_sec;
     // 500 messages in one frame: far above the threshold.
     for _ in 0..500 {
         event(&mut app, sent(sender, receiver));
     }
     frames(&mut app, 1);
     let flying = particles(&mut app).len();
-    assert!(flying as f32 <= threshold + 1.0, "{flying} particles for a busy edge (threshold {threshold}/s)");
+    assert!(
+        flying as f32 <= threshold + 1.0,
+        "{flying} particles for a busy edge (threshold {threshold}/s)"
+    );
     let model = app.world().resource::<GraphModel>();
     let edge = model.traffic.edge(sender, receiver).expect("edge recorded");
     assert!(edge.aggregated, "edge should be aggregated");
@@ -173,7 +235,10 @@ fn busy_edge_aggregates_instead_of_spawning_particles() {
         }
         frames(&mut app, 1);
     }
-    assert!(particles(&mut app).is_empty(), "aggregated edge spawned particles");
+    assert!(
+        particles(&mut app).is_empty(),
+        "aggregated edge spawned particles"
+    );
 
     // A quiet edge elsewhere still shows every message.
     event(&mut app, sent(receiver, sender));
@@ -189,13 +254,32 @@ fn denied_request_flashes_the_node() {
     let pid = ProcessId(node_pids(&mut app)[0]);
     event(
         &mut app,
-        KernelEvent::RequestDenied { pid, syscall: 8, error: ErrorCode::ALL[0], reason: "no capability in slot 3".into(), at_ns: 0 },
+        KernelEvent::RequestDenied {
+            pid,
+            syscall: 8,
+            error: ErrorCode::ALL[0],
+            reason: "no capability in slot 3".into(),
+            at_ns: 0,
+        },
     );
     frames(&mut app, 1);
-    let node = app.world_mut().query::<&GraphNode>().iter(app.world()).find(|n| n.pid == pid).unwrap().clone();
+    let node = app
+        .world_mut()
+        .query::<&GraphNode>()
+        .iter(app.world())
+        .find(|n| n.pid == pid)
+        .unwrap()
+        .clone();
     assert!(node.denied_secs.is_some());
-    assert_eq!(node.denied_reason.as_deref(), Some("no capability in slot 3"));
-    let denied = app.world_mut().query::<&NodeEffect>().iter(app.world()).any(|e| e.kind == NodeEffectKind::Denied);
+    assert_eq!(
+        node.denied_reason.as_deref(),
+        Some("no capability in slot 3")
+    );
+    let denied = app
+        .world_mut()
+        .query::<&NodeEffect>()
+        .iter(app.world())
+        .any(|e| e.kind == NodeEffectKind::Denied);
     assert!(denied);
 }
 
@@ -206,7 +290,11 @@ fn settled_positions(seed: u64) -> Vec<(u32, Vec2)> {
         frames(&mut app, 5);
     }
     frames(&mut app, 120);
-    app.world().resource::<GraphModel>().layout.positions().collect()
+    app.world()
+        .resource::<GraphModel>()
+        .layout
+        .positions()
+        .collect()
 }
 
 #[test]
@@ -226,16 +314,29 @@ fn layout_stays_stable_when_a_process_comes_and_goes() {
         spawn(&mut app, program);
     }
     frames(&mut app, 600);
-    let before: Vec<(u32, Vec2)> = app.world().resource::<GraphModel>().layout.positions().collect();
+    let before: Vec<(u32, Vec2)> = app
+        .world()
+        .resource::<GraphModel>()
+        .layout
+        .positions()
+        .collect();
     spawn(&mut app, "idle");
     frames(&mut app, 3);
     let newcomer = *node_pids(&mut app).last().unwrap();
-    intent(&mut app, SupervisorIntent::Kill { pid: ProcessId(newcomer) });
+    intent(
+        &mut app,
+        SupervisorIntent::Kill {
+            pid: ProcessId(newcomer),
+        },
+    );
     frames(&mut app, 3);
     let model = app.world().resource::<GraphModel>();
     for (pid, old) in before {
         let new = model.layout.position(pid).unwrap();
-        assert!(old.distance(new) < 40.0, "pid {pid} jumped from {old} to {new}");
+        assert!(
+            old.distance(new) < 40.0,
+            "pid {pid} jumped from {old} to {new}"
+        );
     }
 }
 
@@ -244,13 +345,18 @@ fn layout_stays_stable_when_a_process_comes_and_goes() {
 /// label, at the zooms the crowd is shown at; and most edges still get one.
 #[test]
 fn crowd_rate_labels_clear_every_node_and_each_other() {
-    use orbital_playground::graph::labels::{LabelObstacles, LabelStyle, disc_touches_rect, place_rate_label};
+    use orbital_playground::graph::labels::{
+        LabelObstacles, LabelStyle, disc_touches_rect, place_rate_label,
+    };
     use orbital_playground::graph::traffic::{edge_width_for_rate, format_rate};
     use orbital_playground::supervisor::SupervisorHandle;
     use orbital_playground::theme::Theme;
 
     let mut app = app_with_seed(7);
-    let crowd = orbital_playground::scenario::parse_scenario(include_bytes!("../assets/scenarios/crowd.ron")).unwrap();
+    let crowd = orbital_playground::scenario::parse_scenario(include_bytes!(
+        "../assets/scenarios/crowd.ron"
+    ))
+    .unwrap();
     // Two idles stand in for init and terminal (this host boots nothing).
     spawn(&mut app, "idle");
     spawn(&mut app, "idle");
@@ -264,18 +370,33 @@ fn crowd_rate_labels_clear_every_node_and_each_other() {
     assert_eq!(pids.len(), 64);
     let names: Vec<String> = {
         let supervisor = app.world().resource::<SupervisorHandle>().lock();
-        pids.iter().map(|pid| supervisor.kernel().process(ProcessId(*pid)).unwrap().name.clone()).collect()
+        pids.iter()
+            .map(|pid| {
+                supervisor
+                    .kernel()
+                    .process(ProcessId(*pid))
+                    .unwrap()
+                    .name
+                    .clone()
+            })
+            .collect()
     };
     // Each sender streams to the receiver listed just before it; the pingpongs to each other.
     let mut talks = Vec::new();
     for i in 1..pids.len() {
         match (names[i - 1].as_str(), names[i].as_str()) {
             ("receiver", "sender") => talks.push((pids[i], pids[i - 1])),
-            ("pingpong", "pingpong") => talks.extend([(pids[i - 1], pids[i]), (pids[i], pids[i - 1])]),
+            ("pingpong", "pingpong") => {
+                talks.extend([(pids[i - 1], pids[i]), (pids[i], pids[i - 1])])
+            }
             _ => {}
         }
     }
-    assert_eq!(talks.len(), 31, "29 sender->receiver edges and the pingpong pair both ways");
+    assert_eq!(
+        talks.len(),
+        31,
+        "29 sender->receiver edges and the pingpong pair both ways"
+    );
     // Ten seconds of traffic: every edge busy (aggregated), the layout settled.
     for _ in 0..600 {
         for &(from, to) in &talks {
@@ -294,13 +415,21 @@ fn crowd_rate_labels_clear_every_node_and_each_other() {
     assert_eq!(discs.len(), 64);
     let model = app.world().resource::<GraphModel>();
     let window = model.traffic.settings.rate_window_secs;
-    let edges: Vec<((u32, u32), f32)> =
-        model.traffic.edges().filter(|(_, e)| e.aggregated).map(|(key, e)| (key, e.rate_per_sec(window))).collect();
+    let edges: Vec<((u32, u32), f32)> = model
+        .traffic
+        .edges()
+        .filter(|(_, e)| e.aggregated)
+        .map(|(key, e)| (key, e.rate_per_sec(window)))
+        .collect();
     assert_eq!(edges.len(), talks.len(), "every edge is busy");
     let theme = Theme::default();
     let mut midpoint_hits_total = 0;
     for world_per_px in [1.0, 1.5, 2.5] {
-        let style = LabelStyle { font_px: theme.label_font_size, ring_width: theme.ring_width, world_per_px };
+        let style = LabelStyle {
+            font_px: theme.label_font_size,
+            ring_width: theme.ring_width,
+            world_per_px,
+        };
         let mut obstacles = LabelObstacles::default();
         for &(_, centre, r) in &discs {
             obstacles.add_node(centre, r, None, &style);
@@ -308,18 +437,44 @@ fn crowd_rate_labels_clear_every_node_and_each_other() {
         let mut placed = Vec::new();
         let mut midpoint_on_a_node = 0;
         for &((from, to), rate) in &edges {
-            let (a, b) = (model.layout.position(from).unwrap(), model.layout.position(to).unwrap());
+            let (a, b) = (
+                model.layout.position(from).unwrap(),
+                model.layout.position(to).unwrap(),
+            );
             let width = edge_width_for_rate(rate, theme.edge_width * 1.5, theme.edge_width_max);
             let half = style.rate_half(&format_rate(rate));
             // What a label fixed beside the midpoint would cover (shows the search is needed).
-            let beside = Rect::from_center_half_size((a + b) * 0.5 + (b - a).normalize().perp() * (width + half.y + 5.0), half);
-            midpoint_on_a_node += discs.iter().filter(|(pid, c, r)| ![from, to].contains(pid) && disc_touches_rect(*c, *r, beside)).count();
-            if let Some(rect) = place_rate_label(a, b, width, theme.edge_width_max, half, style.margin(), &obstacles) {
+            let beside = Rect::from_center_half_size(
+                (a + b) * 0.5 + (b - a).normalize().perp() * (width + half.y + 5.0),
+                half,
+            );
+            midpoint_on_a_node += discs
+                .iter()
+                .filter(|(pid, c, r)| {
+                    ![from, to].contains(pid) && disc_touches_rect(*c, *r, beside)
+                })
+                .count();
+            if let Some(rect) = place_rate_label(
+                a,
+                b,
+                width,
+                theme.edge_width_max,
+                half,
+                style.margin(),
+                &obstacles,
+            ) {
                 for &(pid, centre, r) in &discs {
-                    assert!(!disc_touches_rect(centre, r, rect), "zoom {world_per_px}: label of {from}->{to} {rect:?} covers pid {pid} at {centre} (r {r})");
+                    assert!(
+                        !disc_touches_rect(centre, r, rect),
+                        "zoom {world_per_px}: label of {from}->{to} {rect:?} covers pid {pid} at {centre} (r {r})"
+                    );
                 }
                 for (other, other_rect) in &placed {
-                    assert!(rect.intersect(*other_rect).is_empty(), "zoom {world_per_px}: labels of {:?} and {other:?} overlap", (from, to));
+                    assert!(
+                        rect.intersect(*other_rect).is_empty(),
+                        "zoom {world_per_px}: labels of {:?} and {other:?} overlap",
+                        (from, to)
+                    );
                 }
                 obstacles.rects.push(rect);
                 placed.push(((from, to), rect));
@@ -332,9 +487,17 @@ fn crowd_rate_labels_clear_every_node_and_each_other() {
         );
         // Zoomed out, labels are large beside the nodes and more edges go without one.
         let (num, den) = if world_per_px <= 1.5 { (2, 3) } else { (1, 2) };
-        assert!(placed.len() * den >= edges.len() * num, "zoom {world_per_px}: only {} of {} edges found room", placed.len(), edges.len());
+        assert!(
+            placed.len() * den >= edges.len() * num,
+            "zoom {world_per_px}: only {} of {} edges found room",
+            placed.len(),
+            edges.len()
+        );
         midpoint_hits_total += midpoint_on_a_node;
     }
     // The crowd is dense enough that the question is real: beside the midpoint, labels land on nodes.
-    assert!(midpoint_hits_total > 0, "no label beside a midpoint covered a node: the test layout proves nothing");
+    assert!(
+        midpoint_hits_total > 0,
+        "no label beside a midpoint covered a node: the test layout proves nothing"
+    );
 }

@@ -27,7 +27,11 @@ pub struct CameraRig {
 
 impl Default for CameraRig {
     fn default() -> Self {
-        Self { center_world: Vec2::ZERO, world_per_px: 1.0, auto_fit: true }
+        Self {
+            center_world: Vec2::ZERO,
+            world_per_px: 1.0,
+            auto_fit: true,
+        }
     }
 }
 
@@ -80,11 +84,19 @@ pub fn fit_view(bounds: Rect, area: &CanvasArea) -> (f32, Vec2) {
     // The camera centre sits at the canvas centre: shift it so the bounds' centre lands at the
     // room's centre instead.
     let offset_px = room.center() - area.rect.center();
-    (zoom, bounds.center() - Vec2::new(offset_px.x, -offset_px.y) * zoom)
+    (
+        zoom,
+        bounds.center() - Vec2::new(offset_px.x, -offset_px.y) * zoom,
+    )
 }
 
 pub(super) fn spawn_graph_camera(mut commands: Commands) {
-    commands.spawn((Camera2d, GraphCamera, MeshPickingCamera, render_quality::initial_msaa()));
+    commands.spawn((
+        Camera2d,
+        GraphCamera,
+        MeshPickingCamera,
+        render_quality::initial_msaa(),
+    ));
 }
 
 /// Gives the camera the MSAA the render quality decided (also to a camera spawned after the
@@ -110,7 +122,9 @@ pub(super) fn place_graph_camera(
     mut camera: Query<(&mut Transform, &mut Projection), With<GraphCamera>>,
 ) {
     let Ok(window) = window.single() else { return };
-    let Ok((mut transform, mut projection)) = camera.single_mut() else { return };
+    let Ok((mut transform, mut projection)) = camera.single_mut() else {
+        return;
+    };
     let window_center = Vec2::new(window.width(), window.height()) * 0.5;
     let offset_px = area.rect.center() - window_center;
     let offset_world = Vec2::new(offset_px.x, -offset_px.y) * rig.world_per_px;
@@ -136,11 +150,16 @@ pub(super) fn pan_zoom_graph_camera(
     mut panning: Local<bool>,
 ) {
     // The panels sit on top of the canvas: wheel and drags over them are theirs.
-    let over_canvas = window.single().ok().and_then(Window::cursor_position).is_some_and(|p| area.rect.contains(p));
+    let over_canvas = window
+        .single()
+        .ok()
+        .and_then(Window::cursor_position)
+        .is_some_and(|p| area.rect.contains(p));
     let pan_button = buttons.pressed(MouseButton::Right) || buttons.pressed(MouseButton::Middle);
     if !pan_button {
         *panning = false;
-    } else if buttons.just_pressed(MouseButton::Right) || buttons.just_pressed(MouseButton::Middle) {
+    } else if buttons.just_pressed(MouseButton::Right) || buttons.just_pressed(MouseButton::Middle)
+    {
         *panning = over_canvas;
     }
     if !over_canvas && !*panning {
@@ -159,7 +178,8 @@ pub(super) fn pan_zoom_graph_camera(
         MouseScrollUnit::Pixel => scroll.delta.y / 60.0,
     };
     if lines != 0.0 {
-        let zoomed = (rig.world_per_px * 0.9_f32.powf(lines)).clamp(MIN_WORLD_PER_PX, MAX_WORLD_PER_PX);
+        let zoomed =
+            (rig.world_per_px * 0.9_f32.powf(lines)).clamp(MIN_WORLD_PER_PX, MAX_WORLD_PER_PX);
         rig.world_per_px = zoomed;
         rig.auto_fit = false;
     }
@@ -199,7 +219,10 @@ mod tests {
     fn fit_keeps_the_graph_below_the_overlay() {
         let canvas = Rect::new(300.0, 30.0, 950.0, 570.0);
         for overlay_bottom in [None, Some(90.0), Some(200.0)] {
-            let area = CanvasArea { rect: canvas, overlay: overlay_bottom.map(|y| Rect::new(312.0, 38.0, 800.0, y)) };
+            let area = CanvasArea {
+                rect: canvas,
+                overlay: overlay_bottom.map(|y| Rect::new(312.0, 38.0, 800.0, y)),
+            };
             for bounds in [
                 Rect::new(-300.0, -200.0, 300.0, 220.0),
                 Rect::new(-40.0, -10.0, 60.0, 10.0),
@@ -207,13 +230,28 @@ mod tests {
                 Rect::new(-10.0, -900.0, 10.0, 900.0),
             ] {
                 let (world_per_px, center_world) = fit_view(bounds, &area);
-                let rig = CameraRig { center_world, world_per_px, auto_fit: true };
+                let rig = CameraRig {
+                    center_world,
+                    world_per_px,
+                    auto_fit: true,
+                };
                 let room = fit_rect(&area);
-                for corner in [bounds.min, bounds.max, Vec2::new(bounds.min.x, bounds.max.y), Vec2::new(bounds.max.x, bounds.min.y)] {
+                for corner in [
+                    bounds.min,
+                    bounds.max,
+                    Vec2::new(bounds.min.x, bounds.max.y),
+                    Vec2::new(bounds.max.x, bounds.min.y),
+                ] {
                     let px = rig.world_to_px(&area, corner);
-                    assert!(room.inflate(0.01).contains(px), "{bounds:?} corner {corner} at {px}, room {room:?}");
+                    assert!(
+                        room.inflate(0.01).contains(px),
+                        "{bounds:?} corner {corner} at {px}, room {room:?}"
+                    );
                     if let Some(y) = overlay_bottom {
-                        assert!(px.y >= y + FIT_MARGIN_BELOW_OVERLAY_PX - 0.01, "{bounds:?}: {px} under the overlay ending at {y}");
+                        assert!(
+                            px.y >= y + FIT_MARGIN_BELOW_OVERLAY_PX - 0.01,
+                            "{bounds:?}: {px} under the overlay ending at {y}"
+                        );
                     }
                     assert!(rig.px_to_world(&area, px).distance(corner) < 0.01);
                 }

@@ -11,11 +11,17 @@ use bevy_egui::input::egui_wants_any_pointer_input;
 use orbital_kernel::ProcessState;
 
 use super::camera::{self, CameraRig, GraphCamera};
-use super::interaction::{self, CanvasLayout, Dragging, NodeBody, SharedCanvasLayout, kill_zone_rect};
-use super::labels::{
-    BusyEdge, LabelStyle, NodeFootprint, PlanInputs, RateLabel, RateLabelPlanner, RateLabels, node_named,
+use super::interaction::{
+    self, CanvasLayout, Dragging, NodeBody, SharedCanvasLayout, kill_zone_rect,
 };
-use super::model::{GraphEdges, GraphModel, GraphNode, GraphSettings, GraphSystems, NodeEffect, NodeEffectKind, Particle};
+use super::labels::{
+    BusyEdge, LabelStyle, NodeFootprint, PlanInputs, RateLabel, RateLabelPlanner, RateLabels,
+    node_named,
+};
+use super::model::{
+    GraphEdges, GraphModel, GraphNode, GraphSettings, GraphSystems, NodeEffect, NodeEffectKind,
+    Particle,
+};
 use crate::render_quality::{RenderQuality, RenderQualitySystems};
 use crate::supervisor::{MailboxStatus, ProcessView};
 use crate::theme::{Theme, ThemeColor};
@@ -30,43 +36,59 @@ impl Plugin for GraphDrawPlugin {
             app.add_plugins(MeshPickingPlugin);
         }
         ui_state::ensure_ui_state(app);
-        app.insert_resource(MeshPickingSettings { require_markers: true, ..default() })
-            .init_resource::<CameraRig>()
-            .init_resource::<CanvasLayout>()
-            .init_resource::<SharedCanvasLayout>()
-            .init_resource::<Dragging>()
-            .init_resource::<GraphAssets>()
-            .init_resource::<EdgeBarPool>()
-            .init_resource::<RateLabels>()
-            .init_gizmo_group::<RingGizmos>()
-            .add_systems(Startup, (camera::spawn_graph_camera, spawn_kill_zone_label, configure_gizmos))
-            .add_systems(
-                Update,
-                (
-                    camera::pan_zoom_graph_camera.run_if(not(egui_wants_any_pointer_input)),
-                    camera::fit_graph_camera,
-                    camera::place_graph_camera,
-                )
-                    .chain()
-                    .before(GraphSystems::Follow),
+        app.insert_resource(MeshPickingSettings {
+            require_markers: true,
+            ..default()
+        })
+        .init_resource::<CameraRig>()
+        .init_resource::<CanvasLayout>()
+        .init_resource::<SharedCanvasLayout>()
+        .init_resource::<Dragging>()
+        .init_resource::<GraphAssets>()
+        .init_resource::<EdgeBarPool>()
+        .init_resource::<RateLabels>()
+        .init_gizmo_group::<RingGizmos>()
+        .add_systems(
+            Startup,
+            (
+                camera::spawn_graph_camera,
+                spawn_kill_zone_label,
+                configure_gizmos,
+            ),
+        )
+        .add_systems(
+            Update,
+            (
+                camera::pan_zoom_graph_camera.run_if(not(egui_wants_any_pointer_input)),
+                camera::fit_graph_camera,
+                camera::place_graph_camera,
             )
-            .add_systems(Update, camera::follow_render_quality_msaa.after(RenderQualitySystems))
-            .add_systems(
-                Update,
-                (
-                    attach_node_visuals,
-                    attach_particle_visuals,
-                    update_node_visuals,
-                    draw_edges_and_rings,
-                    draw_node_effects,
-                    update_edge_bars,
-                    update_kill_zone_label,
-                    interaction::clear_departed_selection,
-                    configure_gizmos.run_if(resource_changed::<Theme>),
-                )
-                    .after(GraphSystems::Animate),
+                .chain()
+                .before(GraphSystems::Follow),
+        )
+        .add_systems(
+            Update,
+            camera::follow_render_quality_msaa.after(RenderQualitySystems),
+        )
+        .add_systems(
+            Update,
+            (
+                attach_node_visuals,
+                attach_particle_visuals,
+                update_node_visuals,
+                draw_edges_and_rings,
+                draw_node_effects,
+                update_edge_bars,
+                update_kill_zone_label,
+                interaction::clear_departed_selection,
+                configure_gizmos.run_if(resource_changed::<Theme>),
             )
-            .add_systems(PostUpdate, interaction::publish_canvas_layout.after(TransformSystems::Propagate));
+                .after(GraphSystems::Animate),
+        )
+        .add_systems(
+            PostUpdate,
+            interaction::publish_canvas_layout.after(TransformSystems::Propagate),
+        );
     }
 }
 
@@ -91,15 +113,26 @@ struct GraphAssets {
 
 impl GraphAssets {
     fn circle(&mut self, meshes: &mut Assets<Mesh>) -> Handle<Mesh> {
-        self.circle.get_or_insert_with(|| meshes.add(Circle::new(1.0))).clone()
+        self.circle
+            .get_or_insert_with(|| meshes.add(Circle::new(1.0)))
+            .clone()
     }
 
     fn quad(&mut self, meshes: &mut Assets<Mesh>) -> Handle<Mesh> {
-        self.quad.get_or_insert_with(|| meshes.add(Rectangle::new(1.0, 1.0))).clone()
+        self.quad
+            .get_or_insert_with(|| meshes.add(Rectangle::new(1.0, 1.0)))
+            .clone()
     }
 
-    fn material(&mut self, color: ThemeColor, materials: &mut Assets<ColorMaterial>) -> Handle<ColorMaterial> {
-        self.materials.entry(color.0).or_insert_with(|| materials.add(ColorMaterial::from(color.bevy()))).clone()
+    fn material(
+        &mut self,
+        color: ThemeColor,
+        materials: &mut Assets<ColorMaterial>,
+    ) -> Handle<ColorMaterial> {
+        self.materials
+            .entry(color.0)
+            .or_insert_with(|| materials.add(ColorMaterial::from(color.bevy())))
+            .clone()
     }
 }
 
@@ -131,7 +164,10 @@ fn attach_node_visuals(
         let circle = assets.circle(&mut meshes);
         let body = commands
             .spawn((
-                NodeBody { pid: node.pid, owner: entity },
+                NodeBody {
+                    pid: node.pid,
+                    owner: entity,
+                },
                 Mesh2d(circle.clone()),
                 MeshMaterial2d(assets.material(color, &mut materials)),
                 Transform::from_xyz(0.0, 0.0, Z_BODY).with_scale(Vec3::splat(theme.node_radius)),
@@ -148,7 +184,8 @@ fn attach_node_visuals(
             .spawn((
                 Mesh2d(circle),
                 MeshMaterial2d(assets.material(theme.mailbox_idle, &mut materials)),
-                Transform::from_xyz(0.0, 0.0, Z_LIGHT).with_scale(Vec3::splat(theme.node_radius * 0.28)),
+                Transform::from_xyz(0.0, 0.0, Z_LIGHT)
+                    .with_scale(Vec3::splat(theme.node_radius * 0.28)),
                 ChildOf(entity),
             ))
             .id();
@@ -205,14 +242,22 @@ fn update_node_visuals(
     let focus = [selection.0.map(|p| p.0), hovered.0.map(|p| p.0)];
     for (node, view, mut visuals) in &mut nodes {
         let show = node_named(node_count, node.pid.0, focus);
-        let wanted = if show { Visibility::Inherited } else { Visibility::Hidden };
+        let wanted = if show {
+            Visibility::Inherited
+        } else {
+            Visibility::Hidden
+        };
         if let Ok(mut v) = visibilities.get_mut(visuals.label)
             && *v != wanted
         {
             *v = wanted;
         }
         let zombie = view.state.is_zombie();
-        let color = if zombie { theme.state_zombie } else { theme.program_color(&view.name) };
+        let color = if zombie {
+            theme.state_zombie
+        } else {
+            theme.program_color(&view.name)
+        };
         if visuals.shown_color != color.0 || theme.is_changed() {
             visuals.shown_color = color.0;
             if let Ok(mut material) = node_materials.get_mut(visuals.body) {
@@ -242,7 +287,11 @@ fn update_node_visuals(
         }
         // Labels keep their size on screen whatever the zoom.
         if let Ok(mut t) = transforms.get_mut(visuals.label) {
-            let target = Vec3::new(0.0, -radius - theme.ring_width - 4.0 * rig.world_per_px, Z_LABEL);
+            let target = Vec3::new(
+                0.0,
+                -radius - theme.ring_width - 4.0 * rig.world_per_px,
+                Z_LABEL,
+            );
             let scale = Vec3::splat(rig.world_per_px);
             if t.translation != target || t.scale != scale {
                 t.translation = target;
@@ -274,7 +323,9 @@ fn attach_particle_visuals(
     let material = assets.material(theme.particle, &mut materials);
     for (entity, mut transform) in &mut particles {
         transform.scale = Vec3::splat(theme.particle_radius);
-        commands.entity(entity).insert((Mesh2d(mesh.clone()), MeshMaterial2d(material.clone())));
+        commands
+            .entity(entity)
+            .insert((Mesh2d(mesh.clone()), MeshMaterial2d(material.clone())));
     }
 }
 
@@ -293,19 +344,29 @@ fn draw_edges_and_rings(
 ) {
     let now = time.elapsed_secs_f64();
     let radius_of = |pid: u32| {
-        nodes.iter().find(|(n, _, _)| n.pid.0 == pid).map_or(theme.node_radius, |(n, _, t)| n.radius * t.scale.x)
+        nodes
+            .iter()
+            .find(|(n, _, _)| n.pid.0 == pid)
+            .map_or(theme.node_radius, |(n, _, t)| n.radius * t.scale.x)
     };
     // Capability edges: who may send to whom (thin, with an arrow head at the endpoint owner).
     for &(holder, owner) in &edges.capability {
-        let (Some(a), Some(b)) = (model.layout.position(holder), model.layout.position(owner)) else { continue };
+        let (Some(a), Some(b)) = (model.layout.position(holder), model.layout.position(owner))
+        else {
+            continue;
+        };
         let dir = (b - a).normalize_or_zero();
         let start = a + dir * radius_of(holder);
         let end = b - dir * (radius_of(owner) + 2.0);
-        gizmos.arrow_2d(start, end, theme.edge_capability.bevy()).with_tip_length(10.0);
+        gizmos
+            .arrow_2d(start, end, theme.edge_capability.bevy())
+            .with_tip_length(10.0);
     }
     // Recent, not aggregated traffic: a line fading out over a second.
     for ((from, to), edge) in model.traffic.edges() {
-        let (Some(a), Some(b)) = (model.layout.position(from), model.layout.position(to)) else { continue };
+        let (Some(a), Some(b)) = (model.layout.position(from), model.layout.position(to)) else {
+            continue;
+        };
         if let Some(denied_at) = edge.denied_at_secs {
             let fade = 1.0 - ((now - denied_at) as f32 / 1.0).clamp(0.0, 1.0);
             if fade > 0.0 {
@@ -317,7 +378,11 @@ fn draw_edges_and_rings(
         }
         let fade = 1.0 - ((now - edge.last_message_secs) as f32 / 1.5).clamp(0.0, 1.0);
         if fade > 0.0 {
-            gizmos.line_2d(a, b, theme.edge_traffic.bevy().with_alpha(0.25 + 0.5 * fade));
+            gizmos.line_2d(
+                a,
+                b,
+                theme.edge_traffic.bevy().with_alpha(0.25 + 0.5 * fade),
+            );
         }
     }
     // State rings, endpoints, selection, denied flashes.
@@ -329,17 +394,29 @@ fn draw_edges_and_rings(
             ProcessState::Blocked(_) => theme.state_blocked,
             ProcessState::Zombie(_) => theme.state_zombie,
         };
-        rings.circle_2d(pos, r + theme.ring_width * 0.5, state_color.bevy()).resolution(if quality.reduced { 24 } else { 48 });
+        rings
+            .circle_2d(pos, r + theme.ring_width * 0.5, state_color.bevy())
+            .resolution(if quality.reduced { 24 } else { 48 });
         if selection.0 == Some(node.pid) {
-            rings.circle_2d(pos, r + theme.ring_width * 2.5, theme.selection.bevy()).resolution(48);
+            rings
+                .circle_2d(pos, r + theme.ring_width * 2.5, theme.selection.bevy())
+                .resolution(48);
         } else if hovered.0 == Some(node.pid) {
-            gizmos.circle_2d(pos, r + theme.ring_width * 2.0, theme.selection.bevy().with_alpha(0.5));
+            gizmos.circle_2d(
+                pos,
+                r + theme.ring_width * 2.0,
+                theme.selection.bevy().with_alpha(0.5),
+            );
         }
         if let Some(denied) = node.denied_secs {
             let age = (now - denied) as f32;
             if age < 1.0 {
                 let pulse = 1.0 - age;
-                rings.circle_2d(pos, r + theme.ring_width * (1.0 + 4.0 * age), theme.error.bevy().with_alpha(pulse));
+                rings.circle_2d(
+                    pos,
+                    r + theme.ring_width * (1.0 + 4.0 * age),
+                    theme.error.bevy().with_alpha(pulse),
+                );
             }
         }
         if let Some(endpoints) = edges.endpoints.get(&node.pid.0) {
@@ -358,7 +435,11 @@ fn draw_edges_and_rings(
                 let size = Vec2::splat(theme.particle_radius * 2.2);
                 gizmos.rect_2d(at, size, color.bevy());
                 if fill > 0.0 {
-                    gizmos.line_2d(at - Vec2::new(size.x * 0.5, 0.0), at - Vec2::new(size.x * 0.5, 0.0) + Vec2::new(size.x * fill, 0.0), color.bevy());
+                    gizmos.line_2d(
+                        at - Vec2::new(size.x * 0.5, 0.0),
+                        at - Vec2::new(size.x * 0.5, 0.0) + Vec2::new(size.x * fill, 0.0),
+                        color.bevy(),
+                    );
                 }
             }
         }
@@ -384,14 +465,23 @@ fn draw_node_effects(
             // A cross where the process was.
             let d = theme.node_radius * 0.7 * (1.0 - t);
             let c = theme.error.bevy().with_alpha(1.0 - t);
-            rings.line_2d(effect.at_world - Vec2::splat(d), effect.at_world + Vec2::splat(d), c);
-            rings.line_2d(effect.at_world + Vec2::new(-d, d), effect.at_world + Vec2::new(d, -d), c);
+            rings.line_2d(
+                effect.at_world - Vec2::splat(d),
+                effect.at_world + Vec2::splat(d),
+                c,
+            );
+            rings.line_2d(
+                effect.at_world + Vec2::new(-d, d),
+                effect.at_world + Vec2::new(d, -d),
+                c,
+            );
         }
     }
 }
 
 /// Where each node is and how big it is drawn, for rate labels to keep clear of.
-type NodeFootprints<'w, 's> = Query<'w, 's, (&'static GraphNode, &'static Transform, &'static ProcessView)>;
+type NodeFootprints<'w, 's> =
+    Query<'w, 's, (&'static GraphNode, &'static Transform, &'static ProcessView)>;
 
 /// Bars and rate labels for aggregated edges, reused from frame to frame.
 #[derive(Resource, Default)]
@@ -417,8 +507,18 @@ fn update_edge_bars(
     mut transforms: Query<&mut Transform, (Without<GraphNode>, Without<NodeBody>)>,
     mut visibility: Query<&mut Visibility>,
     mut texts: Query<&mut Text2d>,
-    (mut assets, mut meshes, mut materials): (ResMut<GraphAssets>, ResMut<Assets<Mesh>>, ResMut<Assets<ColorMaterial>>),
-    (theme, rig, area, selection, hovered): (Res<Theme>, Res<CameraRig>, Res<CanvasArea>, Res<Selection>, Res<Hovered>),
+    (mut assets, mut meshes, mut materials): (
+        ResMut<GraphAssets>,
+        ResMut<Assets<Mesh>>,
+        ResMut<Assets<ColorMaterial>>,
+    ),
+    (theme, rig, area, selection, hovered): (
+        Res<Theme>,
+        Res<CameraRig>,
+        Res<CanvasArea>,
+        Res<Selection>,
+        Res<Hovered>,
+    ),
     graph_nodes: NodeFootprints,
     mut scratch: Local<EdgeBarScratch>,
     mut placed: ResMut<RateLabels>,
@@ -426,19 +526,39 @@ fn update_edge_bars(
     let scratch = &mut *scratch;
     let window = model.traffic.settings.rate_window_secs;
     scratch.edges.clear();
-    scratch.edges.extend(model.traffic.edges().filter(|(_, e)| e.aggregated).filter_map(|((from, to), e)| {
-        let (a, b) = (model.layout.position(from)?, model.layout.position(to)?);
-        Some(BusyEdge { from, to, a, b, rate_per_sec: e.rate_per_sec(window) })
-    }));
+    scratch.edges.extend(
+        model
+            .traffic
+            .edges()
+            .filter(|(_, e)| e.aggregated)
+            .filter_map(|((from, to), e)| {
+                let (a, b) = (model.layout.position(from)?, model.layout.position(to)?);
+                Some(BusyEdge {
+                    from,
+                    to,
+                    a,
+                    b,
+                    rate_per_sec: e.rate_per_sec(window),
+                })
+            }),
+    );
     scratch.nodes.clear();
-    scratch.nodes.extend(graph_nodes.iter().map(|(node, transform, view)| NodeFootprint {
-        pid: node.pid.0,
-        centre: transform.translation.truncate(),
-        radius: node.radius.max(1.0) * transform.scale.x,
-        name_chars: node_label(node, view).len(),
-    }));
+    scratch.nodes.extend(
+        graph_nodes
+            .iter()
+            .map(|(node, transform, view)| NodeFootprint {
+                pid: node.pid.0,
+                centre: transform.translation.truncate(),
+                radius: node.radius.max(1.0) * transform.scale.x,
+                name_chars: node_label(node, view).len(),
+            }),
+    );
     let inputs = PlanInputs {
-        style: LabelStyle { font_px: theme.label_font_size, ring_width: theme.ring_width, world_per_px: rig.world_per_px },
+        style: LabelStyle {
+            font_px: theme.label_font_size,
+            ring_width: theme.ring_width,
+            world_per_px: rig.world_per_px,
+        },
         min_bar_width: theme.edge_width * 1.5,
         max_bar_width: theme.edge_width_max,
         focus: [selection.0.map(|p| p.0), hovered.0.map(|p| p.0)],
@@ -447,13 +567,17 @@ fn update_edge_bars(
             Rect::from_corners(corners[0], corners[1])
         }),
     };
-    let plan = scratch.planner.plan(&scratch.edges, &scratch.nodes, &inputs);
+    let plan = scratch
+        .planner
+        .plan(&scratch.edges, &scratch.nodes, &inputs);
     placed.0.clear();
     for (used, bar_plan) in plan.iter().enumerate() {
         if used == pool.bars.len() {
             let quad = assets.quad(&mut meshes);
             let material = assets.material(theme.edge_traffic, &mut materials);
-            let bar = commands.spawn((Mesh2d(quad), MeshMaterial2d(material), Transform::default())).id();
+            let bar = commands
+                .spawn((Mesh2d(quad), MeshMaterial2d(material), Transform::default()))
+                .id();
             let label = commands
                 .spawn((
                     Text2d::new(""),
@@ -479,7 +603,12 @@ fn update_edge_bars(
             if let Ok(mut t) = transforms.get_mut(label) {
                 t.translation = rect.center().extend(Z_LABEL);
                 t.scale = Vec3::splat(rig.world_per_px);
-                placed.0.push(RateLabel { from: bar_plan.from, to: bar_plan.to, text: bar_plan.text.clone(), rect });
+                placed.0.push(RateLabel {
+                    from: bar_plan.from,
+                    to: bar_plan.to,
+                    text: bar_plan.text.clone(),
+                    rect,
+                });
             }
             if pool.shown_rates[used] != bar_plan.text {
                 if let Ok(mut label_text) = texts.get_mut(label) {
@@ -489,7 +618,11 @@ fn update_edge_bars(
             }
         }
         for (entity, shown) in [(bar, true), (label, bar_plan.label.is_some())] {
-            let wanted = if shown { Visibility::Inherited } else { Visibility::Hidden };
+            let wanted = if shown {
+                Visibility::Inherited
+            } else {
+                Visibility::Hidden
+            };
             if let Ok(mut v) = visibility.get_mut(entity)
                 && *v != wanted
             {
@@ -533,7 +666,9 @@ fn update_kill_zone_label(
     rig: Res<CameraRig>,
     time: Res<Time<Real>>,
 ) {
-    let Ok((camera, camera_transform)) = camera.single() else { return };
+    let Ok((camera, camera_transform)) = camera.single() else {
+        return;
+    };
     let zone = kill_zone_rect(area.rect, theme.kill_zone_size_px);
     let (Ok(min), Ok(max)) = (
         camera.viewport_to_world_2d(camera_transform, Vec2::new(zone.min.x, zone.max.y)),

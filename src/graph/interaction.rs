@@ -23,7 +23,12 @@ pub struct CssRect {
 
 impl CssRect {
     pub fn from_rect(rect: Rect) -> Self {
-        Self { x: rect.min.x, y: rect.min.y, width: rect.width(), height: rect.height() }
+        Self {
+            x: rect.min.x,
+            y: rect.min.y,
+            width: rect.width(),
+            height: rect.height(),
+        }
     }
 
     pub fn rect(&self) -> Rect {
@@ -157,10 +162,16 @@ pub fn kill_refusal(pid: ProcessId, view: &ProcessView) -> Option<String> {
             "terminal" => "it is the console you type commands into",
             _ => "it is a system process",
         };
-        return Some(format!("{} (pid {}) is protected and cannot be killed: {role}.", view.name, pid.0));
+        return Some(format!(
+            "{} (pid {}) is protected and cannot be killed: {role}.",
+            view.name, pid.0
+        ));
     }
     if view.state.is_zombie() {
-        return Some(format!("{} (pid {}) has already exited; dismiss it from the process list.", view.name, pid.0));
+        return Some(format!(
+            "{} (pid {}) has already exited; dismiss it from the process list.",
+            view.name, pid.0
+        ));
     }
     None
 }
@@ -198,7 +209,9 @@ pub(super) fn on_node_click(
     area: Res<CanvasArea>,
 ) {
     // Panels are drawn over the canvas: a node under a panel is not clickable.
-    if click.event.button != PointerButton::Primary || !on_canvas(&area, click.pointer_location.position) {
+    if click.event.button != PointerButton::Primary
+        || !on_canvas(&area, click.pointer_location.position)
+    {
         return;
     }
     if let Ok(body) = bodies.get(click.entity) {
@@ -206,13 +219,21 @@ pub(super) fn on_node_click(
     }
 }
 
-pub(super) fn on_node_over(over: On<Pointer<Over>>, bodies: Query<&NodeBody>, mut hovered: ResMut<Hovered>) {
+pub(super) fn on_node_over(
+    over: On<Pointer<Over>>,
+    bodies: Query<&NodeBody>,
+    mut hovered: ResMut<Hovered>,
+) {
     if let Ok(body) = bodies.get(over.entity) {
         hovered.0 = Some(body.pid);
     }
 }
 
-pub(super) fn on_node_out(out: On<Pointer<Out>>, bodies: Query<&NodeBody>, mut hovered: ResMut<Hovered>) {
+pub(super) fn on_node_out(
+    out: On<Pointer<Out>>,
+    bodies: Query<&NodeBody>,
+    mut hovered: ResMut<Hovered>,
+) {
     if let Ok(body) = bodies.get(out.entity)
         && hovered.0 == Some(body.pid)
     {
@@ -232,7 +253,9 @@ pub(super) fn on_node_drag(
     if drag.event.button != PointerButton::Primary {
         return;
     }
-    let Ok(body) = bodies.get(drag.entity) else { return };
+    let Ok(body) = bodies.get(drag.entity) else {
+        return;
+    };
     if dragging.pid != Some(body.pid) && !on_canvas(&area, drag.pointer_location.position) {
         return;
     }
@@ -258,7 +281,9 @@ pub(super) fn on_node_drag_end(
     mut intents: MessageWriter<SupervisorIntent>,
     mut toasts: ResMut<Toasts>,
 ) {
-    let Ok(body) = bodies.get(end.entity) else { return };
+    let Ok(body) = bodies.get(end.entity) else {
+        return;
+    };
     let started_at = std::mem::take(&mut *dragging).started_at_world;
     if end.event.button != PointerButton::Primary {
         return;
@@ -317,11 +342,15 @@ pub(super) fn publish_canvas_layout(
     shared: Res<SharedCanvasLayout>,
     rate_labels: Res<RateLabels>,
 ) {
-    let Ok((camera, camera_transform)) = camera.single() else { return };
+    let Ok((camera, camera_transform)) = camera.single() else {
+        return;
+    };
     let layout = &mut *layout;
     let mut count = 0;
     for (node, view, transform) in &nodes {
-        let Ok(screen) = camera.world_to_viewport(camera_transform, transform.translation()) else { continue };
+        let Ok(screen) = camera.world_to_viewport(camera_transform, transform.translation()) else {
+            continue;
+        };
         let radius = node.radius * transform.scale().x / rig.world_per_px;
         if count < layout.nodes.len() {
             let entry = &mut layout.nodes[count];
@@ -329,7 +358,8 @@ pub(super) fn publish_canvas_layout(
             if entry.name != view.name {
                 entry.name.clone_from(&view.name);
             }
-            (entry.x, entry.y, entry.radius, entry.protected) = (screen.x, screen.y, radius, view.protected);
+            (entry.x, entry.y, entry.radius, entry.protected) =
+                (screen.x, screen.y, radius, view.protected);
         } else {
             layout.nodes.push(CanvasNode {
                 pid: node.pid.0,
@@ -347,7 +377,8 @@ pub(super) fn publish_canvas_layout(
     layout.nodes.sort_unstable_by_key(|n| n.pid);
     layout.labels.clear();
     for label in &rate_labels.0 {
-        let corners = [label.rect.min, label.rect.max].map(|p| camera.world_to_viewport(camera_transform, p.extend(0.0)));
+        let corners = [label.rect.min, label.rect.max]
+            .map(|p| camera.world_to_viewport(camera_transform, p.extend(0.0)));
         if let [Ok(a), Ok(b)] = corners {
             layout.labels.push(CanvasLabel {
                 from: label.from,
@@ -363,7 +394,11 @@ pub(super) fn publish_canvas_layout(
     layout.hovered = hovered.0.map(|p| p.0);
     layout.dragging = dragging.pid.map(|p| p.0);
     layout.frame += 1;
-    shared.0.lock().unwrap_or_else(|p| p.into_inner()).clone_from(layout);
+    shared
+        .0
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .clone_from(layout);
 }
 
 /// True if a pointer position (CSS pixels) is over the canvas rather than a panel.

@@ -104,7 +104,12 @@ impl RateLabelPlanner {
     /// One bar per busy edge, in `edges`' order, each with a label clear of every node (its disc
     /// and ring, and its name label where shown), the overlay and the labels placed before it, or
     /// none.
-    pub fn plan(&mut self, edges: &[BusyEdge], nodes: &[NodeFootprint], inputs: &PlanInputs) -> &[PlannedBar] {
+    pub fn plan(
+        &mut self,
+        edges: &[BusyEdge],
+        nodes: &[NodeFootprint],
+        inputs: &PlanInputs,
+    ) -> &[PlannedBar] {
         let style = &inputs.style;
         // In a crowd, rate labels would pile up (and re-laying out dozens of changing texts every
         // frame costs update time): label the busiest edges and those of the selected or hovered
@@ -115,9 +120,16 @@ impl RateLabelPlanner {
         if crowded {
             let focus = inputs.focus;
             self.busiest.clear();
-            self.busiest.extend(edges.iter().map(|e| ((e.from, e.to), e.rate_per_sec)));
-            self.busiest.sort_unstable_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-            self.labelled.extend(self.busiest.iter().take(CROWD_RATE_LABELS).map(|(key, _)| *key));
+            self.busiest
+                .extend(edges.iter().map(|e| ((e.from, e.to), e.rate_per_sec)));
+            self.busiest
+                .sort_unstable_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+            self.labelled.extend(
+                self.busiest
+                    .iter()
+                    .take(CROWD_RATE_LABELS)
+                    .map(|(key, _)| *key),
+            );
             self.labelled.extend(
                 self.busiest
                     .iter()
@@ -127,8 +139,10 @@ impl RateLabelPlanner {
         }
         self.obstacles.clear();
         for node in nodes {
-            let name_chars = node_named(nodes.len(), node.pid, inputs.focus).then_some(node.name_chars);
-            self.obstacles.add_node(node.centre, node.radius, name_chars, style);
+            let name_chars =
+                node_named(nodes.len(), node.pid, inputs.focus).then_some(node.name_chars);
+            self.obstacles
+                .add_node(node.centre, node.radius, name_chars, style);
         }
         if let Some(overlay) = inputs.overlay {
             self.obstacles.rects.push(overlay);
@@ -136,7 +150,11 @@ impl RateLabelPlanner {
         self.bars.clear();
         for edge in edges {
             let (a, b) = (edge.a, edge.b);
-            let width = edge_width_for_rate(edge.rate_per_sec, inputs.min_bar_width, inputs.max_bar_width);
+            let width = edge_width_for_rate(
+                edge.rate_per_sec,
+                inputs.min_bar_width,
+                inputs.max_bar_width,
+            );
             let dir = (b - a).normalize_or_zero();
             let side = dir.perp() * (width * 0.5 + 1.0);
             let text = format_rate(edge.rate_per_sec);
@@ -144,7 +162,15 @@ impl RateLabelPlanner {
             let label = wanted
                 .then(|| {
                     let half = style.rate_half(&text);
-                    place_rate_label(a, b, width, inputs.max_bar_width, half, style.margin(), &self.obstacles)
+                    place_rate_label(
+                        a,
+                        b,
+                        width,
+                        inputs.max_bar_width,
+                        half,
+                        style.margin(),
+                        &self.obstacles,
+                    )
                 })
                 .flatten();
             if let Some(rect) = label {
@@ -209,21 +235,37 @@ impl LabelObstacles {
 
     /// A node at `centre` drawn with `radius`, with its ring, and, if shown, its name label of
     /// `name_chars` characters hanging below it (as `draw::update_node_visuals` places it).
-    pub fn add_node(&mut self, centre: Vec2, radius: f32, name_chars: Option<usize>, style: &LabelStyle) {
+    pub fn add_node(
+        &mut self,
+        centre: Vec2,
+        radius: f32,
+        name_chars: Option<usize>,
+        style: &LabelStyle,
+    ) {
         let px = style.world_per_px;
-        self.nodes.push((centre, radius + style.ring_width * 2.0 * px));
+        self.nodes
+            .push((centre, radius + style.ring_width * 2.0 * px));
         if let Some(chars) = name_chars {
             let half = Vec2::new(chars as f32 * style.font_px * 0.32, style.font_px * 0.65) * px;
             let top = centre.y - radius - style.ring_width - 4.0 * px;
-            self.rects.push(Rect::from_center_half_size(Vec2::new(centre.x, top - half.y), half));
+            self.rects.push(Rect::from_center_half_size(
+                Vec2::new(centre.x, top - half.y),
+                half,
+            ));
         }
     }
 
     /// True if `rect`, grown by `margin`, touches no node disc and no taken rectangle.
     pub fn is_clear(&self, rect: Rect, margin: f32) -> bool {
-        let grown = Rect::from_center_half_size(rect.center(), rect.half_size() + Vec2::splat(margin));
-        self.nodes.iter().all(|&(centre, r)| !disc_touches_rect(centre, r, grown))
-            && self.rects.iter().all(|taken| taken.intersect(grown).is_empty())
+        let grown =
+            Rect::from_center_half_size(rect.center(), rect.half_size() + Vec2::splat(margin));
+        self.nodes
+            .iter()
+            .all(|&(centre, r)| !disc_touches_rect(centre, r, grown))
+            && self
+                .rects
+                .iter()
+                .all(|taken| taken.intersect(grown).is_empty())
     }
 }
 
@@ -287,14 +329,23 @@ mod tests {
             for length in [110.0f32, 300.0] {
                 let dir = Vec2::from_angle(angle);
                 let (a, b, width, node_r) = (Vec2::ZERO, dir * length, 10.0, 24.0);
-                let obstacles = LabelObstacles { nodes: vec![(a, node_r), (b, node_r)], rects: vec![] };
+                let obstacles = LabelObstacles {
+                    nodes: vec![(a, node_r), (b, node_r)],
+                    rects: vec![],
+                };
                 let label = place_rate_label(a, b, width, 14.0, half, 4.0, &obstacles)
                     .unwrap_or_else(|| panic!("angle {angle} length {length}: no place"));
                 for p in bar_points(a, b, width) {
-                    assert!(!label.contains(p), "angle {angle} length {length}: label {label:?} covers bar point {p}");
+                    assert!(
+                        !label.contains(p),
+                        "angle {angle} length {length}: label {label:?} covers bar point {p}"
+                    );
                 }
                 for (node, r) in &obstacles.nodes {
-                    assert!(!disc_touches_rect(*node, *r, label), "angle {angle} length {length}: label {label:?} on node {node}");
+                    assert!(
+                        !disc_touches_rect(*node, *r, label),
+                        "angle {angle} length {length}: label {label:?} on node {node}"
+                    );
                 }
             }
         }
@@ -304,28 +355,50 @@ mod tests {
     /// label already placed there does too; boxed in on every side, the edge gets no label.
     #[test]
     fn a_label_avoids_other_nodes_and_labels_or_is_dropped() {
-        let (a, b, half, width) = (Vec2::ZERO, Vec2::new(300.0, 0.0), Vec2::new(22.0, 9.0), 10.0);
-        let mut obstacles = LabelObstacles { nodes: vec![(a, 26.0), (b, 26.0)], rects: vec![] };
+        let (a, b, half, width) = (
+            Vec2::ZERO,
+            Vec2::new(300.0, 0.0),
+            Vec2::new(22.0, 9.0),
+            10.0,
+        );
+        let mut obstacles = LabelObstacles {
+            nodes: vec![(a, 26.0), (b, 26.0)],
+            rects: vec![],
+        };
         let free = place_rate_label(a, b, width, 14.0, half, 4.0, &obstacles).unwrap();
         let squatter = (free.center(), 26.0);
         obstacles.nodes.push(squatter);
         let moved = place_rate_label(a, b, width, 14.0, half, 4.0, &obstacles).unwrap();
-        assert!(!disc_touches_rect(squatter.0, squatter.1, moved), "{moved:?} still on the node at {}", squatter.0);
+        assert!(
+            !disc_touches_rect(squatter.0, squatter.1, moved),
+            "{moved:?} still on the node at {}",
+            squatter.0
+        );
         obstacles.rects.push(moved);
         let third = place_rate_label(a, b, width, 14.0, half, 4.0, &obstacles).unwrap();
-        assert!(third.intersect(moved).is_empty(), "{third:?} on the label {moved:?}");
+        assert!(
+            third.intersect(moved).is_empty(),
+            "{third:?} on the label {moved:?}"
+        );
         // Nodes all along both sides of the edge: nowhere to go.
         for x in (0..=300).step_by(20) {
             for y in [-60.0, -30.0, 30.0, 60.0] {
                 obstacles.nodes.push((Vec2::new(x as f32, y), 26.0));
             }
         }
-        assert_eq!(place_rate_label(a, b, width, 14.0, half, 4.0, &obstacles), None);
+        assert_eq!(
+            place_rate_label(a, b, width, 14.0, half, 4.0, &obstacles),
+            None
+        );
     }
 
     fn inputs(focus: [Option<u32>; 2], overlay: Option<Rect>) -> PlanInputs {
         PlanInputs {
-            style: LabelStyle { font_px: 14.0, ring_width: 3.0, world_per_px: 1.0 },
+            style: LabelStyle {
+                font_px: 14.0,
+                ring_width: 3.0,
+                world_per_px: 1.0,
+            },
             min_bar_width: 3.0,
             max_bar_width: 14.0,
             focus,
@@ -334,34 +407,74 @@ mod tests {
     }
 
     fn node(pid: u32, x: f32, y: f32) -> NodeFootprint {
-        NodeFootprint { pid, centre: Vec2::new(x, y), radius: 20.0, name_chars: 9 }
+        NodeFootprint {
+            pid,
+            centre: Vec2::new(x, y),
+            radius: 20.0,
+            name_chars: 9,
+        }
     }
 
     fn edge(nodes: &[NodeFootprint], from: u32, to: u32, rate_per_sec: f32) -> BusyEdge {
         let at = |pid: u32| nodes.iter().find(|n| n.pid == pid).unwrap().centre;
-        BusyEdge { from, to, a: at(from), b: at(to), rate_per_sec }
+        BusyEdge {
+            from,
+            to,
+            a: at(from),
+            b: at(to),
+            rate_per_sec,
+        }
     }
 
     /// A few nodes: every busy edge gets a bar, in order, and a label clear of every node, of the
     /// overlay and of the other labels; a bar lies beside its edge.
     #[test]
     fn the_plan_gives_every_busy_edge_a_bar_and_a_label_clear_of_nodes_overlay_and_labels() {
-        let nodes = [node(1, 0.0, 0.0), node(2, 300.0, 0.0), node(3, 150.0, 220.0), node(4, 150.0, 40.0)];
-        let edges = [edge(&nodes, 1, 2, 120.0), edge(&nodes, 2, 1, 80.0), edge(&nodes, 3, 1, 40.0)];
+        let nodes = [
+            node(1, 0.0, 0.0),
+            node(2, 300.0, 0.0),
+            node(3, 150.0, 220.0),
+            node(4, 150.0, 40.0),
+        ];
+        let edges = [
+            edge(&nodes, 1, 2, 120.0),
+            edge(&nodes, 2, 1, 80.0),
+            edge(&nodes, 3, 1, 40.0),
+        ];
         let overlay = Rect::new(120.0, 60.0, 260.0, 140.0);
         let mut planner = RateLabelPlanner::default();
-        let plan = planner.plan(&edges, &nodes, &inputs([None, None], Some(overlay))).to_vec();
-        assert_eq!(plan.iter().map(|b| (b.from, b.to)).collect::<Vec<_>>(), [(1, 2), (2, 1), (3, 1)]);
+        let plan = planner
+            .plan(&edges, &nodes, &inputs([None, None], Some(overlay)))
+            .to_vec();
+        assert_eq!(
+            plan.iter().map(|b| (b.from, b.to)).collect::<Vec<_>>(),
+            [(1, 2), (2, 1), (3, 1)]
+        );
         assert_eq!(plan[0].text, "120/s");
-        assert!((plan[0].length - 300.0).abs() < 1e-3 && plan[0].centre.y > 0.0, "{:?}", plan[0]);
-        assert!(plan[1].centre.y < 0.0, "the reverse edge's bar is on the other side: {:?}", plan[1]);
+        assert!(
+            (plan[0].length - 300.0).abs() < 1e-3 && plan[0].centre.y > 0.0,
+            "{:?}",
+            plan[0]
+        );
+        assert!(
+            plan[1].centre.y < 0.0,
+            "the reverse edge's bar is on the other side: {:?}",
+            plan[1]
+        );
         let labels: Vec<Rect> = plan.iter().filter_map(|b| b.label).collect();
         assert_eq!(labels.len(), 3, "{plan:?}");
         for (i, label) in labels.iter().enumerate() {
             for n in &nodes {
-                assert!(!disc_touches_rect(n.centre, n.radius, *label), "{label:?} on node {}", n.pid);
+                assert!(
+                    !disc_touches_rect(n.centre, n.radius, *label),
+                    "{label:?} on node {}",
+                    n.pid
+                );
             }
-            assert!(label.intersect(overlay).is_empty(), "{label:?} under the overlay");
+            assert!(
+                label.intersect(overlay).is_empty(),
+                "{label:?} under the overlay"
+            );
             for other in &labels[i + 1..] {
                 assert!(label.intersect(*other).is_empty(), "{label:?} on {other:?}");
             }
@@ -372,20 +485,32 @@ mod tests {
     /// labelled; every busy edge still gets its bar.
     #[test]
     fn in_a_crowd_only_the_busiest_edges_and_the_focused_process_edges_are_labelled() {
-        let nodes: Vec<NodeFootprint> =
-            (0..30).map(|i| node(i, (i % 6) as f32 * 400.0, (i / 6) as f32 * 400.0)).collect();
+        let nodes: Vec<NodeFootprint> = (0..30)
+            .map(|i| node(i, (i % 6) as f32 * 400.0, (i / 6) as f32 * 400.0))
+            .collect();
         // Edges i -> i+1 along each row, busier further on.
         let edges: Vec<BusyEdge> = (0..30)
             .filter(|i| i % 6 != 5)
             .map(|i| edge(&nodes, i, i + 1, 10.0 + i as f32))
             .collect();
         let mut planner = RateLabelPlanner::default();
-        let plan = planner.plan(&edges, &nodes, &inputs([Some(0), None], None)).to_vec();
+        let plan = planner
+            .plan(&edges, &nodes, &inputs([Some(0), None], None))
+            .to_vec();
         assert_eq!(plan.len(), edges.len());
-        let labelled: Vec<(u32, u32)> = plan.iter().filter(|b| b.label.is_some()).map(|b| (b.from, b.to)).collect();
+        let labelled: Vec<(u32, u32)> = plan
+            .iter()
+            .filter(|b| b.label.is_some())
+            .map(|b| (b.from, b.to))
+            .collect();
         assert_eq!(labelled, [(0, 1), (25, 26), (26, 27), (27, 28), (28, 29)]);
-        assert!(node_named(nodes.len(), 0, [Some(0), None]) && !node_named(nodes.len(), 1, [Some(0), None]));
-        assert!(node_named(CROWD_LABEL_LIMIT, 1, [None, None]), "up to the limit every node is named");
+        assert!(
+            node_named(nodes.len(), 0, [Some(0), None])
+                && !node_named(nodes.len(), 1, [Some(0), None])
+        );
+        assert!(
+            node_named(CROWD_LABEL_LIMIT, 1, [None, None]),
+            "up to the limit every node is named"
+        );
     }
-
 }

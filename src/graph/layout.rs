@@ -81,7 +81,15 @@ const MAX_STEPS_PER_ADVANCE: u32 = 8;
 
 impl ForceLayout {
     pub fn new(settings: LayoutSettings) -> Self {
-        Self { settings, nodes: BTreeMap::new(), temperature: 1.0, pending_secs: 0.0, forces: Vec::new(), pids: Vec::new(), pos: Vec::new() }
+        Self {
+            settings,
+            nodes: BTreeMap::new(),
+            temperature: 1.0,
+            pending_secs: 0.0,
+            forces: Vec::new(),
+            pids: Vec::new(),
+            pos: Vec::new(),
+        }
     }
 
     pub fn settings(&self) -> &LayoutSettings {
@@ -119,7 +127,14 @@ impl ForceLayout {
                 jitter * spread
             }
         };
-        self.nodes.insert(pid, LayoutNode { pos, vel: Vec2::ZERO, pinned: at.is_some() });
+        self.nodes.insert(
+            pid,
+            LayoutNode {
+                pos,
+                vel: Vec2::ZERO,
+                pinned: at.is_some(),
+            },
+        );
         self.temperature = (self.temperature + self.settings.reheat).min(1.0);
     }
 
@@ -207,7 +222,8 @@ impl ForceLayout {
             if a == b {
                 continue;
             }
-            let (Ok(ia), Ok(ib)) = (self.pids.binary_search(&a), self.pids.binary_search(&b)) else {
+            let (Ok(ia), Ok(ib)) = (self.pids.binary_search(&a), self.pids.binary_search(&b))
+            else {
                 continue;
             };
             let (pa, pb) = (self.pos[ia], self.pos[ib]);
@@ -228,13 +244,16 @@ impl ForceLayout {
             node.vel = (node.vel + force * s.step_secs) * s.damping;
             let step = node.vel * s.step_secs;
             let len = step.length();
-            let step = if len > max_move { step * (max_move / len) } else { step };
+            let step = if len > max_move {
+                step * (max_move / len)
+            } else {
+                step
+            };
             node.pos += step;
         }
         self.temperature =
             (self.temperature - s.cooling_per_sec * s.step_secs).max(s.min_temperature);
     }
-
 }
 
 /// A unit-length direction scaled by a magnitude in 0.35..1, derived from (seed, pid) only.
@@ -244,7 +263,11 @@ fn hash_unit_vec(seed: u64, pid: u32) -> Vec2 {
     let y = (((h >> 16) & 0xffff) as f32 / 65535.0) * 2.0 - 1.0;
     let r = 0.35 + 0.65 * (((h >> 32) & 0xffff) as f32 / 65535.0);
     let dir = Vec2::new(x, y);
-    let dir = if dir.length_squared() < 1e-4 { Vec2::X } else { dir.normalize() };
+    let dir = if dir.length_squared() < 1e-4 {
+        Vec2::X
+    } else {
+        dir.normalize()
+    };
     dir * r
 }
 
@@ -260,7 +283,10 @@ mod tests {
     use super::*;
 
     fn run(seed: u64) -> Vec<(u32, Vec2)> {
-        let mut layout = ForceLayout::new(LayoutSettings { seed, ..Default::default() });
+        let mut layout = ForceLayout::new(LayoutSettings {
+            seed,
+            ..Default::default()
+        });
         for pid in 1..=12 {
             layout.insert(pid, None, (pid > 1).then_some(1));
         }
@@ -301,7 +327,10 @@ mod tests {
         let unlinked_mean = unlinked_sum / unlinked_count;
         for (a, b) in linked {
             let d = pos(a).distance(pos(b));
-            assert!(d < unlinked_mean, "linked {a}-{b} at {d}, unlinked mean {unlinked_mean}");
+            assert!(
+                d < unlinked_mean,
+                "linked {a}-{b} at {d}, unlinked mean {unlinked_mean}"
+            );
         }
     }
 

@@ -24,11 +24,12 @@ mod model;
 pub use camera::{CameraRig, GraphCamera};
 pub use draw::GraphDrawPlugin;
 pub use interaction::{
-    CanvasLabel, CanvasLayout, CanvasNode, CssRect, Dragging, NodeBody, SharedCanvasLayout, SyscallFlow, UiControl,
-    UiSnapshot, kill_refusal, kill_zone_rect, request_kill,
+    CanvasLabel, CanvasLayout, CanvasNode, CssRect, Dragging, NodeBody, SharedCanvasLayout,
+    SyscallFlow, UiControl, UiSnapshot, kill_refusal, kill_zone_rect, request_kill,
 };
 pub use model::{
-    EdgeKind, GraphEdges, GraphModel, GraphNode, GraphSettings, GraphSystems, NodeEffect, NodeEffectKind, Particle,
+    EdgeKind, GraphEdges, GraphModel, GraphNode, GraphSettings, GraphSystems, NodeEffect,
+    NodeEffectKind, Particle,
 };
 
 use bevy::prelude::*;

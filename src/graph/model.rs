@@ -10,7 +10,8 @@ use super::traffic::{MessageDrawing, TrafficModel, TrafficSettings};
 use crate::render_quality::{RenderQuality, RenderQualitySystems};
 use crate::scenario::PendingPlacements;
 use crate::supervisor::{
-    KernelEventMessage, ProcessEntities, ProcessEntity, ProcessView, SupervisorHandle, SupervisorSystems,
+    KernelEventMessage, ProcessEntities, ProcessEntity, ProcessView, SupervisorHandle,
+    SupervisorSystems,
 };
 
 /// Tunables of the graph model.
@@ -155,15 +156,25 @@ pub(super) fn build(app: &mut App) {
         .init_resource::<PendingPlacements>()
         .configure_sets(
             Update,
-            (GraphSystems::Follow, GraphSystems::Animate).chain().after(SupervisorSystems::SyncEntities),
+            (GraphSystems::Follow, GraphSystems::Animate)
+                .chain()
+                .after(SupervisorSystems::SyncEntities),
         )
         .add_systems(
             Update,
-            (attach_graph_nodes, follow_kernel_events, forget_departed_nodes, refresh_graph_edges)
+            (
+                attach_graph_nodes,
+                follow_kernel_events,
+                forget_departed_nodes,
+                refresh_graph_edges,
+            )
                 .chain()
                 .in_set(GraphSystems::Follow),
         )
-        .add_systems(Update, (advance_layout, move_particles, age_node_effects).in_set(GraphSystems::Animate))
+        .add_systems(
+            Update,
+            (advance_layout, move_particles, age_node_effects).in_set(GraphSystems::Animate),
+        )
         .add_systems(Update, follow_render_quality.after(RenderQualitySystems));
 }
 
@@ -174,7 +185,9 @@ fn follow_render_quality(
     mut settings: ResMut<GraphSettings>,
     mut model: ResMut<GraphModel>,
 ) {
-    let Some(quality) = quality.filter(|q| q.is_changed()) else { return };
+    let Some(quality) = quality.filter(|q| q.is_changed()) else {
+        return;
+    };
     let max_particles = quality.max_particles();
     settings.traffic.max_particles = max_particles;
     model.traffic.settings.max_particles = max_particles;
@@ -197,11 +210,22 @@ fn attach_graph_nodes(
         model.layout.insert(pid.0, at, None);
         let pos = model.layout.position(pid.0).unwrap_or_default();
         commands.entity(entity).insert((
-            GraphNode { pid, born_secs: time.elapsed_secs_f64(), denied_secs: None, denied_reason: None, radius: 0.0 },
+            GraphNode {
+                pid,
+                born_secs: time.elapsed_secs_f64(),
+                denied_secs: None,
+                denied_reason: None,
+                radius: 0.0,
+            },
             Transform::from_translation(pos.extend(0.0)).with_scale(Vec3::splat(0.01)),
             Visibility::default(),
         ));
-        commands.spawn(NodeEffect { kind: NodeEffectKind::Spawned, pid, at_world: pos, age_secs: 0.0 });
+        commands.spawn(NodeEffect {
+            kind: NodeEffectKind::Spawned,
+            pid,
+            at_world: pos,
+            age_secs: 0.0,
+        });
     }
 }
 
@@ -218,15 +242,29 @@ fn follow_kernel_events(
     let model = &mut *model;
     for KernelEventMessage(event) in events.read() {
         match event {
-            KernelEvent::MessageSent { from, to, tag, bytes, .. } => {
-                let drawing = model.traffic.record(from.0, to.0, *bytes, now, model.live_particles);
+            KernelEvent::MessageSent {
+                from,
+                to,
+                tag,
+                bytes,
+                ..
+            } => {
+                let drawing = model
+                    .traffic
+                    .record(from.0, to.0, *bytes, now, model.live_particles);
                 let both_drawn = model.layout.contains(from.0) && model.layout.contains(to.0);
                 if drawing == MessageDrawing::Particle && both_drawn {
                     model.live_particles += 1;
                     model.particles_spawned += 1;
                     let at = model.layout.position(from.0).unwrap_or_default();
                     commands.spawn((
-                        Particle { from: *from, to: *to, tag: *tag, bytes: *bytes, progress: 0.0 },
+                        Particle {
+                            from: *from,
+                            to: *to,
+                            tag: *tag,
+                            bytes: *bytes,
+                            progress: 0.0,
+                        },
                         Transform::from_translation(at.extend(5.0)),
                     ));
                 } else {
@@ -241,18 +279,33 @@ fn follow_kernel_events(
                     node.denied_reason = Some(reason.clone());
                 }
                 if let Some(at_world) = model.position(*pid) {
-                    commands.spawn(NodeEffect { kind: NodeEffectKind::Denied, pid: *pid, at_world, age_secs: 0.0 });
+                    commands.spawn(NodeEffect {
+                        kind: NodeEffectKind::Denied,
+                        pid: *pid,
+                        at_world,
+                        age_secs: 0.0,
+                    });
                 }
             }
             KernelEvent::ProcessExited { pid, .. } => {
                 if let Some(at_world) = model.position(*pid) {
-                    commands.spawn(NodeEffect { kind: NodeEffectKind::Exited, pid: *pid, at_world, age_secs: 0.0 });
+                    commands.spawn(NodeEffect {
+                        kind: NodeEffectKind::Exited,
+                        pid: *pid,
+                        at_world,
+                        age_secs: 0.0,
+                    });
                 }
                 edges.dirty = true;
             }
             KernelEvent::ProcessKilled { pid, .. } => {
                 if let Some(at_world) = model.position(*pid) {
-                    commands.spawn(NodeEffect { kind: NodeEffectKind::Killed, pid: *pid, at_world, age_secs: 0.0 });
+                    commands.spawn(NodeEffect {
+                        kind: NodeEffectKind::Killed,
+                        pid: *pid,
+                        at_world,
+                        age_secs: 0.0,
+                    });
                 }
                 model.traffic.remove_process(pid.0);
                 edges.dirty = true;
@@ -280,8 +333,12 @@ fn forget_departed_nodes(nodes: Query<&GraphNode>, mut model: ResMut<GraphModel>
         return;
     }
     model.pids_seen.sort_unstable();
-    let departed: Vec<u32> =
-        model.layout.positions().map(|(pid, _)| pid).filter(|pid| model.pids_seen.binary_search(pid).is_err()).collect();
+    let departed: Vec<u32> = model
+        .layout
+        .positions()
+        .map(|(pid, _)| pid)
+        .filter(|pid| model.pids_seen.binary_search(pid).is_err())
+        .collect();
     for pid in departed {
         model.layout.remove(pid);
         model.traffic.remove_process(pid);
@@ -310,7 +367,11 @@ fn refresh_graph_edges(
     let mut owner_of = BTreeMap::new();
     for info in kernel.endpoints() {
         owner_of.insert(info.id.0, info.owner.0);
-        edges.endpoints.entry(info.owner.0).or_default().push((info.id.0, info.queue_len, info.queue_capacity));
+        edges.endpoints.entry(info.owner.0).or_default().push((
+            info.id.0,
+            info.queue_len,
+            info.queue_capacity,
+        ));
     }
     edges.endpoints.retain(|_, list| !list.is_empty());
     edges.capability.clear();
@@ -340,15 +401,22 @@ fn advance_layout(
     let model = &mut *model;
     model.layout_edges.clear();
     model.layout_edges.extend_from_slice(&edges.capability);
-    model.layout_edges.extend(model.traffic.edges().map(|(key, _)| key));
+    model
+        .layout_edges
+        .extend(model.traffic.edges().map(|(key, _)| key));
     model.layout.advance(time.delta_secs(), &model.layout_edges);
-    let (base, extra) = theme.map_or((22.0, 14.0), |t| (t.node_radius, t.node_radius_memory_extra));
+    let (base, extra) = theme.map_or((22.0, 14.0), |t| {
+        (t.node_radius, t.node_radius_memory_extra)
+    });
     let now = time.elapsed_secs_f64();
     for (mut node, view, mut transform) in &mut nodes {
-        let Some(pos) = model.layout.position(node.pid.0) else { continue };
+        let Some(pos) = model.layout.position(node.pid.0) else {
+            continue;
+        };
         transform.translation = pos.extend(transform.translation.z);
         // Area grows with memory: 64 MiB (the default limit) adds `extra` to the radius.
-        let mem_fraction = (view.metrics.memory_size as f32 / (64.0 * 1024.0 * 1024.0)).clamp(0.0, 1.0);
+        let mem_fraction =
+            (view.metrics.memory_size as f32 / (64.0 * 1024.0 * 1024.0)).clamp(0.0, 1.0);
         let radius = base + extra * mem_fraction.sqrt();
         if node.radius != radius {
             node.radius = radius;
@@ -372,7 +440,9 @@ fn move_particles(
     let mut alive = 0;
     for (entity, mut particle, mut transform) in &mut particles {
         particle.progress += step;
-        let ends = model.position(particle.from).zip(model.position(particle.to));
+        let ends = model
+            .position(particle.from)
+            .zip(model.position(particle.to));
         match ends {
             Some((from, to)) if particle.progress < 1.0 => {
                 let t = particle.progress.clamp(0.0, 1.0);

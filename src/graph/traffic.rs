@@ -23,7 +23,12 @@ pub struct TrafficSettings {
 
 impl Default for TrafficSettings {
     fn default() -> Self {
-        Self { aggregate_above_per_sec: 20.0, rate_window_secs: 1.0, max_particles: 192, forget_after_secs: 3.0 }
+        Self {
+            aggregate_above_per_sec: 20.0,
+            rate_window_secs: 1.0,
+            max_particles: 192,
+            forget_after_secs: 3.0,
+        }
     }
 }
 
@@ -87,15 +92,28 @@ pub struct TrafficModel {
 
 impl TrafficModel {
     pub fn new(settings: TrafficSettings) -> Self {
-        Self { settings, edges: BTreeMap::new() }
+        Self {
+            settings,
+            edges: BTreeMap::new(),
+        }
     }
 
     /// Records one message and decides how to draw it. `live_particles` is the number of particles
     /// currently in flight (for the global cap).
-    pub fn record(&mut self, from: u32, to: u32, bytes: u32, now_secs: f64, live_particles: usize) -> MessageDrawing {
+    pub fn record(
+        &mut self,
+        from: u32,
+        to: u32,
+        bytes: u32,
+        now_secs: f64,
+        live_particles: usize,
+    ) -> MessageDrawing {
         let window = self.settings.rate_window_secs;
         let threshold = self.settings.aggregate_above_per_sec;
-        let edge = self.edges.entry((from, to)).or_insert_with(|| EdgeTraffic::new(now_secs));
+        let edge = self
+            .edges
+            .entry((from, to))
+            .or_insert_with(|| EdgeTraffic::new(now_secs));
         edge.decay_to(now_secs, window);
         edge.decayed_count += 1.0;
         edge.last_message_secs = now_secs;
@@ -111,7 +129,10 @@ impl TrafficModel {
 
     /// Marks a denied request on an edge (or on a process alone when `to` is the same pid).
     pub fn record_denied(&mut self, from: u32, to: u32, now_secs: f64) {
-        let edge = self.edges.entry((from, to)).or_insert_with(|| EdgeTraffic::new(now_secs));
+        let edge = self
+            .edges
+            .entry((from, to))
+            .or_insert_with(|| EdgeTraffic::new(now_secs));
         edge.denied_at_secs = Some(now_secs);
         edge.last_message_secs = now_secs;
     }
@@ -130,7 +151,8 @@ impl TrafficModel {
 
     /// Drops every edge that touches `pid` (the process is gone).
     pub fn remove_process(&mut self, pid: u32) {
-        self.edges.retain(|(from, to), _| *from != pid && *to != pid);
+        self.edges
+            .retain(|(from, to), _| *from != pid && *to != pid);
     }
 
     pub fn edge(&self, from: u32, to: u32) -> Option<&EdgeTraffic> {
@@ -142,7 +164,8 @@ impl TrafficModel {
     }
 
     pub fn rate_per_sec(&self, from: u32, to: u32) -> f32 {
-        self.edge(from, to).map_or(0.0, |e| e.rate_per_sec(self.settings.rate_window_secs))
+        self.edge(from, to)
+            .map_or(0.0, |e| e.rate_per_sec(self.settings.rate_window_secs))
     }
 
     pub fn clear(&mut self) {
@@ -196,9 +219,19 @@ mod tests {
         for i in 0..100 {
             drawings.push(model.record(1, 2, 8, f64::from(i) * 0.01, 0));
         }
-        let first_aggregated = drawings.iter().position(|d| *d == MessageDrawing::Aggregated).unwrap();
-        assert!((20..=22).contains(&first_aggregated), "switched at {first_aggregated}");
-        assert!(drawings[first_aggregated..].iter().all(|d| *d == MessageDrawing::Aggregated));
+        let first_aggregated = drawings
+            .iter()
+            .position(|d| *d == MessageDrawing::Aggregated)
+            .unwrap();
+        assert!(
+            (20..=22).contains(&first_aggregated),
+            "switched at {first_aggregated}"
+        );
+        assert!(
+            drawings[first_aggregated..]
+                .iter()
+                .all(|d| *d == MessageDrawing::Aggregated)
+        );
         assert!(model.edge(1, 2).unwrap().aggregated);
         // Another edge is unaffected.
         assert_eq!(model.record(3, 4, 8, 1.0, 0), MessageDrawing::Particle);
@@ -214,7 +247,10 @@ mod tests {
         let mut model = TrafficModel::default();
         let cap = model.settings.max_particles;
         assert_eq!(model.record(1, 2, 8, 0.0, cap), MessageDrawing::Aggregated);
-        assert_eq!(model.record(1, 2, 8, 1.0, cap - 1), MessageDrawing::Particle);
+        assert_eq!(
+            model.record(1, 2, 8, 1.0, cap - 1),
+            MessageDrawing::Particle
+        );
     }
 
     #[test]

@@ -12,7 +12,12 @@ use crate::supervisor::{MailboxStatus, Supervisor, SupervisorIntent, TimeControl
 /// How long the "serviced" stage stays lit after a syscall was serviced.
 const SERVICED_GLOW_NS: u64 = 800_000_000;
 
-pub(super) fn inspector_ui(ui: &mut egui::Ui, supervisor: &Supervisor, data: &PanelData, actions: &mut UiActions) {
+pub(super) fn inspector_ui(
+    ui: &mut egui::Ui,
+    supervisor: &Supervisor,
+    data: &PanelData,
+    actions: &mut UiActions,
+) {
     let theme = &data.theme;
     ui.heading("Inspector");
     let Some(pid) = data.selection.0 else {
@@ -26,139 +31,226 @@ pub(super) fn inspector_ui(ui: &mut egui::Ui, supervisor: &Supervisor, data: &Pa
         let text = supervisor.console_text_of(pid);
         if !text.is_empty() {
             ui.strong("Console output");
-            egui::ScrollArea::vertical().id_salt("gone_console").show(ui, |ui| ui.monospace(text));
+            egui::ScrollArea::vertical()
+                .id_salt("gone_console")
+                .show(ui, |ui| ui.monospace(text));
         }
         return;
     };
-    let view = data.processes.iter().find(|(p, _)| p.pid == pid).map(|(_, v)| v);
+    let view = data
+        .processes
+        .iter()
+        .find(|(p, _)| p.pid == pid)
+        .map(|(_, v)| v);
     let now_ns = supervisor.now_ns();
     actions.inspector_pid = Some(pid.0);
-    egui::ScrollArea::vertical().id_salt("inspector_scroll").show(ui, |ui| {
-        ui.horizontal(|ui| {
-            ui.label(egui::RichText::new(&process.name).strong().size(18.0).color(theme.program_color(&process.name).egui()));
-            ui.label(egui::RichText::new(format!("pid {}", pid.0)).strong().size(18.0));
-            if process.protected {
-                ui.label("protected");
-            }
-        });
-        ui.label(state_text(&process.state));
-        ui.horizontal(|ui| {
-            match view.and_then(|v| kill_refusal(pid, v)) {
-                None => {
-                    if ui.button("Kill").clicked() {
-                        actions.intents.push(SupervisorIntent::Kill { pid });
+    egui::ScrollArea::vertical()
+        .id_salt("inspector_scroll")
+        .show(ui, |ui| {
+            ui.horizontal(|ui| {
+                ui.label(
+                    egui::RichText::new(&process.name)
+                        .strong()
+                        .size(18.0)
+                        .color(theme.program_color(&process.name).egui()),
+                );
+                ui.label(
+                    egui::RichText::new(format!("pid {}", pid.0))
+                        .strong()
+                        .size(18.0),
+                );
+                if process.protected {
+                    ui.label("protected");
+                }
+            });
+            ui.label(state_text(&process.state));
+            ui.horizontal(|ui| {
+                match view.and_then(|v| kill_refusal(pid, v)) {
+                    None => {
+                        if ui.button("Kill").clicked() {
+                            actions.intents.push(SupervisorIntent::Kill { pid });
+                        }
+                    }
+                    Some(why) => {
+                        ui.add_enabled(false, egui::Button::new("Kill"))
+                            .on_disabled_hover_text(why);
                     }
                 }
-                Some(why) => {
-                    ui.add_enabled(false, egui::Button::new("Kill")).on_disabled_hover_text(why);
+                if process.state.is_zombie() && ui.button("Dismiss").clicked() {
+                    actions.intents.push(SupervisorIntent::Reap { pid });
                 }
-            }
-            if process.state.is_zombie() && ui.button("Dismiss").clicked() {
-                actions.intents.push(SupervisorIntent::Reap { pid });
-            }
-            if ui.button("Deselect").clicked() {
-                actions.select = Some(None);
-            }
-        });
-
-        ui.separator();
-        let m = &process.metrics;
-        egui::Grid::new("metrics").num_columns(2).striped(true).show(ui, |ui| {
-            let mut row = |k: &str, v: String| {
-                ui.label(k);
-                ui.monospace(v);
-                ui.end_row();
-            };
-            row("memory", format!("{} ({} B)", format_bytes(m.memory_size as u64), m.memory_size));
-            row("allocated", format_bytes(process.allocated_bytes));
-            row("IPC sent", format!("{} msgs, {}", m.ipc_sent, format_bytes(m.ipc_bytes_sent)));
-            row("IPC received", format!("{} msgs, {}", m.ipc_received, format_bytes(m.ipc_bytes_received)));
-            row("syscalls", m.syscall_count.to_string());
-            row("started at", format_ns(m.start_time_ns));
-            row("last active", format!("{} ago", format_ns(now_ns.saturating_sub(m.last_active_ns))));
-            row("worker", view.and_then(|v| v.worker_id).map_or("-".into(), |w| w.to_string()));
-        });
-
-        ui.separator();
-        ui.strong("Syscalls per second");
-        sparkline_ui(ui, data, pid);
-
-        ui.separator();
-        mailbox_ui(ui, supervisor, data, pid, now_ns);
-
-        ui.separator();
-        ui.strong("Capabilities");
-        let caps = kernel.capabilities(pid);
-        if caps.is_empty() {
-            ui.small("none");
-        }
-        egui::Grid::new("caps").num_columns(4).striped(true).show(ui, |ui| {
-            for cap in &caps {
-                ui.monospace(format!("slot {}", cap.slot));
-                ui.label(cap.object.to_string());
-                ui.monospace(rights_label(cap.rights));
-                if cap.stale {
-                    ui.colored_label(theme.error.egui(), format!("stale (gen {})", cap.generation));
-                } else {
-                    ui.small(format!("gen {}", cap.generation));
+                if ui.button("Deselect").clicked() {
+                    actions.select = Some(None);
                 }
-                ui.end_row();
-            }
-        });
-
-        ui.separator();
-        ui.strong("Endpoints");
-        let endpoints = kernel.endpoints_of(pid);
-        if endpoints.is_empty() {
-            ui.small("owns none");
-        }
-        for e in &endpoints {
-            ui.horizontal(|ui| {
-                ui.monospace(format!("ep {}", e.id.0));
-                ui.add(
-                    egui::ProgressBar::new(e.queue_len as f32 / e.queue_capacity.max(1) as f32)
-                        .desired_width(90.0)
-                        .text(format!("{}/{}", e.queue_len, e.queue_capacity)),
-                );
-                ui.small(format!("sent {} · delivered {}", e.sent, e.delivered));
             });
-        }
 
-        ui.separator();
-        ui.strong("Recent messages");
-        let mut shown = 0;
-        for entry in kernel.traffic_log().iter().rev().filter(|t| t.from == pid || t.to == pid).take(8) {
-            shown += 1;
-            let direction = if entry.from == pid { format!("to pid {}", entry.to.0) } else { format!("from pid {}", entry.from.0) };
-            ui.label(format!("{} {direction} · ep {} · tag {} · {} B", format_ns(entry.at_ns), entry.endpoint.0, entry.tag, entry.bytes));
-            ui.monospace(egui::RichText::new(preview_hex(&entry.preview)).small());
-            ui.monospace(egui::RichText::new(format!("\"{}\"", preview_text(&entry.preview))).small());
-        }
-        if shown == 0 {
-            ui.small("none yet");
-        }
+            ui.separator();
+            let m = &process.metrics;
+            egui::Grid::new("metrics")
+                .num_columns(2)
+                .striped(true)
+                .show(ui, |ui| {
+                    let mut row = |k: &str, v: String| {
+                        ui.label(k);
+                        ui.monospace(v);
+                        ui.end_row();
+                    };
+                    row(
+                        "memory",
+                        format!(
+                            "{} ({} B)",
+                            format_bytes(m.memory_size as u64),
+                            m.memory_size
+                        ),
+                    );
+                    row("allocated", format_bytes(process.allocated_bytes));
+                    row(
+                        "IPC sent",
+                        format!("{} msgs, {}", m.ipc_sent, format_bytes(m.ipc_bytes_sent)),
+                    );
+                    row(
+                        "IPC received",
+                        format!(
+                            "{} msgs, {}",
+                            m.ipc_received,
+                            format_bytes(m.ipc_bytes_received)
+                        ),
+                    );
+                    row("syscalls", m.syscall_count.to_string());
+                    row("started at", format_ns(m.start_time_ns));
+                    row(
+                        "last active",
+                        format!("{} ago", format_ns(now_ns.saturating_sub(m.last_active_ns))),
+                    );
+                    row(
+                        "worker",
+                        view.and_then(|v| v.worker_id)
+                            .map_or("-".into(), |w| w.to_string()),
+                    );
+                });
 
-        ui.separator();
-        ui.strong("Console output");
-        // The process's own transcript (kept after the shared log moved on), the last lines.
-        let lines = supervisor.console_lines_of(pid);
-        let text: String = lines.iter().rev().take(40).collect::<Vec<_>>().into_iter().rev().map(|l| l.text.as_str()).collect();
-        let text = text.rsplit('\x0c').next().unwrap_or_default();
-        if supervisor.has_console_input(pid) && !process.state.is_zombie() {
-            ui.small("Reads console input: type in the terminal while it is selected.");
-        }
-        ui.monospace(if text.is_empty() { "(nothing)" } else { text });
-    });
+            ui.separator();
+            ui.strong("Syscalls per second");
+            sparkline_ui(ui, data, pid);
+
+            ui.separator();
+            mailbox_ui(ui, supervisor, data, pid, now_ns);
+
+            ui.separator();
+            ui.strong("Capabilities");
+            let caps = kernel.capabilities(pid);
+            if caps.is_empty() {
+                ui.small("none");
+            }
+            egui::Grid::new("caps")
+                .num_columns(4)
+                .striped(true)
+                .show(ui, |ui| {
+                    for cap in &caps {
+                        ui.monospace(format!("slot {}", cap.slot));
+                        ui.label(cap.object.to_string());
+                        ui.monospace(rights_label(cap.rights));
+                        if cap.stale {
+                            ui.colored_label(
+                                theme.error.egui(),
+                                format!("stale (gen {})", cap.generation),
+                            );
+                        } else {
+                            ui.small(format!("gen {}", cap.generation));
+                        }
+                        ui.end_row();
+                    }
+                });
+
+            ui.separator();
+            ui.strong("Endpoints");
+            let endpoints = kernel.endpoints_of(pid);
+            if endpoints.is_empty() {
+                ui.small("owns none");
+            }
+            for e in &endpoints {
+                ui.horizontal(|ui| {
+                    ui.monospace(format!("ep {}", e.id.0));
+                    ui.add(
+                        egui::ProgressBar::new(e.queue_len as f32 / e.queue_capacity.max(1) as f32)
+                            .desired_width(90.0)
+                            .text(format!("{}/{}", e.queue_len, e.queue_capacity)),
+                    );
+                    ui.small(format!("sent {} · delivered {}", e.sent, e.delivered));
+                });
+            }
+
+            ui.separator();
+            ui.strong("Recent messages");
+            let mut shown = 0;
+            for entry in kernel
+                .traffic_log()
+                .iter()
+                .rev()
+                .filter(|t| t.from == pid || t.to == pid)
+                .take(8)
+            {
+                shown += 1;
+                let direction = if entry.from == pid {
+                    format!("to pid {}", entry.to.0)
+                } else {
+                    format!("from pid {}", entry.from.0)
+                };
+                ui.label(format!(
+                    "{} {direction} · ep {} · tag {} · {} B",
+                    format_ns(entry.at_ns),
+                    entry.endpoint.0,
+                    entry.tag,
+                    entry.bytes
+                ));
+                ui.monospace(egui::RichText::new(preview_hex(&entry.preview)).small());
+                ui.monospace(
+                    egui::RichText::new(format!("\"{}\"", preview_text(&entry.preview))).small(),
+                );
+            }
+            if shown == 0 {
+                ui.small("none yet");
+            }
+
+            ui.separator();
+            ui.strong("Console output");
+            // The process's own transcript (kept after the shared log moved on), the last lines.
+            let lines = supervisor.console_lines_of(pid);
+            let text: String = lines
+                .iter()
+                .rev()
+                .take(40)
+                .collect::<Vec<_>>()
+                .into_iter()
+                .rev()
+                .map(|l| l.text.as_str())
+                .collect();
+            let text = text.rsplit('\x0c').next().unwrap_or_default();
+            if supervisor.has_console_input(pid) && !process.state.is_zombie() {
+                ui.small("Reads console input: type in the terminal while it is selected.");
+            }
+            ui.monospace(if text.is_empty() { "(nothing)" } else { text });
+        });
 }
 
 pub(super) fn state_text(state: &ProcessState) -> String {
     match state {
         ProcessState::Running => "Running".into(),
-        ProcessState::Blocked(BlockReason::Receive { endpoint }) => format!("Blocked: waiting for a message on ep {}", endpoint.0),
-        ProcessState::Blocked(BlockReason::Sleep { until_ns }) => format!("Blocked: sleeping until {}", format_ns(*until_ns)),
-        ProcessState::Zombie(ExitReason::Exited { code }) => format!("Zombie: exited with code {code}"),
-        ProcessState::Zombie(ExitReason::Trapped { message }) => format!("Zombie: trapped: {message}"),
-        ProcessState::Zombie(ExitReason::Killed { by: Some(by) }) => format!("Zombie: killed by pid {}", by.0),
+        ProcessState::Blocked(BlockReason::Receive { endpoint }) => {
+            format!("Blocked: waiting for a message on ep {}", endpoint.0)
+        }
+        ProcessState::Blocked(BlockReason::Sleep { until_ns }) => {
+            format!("Blocked: sleeping until {}", format_ns(*until_ns))
+        }
+        ProcessState::Zombie(ExitReason::Exited { code }) => {
+            format!("Zombie: exited with code {code}")
+        }
+        ProcessState::Zombie(ExitReason::Trapped { message }) => {
+            format!("Zombie: trapped: {message}")
+        }
+        ProcessState::Zombie(ExitReason::Killed { by: Some(by) }) => {
+            format!("Zombie: killed by pid {}", by.0)
+        }
         ProcessState::Zombie(ExitReason::Killed { by: None }) => "Zombie: killed".into(),
         ProcessState::Zombie(ExitReason::OutOfMemory) => "Zombie: out of memory".into(),
     }
@@ -166,10 +258,13 @@ pub(super) fn state_text(state: &ProcessState) -> String {
 
 fn sparkline_ui(ui: &mut egui::Ui, data: &PanelData, pid: ProcessId) {
     let theme = &data.theme;
-    let (rect, _) = ui.allocate_exact_size(egui::vec2(ui.available_width(), 40.0), egui::Sense::hover());
+    let (rect, _) =
+        ui.allocate_exact_size(egui::vec2(ui.available_width(), 40.0), egui::Sense::hover());
     let painter = ui.painter_at(rect);
     painter.rect_filled(rect, 2.0, theme.memory_bar_back.egui());
-    let Some(samples) = data.stats.sparkline(pid.0) else { return };
+    let Some(samples) = data.stats.sparkline(pid.0) else {
+        return;
+    };
     let max = samples.iter().copied().fold(1.0_f32, f32::max);
     let n = crate::panels::stats::SPARKLINE_SAMPLES as f32;
     let points: Vec<egui::Pos2> = samples
@@ -180,7 +275,10 @@ fn sparkline_ui(ui: &mut egui::Ui, data: &PanelData, pid: ProcessId) {
             egui::pos2(x, rect.max.y - 2.0 - (v / max) * (rect.height() - 4.0))
         })
         .collect();
-    painter.add(egui::Shape::line(points, egui::Stroke::new(1.5, theme.accent.egui())));
+    painter.add(egui::Shape::line(
+        points,
+        egui::Stroke::new(1.5, theme.accent.egui()),
+    ));
     let last = samples.back().copied().unwrap_or(0.0);
     painter.text(
         rect.left_top() + egui::vec2(4.0, 2.0),
@@ -200,8 +298,13 @@ pub(super) const SYSCALL_FLOW_STAGES: [&str; 4] = ["idle", "pending", "serviced"
 /// the second "ready" (the reply handed back); otherwise the mailbox's state now (a request
 /// waiting for the kernel is "pending", no request is "idle").
 pub(super) fn syscall_flow_stage(supervisor: &Supervisor, pid: ProcessId, now_ns: u64) -> usize {
-    let since_serviced = supervisor.last_serviced(pid).map(|c| now_ns.saturating_sub(c.at_ns));
-    match (since_serviced, supervisor.mailbox_status(pid).unwrap_or_default()) {
+    let since_serviced = supervisor
+        .last_serviced(pid)
+        .map(|c| now_ns.saturating_sub(c.at_ns));
+    match (
+        since_serviced,
+        supervisor.mailbox_status(pid).unwrap_or_default(),
+    ) {
         (Some(age), _) if age < SERVICED_GLOW_NS / 2 => 2,
         (Some(age), _) if age < SERVICED_GLOW_NS => 3,
         (_, MailboxStatus::Pending) => 1,
@@ -212,7 +315,13 @@ pub(super) fn syscall_flow_stage(supervisor: &Supervisor, pid: ProcessId, now_ns
 
 /// The mailbox light and, in slow motion or paused, the syscall flow:
 /// idle → pending → serviced → ready.
-fn mailbox_ui(ui: &mut egui::Ui, supervisor: &Supervisor, data: &PanelData, pid: ProcessId, now_ns: u64) {
+fn mailbox_ui(
+    ui: &mut egui::Ui,
+    supervisor: &Supervisor,
+    data: &PanelData,
+    pid: ProcessId,
+    now_ns: u64,
+) {
     let theme = &data.theme;
     let status = supervisor.mailbox_status(pid).unwrap_or_default();
     let last = supervisor.last_serviced(pid);
@@ -240,7 +349,11 @@ fn mailbox_ui(ui: &mut egui::Ui, supervisor: &Supervisor, data: &PanelData, pid:
             }
             let text = egui::RichText::new(*stage).monospace();
             if i == active {
-                ui.label(text.strong().background_color(theme.accent.egui()).color(egui::Color32::BLACK));
+                ui.label(
+                    text.strong()
+                        .background_color(theme.accent.egui())
+                        .color(egui::Color32::BLACK),
+                );
             } else {
                 ui.label(text.color(theme.text_weak.egui()));
             }

@@ -104,7 +104,14 @@ fn show_refused_intents(mut refused: MessageReader<IntentRefused>, mut toasts: R
 #[derive(bevy::ecs::system::SystemParam)]
 pub(crate) struct PanelData<'w, 's> {
     pub supervisor: Res<'w, SupervisorHandle>,
-    pub processes: Query<'w, 's, (&'static crate::supervisor::ProcessEntity, &'static crate::supervisor::ProcessView)>,
+    pub processes: Query<
+        'w,
+        's,
+        (
+            &'static crate::supervisor::ProcessEntity,
+            &'static crate::supervisor::ProcessView,
+        ),
+    >,
     pub selection: ResMut<'w, Selection>,
     pub hovered: Res<'w, Hovered>,
     pub theme: ResMut<'w, Theme>,
@@ -143,22 +150,31 @@ fn draw_panels(
         let mut root = egui::Ui::new(
             ctx.clone(),
             "orbital-root".into(),
-            egui::UiBuilder::new().layer_id(egui::LayerId::background()).max_rect(ctx.viewport_rect()),
+            egui::UiBuilder::new()
+                .layer_id(egui::LayerId::background())
+                .max_rect(ctx.viewport_rect()),
         );
         top_bar::top_bar_ui(&mut root, &supervisor, &data, &mut controls, &mut actions);
         // The projector theme's larger type would leave the canvas a strip: narrower side panels
         // there (their own ids, so each theme keeps its own widths).
         let projector = data.theme.mode == ThemeMode::Projector;
-        let (left_id, left_size, right_id, right_size) =
-            if projector { ("processes_projector", 250.0, "inspector_projector", 220.0) } else { ("processes", 300.0, "inspector", 330.0) };
+        let (left_id, left_size, right_id, right_size) = if projector {
+            ("processes_projector", 250.0, "inspector_projector", 220.0)
+        } else {
+            ("processes", 300.0, "inspector", 330.0)
+        };
         egui::Panel::left(left_id)
             .resizable(true)
             .default_size(left_size)
-            .show(&mut root, |ui| processes::processes_ui(ui, &supervisor, &data, &mut actions));
+            .show(&mut root, |ui| {
+                processes::processes_ui(ui, &supervisor, &data, &mut actions)
+            });
         egui::Panel::right(right_id)
             .resizable(true)
             .default_size(right_size)
-            .show(&mut root, |ui| inspector::inspector_ui(ui, &supervisor, &data, &mut actions));
+            .show(&mut root, |ui| {
+                inspector::inspector_ui(ui, &supervisor, &data, &mut actions)
+            });
         egui::Panel::bottom("bottom")
             .resizable(true)
             .default_size(230.0)
@@ -175,27 +191,61 @@ fn draw_panels(
                 });
                 ui.separator();
                 match state.bottom_tab {
-                    BottomTab::Terminal => terminal::terminal_ui(ui, &supervisor, &mut state, data.selection.0, &mut actions),
+                    BottomTab::Terminal => terminal::terminal_ui(
+                        ui,
+                        &supervisor,
+                        &mut state,
+                        data.selection.0,
+                        &mut actions,
+                    ),
                     BottomTab::Traffic => logs::traffic_log_ui(ui, &supervisor, &data, &mut state),
                     BottomTab::Capabilities => logs::capability_log_ui(ui, &supervisor, &data),
                     BottomTab::Endpoints => logs::endpoints_ui(ui, &supervisor, &data),
                 }
             });
         let canvas = root.available_rect_before_wrap();
-        let overlay = overlays::overlays_ui(&ctx, canvas, &supervisor, &data, &mut controls, &toasts, &mut actions);
+        let overlay = overlays::overlays_ui(
+            &ctx,
+            canvas,
+            &supervisor,
+            &data,
+            &mut controls,
+            &toasts,
+            &mut actions,
+        );
         (canvas, overlay, speed_label(supervisor.time_control()))
     };
     // egui points to CSS pixels.
-    let scale = window.single().map_or(1.0, |w| ctx.pixels_per_point() / w.scale_factor());
-    let to_rect = |r: egui::Rect| Rect::new(r.min.x * scale, r.min.y * scale, r.max.x * scale, r.max.y * scale);
-    let canvas_area = CanvasArea { rect: to_rect(canvas_rect), overlay: overlay.map(to_rect) };
+    let scale = window
+        .single()
+        .map_or(1.0, |w| ctx.pixels_per_point() / w.scale_factor());
+    let to_rect = |r: egui::Rect| {
+        Rect::new(
+            r.min.x * scale,
+            r.min.y * scale,
+            r.max.x * scale,
+            r.max.y * scale,
+        )
+    };
+    let canvas_area = CanvasArea {
+        rect: to_rect(canvas_rect),
+        overlay: overlay.map(to_rect),
+    };
     if *area != canvas_area {
         *area = canvas_area;
     }
     let to_css = |r: egui::Rect| crate::graph::CssRect::from_rect(to_rect(r));
     let ui = &mut layout_out.ui;
     ui.controls.clear();
-    ui.controls.extend(actions.controls.drain(..).map(|(name, rect)| crate::graph::UiControl { name, rect: to_css(rect) }));
+    ui.controls.extend(
+        actions
+            .controls
+            .drain(..)
+            .map(|(name, rect)| crate::graph::UiControl {
+                name,
+                rect: to_css(rect),
+            }),
+    );
     ui.inspector_pid = actions.inspector_pid;
     ui.scenario.clone_from(&data.scenario.current);
     ui.scenario_error.clone_from(&data.scenario.error);
@@ -203,7 +253,13 @@ fn draw_panels(
         ui.speed = speed.to_string();
     }
     ui.toasts.clear();
-    ui.toasts.extend(toasts.items.iter().map(|t| t.text.clone()).chain(actions.toasts.iter().map(|(t, _)| t.clone())));
+    ui.toasts.extend(
+        toasts
+            .items
+            .iter()
+            .map(|t| t.text.clone())
+            .chain(actions.toasts.iter().map(|(t, _)| t.clone())),
+    );
     ui.help_visible = controls.show_help;
     ui.overlay = overlay.map(to_css);
     ui.syscall_flow_box = actions.syscall_flow.as_ref().map(|(_, rect)| to_css(*rect));
@@ -255,13 +311,30 @@ pub fn format_bytes(bytes: u64) -> String {
 /// "1:02:03" or "2:03.4" from nanoseconds.
 pub fn format_ns(ns: u64) -> String {
     let secs = ns as f64 / 1e9;
-    let (h, m, s) = ((secs / 3600.0) as u64, ((secs / 60.0) as u64) % 60, secs % 60.0);
-    if h > 0 { format!("{h}:{m:02}:{s:04.1}") } else { format!("{m}:{s:04.1}") }
+    let (h, m, s) = (
+        (secs / 3600.0) as u64,
+        ((secs / 60.0) as u64) % 60,
+        secs % 60.0,
+    );
+    if h > 0 {
+        format!("{h}:{m:02}:{s:04.1}")
+    } else {
+        format!("{m}:{s:04.1}")
+    }
 }
 
 /// Printable text of a payload preview (other bytes as '·').
 pub fn preview_text(bytes: &[u8]) -> String {
-    bytes.iter().map(|&b| if (0x20..0x7f).contains(&b) { b as char } else { '·' }).collect()
+    bytes
+        .iter()
+        .map(|&b| {
+            if (0x20..0x7f).contains(&b) {
+                b as char
+            } else {
+                '·'
+            }
+        })
+        .collect()
 }
 
 /// "0c 00 00 00 68 65" for a payload preview.

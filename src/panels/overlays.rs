@@ -70,7 +70,11 @@ pub(super) fn overlays_ui(
                 if let Some(title) = &data.scenario.current_title {
                     ui.label(egui::RichText::new(title).strong().color(theme.text.egui()));
                     if let Some(description) = &data.scenario.current_description {
-                        ui.label(egui::RichText::new(description).small().color(theme.text_weak.egui()));
+                        ui.label(
+                            egui::RichText::new(description)
+                                .small()
+                                .color(theme.text_weak.egui()),
+                        );
                     }
                 }
                 if slow {
@@ -84,15 +88,30 @@ pub(super) fn overlays_ui(
     // Toasts, bottom-centre of the canvas.
     if !toasts.items.is_empty() {
         egui::Area::new(egui::Id::new("toasts"))
-            .anchor(egui::Align2::CENTER_BOTTOM, egui::vec2(canvas.center().x - ctx.viewport_rect().center().x, canvas.max.y - ctx.viewport_rect().max.y - 12.0))
+            .anchor(
+                egui::Align2::CENTER_BOTTOM,
+                egui::vec2(
+                    canvas.center().x - ctx.viewport_rect().center().x,
+                    canvas.max.y - ctx.viewport_rect().max.y - 12.0,
+                ),
+            )
             .interactable(false)
             .show(ctx, |ui| {
                 for toast in &toasts.items {
                     let alpha = (Toasts::LIFETIME_SECS - toast.age_secs).clamp(0.0, 1.0);
-                    let color = if toast.is_error { theme.error } else { theme.ok };
-                    egui::Frame::popup(ui.style()).stroke(egui::Stroke::new(2.0, color.egui().gamma_multiply(alpha))).show(ui, |ui| {
-                        ui.label(egui::RichText::new(&toast.text).color(theme.text.egui().gamma_multiply(alpha)));
-                    });
+                    let color = if toast.is_error {
+                        theme.error
+                    } else {
+                        theme.ok
+                    };
+                    egui::Frame::popup(ui.style())
+                        .stroke(egui::Stroke::new(2.0, color.egui().gamma_multiply(alpha)))
+                        .show(ui, |ui| {
+                            ui.label(
+                                egui::RichText::new(&toast.text)
+                                    .color(theme.text.egui().gamma_multiply(alpha)),
+                            );
+                        });
                 }
             });
     }
@@ -110,14 +129,23 @@ pub(super) fn overlays_ui(
                 egui::Frame::popup(ui.style()).show(ui, |ui| {
                     ui.strong(format!("{} · pid {}", view.name, pid.0));
                     ui.label(super::inspector::state_text(&view.state));
-                    ui.label(format!("memory {}", format_bytes(view.metrics.memory_size as u64)));
+                    ui.label(format!(
+                        "memory {}",
+                        format_bytes(view.metrics.memory_size as u64)
+                    ));
                     let mailbox = match view.mailbox {
                         MailboxStatus::Idle => "idle",
                         MailboxStatus::Pending => "pending",
                         MailboxStatus::Ready => "ready",
                     };
-                    ui.label(format!("mailbox {mailbox} · {} syscalls", view.metrics.syscall_count));
-                    ui.label(format!("IPC {} sent / {} received", view.metrics.ipc_sent, view.metrics.ipc_received));
+                    ui.label(format!(
+                        "mailbox {mailbox} · {} syscalls",
+                        view.metrics.syscall_count
+                    ));
+                    ui.label(format!(
+                        "IPC {} sent / {} received",
+                        view.metrics.ipc_sent, view.metrics.ipc_received
+                    ));
                     if view.protected {
                         ui.small("protected: cannot be killed");
                     }
@@ -138,42 +166,72 @@ fn syscall_flow_ui(
     let theme = &data.theme;
     // The projector theme's zoom factor scales this too.
     let big = 16.0;
-    let selected = data.selection.0.and_then(|pid| supervisor.kernel().process(pid).map(|p| (pid, p.name.clone())));
+    let selected = data.selection.0.and_then(|pid| {
+        supervisor
+            .kernel()
+            .process(pid)
+            .map(|p| (pid, p.name.clone()))
+    });
     let mut flow = None;
     let shown = egui::Frame::popup(ui.style()).show(ui, |ui| {
         let Some((pid, name)) = selected else {
             ui.label(
-                egui::RichText::new(format!("{}: click a process to follow its syscalls", speed_label(time)))
-                    .size(big)
-                    .color(theme.text.egui()),
+                egui::RichText::new(format!(
+                    "{}: click a process to follow its syscalls",
+                    speed_label(time)
+                ))
+                .size(big)
+                .color(theme.text.egui()),
             );
             return;
         };
         ui.label(
-            egui::RichText::new(format!("{}: syscalls of {name} (pid {})", speed_label(time), pid.0))
-                .size(big)
-                .strong()
-                .color(theme.text.egui()),
+            egui::RichText::new(format!(
+                "{}: syscalls of {name} (pid {})",
+                speed_label(time),
+                pid.0
+            ))
+            .size(big)
+            .strong()
+            .color(theme.text.egui()),
         );
         let active = syscall_flow_stage(supervisor, pid, supervisor.now_ns());
         ui.horizontal_wrapped(|ui| {
             for (i, stage) in SYSCALL_FLOW_STAGES.iter().enumerate() {
                 if i > 0 {
-                    ui.label(egui::RichText::new("->").size(big).color(theme.text_weak.egui()));
+                    ui.label(
+                        egui::RichText::new("->")
+                            .size(big)
+                            .color(theme.text_weak.egui()),
+                    );
                 }
                 let text = egui::RichText::new(*stage).size(big);
                 if i == active {
-                    ui.label(text.strong().background_color(theme.accent.egui()).color(egui::Color32::BLACK));
+                    ui.label(
+                        text.strong()
+                            .background_color(theme.accent.egui())
+                            .color(egui::Color32::BLACK),
+                    );
                 } else {
                     ui.label(text.color(theme.text_weak.egui()));
                 }
             }
         });
-        let last = supervisor.last_serviced(pid).map(|c| format!("{} -> {}", c.name(), c.result));
+        let last = supervisor
+            .last_serviced(pid)
+            .map(|c| format!("{} -> {}", c.name(), c.result));
         if let Some(last) = &last {
-            ui.label(egui::RichText::new(format!("last syscall: {last}")).size(big * 0.85).color(theme.text.egui()));
+            ui.label(
+                egui::RichText::new(format!("last syscall: {last}"))
+                    .size(big * 0.85)
+                    .color(theme.text.egui()),
+            );
         }
-        flow = Some(SyscallFlow { pid: pid.0, stage: SYSCALL_FLOW_STAGES[active].to_string(), last });
+        flow = Some(SyscallFlow {
+            pid: pid.0,
+            stage: SYSCALL_FLOW_STAGES[active].to_string(),
+            last,
+        });
     });
     Some((flow, shown.response.rect))
 }

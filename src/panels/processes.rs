@@ -9,7 +9,12 @@ use super::{PanelData, UiActions, format_bytes};
 use crate::graph::kill_refusal;
 use crate::supervisor::{Supervisor, SupervisorIntent};
 
-pub(super) fn processes_ui(ui: &mut egui::Ui, supervisor: &Supervisor, data: &PanelData, actions: &mut UiActions) {
+pub(super) fn processes_ui(
+    ui: &mut egui::Ui,
+    supervisor: &Supervisor,
+    data: &PanelData,
+    actions: &mut UiActions,
+) {
     let theme = &data.theme;
     ui.heading("Processes");
     let limit = supervisor.kernel().config().memory_limit_bytes.max(1);
@@ -19,57 +24,71 @@ pub(super) fn processes_ui(ui: &mut egui::Ui, supervisor: &Supervisor, data: &Pa
     // Row 0 of the scrolled range is the header.
     let row_height = ui.spacing().interact_size.y;
     let total_rows = rows.len() + 1;
-    let scroll = egui::ScrollArea::vertical().id_salt("process_list").max_height(ui.available_height() * 0.55);
+    let scroll = egui::ScrollArea::vertical()
+        .id_salt("process_list")
+        .max_height(ui.available_height() * 0.55);
     scroll.show_rows(ui, row_height, total_rows, |ui, range| {
         let n = rows.len();
         let visible = &rows[rows_in_view(range, n)];
-        egui::Grid::new("process_grid").striped(true).num_columns(6).spacing([6.0, 3.0]).show(ui, |ui| {
-            ui.small("pid");
-            ui.small("name");
-            ui.small("state");
-            ui.small("memory");
-            ui.small("worker");
-            ui.small("");
-            ui.end_row();
-            for &(process, view) in visible {
-                let pid = process.pid;
-                let selected = data.selection.0 == Some(pid);
-                if ui.selectable_label(selected, pid.0.to_string()).clicked() {
-                    actions.select = Some(Some(pid));
-                }
-                let name = egui::RichText::new(&view.name).color(theme.program_color(&view.name).egui());
-                if ui.selectable_label(selected, name).clicked() {
-                    actions.select = Some(Some(pid));
-                }
-                let (state_text, color) = match &view.state {
-                    ProcessState::Running => ("running", theme.state_running),
-                    ProcessState::Blocked(_) => ("blocked", theme.state_blocked),
-                    ProcessState::Zombie(_) => ("zombie", theme.state_zombie),
-                };
-                ui.colored_label(color.egui(), state_text);
-                let fraction = view.metrics.memory_size as f32 / limit as f32;
-                ui.add(
-                    egui::ProgressBar::new(fraction.clamp(0.0, 1.0))
-                        .desired_width(70.0)
-                        // Square ends: a rounded fill of a small fraction is a disc over the text.
-                        .corner_radius(0)
-                        .fill(theme.memory_bar.egui())
-                        .text(format_bytes(view.metrics.memory_size as u64)),
-                );
-                ui.small(view.worker_id.map_or("-".to_string(), |w| w.to_string()));
-                if view.state.is_zombie() {
-                    if ui.small_button("dismiss").on_hover_text("reap: remove from the process table").clicked() {
-                        actions.intents.push(SupervisorIntent::Reap { pid });
-                    }
-                } else if view.protected {
-                    ui.small("protected").on_hover_text(kill_refusal(pid, view).unwrap_or_default());
-                } else if ui.small_button("kill").clicked() {
-                    actions.intents.push(SupervisorIntent::Kill { pid });
-                    actions.toasts.push((format!("Killing {} (pid {})", view.name, pid.0), false));
-                }
+        egui::Grid::new("process_grid")
+            .striped(true)
+            .num_columns(6)
+            .spacing([6.0, 3.0])
+            .show(ui, |ui| {
+                ui.small("pid");
+                ui.small("name");
+                ui.small("state");
+                ui.small("memory");
+                ui.small("worker");
+                ui.small("");
                 ui.end_row();
-            }
-        });
+                for &(process, view) in visible {
+                    let pid = process.pid;
+                    let selected = data.selection.0 == Some(pid);
+                    if ui.selectable_label(selected, pid.0.to_string()).clicked() {
+                        actions.select = Some(Some(pid));
+                    }
+                    let name = egui::RichText::new(&view.name)
+                        .color(theme.program_color(&view.name).egui());
+                    if ui.selectable_label(selected, name).clicked() {
+                        actions.select = Some(Some(pid));
+                    }
+                    let (state_text, color) = match &view.state {
+                        ProcessState::Running => ("running", theme.state_running),
+                        ProcessState::Blocked(_) => ("blocked", theme.state_blocked),
+                        ProcessState::Zombie(_) => ("zombie", theme.state_zombie),
+                    };
+                    ui.colored_label(color.egui(), state_text);
+                    let fraction = view.metrics.memory_size as f32 / limit as f32;
+                    ui.add(
+                        egui::ProgressBar::new(fraction.clamp(0.0, 1.0))
+                            .desired_width(70.0)
+                            // Square ends: a rounded fill of a small fraction is a disc over the text.
+                            .corner_radius(0)
+                            .fill(theme.memory_bar.egui())
+                            .text(format_bytes(view.metrics.memory_size as u64)),
+                    );
+                    ui.small(view.worker_id.map_or("-".to_string(), |w| w.to_string()));
+                    if view.state.is_zombie() {
+                        if ui
+                            .small_button("dismiss")
+                            .on_hover_text("reap: remove from the process table")
+                            .clicked()
+                        {
+                            actions.intents.push(SupervisorIntent::Reap { pid });
+                        }
+                    } else if view.protected {
+                        ui.small("protected")
+                            .on_hover_text(kill_refusal(pid, view).unwrap_or_default());
+                    } else if ui.small_button("kill").clicked() {
+                        actions.intents.push(SupervisorIntent::Kill { pid });
+                        actions
+                            .toasts
+                            .push((format!("Killing {} (pid {})", view.name, pid.0), false));
+                    }
+                    ui.end_row();
+                }
+            });
     });
     ui.separator();
     ended_ui(ui, supervisor, data, actions);
@@ -80,9 +99,13 @@ pub(super) fn processes_ui(ui: &mut egui::Ui, supervisor: &Supervisor, data: &Pa
             if program.protected || program.name == "init" {
                 continue;
             }
-            let button = egui::Button::new(egui::RichText::new(&program.name).color(theme.program_color(&program.name).egui()));
+            let button = egui::Button::new(
+                egui::RichText::new(&program.name).color(theme.program_color(&program.name).egui()),
+            );
             if ui.add(button).on_hover_text(&program.description).clicked() {
-                actions.intents.push(SupervisorIntent::Spawn { program: program.name.clone() });
+                actions.intents.push(SupervisorIntent::Spawn {
+                    program: program.name.clone(),
+                });
             }
         }
     });
@@ -158,47 +181,73 @@ fn ended_ui(ui: &mut egui::Ui, supervisor: &Supervisor, data: &PanelData, action
         actions.control("clear_logs", clear.rect);
         if clear.clicked() {
             actions.intents.push(SupervisorIntent::ClearLogs);
-            actions.toasts.push(("Cleared ended processes and the logs".into(), false));
+            actions
+                .toasts
+                .push(("Cleared ended processes and the logs".into(), false));
         }
     });
     if ended.is_empty() {
-        ui.small("Killed processes stay listed here (reason and final metrics) until you clear them.");
+        ui.small(
+            "Killed processes stay listed here (reason and final metrics) until you clear them.",
+        );
         return;
     }
     // Up to the kernel's 256 ended processes: only the rows in view are laid out (building all of
     // them every frame doubled the panels' time after a few hundred kills). Row 0 is the header.
     let row_height = ui.text_style_height(&egui::TextStyle::Body) + 2.0;
     let total_rows = ended.len() + 1;
-    egui::ScrollArea::vertical().id_salt("ended_list").max_height(110.0).show_rows(ui, row_height, total_rows, |ui, range| {
-        let shown = rows_in_view(range, ended.len());
-        egui::Grid::new("ended_grid").striped(true).num_columns(4).spacing([6.0, 2.0]).show(ui, |ui| {
-            ui.small("pid");
-            ui.small("name");
-            ui.small("how it ended");
-            ui.small("final: memory / syscalls / IPC sent, received");
-            ui.end_row();
-            for process in ended.iter().rev().skip(shown.start).take(shown.len()) {
-                let m = &process.metrics;
-                ui.small(process.pid.0.to_string());
-                ui.label(egui::RichText::new(&process.name).color(theme.program_color(&process.name).egui()));
-                ui.colored_label(theme.state_zombie.egui(), exit_reason_text(&process.reason));
-                ui.small(format!(
-                    "{} / {} / {}, {}",
-                    format_bytes(m.memory_size as u64),
-                    m.syscall_count,
-                    m.ipc_sent,
-                    m.ipc_received
-                ));
-                ui.end_row();
-            }
+    egui::ScrollArea::vertical()
+        .id_salt("ended_list")
+        .max_height(110.0)
+        .show_rows(ui, row_height, total_rows, |ui, range| {
+            let shown = rows_in_view(range, ended.len());
+            egui::Grid::new("ended_grid")
+                .striped(true)
+                .num_columns(4)
+                .spacing([6.0, 2.0])
+                .show(ui, |ui| {
+                    ui.small("pid");
+                    ui.small("name");
+                    ui.small("how it ended");
+                    ui.small("final: memory / syscalls / IPC sent, received");
+                    ui.end_row();
+                    for process in ended.iter().rev().skip(shown.start).take(shown.len()) {
+                        let m = &process.metrics;
+                        ui.small(process.pid.0.to_string());
+                        ui.label(
+                            egui::RichText::new(&process.name)
+                                .color(theme.program_color(&process.name).egui()),
+                        );
+                        ui.colored_label(
+                            theme.state_zombie.egui(),
+                            exit_reason_text(&process.reason),
+                        );
+                        ui.small(format!(
+                            "{} / {} / {}, {}",
+                            format_bytes(m.memory_size as u64),
+                            m.syscall_count,
+                            m.ipc_sent,
+                            m.ipc_received
+                        ));
+                        ui.end_row();
+                    }
+                });
         });
-    });
 }
 
 /// One bar: each process's memory as a segment in its program's colour, to scale.
-fn memory_map_ui(ui: &mut egui::Ui, supervisor: &Supervisor, data: &PanelData, actions: &mut UiActions) {
+fn memory_map_ui(
+    ui: &mut egui::Ui,
+    supervisor: &Supervisor,
+    data: &PanelData,
+    actions: &mut UiActions,
+) {
     let theme = &data.theme;
-    let total: u64 = data.processes.iter().map(|(_, v)| v.metrics.memory_size as u64).sum();
+    let total: u64 = data
+        .processes
+        .iter()
+        .map(|(_, v)| v.metrics.memory_size as u64)
+        .sum();
     let scale_bytes = total.max(16 * 1024 * 1024);
     ui.strong(format!("Memory map · {} in use", format_bytes(total)));
     let width = ui.available_width();
@@ -216,14 +265,25 @@ fn memory_map_ui(ui: &mut egui::Ui, supervisor: &Supervisor, data: &PanelData, a
             continue;
         }
         let w = (bytes as f32 / scale_bytes as f32) * width;
-        let segment = egui::Rect::from_min_max(egui::pos2(x, rect.min.y), egui::pos2((x + w).min(rect.max.x), rect.max.y));
+        let segment = egui::Rect::from_min_max(
+            egui::pos2(x, rect.min.y),
+            egui::pos2((x + w).min(rect.max.x), rect.max.y),
+        );
         let mut color = theme.program_color(&view.name).egui();
         if data.selection.0 == Some(process.pid) {
             color = theme.selection.egui();
         }
         painter.rect_filled(segment.shrink2(egui::vec2(0.5, 0.0)), 0.0, color);
         if pointer.is_some_and(|p| segment.contains(p)) {
-            hovered = Some((process.pid, format!("{} (pid {}): {}", view.name, process.pid.0, format_bytes(bytes))));
+            hovered = Some((
+                process.pid,
+                format!(
+                    "{} (pid {}): {}",
+                    view.name,
+                    process.pid.0,
+                    format_bytes(bytes)
+                ),
+            ));
         }
         x += w;
     }
@@ -233,5 +293,9 @@ fn memory_map_ui(ui: &mut egui::Ui, supervisor: &Supervisor, data: &PanelData, a
         }
     }
     let limit = supervisor.kernel().config().memory_limit_bytes;
-    ui.small(format!("bar = {} · per-process limit {}", format_bytes(scale_bytes), format_bytes(limit)));
+    ui.small(format!(
+        "bar = {} · per-process limit {}",
+        format_bytes(scale_bytes),
+        format_bytes(limit)
+    ));
 }

@@ -43,7 +43,10 @@ pub(super) fn sample_rates(
     for (process, view) in &processes {
         let pid = process.pid.0;
         let count = view.metrics.syscall_count;
-        let rate = stats.last_counts.get(&pid).map_or(0.0, |last| count.saturating_sub(*last) as f32 / elapsed);
+        let rate = stats
+            .last_counts
+            .get(&pid)
+            .map_or(0.0, |last| count.saturating_sub(*last) as f32 / elapsed);
         stats.last_counts.insert(pid, count);
         let line = stats.per_process.entry(pid).or_default();
         if line.len() == SPARKLINE_SAMPLES {

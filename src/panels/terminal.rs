@@ -25,10 +25,15 @@ pub(super) fn terminal_ui(
         .find(|p| p.name == "terminal" && !p.state.is_zombie())
         .map(|p| p.pid);
     // The selected process, if typed lines go to its standard input.
-    let stdin_of = selected.filter(|pid| Some(*pid) != terminal && supervisor.has_console_input(*pid)).and_then(|pid| {
-        let process = supervisor.kernel().process(pid).filter(|p| !p.state.is_zombie())?;
-        Some((pid, process.name.clone()))
-    });
+    let stdin_of = selected
+        .filter(|pid| Some(*pid) != terminal && supervisor.has_console_input(*pid))
+        .and_then(|pid| {
+            let process = supervisor
+                .kernel()
+                .process(pid)
+                .filter(|p| !p.state.is_zombie())?;
+            Some((pid, process.name.clone()))
+        });
     let stdin_pid = stdin_of.as_ref().map(|(pid, _)| *pid);
     let mut text = String::new();
     for line in supervisor.console_log() {
@@ -126,7 +131,10 @@ pub fn browse_history(state: &mut PanelState, up: bool) {
         (Some(i), false) if i + 1 < len => Some(i + 1),
         (_, false) => None,
     };
-    state.terminal_input = state.history_cursor.map(|i| state.terminal_history[i].clone()).unwrap_or_default();
+    state.terminal_input = state
+        .history_cursor
+        .map(|i| state.terminal_history[i].clone())
+        .unwrap_or_default();
 }
 
 #[cfg(test)]
@@ -135,7 +143,10 @@ mod tests {
 
     #[test]
     fn history_up_and_down() {
-        let mut state = PanelState { terminal_history: vec!["ps".into(), "help".into()], ..Default::default() };
+        let mut state = PanelState {
+            terminal_history: vec!["ps".into(), "help".into()],
+            ..Default::default()
+        };
         browse_history(&mut state, true);
         assert_eq!(state.terminal_input, "help");
         browse_history(&mut state, true);

@@ -33,33 +33,49 @@ pub(super) fn top_bar_ui(
             // Time controls.
             let time = supervisor.time_control();
             let paused = time == TimeControl::Paused;
-            let pause = ui.selectable_label(paused, "⏸ Pause").on_hover_text("space");
+            let pause = ui
+                .selectable_label(paused, "⏸ Pause")
+                .on_hover_text("space");
             actions.control("pause", pause.rect);
             if pause.clicked() {
                 if paused {
-                    actions.intents.push(SupervisorIntent::SetTime(controls.resume_speed));
+                    actions
+                        .intents
+                        .push(SupervisorIntent::SetTime(controls.resume_speed));
                 } else {
                     controls.resume_speed = time;
-                    actions.intents.push(SupervisorIntent::SetTime(TimeControl::Paused));
+                    actions
+                        .intents
+                        .push(SupervisorIntent::SetTime(TimeControl::Paused));
                 }
             }
-            let step = ui.button("⏭ Step").on_hover_text("s: service exactly one syscall");
+            let step = ui
+                .button("⏭ Step")
+                .on_hover_text("s: service exactly one syscall");
             actions.control("step", step.rect);
             if step.clicked() {
                 actions.intents.push(SupervisorIntent::Step);
             }
-            for (label, speed) in [("1/16x", TimeControl::SIXTEENTH), ("1/4x", TimeControl::QUARTER), ("1x", TimeControl::Running)] {
-                let button = ui.selectable_label(time == speed, label).on_hover_text(speed.label());
+            for (label, speed) in [
+                ("1/16x", TimeControl::SIXTEENTH),
+                ("1/4x", TimeControl::QUARTER),
+                ("1x", TimeControl::Running),
+            ] {
+                let button = ui
+                    .selectable_label(time == speed, label)
+                    .on_hover_text(speed.label());
                 actions.control(&format!("speed:{label}"), button.rect);
                 if button.clicked() {
                     actions.intents.push(SupervisorIntent::SetTime(speed));
                 }
             }
-            ui.label(egui::RichText::new(speed_label(time)).color(if time == TimeControl::Running {
-                theme.text_weak.egui()
-            } else {
-                theme.warning.egui()
-            }));
+            ui.label(egui::RichText::new(speed_label(time)).color(
+                if time == TimeControl::Running {
+                    theme.text_weak.egui()
+                } else {
+                    theme.warning.egui()
+                },
+            ));
             ui.separator();
 
             // Scenario picker. With the projector theme's large type the bar needs two rows: a combo
@@ -67,12 +83,17 @@ pub(super) fn top_bar_ui(
             if theme.mode == ThemeMode::Projector {
                 ui.end_row();
             }
-            let current = data.scenario.current.clone().unwrap_or_else(|| "(none)".into());
+            let current = data
+                .scenario
+                .current
+                .clone()
+                .unwrap_or_else(|| "(none)".into());
             let picker = egui::ComboBox::from_id_salt("scenario")
                 .selected_text(format!("scenario: {current}"))
                 .show_ui(ui, |ui| {
                     for name in SCENARIO_NAMES {
-                        let item = ui.selectable_label(data.scenario.current.as_deref() == Some(name), name);
+                        let item = ui
+                            .selectable_label(data.scenario.current.as_deref() == Some(name), name);
                         actions.control(&format!("scenario:{name}"), item.rect);
                         if item.clicked() {
                             actions.load_scenario = Some(name.to_string());
@@ -85,10 +106,16 @@ pub(super) fn top_bar_ui(
             }
             ui.separator();
             let projector = theme.mode == ThemeMode::Projector;
-            let classroom = ui.selectable_label(projector, "Classroom").on_hover_text("projector theme: high contrast, large type (p)");
+            let classroom = ui
+                .selectable_label(projector, "Classroom")
+                .on_hover_text("projector theme: high contrast, large type (p)");
             actions.control("classroom", classroom.rect);
             if classroom.clicked() {
-                actions.theme_mode = Some(if projector { ThemeMode::Standard } else { ThemeMode::Projector });
+                actions.theme_mode = Some(if projector {
+                    ThemeMode::Standard
+                } else {
+                    ThemeMode::Projector
+                });
             }
             if ui.button("?").on_hover_text("keyboard shortcuts").clicked() {
                 controls.show_help = !controls.show_help;
@@ -109,9 +136,15 @@ pub(super) fn top_bar_ui(
                     for (mode, label) in [
                         (QualityOverride::Auto, "auto (detect software rendering)"),
                         (QualityOverride::Full, "full (MSAA 4x, all effects)"),
-                        (QualityOverride::Reduced, "reduced (MSAA off, fewer effects)"),
+                        (
+                            QualityOverride::Reduced,
+                            "reduced (MSAA off, fewer effects)",
+                        ),
                     ] {
-                        if ui.selectable_label(data.quality_settings.mode == mode, label).clicked() {
+                        if ui
+                            .selectable_label(data.quality_settings.mode == mode, label)
+                            .clicked()
+                        {
                             actions.quality = Some(mode);
                         }
                     }

@@ -13,13 +13,14 @@
 //! stall the guests; each frame also ticks the kernel (sleepers) and services once if no host
 //! servicer has run lately.
 
-pub use orbital_supervisor::{
-    CONSOLE_LOG_CAPACITY, Clock, ConnectSpec, ConsoleKind, ConsoleLine, GuestExit, GuestExitKind, Host, HostError,
-    KillError, Mailbox, MailboxStatus, Manifest, ManifestError, ProgramSpec, ServicedCall, SharedSupervisor,
-    SpawnError, SpawnedGuest, Supervisor, TimeControl, host, json, mailbox, manifest,
-};
 #[cfg(not(target_arch = "wasm32"))]
 pub use orbital_supervisor::native_host;
+pub use orbital_supervisor::{
+    CONSOLE_LOG_CAPACITY, Clock, ConnectSpec, ConsoleKind, ConsoleLine, GuestExit, GuestExitKind,
+    Host, HostError, KillError, Mailbox, MailboxStatus, Manifest, ManifestError, ProgramSpec,
+    ServicedCall, SharedSupervisor, SpawnError, SpawnedGuest, Supervisor, TimeControl, host, json,
+    mailbox, manifest,
+};
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -39,7 +40,10 @@ pub struct SupervisorHandle {
 
 impl SupervisorHandle {
     pub fn new(supervisor: Supervisor) -> SupervisorHandle {
-        SupervisorHandle { shared: SharedSupervisor::new(supervisor), refused_outside: Arc::default() }
+        SupervisorHandle {
+            shared: SharedSupervisor::new(supervisor),
+            refused_outside: Arc::default(),
+        }
     }
 
     /// Locks the supervisor. A panic while holding the lock is a bug; the state is still the
@@ -62,17 +66,31 @@ impl SupervisorHandle {
 
     /// [`SupervisorHandle::apply_intent`], also giving the pid of a process the intent started
     /// (`LoadProgram`), for callers that return it (`window.supervisor.load_program`).
-    pub fn apply_intent_for_pid(&self, intent: &SupervisorIntent) -> Result<Option<ProcessId>, String> {
+    pub fn apply_intent_for_pid(
+        &self,
+        intent: &SupervisorIntent,
+    ) -> Result<Option<ProcessId>, String> {
         let outcome = apply_intent(&mut self.lock(), intent);
         if let Err(reason) = &outcome {
-            let refusal = IntentRefused { intent: format!("{intent:?}"), reason: reason.clone() };
-            self.refused_outside.lock().unwrap_or_else(|p| p.into_inner()).push(refusal);
+            let refusal = IntentRefused {
+                intent: format!("{intent:?}"),
+                reason: reason.clone(),
+            };
+            self.refused_outside
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push(refusal);
         }
         outcome
     }
 
     fn take_refused_outside(&self) -> Vec<IntentRefused> {
-        std::mem::take(&mut *self.refused_outside.lock().unwrap_or_else(|p| p.into_inner()))
+        std::mem::take(
+            &mut *self
+                .refused_outside
+                .lock()
+                .unwrap_or_else(|p| p.into_inner()),
+        )
     }
 }
 
@@ -86,24 +104,43 @@ pub fn app_clock() -> Clock {
 /// kernel directly; it writes these.
 #[derive(Message, Clone, Debug, PartialEq)]
 pub enum SupervisorIntent {
-    Spawn { program: String },
-    Kill { pid: ProcessId },
-    ConsoleInput { line: String },
+    Spawn {
+        program: String,
+    },
+    Kill {
+        pid: ProcessId,
+    },
+    ConsoleInput {
+        line: String,
+    },
     SetTime(TimeControl),
     Step,
-    Reap { pid: ProcessId },
+    Reap {
+        pid: ProcessId,
+    },
     ResetUserProcesses,
     /// Like `ResetUserProcesses`, but the listed processes stay (a scenario keeping the boot's idle).
-    ResetUserProcessesExcept { keep: Vec<ProcessId> },
+    ResetUserProcessesExcept {
+        keep: Vec<ProcessId>,
+    },
     /// Empties the kernel's traffic, capability and ended-process logs (the user's "clear").
     ClearLogs,
     /// Checks a module handed over at run time (dropped on the canvas, picked, or from
     /// `window.supervisor.load_program`), registers it as program `name` and spawns it with `args`.
-    LoadProgram { name: String, bytes: ProgramBytes, args: Vec<String> },
+    LoadProgram {
+        name: String,
+        bytes: ProgramBytes,
+        args: Vec<String>,
+    },
     /// A line for a process's console input: a WASI program's stdin, or the terminal's.
-    ConsoleInputTo { pid: ProcessId, line: String },
+    ConsoleInputTo {
+        pid: ProcessId,
+        line: String,
+    },
     /// Ends a WASI process's console input (Ctrl-D).
-    CloseConsoleInput { pid: ProcessId },
+    CloseConsoleInput {
+        pid: ProcessId,
+    },
 }
 
 /// A module's bytes in an intent: shared, and shown by its size (an intent's `Debug` text
@@ -180,7 +217,12 @@ pub struct SupervisorPlugin {
 
 impl Default for SupervisorPlugin {
     fn default() -> Self {
-        SupervisorPlugin { host: Mutex::new(None), manifest: None, config: KernelConfig::default(), boot: true }
+        SupervisorPlugin {
+            host: Mutex::new(None),
+            manifest: None,
+            config: KernelConfig::default(),
+            boot: true,
+        }
     }
 }
 
@@ -188,7 +230,10 @@ impl SupervisorPlugin {
     /// Use this host instead of the native one. Nothing services between frames unless the
     /// caller arranges it (the web host's `Atomics.waitAsync` callback does).
     pub fn with_host(make_host: impl FnOnce() -> Box<dyn Host> + Send + Sync + 'static) -> Self {
-        SupervisorPlugin { host: Mutex::new(Some(Box::new(make_host))), ..default() }
+        SupervisorPlugin {
+            host: Mutex::new(Some(Box::new(make_host))),
+            ..default()
+        }
     }
 
     pub fn with_manifest(mut self, manifest: Manifest) -> Self {
@@ -213,11 +258,17 @@ impl Plugin for SupervisorPlugin {
         let manifest = match &self.manifest {
             Some(manifest) => manifest.clone(),
             // Compiled in and unit-tested: failing here is a bug, not a user error.
-            None => Manifest::builtin().unwrap_or_else(|e| panic!("the built-in program manifest is broken: {e}")),
+            None => Manifest::builtin()
+                .unwrap_or_else(|e| panic!("the built-in program manifest is broken: {e}")),
         };
         let custom_host = self.host.lock().unwrap_or_else(|p| p.into_inner()).take();
         let handle = match custom_host {
-            Some(make_host) => SupervisorHandle::new(Supervisor::new(manifest, make_host(), self.config.clone(), app_clock())),
+            Some(make_host) => SupervisorHandle::new(Supervisor::new(
+                manifest,
+                make_host(),
+                self.config.clone(),
+                app_clock(),
+            )),
             None => native_supervisor(app, manifest, self.config.clone()),
         };
         app.insert_resource(handle)
@@ -254,14 +305,28 @@ impl Plugin for SupervisorPlugin {
 fn native_supervisor(app: &mut App, manifest: Manifest, config: KernelConfig) -> SupervisorHandle {
     let host = native_host::NativeHost::new();
     let doorbell = host.doorbell();
-    let handle = SupervisorHandle::new(Supervisor::new(manifest, Box::new(host), config, app_clock()));
-    app.insert_resource(NativeServicer(native_host::Servicer::start(handle.shared(), doorbell)));
+    let handle = SupervisorHandle::new(Supervisor::new(
+        manifest,
+        Box::new(host),
+        config,
+        app_clock(),
+    ));
+    app.insert_resource(NativeServicer(native_host::Servicer::start(
+        handle.shared(),
+        doorbell,
+    )));
     handle
 }
 
 #[cfg(target_arch = "wasm32")]
-fn native_supervisor(_app: &mut App, _manifest: Manifest, _config: KernelConfig) -> SupervisorHandle {
-    panic!("there is no native host in the browser: add the plugin with SupervisorPlugin::with_host(web host)")
+fn native_supervisor(
+    _app: &mut App,
+    _manifest: Manifest,
+    _config: KernelConfig,
+) -> SupervisorHandle {
+    panic!(
+        "there is no native host in the browser: add the plugin with SupervisorPlugin::with_host(web host)"
+    )
 }
 
 /// Keeps the native doorbell thread alive as long as the app; dropping it stops the thread.
@@ -285,17 +350,26 @@ fn apply_intents(
     let mut supervisor = handle.lock();
     for intent in intents.read() {
         if let Err(reason) = apply_intent(&mut supervisor, intent) {
-            refused.write(IntentRefused { intent: format!("{intent:?}"), reason });
+            refused.write(IntentRefused {
+                intent: format!("{intent:?}"),
+                reason,
+            });
         }
     }
 }
 
 /// What each intent does: the one place intents are applied, from the ECS or from outside it.
 /// `Ok(Some(pid))` names the process the intent started, where the caller may want it.
-fn apply_intent(supervisor: &mut Supervisor, intent: &SupervisorIntent) -> Result<Option<ProcessId>, String> {
+fn apply_intent(
+    supervisor: &mut Supervisor,
+    intent: &SupervisorIntent,
+) -> Result<Option<ProcessId>, String> {
     let mut started = None;
     let outcome = match intent {
-        SupervisorIntent::Spawn { program } => supervisor.spawn_program(program).map(|_| ()).map_err(|e| e.to_string()),
+        SupervisorIntent::Spawn { program } => supervisor
+            .spawn_program(program)
+            .map(|_| ())
+            .map_err(|e| e.to_string()),
         SupervisorIntent::Kill { pid } => supervisor.kill(*pid).map_err(|e| e.to_string()),
         SupervisorIntent::ConsoleInput { line } => supervisor.console_input(line),
         SupervisorIntent::SetTime(time) => {
@@ -306,9 +380,9 @@ fn apply_intent(supervisor: &mut Supervisor, intent: &SupervisorIntent) -> Resul
             supervisor.step();
             Ok(())
         }
-        SupervisorIntent::Reap { pid } => {
-            supervisor.reap(*pid).map_err(|e| format!("cannot reap pid {}: {}", pid.0, e.describe()))
-        }
+        SupervisorIntent::Reap { pid } => supervisor
+            .reap(*pid)
+            .map_err(|e| format!("cannot reap pid {}: {}", pid.0, e.describe())),
         SupervisorIntent::ResetUserProcesses => {
             supervisor.reset_user_processes();
             Ok(())
@@ -321,15 +395,19 @@ fn apply_intent(supervisor: &mut Supervisor, intent: &SupervisorIntent) -> Resul
             supervisor.clear_logs();
             Ok(())
         }
-        SupervisorIntent::LoadProgram { name, bytes, args } => {
-            supervisor.load_program_with_args(name, &bytes.0, args).map(|pid| started = Some(pid)).map_err(|e| e.to_string())
-        }
+        SupervisorIntent::LoadProgram { name, bytes, args } => supervisor
+            .load_program_with_args(name, &bytes.0, args)
+            .map(|pid| started = Some(pid))
+            .map_err(|e| e.to_string()),
         SupervisorIntent::ConsoleInputTo { pid, line } => supervisor.console_input_to(*pid, line),
         SupervisorIntent::CloseConsoleInput { pid } => supervisor.close_console_input_of(*pid),
     };
     // Spawn and load refusals were logged by the supervisor itself.
     if let Err(reason) = &outcome
-        && !matches!(intent, SupervisorIntent::Spawn { .. } | SupervisorIntent::LoadProgram { .. })
+        && !matches!(
+            intent,
+            SupervisorIntent::Spawn { .. } | SupervisorIntent::LoadProgram { .. }
+        )
     {
         warn!("{intent:?} refused: {reason}");
     }
@@ -353,7 +431,10 @@ fn service_mailboxes(handle: Res<SupervisorHandle>) {
 /// tick runs every 4 ms, so 50 ms means it has stalled (or the tab was in the background).
 const SERVICER_STALL_NS: u64 = 50_000_000;
 
-fn publish_kernel_events(handle: Res<SupervisorHandle>, mut messages: MessageWriter<KernelEventMessage>) {
+fn publish_kernel_events(
+    handle: Res<SupervisorHandle>,
+    mut messages: MessageWriter<KernelEventMessage>,
+) {
     let events = handle.lock().drain_events();
     messages.write_batch(events.into_iter().map(KernelEventMessage));
 }
@@ -391,7 +472,13 @@ fn sync_process_entities(
                 commands.entity(entities.0[pid]).insert(view);
             }
             None => {
-                let entity = commands.spawn((ProcessEntity { pid: *pid }, view, Name::new(process.name.clone()))).id();
+                let entity = commands
+                    .spawn((
+                        ProcessEntity { pid: *pid },
+                        view,
+                        Name::new(process.name.clone()),
+                    ))
+                    .id();
                 entities.0.insert(*pid, entity);
             }
         }

@@ -60,9 +60,14 @@ pub fn expose_json(name: &str, get: impl Fn() -> String + 'static) -> Result<(),
 
 /// Adds `window.supervisor.<name>(text)`: runs `run` with the argument; an `Err` reaches the
 /// caller as a thrown JS `Error` with that message (e.g. an unknown scenario name).
-pub fn expose_command(name: &str, run: impl Fn(String) -> Result<String, String> + 'static) -> Result<(), JsValue> {
+pub fn expose_command(
+    name: &str,
+    run: impl Fn(String) -> Result<String, String> + 'static,
+) -> Result<(), JsValue> {
     let f = Closure::<dyn Fn(JsValue) -> Result<String, JsValue>>::new(move |arg: JsValue| {
-        let text = arg.as_string().ok_or_else(|| JsValue::from(js_sys::Error::new("expected a string argument")))?;
+        let text = arg
+            .as_string()
+            .ok_or_else(|| JsValue::from(js_sys::Error::new("expected a string argument")))?;
         run(text).map_err(|e| JsValue::from(js_sys::Error::new(&e)))
     });
     let api: JsValue = api_object()?.into();
@@ -85,7 +90,8 @@ pub fn install(handle: SupervisorHandle, events: Rc<RefCell<HostEvents>>) -> Res
     // Through the intent path, like typing into the terminal: a refusal is thrown to the caller
     // and shown in the UI.
     let send_input = Closure::<dyn Fn(String) -> Result<(), JsValue>>::new(move |line: String| {
-        h.apply_intent(&SupervisorIntent::ConsoleInput { line }).map_err(|e| JsValue::from(js_sys::Error::new(&e)))?;
+        h.apply_intent(&SupervisorIntent::ConsoleInput { line })
+            .map_err(|e| JsValue::from(js_sys::Error::new(&e)))?;
         // The terminal's RECEIVE completed inside `console_input`; its worker is awake already.
         Ok(())
     });
@@ -101,12 +107,20 @@ pub fn install(handle: SupervisorHandle, events: Rc<RefCell<HostEvents>>) -> Res
         json::process_list(&h.lock(), &facts).to_string()
     })?;
     let h = handle.clone();
-    expose_json("get_ended_processes_json", move || json::ended_processes(&h.lock()).to_string())?;
+    expose_json("get_ended_processes_json", move || {
+        json::ended_processes(&h.lock()).to_string()
+    })?;
     let h = handle.clone();
-    expose_json("get_endpoint_list_json", move || json::endpoint_list(&h.lock()).to_string())?;
+    expose_json("get_endpoint_list_json", move || {
+        json::endpoint_list(&h.lock()).to_string()
+    })?;
     let h = handle.clone();
     expose_json_with_arg("get_ipc_traffic_json", move |n| {
-        let n = if n.is_finite() && n >= 0.0 { n as usize } else { 100 };
+        let n = if n.is_finite() && n >= 0.0 {
+            n as usize
+        } else {
+            100
+        };
         json::ipc_traffic(&h.lock(), n).to_string()
     })?;
     let h = handle.clone();
@@ -152,20 +166,34 @@ fn install_programs(handle: &SupervisorHandle) -> Result<(), JsValue> {
     let load = Closure::<dyn Fn(JsValue, JsValue, JsValue) -> Result<u32, JsValue>>::new(
         move |name: JsValue, bytes: JsValue, args: JsValue| {
             let error = |message: &str| JsValue::from(js_sys::Error::new(message));
-            let name = name.as_string().ok_or_else(|| error("load_program(name, bytes): name must be a string"))?;
-            let bytes = if bytes.is_instance_of::<js_sys::ArrayBuffer>() || ArrayBuffer::is_view(&bytes) {
-                js_sys::Uint8Array::new(&bytes).to_vec()
-            } else {
-                return Err(error("load_program(name, bytes): bytes must be a Uint8Array or an ArrayBuffer"));
-            };
+            let name = name
+                .as_string()
+                .ok_or_else(|| error("load_program(name, bytes): name must be a string"))?;
+            let bytes =
+                if bytes.is_instance_of::<js_sys::ArrayBuffer>() || ArrayBuffer::is_view(&bytes) {
+                    js_sys::Uint8Array::new(&bytes).to_vec()
+                } else {
+                    return Err(error(
+                        "load_program(name, bytes): bytes must be a Uint8Array or an ArrayBuffer",
+                    ));
+                };
             let args: Vec<String> = if args.is_undefined() || args.is_null() {
                 Vec::new()
             } else if js_sys::Array::is_array(&args) {
-                js_sys::Array::from(&args).iter().map(|a| a.as_string().unwrap_or_else(|| format!("{a:?}"))).collect()
+                js_sys::Array::from(&args)
+                    .iter()
+                    .map(|a| a.as_string().unwrap_or_else(|| format!("{a:?}")))
+                    .collect()
             } else {
-                return Err(error("load_program(name, bytes, args): args must be an array of strings"));
+                return Err(error(
+                    "load_program(name, bytes, args): args must be an array of strings",
+                ));
             };
-            let intent = SupervisorIntent::LoadProgram { name, bytes: bytes.into(), args };
+            let intent = SupervisorIntent::LoadProgram {
+                name,
+                bytes: bytes.into(),
+                args,
+            };
             match h.apply_intent_for_pid(&intent) {
                 Ok(Some(pid)) => Ok(pid.0),
                 Ok(None) => Err(error("the program was loaded but no process was started")),
@@ -179,22 +207,30 @@ fn install_programs(handle: &SupervisorHandle) -> Result<(), JsValue> {
     // A line for a process's console input (a WASI program's stdin), as typed into the terminal
     // while it is selected; and its end (Ctrl-D).
     let h = handle.clone();
-    let send_to = Closure::<dyn Fn(f64, String) -> Result<(), JsValue>>::new(move |pid: f64, line: String| {
-        let pid = crate::kernel::ProcessId(pid as u32);
-        h.apply_intent(&SupervisorIntent::ConsoleInputTo { pid, line }).map_err(|e| JsValue::from(js_sys::Error::new(&e)))
-    });
+    let send_to = Closure::<dyn Fn(f64, String) -> Result<(), JsValue>>::new(
+        move |pid: f64, line: String| {
+            let pid = crate::kernel::ProcessId(pid as u32);
+            h.apply_intent(&SupervisorIntent::ConsoleInputTo { pid, line })
+                .map_err(|e| JsValue::from(js_sys::Error::new(&e)))
+        },
+    );
     Reflect::set(&api, &"send_input_to".into(), send_to.as_ref())?;
     send_to.forget();
     let h = handle.clone();
     let close = Closure::<dyn Fn(f64) -> Result<(), JsValue>>::new(move |pid: f64| {
         let pid = crate::kernel::ProcessId(pid as u32);
-        h.apply_intent(&SupervisorIntent::CloseConsoleInput { pid }).map_err(|e| JsValue::from(js_sys::Error::new(&e)))
+        h.apply_intent(&SupervisorIntent::CloseConsoleInput { pid })
+            .map_err(|e| JsValue::from(js_sys::Error::new(&e)))
     });
     Reflect::set(&api, &"close_input_of".into(), close.as_ref())?;
     close.forget();
     let h = handle.clone();
     expose_json_with_arg("get_console_json", move |pid| {
-        let pid = crate::kernel::ProcessId(if pid.is_finite() && pid >= 0.0 { pid as u32 } else { u32::MAX });
+        let pid = crate::kernel::ProcessId(if pid.is_finite() && pid >= 0.0 {
+            pid as u32
+        } else {
+            u32::MAX
+        });
         json::console_of(&h.lock(), pid).to_string()
     })?;
     Ok(())
@@ -206,7 +242,12 @@ fn worker_facts(events: &HostEvents) -> BTreeMap<crate::kernel::ProcessId, Worke
         .iter()
         .map(|(pid, spawned)| {
             let first = events.first_syscall_at_ms.get(pid).map(|at| at - spawned);
-            (*pid, WorkerFacts { spawn_to_first_syscall_ms: first })
+            (
+                *pid,
+                WorkerFacts {
+                    spawn_to_first_syscall_ms: first,
+                },
+            )
         })
         .collect()
 }

@@ -35,12 +35,18 @@ pub const WASM_MAGIC: &[u8; 4] = b"\0asm";
 
 impl FileKind {
     pub fn of(bytes: &[u8]) -> FileKind {
-        if bytes.starts_with(WASM_MAGIC) { FileKind::Wasm } else { FileKind::Unknown }
+        if bytes.starts_with(WASM_MAGIC) {
+            FileKind::Wasm
+        } else {
+            FileKind::Unknown
+        }
     }
 
     /// Why a file of an unknown kind was not used, for a person.
     pub fn refusal(name: &str) -> String {
-        format!("{name}: not a WebAssembly module (.wasm): drop or pick the .wasm file your compiler wrote")
+        format!(
+            "{name}: not a WebAssembly module (.wasm): drop or pick the .wasm file your compiler wrote"
+        )
     }
 }
 
@@ -110,7 +116,9 @@ mod web {
     /// Listens for files dropped on `canvas_selector` and creates the hidden file input; both
     /// feed `inbox`.
     pub fn install(canvas_selector: &str, inbox: &FileInbox) -> Result<(), JsValue> {
-        let document = web_sys::window().and_then(|w| w.document()).ok_or("no document")?;
+        let document = web_sys::window()
+            .and_then(|w| w.document())
+            .ok_or("no document")?;
         let canvas = document
             .query_selector(canvas_selector)?
             .ok_or_else(|| JsValue::from_str(&format!("no element {canvas_selector}")))?;
@@ -137,7 +145,9 @@ mod web {
         let drop = Closure::<dyn FnMut(DragEvent)>::new(move |event: DragEvent| {
             event.prevent_default();
             i.set_dragging(false);
-            let Some(files) = event.data_transfer().and_then(|t| t.files()) else { return };
+            let Some(files) = event.data_transfer().and_then(|t| t.files()) else {
+                return;
+            };
             for index in 0..files.length() {
                 if let Some(file) = files.get(index) {
                     read_into(file, i.clone());
@@ -187,7 +197,10 @@ mod web {
         let name = file.name();
         wasm_bindgen_futures::spawn_local(async move {
             match JsFuture::from(file.array_buffer()).await {
-                Ok(buffer) => inbox.push(ReceivedFile { name, bytes: Uint8Array::new(&buffer).to_vec() }),
+                Ok(buffer) => inbox.push(ReceivedFile {
+                    name,
+                    bytes: Uint8Array::new(&buffer).to_vec(),
+                }),
                 Err(e) => inbox.push_error(format!("cannot read {name}: {}", js_error_text(&e))),
             }
         });
@@ -210,7 +223,10 @@ mod tests {
     #[test]
     fn the_inbox_hands_each_file_over_once() {
         let inbox = FileInbox::default();
-        inbox.push(ReceivedFile { name: "a.wasm".into(), bytes: vec![0] });
+        inbox.push(ReceivedFile {
+            name: "a.wasm".into(),
+            bytes: vec![0],
+        });
         inbox.set_dragging(true);
         assert!(inbox.dragging());
         assert_eq!(inbox.drain().0.len(), 1);

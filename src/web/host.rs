@@ -13,16 +13,20 @@ use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
-use js_sys::{Array, Atomics, Int32Array, Object, Reflect, SharedArrayBuffer, Uint8Array, WebAssembly};
-use wasm_bindgen::prelude::*;
+use js_sys::{
+    Array, Atomics, Int32Array, Object, Reflect, SharedArrayBuffer, Uint8Array, WebAssembly,
+};
 use wasm_bindgen::JsCast;
+use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{MessageEvent, Worker, WorkerOptions, WorkerType};
 
 use crate::abi::mailbox as mb;
 use crate::kernel::ProcessId;
 use crate::supervisor::host::WasmSend;
-use crate::supervisor::{GuestExit, GuestExitKind, Host, HostError, Mailbox, ProgramSpec, SpawnedGuest};
+use crate::supervisor::{
+    GuestExit, GuestExitKind, Host, HostError, Mailbox, ProgramSpec, SpawnedGuest,
+};
 
 use super::module_info::{self, ModuleInfo};
 
@@ -41,7 +45,10 @@ pub const SPARE_WORKERS: usize = 8;
 /// A guest module ready to post to workers, or why it is not.
 #[derive(Clone)]
 pub enum LoadedModule {
-    Ready { module: WebAssembly::Module, info: ModuleInfo },
+    Ready {
+        module: WebAssembly::Module,
+        info: ModuleInfo,
+    },
     Failed(HostError),
 }
 
@@ -51,8 +58,10 @@ pub async fn load_modules(modules: &[String]) -> BTreeMap<String, LoadedModule> 
     let mut names: Vec<&String> = modules.iter().collect();
     names.sort();
     names.dedup();
-    let started: Vec<(&String, Result<JsFuture, String>)> =
-        names.into_iter().map(|name| (name, start_fetch(&format!("{GUESTS_URL}{name}")))).collect();
+    let started: Vec<(&String, Result<JsFuture, String>)> = names
+        .into_iter()
+        .map(|name| (name, start_fetch(&format!("{GUESTS_URL}{name}"))))
+        .collect();
     let mut loaded = BTreeMap::new();
     for (name, fetch) in started {
         let bytes = match fetch {
@@ -75,7 +84,12 @@ async fn load_module(name: &str, bytes: Result<Vec<u8>, String>) -> LoadedModule
             });
         }
     };
-    let invalid = |message: String| LoadedModule::Failed(HostError::InvalidModule { module: name.to_string(), message });
+    let invalid = |message: String| {
+        LoadedModule::Failed(HostError::InvalidModule {
+            module: name.to_string(),
+            message,
+        })
+    };
     let info = match module_info::inspect(&bytes) {
         Ok(info) => info,
         Err(message) => return invalid(message),
@@ -101,16 +115,21 @@ pub fn start_fetch(url: &str) -> Result<JsFuture, String> {
 pub async fn shim_url(fetch: Result<JsFuture, String>) -> String {
     let blob = async {
         let response = ok_response(fetch?.await.map_err(|e| js_error_text(&e))?)?;
-        let text = JsFuture::from(response.text().map_err(|e| js_error_text(&e))?).await.map_err(|e| js_error_text(&e))?;
+        let text = JsFuture::from(response.text().map_err(|e| js_error_text(&e))?)
+            .await
+            .map_err(|e| js_error_text(&e))?;
         let options = web_sys::BlobPropertyBag::new();
         options.set_type("text/javascript");
-        let blob = web_sys::Blob::new_with_str_sequence_and_options(&Array::of1(&text), &options).map_err(|e| js_error_text(&e))?;
+        let blob = web_sys::Blob::new_with_str_sequence_and_options(&Array::of1(&text), &options)
+            .map_err(|e| js_error_text(&e))?;
         web_sys::Url::create_object_url_with_blob(&blob).map_err(|e| js_error_text(&e))
     };
     match blob.await {
         Ok(url) => url,
         Err(e) => {
-            bevy::log::warn!("cannot load the guest shim {WORKER_URL} into a Blob ({e}): each worker fetches it itself");
+            bevy::log::warn!(
+                "cannot load the guest shim {WORKER_URL} into a Blob ({e}): each worker fetches it itself"
+            );
             WORKER_URL.to_string()
         }
     }
@@ -119,12 +138,16 @@ pub async fn shim_url(fetch: Result<JsFuture, String>) -> String {
 /// The text at `url`, or why not (HTTP status or network error).
 pub async fn fetch_text(url: &str) -> Result<String, String> {
     let response = ok_response(start_fetch(url)?.await.map_err(|e| js_error_text(&e))?)?;
-    let text = JsFuture::from(response.text().map_err(|e| js_error_text(&e))?).await.map_err(|e| js_error_text(&e))?;
+    let text = JsFuture::from(response.text().map_err(|e| js_error_text(&e))?)
+        .await
+        .map_err(|e| js_error_text(&e))?;
     text.as_string().ok_or_else(|| format!("{url} is not text"))
 }
 
 fn ok_response(response: JsValue) -> Result<web_sys::Response, String> {
-    let response: web_sys::Response = response.dyn_into().map_err(|_| "fetch did not return a Response")?;
+    let response: web_sys::Response = response
+        .dyn_into()
+        .map_err(|_| "fetch did not return a Response")?;
     if !response.ok() {
         return Err(format!("HTTP {}", response.status()));
     }
@@ -187,7 +210,11 @@ pub struct WorkerPool {
 
 impl WorkerPool {
     /// A pool of `size` spare workers running `script`, started at once.
-    pub fn new(script: String, size: usize, events: Rc<RefCell<HostEvents>>) -> Rc<RefCell<WorkerPool>> {
+    pub fn new(
+        script: String,
+        size: usize,
+        events: Rc<RefCell<HostEvents>>,
+    ) -> Rc<RefCell<WorkerPool>> {
         let pool = Rc::new(RefCell::new(WorkerPool {
             script,
             spare: Vec::new(),
@@ -217,7 +244,8 @@ impl WorkerPool {
         let options = WorkerOptions::new();
         options.set_type(WorkerType::Classic);
         options.set_name(&format!("orbital worker {worker_id}"));
-        let worker = Worker::new_with_options(&format!("{}#worker={worker_id}", self.script), &options)?;
+        let worker =
+            Worker::new_with_options(&format!("{}#worker={worker_id}", self.script), &options)?;
         Ok((worker, worker_id))
     }
 
@@ -241,11 +269,18 @@ impl WorkerPool {
     /// A started worker: a spare if there is one (oldest first: most likely booted), else a new
     /// one. Schedules the refill.
     fn take(&mut self) -> Result<(Worker, u32), JsValue> {
-        let worker = if self.spare.is_empty() { self.start_worker()? } else { self.spare.remove(0) };
+        let worker = if self.spare.is_empty() {
+            self.start_worker()?
+        } else {
+            self.spare.remove(0)
+        };
         self.publish();
         if !self.refill_scheduled {
             if let (Some(window), Some(task)) = (web_sys::window(), &self.refill_task) {
-                let scheduled = window.set_timeout_with_callback_and_timeout_and_arguments_0(task.as_ref().unchecked_ref(), 0);
+                let scheduled = window.set_timeout_with_callback_and_timeout_and_arguments_0(
+                    task.as_ref().unchecked_ref(),
+                    0,
+                );
                 self.refill_scheduled = scheduled.is_ok();
             }
         }
@@ -284,7 +319,16 @@ impl WebHost {
         pool: Rc<RefCell<WorkerPool>>,
         spin_micros: Option<u32>,
     ) -> WebHost {
-        WebHost { inner: WasmSend(WebHostInner { modules, doorbell, workers: BTreeMap::new(), events, pool, spin_micros }) }
+        WebHost {
+            inner: WasmSend(WebHostInner {
+                modules,
+                doorbell,
+                workers: BTreeMap::new(),
+                events,
+                pool,
+                spin_micros,
+            }),
+        }
     }
 }
 
@@ -292,7 +336,9 @@ const WEB_HOST_NAME: &str = "web workers";
 
 impl WebHostInner {
     fn terminate(&mut self, pid: ProcessId) {
-        let Some(entry) = self.workers.remove(&pid) else { return };
+        let Some(entry) = self.workers.remove(&pid) else {
+            return;
+        };
         entry.worker.terminate();
         let mut events = self.events.borrow_mut();
         events.terminated_workers += 1;
@@ -307,17 +353,28 @@ impl Host for WebHost {
         let inner = &mut self.inner.0;
         // A program loaded at run time travels as bytes; its worker compiles it (web/worker.js).
         let loaded_at_run_time = program.wasm.as_ref().map(|bytes| {
-            let info = module_info::inspect(bytes).unwrap_or(ModuleInfo { memory_min_pages: 1, memory_max_pages: None });
+            let info = module_info::inspect(bytes).unwrap_or(ModuleInfo {
+                memory_min_pages: 1,
+                memory_max_pages: None,
+            });
             (JsValue::from(Uint8Array::from(&bytes[..])), info)
         });
         let (module, info) = match (loaded_at_run_time, inner.modules.get(&program.module)) {
             (Some(loaded), _) => loaded,
-            (None, Some(LoadedModule::Ready { module, info })) => (JsValue::from(module.clone()), *info),
+            (None, Some(LoadedModule::Ready { module, info })) => {
+                (JsValue::from(module.clone()), *info)
+            }
             (None, Some(LoadedModule::Failed(error))) => return Err(error.clone()),
             (None, None) => {
                 return Err(HostError::ModuleNotFound {
                     module: program.module.clone(),
-                    searched: vec![format!("{GUESTS_URL}{} (not listed in the manifest at start-up)", program.module).into()],
+                    searched: vec![
+                        format!(
+                            "{GUESTS_URL}{} (not listed in the manifest at start-up)",
+                            program.module
+                        )
+                        .into(),
+                    ],
                 });
             }
         };
@@ -339,11 +396,12 @@ impl Host for WebHost {
         worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
         let events = inner.events.clone();
         let doorbell = inner.doorbell.clone();
-        let on_error = Closure::<dyn FnMut(web_sys::ErrorEvent)>::new(move |event: web_sys::ErrorEvent| {
-            // A worker script that fails to load or throws outside the guest (a shim bug).
-            let message = format!("the worker failed: {}", event.message());
-            push_exit(&events, &doorbell, pid, GuestExitKind::LoadFailed(message));
-        });
+        let on_error =
+            Closure::<dyn FnMut(web_sys::ErrorEvent)>::new(move |event: web_sys::ErrorEvent| {
+                // A worker script that fails to load or throws outside the guest (a shim bug).
+                let message = format!("the worker failed: {}", event.message());
+                push_exit(&events, &doorbell, pid, GuestExitKind::LoadFailed(message));
+            });
         worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
 
         let start = Object::new();
@@ -354,8 +412,14 @@ impl Host for WebHost {
         set("doorbell", &inner.doorbell.buffer()).map_err(unavailable)?;
         set("pid", &pid.0.into()).map_err(unavailable)?;
         set("memoryMinPages", &info.memory_min_pages.into()).map_err(unavailable)?;
-        set("memoryMaxPages", &info.memory_max_pages.unwrap_or(crate::abi::memory::LIMIT_BYTES as u32 / crate::abi::memory::PAGE_BYTES).into())
-            .map_err(unavailable)?;
+        set(
+            "memoryMaxPages",
+            &info
+                .memory_max_pages
+                .unwrap_or(crate::abi::memory::LIMIT_BYTES as u32 / crate::abi::memory::PAGE_BYTES)
+                .into(),
+        )
+        .map_err(unavailable)?;
         if let Some(spin) = inner.spin_micros {
             set("spinMicros", &spin.into()).map_err(unavailable)?;
         }
@@ -374,10 +438,27 @@ impl Host for WebHost {
         }
         let mut events = inner.events.borrow_mut();
         events.spawned_at_ms.insert(pid, epoch_ms());
-        events.workers.insert(pid, WorkerSummary { pid, worker_id, program: program.name.clone() });
+        events.workers.insert(
+            pid,
+            WorkerSummary {
+                pid,
+                worker_id,
+                program: program.name.clone(),
+            },
+        );
         drop(events);
-        inner.workers.insert(pid, WorkerEntry { worker, _on_message: on_message, _on_error: on_error });
-        Ok(SpawnedGuest { mailbox: Box::new(WebMailbox(WasmSend((words, bytes)))), worker_id })
+        inner.workers.insert(
+            pid,
+            WorkerEntry {
+                worker,
+                _on_message: on_message,
+                _on_error: on_error,
+            },
+        );
+        Ok(SpawnedGuest {
+            mailbox: Box::new(WebMailbox(WasmSend((words, bytes)))),
+            worker_id,
+        })
     }
 
     fn stop(&mut self, pid: ProcessId) {
@@ -418,13 +499,23 @@ pub fn epoch_ms() -> f64 {
     performance.map_or(0.0, |p| p.time_origin() + p.now())
 }
 
-fn push_exit(events: &Rc<RefCell<HostEvents>>, doorbell: &Int32Array, pid: ProcessId, kind: GuestExitKind) {
+fn push_exit(
+    events: &Rc<RefCell<HostEvents>>,
+    doorbell: &Int32Array,
+    pid: ProcessId,
+    kind: GuestExitKind,
+) {
     events.borrow_mut().exits.push(GuestExit { pid, kind });
     // Wake the servicer, which collects exits in `service_pending`.
     ring(doorbell);
 }
 
-fn on_worker_message(events: &Rc<RefCell<HostEvents>>, doorbell: &Int32Array, pid: ProcessId, data: &JsValue) {
+fn on_worker_message(
+    events: &Rc<RefCell<HostEvents>>,
+    doorbell: &Int32Array,
+    pid: ProcessId,
+    data: &JsValue,
+) {
     let field = |key: &str| Reflect::get(data, &key.into()).unwrap_or(JsValue::UNDEFINED);
     match field("type").as_string().as_deref() {
         Some("first_syscall") => {
@@ -445,7 +536,10 @@ fn on_worker_message(events: &Rc<RefCell<HostEvents>>, doorbell: &Int32Array, pi
             };
             push_exit(events, doorbell, pid, kind);
         }
-        _ => bevy::log::warn!("pid {}: unexpected message from its worker: {data:?}", pid.0),
+        _ => bevy::log::warn!(
+            "pid {}: unexpected message from its worker: {data:?}",
+            pid.0
+        ),
     }
 }
 
@@ -464,7 +558,9 @@ impl Mailbox for WebMailbox {
     fn notify(&self, offset: usize) {
         // A guest that has not said it sleeps needs no wake-up (see GUEST_WAITING in docs/ABI.md):
         // it sees READY before it would sleep. Skipping saves a system call per reply.
-        if offset == mb::STATUS && Atomics::load(&self.0.0.0, (mb::GUEST_WAITING / 4) as u32).unwrap_or(1) == 0 {
+        if offset == mb::STATUS
+            && Atomics::load(&self.0.0.0, (mb::GUEST_WAITING / 4) as u32).unwrap_or(1) == 0
+        {
             return;
         }
         let _ = Atomics::notify(&self.0.0.0, (offset / 4) as u32);
@@ -475,7 +571,11 @@ impl Mailbox for WebMailbox {
             return Vec::new(); // most syscalls carry no data: skip two calls into JavaScript
         }
         let len = len.min(mb::DATA_CAPACITY) as u32;
-        self.0.0.1.subarray(mb::DATA as u32, mb::DATA as u32 + len).to_vec()
+        self.0
+            .0
+            .1
+            .subarray(mb::DATA as u32, mb::DATA as u32 + len)
+            .to_vec()
     }
 
     fn write_data(&self, data: &[u8]) {
@@ -483,6 +583,10 @@ impl Mailbox for WebMailbox {
         if data.is_empty() {
             return;
         }
-        self.0.0.1.subarray(mb::DATA as u32, (mb::DATA + data.len()) as u32).copy_from(data);
+        self.0
+            .0
+            .1
+            .subarray(mb::DATA as u32, (mb::DATA + data.len()) as u32)
+            .copy_from(data);
     }
 }

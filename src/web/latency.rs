@@ -31,8 +31,12 @@ pub fn reset() {
 
 /// The summary of every process's samples, or of one process's (`pid`).
 pub fn summary_json(pid: Option<u32>) -> Value {
-    let mut samples: Vec<f64> =
-        SAMPLES.with_borrow(|s| s.iter().filter(|(p, _)| pid.is_none_or(|pid| *p == pid)).map(|(_, m)| *m).collect());
+    let mut samples: Vec<f64> = SAMPLES.with_borrow(|s| {
+        s.iter()
+            .filter(|(p, _)| pid.is_none_or(|pid| *p == pid))
+            .map(|(_, m)| *m)
+            .collect()
+    });
     summarize(&mut samples)
 }
 

@@ -36,7 +36,10 @@ pub fn expose_json(_name: &str, _get: impl Fn() -> String + 'static) -> Result<(
 
 /// Natively there is no `window.supervisor`; features can call this unconditionally.
 #[cfg(not(target_arch = "wasm32"))]
-pub fn expose_command(_name: &str, _run: impl Fn(String) -> Result<String, String> + 'static) -> Result<(), String> {
+pub fn expose_command(
+    _name: &str,
+    _run: impl Fn(String) -> Result<String, String> + 'static,
+) -> Result<(), String> {
     Ok(())
 }
 
@@ -82,7 +85,8 @@ mod wasm {
             if let Err(e) = &served {
                 warn!("assets/programs.ron not fetched ({e}): using the built-in program manifest");
             }
-            let (manifest, refused) = Manifest::served_or_builtin(served.ok().as_deref(), "assets/programs.ron");
+            let (manifest, refused) =
+                Manifest::served_or_builtin(served.ok().as_deref(), "assets/programs.ron");
             if let Some(e) = refused {
                 warn!("{e}: using the built-in program manifest");
             }
@@ -96,8 +100,16 @@ mod wasm {
             let events = Rc::new(RefCell::new(HostEvents::default()));
             let pool = WorkerPool::new(host::shim_url(shim).await, spare_workers(), events.clone());
             mark("orbital:guests-loaded");
-            let doorbell = Int32Array::new(&SharedArrayBuffer::new(crate::abi::mailbox::DOORBELL_SIZE as u32));
-            let web_host = WebHost::new(loaded, doorbell.clone(), events.clone(), pool, query_number("spin"));
+            let doorbell = Int32Array::new(&SharedArrayBuffer::new(
+                crate::abi::mailbox::DOORBELL_SIZE as u32,
+            ));
+            let web_host = WebHost::new(
+                loaded,
+                doorbell.clone(),
+                events.clone(),
+                pool,
+                query_number("spin"),
+            );
             PENDING.with_borrow_mut(|p| *p = Some(Pending { doorbell, events }));
             // `with_host` wants a `Send + Sync` factory; the mutex makes the (Send) host Sync.
             let web_host = Mutex::new(Some(web_host));
@@ -106,7 +118,8 @@ mod wasm {
                 Box::new(host.expect("the supervisor plugin builds its host once"))
             });
             let mut app = make_app(plugin.with_manifest(manifest));
-            app.add_systems(Startup, start_web_services).add_systems(Last, mark_running);
+            app.add_systems(Startup, start_web_services)
+                .add_systems(Last, mark_running);
             mark("orbital:app-built");
             app.run();
         });
@@ -128,19 +141,29 @@ mod wasm {
     /// A number from the page's query string (`?spares=N`, `?spin=MICROS`, `?mainspin=MICROS`): knobs for measuring
     /// other settings with the same build (`cargo xtask bench` does not set them).
     fn query_number(key: &str) -> Option<u32> {
-        let search = web_sys::window().and_then(|w| w.location().search().ok()).unwrap_or_default();
-        search.trim_start_matches('?').split('&').find_map(|kv| kv.strip_prefix(key)?.strip_prefix('=')?.parse().ok())
+        let search = web_sys::window()
+            .and_then(|w| w.location().search().ok())
+            .unwrap_or_default();
+        search
+            .trim_start_matches('?')
+            .split('&')
+            .find_map(|kv| kv.strip_prefix(key)?.strip_prefix('=')?.parse().ok())
     }
 
     /// Shows a start-up failure on the page (and to tests) instead of a blank canvas.
     fn fail(message: &str) {
         error!("{message}");
-        let Some(window) = web_sys::window() else { return };
+        let Some(window) = web_sys::window() else {
+            return;
+        };
         if let Ok(orbital) = Reflect::get(&window, &"orbital".into()) {
             let _ = Reflect::set(&orbital, &"state".into(), &"failed".into());
             let _ = Reflect::set(&orbital, &"error".into(), &message.into());
         }
-        if let Some(text) = window.document().and_then(|d| d.get_element_by_id("notice-text")) {
+        if let Some(text) = window
+            .document()
+            .and_then(|d| d.get_element_by_id("notice-text"))
+        {
             text.set_text_content(Some(message));
         }
     }
@@ -149,11 +172,21 @@ mod wasm {
         let Some(Pending { doorbell, events }) = PENDING.with_borrow_mut(Option::take) else {
             return fail("the web services were started twice");
         };
-        if let Err(e) = servicer::start(handle.clone(), doorbell, query_number("mainspin").unwrap_or(servicer::SPIN_MICROS)) {
-            fail(&format!("cannot start the syscall servicer: {}", host::js_error_text(&e)));
+        if let Err(e) = servicer::start(
+            handle.clone(),
+            doorbell,
+            query_number("mainspin").unwrap_or(servicer::SPIN_MICROS),
+        ) {
+            fail(&format!(
+                "cannot start the syscall servicer: {}",
+                host::js_error_text(&e)
+            ));
         }
         if let Err(e) = api::install(handle.clone(), events) {
-            fail(&format!("cannot install window.supervisor: {}", host::js_error_text(&e)));
+            fail(&format!(
+                "cannot install window.supervisor: {}",
+                host::js_error_text(&e)
+            ));
         }
     }
 
@@ -164,13 +197,22 @@ mod wasm {
         }
         *done = true;
         mark("orbital:first-frame");
-        let Some(window) = web_sys::window() else { return };
+        let Some(window) = web_sys::window() else {
+            return;
+        };
         let since_navigation_ms = window.performance().map(|p| p.now());
         if let Ok(orbital) = Reflect::get(&window, &"orbital".into()) {
-            let _ = Reflect::set(&orbital, &"navigationToFirstFrameMs".into(), &JsValue::from(since_navigation_ms));
+            let _ = Reflect::set(
+                &orbital,
+                &"navigationToFirstFrameMs".into(),
+                &JsValue::from(since_navigation_ms),
+            );
             let _ = Reflect::set(&orbital, &"state".into(), &"running".into());
         }
-        if let Some(notice) = window.document().and_then(|d| d.get_element_by_id("notice")) {
+        if let Some(notice) = window
+            .document()
+            .and_then(|d| d.get_element_by_id("notice"))
+        {
             notice.set_class_name("hidden");
         }
     }

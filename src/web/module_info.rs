@@ -30,7 +30,10 @@ pub fn inspect(bytes: &[u8]) -> Result<ModuleInfo, String> {
 }
 
 fn parse_imports(body: &[u8]) -> Result<ModuleInfo, String> {
-    let mut r = Reader { bytes: body, pos: 0 };
+    let mut r = Reader {
+        bytes: body,
+        pos: 0,
+    };
     for _ in 0..r.u32()? {
         let module = r.name()?;
         let field = r.name()?;
@@ -45,7 +48,10 @@ fn parse_imports(body: &[u8]) -> Result<ModuleInfo, String> {
             0x02 => {
                 let (min, max) = r.limits()?;
                 if module == "env" && field == "memory" {
-                    return Ok(ModuleInfo { memory_min_pages: min, memory_max_pages: max });
+                    return Ok(ModuleInfo {
+                        memory_min_pages: min,
+                        memory_max_pages: max,
+                    });
                 }
             }
             0x03 => {
@@ -56,7 +62,11 @@ fn parse_imports(body: &[u8]) -> Result<ModuleInfo, String> {
                 r.byte()?; // tag attribute
                 r.u32()?; // type index
             }
-            kind => return Err(format!("import `{module}.{field}` has an unknown kind {kind:#x}")),
+            kind => {
+                return Err(format!(
+                    "import `{module}.{field}` has an unknown kind {kind:#x}"
+                ));
+            }
         }
     }
     Err("the module does not import its memory (`env.memory`); build it with -C link-arg=--import-memory".into())
@@ -69,7 +79,11 @@ struct Reader<'a> {
 
 impl<'a> Reader<'a> {
     fn take(&mut self, n: usize) -> Result<&'a [u8], String> {
-        let end = self.pos.checked_add(n).filter(|&end| end <= self.bytes.len()).ok_or("the module is truncated")?;
+        let end = self
+            .pos
+            .checked_add(n)
+            .filter(|&end| end <= self.bytes.len())
+            .ok_or("the module is truncated")?;
         let slice = &self.bytes[self.pos..end];
         self.pos = end;
         Ok(slice)
@@ -85,7 +99,8 @@ impl<'a> Reader<'a> {
             let b = self.byte()?;
             value |= u64::from(b & 0x7f) << shift;
             if b & 0x80 == 0 {
-                return u32::try_from(value).map_err(|_| "a LEB128 number overflows 32 bits".to_string());
+                return u32::try_from(value)
+                    .map_err(|_| "a LEB128 number overflows 32 bits".to_string());
             }
         }
         Err("a LEB128 number is too long".into())
@@ -103,7 +118,11 @@ impl<'a> Reader<'a> {
             return Err("64-bit memories are not supported".into());
         }
         let min = self.u32()?;
-        let max = if flags & 0x01 != 0 { Some(self.u32()?) } else { None };
+        let max = if flags & 0x01 != 0 {
+            Some(self.u32()?)
+        } else {
+            None
+        };
         Ok((min, max))
     }
 }
@@ -116,7 +135,9 @@ mod tests {
     fn module(limits: &[u8]) -> Vec<u8> {
         let mut imports = vec![2]; // two imports
         imports.extend([3, b'e', b'n', b'v', 1, b'f', 0x00, 0]);
-        imports.extend([3, b'e', b'n', b'v', 6, b'm', b'e', b'm', b'o', b'r', b'y', 0x02]);
+        imports.extend([
+            3, b'e', b'n', b'v', 6, b'm', b'e', b'm', b'o', b'r', b'y', 0x02,
+        ]);
         imports.extend(limits);
         let types = [1, 0x60, 0, 0]; // one type: () -> ()
         let mut m = b"\0asm\x01\0\0\0".to_vec();
@@ -131,9 +152,21 @@ mod tests {
     fn reads_memory_limits() {
         // min 2, max 1024 (0x80 0x08 in LEB128)
         let info = inspect(&module(&[0x01, 2, 0x80, 0x08])).unwrap();
-        assert_eq!(info, ModuleInfo { memory_min_pages: 2, memory_max_pages: Some(1024) });
+        assert_eq!(
+            info,
+            ModuleInfo {
+                memory_min_pages: 2,
+                memory_max_pages: Some(1024)
+            }
+        );
         let info = inspect(&module(&[0x00, 17])).unwrap();
-        assert_eq!(info, ModuleInfo { memory_min_pages: 17, memory_max_pages: None });
+        assert_eq!(
+            info,
+            ModuleInfo {
+                memory_min_pages: 17,
+                memory_max_pages: None
+            }
+        );
     }
 
     #[test]
@@ -146,6 +179,10 @@ mod tests {
             let _ = inspect(&m[..cut]);
         }
         // No imports at all.
-        assert!(inspect(b"\0asm\x01\0\0\0").unwrap_err().contains("--import-memory"));
+        assert!(
+            inspect(b"\0asm\x01\0\0\0")
+                .unwrap_err()
+                .contains("--import-memory")
+        );
     }
 }

@@ -28,7 +28,6 @@ const TICK_INTERVAL_MS: i32 = 4;
 /// (docs/BENCHMARKS.md).
 pub const SPIN_MICROS: u32 = 0;
 
-
 #[derive(Clone, Copy, Debug, Default)]
 pub struct ServicerStats {
     /// "waitAsync" or "interval".
@@ -76,11 +75,19 @@ pub fn stats() -> ServicerStats {
 }
 
 /// Starts servicing `handle` whenever `doorbell` rings. Call once, after the supervisor exists.
-pub fn start(handle: SupervisorHandle, doorbell: Int32Array, spin_micros: u32) -> Result<(), JsValue> {
+pub fn start(
+    handle: SupervisorHandle,
+    doorbell: Int32Array,
+    spin_micros: u32,
+) -> Result<(), JsValue> {
     let atomics = Reflect::get(&js_sys::global(), &"Atomics".into())?;
-    let wait_async = Reflect::get(&atomics, &"waitAsync".into())?.dyn_into::<Function>().ok();
+    let wait_async = Reflect::get(&atomics, &"waitAsync".into())?
+        .dyn_into::<Function>()
+        .ok();
     if wait_async.is_none() {
-        bevy::log::warn!("Atomics.waitAsync is missing: syscalls are serviced every {TICK_INTERVAL_MS} ms instead");
+        bevy::log::warn!(
+            "Atomics.waitAsync is missing: syscalls are serviced every {TICK_INTERVAL_MS} ms instead"
+        );
     }
     let on_wake = Closure::<dyn FnMut(JsValue)>::new(|_| {
         with_servicer(|s| {
@@ -94,10 +101,18 @@ pub fn start(handle: SupervisorHandle, doorbell: Int32Array, spin_micros: u32) -
     let on_continue = Closure::<dyn FnMut(JsValue)>::new(|_| pump());
     let on_tick = Closure::<dyn FnMut()>::new(tick);
     let channel = web_sys::MessageChannel::new()?;
-    channel.port2().set_onmessage(Some(on_continue.as_ref().unchecked_ref()));
+    channel
+        .port2()
+        .set_onmessage(Some(on_continue.as_ref().unchecked_ref()));
     let window = web_sys::window().ok_or("no window")?;
-    window.set_interval_with_callback_and_timeout_and_arguments_0(on_tick.as_ref().unchecked_ref(), TICK_INTERVAL_MS)?;
-    let stats = ServicerStats { wait_async: wait_async.is_some(), ..Default::default() };
+    window.set_interval_with_callback_and_timeout_and_arguments_0(
+        on_tick.as_ref().unchecked_ref(),
+        TICK_INTERVAL_MS,
+    )?;
+    let stats = ServicerStats {
+        wait_async: wait_async.is_some(),
+        ..Default::default()
+    };
     SERVICER.with_borrow_mut(|s| {
         *s = Some(Servicer {
             handle,
@@ -153,7 +168,11 @@ fn service(handle: &SupervisorHandle, tick: bool) -> usize {
 
 /// Services until nothing new arrives or the budget is spent, then waits on the doorbell.
 fn pump() {
-    let Some((handle, doorbell, spin_ms)) = with_servicer(|s| (s.handle.clone(), s.doorbell.clone(), s.spin_ms)) else { return };
+    let Some((handle, doorbell, spin_ms)) =
+        with_servicer(|s| (s.handle.clone(), s.doorbell.clone(), s.spin_ms))
+    else {
+        return;
+    };
     let started = now_ms();
     loop {
         let seen = Atomics::load(&doorbell, 0).unwrap_or(0);
@@ -208,15 +227,23 @@ fn arm(seen: i32) -> Armed {
         if s.armed {
             return Armed::Waiting;
         }
-        let Some(wait_async) = &s.wait_async else { return Armed::Unsupported };
+        let Some(wait_async) = &s.wait_async else {
+            return Armed::Unsupported;
+        };
         let Ok(result) = wait_async.call3(&s.atomics, &s.doorbell, &0.into(), &seen.into()) else {
             return Armed::Unsupported;
         };
-        let is_async = Reflect::get(&result, &"async".into()).ok().and_then(|v| v.as_bool()).unwrap_or(false);
+        let is_async = Reflect::get(&result, &"async".into())
+            .ok()
+            .and_then(|v| v.as_bool())
+            .unwrap_or(false);
         if !is_async {
             return Armed::Changed; // "not-equal": a worker rang while we were servicing
         }
-        match Reflect::get(&result, &"value".into()).ok().and_then(|v| v.dyn_into::<Promise>().ok()) {
+        match Reflect::get(&result, &"value".into())
+            .ok()
+            .and_then(|v| v.dyn_into::<Promise>().ok())
+        {
             Some(promise) => {
                 let _ = promise.then(&s.on_wake);
                 s.armed = true;
@@ -230,6 +257,8 @@ fn arm(seen: i32) -> Armed {
 
 /// Between frames: advance the kernel clock (sleepers, slow motion) and service what is pending.
 fn tick() {
-    let Some(handle) = with_servicer(|s| s.handle.clone()) else { return };
+    let Some(handle) = with_servicer(|s| s.handle.clone()) else {
+        return;
+    };
     service(&handle, true);
 }

@@ -35,7 +35,11 @@ impl Supervisor {
     /// Sends a line typed into the terminal to terminal's stdin endpoint.
     pub fn console_input(&mut self, line: &str) -> Result<(), String> {
         if line.len() > mb::MAX_MESSAGE_BYTES {
-            return Err(format!("the line is {} bytes; at most {} fit in a message", line.len(), mb::MAX_MESSAGE_BYTES));
+            return Err(format!(
+                "the line is {} bytes; at most {} fit in a message",
+                line.len(),
+                mb::MAX_MESSAGE_BYTES
+            ));
         }
         let endpoint = self
             .find_provider("terminal.stdin", false)
@@ -43,8 +47,19 @@ impl Supervisor {
         let now_ns = self.now_ns();
         self.kernel
             .send_from_kernel(endpoint, 0, line.as_bytes(), now_ns)
-            .map_err(|e| format!("terminal did not take the line: {} ({})", e.describe(), e.name()))?;
-        self.push_console(ConsoleLine { pid: ProcessId::KERNEL, kind: ConsoleKind::Input, text: line.to_string(), at_ns: now_ns });
+            .map_err(|e| {
+                format!(
+                    "terminal did not take the line: {} ({})",
+                    e.describe(),
+                    e.name()
+                )
+            })?;
+        self.push_console(ConsoleLine {
+            pid: ProcessId::KERNEL,
+            kind: ConsoleKind::Input,
+            text: line.to_string(),
+            at_ns: now_ns,
+        });
         self.apply_effects(now_ns);
         Ok(())
     }
@@ -62,7 +77,10 @@ impl Supervisor {
     /// Everything logged for `pid` (or by the supervisor, for `KERNEL`), joined: its transcript,
     /// kept after it ended (see [`Supervisor::console_lines_of`]).
     pub fn console_text_of(&self, pid: ProcessId) -> String {
-        self.console_lines_of(pid).iter().map(|l| l.text.as_str()).collect()
+        self.console_lines_of(pid)
+            .iter()
+            .map(|l| l.text.as_str())
+            .collect()
     }
 
     /// Drains the kernel's events (for the ECS). Console output is already in the console log:
@@ -74,7 +92,12 @@ impl Supervisor {
 
     pub(crate) fn notice(&mut self, pid: ProcessId, text: String) {
         let at_ns = self.now_ns();
-        self.push_console(ConsoleLine { pid, kind: ConsoleKind::Notice, text: format!("{text}\n"), at_ns });
+        self.push_console(ConsoleLine {
+            pid,
+            kind: ConsoleKind::Notice,
+            text: format!("{text}\n"),
+            at_ns,
+        });
     }
 
     pub(crate) fn push_console(&mut self, line: ConsoleLine) {

@@ -17,9 +17,9 @@
 use std::fmt;
 use std::path::PathBuf;
 
+use crate::kernel::ProcessId;
 use crate::mailbox::Mailbox;
 use crate::manifest::ProgramSpec;
-use crate::kernel::ProcessId;
 
 /// Runs guest modules as processes. The supervisor calls it with the lock held.
 pub trait Host: Send {
@@ -75,7 +75,10 @@ pub enum GuestExitKind {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum HostError {
     /// The module file is not there; `searched` says where we looked.
-    ModuleNotFound { module: String, searched: Vec<PathBuf> },
+    ModuleNotFound {
+        module: String,
+        searched: Vec<PathBuf>,
+    },
     /// The module is there but cannot run as a guest.
     InvalidModule { module: String, message: String },
     /// The host itself cannot start guests (for example the browser is not cross-origin isolated).
@@ -95,8 +98,12 @@ impl fmt::Display for HostError {
                     "); build the guests with `cargo xtask guests`, or point ORBITAL_GUESTS_DIR at the folder holding the .wasm files"
                 )
             }
-            HostError::InvalidModule { module, message } => write!(f, "guest module {module} cannot run: {message}"),
-            HostError::Unavailable(message) => write!(f, "the guest host is unavailable: {message}"),
+            HostError::InvalidModule { module, message } => {
+                write!(f, "guest module {module} cannot run: {message}")
+            }
+            HostError::Unavailable(message) => {
+                write!(f, "the guest host is unavailable: {message}")
+            }
         }
     }
 }

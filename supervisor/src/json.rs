@@ -198,14 +198,28 @@ fn metrics_json(m: &ProcessMetrics) -> Value {
 pub fn console_of(supervisor: &Supervisor, pid: ProcessId) -> Value {
     use crate::ConsoleKind;
     let entries = supervisor.console_lines_of(pid);
-    let output: String = entries.iter().filter(|l| l.kind == ConsoleKind::Output).map(|l| l.text.as_str()).collect();
+    let output: String = entries
+        .iter()
+        .filter(|l| l.kind == ConsoleKind::Output)
+        .map(|l| l.text.as_str())
+        .collect();
     let mut lines: Vec<&str> = output.split('\n').collect();
     if lines.last() == Some(&"") {
         lines.pop();
     }
-    let name = supervisor.kernel().process(pid).map(|p| p.name.clone()).or_else(|| {
-        supervisor.kernel().ended_processes().iter().rev().find(|p| p.pid == pid).map(|p| p.name.clone())
-    });
+    let name = supervisor
+        .kernel()
+        .process(pid)
+        .map(|p| p.name.clone())
+        .or_else(|| {
+            supervisor
+                .kernel()
+                .ended_processes()
+                .iter()
+                .rev()
+                .find(|p| p.pid == pid)
+                .map(|p| p.name.clone())
+        });
     let kind = |k: &ConsoleKind| match k {
         ConsoleKind::Output => "output",
         ConsoleKind::Input => "input",

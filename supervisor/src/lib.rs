@@ -63,19 +63,25 @@ pub struct SharedSupervisor {
 
 impl SharedSupervisor {
     pub fn new(supervisor: Supervisor) -> SharedSupervisor {
-        SharedSupervisor { inner: Arc::new(Mutex::new(supervisor)) }
+        SharedSupervisor {
+            inner: Arc::new(Mutex::new(supervisor)),
+        }
     }
 
     /// Locks the supervisor. A panic while holding the lock is a bug; the state is still the
     /// kernel's own (it never panics on guest input), so keep going with it.
     pub fn lock(&self) -> MutexGuard<'_, Supervisor> {
-        self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.inner
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// A reference that does not keep the supervisor alive (for threads and callbacks that
     /// should stop when the app drops it).
     pub fn downgrade(&self) -> WeakSupervisor {
-        WeakSupervisor { inner: Arc::downgrade(&self.inner) }
+        WeakSupervisor {
+            inner: Arc::downgrade(&self.inner),
+        }
     }
 }
 

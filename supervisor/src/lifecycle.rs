@@ -21,10 +21,20 @@ impl fmt::Display for KillError {
         match self {
             KillError::NoSuchProcess { pid } => write!(f, "no process with pid {}", pid.0),
             KillError::Protected { pid, name } => {
-                write!(f, "{name} (pid {}) is a protected system process and cannot be killed", pid.0)
+                write!(
+                    f,
+                    "{name} (pid {}) is a protected system process and cannot be killed",
+                    pid.0
+                )
             }
             KillError::Kernel { pid, error } => {
-                write!(f, "cannot kill pid {}: {} ({})", pid.0, error.describe(), error.name())
+                write!(
+                    f,
+                    "cannot kill pid {}: {} ({})",
+                    pid.0,
+                    error.describe(),
+                    error.name()
+                )
             }
         }
     }
@@ -35,12 +45,20 @@ impl std::error::Error for KillError {}
 impl Supervisor {
     /// Kills a process on behalf of a person (the UI, a test). Protected processes are refused.
     pub fn kill(&mut self, pid: ProcessId) -> Result<(), KillError> {
-        let process = self.kernel.process(pid).ok_or(KillError::NoSuchProcess { pid })?;
+        let process = self
+            .kernel
+            .process(pid)
+            .ok_or(KillError::NoSuchProcess { pid })?;
         if process.protected {
-            return Err(KillError::Protected { pid, name: process.name.clone() });
+            return Err(KillError::Protected {
+                pid,
+                name: process.name.clone(),
+            });
         }
         let now_ns = self.now_ns();
-        self.kernel.kill_process(pid, None, now_ns).map_err(|error| KillError::Kernel { pid, error })?;
+        self.kernel
+            .kill_process(pid, None, now_ns)
+            .map_err(|error| KillError::Kernel { pid, error })?;
         self.stop_guest(pid);
         self.forget(pid);
         self.apply_effects(now_ns);
@@ -68,7 +86,13 @@ impl Supervisor {
             .kernel
             .processes()
             .values()
-            .map(|p| (p.pid, p.protected, matches!(p.state, ProcessState::Zombie(_))))
+            .map(|p| {
+                (
+                    p.pid,
+                    p.protected,
+                    matches!(p.state, ProcessState::Zombie(_)),
+                )
+            })
             .collect();
         for (pid, protected, zombie) in pids {
             if zombie {
@@ -99,16 +123,25 @@ impl Supervisor {
             if self.guests.remove(&exit.pid).is_none() {
                 continue; // already stopped by the supervisor
             }
-            let name = self.kernel.process(exit.pid).map_or_else(|| "?".to_string(), |p| p.name.clone());
+            let name = self
+                .kernel
+                .process(exit.pid)
+                .map_or_else(|| "?".to_string(), |p| p.name.clone());
             let reason = match exit.kind {
                 GuestExitKind::Returned => ExitReason::Exited { code: 0 },
                 GuestExitKind::Trapped(message) => {
-                    self.notice(exit.pid, format!("supervisor: {name} (pid {}) trapped: {message}", exit.pid.0));
+                    self.notice(
+                        exit.pid,
+                        format!("supervisor: {name} (pid {}) trapped: {message}", exit.pid.0),
+                    );
                     ExitReason::Trapped { message }
                 }
                 GuestExitKind::LoadFailed(message) => {
                     let message = format!("failed to start: {message}");
-                    self.notice(exit.pid, format!("supervisor: {name} (pid {}) {message}", exit.pid.0));
+                    self.notice(
+                        exit.pid,
+                        format!("supervisor: {name} (pid {}) {message}", exit.pid.0),
+                    );
                     ExitReason::Trapped { message }
                 }
             };

@@ -47,7 +47,11 @@ impl dyn Mailbox + '_ {
         let data_len = self.load(mb::DATA_LEN).clamp(0, mb::DATA_CAPACITY as i32) as usize;
         Request {
             number: self.load(mb::SYSCALL) as u32,
-            args: [self.load(mb::ARG0) as u32, self.load(mb::ARG1) as u32, self.load(mb::ARG2) as u32],
+            args: [
+                self.load(mb::ARG0) as u32,
+                self.load(mb::ARG1) as u32,
+                self.load(mb::ARG2) as u32,
+            ],
             data: self.read_data(data_len),
             memory_bytes: self.load(mb::MEMORY_BYTES) as u32,
             seq: self.load(mb::SEQ) as u32,
@@ -78,7 +82,9 @@ impl MailboxWords {
     pub fn new() -> Arc<MailboxWords> {
         let words = std::array::from_fn(|_| AtomicU32::new(0));
         let mailbox = MailboxWords { words };
-        mailbox.word(mb::LAST_SERVICED).store(u32::MAX, Ordering::SeqCst); // -1: nothing serviced yet
+        mailbox
+            .word(mb::LAST_SERVICED)
+            .store(u32::MAX, Ordering::SeqCst); // -1: nothing serviced yet
         Arc::new(mailbox)
     }
 
@@ -91,7 +97,9 @@ impl MailboxWords {
         let len = len.min(mb::DATA_CAPACITY);
         let mut out = Vec::with_capacity(len);
         for i in (0..len).step_by(4) {
-            let word = self.words[(mb::DATA + i) / 4].load(Ordering::SeqCst).to_le_bytes();
+            let word = self.words[(mb::DATA + i) / 4]
+                .load(Ordering::SeqCst)
+                .to_le_bytes();
             out.extend_from_slice(&word[..(len - i).min(4)]);
         }
         out

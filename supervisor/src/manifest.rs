@@ -94,12 +94,16 @@ impl ConnectSpec {
 
     /// The program that provides this service (the part before the dot).
     pub fn provider_program(&self) -> &str {
-        self.service.split_once('.').map_or(self.service.as_str(), |(program, _)| program)
+        self.service
+            .split_once('.')
+            .map_or(self.service.as_str(), |(program, _)| program)
     }
 
     /// The endpoint name (the part after the dot).
     pub fn endpoint_name(&self) -> &str {
-        self.service.split_once('.').map_or("", |(_, endpoint)| endpoint)
+        self.service
+            .split_once('.')
+            .map_or("", |(_, endpoint)| endpoint)
     }
 }
 
@@ -107,8 +111,16 @@ impl ProgramSpec {
     /// Capability slots this program gets at spawn, in order, for docs and the inspector.
     pub fn slot_layout(&self) -> Vec<String> {
         let mut slots = vec!["console (W)".to_string()];
-        slots.extend(self.provides.iter().map(|p| format!("{}.{} (own endpoint)", self.name, p)));
-        slots.extend(self.connects.iter().map(|c| format!("{} ({})", c.service, c.rights)));
+        slots.extend(
+            self.provides
+                .iter()
+                .map(|p| format!("{}.{} (own endpoint)", self.name, p)),
+        );
+        slots.extend(
+            self.connects
+                .iter()
+                .map(|c| format!("{} ({})", c.service, c.rights)),
+        );
         if self.may_spawn {
             slots.push("process table (W)".to_string());
         }
@@ -127,7 +139,11 @@ pub fn parse_rights(text: &str) -> Result<u32, String> {
             'R' => rights::READ,
             'W' => rights::WRITE,
             'G' => rights::GRANT,
-            other => return Err(format!("unknown right {other:?} in {text:?}; use letters R, W, G")),
+            other => {
+                return Err(format!(
+                    "unknown right {other:?} in {text:?}; use letters R, W, G"
+                ));
+            }
         };
     }
     Ok(bits)
@@ -137,18 +153,36 @@ pub fn parse_rights(text: &str) -> Result<u32, String> {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ManifestError {
     /// RON syntax or shape error, at a line and column of the file.
-    Syntax { origin: String, line: usize, column: usize, message: String },
+    Syntax {
+        origin: String,
+        line: usize,
+        column: usize,
+        message: String,
+    },
     /// The file parsed but says something impossible.
-    Invalid { origin: String, program: String, message: String },
+    Invalid {
+        origin: String,
+        program: String,
+        message: String,
+    },
 }
 
 impl fmt::Display for ManifestError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ManifestError::Syntax { origin, line, column, message } => {
+            ManifestError::Syntax {
+                origin,
+                line,
+                column,
+                message,
+            } => {
                 write!(f, "{origin}:{line}:{column}: {message}")
             }
-            ManifestError::Invalid { origin, program, message } => {
+            ManifestError::Invalid {
+                origin,
+                program,
+                message,
+            } => {
                 write!(f, "{origin}: program {program:?}: {message}")
             }
         }
@@ -196,20 +230,34 @@ impl Manifest {
         let mut names = BTreeSet::new();
         for p in &self.programs {
             let valid_name = !p.name.is_empty()
-                && p.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+                && p.name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
             if !valid_name {
-                return Err(invalid(&p.name, "names use letters, digits, '-' and '_' only".into()));
+                return Err(invalid(
+                    &p.name,
+                    "names use letters, digits, '-' and '_' only".into(),
+                ));
             }
             if !names.insert(p.name.as_str()) {
                 return Err(invalid(&p.name, "is listed twice".into()));
             }
             if !p.module.ends_with(".wasm") || p.module.contains("..") || p.module.contains('/') {
-                return Err(invalid(&p.name, format!("module {:?} must be a plain file name ending in .wasm", p.module)));
+                return Err(invalid(
+                    &p.name,
+                    format!(
+                        "module {:?} must be a plain file name ending in .wasm",
+                        p.module
+                    ),
+                ));
             }
             let mut provided = BTreeSet::new();
             for endpoint in &p.provides {
                 if endpoint.is_empty() || endpoint.contains('.') {
-                    return Err(invalid(&p.name, format!("provides {endpoint:?}: an endpoint name has no dots")));
+                    return Err(invalid(
+                        &p.name,
+                        format!("provides {endpoint:?}: an endpoint name has no dots"),
+                    ));
                 }
                 if !provided.insert(endpoint) {
                     return Err(invalid(&p.name, format!("provides {endpoint:?} twice")));
@@ -218,7 +266,8 @@ impl Manifest {
         }
         for p in &self.programs {
             for c in &p.connects {
-                parse_rights(&c.rights).map_err(|e| invalid(&p.name, format!("connect {:?}: {e}", c.service)))?;
+                parse_rights(&c.rights)
+                    .map_err(|e| invalid(&p.name, format!("connect {:?}: {e}", c.service)))?;
                 let provider = self.program(c.provider_program()).ok_or_else(|| {
                     invalid(
                         &p.name,
@@ -244,7 +293,13 @@ impl Manifest {
             }
             let slots = 1 + p.provides.len() + p.connects.len() + usize::from(p.may_spawn);
             if slots > abi::slot::CAPACITY as usize {
-                return Err(invalid(&p.name, format!("needs {slots} capability slots; a process has {}", abi::slot::CAPACITY)));
+                return Err(invalid(
+                    &p.name,
+                    format!(
+                        "needs {slots} capability slots; a process has {}",
+                        abi::slot::CAPACITY
+                    ),
+                ));
             }
         }
         Ok(())
@@ -261,13 +316,23 @@ mod tests {
         let init = m.program("init").unwrap();
         assert_eq!(init.slot_layout(), ["console (W)", "process table (W)"]);
         let terminal = m.program("terminal").unwrap();
-        assert_eq!(terminal.slot_layout(), ["console (W)", "terminal.stdin (own endpoint)", "process table (W)"]);
+        assert_eq!(
+            terminal.slot_layout(),
+            [
+                "console (W)",
+                "terminal.stdin (own endpoint)",
+                "process table (W)"
+            ]
+        );
         let sender = m.program("sender").unwrap();
         assert_eq!(sender.connects[0].rights_bits(), rights::WRITE);
         assert!(sender.connects[0].required);
         let pingpong = m.program("pingpong").unwrap();
         assert!(pingpong.connects[0].exclusive && !pingpong.connects[0].required);
-        for name in ["init", "terminal", "idle", "memhog", "receiver", "sender", "pingpong", "crasher", "spinner", "rogue"] {
+        for name in [
+            "init", "terminal", "idle", "memhog", "receiver", "sender", "pingpong", "crasher",
+            "spinner", "rogue",
+        ] {
             assert!(m.program(name).is_some(), "{name} missing");
         }
     }
@@ -289,14 +354,23 @@ mod tests {
     #[test]
     fn unknown_fields_and_bad_wiring_are_refused() {
         let unknown = "(programs: [(name: \"a\", module: \"a.wasm\", colour: 3)])";
-        assert!(matches!(Manifest::parse(unknown, "m"), Err(ManifestError::Syntax { .. })));
+        assert!(matches!(
+            Manifest::parse(unknown, "m"),
+            Err(ManifestError::Syntax { .. })
+        ));
         let dangling = "(programs: [(name: \"a\", module: \"a.wasm\", connects: [(service: \"b.inbox\", rights: \"W\")])])";
         let err = Manifest::parse(dangling, "m").unwrap_err().to_string();
         assert!(err.contains("no program named \"b\""), "{err}");
         let bad_rights = "(programs: [(name: \"a\", module: \"a.wasm\", provides: [\"x\"], connects: [(service: \"a.x\", rights: \"Q\")])])";
         let err = Manifest::parse(bad_rights, "m").unwrap_err().to_string();
         assert!(err.contains("unknown right"), "{err}");
-        let twice = "(programs: [(name: \"a\", module: \"a.wasm\"), (name: \"a\", module: \"b.wasm\")])";
-        assert!(Manifest::parse(twice, "m").unwrap_err().to_string().contains("listed twice"));
+        let twice =
+            "(programs: [(name: \"a\", module: \"a.wasm\"), (name: \"a\", module: \"b.wasm\")])";
+        assert!(
+            Manifest::parse(twice, "m")
+                .unwrap_err()
+                .to_string()
+                .contains("listed twice")
+        );
     }
 }

@@ -17,21 +17,24 @@
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, Sender, channel};
-use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use wasmi::{Caller, Config, Engine, Error, ExternType, Linker, Memory, MemoryType, Module, Store, TypedResumableCall};
+use wasmi::{
+    Caller, Config, Engine, Error, ExternType, Linker, Memory, MemoryType, Module, Store,
+    TypedResumableCall,
+};
 
+use crate::abi::{ErrorCode, YIELD_PARK_MICROS, host_import, mailbox as mb, memory, nr};
 use crate::host::{GuestExit, GuestExitKind, Host, HostError, SpawnedGuest};
+use crate::kernel::ProcessId;
 use crate::mailbox::{AtomicMailbox, MailboxWords};
 use crate::manifest::ProgramSpec;
-use crate::{SharedSupervisor, Supervisor, WeakSupervisor};
-use crate::abi::{ErrorCode, YIELD_PARK_MICROS, host_import, mailbox as mb, memory, nr};
-use crate::kernel::ProcessId;
 use crate::native_wasi::{self, WasiState};
+use crate::{SharedSupervisor, Supervisor, WeakSupervisor};
 
 /// Instructions (roughly) a guest runs between two looks at its kill flag.
 const FUEL_SLICE: u64 = 1_000_000;
@@ -58,7 +61,12 @@ pub fn guest_dir_candidates() -> Vec<PathBuf> {
     if let Some(target) = option_env!("CARGO_TARGET_DIR") {
         dirs.push(Path::new(target).join(SUFFIX));
     }
-    dirs.push(Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join("target").join(SUFFIX));
+    dirs.push(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("..")
+            .join("target")
+            .join(SUFFIX),
+    );
     dirs.dedup();
     dirs
 }
@@ -144,21 +152,37 @@ impl NativeHost {
         let file = program.module.as_str();
         if let Some(bytes) = &program.wasm {
             // A program loaded at run time: compiled per spawn (it may be replaced under its name).
-            let invalid = |message: String| HostError::InvalidModule { module: file.to_string(), message };
-            let module = Module::new(&self.engine, &bytes[..]).map_err(|e| invalid(e.to_string()))?;
+            let invalid = |message: String| HostError::InvalidModule {
+                module: file.to_string(),
+                message,
+            };
+            let module =
+                Module::new(&self.engine, &bytes[..]).map_err(|e| invalid(e.to_string()))?;
             memory_limits(&module).map_err(invalid)?;
             return Ok(module);
         }
         if let Some(module) = self.modules.get(file) {
             return Ok(module.clone());
         }
-        let path = self.dirs.iter().map(|d| d.join(file)).find(|p| p.is_file()).ok_or_else(|| {
-            HostError::ModuleNotFound { module: file.to_string(), searched: self.dirs.clone() }
-        })?;
-        let invalid = |message: String| HostError::InvalidModule { module: file.to_string(), message };
-        let bytes = std::fs::read(&path).map_err(|e| invalid(format!("reading {}: {e}", path.display())))?;
+        let path = self
+            .dirs
+            .iter()
+            .map(|d| d.join(file))
+            .find(|p| p.is_file())
+            .ok_or_else(|| HostError::ModuleNotFound {
+                module: file.to_string(),
+                searched: self.dirs.clone(),
+            })?;
+        let invalid = |message: String| HostError::InvalidModule {
+            module: file.to_string(),
+            message,
+        };
+        let bytes = std::fs::read(&path)
+            .map_err(|e| invalid(format!("reading {}: {e}", path.display())))?;
         // The checks and the memory maximum of programs loaded at run time apply to files too.
-        let bytes = crate::validate::validate_module(&bytes).map_err(|e| invalid(e.to_string()))?.bytes;
+        let bytes = crate::validate::validate_module(&bytes)
+            .map_err(|e| invalid(e.to_string()))?
+            .bytes;
         let module = Module::new(&self.engine, &bytes).map_err(|e| invalid(e.to_string()))?;
         let has_start = module
             .exports()
@@ -173,7 +197,10 @@ impl NativeHost {
 
     /// Joins threads of stopped guests that have ended since.
     fn join_finished(&mut self) {
-        let (done, waiting): (Vec<_>, Vec<_>) = self.stopping.drain(..).partition(|g| g.thread.is_finished());
+        let (done, waiting): (Vec<_>, Vec<_>) = self
+            .stopping
+            .drain(..)
+            .partition(|g| g.thread.is_finished());
         self.stopping = waiting;
         for guest in done {
             let _ = guest.thread.join();
@@ -192,22 +219,37 @@ impl Default for NativeHost {
 /// for a module that defines (and exports) its own memory, as WASI toolchains make them;
 /// [`crate::validate`] has set its maximum to at most 64 MiB.
 fn memory_limits(module: &Module) -> Result<Option<(u32, u32)>, String> {
-    let Some(import) = module.imports().find(|i| matches!(i.ty(), ExternType::Memory(_))) else {
-        let exported = module.exports().any(|e| e.name() == "memory" && matches!(e.ty(), ExternType::Memory(_)));
+    let Some(import) = module
+        .imports()
+        .find(|i| matches!(i.ty(), ExternType::Memory(_)))
+    else {
+        let exported = module
+            .exports()
+            .any(|e| e.name() == "memory" && matches!(e.ty(), ExternType::Memory(_)));
         if exported {
             return Ok(None);
         }
         return Err("it does not import its memory (link with --import-memory)".into());
     };
     if (import.module(), import.name()) != ("env", "memory") {
-        return Err(format!("it imports memory as {}.{}, not env.memory", import.module(), import.name()));
+        return Err(format!(
+            "it imports memory as {}.{}, not env.memory",
+            import.module(),
+            import.name()
+        ));
     }
-    let ExternType::Memory(ty) = import.ty() else { return Err("its memory import is not a memory".into()) };
+    let ExternType::Memory(ty) = import.ty() else {
+        return Err("its memory import is not a memory".into());
+    };
     let minimum = ty.minimum();
     if minimum > u64::from(MAX_PAGES) {
-        return Err(format!("it asks for {minimum} pages of memory; the limit is {MAX_PAGES} (64 MiB)"));
+        return Err(format!(
+            "it asks for {minimum} pages of memory; the limit is {MAX_PAGES} (64 MiB)"
+        ));
     }
-    let maximum = ty.maximum().map_or(MAX_PAGES, |m| m.min(u64::from(MAX_PAGES)) as u32);
+    let maximum = ty
+        .maximum()
+        .map_or(MAX_PAGES, |m| m.min(u64::from(MAX_PAGES)) as u32);
     Ok(Some((minimum as u32, maximum)))
 }
 
@@ -241,12 +283,23 @@ impl Host for NativeHost {
                 }
             })
             .map_err(|e| HostError::Unavailable(format!("cannot start a thread: {e}")))?;
-        self.guests.insert(pid, NativeGuest { words: words.clone(), thread });
-        Ok(SpawnedGuest { mailbox: Box::new(AtomicMailbox(words)), worker_id })
+        self.guests.insert(
+            pid,
+            NativeGuest {
+                words: words.clone(),
+                thread,
+            },
+        );
+        Ok(SpawnedGuest {
+            mailbox: Box::new(AtomicMailbox(words)),
+            worker_id,
+        })
     }
 
     fn stop(&mut self, pid: ProcessId) {
-        let Some(guest) = self.guests.remove(&pid) else { return };
+        let Some(guest) = self.guests.remove(&pid) else {
+            return;
+        };
         guest.words.word(mb::KILL_FLAG).store(1, Ordering::SeqCst);
         let deadline = Instant::now() + STOP_TIMEOUT;
         // The guest may be between checking the flag and waiting on STATUS, so one wake-up could
@@ -258,7 +311,11 @@ impl Host for NativeHost {
         if guest.thread.is_finished() {
             let _ = guest.thread.join();
         } else {
-            tracing::warn!("guest {} did not stop within {:?}; its thread is left to finish", pid.0, STOP_TIMEOUT);
+            tracing::warn!(
+                "guest {} did not stop within {:?}; its thread is left to finish",
+                pid.0,
+                STOP_TIMEOUT
+            );
             self.stopping.push(guest);
         }
         self.join_finished();
@@ -336,8 +393,12 @@ impl GuestContext {
     /// A byte-copy import refuses: records it in the mailbox for the supervisor (code first,
     /// then the count it watches) and returns `-code` for the guest.
     pub(crate) fn refuse(&self, import: u32, code: ErrorCode) -> i32 {
-        self.words.word(mb::HOST_REFUSAL_CODE).store(host_import::pack(import, code) as u32, Ordering::SeqCst);
-        self.words.word(mb::HOST_REFUSALS).fetch_add(1, Ordering::SeqCst);
+        self.words
+            .word(mb::HOST_REFUSAL_CODE)
+            .store(host_import::pack(import, code) as u32, Ordering::SeqCst);
+        self.words
+            .word(mb::HOST_REFUSALS)
+            .fetch_add(1, Ordering::SeqCst);
         code.to_result()
     }
 }
@@ -362,14 +423,18 @@ fn run_guest(engine: &Engine, module: &Module, guest: GuestContext) -> Option<Gu
         Ok(limits) => limits,
         Err(e) => return load_failed(&e),
     };
-    let memory = match limits.map(|(minimum, maximum)| Memory::new(&mut store, MemoryType::new(minimum, Some(maximum)))) {
+    let memory = match limits
+        .map(|(minimum, maximum)| Memory::new(&mut store, MemoryType::new(minimum, Some(maximum))))
+    {
         Some(Ok(memory)) => Some(memory),
         Some(Err(e)) => return load_failed(&e),
         None => None, // the module's own, taken from its exports once instantiated
     };
     store.data_mut().memory = memory;
     let mut linker = Linker::<GuestContext>::new(engine);
-    if let Err(e) = define_imports(&mut linker, memory).and_then(|()| native_wasi::define(&mut linker, module)) {
+    if let Err(e) =
+        define_imports(&mut linker, memory).and_then(|()| native_wasi::define(&mut linker, module))
+    {
         return load_failed(&e);
     }
     if let Err(e) = store.set_fuel(FUEL_SLICE) {
@@ -384,7 +449,11 @@ fn run_guest(engine: &Engine, module: &Module, guest: GuestContext) -> Option<Gu
     }
     let start = match instance.get_typed_func::<(), ()>(&store, "_start") {
         Ok(start) => start,
-        Err(e) => return load_failed(&format!("`_start` is not a function taking and returning nothing: {e}")),
+        Err(e) => {
+            return load_failed(&format!(
+                "`_start` is not a function taking and returning nothing: {e}"
+            ));
+        }
     };
     let mut call = start.call_resumable(&mut store, ());
     loop {
@@ -415,55 +484,91 @@ fn run_guest(engine: &Engine, module: &Module, guest: GuestContext) -> Option<Gu
     }
 }
 
-fn define_imports(linker: &mut Linker<GuestContext>, memory: Option<Memory>) -> Result<(), wasmi::errors::LinkerError> {
+fn define_imports(
+    linker: &mut Linker<GuestContext>,
+    memory: Option<Memory>,
+) -> Result<(), wasmi::errors::LinkerError> {
     if let Some(memory) = memory {
         linker.define("env", "memory", memory)?;
     }
-    linker.func_wrap("env", "orbital_send_bytes", |mut caller: Caller<'_, GuestContext>, ptr: i32, len: i32| -> i32 {
-        let refuse = |guest: &GuestContext, code| guest.refuse(host_import::SEND_BYTES, code);
-        let Some(memory) = caller.data().memory else { return refuse(caller.data(), ErrorCode::BadPointer) };
-        let (bytes, guest) = memory.data_and_store_mut(&mut caller);
-        if len < 0 {
-            return refuse(guest, ErrorCode::BadPointer);
-        }
-        if len as usize > mb::DATA_CAPACITY {
-            return refuse(guest, ErrorCode::MessageTooLarge);
-        }
-        let Some(src) = guest_range(bytes, ptr, len) else { return refuse(guest, ErrorCode::BadPointer) };
-        guest.words.write_bytes(src);
-        guest.words.word(mb::DATA_LEN).store(len as u32, Ordering::SeqCst);
-        len
-    })?;
+    linker.func_wrap(
+        "env",
+        "orbital_send_bytes",
+        |mut caller: Caller<'_, GuestContext>, ptr: i32, len: i32| -> i32 {
+            let refuse = |guest: &GuestContext, code| guest.refuse(host_import::SEND_BYTES, code);
+            let Some(memory) = caller.data().memory else {
+                return refuse(caller.data(), ErrorCode::BadPointer);
+            };
+            let (bytes, guest) = memory.data_and_store_mut(&mut caller);
+            if len < 0 {
+                return refuse(guest, ErrorCode::BadPointer);
+            }
+            if len as usize > mb::DATA_CAPACITY {
+                return refuse(guest, ErrorCode::MessageTooLarge);
+            }
+            let Some(src) = guest_range(bytes, ptr, len) else {
+                return refuse(guest, ErrorCode::BadPointer);
+            };
+            guest.words.write_bytes(src);
+            guest
+                .words
+                .word(mb::DATA_LEN)
+                .store(len as u32, Ordering::SeqCst);
+            len
+        },
+    )?;
     linker.func_wrap(
         "env",
         "orbital_syscall",
-        |mut caller: Caller<'_, GuestContext>, num: i32, a0: i32, a1: i32, a2: i32| -> Result<i32, Error> {
+        |mut caller: Caller<'_, GuestContext>,
+         num: i32,
+         a0: i32,
+         a1: i32,
+         a2: i32|
+         -> Result<i32, Error> {
             syscall(&mut caller, num as u32, [a0 as u32, a1 as u32, a2 as u32])
         },
     )?;
-    linker.func_wrap("env", "orbital_recv_bytes", |mut caller: Caller<'_, GuestContext>, ptr: i32, cap: i32| -> i32 {
-        let refuse = |guest: &GuestContext| guest.refuse(host_import::RECV_BYTES, ErrorCode::BadPointer);
-        let Some(memory) = caller.data().memory else { return refuse(caller.data()) };
-        let (bytes, guest) = memory.data_and_store_mut(&mut caller);
-        if cap < 0 {
-            return refuse(guest);
-        }
-        let n = guest.reply.len().min(cap as usize);
-        let Some(dst) = guest_range_mut(bytes, ptr, n as i32) else { return refuse(guest) };
-        dst.copy_from_slice(&guest.reply[..n]);
-        guest.reply.len() as i32
-    })?;
-    linker.func_wrap("env", "orbital_yield", |mut caller: Caller<'_, GuestContext>| -> Result<(), Error> {
-        syscall(&mut caller, nr::YIELD, [0; 3])?;
-        std::thread::sleep(Duration::from_micros(u64::from(YIELD_PARK_MICROS)));
-        if caller.data().killed() {
-            return Err(Error::host(Stopped));
-        }
-        Ok(())
-    })?;
-    linker.func_wrap("env", "orbital_get_pid", |mut caller: Caller<'_, GuestContext>| -> Result<i32, Error> {
-        syscall(&mut caller, nr::GET_PID, [0; 3])
-    })?;
+    linker.func_wrap(
+        "env",
+        "orbital_recv_bytes",
+        |mut caller: Caller<'_, GuestContext>, ptr: i32, cap: i32| -> i32 {
+            let refuse =
+                |guest: &GuestContext| guest.refuse(host_import::RECV_BYTES, ErrorCode::BadPointer);
+            let Some(memory) = caller.data().memory else {
+                return refuse(caller.data());
+            };
+            let (bytes, guest) = memory.data_and_store_mut(&mut caller);
+            if cap < 0 {
+                return refuse(guest);
+            }
+            let n = guest.reply.len().min(cap as usize);
+            let Some(dst) = guest_range_mut(bytes, ptr, n as i32) else {
+                return refuse(guest);
+            };
+            dst.copy_from_slice(&guest.reply[..n]);
+            guest.reply.len() as i32
+        },
+    )?;
+    linker.func_wrap(
+        "env",
+        "orbital_yield",
+        |mut caller: Caller<'_, GuestContext>| -> Result<(), Error> {
+            syscall(&mut caller, nr::YIELD, [0; 3])?;
+            std::thread::sleep(Duration::from_micros(u64::from(YIELD_PARK_MICROS)));
+            if caller.data().killed() {
+                return Err(Error::host(Stopped));
+            }
+            Ok(())
+        },
+    )?;
+    linker.func_wrap(
+        "env",
+        "orbital_get_pid",
+        |mut caller: Caller<'_, GuestContext>| -> Result<i32, Error> {
+            syscall(&mut caller, nr::GET_PID, [0; 3])
+        },
+    )?;
     Ok(())
 }
 
@@ -480,7 +585,11 @@ fn guest_range_mut(bytes: &mut [u8], ptr: i32, len: i32) -> Option<&mut [u8]> {
 }
 
 /// Steps 1-3 and 7 of the syscall flow (docs/ABI.md), on the guest's side.
-pub(crate) fn syscall(caller: &mut Caller<'_, GuestContext>, number: u32, args: [u32; 3]) -> Result<i32, Error> {
+pub(crate) fn syscall(
+    caller: &mut Caller<'_, GuestContext>,
+    number: u32,
+    args: [u32; 3],
+) -> Result<i32, Error> {
     let memory_bytes = caller.data().memory.map_or(0, |m| m.data(&*caller).len());
     let guest = caller.data_mut();
     if guest.killed() {
@@ -532,7 +641,11 @@ impl Servicer {
                 .spawn(move || servicer_loop(&weak, &doorbell, &stop))
                 .expect("starting the servicer thread")
         };
-        Servicer { stop, doorbell, thread: Some(thread) }
+        Servicer {
+            stop,
+            doorbell,
+            thread: Some(thread),
+        }
     }
 }
 
@@ -549,7 +662,9 @@ impl Drop for Servicer {
 fn servicer_loop(supervisor: &WeakSupervisor, doorbell: &Doorbell, stop: &AtomicBool) {
     while !stop.load(Ordering::SeqCst) {
         let seen = doorbell.value();
-        let Some(supervisor) = supervisor.upgrade() else { return };
+        let Some(supervisor) = supervisor.upgrade() else {
+            return;
+        };
         let delay = {
             let mut sup: std::sync::MutexGuard<'_, Supervisor> = supervisor.lock();
             let now_ns = sup.now_ns();

@@ -18,9 +18,13 @@ pub enum TimeControl {
 
 impl TimeControl {
     /// "1/4x": slow enough to follow messages by eye.
-    pub const QUARTER: TimeControl = TimeControl::Slow { syscalls_per_sec: 16.0 };
+    pub const QUARTER: TimeControl = TimeControl::Slow {
+        syscalls_per_sec: 16.0,
+    };
     /// "1/16x": one syscall at a time, a few a second.
-    pub const SIXTEENTH: TimeControl = TimeControl::Slow { syscalls_per_sec: 4.0 };
+    pub const SIXTEENTH: TimeControl = TimeControl::Slow {
+        syscalls_per_sec: 4.0,
+    };
     /// What the UI offers, with labels.
     pub const PRESETS: [(&'static str, TimeControl); 4] = [
         ("1x", TimeControl::Running),
@@ -33,7 +37,9 @@ impl TimeControl {
         match self {
             TimeControl::Running => "running".into(),
             TimeControl::Paused => "paused".into(),
-            TimeControl::Slow { syscalls_per_sec } => format!("slow: {syscalls_per_sec} syscalls/s"),
+            TimeControl::Slow { syscalls_per_sec } => {
+                format!("slow: {syscalls_per_sec} syscalls/s")
+            }
         }
     }
 }
@@ -62,7 +68,9 @@ impl Supervisor {
 
     /// In slow motion with a syscall waiting: how long until the next one may be serviced.
     pub fn next_service_delay(&mut self, now_ns: u64) -> Option<Duration> {
-        let TimeControl::Slow { syscalls_per_sec } = self.time else { return None };
+        let TimeControl::Slow { syscalls_per_sec } = self.time else {
+            return None;
+        };
         if self.pending_pids().is_empty() {
             return None;
         }
@@ -76,7 +84,8 @@ impl Supervisor {
         if let TimeControl::Slow { syscalls_per_sec } = self.time {
             let elapsed_secs = now_ns.saturating_sub(self.slow_refilled_ns) as f64 / 1e9;
             // At most one token banked: slow motion never bursts.
-            self.slow_tokens = (self.slow_tokens + elapsed_secs * f64::from(syscalls_per_sec)).min(1.0);
+            self.slow_tokens =
+                (self.slow_tokens + elapsed_secs * f64::from(syscalls_per_sec)).min(1.0);
             self.slow_refilled_ns = now_ns;
         }
     }

@@ -76,7 +76,8 @@ impl Supervisor {
     /// servicing is redundant (the servicer takes every syscall between frames, slow motion and
     /// steps included) and only costs frame time.
     pub fn servicer_alive(&self, now_ns: u64, window_ns: u64) -> bool {
-        self.servicer_ran_ns.is_some_and(|t| now_ns.saturating_sub(t) <= window_ns)
+        self.servicer_ran_ns
+            .is_some_and(|t| now_ns.saturating_sub(t) <= window_ns)
     }
 
     /// Services pending mailboxes, as many as the time control allows, and returns how many.
@@ -99,8 +100,12 @@ impl Supervisor {
             }
         }
         match self.time {
-            TimeControl::Paused => self.step_credits = self.step_credits.saturating_sub(serviced as u32),
-            TimeControl::Slow { .. } => self.slow_tokens = (self.slow_tokens - serviced as f64).max(0.0),
+            TimeControl::Paused => {
+                self.step_credits = self.step_credits.saturating_sub(serviced as u32)
+            }
+            TimeControl::Slow { .. } => {
+                self.slow_tokens = (self.slow_tokens - serviced as f64).max(0.0)
+            }
             TimeControl::Running => {}
         }
         serviced
@@ -108,7 +113,9 @@ impl Supervisor {
 
     /// Processes whose mailbox holds a new request, round-robin from `scan_from`.
     pub(crate) fn pending_pids(&self) -> Vec<ProcessId> {
-        let is_new_request = |(_, g): &(&ProcessId, &Guest)| g.in_flight.is_none() && g.mailbox.status() == mb::STATUS_PENDING;
+        let is_new_request = |(_, g): &(&ProcessId, &Guest)| {
+            g.in_flight.is_none() && g.mailbox.status() == mb::STATUS_PENDING
+        };
         let after = self.guests.range(self.scan_from..).filter(is_new_request);
         let before = self.guests.range(..self.scan_from).filter(is_new_request);
         after.chain(before).map(|(pid, _)| *pid).collect()
@@ -116,29 +123,44 @@ impl Supervisor {
 
     /// Steps 4-6 of the syscall flow for one mailbox. `false` if there was nothing to service.
     pub(crate) fn service_one(&mut self, pid: ProcessId, now_ns: u64) -> bool {
-        let Some(guest) = self.guests.get_mut(&pid) else { return false };
+        let Some(guest) = self.guests.get_mut(&pid) else {
+            return false;
+        };
         if guest.in_flight.is_some() || guest.mailbox.status() != mb::STATUS_PENDING {
             return false;
         }
         let request = guest.mailbox.read_request();
         // Refusals the host made since the last syscall come first, in the order they happened.
         self.report_host_refusals_of(pid, now_ns);
-        let Some(guest) = self.guests.get_mut(&pid) else { return false };
+        let Some(guest) = self.guests.get_mut(&pid) else {
+            return false;
+        };
         if request.memory_bytes != guest.reported_memory_bytes {
             guest.reported_memory_bytes = request.memory_bytes;
-            let _ = self.kernel.report_memory(pid, u64::from(request.memory_bytes), now_ns);
+            let _ = self
+                .kernel
+                .report_memory(pid, u64::from(request.memory_bytes), now_ns);
         }
-        let call = SyscallArgs { number: request.number, args: request.args };
+        let call = SyscallArgs {
+            number: request.number,
+            args: request.args,
+        };
         // Console output goes into the console log here, not from the kernel's event queue: that
         // queue is bounded and drained once a frame, so a slow or hidden page under heavy IPC
         // would drop a program's output with the traffic events (`drain_events` skips them).
-        let console_text = (request.number == crate::abi::nr::CONSOLE_WRITE).then(|| String::from_utf8_lossy(&request.data).into_owned());
+        let console_text = (request.number == crate::abi::nr::CONSOLE_WRITE)
+            .then(|| String::from_utf8_lossy(&request.data).into_owned());
         match self.kernel.dispatch(pid, call, &request.data, now_ns) {
             Dispatch::Complete(reply) => {
                 if let Some(text) = console_text
                     && reply.result >= 0
                 {
-                    self.push_console(crate::console::ConsoleLine { pid, kind: crate::console::ConsoleKind::Output, text, at_ns: now_ns });
+                    self.push_console(crate::console::ConsoleLine {
+                        pid,
+                        kind: crate::console::ConsoleKind::Output,
+                        text,
+                        at_ns: now_ns,
+                    });
                 }
                 self.reply(pid, request.number, reply, now_ns)
             }
@@ -154,8 +176,14 @@ impl Supervisor {
             Dispatch::Spawn { program } => {
                 // A refusal carries its explanation as reply data, for the caller to print.
                 let reply = match self.spawn_command(&program) {
-                    Ok(child) => Reply { result: child.0 as i32, data: Vec::new() },
-                    Err(error) => Reply { result: error.code().to_result(), data: error.to_string().into_bytes() },
+                    Ok(child) => Reply {
+                        result: child.0 as i32,
+                        data: Vec::new(),
+                    },
+                    Err(error) => Reply {
+                        result: error.code().to_result(),
+                        data: error.to_string().into_bytes(),
+                    },
                 };
                 self.reply(pid, request.number, reply, now_ns);
             }
@@ -167,13 +195,22 @@ impl Supervisor {
     pub(crate) fn reply(&mut self, pid: ProcessId, syscall: u32, reply: Reply, now_ns: u64) {
         if let Some(guest) = self.guests.get_mut(&pid) {
             guest.in_flight = None;
-            guest.mailbox.complete(pid.0, syscall, reply.result, &reply.data);
+            guest
+                .mailbox
+                .complete(pid.0, syscall, reply.result, &reply.data);
         }
         self.record(pid, syscall, reply.result, now_ns);
     }
 
     pub(crate) fn record(&mut self, pid: ProcessId, syscall: u32, result: i32, at_ns: u64) {
-        self.last_serviced.insert(pid, ServicedCall { syscall, result, at_ns });
+        self.last_serviced.insert(
+            pid,
+            ServicedCall {
+                syscall,
+                result,
+                at_ns,
+            },
+        );
     }
 
     /// Applies what the kernel asks of the outside world, until it asks nothing more.
@@ -186,7 +223,11 @@ impl Supervisor {
             for effect in effects {
                 match effect {
                     Effect::Complete { pid, reply } => {
-                        let syscall = self.guests.get(&pid).and_then(|g| g.in_flight).unwrap_or(u32::MAX);
+                        let syscall = self
+                            .guests
+                            .get(&pid)
+                            .and_then(|g| g.in_flight)
+                            .unwrap_or(u32::MAX);
                         self.reply(pid, syscall, reply, now_ns);
                     }
                     Effect::StopGuest { pid } => self.stop_guest(pid),
@@ -208,7 +249,9 @@ impl Supervisor {
     /// the mailbox (`HOST_REFUSALS`, `HOST_REFUSAL_CODE`), and a changed count is passed on to
     /// the kernel, which counts it and emits `RequestDenied` like for any refused request.
     pub(crate) fn report_host_refusals_of(&mut self, pid: ProcessId, now_ns: u64) {
-        let Some(guest) = self.guests.get_mut(&pid) else { return };
+        let Some(guest) = self.guests.get_mut(&pid) else {
+            return;
+        };
         // The host writes the code before it bumps the count, so the code read after the count
         // is the one that goes with it (or a newer one).
         let count = guest.mailbox.load(mb::HOST_REFUSALS) as u32;
@@ -219,6 +262,8 @@ impl Supervisor {
         guest.reported_host_refusals = count;
         let (import, error) = abi::host_import::unpack(guest.mailbox.load(mb::HOST_REFUSAL_CODE));
         let error = error.unwrap_or(ErrorCode::BadPointer);
-        let _ = self.kernel.record_host_refusal(pid, import, error, new, now_ns);
+        let _ = self
+            .kernel
+            .record_host_refusal(pid, import, error, new, now_ns);
     }
 }

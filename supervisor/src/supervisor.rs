@@ -7,14 +7,14 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use crate::clock::Clock;
 use crate::console::ConsoleLine;
 use crate::host::Host;
+use crate::kernel::{EndpointId, Kernel, KernelConfig, ProcessId};
 use crate::mailbox::Mailbox;
 use crate::manifest::Manifest;
-use crate::kernel::{EndpointId, Kernel, KernelConfig, ProcessId};
-use crate::recording::{RecordedKernel, RecordingSettings, timeline::PastView};
 use crate::pacing::TimeControl;
 use crate::programs::RuntimePrograms;
-use crate::transcript::Transcripts;
+use crate::recording::{RecordedKernel, RecordingSettings, timeline::PastView};
 use crate::servicing::ServicedCall;
+use crate::transcript::Transcripts;
 
 /// A live guest: its mailbox, as the host handed it over at spawn.
 pub(crate) struct Guest {
@@ -69,7 +69,12 @@ pub struct Supervisor {
 impl Supervisor {
     /// A supervisor with no processes. `clock` is the kernel's time source ([`Clock::monotonic`]
     /// natively, the app's timer in the browser, [`Clock::manual`] in tests).
-    pub fn new(manifest: Manifest, host: Box<dyn Host>, config: KernelConfig, clock: Clock) -> Supervisor {
+    pub fn new(
+        manifest: Manifest,
+        host: Box<dyn Host>,
+        config: KernelConfig,
+        clock: Clock,
+    ) -> Supervisor {
         Supervisor {
             kernel: RecordedKernel::new(Kernel::new(config), RecordingSettings::default()),
             past: None,

@@ -13,10 +13,23 @@ use crate::supervisor::{Guest, Provider, Supervisor};
 /// Why a spawn was refused. `Display` says what to do about it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum SpawnError {
-    UnknownProgram { name: String, available: Vec<String> },
-    MissingProvider { program: String, service: String, provider: String },
-    Kernel { program: String, error: ErrorCode },
-    Host { program: String, error: HostError },
+    UnknownProgram {
+        name: String,
+        available: Vec<String>,
+    },
+    MissingProvider {
+        program: String,
+        service: String,
+        provider: String,
+    },
+    Kernel {
+        program: String,
+        error: ErrorCode,
+    },
+    Host {
+        program: String,
+        error: HostError,
+    },
 }
 
 impl SpawnError {
@@ -35,14 +48,27 @@ impl fmt::Display for SpawnError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             SpawnError::UnknownProgram { name, available } => {
-                write!(f, "no program named {name:?}; available: {}", available.join(", "))
+                write!(
+                    f,
+                    "no program named {name:?}; available: {}",
+                    available.join(", ")
+                )
             }
-            SpawnError::MissingProvider { program, service, provider } => write!(
+            SpawnError::MissingProvider {
+                program,
+                service,
+                provider,
+            } => write!(
                 f,
                 "{program} needs a running {provider} (service {service}): spawn {provider} first"
             ),
             SpawnError::Kernel { program, error } => {
-                write!(f, "cannot spawn {program}: {} ({})", error.describe(), error.name())
+                write!(
+                    f,
+                    "cannot spawn {program}: {} ({})",
+                    error.describe(),
+                    error.name()
+                )
             }
             SpawnError::Host { program, error } => write!(f, "cannot spawn {program}: {error}"),
         }
@@ -65,7 +91,11 @@ impl Supervisor {
     }
 
     /// [`Supervisor::spawn_program`] with arguments for the process (`argv[1..]` of a WASI program).
-    pub fn spawn_program_with_args(&mut self, name: &str, args: &[String]) -> Result<ProcessId, SpawnError> {
+    pub fn spawn_program_with_args(
+        &mut self,
+        name: &str,
+        args: &[String],
+    ) -> Result<ProcessId, SpawnError> {
         let result = self.try_spawn(name, args);
         if let Err(error) = &result {
             tracing::warn!("spawn refused: {error}");
@@ -74,11 +104,24 @@ impl Supervisor {
         result
     }
 
-    pub(crate) fn try_spawn(&mut self, name: &str, args: &[String]) -> Result<ProcessId, SpawnError> {
-        let mut spec = self.manifest.program(name).cloned().ok_or_else(|| SpawnError::UnknownProgram {
-            name: name.to_string(),
-            available: self.manifest.names().iter().map(|s| s.to_string()).collect(),
-        })?;
+    pub(crate) fn try_spawn(
+        &mut self,
+        name: &str,
+        args: &[String],
+    ) -> Result<ProcessId, SpawnError> {
+        let mut spec =
+            self.manifest
+                .program(name)
+                .cloned()
+                .ok_or_else(|| SpawnError::UnknownProgram {
+                    name: name.to_string(),
+                    available: self
+                        .manifest
+                        .names()
+                        .iter()
+                        .map(|s| s.to_string())
+                        .collect(),
+                })?;
         // Resolve every connect before touching the kernel, so a refusal leaves no trace.
         let mut wiring = Vec::with_capacity(spec.connects.len());
         for connect in &spec.connects {
@@ -90,12 +133,20 @@ impl Supervisor {
                     provider: connect.provider_program().to_string(),
                 });
             }
-            wiring.push(provider.map(|endpoint| (endpoint, connect.rights_bits(), connect.exclusive)));
+            wiring.push(
+                provider.map(|endpoint| (endpoint, connect.rights_bits(), connect.exclusive)),
+            );
         }
         let now_ns = self.now_ns();
         let program = spec.name.clone();
-        let kernel_error = |error| SpawnError::Kernel { program: program.clone(), error };
-        let pid = self.kernel.register_process(&spec.name, now_ns).map_err(kernel_error)?;
+        let kernel_error = |error| SpawnError::Kernel {
+            program: program.clone(),
+            error,
+        };
+        let pid = self
+            .kernel
+            .register_process(&spec.name, now_ns)
+            .map_err(kernel_error)?;
         let wired = self.wire(pid, &spec, &wiring, now_ns);
         if let Err(error) = wired.and_then(|()| self.prepare_launch(pid, &mut spec, args, now_ns)) {
             self.abandon(pid, format!("wiring failed: {}", error.name()));
@@ -117,7 +168,10 @@ impl Supervisor {
             }
             Err(error) => {
                 self.abandon(pid, error.to_string());
-                Err(SpawnError::Host { program: spec.name.clone(), error })
+                Err(SpawnError::Host {
+                    program: spec.name.clone(),
+                    error,
+                })
             }
         }
     }
@@ -134,7 +188,11 @@ impl Supervisor {
         }
         for endpoint_name in &spec.provides {
             let (endpoint, _slot) = self.kernel.create_endpoint(pid, now_ns)?;
-            self.providers.push(Provider { service: format!("{}.{}", spec.name, endpoint_name), pid, endpoint });
+            self.providers.push(Provider {
+                service: format!("{}.{}", spec.name, endpoint_name),
+                pid,
+                endpoint,
+            });
         }
         // Explicit slots: a missing optional connect leaves its slot empty and later ones keep
         // their numbers (the layout in docs/ABI.md, "Capabilities").
@@ -142,7 +200,13 @@ impl Supervisor {
         for (i, wired) in wiring.iter().enumerate() {
             if let Some((endpoint, rights, exclusive)) = wired {
                 let slot = first_connect + i as u32;
-                self.kernel.install_capability_at(pid, slot, ObjectRef::Endpoint(*endpoint), *rights, now_ns)?;
+                self.kernel.install_capability_at(
+                    pid,
+                    slot,
+                    ObjectRef::Endpoint(*endpoint),
+                    *rights,
+                    now_ns,
+                )?;
                 if *exclusive {
                     self.exclusive_wired.insert(*endpoint);
                 }
@@ -150,7 +214,13 @@ impl Supervisor {
         }
         if spec.may_spawn {
             let slot = first_connect + wiring.len() as u32;
-            self.kernel.install_capability_at(pid, slot, ObjectRef::ProcessTable, rights::WRITE, now_ns)?;
+            self.kernel.install_capability_at(
+                pid,
+                slot,
+                ObjectRef::ProcessTable,
+                rights::WRITE,
+                now_ns,
+            )?;
         }
         Ok(())
     }
@@ -158,21 +228,26 @@ impl Supervisor {
     /// A process that was registered but could not be started: it ends as a Zombie with the reason.
     pub(crate) fn abandon(&mut self, pid: ProcessId, message: String) {
         let now_ns = self.now_ns();
-        let _ = self.kernel.exit_process(pid, ExitReason::Trapped { message }, now_ns);
+        let _ = self
+            .kernel
+            .exit_process(pid, ExitReason::Trapped { message }, now_ns);
         self.providers.retain(|p| p.pid != pid);
         self.apply_effects(now_ns);
     }
 
     /// The newest live provider of `service` (skipping endpoints taken by an exclusive connect).
     pub(crate) fn find_provider(&self, service: &str, exclusive: bool) -> Option<EndpointId> {
-        let live_endpoints: BTreeSet<EndpointId> = self.kernel.endpoints().iter().map(|e| e.id).collect();
+        let live_endpoints: BTreeSet<EndpointId> =
+            self.kernel.endpoints().iter().map(|e| e.id).collect();
         self.providers
             .iter()
             .rev()
             .filter(|p| p.service == service)
             .filter(|p| live_endpoints.contains(&p.endpoint))
             .filter(|p| {
-                self.kernel.process(p.pid).is_some_and(|proc| !matches!(proc.state, ProcessState::Zombie(_)))
+                self.kernel
+                    .process(p.pid)
+                    .is_some_and(|proc| !matches!(proc.state, ProcessState::Zombie(_)))
             })
             .find(|p| !exclusive || !self.exclusive_wired.contains(&p.endpoint))
             .map(|p| p.endpoint)

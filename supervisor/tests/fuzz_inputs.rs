@@ -17,15 +17,17 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use orbital_supervisor::abi::{ErrorCode, mailbox as mb, nr};
+use orbital_supervisor::fuzz_check as check;
 use orbital_supervisor::kernel::ProcessId;
 use orbital_supervisor::mailbox::{AtomicMailbox, Mailbox, MailboxWords};
 use orbital_supervisor::manifest::BUILTIN_MANIFEST;
-use orbital_supervisor::fuzz_check as check;
+use orbital_supervisor::testing::fuzz::{
+    executed, finish, mutate, mutation, position_inside, runner, take_executions,
+};
 use orbital_supervisor::testing::scripted_supervisor;
 use orbital_supervisor::{GuestExitKind, Manifest, ManifestError};
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
-use orbital_supervisor::testing::fuzz::{executed, finish, mutate, mutation, position_inside, runner, take_executions};
 
 fn check_manifest(bytes: &[u8]) -> Result<(), TestCaseError> {
     executed(1);
@@ -34,18 +36,36 @@ fn check_manifest(bytes: &[u8]) -> Result<(), TestCaseError> {
         Ok(m) => {
             check!(!m.programs.is_empty(), "an empty manifest was accepted");
             for p in &m.programs {
-                check!(p.module.ends_with(".wasm") && !p.module.contains('/'), "bad module {:?} accepted", p.module);
+                check!(
+                    p.module.ends_with(".wasm") && !p.module.contains('/'),
+                    "bad module {:?} accepted",
+                    p.module
+                );
                 for c in &p.connects {
-                    check!(m.program(c.provider_program()).is_some(), "dangling connect {:?} accepted", c.service);
+                    check!(
+                        m.program(c.provider_program()).is_some(),
+                        "dangling connect {:?} accepted",
+                        c.service
+                    );
                 }
             }
         }
         Err(e @ ManifestError::Syntax { line, column, .. }) => {
-            check!(position_inside(text.as_bytes(), line, column), "syntax error at {line}:{column} is outside the text: {e}");
-            check!(e.to_string().starts_with(&format!("fuzz.ron:{line}:{column}: ")), "message without its position: {e}");
+            check!(
+                position_inside(text.as_bytes(), line, column),
+                "syntax error at {line}:{column} is outside the text: {e}"
+            );
+            check!(
+                e.to_string()
+                    .starts_with(&format!("fuzz.ron:{line}:{column}: ")),
+                "message without its position: {e}"
+            );
         }
         Err(e @ ManifestError::Invalid { .. }) => {
-            check!(e.to_string().starts_with("fuzz.ron: program "), "a semantic error must name the program: {e}");
+            check!(
+                e.to_string().starts_with("fuzz.ron: program "),
+                "a semantic error must name the program: {e}"
+            );
         }
     }
     Ok(())
@@ -70,7 +90,9 @@ fn the_shipped_manifest_loads_and_every_truncation_of_it_is_a_positioned_error()
         check_manifest(&text[..end]).unwrap();
     }
     let n = take_executions();
-    println!("manifest_truncations: {n} truncated manifests parsed (every prefix of the shipped file)");
+    println!(
+        "manifest_truncations: {n} truncated manifests parsed (every prefix of the shipped file)"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -86,7 +108,11 @@ fn set(w: &MailboxWords, offset: usize, value: i32) {
 
 #[test]
 fn fuzz_mailbox_decoder() {
-    let strategy = (prop::collection::vec(any::<i32>(), mb::HEADER_WORDS), prop_oneof![Just(0i32), -5i32..5000, any::<i32>()], prop::collection::vec(any::<u8>(), 0..mb::DATA_CAPACITY + 100));
+    let strategy = (
+        prop::collection::vec(any::<i32>(), mb::HEADER_WORDS),
+        prop_oneof![Just(0i32), -5i32..5000, any::<i32>()],
+        prop::collection::vec(any::<u8>(), 0..mb::DATA_CAPACITY + 100),
+    );
     let result = runner().run(&strategy, |(header, data_len, data)| {
         executed(1);
         let words = MailboxWords::new();
@@ -99,16 +125,36 @@ fn fuzz_mailbox_decoder() {
         let mailbox: &dyn Mailbox = &mailbox;
         let request = mailbox.read_request();
         let expected_len = data_len.clamp(0, mb::DATA_CAPACITY as i32) as usize;
-        check!(request.data.len() == expected_len, "DATA_LEN {data_len} read {} bytes", request.data.len());
+        check!(
+            request.data.len() == expected_len,
+            "DATA_LEN {data_len} read {} bytes",
+            request.data.len()
+        );
         let written = data.len().min(mb::DATA_CAPACITY);
         let common = expected_len.min(written);
-        check!(request.data[..common] == data[..common], "data bytes changed in the mailbox");
-        check!(request.number == header[mb::SYSCALL / 4] as u32, "syscall number changed");
-        check!(request.args == [header[2] as u32, header[3] as u32, header[4] as u32], "args changed");
+        check!(
+            request.data[..common] == data[..common],
+            "data bytes changed in the mailbox"
+        );
+        check!(
+            request.number == header[mb::SYSCALL / 4] as u32,
+            "syscall number changed"
+        );
+        check!(
+            request.args == [header[2] as u32, header[3] as u32, header[4] as u32],
+            "args changed"
+        );
         // The reply side never writes past the buffer either.
         mailbox.complete(7, request.number, -3, &data);
-        check!(word(&words, mb::DATA_LEN) as usize == written, "reply DATA_LEN {}", word(&words, mb::DATA_LEN));
-        check!(word(&words, mb::STATUS) == mb::STATUS_READY, "reply did not set READY");
+        check!(
+            word(&words, mb::DATA_LEN) as usize == written,
+            "reply DATA_LEN {}",
+            word(&words, mb::DATA_LEN)
+        );
+        check!(
+            word(&words, mb::STATUS) == mb::STATUS_READY,
+            "reply did not set READY"
+        );
         Ok(())
     });
     finish("fuzz_mailbox_decoder", "mailboxes decoded", result);
@@ -117,17 +163,40 @@ fn fuzz_mailbox_decoder() {
 #[derive(Clone, Debug)]
 enum Step {
     /// A guest's host writes a request (any words) and rings.
-    Request { who: usize, number: u32, args: [u32; 3], data_len: i32, data: Vec<u8>, pid_word: i32, memory: u32, status: i32 },
+    Request {
+        who: usize,
+        number: u32,
+        args: [u32; 3],
+        data_len: i32,
+        data: Vec<u8>,
+        pid_word: i32,
+        memory: u32,
+        status: i32,
+    },
     /// The guest picks up its reply (READY -> IDLE).
-    PickUp { who: usize },
-    Trap { who: usize },
-    Kill { who: usize },
-    Spawn { program: usize },
-    Tick { ms: u64 },
-    Console { line: String },
+    PickUp {
+        who: usize,
+    },
+    Trap {
+        who: usize,
+    },
+    Kill {
+        who: usize,
+    },
+    Spawn {
+        program: usize,
+    },
+    Tick {
+        ms: u64,
+    },
+    Console {
+        line: String,
+    },
 }
 
-const PROGRAMS: [&str; 7] = ["receiver", "sender", "idle", "pingpong", "rogue", "memhog", "nonsense"];
+const PROGRAMS: [&str; 7] = [
+    "receiver", "sender", "idle", "pingpong", "rogue", "memhog", "nonsense",
+];
 
 fn number() -> impl Strategy<Value = u32> {
     prop_oneof![8 => 0u32..nr::COUNT, 1 => any::<u32>()]
@@ -155,23 +224,41 @@ fn step() -> impl Strategy<Value = Step> {
 fn run_servicing(steps: Vec<Step>) -> Result<(), TestCaseError> {
     let (mut sup, guests, time) = scripted_supervisor();
     for program in ["init", "terminal", "receiver", "sender", "rogue"] {
-        sup.spawn_program(program).map_err(|e| TestCaseError::fail(format!("seed spawn {program}: {e}")))?;
+        sup.spawn_program(program)
+            .map_err(|e| TestCaseError::fail(format!("seed spawn {program}: {e}")))?;
     }
     let mut now_ns = sup.now_ns();
     for step in steps {
         executed(1);
-        let live: Vec<(ProcessId, Arc<MailboxWords>)> =
-            guests.running().into_iter().filter_map(|p| Some((p, guests.mailbox(p)?))).collect();
+        let live: Vec<(ProcessId, Arc<MailboxWords>)> = guests
+            .running()
+            .into_iter()
+            .filter_map(|p| Some((p, guests.mailbox(p)?)))
+            .collect();
         let pick = |who: usize| (!live.is_empty()).then(|| live[who % live.len()].clone());
         match step {
-            Step::Request { who, number, args, data_len, data, pid_word, memory, status } => {
+            Step::Request {
+                who,
+                number,
+                args,
+                data_len,
+                data,
+                pid_word,
+                memory,
+                status,
+            } => {
                 let Some((pid, w)) = pick(who) else { continue };
                 if word(&w, mb::STATUS) == mb::STATUS_PENDING {
                     continue; // a real guest waits while its call is pending
                 }
                 let syscalls_before = sup.kernel().process(pid).map(|p| p.metrics.syscall_count);
-                let others_before: BTreeMap<ProcessId, u64> =
-                    sup.kernel().processes().values().filter(|p| p.pid != pid).map(|p| (p.pid, p.metrics.syscall_count)).collect();
+                let others_before: BTreeMap<ProcessId, u64> = sup
+                    .kernel()
+                    .processes()
+                    .values()
+                    .filter(|p| p.pid != pid)
+                    .map(|p| (p.pid, p.metrics.syscall_count))
+                    .collect();
                 set(&w, mb::SYSCALL, number as i32);
                 set(&w, mb::ARG0, args[0] as i32);
                 set(&w, mb::ARG1, args[1] as i32);
@@ -184,24 +271,46 @@ fn run_servicing(steps: Vec<Step>) -> Result<(), TestCaseError> {
                 now_ns = now_ns.max(sup.now_ns());
                 sup.service_pending(now_ns);
                 if status != mb::STATUS_PENDING {
-                    check!(sup.kernel().process(pid).map(|p| p.metrics.syscall_count) == syscalls_before, "a non-PENDING mailbox was serviced");
+                    check!(
+                        sup.kernel().process(pid).map(|p| p.metrics.syscall_count)
+                            == syscalls_before,
+                        "a non-PENDING mailbox was serviced"
+                    );
                     continue;
                 }
                 // Whose call it was comes from the supervisor's map, never from the PID word.
                 if let (Some(before), Some(p)) = (syscalls_before, sup.kernel().process(pid)) {
-                    check!(p.metrics.syscall_count > before || number == nr::EXIT || number == nr::KILL, "pid {pid}'s call was not counted to it");
+                    check!(
+                        p.metrics.syscall_count > before
+                            || number == nr::EXIT
+                            || number == nr::KILL,
+                        "pid {pid}'s call was not counted to it"
+                    );
                 }
                 for (other, before) in &others_before {
                     if let Some(p) = sup.kernel().process(*other) {
-                        check!(p.metrics.syscall_count == *before, "pid {pid}'s call (PID word {pid_word}) was charged to pid {other}");
+                        check!(
+                            p.metrics.syscall_count == *before,
+                            "pid {pid}'s call (PID word {pid_word}) was charged to pid {other}"
+                        );
                     }
                 }
                 if word(&w, mb::STATUS) == mb::STATUS_READY {
                     let result = word(&w, mb::RESULT);
-                    check!(result >= 0 || ErrorCode::from_result(result).is_some(), "undocumented result {result} for syscall {number}");
+                    check!(
+                        result >= 0 || ErrorCode::from_result(result).is_some(),
+                        "undocumented result {result} for syscall {number}"
+                    );
                     let len = word(&w, mb::DATA_LEN);
-                    check!((0..=mb::DATA_CAPACITY as i32).contains(&len), "reply DATA_LEN {len}");
-                    check!(word(&w, mb::PID) == pid.0 as i32, "PID word {} after servicing pid {pid}", word(&w, mb::PID));
+                    check!(
+                        (0..=mb::DATA_CAPACITY as i32).contains(&len),
+                        "reply DATA_LEN {len}"
+                    );
+                    check!(
+                        word(&w, mb::PID) == pid.0 as i32,
+                        "PID word {} after servicing pid {pid}",
+                        word(&w, mb::PID)
+                    );
                 }
             }
             Step::PickUp { who } => {
@@ -241,10 +350,24 @@ fn run_servicing(steps: Vec<Step>) -> Result<(), TestCaseError> {
         // Every live guest the host runs is a live process in the kernel, and the other way round.
         let running = guests.running();
         for pid in &running {
-            check!(sup.kernel().process(*pid).is_some_and(|p| !p.state.is_zombie()), "the host runs pid {pid} but the kernel has no live process");
+            check!(
+                sup.kernel()
+                    .process(*pid)
+                    .is_some_and(|p| !p.state.is_zombie()),
+                "the host runs pid {pid} but the kernel has no live process"
+            );
         }
-        let live_in_kernel = sup.kernel().processes().values().filter(|p| !p.state.is_zombie()).count();
-        check!(live_in_kernel == running.len(), "{live_in_kernel} live processes but {} guests", running.len());
+        let live_in_kernel = sup
+            .kernel()
+            .processes()
+            .values()
+            .filter(|p| !p.state.is_zombie())
+            .count();
+        check!(
+            live_in_kernel == running.len(),
+            "{live_in_kernel} live processes but {} guests",
+            running.len()
+        );
     }
     Ok(())
 }
@@ -252,5 +375,9 @@ fn run_servicing(steps: Vec<Step>) -> Result<(), TestCaseError> {
 #[test]
 fn fuzz_supervisor_servicing_of_arbitrary_mailboxes() {
     let result = runner().run(&prop::collection::vec(step(), 1..120), run_servicing);
-    finish("fuzz_supervisor_servicing", "steps (mailbox requests and host events)", result);
+    finish(
+        "fuzz_supervisor_servicing",
+        "steps (mailbox requests and host events)",
+        result,
+    );
 }

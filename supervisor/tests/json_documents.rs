@@ -2,16 +2,21 @@
 //! scripted host, so every field the browser tests rely on is checked without a browser).
 use std::collections::BTreeMap;
 
-use orbital_supervisor::kernel::KernelConfig;
-use orbital_supervisor::{Clock, Manifest, Supervisor};
 use orbital_supervisor::json::{self, WorkerFacts};
+use orbital_supervisor::kernel::KernelConfig;
 use orbital_supervisor::testing::ScriptedHost;
+use orbital_supervisor::{Clock, Manifest, Supervisor};
 
 /// A supervisor whose guests never run, with worker ids 40 + pid.
 fn quiet_supervisor() -> Supervisor {
     let (host, _guests) = ScriptedHost::new();
     let (clock, _time) = Clock::manual();
-    Supervisor::new(Manifest::builtin().unwrap(), Box::new(host.with_worker_id_base(40)), KernelConfig::default(), clock)
+    Supervisor::new(
+        Manifest::builtin().unwrap(),
+        Box::new(host.with_worker_id_base(40)),
+        KernelConfig::default(),
+        clock,
+    )
 }
 
 #[test]
@@ -19,7 +24,12 @@ fn process_endpoint_and_metrics_documents() {
     let mut sup = quiet_supervisor();
     let receiver = sup.spawn_program("receiver").unwrap();
     let sender = sup.spawn_program("sender").unwrap();
-    let facts = BTreeMap::from([(receiver, WorkerFacts { spawn_to_first_syscall_ms: Some(1.5) })]);
+    let facts = BTreeMap::from([(
+        receiver,
+        WorkerFacts {
+            spawn_to_first_syscall_ms: Some(1.5),
+        },
+    )]);
 
     let list = json::process_list(&sup, &facts);
     let list = list.as_array().unwrap();
@@ -32,15 +42,30 @@ fn process_endpoint_and_metrics_documents() {
     assert_eq!(r["mailbox"], "idle");
     assert_eq!(r["protected"], false);
     assert_eq!(r["spawn_to_first_syscall_ms"], 1.5);
-    for key in ["memory_size", "ipc_sent", "ipc_received", "ipc_bytes_sent", "ipc_bytes_received", "syscall_count"] {
-        assert!(r["metrics"][key].is_number(), "metrics.{key} missing in {r}");
+    for key in [
+        "memory_size",
+        "ipc_sent",
+        "ipc_received",
+        "ipc_bytes_sent",
+        "ipc_bytes_received",
+        "syscall_count",
+    ] {
+        assert!(
+            r["metrics"][key].is_number(),
+            "metrics.{key} missing in {r}"
+        );
     }
     assert!(r["memory"].is_number());
     assert_eq!(list[1]["name"], "sender");
     assert!(list[1]["spawn_to_first_syscall_ms"].is_null());
 
     let endpoints = json::endpoint_list(&sup);
-    let inbox = endpoints.as_array().unwrap().iter().find(|e| e["owner"] == receiver.0).expect("receiver's inbox");
+    let inbox = endpoints
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["owner"] == receiver.0)
+        .expect("receiver's inbox");
     assert_eq!(inbox["owner_name"], "receiver");
     assert!(inbox["queue_capacity"].as_u64().unwrap() > 0);
 
@@ -53,7 +78,13 @@ fn process_endpoint_and_metrics_documents() {
 
     sup.kill(sender).unwrap();
     let list = json::process_list(&sup, &BTreeMap::new());
-    assert!(list.as_array().unwrap().iter().all(|p| p["pid"] != sender.0), "killed processes leave the list");
+    assert!(
+        list.as_array()
+            .unwrap()
+            .iter()
+            .all(|p| p["pid"] != sender.0),
+        "killed processes leave the list"
+    );
 }
 
 #[test]
@@ -78,12 +109,20 @@ fn ended_processes_and_message_counts_stay_until_cleared() {
     let m = &metrics["messages"];
     assert_eq!(
         m["sent"].as_u64().unwrap(),
-        m["delivered"].as_u64().unwrap() + m["queued"].as_u64().unwrap() + m["dropped"].as_u64().unwrap(),
+        m["delivered"].as_u64().unwrap()
+            + m["queued"].as_u64().unwrap()
+            + m["dropped"].as_u64().unwrap(),
         "sent = delivered + queued + dropped: {m}"
     );
 
     sup.clear_logs();
     assert_eq!(json::ended_processes(&sup), serde_json::json!([]));
     assert_eq!(json::system_metrics(&sup)["ended_processes"], 0);
-    assert!(json::process_list(&sup, &BTreeMap::new()).as_array().unwrap().iter().any(|p| p["pid"] == receiver.0));
+    assert!(
+        json::process_list(&sup, &BTreeMap::new())
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["pid"] == receiver.0)
+    );
 }

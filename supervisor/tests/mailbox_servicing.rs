@@ -16,11 +16,14 @@ fn supervisor() -> (Supervisor, ScriptedGuests) {
 }
 
 fn words(guests: &ScriptedGuests, pid: ProcessId) -> Arc<MailboxWords> {
-    guests.mailbox(pid).unwrap_or_else(|| panic!("pid {} has no running guest", pid.0))
+    guests
+        .mailbox(pid)
+        .unwrap_or_else(|| panic!("pid {} has no running guest", pid.0))
 }
 
 fn set(w: &MailboxWords, offset: usize, value: i32) {
-    w.word(offset).store(value as u32, std::sync::atomic::Ordering::SeqCst);
+    w.word(offset)
+        .store(value as u32, std::sync::atomic::Ordering::SeqCst);
 }
 
 fn get(w: &MailboxWords, offset: usize) -> i32 {
@@ -55,17 +58,40 @@ fn forged_pid_word_changes_nothing() {
     set(&w, mb::PID, init.0 as i32);
     request(&w, nr::GET_PID, [0; 3], &[]);
     assert_eq!(sup.service_pending(sup.now_ns()), 1);
-    assert_eq!(take_reply(&w), idle.0 as i32, "GET_PID answers the mailbox's owner");
-    assert_eq!(get(&w, mb::PID), idle.0 as i32, "the supervisor rewrites the informational PID word");
+    assert_eq!(
+        take_reply(&w),
+        idle.0 as i32,
+        "GET_PID answers the mailbox's owner"
+    );
+    assert_eq!(
+        get(&w, mb::PID),
+        idle.0 as i32,
+        "the supervisor rewrites the informational PID word"
+    );
     // A KILL of init "as init" (forged PID word) with idle's capabilities: denied, init lives.
     set(&w, mb::PID, init.0 as i32);
     request(&w, nr::KILL, [1, init.0, 0], &[]);
     sup.service_pending(sup.now_ns());
     let result = take_reply(&w);
-    assert!(ErrorCode::from_result(result).is_some(), "KILL without the process table must fail, got {result}");
-    assert!(sup.kernel().process(init).is_some_and(|p| !p.state.is_zombie()));
-    assert_eq!(sup.kernel().process(idle).unwrap().metrics.syscall_count, 2, "both calls were charged to idle");
-    assert_eq!(sup.kernel().process(init).unwrap().metrics.syscall_count, 0, "nothing was charged to init");
+    assert!(
+        ErrorCode::from_result(result).is_some(),
+        "KILL without the process table must fail, got {result}"
+    );
+    assert!(
+        sup.kernel()
+            .process(init)
+            .is_some_and(|p| !p.state.is_zombie())
+    );
+    assert_eq!(
+        sup.kernel().process(idle).unwrap().metrics.syscall_count,
+        2,
+        "both calls were charged to idle"
+    );
+    assert_eq!(
+        sup.kernel().process(init).unwrap().metrics.syscall_count,
+        0,
+        "nothing was charged to init"
+    );
 }
 
 #[test]
@@ -76,9 +102,16 @@ fn blocking_receive_completes_when_a_message_arrives_and_status_is_tracked() {
     let (rw, sw) = (words(&guests, receiver), words(&guests, sender));
     request(&rw, nr::RECEIVE, [1, 0, 0], &[]);
     sup.service_pending(sup.now_ns());
-    assert_eq!(get(&rw, mb::STATUS), mb::STATUS_PENDING, "an empty RECEIVE stays pending");
+    assert_eq!(
+        get(&rw, mb::STATUS),
+        mb::STATUS_PENDING,
+        "an empty RECEIVE stays pending"
+    );
     assert_eq!(sup.mailbox_status(receiver), Some(MailboxStatus::Pending));
-    assert!(matches!(sup.kernel().process(receiver).unwrap().state, ProcessState::Blocked(_)));
+    assert!(matches!(
+        sup.kernel().process(receiver).unwrap().state,
+        ProcessState::Blocked(_)
+    ));
     // Not re-dispatched while blocked.
     assert_eq!(sup.service_pending(sup.now_ns()), 0);
     let payload = b"\x07\0\0\0\0\0\0\0hello";
@@ -89,7 +122,11 @@ fn blocking_receive_completes_when_a_message_arrives_and_status_is_tracked() {
     let len = take_reply(&rw);
     assert_eq!(len as usize, payload.len());
     let data = rw.read_bytes(get(&rw, mb::DATA_LEN) as usize);
-    assert_eq!(&data[0..4], &sender.0.to_le_bytes(), "the kernel stamps the real sender");
+    assert_eq!(
+        &data[0..4],
+        &sender.0.to_le_bytes(),
+        "the kernel stamps the real sender"
+    );
     assert_eq!(&data[4..8], &9u32.to_le_bytes());
     assert_eq!(&data[12..], payload);
     assert_eq!(get(&rw, mb::LAST_SERVICED), nr::RECEIVE as i32);
@@ -105,11 +142,19 @@ fn exit_stops_the_guest_and_a_trap_becomes_a_zombie() {
     request(&w, nr::EXIT, [3, 0, 0], &[]);
     sup.service_pending(sup.now_ns());
     assert!(guests.stopped().contains(&idle), "EXIT stops the guest");
-    assert!(matches!(sup.kernel().process(idle).unwrap().state, ProcessState::Zombie(_)));
-    guests.exit(crasher, GuestExitKind::Trapped("wasm `unreachable` instruction executed".into()));
+    assert!(matches!(
+        sup.kernel().process(idle).unwrap().state,
+        ProcessState::Zombie(_)
+    ));
+    guests.exit(
+        crasher,
+        GuestExitKind::Trapped("wasm `unreachable` instruction executed".into()),
+    );
     sup.service_pending(sup.now_ns());
     match &sup.kernel().process(crasher).unwrap().state {
-        ProcessState::Zombie(reason) => assert!(reason.to_string().contains("unreachable"), "{reason}"),
+        ProcessState::Zombie(reason) => {
+            assert!(reason.to_string().contains("unreachable"), "{reason}")
+        }
         other => panic!("crasher is {other:?}"),
     }
     assert!(sup.console_text_of(crasher).contains("trapped"));
@@ -124,25 +169,47 @@ fn pause_step_and_slow_motion_budget_syscalls() {
     sup.set_time_control(TimeControl::Paused);
     request(&wa, nr::YIELD, [0; 3], &[]);
     request(&wb, nr::YIELD, [0; 3], &[]);
-    assert_eq!(sup.service_pending(sup.now_ns()), 0, "paused: nothing serviced");
+    assert_eq!(
+        sup.service_pending(sup.now_ns()),
+        0,
+        "paused: nothing serviced"
+    );
     assert_eq!(get(&wa, mb::STATUS), mb::STATUS_PENDING);
     sup.step();
-    assert_eq!(sup.service_pending(sup.now_ns()), 1, "a step services exactly one");
+    assert_eq!(
+        sup.service_pending(sup.now_ns()),
+        1,
+        "a step services exactly one"
+    );
     assert_eq!(sup.service_pending(sup.now_ns()), 0);
     sup.step();
-    assert_eq!(sup.service_pending(sup.now_ns()), 1, "the next step services the other");
+    assert_eq!(
+        sup.service_pending(sup.now_ns()),
+        1,
+        "the next step services the other"
+    );
     take_reply(&wa);
     take_reply(&wb);
-    sup.set_time_control(TimeControl::Slow { syscalls_per_sec: 10.0 });
+    sup.set_time_control(TimeControl::Slow {
+        syscalls_per_sec: 10.0,
+    });
     let t0 = sup.now_ns();
     request(&wa, nr::YIELD, [0; 3], &[]);
     request(&wb, nr::YIELD, [0; 3], &[]);
     assert_eq!(sup.service_pending(t0), 0, "no token banked yet");
     let delay = sup.next_service_delay(t0).expect("work is waiting");
     assert!(delay.as_millis() <= 100, "{delay:?}");
-    assert_eq!(sup.service_pending(t0 + 100_000_000), 1, "one token after 100 ms at 10/s");
+    assert_eq!(
+        sup.service_pending(t0 + 100_000_000),
+        1,
+        "one token after 100 ms at 10/s"
+    );
     assert_eq!(sup.service_pending(t0 + 150_000_000), 0);
-    assert_eq!(sup.service_pending(t0 + 1_000_000_000), 1, "never more than one banked");
+    assert_eq!(
+        sup.service_pending(t0 + 1_000_000_000),
+        1,
+        "never more than one banked"
+    );
 }
 
 #[test]
@@ -151,12 +218,29 @@ fn missing_optional_connect_leaves_an_empty_slot() {
     let first = sup.spawn_program("pingpong").unwrap();
     let second = sup.spawn_program("pingpong").unwrap();
     let third = sup.spawn_program("pingpong").unwrap();
-    let slots = |pid| sup.kernel().capabilities(pid).iter().map(|c| c.slot).collect::<Vec<_>>();
-    assert_eq!(slots(first), [0, 1], "the first pingpong has no peer: slot 2 stays empty");
+    let slots = |pid| {
+        sup.kernel()
+            .capabilities(pid)
+            .iter()
+            .map(|c| c.slot)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        slots(first),
+        [0, 1],
+        "the first pingpong has no peer: slot 2 stays empty"
+    );
     assert_eq!(slots(second), [0, 1, 2], "the second is wired to the first");
     // Exclusive: the first's inbox is taken, so the third is wired to the second.
     assert_eq!(slots(third), [0, 1, 2]);
-    let peer = |pid| sup.kernel().capabilities(pid).iter().find(|c| c.slot == 2).unwrap().object;
+    let peer = |pid| {
+        sup.kernel()
+            .capabilities(pid)
+            .iter()
+            .find(|c| c.slot == 2)
+            .unwrap()
+            .object
+    };
     assert_ne!(peer(second), peer(third));
     let terminal_err = sup.spawn_program("terminal");
     assert!(terminal_err.is_ok(), "terminal needs no provider");
@@ -174,21 +258,39 @@ fn host_refusals_in_the_mailbox_become_denied_requests() {
         sup.drain_events()
             .into_iter()
             .filter_map(|e| match e {
-                KernelEvent::RequestDenied { pid, syscall, error, reason, .. } => Some((pid, syscall, error, reason)),
+                KernelEvent::RequestDenied {
+                    pid,
+                    syscall,
+                    error,
+                    reason,
+                    ..
+                } => Some((pid, syscall, error, reason)),
                 _ => None,
             })
             .collect()
     };
     // The host refused a bad pointer; the next syscall carries the news, before its own result.
-    set(&w, mb::HOST_REFUSAL_CODE, host_import::pack(host_import::SEND_BYTES, ErrorCode::BadPointer));
+    set(
+        &w,
+        mb::HOST_REFUSAL_CODE,
+        host_import::pack(host_import::SEND_BYTES, ErrorCode::BadPointer),
+    );
     set(&w, mb::HOST_REFUSALS, 1);
     request(&w, nr::YIELD, [0; 3], &[]);
     assert_eq!(sup.service_pending(sup.now_ns()), 1);
     assert_eq!(take_reply(&w), 0);
     let d = denied(&mut sup);
     assert_eq!(d.len(), 1, "{d:?}");
-    assert_eq!((d[0].0, d[0].1, d[0].2), (idle, host_import::SEND_BYTES, ErrorCode::BadPointer));
-    assert!(d[0].3.starts_with("orbital_send_bytes: pointer range outside guest memory"), "{}", d[0].3);
+    assert_eq!(
+        (d[0].0, d[0].1, d[0].2),
+        (idle, host_import::SEND_BYTES, ErrorCode::BadPointer)
+    );
+    assert!(
+        d[0].3
+            .starts_with("orbital_send_bytes: pointer range outside guest memory"),
+        "{}",
+        d[0].3
+    );
     // Seen once only.
     request(&w, nr::YIELD, [0; 3], &[]);
     sup.service_pending(sup.now_ns());
@@ -197,13 +299,24 @@ fn host_refusals_in_the_mailbox_become_denied_requests() {
     assert!(denied(&mut sup).is_empty());
     // A guest that makes no syscall after refusals is still seen by the per-frame tick, even paused.
     sup.set_time_control(TimeControl::Paused);
-    set(&w, mb::HOST_REFUSAL_CODE, host_import::pack(host_import::RECV_BYTES, ErrorCode::BadPointer));
+    set(
+        &w,
+        mb::HOST_REFUSAL_CODE,
+        host_import::pack(host_import::RECV_BYTES, ErrorCode::BadPointer),
+    );
     set(&w, mb::HOST_REFUSALS, 3);
     sup.tick(sup.now_ns());
     let d = denied(&mut sup);
     assert_eq!(d.len(), 1, "{d:?}");
-    assert_eq!((d[0].1, d[0].2), (host_import::RECV_BYTES, ErrorCode::BadPointer));
+    assert_eq!(
+        (d[0].1, d[0].2),
+        (host_import::RECV_BYTES, ErrorCode::BadPointer)
+    );
     assert!(d[0].3.contains("2 host refusals"), "{}", d[0].3);
     assert_eq!(sup.kernel().process(idle).unwrap().metrics.host_refusals, 3);
-    assert_eq!(sup.kernel().process(idle).unwrap().metrics.syscall_count, 2, "refusals are not syscalls");
+    assert_eq!(
+        sup.kernel().process(idle).unwrap().metrics.syscall_count,
+        2,
+        "refusals are not syscalls"
+    );
 }

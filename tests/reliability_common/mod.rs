@@ -10,10 +10,12 @@ use std::time::{Duration, Instant};
 
 use bevy::prelude::*;
 use orbital_playground::kernel::{KernelEvent, ProcessId, ProcessState};
-use orbital_playground::supervisor::native_host::{Doorbell, NativeHost, Servicer, guest_dir_candidates};
+use orbital_playground::supervisor::native_host::{
+    Doorbell, NativeHost, Servicer, guest_dir_candidates,
+};
 use orbital_playground::supervisor::{
-    ConnectSpec, Host, KernelEventMessage, Manifest, NativeServicer, ProcessEntity, ProgramSpec, SupervisorHandle,
-    SupervisorPlugin, SupervisorSystems,
+    ConnectSpec, Host, KernelEventMessage, Manifest, NativeServicer, ProcessEntity, ProgramSpec,
+    SupervisorHandle, SupervisorPlugin, SupervisorSystems,
 };
 
 pub const DEADLINE: Duration = Duration::from_secs(90);
@@ -84,12 +86,20 @@ pub fn test_programs(messages_per_pair: u64) -> Vec<(ProgramSpec, Vec<u8>)> {
         provides: provides.iter().map(|s| s.to_string()).collect(),
         connects: connects
             .iter()
-            .map(|(service, rights)| ConnectSpec { service: service.to_string(), rights: rights.to_string(), required: true, exclusive: false })
+            .map(|(service, rights)| ConnectSpec {
+                service: service.to_string(),
+                rights: rights.to_string(),
+                required: true,
+                exclusive: false,
+            })
             .collect(),
         description: String::new(),
         ..ProgramSpec::default()
     };
-    let m = |text: String| wat::parse_str(&text).unwrap_or_else(|e| panic!("a test module does not compile: {e}\n{text}"));
+    let m = |text: String| {
+        wat::parse_str(&text)
+            .unwrap_or_else(|e| panic!("a test module does not compile: {e}\n{text}"))
+    };
     vec![
         // Owns two endpoints and sleeps forever: never drains its inbox.
         (
@@ -161,7 +171,11 @@ fn write_modules(programs: &[(ProgramSpec, Vec<u8>)]) -> PathBuf {
 #[derive(Resource, Default)]
 pub struct SeenEvents(pub Vec<KernelEvent>);
 
-fn record_events(mut reader: MessageReader<KernelEventMessage>, mut seen: ResMut<SeenEvents>, keep: Res<KeepEvents>) {
+fn record_events(
+    mut reader: MessageReader<KernelEventMessage>,
+    mut seen: ResMut<SeenEvents>,
+    keep: Res<KeepEvents>,
+) {
     if keep.0 {
         seen.0.extend(reader.read().map(|m| m.0.clone()));
     } else {
@@ -182,12 +196,20 @@ impl Harness {
     /// A headless app: MinimalPlugins + SupervisorPlugin on the native host (with its doorbell
     /// servicer thread), the built-in manifest plus the test programs, booted (init, terminal, idle).
     pub fn boot(messages_per_pair: u64, keep_events: bool) -> Harness {
-        let found = guest_dir_candidates().iter().any(|d| d.join("init.wasm").is_file());
-        assert!(found, "the guest modules are not built: run `cargo xtask guests` first (looked in {:?})", guest_dir_candidates());
+        let found = guest_dir_candidates()
+            .iter()
+            .any(|d| d.join("init.wasm").is_file());
+        assert!(
+            found,
+            "the guest modules are not built: run `cargo xtask guests` first (looked in {:?})",
+            guest_dir_candidates()
+        );
         let programs = test_programs(messages_per_pair);
         let dir = write_modules(&programs);
         let mut manifest = Manifest::builtin().expect("built-in manifest");
-        manifest.programs.extend(programs.into_iter().map(|(spec, _)| spec));
+        manifest
+            .programs
+            .extend(programs.into_iter().map(|(spec, _)| spec));
         let mut dirs = vec![dir.clone()];
         dirs.extend(guest_dir_candidates());
         let doorbell_slot: Arc<Mutex<Option<Arc<Doorbell>>>> = Arc::default();
@@ -203,13 +225,26 @@ impl Harness {
             .add_plugins(plugin)
             .init_resource::<SeenEvents>()
             .insert_resource(KeepEvents(keep_events))
-            .add_systems(Update, record_events.after(SupervisorSystems::PublishEvents));
+            .add_systems(
+                Update,
+                record_events.after(SupervisorSystems::PublishEvents),
+            );
         let handle = app.world().resource::<SupervisorHandle>().clone();
-        let doorbell = doorbell_slot.lock().unwrap().take().expect("the host was created by the plugin");
+        let doorbell = doorbell_slot
+            .lock()
+            .unwrap()
+            .take()
+            .expect("the host was created by the plugin");
         app.insert_resource(NativeServicer(Servicer::start(handle.shared(), doorbell)));
-        let mut h = Harness { app, guests_dir: dir };
+        let mut h = Harness {
+            app,
+            guests_dir: dir,
+        };
         h.wait_for("init, terminal and idle to start", |h| {
-            ["init", "terminal", "idle"].iter().all(|n| h.pid_of(n).is_some()) && h.entity_count() == 3
+            ["init", "terminal", "idle"]
+                .iter()
+                .all(|n| h.pid_of(n).is_some())
+                && h.entity_count() == 3
         });
         h
     }
@@ -221,11 +256,20 @@ impl Harness {
     pub fn pid_of(&self, name: &str) -> Option<ProcessId> {
         let handle = self.handle();
         let sup = handle.lock();
-        sup.kernel().processes().values().filter(|p| p.name == name).map(|p| p.pid).max()
+        sup.kernel()
+            .processes()
+            .values()
+            .filter(|p| p.name == name)
+            .map(|p| p.pid)
+            .max()
     }
 
     pub fn state(&self, pid: ProcessId) -> Option<ProcessState> {
-        self.handle().lock().kernel().process(pid).map(|p| p.state.clone())
+        self.handle()
+            .lock()
+            .kernel()
+            .process(pid)
+            .map(|p| p.state.clone())
     }
 
     pub fn console_of(&self, pid: ProcessId) -> String {
@@ -235,7 +279,10 @@ impl Harness {
     pub fn all_console(&self) -> String {
         let handle = self.handle();
         let sup = handle.lock();
-        sup.console_log().iter().map(|l| format!("[{}] {}", l.pid.0, l.text)).collect()
+        sup.console_log()
+            .iter()
+            .map(|l| format!("[{}] {}", l.pid.0, l.text))
+            .collect()
     }
 
     pub fn events(&self) -> &[KernelEvent] {
@@ -274,8 +321,17 @@ impl Harness {
                     .map(|p| format!("  {} {} {:?}\n", p.pid.0, p.name, p.state))
                     .collect();
                 let console = self.all_console();
-                let tail: String = console.chars().rev().take(3000).collect::<Vec<_>>().into_iter().rev().collect();
-                panic!("timed out after {DEADLINE:?} waiting for {what}\nprocesses:\n{table}console (tail):\n{tail}");
+                let tail: String = console
+                    .chars()
+                    .rev()
+                    .take(3000)
+                    .collect::<Vec<_>>()
+                    .into_iter()
+                    .rev()
+                    .collect();
+                panic!(
+                    "timed out after {DEADLINE:?} waiting for {what}\nprocesses:\n{table}console (tail):\n{tail}"
+                );
             }
             std::thread::sleep(Duration::from_millis(2));
         }
@@ -299,7 +355,9 @@ impl Drop for Harness {
 /// OS threads of this test process (Linux: /proc/self/task), and how many are guest threads
 /// (named `guest-<pid>-<program>`, cut to 15 bytes by the kernel).
 pub fn os_threads() -> (usize, usize) {
-    let Ok(dir) = std::fs::read_dir("/proc/self/task") else { return (0, 0) };
+    let Ok(dir) = std::fs::read_dir("/proc/self/task") else {
+        return (0, 0);
+    };
     let mut all = 0;
     let mut guests = 0;
     for entry in dir.flatten() {
@@ -316,6 +374,10 @@ pub fn os_threads() -> (usize, usize) {
 pub fn rss_kib() -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmRSS:")).and_then(|l| l.split_whitespace().nth(1)?.parse().ok()))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
         .unwrap_or(0)
 }

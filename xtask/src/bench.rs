@@ -44,7 +44,11 @@ pub fn bench(root: &Path, options: &Options) -> Result<(), String> {
         notes.push("--report-only: nothing measured now; the table is re-rendered from the last run's results".into());
     }
     let (profile, site) = build_site(root, options, &mut notes)?;
-    println!("xtask bench: measuring the {} site in {}", profile.name(), site.display());
+    println!(
+        "xtask bench: measuring the {} site in {}",
+        profile.name(),
+        site.display()
+    );
 
     // 2. The kernel's criterion benches and their baselines.
     let kernel = if options.skip_kernel {
@@ -99,15 +103,24 @@ pub fn bench(root: &Path, options: &Options) -> Result<(), String> {
     let json_path = out_dir.join("bench.json");
     let text = serde_json::to_string_pretty(&document).map_err(|e| e.to_string())?;
     std::fs::write(&json_path, text + "\n").map_err(|e| format!("{}: {e}", json_path.display()))?;
-    std::fs::write(out_dir.join("table.txt"), format!("{header}\n{table}")).map_err(|e| e.to_string())?;
+    std::fs::write(out_dir.join("table.txt"), format!("{header}\n{table}"))
+        .map_err(|e| e.to_string())?;
     println!("xtask bench: written {} and table.txt", json_path.display());
     Ok(())
 }
 
-fn build_site(root: &Path, options: &Options, notes: &mut Vec<String>) -> Result<(Profile, PathBuf), String> {
+fn build_site(
+    root: &Path,
+    options: &Options,
+    notes: &mut Vec<String>,
+) -> Result<(Profile, PathBuf), String> {
     if let Some(site) = &options.site {
         let profile = options.profile.unwrap_or(Profile::WebTest);
-        notes.push(format!("served {} as given with --site (profile stated as {})", site.display(), profile.name()));
+        notes.push(format!(
+            "served {} as given with --site (profile stated as {})",
+            site.display(),
+            profile.name()
+        ));
         return Ok((profile, site.clone()));
     }
     let wanted = options.profile.unwrap_or(Profile::Release);
@@ -129,20 +142,39 @@ fn build_site(root: &Path, options: &Options, notes: &mut Vec<String>) -> Result
                 return Ok((Profile::WebTest, fallback));
             }
         }
-        return Err(format!("--no-build but no built site in {}: run `cargo xtask dist --profile {}`", site.display(), wanted.name()));
+        return Err(format!(
+            "--no-build but no built site in {}: run `cargo xtask dist --profile {}`",
+            site.display(),
+            wanted.name()
+        ));
     }
     let out = wanted.default_out(root);
-    match dist::dist(root, &dist::Options { profile: wanted, out: out.clone() }) {
+    match dist::dist(
+        root,
+        &dist::Options {
+            profile: wanted,
+            out: out.clone(),
+        },
+    ) {
         Ok(report) => {
             report.print();
             Ok((wanted, out))
         }
         Err(e) if options.profile.is_none() => {
-            let line = format!("the release build failed ({e}): MEASURED THE WEB-TEST SITE instead, figures are not release figures");
+            let line = format!(
+                "the release build failed ({e}): MEASURED THE WEB-TEST SITE instead, figures are not release figures"
+            );
             println!("xtask bench: {line}");
             notes.push(line);
             let out = Profile::WebTest.default_out(root);
-            dist::dist(root, &dist::Options { profile: Profile::WebTest, out: out.clone() })?.print();
+            dist::dist(
+                root,
+                &dist::Options {
+                    profile: Profile::WebTest,
+                    out: out.clone(),
+                },
+            )?
+            .print();
             Ok((Profile::WebTest, out))
         }
         Err(e) => Err(e),
@@ -154,9 +186,15 @@ fn build_site(root: &Path, options: &Options, notes: &mut Vec<String>) -> Result
 /// Runs both criterion benches in one `cargo bench` and returns every group's median and mean in ns.
 fn kernel_benches(root: &Path) -> Result<Value, String> {
     let since = SystemTime::now();
-    run(cargo()
-        .current_dir(root)
-        .args(["bench", "-p", "orbital-kernel", "--bench", "kernel", "--bench", "baseline"]))?;
+    run(cargo().current_dir(root).args([
+        "bench",
+        "-p",
+        "orbital-kernel",
+        "--bench",
+        "kernel",
+        "--bench",
+        "baseline",
+    ]))?;
     kernel_estimates(root, since)
 }
 
@@ -165,7 +203,13 @@ fn kernel_estimates(root: &Path, since: SystemTime) -> Result<Value, String> {
     let criterion = target_dir(root).join("criterion");
     let mut figures = serde_json::Map::new();
     let mut ids: Vec<String> = vec!["baseline_queue_pair".into()];
-    for group in ["send_receive_pair", "register_kill", "trivial_syscall", "baseline_map_insert_remove", "baseline_map_lookup"] {
+    for group in [
+        "send_receive_pair",
+        "register_kill",
+        "trivial_syscall",
+        "baseline_map_insert_remove",
+        "baseline_map_lookup",
+    ] {
         ids.extend(KERNEL_SIZES.iter().map(|n| format!("{group}/{n}")));
     }
     for id in ids {
@@ -182,35 +226,61 @@ fn kernel_estimates(root: &Path, since: SystemTime) -> Result<Value, String> {
 fn read_estimates(path: &Path, since: SystemTime) -> Result<Value, String> {
     let meta = std::fs::metadata(path).map_err(|e| format!("{}: {e}", path.display()))?;
     if meta.modified().map_err(|e| e.to_string())? < since {
-        return Err(format!("{} is from an earlier run (the bench did not run)", path.display()));
+        return Err(format!(
+            "{} is from an earlier run (the bench did not run)",
+            path.display()
+        ));
     }
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let v: Value = serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
-    let median = v["median"]["point_estimate"].as_f64().ok_or_else(|| format!("{}: no median", path.display()))?;
+    let median = v["median"]["point_estimate"]
+        .as_f64()
+        .ok_or_else(|| format!("{}: no median", path.display()))?;
     let mean = v["mean"]["point_estimate"].as_f64().unwrap_or(f64::NAN);
     Ok(json!({ "median_ns": median, "mean_ns": mean }))
 }
 
 // ---- browser -----------------------------------------------------------------------------------
 
-fn browser_bench(root: &Path, site: &Path, profile: Profile, out: &Path, artifacts: &Path) -> Result<Value, String> {
+fn browser_bench(
+    root: &Path,
+    site: &Path,
+    profile: Profile,
+    out: &Path,
+    artifacts: &Path,
+) -> Result<Value, String> {
     tools::ensure_node_modules(root)?;
     let _ = std::fs::remove_file(out);
     let server = serve::start(site, "127.0.0.1:0")?;
-    println!("xtask bench: serving {} at {}", site.display(), server.url());
+    println!(
+        "xtask bench: serving {} at {}",
+        site.display(),
+        server.url()
+    );
     let result = e2e::run_node(
         root,
         &tools::e2e_dir(root).join("bench").join("bench.mjs"),
         &server.url(),
         artifacts,
-        &[("ORBITAL_BENCH_OUT", out.display().to_string()), ("ORBITAL_PROFILE", profile.name().to_string())],
+        &[
+            ("ORBITAL_BENCH_OUT", out.display().to_string()),
+            ("ORBITAL_PROFILE", profile.name().to_string()),
+        ],
     );
     server.stop();
     // A script that died half way still leaves what it measured.
     let text = std::fs::read_to_string(out).map_err(|e| {
-        format!("{} was not written ({e}){}", out.display(), result.as_ref().err().map_or(String::new(), |r| format!("; the script {r}")))
+        format!(
+            "{} was not written ({e}){}",
+            out.display(),
+            result
+                .as_ref()
+                .err()
+                .map_or(String::new(), |r| format!("; the script {r}"))
+        )
     })?;
-    let mut v: Value = serde_json::from_str(&text).map_err(|e| format!("{}: {e}", out.display()))?;
+    let mut v: Value =
+        serde_json::from_str(&text).map_err(|e| format!("{}: {e}", out.display()))?;
     if let Err(e) = result {
         v["script_error"] = json!(e);
     }
@@ -232,7 +302,10 @@ fn app_sizes(root: &Path, site: &Path, profile: Profile) -> Sizes {
     let br = PathBuf::from(format!("{}.br", wasm.display()));
     let (brotli_bytes, brotli_note) = match (&raw, std::fs::metadata(&br)) {
         (_, Ok(m)) => (Ok(m.len()), "the site's precompressed .br"),
-        (Ok(bytes), Err(_)) => (brotli_size_cached(root, &wasm, bytes, profile), "brotli q11 by the bench"),
+        (Ok(bytes), Err(_)) => (
+            brotli_size_cached(root, &wasm, bytes, profile),
+            "brotli q11 by the bench",
+        ),
         (Err(e), Err(_)) => (Err(e.clone()), ""),
     };
     let guests_raw_bytes = std::fs::read_dir(site.join("guests"))
@@ -243,11 +316,21 @@ fn app_sizes(root: &Path, site: &Path, profile: Profile) -> Sizes {
                 .sum()
         })
         .unwrap_or(0);
-    Sizes { raw_bytes: raw.map(|b| b.len() as u64), brotli_bytes, brotli_note, guests_raw_bytes }
+    Sizes {
+        raw_bytes: raw.map(|b| b.len() as u64),
+        brotli_bytes,
+        brotli_note,
+        guests_raw_bytes,
+    }
 }
 
 /// Brotli at quality 11 takes minutes on a big module; remember the size per (length, mtime).
-fn brotli_size_cached(root: &Path, wasm: &Path, bytes: &[u8], profile: Profile) -> Result<u64, String> {
+fn brotli_size_cached(
+    root: &Path,
+    wasm: &Path,
+    bytes: &[u8],
+    profile: Profile,
+) -> Result<u64, String> {
     let mtime = std::fs::metadata(wasm)
         .and_then(|m| m.modified())
         .ok()
@@ -255,11 +338,17 @@ fn brotli_size_cached(root: &Path, wasm: &Path, bytes: &[u8], profile: Profile) 
         .map_or(0, |d| d.as_nanos());
     let key = format!("{}:{mtime}", bytes.len());
     let cache = target_dir(root).join("bench").join("brotli-cache.json");
-    let mut known: Value = std::fs::read_to_string(&cache).ok().and_then(|t| serde_json::from_str(&t).ok()).unwrap_or(json!({}));
+    let mut known: Value = std::fs::read_to_string(&cache)
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or(json!({}));
     if let Some(size) = known.get(&key).and_then(Value::as_u64) {
         return Ok(size);
     }
-    println!("xtask bench: compressing the {} app module with brotli (quality 11) to size it", profile.name());
+    println!(
+        "xtask bench: compressing the {} app module with brotli (quality 11) to size it",
+        profile.name()
+    );
     let size = dist::brotli_compress(bytes, 11)?.len() as u64;
     known[key] = json!(size);
     let _ = std::fs::write(&cache, known.to_string());
@@ -330,7 +419,9 @@ impl Row {
     }
 
     fn verdict(&self) -> Verdict {
-        let Ok(p) = self.project else { return Verdict::NotMeasured };
+        let Ok(p) = self.project else {
+            return Verdict::NotMeasured;
+        };
         let ok = match self.target {
             Target::None => return Verdict::Info,
             Target::Below(limit) => p < limit,
@@ -411,10 +502,24 @@ fn render_table(rows: &[Row]) -> String {
                 Some(Err(_)) => format!("not measured ({})", r.baseline_label),
             };
             let ratio = r.ratio().map_or("-".into(), |x| format!("{x:.2}x"));
-            [r.figure.clone(), project, baseline, ratio, r.target.text(&r.unit), r.verdict().label().into()]
+            [
+                r.figure.clone(),
+                project,
+                baseline,
+                ratio,
+                r.target.text(&r.unit),
+                r.verdict().label().into(),
+            ]
         })
         .collect();
-    let headers = ["figure", "project", "baseline (same run)", "ratio", "target", "verdict"];
+    let headers = [
+        "figure",
+        "project",
+        "baseline (same run)",
+        "ratio",
+        "target",
+        "verdict",
+    ];
     let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
     for row in &cells {
         for (w, c) in widths.iter_mut().zip(row) {
@@ -434,7 +539,10 @@ fn render_table(rows: &[Row]) -> String {
         out.push('\n');
     };
     line(&mut out, &headers.map(String::from));
-    line(&mut out, &widths.iter().map(|w| "-".repeat(*w)).collect::<Vec<_>>());
+    line(
+        &mut out,
+        &widths.iter().map(|w| "-".repeat(*w)).collect::<Vec<_>>(),
+    );
     for (row, r) in cells.iter().zip(rows) {
         line(&mut out, row);
         if let Some(why) = r.why() {
@@ -451,21 +559,34 @@ fn get(v: Result<&Value, &String>, path: &[&str]) -> Result<f64, String> {
         if let Some(e) = cur.get("error").and_then(Value::as_str) {
             return Err(e.to_string());
         }
-        cur = cur.get(*key).ok_or_else(|| format!("no `{}` in the results", path.join(".")))?;
+        cur = cur
+            .get(*key)
+            .ok_or_else(|| format!("no `{}` in the results", path.join(".")))?;
     }
     if let Some(e) = cur.get("error").and_then(Value::as_str) {
         return Err(e.to_string());
     }
-    cur.as_f64().ok_or_else(|| format!("`{}` is not a number", path.join(".")))
+    cur.as_f64()
+        .ok_or_else(|| format!("`{}` is not a number", path.join(".")))
 }
 
-fn rows(kernel: Result<&Value, &String>, browser: Result<&Value, &String>, sizes: &Sizes) -> Vec<Row> {
+fn rows(
+    kernel: Result<&Value, &String>,
+    browser: Result<&Value, &String>,
+    sizes: &Sizes,
+) -> Vec<Row> {
     let b = |path: &[&str]| get(browser, path);
-    let row = |figure: &str, unit: &str, project: Result<f64, String>, baseline: Option<(Result<f64, String>, &str)>, target: Target| Row {
+    let row = |figure: &str,
+               unit: &str,
+               project: Result<f64, String>,
+               baseline: Option<(Result<f64, String>, &str)>,
+               target: Target| Row {
         figure: figure.into(),
         unit: unit.into(),
         project,
-        baseline_label: baseline.as_ref().map_or(String::new(), |(_, l)| l.to_string()),
+        baseline_label: baseline
+            .as_ref()
+            .map_or(String::new(), |(_, l)| l.to_string()),
         baseline: baseline.map(|(v, _)| v),
         target,
     };
@@ -474,68 +595,224 @@ fn rows(kernel: Result<&Value, &String>, browser: Result<&Value, &String>, sizes
     let raw_rtt = "raw worker<->main Atomics";
     let raw_gapped = "raw Atomics, 1 ms parks";
     let mut rows = vec![
-        row("syscall round trip, idle's YIELD (1 ms parks), median", "us", b(&["syscall_round_trip", "median_us"]),
-            Some((b(&["raw_round_trip_1ms_gaps", "median_us"]), raw_gapped)), Target::RatioAtMost(2.0)),
-        row("syscall round trip, idle's YIELD (1 ms parks), p99", "us", b(&["syscall_round_trip", "p99_us"]),
-            Some((b(&["raw_round_trip_1ms_gaps", "p99_us"]), raw_gapped)), Target::RatioAtMost(2.0)),
-        row("syscall round trip, sender's burst of 1000 SENDs, median", "us", b(&["back_to_back", "syscall_round_trip", "median_us"]),
-            Some((b(&["raw_round_trip", "median_us"]), raw_rtt)), Target::RatioAtMost(2.0)),
-        row("syscall round trip, sender's burst of 1000 SENDs, p99", "us", b(&["back_to_back", "syscall_round_trip", "p99_us"]),
-            Some((b(&["raw_round_trip", "p99_us"]), raw_rtt)), Target::RatioAtMost(2.0)),
-        row("pingpong round trips (one pair)", "/s", b(&["pingpong", "round_trips_per_sec"]),
-            Some((b(&["raw_relay", "round_trips_per_sec"]), "raw two-worker Atomics relay")), Target::RatioAtLeast(0.5)),
-        row("  raw relay through the main thread (waitAsync; no wasm, no kernel)", "/s", b(&["raw_relay_via_main", "round_trips_per_sec"]),
-            Some((b(&["raw_relay", "round_trips_per_sec"]), "raw two-worker Atomics relay")), Target::None),
-        row("  pingpong against that main-thread floor", "/s", b(&["pingpong", "round_trips_per_sec"]),
-            Some((b(&["raw_relay_via_main", "round_trips_per_sec"]), "raw relay through the main thread")), Target::None),
-        row("syscalls/s, 64 busy processes (crowd)", "/s", b(&["crowd", "syscalls_per_sec"]), None, Target::None),
-        row("app update per frame, crowd, median", "ms", b(&["crowd", "update", "median_ms"]),
-            Some((b(&["after_kill", "update", "median_ms"]), "empty: after killing everything")), Target::Below(8.0)),
-        row("app update per frame, crowd, p95", "ms", b(&["crowd", "update", "p95_ms"]),
-            Some((b(&["after_kill", "update", "p95_ms"]), "empty: after killing everything")), Target::Below(8.0)),
-        row("spawn to first syscall, median of 8", "ms", b(&["spawn", "median_ms"]),
-            Some((b(&["raw_spawn", "median_ms"]), "raw worker + empty module")), Target::Below(20.0)),
-        row("  worker.js + empty guest, no kernel, median", "ms", b(&["shim_spawn", "median_ms"]),
-            Some((b(&["raw_spawn", "median_ms"]), "raw worker + empty module")), Target::None),
-        row("64 spawns in a row, total", "ms", b(&["spawn", "row64_total_ms"]),
-            Some((b(&["raw_spawn", "row64_total_ms"]), "64 raw workers")), Target::None),
-        row("64 spawns in a row, median spawn to first syscall", "ms", b(&["spawn", "row64_median_ms"]),
-            Some((b(&["raw_spawn", "row64_median_ms"]), "64 raw workers")), Target::Below(20.0)),
-        row("frames/s, default scenario (SwiftShader)", "fps", b(&["default", "fps"]),
-            Some((b(&["after_kill", "fps"]), "empty: after killing everything")), Target::None),
-        row("frames/s, crowd (SwiftShader)", "fps", b(&["crowd", "fps"]),
-            Some((b(&["after_kill", "fps"]), "empty: after killing everything")), Target::None),
-        row("navigation to first frame", "ms", b(&["first_frame", "navigation_to_first_frame_ms"]),
-            Some((b(&["first_frame", "navigation_to_load_event_ms"]), "page load event")), Target::Below(3000.0)),
-        row("app .wasm raw", "MiB", mib(&sizes.raw_bytes), None, Target::None),
-        row(&format!("app .wasm brotli ({})", sizes.brotli_note), "MiB", mib(&sizes.brotli_bytes), None, Target::Below(5.0)),
-        row("guest .wasm total raw (10 programs)", "KiB", Ok(sizes.guests_raw_bytes as f64 / 1024.0), None, Target::None),
+        row(
+            "syscall round trip, idle's YIELD (1 ms parks), median",
+            "us",
+            b(&["syscall_round_trip", "median_us"]),
+            Some((b(&["raw_round_trip_1ms_gaps", "median_us"]), raw_gapped)),
+            Target::RatioAtMost(2.0),
+        ),
+        row(
+            "syscall round trip, idle's YIELD (1 ms parks), p99",
+            "us",
+            b(&["syscall_round_trip", "p99_us"]),
+            Some((b(&["raw_round_trip_1ms_gaps", "p99_us"]), raw_gapped)),
+            Target::RatioAtMost(2.0),
+        ),
+        row(
+            "syscall round trip, sender's burst of 1000 SENDs, median",
+            "us",
+            b(&["back_to_back", "syscall_round_trip", "median_us"]),
+            Some((b(&["raw_round_trip", "median_us"]), raw_rtt)),
+            Target::RatioAtMost(2.0),
+        ),
+        row(
+            "syscall round trip, sender's burst of 1000 SENDs, p99",
+            "us",
+            b(&["back_to_back", "syscall_round_trip", "p99_us"]),
+            Some((b(&["raw_round_trip", "p99_us"]), raw_rtt)),
+            Target::RatioAtMost(2.0),
+        ),
+        row(
+            "pingpong round trips (one pair)",
+            "/s",
+            b(&["pingpong", "round_trips_per_sec"]),
+            Some((
+                b(&["raw_relay", "round_trips_per_sec"]),
+                "raw two-worker Atomics relay",
+            )),
+            Target::RatioAtLeast(0.5),
+        ),
+        row(
+            "  raw relay through the main thread (waitAsync; no wasm, no kernel)",
+            "/s",
+            b(&["raw_relay_via_main", "round_trips_per_sec"]),
+            Some((
+                b(&["raw_relay", "round_trips_per_sec"]),
+                "raw two-worker Atomics relay",
+            )),
+            Target::None,
+        ),
+        row(
+            "  pingpong against that main-thread floor",
+            "/s",
+            b(&["pingpong", "round_trips_per_sec"]),
+            Some((
+                b(&["raw_relay_via_main", "round_trips_per_sec"]),
+                "raw relay through the main thread",
+            )),
+            Target::None,
+        ),
+        row(
+            "syscalls/s, 64 busy processes (crowd)",
+            "/s",
+            b(&["crowd", "syscalls_per_sec"]),
+            None,
+            Target::None,
+        ),
+        row(
+            "app update per frame, crowd, median",
+            "ms",
+            b(&["crowd", "update", "median_ms"]),
+            Some((
+                b(&["after_kill", "update", "median_ms"]),
+                "empty: after killing everything",
+            )),
+            Target::Below(8.0),
+        ),
+        row(
+            "app update per frame, crowd, p95",
+            "ms",
+            b(&["crowd", "update", "p95_ms"]),
+            Some((
+                b(&["after_kill", "update", "p95_ms"]),
+                "empty: after killing everything",
+            )),
+            Target::Below(8.0),
+        ),
+        row(
+            "spawn to first syscall, median of 8",
+            "ms",
+            b(&["spawn", "median_ms"]),
+            Some((b(&["raw_spawn", "median_ms"]), "raw worker + empty module")),
+            Target::Below(20.0),
+        ),
+        row(
+            "  worker.js + empty guest, no kernel, median",
+            "ms",
+            b(&["shim_spawn", "median_ms"]),
+            Some((b(&["raw_spawn", "median_ms"]), "raw worker + empty module")),
+            Target::None,
+        ),
+        row(
+            "64 spawns in a row, total",
+            "ms",
+            b(&["spawn", "row64_total_ms"]),
+            Some((b(&["raw_spawn", "row64_total_ms"]), "64 raw workers")),
+            Target::None,
+        ),
+        row(
+            "64 spawns in a row, median spawn to first syscall",
+            "ms",
+            b(&["spawn", "row64_median_ms"]),
+            Some((b(&["raw_spawn", "row64_median_ms"]), "64 raw workers")),
+            Target::Below(20.0),
+        ),
+        row(
+            "frames/s, default scenario (SwiftShader)",
+            "fps",
+            b(&["default", "fps"]),
+            Some((b(&["after_kill", "fps"]), "empty: after killing everything")),
+            Target::None,
+        ),
+        row(
+            "frames/s, crowd (SwiftShader)",
+            "fps",
+            b(&["crowd", "fps"]),
+            Some((b(&["after_kill", "fps"]), "empty: after killing everything")),
+            Target::None,
+        ),
+        row(
+            "navigation to first frame",
+            "ms",
+            b(&["first_frame", "navigation_to_first_frame_ms"]),
+            Some((
+                b(&["first_frame", "navigation_to_load_event_ms"]),
+                "page load event",
+            )),
+            Target::Below(3000.0),
+        ),
+        row(
+            "app .wasm raw",
+            "MiB",
+            mib(&sizes.raw_bytes),
+            None,
+            Target::None,
+        ),
+        row(
+            &format!("app .wasm brotli ({})", sizes.brotli_note),
+            "MiB",
+            mib(&sizes.brotli_bytes),
+            None,
+            Target::Below(5.0),
+        ),
+        row(
+            "guest .wasm total raw (10 programs)",
+            "KiB",
+            Ok(sizes.guests_raw_bytes as f64 / 1024.0),
+            None,
+            Target::None,
+        ),
     ];
     let k = |id: &str| get(kernel, &[id, "median_ns"]);
     for n in KERNEL_SIZES {
-        rows.push(row(&format!("kernel send+receive pair, {n} procs"), "ns", k(&format!("send_receive_pair/{n}")),
-            Some((k("baseline_queue_pair"), "VecDeque push+pop 32 B")), Target::Below(SEND_RECEIVE_TARGET_NS)));
+        rows.push(row(
+            &format!("kernel send+receive pair, {n} procs"),
+            "ns",
+            k(&format!("send_receive_pair/{n}")),
+            Some((k("baseline_queue_pair"), "VecDeque push+pop 32 B")),
+            Target::Below(SEND_RECEIVE_TARGET_NS),
+        ));
     }
     for n in KERNEL_SIZES {
-        rows.push(row(&format!("kernel register+kill, {n} procs"), "ns", k(&format!("register_kill/{n}")),
-            Some((k(&format!("baseline_map_insert_remove/{n}")), "BTreeMap insert+remove")), Target::None));
+        rows.push(row(
+            &format!("kernel register+kill, {n} procs"),
+            "ns",
+            k(&format!("register_kill/{n}")),
+            Some((
+                k(&format!("baseline_map_insert_remove/{n}")),
+                "BTreeMap insert+remove",
+            )),
+            Target::None,
+        ));
     }
     for n in KERNEL_SIZES {
-        rows.push(row(&format!("kernel trivial syscall (GET_PID), {n} procs"), "ns", k(&format!("trivial_syscall/{n}")),
-            Some((k(&format!("baseline_map_lookup/{n}")), "BTreeMap lookup+count")), Target::None));
+        rows.push(row(
+            &format!("kernel trivial syscall (GET_PID), {n} procs"),
+            "ns",
+            k(&format!("trivial_syscall/{n}")),
+            Some((
+                k(&format!("baseline_map_lookup/{n}")),
+                "BTreeMap lookup+count",
+            )),
+            Target::None,
+        ));
     }
     let memory_rows: [(&str, &[&str], &str); 3] = [
         ("page JS heap", &["memory", "page_js_heap_bytes"], "MiB"),
-        ("renderer private memory (page + all workers)", &["memory", "renderer_private_bytes"], "MiB"),
-        ("guest linear memory (kernel accounting)", &["memory", "guest_memory_bytes"], "MiB"),
+        (
+            "renderer private memory (page + all workers)",
+            &["memory", "renderer_private_bytes"],
+            "MiB",
+        ),
+        (
+            "guest linear memory (kernel accounting)",
+            &["memory", "guest_memory_bytes"],
+            "MiB",
+        ),
     ];
     for (name, path, unit) in memory_rows {
         let mut crowd = vec!["crowd"];
         crowd.extend_from_slice(path);
         let mut after = vec!["after_kill"];
         after.extend_from_slice(path);
-        rows.push(row(&format!("{name}, crowd vs after killing all"), unit, mb(b(&crowd)),
-            Some((mb(b(&after)), "after killing everything")), Target::None));
+        rows.push(row(
+            &format!("{name}, crowd vs after killing all"),
+            unit,
+            mb(b(&crowd)),
+            Some((mb(b(&after)), "after killing everything")),
+            Target::None,
+        ));
     }
     rows
 }
@@ -554,13 +831,25 @@ mod tests {
             baseline_label: "raw".into(),
             target,
         };
-        assert_eq!(r(30.0, 10.0, Target::RatioAtMost(2.0)).verdict(), Verdict::Miss);
-        assert_eq!(r(20.0, 10.0, Target::RatioAtMost(2.0)).verdict(), Verdict::Pass);
-        assert_eq!(r(4.0, 10.0, Target::RatioAtLeast(0.5)).verdict(), Verdict::Miss);
+        assert_eq!(
+            r(30.0, 10.0, Target::RatioAtMost(2.0)).verdict(),
+            Verdict::Miss
+        );
+        assert_eq!(
+            r(20.0, 10.0, Target::RatioAtMost(2.0)).verdict(),
+            Verdict::Pass
+        );
+        assert_eq!(
+            r(4.0, 10.0, Target::RatioAtLeast(0.5)).verdict(),
+            Verdict::Miss
+        );
         assert_eq!(r(7.9, 1.0, Target::Below(8.0)).verdict(), Verdict::Pass);
         assert_eq!(r(8.0, 1.0, Target::Below(8.0)).verdict(), Verdict::Miss);
         assert_eq!(r(8.0, 1.0, Target::None).verdict(), Verdict::Info);
-        let missing = Row { project: Err("no browser".into()), ..r(1.0, 1.0, Target::Below(2.0)) };
+        let missing = Row {
+            project: Err("no browser".into()),
+            ..r(1.0, 1.0, Target::Below(2.0))
+        };
         assert_eq!(missing.verdict(), Verdict::NotMeasured);
         assert_eq!(missing.why().as_deref(), Some("no browser"));
     }
@@ -568,13 +857,25 @@ mod tests {
     #[test]
     fn missing_figures_carry_the_reason() {
         let v = json!({ "crowd": { "error": "picker not found" }, "pingpong": { "round_trips_per_sec": 12.5 } });
-        assert_eq!(get(Ok(&v), &["crowd", "update", "median_ms"]), Err("picker not found".into()));
+        assert_eq!(
+            get(Ok(&v), &["crowd", "update", "median_ms"]),
+            Err("picker not found".into())
+        );
         assert_eq!(get(Ok(&v), &["pingpong", "round_trips_per_sec"]), Ok(12.5));
-        assert!(get(Ok(&v), &["spawn", "median_ms"]).unwrap_err().contains("spawn.median_ms"));
+        assert!(
+            get(Ok(&v), &["spawn", "median_ms"])
+                .unwrap_err()
+                .contains("spawn.median_ms")
+        );
         let e = "browser failed".to_string();
         assert_eq!(get(Err(&e), &["x"]), Err(e.clone()));
         // Every row exists even when nothing was measured.
-        let sizes = Sizes { raw_bytes: Err("no site".into()), brotli_bytes: Err("no site".into()), brotli_note: "", guests_raw_bytes: 0 };
+        let sizes = Sizes {
+            raw_bytes: Err("no site".into()),
+            brotli_bytes: Err("no site".into()),
+            brotli_note: "",
+            guests_raw_bytes: 0,
+        };
         let rows = rows(Err(&e), Err(&e), &sizes);
         assert!(rows.len() > 20);
         assert!(render_table(&rows).contains("not measured: browser failed"));

@@ -19,8 +19,7 @@ use crate::tools::{cargo, run, target_dir};
 /// What a new Debian machine needs for this test (`.ci/run` installs them): the virtual X server,
 /// Mesa's software Vulkan driver and the Vulkan loader, and the X11 libraries winit loads at run
 /// time.
-pub const APT_PACKAGES: &str =
-    "xvfb mesa-vulkan-drivers libvulkan1 libx11-6 libx11-xcb1 libxcursor1 libxi6 libxkbcommon-x11-0";
+pub const APT_PACKAGES: &str = "xvfb mesa-vulkan-drivers libvulkan1 libx11-6 libx11-xcb1 libxcursor1 libxi6 libxkbcommon-x11-0";
 
 /// The virtual screen: larger than the app's default 1280x720 window.
 const SCREEN: &str = "1600x1000x24";
@@ -45,14 +44,20 @@ pub fn run_desktop_check(root: &Path, build: bool) -> Result<PathBuf, String> {
         // Exactly the binary `cargo test --workspace` builds (nothing to do when that is fresh):
         // `cargo build -p orbital-playground` would unify dependency features differently and
         // build Bevy a second time.
-        run(cargo().current_dir(root).args(["test", "--workspace", "--no-run"]))?;
+        run(cargo()
+            .current_dir(root)
+            .args(["test", "--workspace", "--no-run"]))?;
     }
     let binary = target_dir(root).join("debug").join("orbital-playground");
     if !binary.is_file() {
-        return Err(format!("{} is missing: run `cargo test --workspace --no-run`", binary.display()));
+        return Err(format!(
+            "{} is missing: run `cargo test --workspace --no-run`",
+            binary.display()
+        ));
     }
     let artifacts = target_dir(root).join("e2e");
-    std::fs::create_dir_all(&artifacts).map_err(|e| format!("cannot create {}: {e}", artifacts.display()))?;
+    std::fs::create_dir_all(&artifacts)
+        .map_err(|e| format!("cannot create {}: {e}", artifacts.display()))?;
     let screenshot = artifacts.join("desktop.png");
     let _ = std::fs::remove_file(&screenshot);
 
@@ -64,7 +69,10 @@ pub fn run_desktop_check(root: &Path, build: bool) -> Result<PathBuf, String> {
         .env("DISPLAY", format!(":{}", server.display))
         .env_remove("WAYLAND_DISPLAY")
         .env("BEVY_ASSET_ROOT", root)
-        .env("ORBITAL_GUESTS_DIR", target_dir(root).join("guests/wasm32-unknown-unknown/release"))
+        .env(
+            "ORBITAL_GUESTS_DIR",
+            target_dir(root).join("guests/wasm32-unknown-unknown/release"),
+        )
         .env("ORBITAL_SCREENSHOT", &screenshot)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -74,7 +82,8 @@ pub fn run_desktop_check(root: &Path, build: bool) -> Result<PathBuf, String> {
         && std::env::var_os("VK_ICD_FILENAMES").is_none()
         && let Some(icd) = lavapipe_icd()
     {
-        app.env("VK_DRIVER_FILES", &icd).env("VK_ICD_FILENAMES", &icd);
+        app.env("VK_DRIVER_FILES", &icd)
+            .env("VK_ICD_FILENAMES", &icd);
     }
     let result = watch_app(app, &artifacts.join("desktop.log"));
     drop(server);
@@ -139,19 +148,22 @@ impl Progress {
     /// Which time limit has passed, if any.
     fn overdue(&self, started: Instant) -> Option<String> {
         match (self.window_at, self.boot_at, self.saved_at) {
-            (None, _, _) if started.elapsed() > WINDOW_TIMEOUT => {
-                Some(format!("no window drew a frame within {} s", WINDOW_TIMEOUT.as_secs()))
-            }
+            (None, _, _) if started.elapsed() > WINDOW_TIMEOUT => Some(format!(
+                "no window drew a frame within {} s",
+                WINDOW_TIMEOUT.as_secs()
+            )),
             (Some(_), None, _) if started.elapsed() > BOOT_TIMEOUT => Some(format!(
                 "the boot set (init 1, terminal 2, idle 3) did not run within {} s",
                 BOOT_TIMEOUT.as_secs()
             )),
-            (_, Some(at), None) if at.elapsed() > SCREENSHOT_TIMEOUT => {
-                Some(format!("no screenshot within {} s of the boot set running", SCREENSHOT_TIMEOUT.as_secs()))
-            }
-            (_, _, Some(at)) if at.elapsed() > EXIT_TIMEOUT => {
-                Some(format!("the app did not exit within {} s of its screenshot", EXIT_TIMEOUT.as_secs()))
-            }
+            (_, Some(at), None) if at.elapsed() > SCREENSHOT_TIMEOUT => Some(format!(
+                "no screenshot within {} s of the boot set running",
+                SCREENSHOT_TIMEOUT.as_secs()
+            )),
+            (_, _, Some(at)) if at.elapsed() > EXIT_TIMEOUT => Some(format!(
+                "the app did not exit within {} s of its screenshot",
+                EXIT_TIMEOUT.as_secs()
+            )),
             _ => None,
         }
     }
@@ -168,9 +180,12 @@ impl Progress {
 
 /// Runs the app until it has saved its screenshot and exited, enforcing each phase's time limit.
 fn watch_app(mut command: Command, log_path: &Path) -> Result<(), String> {
-    let mut log = File::create(log_path).map_err(|e| format!("cannot create {}: {e}", log_path.display()))?;
+    let mut log =
+        File::create(log_path).map_err(|e| format!("cannot create {}: {e}", log_path.display()))?;
     let started = Instant::now();
-    let mut child = command.spawn().map_err(|e| format!("cannot start {command:?}: {e}"))?;
+    let mut child = command
+        .spawn()
+        .map_err(|e| format!("cannot start {command:?}: {e}"))?;
     let lines = read_lines(&mut child);
     let mut progress = Progress::default();
     let failure = loop {
@@ -203,7 +218,10 @@ fn watch_app(mut command: Command, log_path: &Path) -> Result<(), String> {
     for line in &progress.tail {
         eprintln!("  | {line}");
     }
-    Err(format!("desktop: {failure} (everything the app printed: {})", log_path.display()))
+    Err(format!(
+        "desktop: {failure} (everything the app printed: {})",
+        log_path.display()
+    ))
 }
 
 /// Forwards the child's stdout and stderr, line by line, to one channel.
@@ -235,7 +253,11 @@ fn read_lines(child: &mut Child) -> Receiver<Line> {
 fn adapter_name(line: &str) -> Option<String> {
     let info = &line[line.find("AdapterInfo {")?..];
     let name = info.split("name: \"").nth(1)?.split('"').next()?;
-    let backend = info.split("backend: ").nth(1).and_then(|b| b.split([',', ' ', '}']).next()).unwrap_or("?");
+    let backend = info
+        .split("backend: ")
+        .nth(1)
+        .and_then(|b| b.split([',', ' ', '}']).next())
+        .unwrap_or("?");
     Some(format!("{name} ({backend})"))
 }
 
@@ -248,9 +270,18 @@ struct Xvfb {
 impl Xvfb {
     /// Starts Xvfb on a free display number (it picks one and writes it to `-displayfd`).
     fn start(xvfb: &Path, log_path: &Path) -> Result<Xvfb, String> {
-        let log = File::create(log_path).map_err(|e| format!("cannot create {}: {e}", log_path.display()))?;
+        let log = File::create(log_path)
+            .map_err(|e| format!("cannot create {}: {e}", log_path.display()))?;
         let child = Command::new(xvfb)
-            .args(["-displayfd", "1", "-screen", "0", SCREEN, "-nolisten", "tcp"])
+            .args([
+                "-displayfd",
+                "1",
+                "-screen",
+                "0",
+                SCREEN,
+                "-nolisten",
+                "tcp",
+            ])
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(log)
@@ -267,9 +298,14 @@ impl Xvfb {
             }
             let _ = send.send(text);
         });
-        let text = number.recv_timeout(Duration::from_secs(20)).unwrap_or_default();
+        let text = number
+            .recv_timeout(Duration::from_secs(20))
+            .unwrap_or_default();
         server.display = text.trim().parse().map_err(|_| {
-            format!("Xvfb did not start (it printed {text:?} as its display; see {})", log_path.display())
+            format!(
+                "Xvfb did not start (it printed {text:?} as its display; see {})",
+                log_path.display()
+            )
         })?;
         Ok(server)
     }
@@ -285,17 +321,32 @@ impl Drop for Xvfb {
 /// Decodes the screenshot; its width, height and number of distinct colours, or why it is blank.
 pub fn check_screenshot(path: &Path) -> Result<(u32, u32, usize), String> {
     let file = File::open(path).map_err(|e| format!("no screenshot at {}: {e}", path.display()))?;
-    let mut reader =
-        png::Decoder::new(BufReader::new(file)).read_info().map_err(|e| format!("{}: {e}", path.display()))?;
-    let mut pixels = vec![0; reader.output_buffer_size().ok_or("the screenshot is too large")?];
-    let info = reader.next_frame(&mut pixels).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut reader = png::Decoder::new(BufReader::new(file))
+        .read_info()
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut pixels = vec![
+        0;
+        reader
+            .output_buffer_size()
+            .ok_or("the screenshot is too large")?
+    ];
+    let info = reader
+        .next_frame(&mut pixels)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
     let channels = match (info.color_type, info.bit_depth) {
         (png::ColorType::Rgb, png::BitDepth::Eight) => 3,
         (png::ColorType::Rgba, png::BitDepth::Eight) => 4,
-        other => return Err(format!("{}: expected 8-bit RGB or RGBA, found {other:?}", path.display())),
+        other => {
+            return Err(format!(
+                "{}: expected 8-bit RGB or RGBA, found {other:?}",
+                path.display()
+            ));
+        }
     };
-    let colours: HashSet<&[u8]> =
-        pixels[..info.buffer_size()].chunks_exact(channels).map(|pixel| &pixel[..3]).collect();
+    let colours: HashSet<&[u8]> = pixels[..info.buffer_size()]
+        .chunks_exact(channels)
+        .map(|pixel| &pixel[..3])
+        .collect();
     if colours.len() < MIN_COLOURS {
         return Err(format!(
             "{} is blank: {}x{} with only {} distinct colour(s)",
@@ -314,7 +365,11 @@ fn lavapipe_icd() -> Option<PathBuf> {
     let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
         .ok()?
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("lvp_icd")))
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("lvp_icd"))
+        })
         .collect();
     found.sort();
     found.into_iter().next()
@@ -322,7 +377,9 @@ fn lavapipe_icd() -> Option<PathBuf> {
 
 fn find_in_path(name: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path).map(|dir| dir.join(name)).find(|p| p.is_file())
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(name))
+        .find(|p| p.is_file())
 }
 
 #[cfg(test)]
@@ -332,7 +389,10 @@ mod tests {
     #[test]
     fn the_adapter_is_read_from_bevys_log_line() {
         let line = r#"2026-01-01T00:00:00Z  INFO bevy_render::renderer: AdapterInfo { name: "llvmpipe (LLVM 15.0.6, 256 bits)", vendor: 65541, device: 0, device_type: Cpu, driver: "llvmpipe", driver_info: "Mesa 22.3.6", backend: Vulkan }"#;
-        assert_eq!(adapter_name(line).as_deref(), Some("llvmpipe (LLVM 15.0.6, 256 bits) (Vulkan)"));
+        assert_eq!(
+            adapter_name(line).as_deref(),
+            Some("llvmpipe (LLVM 15.0.6, 256 bits) (Vulkan)")
+        );
         assert_eq!(adapter_name("INFO something else"), None);
     }
 
@@ -346,7 +406,8 @@ mod tests {
                     rgb.extend_from_slice(&pixel(x, y));
                 }
             }
-            let path = std::env::temp_dir().join(format!("xtask-desktop-{name}-{}.png", std::process::id()));
+            let path = std::env::temp_dir()
+                .join(format!("xtask-desktop-{name}-{}.png", std::process::id()));
             let mut encoder = png::Encoder::new(File::create(&path).unwrap(), width, height);
             encoder.set_color(png::ColorType::Rgb);
             encoder.set_depth(png::BitDepth::Eight);
@@ -361,7 +422,11 @@ mod tests {
         let varied_result = check_screenshot(&varied);
         let _ = std::fs::remove_file(&blank);
         let _ = std::fs::remove_file(&varied);
-        assert!(blank_result.unwrap_err().contains("is blank: 40x30 with only 1 distinct colour"));
+        assert!(
+            blank_result
+                .unwrap_err()
+                .contains("is blank: 40x30 with only 1 distinct colour")
+        );
         assert_eq!(varied_result.unwrap(), (40, 30, 1200));
     }
 }

@@ -23,7 +23,9 @@ impl Profile {
         match s {
             "web-test" => Ok(Profile::WebTest),
             "release" => Ok(Profile::Release),
-            other => Err(format!("unknown profile `{other}`: use web-test or release")),
+            other => Err(format!(
+                "unknown profile `{other}`: use web-test or release"
+            )),
         }
     }
 
@@ -64,13 +66,20 @@ pub struct Report {
 
 impl Report {
     pub fn to_json(&self) -> String {
-        let steps: Vec<String> = self.steps.iter().map(|(n, s)| format!("{{\"step\":{n:?},\"secs\":{s:.1}}}")).collect();
+        let steps: Vec<String> = self
+            .steps
+            .iter()
+            .map(|(n, s)| format!("{{\"step\":{n:?},\"secs\":{s:.1}}}"))
+            .collect();
         let files: Vec<String> = self
             .files
             .iter()
             .map(|f| {
                 let br = f.brotli_bytes.map_or("null".to_string(), |b| b.to_string());
-                format!("{{\"file\":{:?},\"raw_bytes\":{},\"brotli_bytes\":{br}}}", f.name, f.raw_bytes)
+                format!(
+                    "{{\"file\":{:?},\"raw_bytes\":{},\"brotli_bytes\":{br}}}",
+                    f.name, f.raw_bytes
+                )
             })
             .collect();
         format!(
@@ -89,7 +98,12 @@ impl Report {
         }
         for f in &self.files {
             match f.brotli_bytes {
-                Some(b) => println!("  {:<28} {:>7.2} MiB raw, {:>6.2} MiB brotli", f.name, mib(f.raw_bytes), mib(b)),
+                Some(b) => println!(
+                    "  {:<28} {:>7.2} MiB raw, {:>6.2} MiB brotli",
+                    f.name,
+                    mib(f.raw_bytes),
+                    mib(b)
+                ),
                 None => println!("  {:<28} {:>7.2} MiB raw", f.name, mib(f.raw_bytes)),
             }
         }
@@ -104,7 +118,12 @@ impl Report {
                 mib(brotli)
             );
         } else {
-            println!("  {:<28} {:>7.2} MiB in {} files", "the site", mib(raw), self.files.len());
+            println!(
+                "  {:<28} {:>7.2} MiB in {} files",
+                "the site",
+                mib(raw),
+                self.files.len()
+            );
         }
         println!("{}", static_hosting_note(&self.out));
     }
@@ -142,9 +161,15 @@ pub fn zip_site(out: &Path) -> Result<(PathBuf, crate::zip::ZipReport), String> 
             continue;
         }
         let data = std::fs::read(&file).map_err(|e| format!("{}: {e}", file.display()))?;
-        let modified = std::fs::metadata(&file).and_then(|m| m.modified()).unwrap_or(std::time::SystemTime::now());
+        let modified = std::fs::metadata(&file)
+            .and_then(|m| m.modified())
+            .unwrap_or(std::time::SystemTime::now());
         let name = format!("{ZIP_FOLDER}/{}", relative(out, &file).replace('\\', "/"));
-        entries.push(crate::zip::Entry { name, data, modified });
+        entries.push(crate::zip::Entry {
+            name,
+            data,
+            modified,
+        });
     }
     let report = crate::zip::write(&path, entries)?;
     Ok((path, report))
@@ -174,10 +199,19 @@ pub fn dist(root: &Path, options: &Options) -> Result<Report, String> {
     let t = Instant::now();
     run(cargo()
         .current_dir(root)
-        .args(["build", "--profile", options.profile.name(), "--target", WASM_TARGET])
+        .args([
+            "build",
+            "--profile",
+            options.profile.name(),
+            "--target",
+            WASM_TARGET,
+        ])
         .args(["-p", "orbital-playground", "--bin", "orbital-playground"]))?;
     step("build app (cargo)", t);
-    let app_wasm = target_dir(root).join(WASM_TARGET).join(options.profile.name()).join("orbital-playground.wasm");
+    let app_wasm = target_dir(root)
+        .join(WASM_TARGET)
+        .join(options.profile.name())
+        .join("orbital-playground.wasm");
 
     let out = &options.out;
     prepare_out_dir(out)?;
@@ -199,7 +233,8 @@ pub fn dist(root: &Path, options: &Options) -> Result<Report, String> {
 
     let bg_wasm = out.join(format!("{APP}_bg.wasm"));
     check_no_command_exports(&bg_wasm)?;
-    let level = std::env::var("ORBITAL_WASM_OPT_LEVEL").unwrap_or_else(|_| DEFAULT_WASM_OPT_LEVEL.into());
+    let level =
+        std::env::var("ORBITAL_WASM_OPT_LEVEL").unwrap_or_else(|_| DEFAULT_WASM_OPT_LEVEL.into());
     if release && level != "none" {
         let t = Instant::now();
         shrink(root, &bg_wasm, &level)?;
@@ -209,15 +244,22 @@ pub fn dist(root: &Path, options: &Options) -> Result<Report, String> {
     copy_dir(&root.join("web"), out)?;
     // The guest shim as one classic script (abi.js inlined): the page fetches it once and starts
     // every worker from a Blob URL of it, with no request per worker (see src/web/host.rs).
-    let shim = bundle_worker(&read_text(&root.join("web/worker.js"))?, &read_text(&root.join("web/abi.js"))?)?;
-    std::fs::write(out.join("worker.js"), shim).map_err(|e| format!("{}: {e}", out.join("worker.js").display()))?;
+    let shim = bundle_worker(
+        &read_text(&root.join("web/worker.js"))?,
+        &read_text(&root.join("web/abi.js"))?,
+    )?;
+    std::fs::write(out.join("worker.js"), shim)
+        .map_err(|e| format!("{}: {e}", out.join("worker.js").display()))?;
     copy_dir(&root.join("assets"), &out.join("assets"))?;
     let guests_out = out.join("guests");
     std::fs::create_dir_all(&guests_out).map_err(|e| e.to_string())?;
     let mut guest_count = 0;
     for entry in read_dir(&guests_dir)? {
         if entry.extension().is_some_and(|e| e == "wasm") {
-            copy_file(&entry, &guests_out.join(entry.file_name().unwrap_or_default()))?;
+            copy_file(
+                &entry,
+                &guests_out.join(entry.file_name().unwrap_or_default()),
+            )?;
             guest_count += 1;
         }
     }
@@ -227,12 +269,29 @@ pub fn dist(root: &Path, options: &Options) -> Result<Report, String> {
 
     let t = Instant::now();
     // The test site is served from loopback only; compressing it would just slow CI down.
-    let files = if release { precompress(out, 11)? } else { sizes(out)? };
-    step(if release { "brotli (quality 11)" } else { "list files" }, t);
+    let files = if release {
+        precompress(out, 11)?
+    } else {
+        sizes(out)?
+    };
+    step(
+        if release {
+            "brotli (quality 11)"
+        } else {
+            "list files"
+        },
+        t,
+    );
 
-    let report = Report { profile: options.profile, out: out.clone(), steps, files };
+    let report = Report {
+        profile: options.profile,
+        out: out.clone(),
+        steps,
+        files,
+    };
     let report_path = target_dir(root).join(format!("dist-{}.json", options.profile.name()));
-    std::fs::write(&report_path, report.to_json()).map_err(|e| format!("{}: {e}", report_path.display()))?;
+    std::fs::write(&report_path, report.to_json())
+        .map_err(|e| format!("{}: {e}", report_path.display()))?;
     Ok(report)
 }
 
@@ -240,9 +299,15 @@ pub fn dist(root: &Path, options: &Options) -> Result<Report, String> {
 fn prepare_out_dir(out: &Path) -> Result<(), String> {
     let marker = out.join(".orbital-dist");
     if out.exists() {
-        let empty = std::fs::read_dir(out).map_err(|e| e.to_string())?.next().is_none();
+        let empty = std::fs::read_dir(out)
+            .map_err(|e| e.to_string())?
+            .next()
+            .is_none();
         if !empty && !marker.exists() {
-            return Err(format!("{} exists and was not made by `cargo xtask dist`: choose another --out", out.display()));
+            return Err(format!(
+                "{} exists and was not made by `cargo xtask dist`: choose another --out",
+                out.display()
+            ));
         }
         std::fs::remove_dir_all(out).map_err(|e| format!("cannot clear {}: {e}", out.display()))?;
     }
@@ -287,7 +352,9 @@ fn shrink(root: &Path, wasm: &Path, level: &str) -> Result<(), String> {
         npm_ci(root).ok()?;
         find_wasm_opt(root)
     }) else {
-        return Err("wasm-opt not found: run `npm ci --prefix xtask/e2e` (needs Node.js and npm)".into());
+        return Err(
+            "wasm-opt not found: run `npm ci --prefix xtask/e2e` (needs Node.js and npm)".into(),
+        );
     };
     let tmp = wasm.with_extension("opt.wasm");
     run(Command::new(&wasm_opt)
@@ -319,23 +386,33 @@ fn precompress(out: &Path, quality: i32) -> Result<Vec<FileSize>, String> {
     for path in walk(out)? {
         let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
         let raw = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-        let brotli_bytes = if matches!(ext, "wasm" | "js" | "html" | "css" | "ron" | "json") && raw.len() > 1024 {
-            let compressed = brotli_compress(&raw, quality)?;
-            let br_path = PathBuf::from(format!("{}.br", path.display()));
-            std::fs::write(&br_path, &compressed).map_err(|e| e.to_string())?;
-            Some(compressed.len() as u64)
-        } else {
-            None
-        };
-        files.push(FileSize { name: relative(out, &path), raw_bytes: raw.len() as u64, brotli_bytes });
+        let brotli_bytes =
+            if matches!(ext, "wasm" | "js" | "html" | "css" | "ron" | "json") && raw.len() > 1024 {
+                let compressed = brotli_compress(&raw, quality)?;
+                let br_path = PathBuf::from(format!("{}.br", path.display()));
+                std::fs::write(&br_path, &compressed).map_err(|e| e.to_string())?;
+                Some(compressed.len() as u64)
+            } else {
+                None
+            };
+        files.push(FileSize {
+            name: relative(out, &path),
+            raw_bytes: raw.len() as u64,
+            brotli_bytes,
+        });
     }
     Ok(files)
 }
 
 pub fn brotli_compress(data: &[u8], quality: i32) -> Result<Vec<u8>, String> {
-    let params = brotli::enc::BrotliEncoderParams { quality, lgwin: 24, ..Default::default() };
+    let params = brotli::enc::BrotliEncoderParams {
+        quality,
+        lgwin: 24,
+        ..Default::default()
+    };
     let mut compressed = Vec::new();
-    brotli::BrotliCompress(&mut &data[..], &mut compressed, &params).map_err(|e| format!("brotli: {e}"))?;
+    brotli::BrotliCompress(&mut &data[..], &mut compressed, &params)
+        .map_err(|e| format!("brotli: {e}"))?;
     Ok(compressed)
 }
 
@@ -344,13 +421,20 @@ fn sizes(out: &Path) -> Result<Vec<FileSize>, String> {
         .into_iter()
         .map(|p| {
             let raw_bytes = std::fs::metadata(&p).map_err(|e| e.to_string())?.len();
-            Ok(FileSize { name: relative(out, &p), raw_bytes, brotli_bytes: None })
+            Ok(FileSize {
+                name: relative(out, &p),
+                raw_bytes,
+                brotli_bytes: None,
+            })
         })
         .collect()
 }
 
 fn relative(base: &Path, path: &Path) -> String {
-    path.strip_prefix(base).unwrap_or(path).display().to_string()
+    path.strip_prefix(base)
+        .unwrap_or(path)
+        .display()
+        .to_string()
 }
 
 fn read_dir(dir: &Path) -> Result<Vec<PathBuf>, String> {
@@ -366,7 +450,11 @@ fn read_dir(dir: &Path) -> Result<Vec<PathBuf>, String> {
 fn walk(dir: &Path) -> Result<Vec<PathBuf>, String> {
     let mut files = Vec::new();
     for path in read_dir(dir)? {
-        if path.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with('.')) {
+        if path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.starts_with('.'))
+        {
             continue;
         }
         if path.is_dir() {
@@ -396,8 +484,13 @@ pub fn bundle_worker(worker_js: &str, abi_js: &str) -> Result<String, String> {
         if let Some(rest) = line.strip_prefix("export const ") {
             out.push_str("const ");
             out.push_str(rest);
-        } else if line.trim_start().starts_with("export ") || line.trim_start().starts_with("import ") {
-            return Err(format!("web/abi.js:{}: only `export const` can be bundled: {line}", n + 1));
+        } else if line.trim_start().starts_with("export ")
+            || line.trim_start().starts_with("import ")
+        {
+            return Err(format!(
+                "web/abi.js:{}: only `export const` can be bundled: {line}",
+                n + 1
+            ));
         } else {
             out.push_str(line);
         }
@@ -408,25 +501,35 @@ pub fn bundle_worker(worker_js: &str, abi_js: &str) -> Result<String, String> {
         let trimmed = line.trim_start();
         if trimmed.starts_with("import ") {
             if !trimmed.ends_with("from \"./abi.js\";") {
-                return Err(format!("web/worker.js:{}: the shim may import only ./abi.js: {line}", n + 1));
+                return Err(format!(
+                    "web/worker.js:{}: the shim may import only ./abi.js: {line}",
+                    n + 1
+                ));
             }
             imports += 1;
             out.push_str("// (import from ./abi.js: inlined above)");
         } else if trimmed.starts_with("export ") {
-            return Err(format!("web/worker.js:{}: the shim exports nothing: {line}", n + 1));
+            return Err(format!(
+                "web/worker.js:{}: the shim exports nothing: {line}",
+                n + 1
+            ));
         } else {
             out.push_str(line);
         }
         out.push('\n');
     }
     if imports != 1 {
-        return Err(format!("web/worker.js: expected one import from ./abi.js, found {imports}"));
+        return Err(format!(
+            "web/worker.js: expected one import from ./abi.js, found {imports}"
+        ));
     }
     Ok(out)
 }
 
 fn copy_file(from: &Path, to: &Path) -> Result<(), String> {
-    std::fs::copy(from, to).map(|_| ()).map_err(|e| format!("copy {} -> {}: {e}", from.display(), to.display()))
+    std::fs::copy(from, to)
+        .map(|_| ())
+        .map_err(|e| format!("copy {} -> {}: {e}", from.display(), to.display()))
 }
 
 fn copy_dir(from: &Path, to: &Path) -> Result<(), String> {
@@ -449,11 +552,19 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("orbital-dist-test-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let bad = dir.join("bad.wasm");
-        std::fs::write(&bad, b"\0asm\x01\0\0\0 main __wbindgen_malloc_command_export").unwrap();
+        std::fs::write(
+            &bad,
+            b"\0asm\x01\0\0\0 main __wbindgen_malloc_command_export",
+        )
+        .unwrap();
         let err = check_no_command_exports(&bad).unwrap_err();
         assert!(err.contains("__wasm_call_ctors"), "{err}");
         let good = dir.join("good.wasm");
-        std::fs::write(&good, b"\0asm\x01\0\0\0 main __wasm_call_ctors __wbindgen_malloc").unwrap();
+        std::fs::write(
+            &good,
+            b"\0asm\x01\0\0\0 main __wasm_call_ctors __wbindgen_malloc",
+        )
+        .unwrap();
         assert_eq!(check_no_command_exports(&good), Ok(()));
         std::fs::remove_dir_all(&dir).unwrap();
     }
@@ -475,22 +586,44 @@ mod tests {
         let bundle = bundle_worker(&worker, &read_text(&root.join("web/abi.js")).unwrap()).unwrap();
         for line in bundle.lines() {
             let t = line.trim_start();
-            assert!(!t.starts_with("import ") && !t.starts_with("export "), "module syntax left in the bundle: {line}");
+            assert!(
+                !t.starts_with("import ") && !t.starts_with("export "),
+                "module syntax left in the bundle: {line}"
+            );
         }
         let import = worker.lines().find(|l| l.starts_with("import ")).unwrap();
         let names = import.split('{').nth(1).unwrap().split('}').next().unwrap();
         for name in names.split(',').map(str::trim) {
-            assert!(bundle.contains(&format!("const {name} = ")), "{name} is imported by the shim but not defined in the bundle");
+            assert!(
+                bundle.contains(&format!("const {name} = ")),
+                "{name} is imported by the shim but not defined in the bundle"
+            );
         }
         assert!(bundle.contains("self.onmessage"));
     }
 
     #[test]
     fn the_worker_bundle_refuses_what_it_cannot_inline() {
-        assert!(bundle_worker("import { A } from \"./other.js\";\n", "export const A = 1;\n").is_err());
-        assert!(bundle_worker("import { A } from \"./abi.js\";\n", "export function f() {}\n").is_err());
+        assert!(
+            bundle_worker(
+                "import { A } from \"./other.js\";\n",
+                "export const A = 1;\n"
+            )
+            .is_err()
+        );
+        assert!(
+            bundle_worker(
+                "import { A } from \"./abi.js\";\n",
+                "export function f() {}\n"
+            )
+            .is_err()
+        );
         assert!(bundle_worker("const a = 1;\n", "export const A = 1;\n").is_err());
-        let ok = bundle_worker("import { A } from \"./abi.js\";\nconsole.log(A);\n", "export const A = 1;\n").unwrap();
+        let ok = bundle_worker(
+            "import { A } from \"./abi.js\";\nconsole.log(A);\n",
+            "export const A = 1;\n",
+        )
+        .unwrap();
         assert!(ok.contains("const A = 1;") && ok.contains("console.log(A);"));
     }
 
@@ -514,7 +647,10 @@ mod tests {
                     for (i, _) in line.match_indices(start) {
                         let next = line[i + start.len()..].chars().next();
                         assert!(
-                            next.is_none_or(|c| c == '/' || c == '"' || c == '\'' || c.is_whitespace()),
+                            next.is_none_or(|c| c == '/'
+                                || c == '"'
+                                || c == '\''
+                                || c.is_whitespace()),
                             "{}:{}: a root-absolute URL breaks the site under a sub-path: {line}",
                             file.display(),
                             n + 1
@@ -526,14 +662,23 @@ mod tests {
         }
         assert!(checked >= 5, "only {checked} files checked");
         let coi = read_text(&root.join("web/coi.js")).unwrap();
-        assert!(coi.contains("scope: \"./\""), "coi.js must register its worker with the page-relative scope ./");
+        assert!(
+            coi.contains("scope: \"./\""),
+            "coi.js must register its worker with the page-relative scope ./"
+        );
         let index = read_text(&root.join("web/index.html")).unwrap();
-        assert!(index.contains("<script src=\"coi.js\"></script>"), "index.html must load coi.js before the app");
+        assert!(
+            index.contains("<script src=\"coi.js\"></script>"),
+            "index.html must load coi.js before the app"
+        );
     }
 
     #[test]
     fn the_zip_goes_next_to_the_folder() {
-        assert_eq!(zip_path(Path::new("/x/target/site")), Path::new("/x/target/site.zip"));
+        assert_eq!(
+            zip_path(Path::new("/x/target/site")),
+            Path::new("/x/target/site.zip")
+        );
     }
 
     #[test]

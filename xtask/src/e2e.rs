@@ -33,30 +33,61 @@ pub fn test(root: &Path, e2e_only: bool, no_build: bool) -> Result<(), String> {
             Ok(()) => (true, String::new()),
             Err(e) => (false, e),
         };
-        stages.push(Stage { name: name.into(), passed, secs: t.elapsed().as_secs_f64(), note });
+        stages.push(Stage {
+            name: name.into(),
+            passed,
+            secs: t.elapsed().as_secs_f64(),
+            note,
+        });
     };
 
     if !e2e_only {
         // Format first: it takes a second and a failure is the quickest to fix.
         let t = Instant::now();
-        record("cargo fmt --check", t, run(cargo().current_dir(root).args(["fmt", "--all", "--check"])));
+        record(
+            "cargo fmt --check",
+            t,
+            run(cargo().current_dir(root).args(["fmt", "--all", "--check"])),
+        );
         let t = Instant::now();
         crate::guests::build(root)?;
         record("build guests", t, Ok(()));
         let t = Instant::now();
-        record("cargo test --workspace", t, run(cargo().current_dir(root).args(["test", "--workspace"])));
+        record(
+            "cargo test --workspace",
+            t,
+            run(cargo().current_dir(root).args(["test", "--workspace"])),
+        );
         // The binary `cargo test` just built, in a window under Xvfb (xtask/src/desktop.rs).
         let t = Instant::now();
-        record("desktop window (Xvfb)", t, crate::desktop::run_desktop_check(root, false).map(|_| ()));
+        record(
+            "desktop window (Xvfb)",
+            t,
+            crate::desktop::run_desktop_check(root, false).map(|_| ()),
+        );
         let t = Instant::now();
-        let clippy = ["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"];
-        record("cargo clippy --workspace -- -D warnings", t, run(cargo().current_dir(root).args(clippy)));
+        let clippy = [
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ];
+        record(
+            "cargo clippy --workspace -- -D warnings",
+            t,
+            run(cargo().current_dir(root).args(clippy)),
+        );
     }
 
     let site = Profile::WebTest.default_out(root);
     if !no_build {
         let t = Instant::now();
-        let options = dist::Options { profile: Profile::WebTest, out: site.clone() };
+        let options = dist::Options {
+            profile: Profile::WebTest,
+            out: site.clone(),
+        };
         dist::dist(root, &options)?.print();
         record("dist (web-test)", t, Ok(()));
     }
@@ -71,21 +102,36 @@ pub fn test(root: &Path, e2e_only: bool, no_build: bool) -> Result<(), String> {
     let wasi_dir = crate::guests::build_wasi_programs(root)?;
     let scripts = test_scripts(root)?;
     if scripts.is_empty() {
-        return Err(format!("no *.test.mjs scripts in {}", e2e_dir(root).display()));
+        return Err(format!(
+            "no *.test.mjs scripts in {}",
+            e2e_dir(root).display()
+        ));
     }
     for script in &scripts {
-        let name = format!("e2e {}", script.file_name().unwrap_or_default().to_string_lossy());
+        let name = format!(
+            "e2e {}",
+            script.file_name().unwrap_or_default().to_string_lossy()
+        );
         println!("\n=== {name}");
         let t = Instant::now();
-        let result = run_node(root, script, &server.url(), &artifacts, &[
-            ("ORBITAL_SITE", site.display().to_string()),
-            ("ORBITAL_WASI_DIR", wasi_dir.display().to_string()),
-        ]);
+        let result = run_node(
+            root,
+            script,
+            &server.url(),
+            &artifacts,
+            &[
+                ("ORBITAL_SITE", site.display().to_string()),
+                ("ORBITAL_WASI_DIR", wasi_dir.display().to_string()),
+            ],
+        );
         record(&name, t, result);
     }
     server.stop();
 
-    println!("\n=== cargo xtask test summary ({:.0} s)", started.elapsed().as_secs_f64());
+    println!(
+        "\n=== cargo xtask test summary ({:.0} s)",
+        started.elapsed().as_secs_f64()
+    );
     for s in &stages {
         let mark = if s.passed { "ok  " } else { "FAIL" };
         println!("  {mark} {:<40} {:>7.1} s  {}", s.name, s.secs, s.note);
@@ -93,7 +139,11 @@ pub fn test(root: &Path, e2e_only: bool, no_build: bool) -> Result<(), String> {
     let failed = stages.iter().filter(|s| !s.passed).count();
     let passed = stages.len() - failed;
     println!("xtask: {passed} passed, {failed} failed");
-    if failed > 0 { Err(format!("{failed} test stage(s) failed")) } else { Ok(()) }
+    if failed > 0 {
+        Err(format!("{failed} test stage(s) failed"))
+    } else {
+        Ok(())
+    }
 }
 
 fn test_scripts(root: &Path) -> Result<Vec<PathBuf>, String> {
@@ -101,14 +151,24 @@ fn test_scripts(root: &Path) -> Result<Vec<PathBuf>, String> {
     let mut scripts: Vec<PathBuf> = std::fs::read_dir(&dir)
         .map_err(|e| format!("cannot read {}: {e}", dir.display()))?
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.ends_with(".test.mjs")))
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.ends_with(".test.mjs"))
+        })
         .collect();
     scripts.sort();
     Ok(scripts)
 }
 
 /// Runs one Node.js script against the served site, killing it after `SCRIPT_TIMEOUT`.
-pub fn run_node(root: &Path, script: &Path, url: &str, artifacts: &Path, env: &[(&str, String)]) -> Result<(), String> {
+pub fn run_node(
+    root: &Path,
+    script: &Path,
+    url: &str,
+    artifacts: &Path,
+    env: &[(&str, String)],
+) -> Result<(), String> {
     let mut command = Command::new("node");
     command
         .arg(script)
@@ -119,11 +179,17 @@ pub fn run_node(root: &Path, script: &Path, url: &str, artifacts: &Path, env: &[
     for (key, value) in env {
         command.env(key, value);
     }
-    let mut child = command.spawn().map_err(|e| format!("cannot run node ({e}): install Node.js >= 18"))?;
+    let mut child = command
+        .spawn()
+        .map_err(|e| format!("cannot run node ({e}): install Node.js >= 18"))?;
     let started = Instant::now();
     loop {
         if let Some(status) = child.try_wait().map_err(|e| e.to_string())? {
-            return if status.success() { Ok(()) } else { Err(format!("exited with {status}")) };
+            return if status.success() {
+                Ok(())
+            } else {
+                Err(format!("exited with {status}"))
+            };
         }
         if started.elapsed() > SCRIPT_TIMEOUT {
             let _ = child.kill();
@@ -137,7 +203,14 @@ pub fn run_node(root: &Path, script: &Path, url: &str, artifacts: &Path, env: &[
 pub fn bench(root: &Path, profile: Profile, no_build: bool) -> Result<(), String> {
     let site = profile.default_out(root);
     if !no_build {
-        dist::dist(root, &dist::Options { profile, out: site.clone() })?.print();
+        dist::dist(
+            root,
+            &dist::Options {
+                profile,
+                out: site.clone(),
+            },
+        )?
+        .print();
     }
     ensure_node_modules(root)?;
     let server = serve::start(&site, "127.0.0.1:0")?;

@@ -91,29 +91,50 @@ pub fn check_module(wasm: &[u8]) -> Result<(), String> {
                 }
                 match maximum_pages {
                     Some(max) if max <= 1024 => has_memory = true,
-                    _ => return Err(format!("{what}: maximum must be at most 1024 pages (64 MiB)")),
+                    _ => {
+                        return Err(format!(
+                            "{what}: maximum must be at most 1024 pages (64 MiB)"
+                        ));
+                    }
                 }
             }
             ImportKind::Function { type_index } => {
-                let Some(&(_, params, results)) = HOST_FUNCTIONS.iter().find(|f| f.0 == import.name) else {
-                    return Err(format!("{what}: not a host function (allowed: {})", allowed_names()));
+                let Some(&(_, params, results)) =
+                    HOST_FUNCTIONS.iter().find(|f| f.0 == import.name)
+                else {
+                    return Err(format!(
+                        "{what}: not a host function (allowed: {})",
+                        allowed_names()
+                    ));
                 };
-                let ty = module.types.get(type_index as usize).ok_or(format!("{what}: bad type index"))?;
+                let ty = module
+                    .types
+                    .get(type_index as usize)
+                    .ok_or(format!("{what}: bad type index"))?;
                 let i32s = |v: &[u8], n: usize| v.len() == n && v.iter().all(|&t| t == 0x7f);
                 if !i32s(&ty.0, params) || !i32s(&ty.1, results) {
-                    return Err(format!("{what}: wrong signature (expected {params} i32 -> {results} i32)"));
+                    return Err(format!(
+                        "{what}: wrong signature (expected {params} i32 -> {results} i32)"
+                    ));
                 }
             }
-            ImportKind::Other(kind) => return Err(format!("{what}: unsupported import kind {kind}")),
+            ImportKind::Other(kind) => {
+                return Err(format!("{what}: unsupported import kind {kind}"));
+            }
         }
     }
     if !has_memory {
-        return Err("the module must import its memory as env.memory (link with --import-memory)".into());
+        return Err(
+            "the module must import its memory as env.memory (link with --import-memory)".into(),
+        );
     }
     if module.exported_memory {
         return Err("the module exports its own memory; it must import env.memory".into());
     }
-    let start = module.exported_funcs.iter().find(|(name, _)| name == "_start");
+    let start = module
+        .exported_funcs
+        .iter()
+        .find(|(name, _)| name == "_start");
     let Some(&(_, func_index)) = start else {
         return Err("no `_start` export".into());
     };
@@ -125,7 +146,11 @@ pub fn check_module(wasm: &[u8]) -> Result<(), String> {
 }
 
 fn allowed_names() -> String {
-    HOST_FUNCTIONS.iter().map(|f| f.0).collect::<Vec<_>>().join(", ")
+    HOST_FUNCTIONS
+        .iter()
+        .map(|f| f.0)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The parts of a module the check needs.
@@ -151,8 +176,11 @@ impl Module {
             })
             .collect();
         let index = func_index as usize;
-        let type_index =
-            if index < imported.len() { imported[index] } else { *self.defined_funcs.get(index - imported.len())? };
+        let type_index = if index < imported.len() {
+            imported[index]
+        } else {
+            *self.defined_funcs.get(index - imported.len())?
+        };
         self.types.get(type_index as usize)
     }
 }
@@ -198,7 +226,11 @@ impl<'a> Reader<'a> {
     }
 
     fn take(&mut self, n: usize) -> Result<&'a [u8], String> {
-        let end = self.pos.checked_add(n).filter(|&e| e <= self.bytes.len()).ok_or("unexpected end of module")?;
+        let end = self
+            .pos
+            .checked_add(n)
+            .filter(|&e| e <= self.bytes.len())
+            .ok_or("unexpected end of module")?;
         let s = &self.bytes[self.pos..end];
         self.pos = end;
         Ok(s)
@@ -212,7 +244,11 @@ impl<'a> Reader<'a> {
     fn limits(&mut self) -> Result<Option<u64>, String> {
         let flags = self.byte()?;
         self.leb()?;
-        Ok(if flags & 1 != 0 { Some(self.leb()?) } else { None })
+        Ok(if flags & 1 != 0 {
+            Some(self.leb()?)
+        } else {
+            None
+        })
     }
 }
 
@@ -221,11 +257,17 @@ fn parse_module(wasm: &[u8]) -> Result<Module, String> {
         return Err("not a WebAssembly 1.0 module".into());
     }
     let mut m = Module::default();
-    let mut r = Reader { bytes: wasm, pos: 8 };
+    let mut r = Reader {
+        bytes: wasm,
+        pos: 8,
+    };
     while r.pos < wasm.len() {
         let id = r.byte()?;
         let size = r.u32()? as usize;
-        let mut s = Reader { bytes: r.take(size)?, pos: 0 };
+        let mut s = Reader {
+            bytes: r.take(size)?,
+            pos: 0,
+        };
         match id {
             1 => {
                 for _ in 0..s.u32()? {
@@ -243,8 +285,12 @@ fn parse_module(wasm: &[u8]) -> Result<Module, String> {
                     let module = s.name()?;
                     let name = s.name()?;
                     let kind = match s.byte()? {
-                        0 => ImportKind::Function { type_index: s.u32()? },
-                        2 => ImportKind::Memory { maximum_pages: s.limits()? },
+                        0 => ImportKind::Function {
+                            type_index: s.u32()?,
+                        },
+                        2 => ImportKind::Memory {
+                            maximum_pages: s.limits()?,
+                        },
                         other => ImportKind::Other(other),
                     };
                     m.imports.push(Import { module, name, kind });
@@ -286,7 +332,12 @@ mod tests {
             w.extend(body);
         };
         // type 0: () -> (); type 1: (i32 x4) -> i32; type 2: (i32) -> ()
-        section(1, vec![3, 0x60, 0, 0, 0x60, 4, 0x7f, 0x7f, 0x7f, 0x7f, 1, 0x7f, 0x60, 1, 0x7f, 0]);
+        section(
+            1,
+            vec![
+                3, 0x60, 0, 0, 0x60, 4, 0x7f, 0x7f, 0x7f, 0x7f, 1, 0x7f, 0x60, 1, 0x7f, 0,
+            ],
+        );
         let mut body = vec![imports.len() as u8];
         for &(module, name, kind, index) in imports {
             body.push(module.len() as u8);
@@ -320,7 +371,11 @@ mod tests {
         let wasm = module(&[MEMORY, ("wasi_snapshot_preview1", "fd_write", 0, 1)], 0);
         assert!(check_module(&wasm).unwrap_err().contains("only from `env`"));
         let wasm = module(&[MEMORY, ("env", "abort", 0, 0)], 0);
-        assert!(check_module(&wasm).unwrap_err().contains("not a host function"));
+        assert!(
+            check_module(&wasm)
+                .unwrap_err()
+                .contains("not a host function")
+        );
     }
 
     #[test]
@@ -336,7 +391,11 @@ mod tests {
     #[test]
     fn start_must_be_unit() {
         let wasm = module(&[MEMORY], 2);
-        assert!(check_module(&wasm).unwrap_err().contains("take and return nothing"));
+        assert!(
+            check_module(&wasm)
+                .unwrap_err()
+                .contains("take and return nothing")
+        );
         assert!(check_module(b"\0asm\x02\0\0\0").is_err());
     }
 }
@@ -358,14 +417,22 @@ pub fn build_wasi_programs(root: &Path) -> Result<PathBuf, String> {
         .collect();
     names.sort();
     for source in names {
-        let stem = source.file_stem().unwrap_or_default().to_string_lossy().to_string();
+        let stem = source
+            .file_stem()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .to_string();
         let output = out.join(format!("{stem}.wasm"));
         let run = std::process::Command::new("clang")
             .args(["--target=wasm32-wasi", "-O2", "-o"])
             .arg(&output)
             .arg(&source)
             .output()
-            .map_err(|e| format!("cannot run clang ({e}): install Debian's WASI C toolchain: {WASI_APT_PACKAGES}"))?;
+            .map_err(|e| {
+                format!(
+                    "cannot run clang ({e}): install Debian's WASI C toolchain: {WASI_APT_PACKAGES}"
+                )
+            })?;
         if !run.status.success() {
             return Err(format!(
                 "clang --target=wasm32-wasi failed for {}:\n{}\n(is the toolchain complete? {WASI_APT_PACKAGES})",
@@ -374,7 +441,10 @@ pub fn build_wasi_programs(root: &Path) -> Result<PathBuf, String> {
             ));
         }
         let size = std::fs::metadata(&output).map_err(|e| e.to_string())?.len();
-        println!("  {:<16} {size:>7} bytes (C, clang -O2)", format!("{stem}.wasm"));
+        println!(
+            "  {:<16} {size:>7} bytes (C, clang -O2)",
+            format!("{stem}.wasm")
+        );
     }
     Ok(out)
 }

@@ -69,14 +69,32 @@ fn run_command(args: &[String]) -> Result<(), String> {
         }
         "abi-js" => {
             let changed = abi_js::write(&root)?;
-            println!("{} {}", abi_js::path(&root).display(), if changed { "written" } else { "already up to date" });
+            println!(
+                "{} {}",
+                abi_js::path(&root).display(),
+                if changed {
+                    "written"
+                } else {
+                    "already up to date"
+                }
+            );
         }
         "dist" => {
             let profile = flags.profile(dist::Profile::Release)?;
-            let out = flags.take_value("--out")?.map(PathBuf::from).unwrap_or_else(|| profile.default_out(&root));
+            let out = flags
+                .take_value("--out")?
+                .map(PathBuf::from)
+                .unwrap_or_else(|| profile.default_out(&root));
             let zip = flags.take_switch("--zip");
             flags.finish()?;
-            dist::dist(&root, &dist::Options { profile, out: out.clone() })?.print();
+            dist::dist(
+                &root,
+                &dist::Options {
+                    profile,
+                    out: out.clone(),
+                },
+            )?
+            .print();
             if zip {
                 let started = std::time::Instant::now();
                 let (path, report) = dist::zip_site(&out)?;
@@ -96,13 +114,26 @@ fn run_command(args: &[String]) -> Result<(), String> {
             let profile = flags.profile(dist::Profile::Release)?;
             let port = flags.take_value("--port")?.unwrap_or_else(|| "8000".into());
             let no_build = flags.take_switch("--no-build");
-            let out = flags.take_value("--out")?.map(PathBuf::from).unwrap_or_else(|| profile.default_out(&root));
+            let out = flags
+                .take_value("--out")?
+                .map(PathBuf::from)
+                .unwrap_or_else(|| profile.default_out(&root));
             flags.finish()?;
             if !no_build {
-                dist::dist(&root, &dist::Options { profile, out: out.clone() })?.print();
+                dist::dist(
+                    &root,
+                    &dist::Options {
+                        profile,
+                        out: out.clone(),
+                    },
+                )?
+                .print();
             }
             let server = serve::start(&out, &format!("127.0.0.1:{port}"))?;
-            println!("Orbital Playground is served at {}  (Ctrl-C to stop)", server.url());
+            println!(
+                "Orbital Playground is served at {}  (Ctrl-C to stop)",
+                server.url()
+            );
             loop {
                 std::thread::park();
             }
@@ -125,7 +156,10 @@ fn run_command(args: &[String]) -> Result<(), String> {
             e2e::bench(&root, profile, no_build)?;
         }
         "bench" => {
-            let profile = flags.take_value("--profile")?.map(|p| dist::Profile::parse(&p)).transpose()?;
+            let profile = flags
+                .take_value("--profile")?
+                .map(|p| dist::Profile::parse(&p))
+                .transpose()?;
             let site = flags.take_value("--site")?.map(PathBuf::from);
             let options = bench::Options {
                 profile,
@@ -159,7 +193,9 @@ impl Flags {
     }
 
     fn take_value(&mut self, name: &str) -> Result<Option<String>, String> {
-        let Some(i) = self.0.iter().position(|a| a == name) else { return Ok(None) };
+        let Some(i) = self.0.iter().position(|a| a == name) else {
+            return Ok(None);
+        };
         if i + 1 >= self.0.len() {
             return Err(format!("{name} needs a value"));
         }
@@ -169,10 +205,18 @@ impl Flags {
     }
 
     fn profile(&mut self, default: dist::Profile) -> Result<dist::Profile, String> {
-        self.take_value("--profile")?.map_or(Ok(default), |p| dist::Profile::parse(&p))
+        self.take_value("--profile")?
+            .map_or(Ok(default), |p| dist::Profile::parse(&p))
     }
 
     fn finish(self) -> Result<(), String> {
-        if self.0.is_empty() { Ok(()) } else { Err(format!("unexpected arguments: {}\n{USAGE}", self.0.join(" "))) }
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(format!(
+                "unexpected arguments: {}\n{USAGE}",
+                self.0.join(" ")
+            ))
+        }
     }
 }

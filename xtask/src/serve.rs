@@ -54,9 +54,12 @@ impl Server {
 
 /// Starts serving `site` on `addr` (port 0 = any free port) in background threads.
 pub fn start(site: &Path, addr: &str) -> Result<Server, String> {
-    let site = site
-        .canonicalize()
-        .map_err(|e| format!("cannot serve {}: {e} (build it first with `cargo xtask dist`)", site.display()))?;
+    let site = site.canonicalize().map_err(|e| {
+        format!(
+            "cannot serve {}: {e} (build it first with `cargo xtask dist`)",
+            site.display()
+        )
+    })?;
     let listener = TcpListener::bind(addr).map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     let local = listener.local_addr().map_err(|e| e.to_string())?;
     let stop = Arc::new(AtomicBool::new(false));
@@ -117,7 +120,9 @@ fn read_request(reader: &mut BufReader<TcpStream>) -> std::io::Result<Option<Req
         if let Some((name, value)) = header.split_once(':') {
             let value = value.trim();
             match name.trim().to_ascii_lowercase().as_str() {
-                "accept-encoding" => accepts_brotli = value.split(',').any(|v| v.trim().starts_with("br")),
+                "accept-encoding" => {
+                    accepts_brotli = value.split(',').any(|v| v.trim().starts_with("br"))
+                }
                 "connection" => keep_alive = !value.eq_ignore_ascii_case("close"),
                 "content-length" => content_length = value.parse().unwrap_or(0),
                 _ => {}
@@ -126,10 +131,18 @@ fn read_request(reader: &mut BufReader<TcpStream>) -> std::io::Result<Option<Req
     }
     // Only GET and HEAD are served; skip any body so the connection stays in sync.
     if content_length > 0 {
-        std::io::copy(&mut reader.by_ref().take(content_length as u64), &mut std::io::sink())?;
+        std::io::copy(
+            &mut reader.by_ref().take(content_length as u64),
+            &mut std::io::sink(),
+        )?;
     }
     let path = target.split(['?', '#']).next().unwrap_or("/").to_string();
-    Ok(Some(Request { method, path, accepts_brotli, keep_alive }))
+    Ok(Some(Request {
+        method,
+        path,
+        accepts_brotli,
+        keep_alive,
+    }))
 }
 
 fn handle_connection(stream: TcpStream, site: &Path) -> std::io::Result<()> {
@@ -181,10 +194,22 @@ fn percent_decode(s: &str) -> Option<String> {
 
 fn respond(out: &mut TcpStream, site: &Path, request: &Request) -> std::io::Result<()> {
     if request.method != "GET" && request.method != "HEAD" {
-        return respond_text(out, 405, "Method Not Allowed", "only GET and HEAD are served\n", request);
+        return respond_text(
+            out,
+            405,
+            "Method Not Allowed",
+            "only GET and HEAD are served\n",
+            request,
+        );
     }
     let Some(path) = resolve(site, &request.path) else {
-        return respond_text(out, 404, "Not Found", &format!("not found: {}\n", request.path), request);
+        return respond_text(
+            out,
+            404,
+            "Not Found",
+            &format!("not found: {}\n", request.path),
+            request,
+        );
     };
     let compressed = PathBuf::from(format!("{}.br", path.display()));
     let (body_path, encoding) = if request.accepts_brotli && compressed.is_file() {
@@ -209,7 +234,13 @@ fn respond(out: &mut TcpStream, site: &Path, request: &Request) -> std::io::Resu
     out.flush()
 }
 
-fn respond_text(out: &mut TcpStream, code: u16, reason: &str, body: &str, request: &Request) -> std::io::Result<()> {
+fn respond_text(
+    out: &mut TcpStream,
+    code: u16,
+    reason: &str,
+    body: &str,
+    request: &Request,
+) -> std::io::Result<()> {
     let mut head = format!(
         "HTTP/1.1 {code} {reason}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: {}\r\n",
         body.len()
@@ -226,7 +257,11 @@ fn finish_head(head: &mut String, request: &Request) {
     for (name, value) in ISOLATION_HEADERS {
         head.push_str(&format!("{name}: {value}\r\n"));
     }
-    head.push_str(if request.keep_alive { "Connection: keep-alive\r\n\r\n" } else { "Connection: close\r\n\r\n" });
+    head.push_str(if request.keep_alive {
+        "Connection: keep-alive\r\n\r\n"
+    } else {
+        "Connection: close\r\n\r\n"
+    });
 }
 
 #[cfg(test)]
@@ -235,7 +270,11 @@ mod tests {
 
     fn get(addr: SocketAddr, path: &str, extra: &str) -> String {
         let mut s = TcpStream::connect(addr).unwrap();
-        write!(s, "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n{extra}\r\n").unwrap();
+        write!(
+            s,
+            "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n{extra}\r\n"
+        )
+        .unwrap();
         let mut buf = Vec::new();
         s.read_to_end(&mut buf).unwrap();
         String::from_utf8_lossy(&buf).into_owned()
@@ -263,13 +302,25 @@ mod tests {
         assert!(worker.contains("Cross-Origin-Embedder-Policy: require-corp"));
 
         let raw = get(server.addr, "/sub/a.wasm", "");
-        assert!(raw.contains("Content-Type: application/wasm") && raw.ends_with("raw"), "{raw}");
-        let br = get(server.addr, "/sub/a.wasm", "Accept-Encoding: gzip, deflate, br\r\n");
-        assert!(br.contains("Content-Encoding: br") && br.ends_with("compressed"), "{br}");
+        assert!(
+            raw.contains("Content-Type: application/wasm") && raw.ends_with("raw"),
+            "{raw}"
+        );
+        let br = get(
+            server.addr,
+            "/sub/a.wasm",
+            "Accept-Encoding: gzip, deflate, br\r\n",
+        );
+        assert!(
+            br.contains("Content-Encoding: br") && br.ends_with("compressed"),
+            "{br}"
+        );
         assert!(br.contains("Content-Type: application/wasm"));
 
         let missing = get(server.addr, "/nope.js", "");
-        assert!(missing.starts_with("HTTP/1.1 404") && missing.contains("Cross-Origin-Embedder-Policy"));
+        assert!(
+            missing.starts_with("HTTP/1.1 404") && missing.contains("Cross-Origin-Embedder-Policy")
+        );
         let escape = get(server.addr, "/../xtask-serve-secret", "");
         assert!(escape.starts_with("HTTP/1.1 404"), "{escape}");
         let escape = get(server.addr, "/%2e%2e/xtask-serve-secret", "");

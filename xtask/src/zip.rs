@@ -44,14 +44,18 @@ pub fn write(path: &Path, entries: impl IntoIterator<Item = Entry>) -> Result<Zi
     for entry in entries {
         let crc = crc32fast::hash(&entry.data);
         let deflated = deflate(&entry.data)?;
-        let (method, body) =
-            if deflated.len() < entry.data.len() { (METHOD_DEFLATE, &deflated[..]) } else { (METHOD_STORE, &entry.data[..]) };
+        let (method, body) = if deflated.len() < entry.data.len() {
+            (METHOD_DEFLATE, &deflated[..])
+        } else {
+            (METHOD_STORE, &entry.data[..])
+        };
         let (time, date) = dos_date_time(entry.modified);
         let name = entry.name.as_bytes();
         let offset = u32_field(out.len() as u64, "the archive")?;
         let compressed = u32_field(body.len() as u64, &entry.name)?;
         let size = u32_field(entry.data.len() as u64, &entry.name)?;
-        let name_len = u16::try_from(name.len()).map_err(|_| format!("{}: name too long for a zip", entry.name))?;
+        let name_len = u16::try_from(name.len())
+            .map_err(|_| format!("{}: name too long for a zip", entry.name))?;
 
         // Local file header, then the data.
         put32(&mut out, 0x0403_4b50);
@@ -68,7 +72,14 @@ pub fn write(path: &Path, entries: impl IntoIterator<Item = Entry>) -> Result<Zi
 
         // Its central directory record.
         put32(&mut central, 0x0201_4b50);
-        for v in [VERSION_MADE_BY, VERSION_NEEDED, FLAG_UTF8, method, time, date] {
+        for v in [
+            VERSION_MADE_BY,
+            VERSION_NEEDED,
+            FLAG_UTF8,
+            method,
+            time,
+            date,
+        ] {
             put16(&mut central, v);
         }
         for v in [crc, compressed, size] {
@@ -84,7 +95,8 @@ pub fn write(path: &Path, entries: impl IntoIterator<Item = Entry>) -> Result<Zi
         count += 1;
         raw_bytes += entry.data.len() as u64;
     }
-    let entries = u16::try_from(count).map_err(|_| format!("{count} files: too many for a zip without zip64"))?;
+    let entries = u16::try_from(count)
+        .map_err(|_| format!("{count} files: too many for a zip without zip64"))?;
     let central_offset = u32_field(out.len() as u64, "the archive")?;
     let central_size = u32_field(central.len() as u64, "the central directory")?;
     out.extend_from_slice(&central);
@@ -98,17 +110,24 @@ pub fn write(path: &Path, entries: impl IntoIterator<Item = Entry>) -> Result<Zi
     put16(&mut out, 0);
 
     std::fs::write(path, &out).map_err(|e| format!("{}: {e}", path.display()))?;
-    Ok(ZipReport { files: count, raw_bytes, zip_bytes: out.len() as u64 })
+    Ok(ZipReport {
+        files: count,
+        raw_bytes,
+        zip_bytes: out.len() as u64,
+    })
 }
 
 fn deflate(data: &[u8]) -> Result<Vec<u8>, String> {
     let mut encoder = DeflateEncoder::new(Vec::with_capacity(data.len() / 3), Compression::best());
-    encoder.write_all(data).map_err(|e| format!("deflate: {e}"))?;
+    encoder
+        .write_all(data)
+        .map_err(|e| format!("deflate: {e}"))?;
     encoder.finish().map_err(|e| format!("deflate: {e}"))
 }
 
 fn u32_field(value: u64, what: &str) -> Result<u32, String> {
-    u32::try_from(value).map_err(|_| format!("{what} is over 4 GiB: too large for a zip without zip64"))
+    u32::try_from(value)
+        .map_err(|_| format!("{what} is over 4 GiB: too large for a zip without zip64"))
 }
 
 fn put16(out: &mut Vec<u8>, v: u16) {
@@ -177,13 +196,16 @@ mod tests {
             let local = u32_at(zip, at + 42) as usize;
             let name = String::from_utf8(zip[at + 46..at + 46 + name_len].to_vec()).unwrap();
             assert_eq!(u32_at(zip, local), 0x0403_4b50, "local header of {name}");
-            let data_at = local + 30 + u16_at(zip, local + 26) as usize + u16_at(zip, local + 28) as usize;
+            let data_at =
+                local + 30 + u16_at(zip, local + 26) as usize + u16_at(zip, local + 28) as usize;
             let body = &zip[data_at..data_at + compressed];
             let data = match method {
                 METHOD_STORE => body.to_vec(),
                 METHOD_DEFLATE => {
                     let mut d = Vec::new();
-                    flate2::read::DeflateDecoder::new(body).read_to_end(&mut d).unwrap();
+                    flate2::read::DeflateDecoder::new(body)
+                        .read_to_end(&mut d)
+                        .unwrap();
                     d
                 }
                 m => panic!("method {m}"),
@@ -200,14 +222,28 @@ mod tests {
     fn an_archive_reads_back_deflated_and_stored() {
         let path = std::env::temp_dir().join(format!("xtask-zip-test-{}.zip", std::process::id()));
         let text = b"orbital playground ".repeat(500);
-        let noise: Vec<u8> = (0..2000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+        let noise: Vec<u8> = (0..2000u32)
+            .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+            .collect();
         let now = SystemTime::now();
         let report = write(
             &path,
             [
-                Entry { name: "site/index.html".into(), data: text.clone(), modified: now },
-                Entry { name: "site/guests/noise.bin".into(), data: noise.clone(), modified: now },
-                Entry { name: "site/empty".into(), data: Vec::new(), modified: now },
+                Entry {
+                    name: "site/index.html".into(),
+                    data: text.clone(),
+                    modified: now,
+                },
+                Entry {
+                    name: "site/guests/noise.bin".into(),
+                    data: noise.clone(),
+                    modified: now,
+                },
+                Entry {
+                    name: "site/empty".into(),
+                    data: Vec::new(),
+                    modified: now,
+                },
             ],
         )
         .unwrap();

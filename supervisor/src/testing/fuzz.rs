@@ -11,7 +11,10 @@ use proptest::test_runner::{Config, TestRunner};
 pub const CI_CASES: u32 = 3_000;
 
 pub fn cases() -> u32 {
-    if let Some(n) = std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()) {
+    if let Some(n) = std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
         return n;
     }
     match std::env::var("ORBITAL_FUZZ").as_deref() {
@@ -21,7 +24,11 @@ pub fn cases() -> u32 {
 }
 
 pub fn runner() -> TestRunner {
-    TestRunner::new(Config { cases: cases(), failure_persistence: None, ..Config::default() })
+    TestRunner::new(Config {
+        cases: cases(),
+        failure_persistence: None,
+        ..Config::default()
+    })
 }
 
 thread_local! {
@@ -32,14 +39,17 @@ pub fn executed(n: u64) {
     EXECUTIONS.with(|e| *e.borrow_mut() += n);
 }
 
-pub fn finish(name: &str, unit: &str, result: Result<(), proptest::test_runner::TestError<impl std::fmt::Debug>>) {
+pub fn finish(
+    name: &str,
+    unit: &str,
+    result: Result<(), proptest::test_runner::TestError<impl std::fmt::Debug>>,
+) {
     let n = EXECUTIONS.with(|e| std::mem::take(&mut *e.borrow_mut()));
     println!("{name}: {} cases, {n} {unit}", cases());
     if let Err(e) = result {
         panic!("{e}");
     }
 }
-
 
 /// Fails the current proptest case with a message unless `cond` holds.
 #[macro_export]
@@ -58,10 +68,52 @@ pub fn take_executions() -> u64 {
 
 /// Pieces that make RON mutations likely to reach deep into the parser and the validation.
 pub const TOKENS: &[&str] = &[
-    "(", ")", "[", "]", ",", ":", "\"", "name", "module", "programs", "connects", "provides", "service", "rights", "\"W\"",
-    "\"Q\"", "true", "false", "required", "exclusive", "count", "processes", "program", "time", "Slow(0)", "Slow(4)",
-    "Paused", "position", "(1.0, -2.5)", "4294967296", "-1", "1e309", "\"\\u{0}\"", "//", "/*", "\n", "r#\"", "Some(", "None",
-    "\"idle.wasm\"", "\"../x.wasm\"", "\"a.b\"", "\u{fffd}", "\u{202e}", "title", "description",
+    "(",
+    ")",
+    "[",
+    "]",
+    ",",
+    ":",
+    "\"",
+    "name",
+    "module",
+    "programs",
+    "connects",
+    "provides",
+    "service",
+    "rights",
+    "\"W\"",
+    "\"Q\"",
+    "true",
+    "false",
+    "required",
+    "exclusive",
+    "count",
+    "processes",
+    "program",
+    "time",
+    "Slow(0)",
+    "Slow(4)",
+    "Paused",
+    "position",
+    "(1.0, -2.5)",
+    "4294967296",
+    "-1",
+    "1e309",
+    "\"\\u{0}\"",
+    "//",
+    "/*",
+    "\n",
+    "r#\"",
+    "Some(",
+    "None",
+    "\"idle.wasm\"",
+    "\"../x.wasm\"",
+    "\"a.b\"",
+    "\u{fffd}",
+    "\u{202e}",
+    "title",
+    "description",
 ];
 
 #[derive(Clone, Debug)]
@@ -79,7 +131,8 @@ pub fn mutation() -> impl Strategy<Value = Mutation> {
     prop_oneof![
         (pos, 1usize..12).prop_map(|(at, len)| Mutation::Delete { at, len }),
         (pos, 0..TOKENS.len()).prop_map(|(at, token)| Mutation::Insert { at, token }),
-        (pos, prop::collection::vec(any::<u8>(), 1..6)).prop_map(|(at, bytes)| Mutation::InsertBytes { at, bytes }),
+        (pos, prop::collection::vec(any::<u8>(), 1..6))
+            .prop_map(|(at, bytes)| Mutation::InsertBytes { at, bytes }),
         (pos, any::<u8>()).prop_map(|(at, byte)| Mutation::Replace { at, byte }),
         (pos, 1usize..40, pos).prop_map(|(at, len, to)| Mutation::Duplicate { at, len, to }),
         pos.prop_map(|at| Mutation::Truncate { at }),
@@ -135,9 +188,11 @@ pub fn mutate(text: &[u8], mutations: &[Mutation]) -> Vec<u8> {
 pub fn position_inside(text: &[u8], line: usize, column: usize) -> bool {
     let text = String::from_utf8_lossy(text);
     let lines: Vec<&str> = text.split('\n').collect();
-    line >= 1 && column >= 1 && line <= lines.len() + 1 && column <= lines.get(line - 1).map_or(1, |l| l.chars().count() + 1) + 1
+    line >= 1
+        && column >= 1
+        && line <= lines.len() + 1
+        && column <= lines.get(line - 1).map_or(1, |l| l.chars().count() + 1) + 1
 }
-
 
 /// Pieces that make mutations of a WebAssembly module reach past the header: the magic and
 /// version, section ids with small lengths, LEB128 continuation bytes, import and section names.
@@ -162,7 +217,10 @@ pub const WASM_TOKENS: &[&[u8]] = &[
 
 /// A mutation of a module: a byte-level [`Mutation`], or a WebAssembly token inserted.
 pub fn wasm_mutation() -> impl Strategy<Value = (Mutation, Option<(usize, usize)>)> {
-    (mutation(), prop::option::of((any::<usize>(), 0..WASM_TOKENS.len())))
+    (
+        mutation(),
+        prop::option::of((any::<usize>(), 0..WASM_TOKENS.len())),
+    )
 }
 
 /// Applies [`wasm_mutation`]s to a module.

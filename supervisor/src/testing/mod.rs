@@ -28,7 +28,9 @@ pub struct ScriptedGuests(Arc<Mutex<Scripted>>);
 
 impl ScriptedGuests {
     fn state(&self) -> MutexGuard<'_, Scripted> {
-        self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// The mailbox of `pid`'s guest, if it is running.
@@ -66,7 +68,13 @@ pub struct ScriptedHost {
 impl ScriptedHost {
     pub fn new() -> (ScriptedHost, ScriptedGuests) {
         let guests = ScriptedGuests::default();
-        (ScriptedHost { guests: guests.clone(), worker_id_base: 0 }, guests)
+        (
+            ScriptedHost {
+                guests: guests.clone(),
+                worker_id_base: 0,
+            },
+            guests,
+        )
     }
 
     /// Worker ids are `base + pid` (to tell them from pids in assertions).
@@ -82,7 +90,10 @@ impl Host for ScriptedHost {
         let mut state = self.guests.state();
         state.mailboxes.insert(pid, words.clone());
         state.spawned.push((pid, program.name.clone()));
-        Ok(SpawnedGuest { mailbox: Box::new(AtomicMailbox(words)), worker_id: self.worker_id_base + pid.0 })
+        Ok(SpawnedGuest {
+            mailbox: Box::new(AtomicMailbox(words)),
+            worker_id: self.worker_id_base + pid.0,
+        })
     }
 
     fn stop(&mut self, pid: ProcessId) {
@@ -117,6 +128,11 @@ impl Host for ScriptedHost {
 pub fn scripted_supervisor() -> (Supervisor, ScriptedGuests, ManualTime) {
     let (host, guests) = ScriptedHost::new();
     let (clock, time) = Clock::manual();
-    let manifest = Manifest::builtin().unwrap_or_else(|e| panic!("the built-in manifest is broken: {e}"));
-    (Supervisor::new(manifest, Box::new(host), KernelConfig::default(), clock), guests, time)
+    let manifest =
+        Manifest::builtin().unwrap_or_else(|e| panic!("the built-in manifest is broken: {e}"));
+    (
+        Supervisor::new(manifest, Box::new(host), KernelConfig::default(), clock),
+        guests,
+        time,
+    )
 }
