@@ -374,6 +374,7 @@ fn killing_a_peer_wakes_blocked_senders_and_receivers_with_an_error() {
 }
 
 /// Everything rogue could have touched, apart from rogue itself.
+#[allow(clippy::type_complexity)]
 fn others_snapshot(
     h: &Harness,
     rogue: Option<ProcessId>,

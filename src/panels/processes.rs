@@ -142,10 +142,10 @@ fn load_program_ui(ui: &mut egui::Ui, data: &PanelData, actions: &mut UiActions)
             let entered = field.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
             let button = ui.button("Load program…").on_hover_text("run your own .wasm file as a process");
             actions.control("load_program", button.rect);
-            if button.clicked() || entered {
-                if let Err(why) = crate::programs::read_path(&path, &data.files) {
-                    actions.toasts.push((why, true));
-                }
+            if (button.clicked() || entered)
+                && let Err(why) = crate::programs::read_path(&path, &data.files)
+            {
+                actions.toasts.push((why, true));
             }
             ui.data_mut(|d| d.insert_temp(id, path));
         }
@@ -287,10 +287,10 @@ fn memory_map_ui(
         }
         x += w;
     }
-    if let Some((pid, text)) = hovered {
-        if response.on_hover_text(text).clicked() {
-            actions.select = Some(Some(pid));
-        }
+    if let Some((pid, text)) = hovered
+        && response.on_hover_text(text).clicked()
+    {
+        actions.select = Some(Some(pid));
     }
     let limit = supervisor.kernel().config().memory_limit_bytes;
     ui.small(format!(
