@@ -14,8 +14,8 @@ use std::time::{Duration, Instant};
 
 use orbital_supervisor::abi::{ErrorCode, host_import, wasi};
 use orbital_supervisor::kernel::{ExitReason, KernelConfig, KernelEvent, ProcessId, ProcessState};
-use orbital_supervisor::native_host::{NativeHost, Servicer, guest_dir_candidates};
-use orbital_supervisor::testing::fuzz;
+use orbital_supervisor::native_host::{NativeHost, Servicer};
+use orbital_supervisor::testing::{fuzz, require_guest_modules};
 use orbital_supervisor::validate::{LoadError, MANIFEST_SECTION, validate_module};
 use orbital_supervisor::{Clock, Manifest, SharedSupervisor, Supervisor};
 use proptest::prelude::*;
@@ -219,14 +219,7 @@ fn c_hello_world_prints_its_name_and_arguments() {
 
 #[test]
 fn spawn_with_arguments_at_the_terminal_reaches_argv() {
-    let found = guest_dir_candidates()
-        .iter()
-        .any(|d| d.join("init.wasm").is_file());
-    assert!(
-        found,
-        "the guest modules are not built: run `cargo xtask guests` first (looked in {:?})",
-        guest_dir_candidates()
-    );
+    require_guest_modules();
     let bytes = c_program("hello");
     let mut h = Harness::new();
     h.shared.lock().boot().expect("boot");

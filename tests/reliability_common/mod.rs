@@ -17,6 +17,7 @@ use orbital_playground::supervisor::{
     ConnectSpec, Host, KernelEventMessage, Manifest, NativeServicer, ProcessEntity, ProgramSpec,
     SupervisorHandle, SupervisorPlugin, SupervisorSystems,
 };
+use orbital_supervisor::testing::require_guest_modules;
 
 pub const DEADLINE: Duration = Duration::from_secs(90);
 
@@ -196,14 +197,7 @@ impl Harness {
     /// A headless app: MinimalPlugins + SupervisorPlugin on the native host (with its doorbell
     /// servicer thread), the built-in manifest plus the test programs, booted (init, terminal, idle).
     pub fn boot(messages_per_pair: u64, keep_events: bool) -> Harness {
-        let found = guest_dir_candidates()
-            .iter()
-            .any(|d| d.join("init.wasm").is_file());
-        assert!(
-            found,
-            "the guest modules are not built: run `cargo xtask guests` first (looked in {:?})",
-            guest_dir_candidates()
-        );
+        require_guest_modules();
         let programs = test_programs(messages_per_pair);
         let dir = write_modules(&programs);
         let mut manifest = Manifest::builtin().expect("built-in manifest");
