@@ -8,30 +8,11 @@ import { readFile, stat } from "node:fs/promises";
 import { extname, join, resolve, sep } from "node:path";
 import { pathToFileURL } from "node:url";
 import { chromium } from "playwright-core";
-import { ARTIFACTS, CHROMIUM_ARGS, URL as ISOLATED_URL, launch, waitFor } from "./lib.mjs";
+import { ARTIFACTS, CHROMIUM_ARGS, URL as ISOLATED_URL, checker, launch, waitFor } from "./lib.mjs";
 
 const SITE = process.env.ORBITAL_SITE;
 const PREFIX = "/some/path/";
-const started = Date.now();
-let passed = 0;
-let failed = 0;
-async function check(what, body) {
-  const t0 = Date.now();
-  try {
-    const note = await body();
-    passed++;
-    console.log(`  ok    ${what} (${Date.now() - t0} ms)${note ? `: ${note}` : ""}`);
-    return true;
-  } catch (e) {
-    failed++;
-    console.log(`  FAIL  ${what} (${Date.now() - t0} ms): ${e?.message ?? e}`);
-    return false;
-  }
-}
-function finish() {
-  console.log(`static-bundle: ${passed} passed, ${failed} failed (${((Date.now() - started) / 1000).toFixed(1)} s)`);
-  process.exit(failed ? 1 : 0);
-}
+const { check, finish } = checker("static-bundle");
 if (!SITE) {
   console.log("  FAIL  ORBITAL_SITE is not set (run through `cargo xtask test`)");
   process.exit(1);
