@@ -217,7 +217,8 @@ mod tests {
         assert_eq!(FileKind::of(b"int main"), FileKind::Unknown);
         assert_eq!(FileKind::of(b""), FileKind::Unknown);
         assert!(FileKind::refusal("a.c").contains("not a WebAssembly module (.wasm)"));
-        assert_eq!(base_name("/tmp/x/hello.wasm"), "hello.wasm");
+        assert_eq!(base_name("tmp/x/hello.wasm"), "hello.wasm");
+        assert_eq!(base_name(r"C:\x\hello.wasm"), "hello.wasm");
     }
 
     #[test]
