@@ -74,6 +74,8 @@ pub fn run_desktop_check(root: &Path, build: bool) -> Result<PathBuf, String> {
             target_dir(root).join("guests/wasm32-unknown-unknown/release"),
         )
         .env("ORBITAL_SCREENSHOT", &screenshot)
+        // Plain log lines in desktop.log (Bevy's logger colours them otherwise, even into a pipe).
+        .env("NO_COLOR", "1")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
@@ -110,7 +112,17 @@ struct Progress {
     boot_at: Option<Instant>,
     saved_at: Option<Instant>,
     save_failed: Option<String>,
+    /// The last error lines and panic messages (a backtrace would push them out of `tail`).
+    errors: VecDeque<String>,
+    after_panic: bool,
     tail: VecDeque<String>,
+}
+
+fn push_bounded(lines: &mut VecDeque<String>, line: String, max: usize) {
+    if lines.len() == max {
+        lines.pop_front();
+    }
+    lines.push_back(line);
 }
 
 impl Progress {
@@ -137,10 +149,12 @@ impl Progress {
                 if let Some(adapter) = adapter_name(&line) {
                     println!("desktop: adapter {adapter}");
                 }
-                if self.tail.len() == 30 {
-                    self.tail.pop_front();
+                let panic = line.contains("panicked at");
+                if panic || self.after_panic || line.contains("ERROR") {
+                    push_bounded(&mut self.errors, line.clone(), 12);
                 }
-                self.tail.push_back(line);
+                self.after_panic = panic;
+                push_bounded(&mut self.tail, line, 12);
             }
         }
     }
@@ -214,6 +228,12 @@ fn watch_app(mut command: Command, log_path: &Path) -> Result<(), String> {
     };
     let _ = child.kill();
     let _ = child.wait();
+    if !progress.errors.is_empty() {
+        eprintln!("desktop: {failure}; the app's last errors:");
+        for line in &progress.errors {
+            eprintln!("  | {line}");
+        }
+    }
     eprintln!("desktop: {failure}; the app's last log lines:");
     for line in &progress.tail {
         eprintln!("  | {line}");
