@@ -1,7 +1,7 @@
 //! `cargo xtask desktop` (also a step of `cargo xtask test`): the native app in a real window. It
 //! starts Xvfb (a virtual X server) and runs the dev-profile binary that `cargo test --workspace`
 //! builds, rendering with Mesa's software Vulkan (lavapipe), guests on the `wasmi` host. The app's
-//! self-check (`ORBITAL_SCREENSHOT`, src/desktop.rs) prints when its window has drawn and when the
+//! self-check (`ORBITAL_SCREENSHOT`, src/desktop.rs) prints when its window is open and when the
 //! boot set runs (init 1, terminal 2, idle 3), then saves what the window shows and exits. This
 //! step fails if the window never appears, the boot set does not run within two minutes, or the
 //! screenshot is blank (a handful of colours at most). The screenshot is `target/e2e/desktop.png`,
@@ -23,7 +23,7 @@ pub const APT_PACKAGES: &str = "xvfb mesa-vulkan-drivers libvulkan1 libx11-6 lib
 
 /// The virtual screen: larger than the app's default 1280x720 window.
 const SCREEN: &str = "1600x1000x24";
-/// From start to the first frame (the software renderer compiles its shaders first).
+/// From start to the window being open.
 const WINDOW_TIMEOUT: Duration = Duration::from_secs(60);
 /// From start to the boot set running.
 const BOOT_TIMEOUT: Duration = Duration::from_secs(120);
@@ -163,7 +163,7 @@ impl Progress {
     fn overdue(&self, started: Instant) -> Option<String> {
         match (self.window_at, self.boot_at, self.saved_at) {
             (None, _, _) if started.elapsed() > WINDOW_TIMEOUT => Some(format!(
-                "no window drew a frame within {} s",
+                "no window opened within {} s",
                 WINDOW_TIMEOUT.as_secs()
             )),
             (Some(_), None, _) if started.elapsed() > BOOT_TIMEOUT => Some(format!(
@@ -184,7 +184,7 @@ impl Progress {
 
     fn stage(&self) -> &'static str {
         match (self.window_at, self.boot_at, self.saved_at) {
-            (None, _, _) => "before its window drew a frame",
+            (None, _, _) => "before its window opened",
             (Some(_), None, _) => "before the boot set ran",
             (Some(_), Some(_), None) => "before it saved the screenshot",
             (Some(_), Some(_), Some(_)) => "after its screenshot",
