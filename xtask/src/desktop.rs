@@ -220,7 +220,12 @@ fn watch_app(mut command: Command, log_path: &Path) -> Result<(), String> {
             if progress.saved_at.is_some() && status.success() {
                 return Ok(());
             }
-            break format!("the app exited ({status}) {}", progress.stage());
+            let mut failure = format!("the app exited ({status}) {}", progress.stage());
+            if progress.window_at.is_none() {
+                // Most often no Vulkan driver or no X11 library (see the errors printed below).
+                failure += &format!("; the window needs (Debian) `apt-get install {APT_PACKAGES}`");
+            }
+            break failure;
         }
         if let Some(overdue) = progress.overdue(started) {
             break overdue;
