@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use bevy::prelude::*;
 use bevy::render::view::screenshot::{Screenshot, ScreenshotCaptured};
-use bevy::window::PrimaryWindow;
+use bevy::window::{PrimaryWindow, RawHandleWrapper};
 
 use crate::kernel::ProcessId;
 use crate::supervisor::{ProcessEntity, ProcessView};
@@ -87,7 +87,8 @@ pub fn boot_set_running<'a>(
 
 fn watch_boot_set(
     mut state: ResMut<ScreenshotState>,
-    windows: Query<&Window, With<PrimaryWindow>>,
+    // With a handle: the operating system's window exists (winit has created it).
+    windows: Query<&Window, (With<PrimaryWindow>, With<RawHandleWrapper>)>,
     processes: Query<(&ProcessEntity, &ProcessView)>,
     mut commands: Commands,
 ) {
@@ -95,7 +96,7 @@ fn watch_boot_set(
     if !state.window_seen {
         let Ok(window) = windows.single() else { return };
         println!(
-            "desktop: window open, {}x{} pixels, first frame {:.1} s after start",
+            "desktop: window open, {}x{} pixels ({:.1} s after start)",
             window.resolution.physical_width(),
             window.resolution.physical_height(),
             state.started.elapsed().as_secs_f64()

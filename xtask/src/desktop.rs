@@ -1,7 +1,7 @@
 //! `cargo xtask desktop` (also a step of `cargo xtask test`): the native app in a real window. It
 //! starts Xvfb (a virtual X server) and runs the dev-profile binary that `cargo test --workspace`
 //! builds, rendering with Mesa's software Vulkan (lavapipe), guests on the `wasmi` host. The app's
-//! self-check (`ORBITAL_SCREENSHOT`, src/desktop.rs) prints when its window has drawn and when the
+//! self-check (`ORBITAL_SCREENSHOT`, src/desktop.rs) prints when its window is open and when the
 //! boot set runs (init 1, terminal 2, idle 3), then saves what the window shows and exits. This
 //! step fails if the window never appears, the boot set does not run within two minutes, or the
 //! screenshot is blank (a handful of colours at most). The screenshot is `target/e2e/desktop.png`,
@@ -23,7 +23,7 @@ pub const APT_PACKAGES: &str = "xvfb mesa-vulkan-drivers libvulkan1 libx11-6 lib
 
 /// The virtual screen: larger than the app's default 1280x720 window.
 const SCREEN: &str = "1600x1000x24";
-/// From start to the first frame (the software renderer compiles its shaders first).
+/// From start to the window being open.
 const WINDOW_TIMEOUT: Duration = Duration::from_secs(60);
 /// From start to the boot set running.
 const BOOT_TIMEOUT: Duration = Duration::from_secs(120);
@@ -74,6 +74,8 @@ pub fn run_desktop_check(root: &Path, build: bool) -> Result<PathBuf, String> {
             target_dir(root).join("guests/wasm32-unknown-unknown/release"),
         )
         .env("ORBITAL_SCREENSHOT", &screenshot)
+        // Plain log lines in desktop.log (Bevy's logger colours them otherwise, even into a pipe).
+        .env("NO_COLOR", "1")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
@@ -110,7 +112,17 @@ struct Progress {
     boot_at: Option<Instant>,
     saved_at: Option<Instant>,
     save_failed: Option<String>,
+    /// The last error lines and panic messages (a backtrace would push them out of `tail`).
+    errors: VecDeque<String>,
+    after_panic: bool,
     tail: VecDeque<String>,
+}
+
+fn push_bounded(lines: &mut VecDeque<String>, line: String, max: usize) {
+    if lines.len() == max {
+        lines.pop_front();
+    }
+    lines.push_back(line);
 }
 
 impl Progress {
@@ -137,10 +149,12 @@ impl Progress {
                 if let Some(adapter) = adapter_name(&line) {
                     println!("desktop: adapter {adapter}");
                 }
-                if self.tail.len() == 30 {
-                    self.tail.pop_front();
+                let panic = line.contains("panicked at");
+                if panic || self.after_panic || line.contains("ERROR") {
+                    push_bounded(&mut self.errors, line.clone(), 12);
                 }
-                self.tail.push_back(line);
+                self.after_panic = panic;
+                push_bounded(&mut self.tail, line, 12);
             }
         }
     }
@@ -149,7 +163,7 @@ impl Progress {
     fn overdue(&self, started: Instant) -> Option<String> {
         match (self.window_at, self.boot_at, self.saved_at) {
             (None, _, _) if started.elapsed() > WINDOW_TIMEOUT => Some(format!(
-                "no window drew a frame within {} s",
+                "no window opened within {} s",
                 WINDOW_TIMEOUT.as_secs()
             )),
             (Some(_), None, _) if started.elapsed() > BOOT_TIMEOUT => Some(format!(
@@ -170,7 +184,7 @@ impl Progress {
 
     fn stage(&self) -> &'static str {
         match (self.window_at, self.boot_at, self.saved_at) {
-            (None, _, _) => "before its window drew a frame",
+            (None, _, _) => "before its window opened",
             (Some(_), None, _) => "before the boot set ran",
             (Some(_), Some(_), None) => "before it saved the screenshot",
             (Some(_), Some(_), Some(_)) => "after its screenshot",
@@ -206,7 +220,12 @@ fn watch_app(mut command: Command, log_path: &Path) -> Result<(), String> {
             if progress.saved_at.is_some() && status.success() {
                 return Ok(());
             }
-            break format!("the app exited ({status}) {}", progress.stage());
+            let mut failure = format!("the app exited ({status}) {}", progress.stage());
+            if progress.window_at.is_none() {
+                // Most often no Vulkan driver or no X11 library (see the errors printed below).
+                failure += &format!("; the window needs (Debian) `apt-get install {APT_PACKAGES}`");
+            }
+            break failure;
         }
         if let Some(overdue) = progress.overdue(started) {
             break overdue;
@@ -214,6 +233,12 @@ fn watch_app(mut command: Command, log_path: &Path) -> Result<(), String> {
     };
     let _ = child.kill();
     let _ = child.wait();
+    if !progress.errors.is_empty() {
+        eprintln!("desktop: {failure}; the app's last errors:");
+        for line in &progress.errors {
+            eprintln!("  | {line}");
+        }
+    }
     eprintln!("desktop: {failure}; the app's last log lines:");
     for line in &progress.tail {
         eprintln!("  | {line}");
