@@ -1,96 +1,120 @@
-//! Files a person saves and opens. Saving: in the browser a download (a Blob and an
-//! `<a download>` click), natively a file in the current directory (the toast says where).
-//! Opening: in the browser a file picker and files dropped on the canvas, natively the newest
-//! `*.orbitrec` in the current directory. Every opened file, however it came, goes through one
-//! queue and is routed by its kind ([`FileKind::of`]: the `ORBITREC` magic, or the extension),
-//! so another kind (a `.wasm` program) can share the same drop listener by adding a variant.
-
-use std::sync::{Arc, Mutex};
+//! Files a person hands over and saves. Every file that comes in (dropped on the canvas, picked,
+//! read from a path natively) lands in the [`FileInbox`] (`web/drop.rs` holds the browser's
+//! listeners) and is dispatched here by its kind: a program (`.wasm`) becomes a
+//! [`SupervisorIntent::LoadProgram`], a recording (`.orbitrec`) an
+//! [`SupervisorIntent::ImportRecording`]; anything else, or a file that could not be read, a
+//! toast saying what to do. A refused intent reaches the toasts as an `IntentRefused`.
+//! Saving: in the browser a download (a Blob and an `<a download>` click), natively a file in the
+//! current directory (the toast says where).
+//!
+//! ```text
+//! FileInbox (drop, picker, path) ─▶ dispatch_received_files ─▶ LoadProgram / ImportRecording intent (or a toast)
+//! ```
 
 use bevy::prelude::*;
 
-use crate::supervisor::{SupervisorHandle, SupervisorIntent};
+use crate::supervisor::{SupervisorIntent, SupervisorSystems};
 use crate::ui_state::{self, Toasts};
-
-/// The extension recordings are saved with.
-pub const RECORDING_EXTENSION: &str = "orbitrec";
-
-/// What an opened file is, by its first bytes or else its name.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum FileKind {
-    Recording,
-    Unknown,
-}
-
-impl FileKind {
-    pub fn of(name: &str, bytes: &[u8]) -> FileKind {
-        let by_name = name
-            .rsplit_once('.')
-            .is_some_and(|(_, ext)| ext.eq_ignore_ascii_case(RECORDING_EXTENSION));
-        if bytes.starts_with(b"ORBITREC") || by_name {
-            FileKind::Recording
-        } else {
-            FileKind::Unknown
-        }
-    }
-}
-
-/// A file a person opened, waiting for the next frame.
-#[derive(Clone, Debug)]
-pub struct OpenedFile {
-    pub name: String,
-    pub bytes: Vec<u8>,
-}
-
-/// Files opened outside a frame (a picker's `change`, a `drop`), drained each frame. Shared
-/// state because browser callbacks cannot reach the ECS world.
-#[derive(Resource, Clone, Default)]
-pub struct OpenedFiles(Arc<Mutex<Vec<OpenedFile>>>);
-
-impl OpenedFiles {
-    pub fn push(&self, file: OpenedFile) {
-        self.0.lock().unwrap_or_else(|p| p.into_inner()).push(file);
-    }
-
-    fn take(&self) -> Vec<OpenedFile> {
-        std::mem::take(&mut *self.0.lock().unwrap_or_else(|p| p.into_inner()))
-    }
-}
+use crate::web::drop::{FileInbox, FileKind, RECORDING_EXTENSION, ReceivedFile, base_name};
 
 pub fn files_plugin(app: &mut App) {
     ui_state::ensure_ui_state(app);
-    app.init_resource::<OpenedFiles>()
-        .add_systems(Update, open_dropped_files);
-    #[cfg(target_arch = "wasm32")]
-    app.add_systems(Update, web::install_drop_listener);
+    app.init_resource::<FileInbox>()
+        .add_systems(Startup, install_file_listeners)
+        .add_systems(
+            Update,
+            dispatch_received_files.before(SupervisorSystems::ApplyIntents),
+        );
 }
 
-/// Routes each opened file by its kind. A recording is imported through the intent path (a bad
-/// one is refused with what is wrong, and the live system keeps running).
-fn open_dropped_files(
-    opened: Res<OpenedFiles>,
-    handle: Option<Res<SupervisorHandle>>,
+fn install_file_listeners(inbox: Res<FileInbox>) {
+    #[cfg(target_arch = "wasm32")]
+    if let Err(e) = crate::web::drop::install("#orbital-canvas", &inbox) {
+        error!(
+            "cannot listen for files dropped on the canvas: {}",
+            crate::web::host::js_error_text(&e)
+        );
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    let _ = inbox; // natively files come from a path
+}
+
+/// The intent for a received file, or why it is refused (a file of no kind we take).
+pub fn intent_for(file: ReceivedFile) -> Result<SupervisorIntent, String> {
+    let name = base_name(&file.name);
+    match FileKind::of(&name, &file.bytes) {
+        FileKind::Wasm => Ok(SupervisorIntent::LoadProgram {
+            name,
+            bytes: file.bytes.into(),
+            args: Vec::new(),
+        }),
+        FileKind::Recording => Ok(SupervisorIntent::ImportRecording(file.bytes.into())),
+        FileKind::Unknown => Err(FileKind::refusal(&name)),
+    }
+}
+
+fn dispatch_received_files(
+    inbox: Res<FileInbox>,
+    mut intents: MessageWriter<SupervisorIntent>,
     mut toasts: ResMut<Toasts>,
 ) {
-    for file in opened.take() {
-        match FileKind::of(&file.name, &file.bytes) {
-            FileKind::Recording => {
-                let Some(handle) = &handle else { continue };
-                let intent = SupervisorIntent::ImportRecording(file.bytes.into());
-                // A refusal reaches the toasts as an `IntentRefused`.
-                if handle.apply_intent(&intent).is_ok() {
-                    let inputs = handle.lock().timeline().inputs;
-                    toasts.push(
-                        format!("Opened {}: {inputs} inputs, replay only (no guest runs). Drag the timeline to look back; reload the page for a live system.", file.name),
-                        false,
-                    );
-                }
+    let (files, errors) = inbox.drain();
+    for error in errors {
+        toasts.push(error, true);
+    }
+    for file in files {
+        match intent_for(file) {
+            Ok(intent) => {
+                intents.write(intent);
             }
-            FileKind::Unknown => toasts.push(
-                format!("{} is not a recording (.{RECORDING_EXTENSION}): open a file saved with \"Save recording\".", file.name),
-                true,
-            ),
+            Err(refusal) => toasts.push(refusal, true),
         }
+    }
+}
+
+/// Natively, "Load program…" with a path: reads the file into the inbox, or says why not.
+pub fn read_path(path: &str, inbox: &FileInbox) -> Result<(), String> {
+    let path = path.trim();
+    if path.is_empty() {
+        return Err("type the path of a .wasm file first".into());
+    }
+    let bytes = std::fs::read(path).map_err(|e| format!("cannot read {path}: {e}"))?;
+    inbox.push(ReceivedFile {
+        name: base_name(path),
+        bytes,
+    });
+    Ok(())
+}
+
+/// Asks for a recording to open: the browser's file picker (the file arrives in the inbox);
+/// natively the newest `*.orbitrec` in the current directory, read into the inbox.
+pub fn pick_recording(inbox: &FileInbox) -> Result<(), String> {
+    #[cfg(target_arch = "wasm32")]
+    {
+        crate::web::drop::open_file_picker(Some(&format!(".{RECORDING_EXTENSION}")));
+        let _ = inbox;
+        Ok(())
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        let dir = std::env::current_dir()
+            .map_err(|e| format!("cannot find the current directory: {e}"))?;
+        let newest = std::fs::read_dir(&dir)
+            .map_err(|e| format!("cannot read {}: {e}", dir.display()))?
+            .filter_map(|e| e.ok())
+            .filter(|e| {
+                e.path()
+                    .extension()
+                    .is_some_and(|x| x == RECORDING_EXTENSION)
+            })
+            .max_by_key(|e| e.metadata().and_then(|m| m.modified()).ok());
+        let Some(entry) = newest else {
+            return Err(format!(
+                "no .{RECORDING_EXTENSION} file in {}: save one first",
+                dir.display()
+            ));
+        };
+        read_path(&entry.path().display().to_string(), inbox)
     }
 }
 
@@ -112,43 +136,6 @@ pub fn save(name: &str, mime: &str, bytes: &[u8]) -> Result<String, String> {
     }
 }
 
-/// Asks for a recording to open: a file picker in the browser; natively the newest
-/// `*.orbitrec` in the current directory.
-pub fn pick_recording(opened: &OpenedFiles) -> Result<(), String> {
-    #[cfg(target_arch = "wasm32")]
-    {
-        web::pick_file(opened.clone(), &format!(".{RECORDING_EXTENSION}"))
-    }
-    #[cfg(not(target_arch = "wasm32"))]
-    {
-        let dir = std::env::current_dir()
-            .map_err(|e| format!("cannot find the current directory: {e}"))?;
-        let newest = std::fs::read_dir(&dir)
-            .map_err(|e| format!("cannot read {}: {e}", dir.display()))?
-            .filter_map(|e| e.ok())
-            .filter(|e| {
-                e.path()
-                    .extension()
-                    .is_some_and(|x| x == RECORDING_EXTENSION)
-            })
-            .max_by_key(|e| e.metadata().and_then(|m| m.modified()).ok());
-        let Some(entry) = newest else {
-            return Err(format!(
-                "no .{RECORDING_EXTENSION} file in {}: save one first",
-                dir.display()
-            ));
-        };
-        let path = entry.path();
-        let bytes =
-            std::fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-        opened.push(OpenedFile {
-            name: path.display().to_string(),
-            bytes,
-        });
-        Ok(())
-    }
-}
-
 /// A file name with the kernel time in it: `orbital-<secs>s.<ext>`.
 pub fn file_name(stem: &str, now_ns: u64, extension: &str) -> String {
     format!("orbital-{stem}-{}s.{extension}", now_ns / 1_000_000_000)
@@ -159,9 +146,6 @@ mod web {
     use js_sys::{Array, Uint8Array};
     use wasm_bindgen::JsCast;
     use wasm_bindgen::prelude::*;
-
-    use super::{OpenedFile, OpenedFiles};
-    use bevy::prelude::*;
 
     fn js_error(e: JsValue) -> String {
         e.as_string()
@@ -194,89 +178,6 @@ mod web {
         web_sys::Url::revoke_object_url(&url).map_err(js_error)?;
         Ok(())
     }
-
-    /// Reads each file of `files` into the queue (asynchronously: `File.arrayBuffer()`).
-    fn read_files(files: web_sys::FileList, opened: OpenedFiles) {
-        for i in 0..files.length() {
-            let Some(file) = files.get(i) else { continue };
-            let opened = opened.clone();
-            wasm_bindgen_futures::spawn_local(async move {
-                let name = file.name();
-                match wasm_bindgen_futures::JsFuture::from(file.array_buffer()).await {
-                    Ok(buffer) => opened.push(OpenedFile {
-                        name,
-                        bytes: Uint8Array::new(&buffer).to_vec(),
-                    }),
-                    Err(e) => error!("cannot read {name}: {}", js_error(e)),
-                }
-            });
-        }
-    }
-
-    pub(super) fn pick_file(opened: OpenedFiles, accept: &str) -> Result<(), String> {
-        let document = web_sys::window()
-            .and_then(|w| w.document())
-            .ok_or("no document")?;
-        let input: web_sys::HtmlInputElement = document
-            .create_element("input")
-            .map_err(js_error)?
-            .dyn_into()
-            .map_err(|_| "not an input")?;
-        input.set_type("file");
-        input.set_accept(accept);
-        let reader = input.clone();
-        let on_change = Closure::<dyn FnMut()>::new(move || {
-            if let Some(files) = reader.files() {
-                read_files(files, opened.clone());
-            }
-        });
-        input.set_onchange(Some(on_change.as_ref().unchecked_ref()));
-        // Lives as long as the input element (one per click).
-        on_change.forget();
-        input.click();
-        Ok(())
-    }
-
-    /// Listens for files dropped on the canvas (once the canvas exists).
-    pub(super) fn install_drop_listener(opened: Res<OpenedFiles>, mut installed: Local<bool>) {
-        if *installed {
-            return;
-        }
-        let Some(canvas) = web_sys::window()
-            .and_then(|w| w.document())
-            .and_then(|d| d.query_selector("canvas").ok().flatten())
-        else {
-            return;
-        };
-        *installed = true;
-        // Without preventDefault on dragover the browser opens the file instead of dropping it.
-        let on_dragover =
-            Closure::<dyn FnMut(web_sys::DragEvent)>::new(|event: web_sys::DragEvent| {
-                event.prevent_default()
-            });
-        let queue = opened.clone();
-        let on_drop =
-            Closure::<dyn FnMut(web_sys::DragEvent)>::new(move |event: web_sys::DragEvent| {
-                event.prevent_default();
-                if let Some(files) = event.data_transfer().and_then(|t| t.files()) {
-                    read_files(files, queue.clone());
-                }
-            });
-        let added = canvas
-            .add_event_listener_with_callback("dragover", on_dragover.as_ref().unchecked_ref())
-            .and_then(|()| {
-                canvas.add_event_listener_with_callback("drop", on_drop.as_ref().unchecked_ref())
-            });
-        if let Err(e) = added {
-            error!(
-                "cannot listen for files dropped on the canvas: {}",
-                js_error(e)
-            );
-        }
-        // Live as long as the page.
-        on_dragover.forget();
-        on_drop.forget();
-    }
 }
 
 #[cfg(test)]
@@ -284,15 +185,46 @@ mod tests {
     use super::*;
 
     #[test]
-    fn files_are_routed_by_magic_then_by_extension() {
-        assert_eq!(
-            FileKind::of("x.bin", b"ORBITREC\x01\x00"),
-            FileKind::Recording
+    fn each_kind_of_file_becomes_its_intent_and_anything_else_a_refusal() {
+        let wasm = ReceivedFile {
+            name: "dir/hello.wasm".into(),
+            bytes: b"\0asm\x01\0\0\0".to_vec(),
+        };
+        match intent_for(wasm) {
+            Ok(SupervisorIntent::LoadProgram { name, bytes, args }) => {
+                assert_eq!(name, "hello.wasm");
+                assert_eq!(bytes.0.len(), 8);
+                assert!(args.is_empty());
+            }
+            other => panic!("expected a load intent, got {other:?}"),
+        }
+        let recording = ReceivedFile {
+            name: "class.orbitrec".into(),
+            bytes: b"ORBITREC\x01".to_vec(),
+        };
+        assert!(matches!(
+            intent_for(recording),
+            Ok(SupervisorIntent::ImportRecording(bytes)) if bytes.0.len() == 9
+        ));
+        let text = ReceivedFile {
+            name: "hello.c".into(),
+            bytes: b"#include".to_vec(),
+        };
+        assert!(
+            intent_for(text)
+                .unwrap_err()
+                .contains("hello.c: neither a WebAssembly module (.wasm)")
         );
-        assert_eq!(
-            FileKind::of("class.ORBITREC", b"garbage"),
-            FileKind::Recording
+    }
+
+    #[test]
+    fn a_missing_path_is_refused_with_its_reason() {
+        let inbox = FileInbox::default();
+        assert!(read_path("", &inbox).is_err());
+        assert!(
+            read_path("/nonexistent/x.wasm", &inbox)
+                .unwrap_err()
+                .contains("/nonexistent/x.wasm")
         );
-        assert_eq!(FileKind::of("program.wasm", b"\0asm"), FileKind::Unknown);
     }
 }

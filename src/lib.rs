@@ -3,10 +3,13 @@ pub use orbital_abi as abi;
 pub use orbital_kernel as kernel;
 
 pub mod classroom;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod desktop;
 pub mod files;
 pub mod frame_timing;
 pub mod graph;
 pub mod panels;
+pub mod programs;
 pub mod render_quality;
 pub mod scenario;
 #[cfg(test)]
@@ -36,6 +39,7 @@ impl PluginGroup for PlaygroundPlugins {
             .add(frame_timing::frame_timing_plugin)
             .add(scenario::ScenarioPlugin)
             .add(files::files_plugin)
+            .add(programs::programs_plugin)
             .add(graph::GraphPlugin)
             .add(graph::GraphDrawPlugin)
             .add(panels::PanelsPlugin)

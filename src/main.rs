@@ -37,7 +37,13 @@ fn main() {
     orbital_playground::web::start(app);
 }
 
+/// A window on the desktop, guests on the native `wasmi` host. `ORBITAL_SCREENSHOT=<file.png>`
+/// saves a screenshot once the boot set runs and exits (`cargo xtask desktop` runs it so).
 #[cfg(not(target_arch = "wasm32"))]
-fn main() {
-    app(SupervisorPlugin::default()).run();
+fn main() -> AppExit {
+    let mut app = app(SupervisorPlugin::default());
+    if let Some(screenshot) = orbital_playground::desktop::BootScreenshotPlugin::from_env() {
+        app.add_plugins(screenshot);
+    }
+    app.run()
 }

@@ -78,7 +78,9 @@ impl Toasts {
 }
 
 fn age_toasts(mut toasts: ResMut<Toasts>, time: Res<Time<Real>>) {
-    let dt = time.delta_secs();
+    // At most a quarter second a frame: a long frame (a big file read, a hidden tab) must not
+    // take a toast away before it was drawn a few times.
+    let dt = time.delta_secs().min(0.25);
     if toasts.items.is_empty() {
         return;
     }

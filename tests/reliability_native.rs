@@ -374,6 +374,7 @@ fn killing_a_peer_wakes_blocked_senders_and_receivers_with_an_error() {
 }
 
 /// Everything rogue could have touched, apart from rogue itself.
+#[allow(clippy::type_complexity)]
 fn others_snapshot(
     h: &Harness,
     rogue: Option<ProcessId>,
@@ -585,19 +586,15 @@ fn bad_requests_get_clear_errors_that_say_what_to_do() {
     );
     tried.push(text);
 
-    // A module that loads but cannot be instantiated ends as a Zombie whose reason says why.
-    let bad = h.spawn("badimport");
-    h.wait_for("badimport to fail to start", |h| {
-        zombie_reason(h, bad).is_some()
-    });
-    let Some(ExitReason::Trapped { message }) = zombie_reason(&h, bad) else {
-        panic!("{:?}", h.state(bad))
-    };
+    // A module importing a function no host provides is refused before anything starts, naming
+    // the import and what to do.
+    let e = spawn_err(&mut h, "badimport");
+    let text = e.to_string();
     assert!(
-        message.contains("failed to start") && message.contains("orbital_format_disk"),
-        "{message}"
+        text.contains("orbital_format_disk") && text.contains("which no host provides"),
+        "{text}"
     );
-    tried.push(message);
+    tried.push(text);
 
     for (pid, name) in [(ProcessId(1), "init"), (ProcessId(2), "terminal")] {
         let e = h.handle().lock().kill(pid).unwrap_err();
@@ -633,7 +630,9 @@ fn bad_requests_get_clear_errors_that_say_what_to_do() {
             "the console does not show {needle:?}:\n{console}"
         );
     }
-    h.wait_for("badimport's thread to end", |h| h.live_guests() == live);
+    h.wait_for("no guest thread left over from the refusals", |h| {
+        h.live_guests() == live
+    });
     let idle = h.pid_of("idle").unwrap();
     let before = h
         .handle()

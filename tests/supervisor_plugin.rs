@@ -9,12 +9,11 @@ use std::time::{Duration, Instant};
 
 use bevy::prelude::*;
 use orbital_playground::kernel::{BlockReason, ExitReason, KernelEvent, ProcessId, ProcessState};
-use orbital_playground::supervisor::native_host::guest_dir_candidates;
 use orbital_playground::supervisor::{
     IntentRefused, KernelEventMessage, KillError, MailboxStatus, ProcessEntity, ProcessView,
     SupervisorHandle, SupervisorIntent, SupervisorPlugin, SupervisorSystems,
 };
-use orbital_supervisor::testing::ScriptedHost;
+use orbital_supervisor::testing::{ScriptedHost, require_guest_modules};
 
 const DEADLINE: Duration = Duration::from_secs(60);
 
@@ -26,17 +25,6 @@ fn record_events(mut reader: MessageReader<KernelEventMessage>, mut seen: ResMut
     seen.0.extend(reader.read().map(|m| m.0.clone()));
 }
 
-fn require_guests() {
-    let found = guest_dir_candidates()
-        .iter()
-        .any(|d| d.join("init.wasm").is_file());
-    assert!(
-        found,
-        "the guest modules are not built: run `cargo xtask guests` first (looked in {:?})",
-        guest_dir_candidates()
-    );
-}
-
 struct Harness {
     app: App,
 }
@@ -44,7 +32,7 @@ struct Harness {
 impl Harness {
     /// A headless app with the supervisor booted (init, terminal, idle) on the native host.
     fn boot() -> Harness {
-        require_guests();
+        require_guest_modules();
         let mut app = App::new();
         app.add_plugins(MinimalPlugins)
             .add_plugins(SupervisorPlugin::default())

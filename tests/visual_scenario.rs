@@ -6,7 +6,6 @@ use std::time::Duration;
 use bevy::asset::AssetPlugin;
 use bevy::prelude::*;
 use bevy::time::TimeUpdateStrategy;
-use orbital_playground::kernel::ProcessId;
 use orbital_playground::scenario::{LoadScenario, ScenarioPlugin, ScenarioSettings, ScenarioState};
 use orbital_playground::supervisor::{SupervisorHandle, SupervisorPlugin, TimeControl};
 use orbital_supervisor::testing::ScriptedHost;

@@ -130,6 +130,18 @@ export const STATUS = Object.freeze({
 /** Byte-copy imports as numbers: HOST_REFUSAL_CODE = (import << 16) | error code. */
 export const HOST_IMPORT = Object.freeze({ SEND_BYTES: 256, RECV_BYTES: 257 });
 
+/** WASI preview 1: the functions the hosts implement, errno values, stdin tags. A refused
+    function records HOST_REFUSAL_CODE = ((REFUSAL_FIRST + index in FUNCTIONS) << 16) | ERR.UNKNOWN_SYSCALL. */
+export const WASI = Object.freeze({
+  MODULE: "wasi_snapshot_preview1",
+  REFUSAL_FIRST: 512,
+  STDIN_DATA_TAG: 0,
+  STDIN_EOF_TAG: 1,
+  ERRNO: Object.freeze({ SUCCESS: 0, BADF: 8, FAULT: 21, INVAL: 28, IO: 29, NOSYS: 52, NOTSUP: 58 }),
+  SUPPORTED: Object.freeze(["args_get", "args_sizes_get", "environ_get", "environ_sizes_get", "clock_time_get", "fd_fdstat_get", "fd_prestat_get", "fd_read", "fd_write", "poll_oneoff", "proc_exit", "random_get", "sched_yield"]),
+  FUNCTIONS: Object.freeze(["args_get", "args_sizes_get", "environ_get", "environ_sizes_get", "clock_res_get", "clock_time_get", "fd_advise", "fd_allocate", "fd_close", "fd_datasync", "fd_fdstat_get", "fd_fdstat_set_flags", "fd_fdstat_set_rights", "fd_filestat_get", "fd_filestat_set_size", "fd_filestat_set_times", "fd_pread", "fd_prestat_get", "fd_prestat_dir_name", "fd_pwrite", "fd_read", "fd_readdir", "fd_renumber", "fd_seek", "fd_sync", "fd_tell", "fd_write", "path_create_directory", "path_filestat_get", "path_filestat_set_times", "path_link", "path_open", "path_readlink", "path_remove_directory", "path_rename", "path_symlink", "path_unlink_file", "poll_oneoff", "proc_exit", "proc_raise", "sched_yield", "random_get", "sock_accept", "sock_recv", "sock_send", "sock_shutdown"]),
+});
+
 /** Guest memory limits. */
 export const MEMORY = Object.freeze({
   PAGE_BYTES: 65536,

@@ -253,6 +253,11 @@ impl Kernel {
             other => String::from(other.describe()),
         };
         let mut reason = match abi::host_import::name(import) {
+            Some(name) if abi::host_import::is_wasi(import) => format!(
+                "{}.{name}: not offered to WASI programs here; the program got ENOSYS ({})",
+                abi::wasi::MODULE,
+                abi::wasi::errno::NOSYS
+            ),
             Some(name) => format!("{name}: {what}"),
             None => format!("host import #{import}: {what}"),
         };

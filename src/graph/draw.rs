@@ -222,7 +222,7 @@ fn mailbox_color(theme: &Theme, status: MailboxStatus) -> ThemeColor {
     }
 }
 
-#[allow(clippy::type_complexity)]
+#[allow(clippy::type_complexity, clippy::too_many_arguments)]
 fn update_node_visuals(
     mut nodes: Query<(&GraphNode, &ProcessView, &mut NodeVisuals)>,
     mut transforms: Query<&mut Transform, Without<GraphNode>>,
@@ -499,7 +499,7 @@ struct EdgeBarScratch {
 }
 
 /// Draws the plan of [`RateLabelPlanner`]: a bar per busy edge, its label where the plan put one.
-#[allow(clippy::too_many_arguments)]
+#[allow(clippy::too_many_arguments, clippy::type_complexity)]
 fn update_edge_bars(
     mut commands: Commands,
     mut pool: ResMut<EdgeBarPool>,

@@ -51,6 +51,8 @@ pub struct CanvasNode {
     /// Radius in CSS pixels.
     pub radius: f32,
     pub protected: bool,
+    /// The last request the kernel denied this process, if any (e.g. an unsupported WASI call).
+    pub denied: Option<String>,
 }
 
 /// A busy edge's rate label as drawn (see `labels::place_rate_label`).
@@ -366,6 +368,7 @@ pub(super) fn publish_canvas_layout(
                 y: screen.y,
                 radius,
                 protected: view.protected,
+                denied: node.denied_reason.clone(),
             });
         }
         count += 1;

@@ -39,7 +39,7 @@ pub struct LayoutSettings {
 impl Default for LayoutSettings {
     fn default() -> Self {
         Self {
-            seed: 0x0b17_a1,
+            seed: 0x000b_17a1,
             spring_length: 110.0,
             spring_stiffness: 2.0,
             repulsion: 250_000.0,

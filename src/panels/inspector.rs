@@ -32,6 +32,13 @@ pub(super) fn inspector_ui(
     let kernel = supervisor.viewed_kernel();
     let Some(process) = kernel.process(pid) else {
         ui.label(format!("pid {} is gone.", pid.0));
+        let text = supervisor.console_text_of(pid);
+        if !text.is_empty() {
+            ui.strong("Console output");
+            egui::ScrollArea::vertical()
+                .id_salt("gone_console")
+                .show(ui, |ui| ui.monospace(text));
+        }
         return;
     };
     let view = data
@@ -218,18 +225,21 @@ pub(super) fn inspector_ui(
 
             ui.separator();
             ui.strong("Console output");
-            let text: String = supervisor
-                .console_log()
+            // The process's own transcript (kept after the shared log moved on), the last lines.
+            let lines = supervisor.console_lines_of(pid);
+            let text: String = lines
                 .iter()
                 .rev()
-                .filter(|l| l.pid == pid)
-                .take(12)
+                .take(40)
                 .collect::<Vec<_>>()
                 .into_iter()
                 .rev()
                 .map(|l| l.text.as_str())
                 .collect();
             let text = text.rsplit('\x0c').next().unwrap_or_default();
+            if supervisor.has_console_input(pid) && !process.state.is_zombie() {
+                ui.small("Reads console input: type in the terminal while it is selected.");
+            }
             ui.monospace(if text.is_empty() { "(nothing)" } else { text });
         });
 }

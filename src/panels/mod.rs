@@ -96,8 +96,9 @@ impl Plugin for PanelsPlugin {
     fn build(&self, app: &mut App) {
         ui_state::ensure_ui_state(app);
         app.init_resource::<PanelState>()
-            .init_resource::<crate::files::OpenedFiles>()
             .init_resource::<RateStats>()
+            .init_resource::<crate::web::drop::FileInbox>()
+            .init_resource::<crate::programs::ProgramsState>()
             .add_systems(Update, (stats::sample_rates, show_refused_intents))
             .add_systems(EguiPrimaryContextPass, draw_panels);
     }
@@ -130,7 +131,8 @@ pub(crate) struct PanelData<'w, 's> {
     pub quality_settings: ResMut<'w, crate::render_quality::RenderQualitySettings>,
     pub graph: Res<'w, crate::graph::GraphModel>,
     pub selected_message: ResMut<'w, crate::ui_state::SelectedMessage>,
-    pub opened_files: Res<'w, crate::files::OpenedFiles>,
+    pub files: Res<'w, crate::web::drop::FileInbox>,
+    pub programs: Res<'w, crate::programs::ProgramsState>,
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -201,9 +203,13 @@ fn draw_panels(
                 });
                 ui.separator();
                 match state.bottom_tab {
-                    BottomTab::Terminal => {
-                        terminal::terminal_ui(ui, &supervisor, &mut state, &mut actions)
-                    }
+                    BottomTab::Terminal => terminal::terminal_ui(
+                        ui,
+                        &supervisor,
+                        &mut state,
+                        data.selection.0,
+                        &mut actions,
+                    ),
                     BottomTab::Traffic => logs::traffic_log_ui(ui, &supervisor, &data, &mut state),
                     BottomTab::Capabilities => logs::capability_log_ui(ui, &supervisor, &data),
                     BottomTab::Endpoints => logs::endpoints_ui(ui, &supervisor, &data),
@@ -321,7 +327,7 @@ fn draw_panels(
 }
 
 /// Save recording, Open recording and Export trace, after the supervisor lock is released
-/// (a picked file arrives later through [`crate::files::OpenedFiles`]).
+/// (a picked file arrives later through [`crate::web::drop::FileInbox`]).
 fn recording_files(data: &PanelData, actions: &mut UiActions) {
     let save =
         |what: &str, name: String, mime: &str, bytes: Vec<u8>, toasts: &mut Vec<(String, bool)>| {
@@ -336,7 +342,8 @@ fn recording_files(data: &PanelData, actions: &mut UiActions) {
             let supervisor = data.supervisor.lock();
             (supervisor.export_recording(), supervisor.now_ns())
         };
-        let name = crate::files::file_name("recording", now_ns, crate::files::RECORDING_EXTENSION);
+        let name =
+            crate::files::file_name("recording", now_ns, crate::web::drop::RECORDING_EXTENSION);
         save(
             "recording",
             name,
@@ -360,7 +367,7 @@ fn recording_files(data: &PanelData, actions: &mut UiActions) {
         );
     }
     if actions.open_recording
-        && let Err(e) = crate::files::pick_recording(&data.opened_files)
+        && let Err(e) = crate::files::pick_recording(&data.files)
     {
         actions
             .toasts

@@ -40,6 +40,21 @@ pub(super) fn overlays_ui(
             });
     }
 
+    // While a file is dragged over the canvas: what dropping it does.
+    if data.files.dragging() {
+        egui::Area::new(egui::Id::new("drop_hint"))
+            .fixed_pos(canvas.center())
+            .pivot(egui::Align2::CENTER_CENTER)
+            .interactable(false)
+            .order(egui::Order::Foreground)
+            .show(ctx, |ui| {
+                egui::Frame::popup(ui.style()).inner_margin(16.0).show(ui, |ui| {
+                    ui.label(egui::RichText::new("Drop a .wasm file to run it as a process").size(20.0).strong());
+                    ui.small("C (clang --target=wasm32-wasi), Rust (wasm32-wasip1) or the Orbital SDK: docs/FIRST_PROGRAM.md");
+                });
+            });
+    }
+
     // Scenario title, top-left of the canvas, and below it the syscall flow in slow motion.
     let time = supervisor.time_control();
     let slow = time != TimeControl::Running;

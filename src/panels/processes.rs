@@ -113,8 +113,50 @@ pub(super) fn processes_ui(
             }
         }
     });
+    load_program_ui(ui, data, actions);
     ui.separator();
     memory_map_ui(ui, supervisor, data, actions);
+}
+
+/// "Load program…": the browser's file picker (dropping a file on the canvas does the same), or
+/// natively a path; and why the served manifest is not in use, if it is not.
+fn load_program_ui(ui: &mut egui::Ui, data: &PanelData, actions: &mut UiActions) {
+    ui.horizontal_wrapped(|ui| {
+        #[cfg(target_arch = "wasm32")]
+        {
+            let button = ui.button("Load program…").on_hover_text(
+                "run your own .wasm (C with clang --target=wasm32-wasi, Rust wasm32-wasip1, or the Orbital SDK); or drop it on the canvas",
+            );
+            actions.control("load_program", button.rect);
+            if button.clicked() {
+                crate::web::drop::open_file_picker(None);
+            }
+        }
+        #[cfg(not(target_arch = "wasm32"))]
+        {
+            // The path typed so far lives in egui's memory, with the field.
+            let id = egui::Id::new("program_path");
+            let mut path = ui.data_mut(|d| d.get_temp::<String>(id).unwrap_or_default());
+            let field = ui.add(
+                egui::TextEdit::singleline(&mut path)
+                    .id(id)
+                    .desired_width(150.0)
+                    .hint_text("path/to/program.wasm"),
+            );
+            let entered = field.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+            let button = ui.button("Load program…").on_hover_text("run your own .wasm file as a process");
+            actions.control("load_program", button.rect);
+            if (button.clicked() || entered)
+                && let Err(why) = crate::files::read_path(&path, &data.files)
+            {
+                actions.toasts.push((why, true));
+            }
+            ui.data_mut(|d| d.insert_temp(id, path));
+        }
+    });
+    if let Some(notice) = &data.programs.manifest_notice {
+        ui.colored_label(data.theme.state_zombie.egui(), notice);
+    }
 }
 
 /// Why a process ended, in words for the list ("killed by pid 2", "killed from the playground").
@@ -249,10 +291,10 @@ fn memory_map_ui(
         }
         x += w;
     }
-    if let Some((pid, text)) = hovered {
-        if response.on_hover_text(text).clicked() {
-            actions.select = Some(Some(pid));
-        }
+    if let Some((pid, text)) = hovered
+        && response.on_hover_text(text).clicked()
+    {
+        actions.select = Some(Some(pid));
     }
     let limit = supervisor.viewed_kernel().config().memory_limit_bytes;
     ui.small(format!(

@@ -1,8 +1,10 @@
 //! The terminal panel, bound to the `terminal` process: its console output (a form feed clears
 //! the screen), the lines typed into it and supervisor notices, plus an input line with history
-//! on up and down.
+//! on up and down. While a process that reads console input (a WASI program) is selected, typed
+//! lines go to its standard input instead, and its output shows here too.
 
 use bevy_egui::egui;
+use orbital_kernel::ProcessId;
 
 use super::{PanelState, UiActions};
 use crate::supervisor::{ConsoleKind, Supervisor, SupervisorIntent};
@@ -13,6 +15,7 @@ pub(super) fn terminal_ui(
     ui: &mut egui::Ui,
     supervisor: &Supervisor,
     state: &mut PanelState,
+    selected: Option<ProcessId>,
     actions: &mut UiActions,
 ) {
     let terminal = supervisor
@@ -21,9 +24,21 @@ pub(super) fn terminal_ui(
         .values()
         .find(|p| p.name == "terminal" && !p.state.is_zombie())
         .map(|p| p.pid);
+    // The selected process, if typed lines go to its standard input.
+    let stdin_of = selected
+        .filter(|pid| Some(*pid) != terminal && supervisor.has_console_input(*pid))
+        .and_then(|pid| {
+            let process = supervisor
+                .kernel()
+                .process(pid)
+                .filter(|p| !p.state.is_zombie())?;
+            Some((pid, process.name.clone()))
+        });
+    let stdin_pid = stdin_of.as_ref().map(|(pid, _)| *pid);
     let mut text = String::new();
     for line in supervisor.console_log() {
         let ours = Some(line.pid) == terminal
+            || (Some(line.pid) == stdin_pid && line.kind == ConsoleKind::Output)
             || matches!(line.kind, ConsoleKind::Input | ConsoleKind::Notice);
         if !ours {
             continue;
@@ -38,7 +53,7 @@ pub(super) fn terminal_ui(
             }
             ConsoleKind::Notice => {
                 text.push_str("[supervisor] ");
-                text.push_str(&line.text);
+                text.push_str(line.text.strip_prefix("supervisor: ").unwrap_or(&line.text));
                 if !line.text.ends_with('\n') {
                     text.push('\n');
                 }
@@ -56,26 +71,30 @@ pub(super) fn terminal_ui(
             ui.add(egui::Label::new(egui::RichText::new(visible).monospace()).wrap());
         });
     ui.horizontal(|ui| {
-        let prompt = if terminal.is_some() {
-            "$"
-        } else {
-            "(no terminal process)"
+        let hint = match &stdin_of {
+            Some((pid, name)) => {
+                ui.label(egui::RichText::new(format!("typing to {name} (pid {})", pid.0)).strong())
+                    .on_hover_text("lines go to the selected program's standard input; deselect it to type to the terminal");
+                if ui.small_button("^D").on_hover_text("end of input (Ctrl-D)").clicked() {
+                    actions.intents.push(SupervisorIntent::CloseConsoleInput { pid: *pid });
+                }
+                format!("a line for {name}'s standard input")
+            }
+            None => {
+                ui.monospace(if terminal.is_some() { "$" } else { "(no terminal process)" });
+                "help, ps, spawn sender, kill 5 ... (Up/Down: history)".to_string()
+            }
         };
-        ui.monospace(prompt);
         let response = ui.add(
             egui::TextEdit::singleline(&mut state.terminal_input)
                 .id(egui::Id::new("terminal_input"))
                 .font(egui::TextStyle::Monospace)
                 .desired_width(f32::INFINITY)
-                .hint_text("help, ps, spawn sender, kill 5 ... (Up/Down: history)"),
+                .hint_text(hint),
         );
+        actions.control("terminal_input", response.rect);
         if response.has_focus() {
-            let (up, down) = ui.input(|i| {
-                (
-                    i.key_pressed(egui::Key::ArrowUp),
-                    i.key_pressed(egui::Key::ArrowDown),
-                )
-            });
+            let (up, down) = ui.input(|i| (i.key_pressed(egui::Key::ArrowUp), i.key_pressed(egui::Key::ArrowDown)));
             if up || down {
                 browse_history(state, up);
             }
@@ -89,9 +108,10 @@ pub(super) fn terminal_ui(
                         state.terminal_history.remove(0);
                     }
                 }
-                actions
-                    .intents
-                    .push(SupervisorIntent::ConsoleInput { line });
+                actions.intents.push(match stdin_pid {
+                    Some(pid) => SupervisorIntent::ConsoleInputTo { pid, line },
+                    None => SupervisorIntent::ConsoleInput { line },
+                });
             }
             state.history_cursor = None;
             response.request_focus();

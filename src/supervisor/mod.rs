@@ -61,6 +61,15 @@ impl SupervisorHandle {
     /// between frames. The same code applies every intent whoever sent it, and a refusal reaches
     /// the UI the same way (an [`IntentRefused`] message next frame) as well as the caller.
     pub fn apply_intent(&self, intent: &SupervisorIntent) -> Result<(), String> {
+        self.apply_intent_for_pid(intent).map(|_| ())
+    }
+
+    /// [`SupervisorHandle::apply_intent`], also giving the pid of a process the intent started
+    /// (`LoadProgram`), for callers that return it (`window.supervisor.load_program`).
+    pub fn apply_intent_for_pid(
+        &self,
+        intent: &SupervisorIntent,
+    ) -> Result<Option<ProcessId>, String> {
         let outcome = apply_intent(&mut self.lock(), intent);
         if let Err(reason) = &outcome {
             let refusal = IntentRefused {
@@ -133,6 +142,22 @@ pub enum SupervisorIntent {
     ImportRecording(RecordingBytes),
     /// Turn recording on (a new history from now) or off (the benchmark's baseline).
     SetRecording(bool),
+    /// Checks a module handed over at run time (dropped on the canvas, picked, or from
+    /// `window.supervisor.load_program`), registers it as program `name` and spawns it with `args`.
+    LoadProgram {
+        name: String,
+        bytes: ProgramBytes,
+        args: Vec<String>,
+    },
+    /// A line for a process's console input: a WASI program's stdin, or the terminal's.
+    ConsoleInputTo {
+        pid: ProcessId,
+        line: String,
+    },
+    /// Ends a WASI process's console input (Ctrl-D).
+    CloseConsoleInput {
+        pid: ProcessId,
+    },
 }
 
 /// The bytes of a recording file inside an intent: shared (intents are cloned) and shown by
@@ -149,6 +174,23 @@ impl std::fmt::Debug for RecordingBytes {
 impl From<Vec<u8>> for RecordingBytes {
     fn from(bytes: Vec<u8>) -> Self {
         RecordingBytes(bytes.into())
+    }
+}
+
+/// A module's bytes in an intent: shared, and shown by its size (an intent's `Debug` text
+/// reaches refusal toasts).
+#[derive(Clone, PartialEq, Eq)]
+pub struct ProgramBytes(pub Arc<[u8]>);
+
+impl std::fmt::Debug for ProgramBytes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "<{} bytes>", self.0.len())
+    }
+}
+
+impl From<Vec<u8>> for ProgramBytes {
+    fn from(bytes: Vec<u8>) -> Self {
+        ProgramBytes(bytes.into())
     }
 }
 
@@ -370,9 +412,17 @@ fn apply_intents(
 }
 
 /// What each intent does: the one place intents are applied, from the ECS or from outside it.
-fn apply_intent(supervisor: &mut Supervisor, intent: &SupervisorIntent) -> Result<(), String> {
+/// `Ok(Some(pid))` names the process the intent started, where the caller may want it.
+fn apply_intent(
+    supervisor: &mut Supervisor,
+    intent: &SupervisorIntent,
+) -> Result<Option<ProcessId>, String> {
+    let mut started = None;
     let outcome = match intent {
-        SupervisorIntent::Spawn { program } => supervisor.spawn_program(program).map(|_| ()).map_err(|e| e.to_string()),
+        SupervisorIntent::Spawn { program } => supervisor
+            .spawn_program(program)
+            .map(|_| ())
+            .map_err(|e| e.to_string()),
         SupervisorIntent::Kill { pid } => supervisor.kill(*pid).map_err(|e| e.to_string()),
         SupervisorIntent::ConsoleInput { line } => supervisor.console_input(line),
         SupervisorIntent::SetTime(time) => {
@@ -383,9 +433,9 @@ fn apply_intent(supervisor: &mut Supervisor, intent: &SupervisorIntent) -> Resul
             supervisor.step();
             Ok(())
         }
-        SupervisorIntent::Reap { pid } => {
-            supervisor.reap(*pid).map_err(|e| format!("cannot reap pid {}: {}", pid.0, e.describe()))
-        }
+        SupervisorIntent::Reap { pid } => supervisor
+            .reap(*pid)
+            .map_err(|e| format!("cannot reap pid {}: {}", pid.0, e.describe())),
         SupervisorIntent::ResetUserProcesses => {
             supervisor.reset_user_processes();
             Ok(())
@@ -436,14 +486,23 @@ fn apply_intent(supervisor: &mut Supervisor, intent: &SupervisorIntent) -> Resul
             supervisor.set_recording(settings);
             Ok(())
         }
+        SupervisorIntent::LoadProgram { name, bytes, args } => supervisor
+            .load_program_with_args(name, &bytes.0, args)
+            .map(|pid| started = Some(pid))
+            .map_err(|e| e.to_string()),
+        SupervisorIntent::ConsoleInputTo { pid, line } => supervisor.console_input_to(*pid, line),
+        SupervisorIntent::CloseConsoleInput { pid } => supervisor.close_console_input_of(*pid),
     };
-    // Spawn refusals were logged by the supervisor itself.
+    // Spawn and load refusals were logged by the supervisor itself.
     if let Err(reason) = &outcome
-        && !matches!(intent, SupervisorIntent::Spawn { .. })
+        && !matches!(
+            intent,
+            SupervisorIntent::Spawn { .. } | SupervisorIntent::LoadProgram { .. }
+        )
     {
         warn!("{intent:?} refused: {reason}");
     }
-    outcome
+    outcome.map(|()| started)
 }
 
 fn service_mailboxes(handle: Res<SupervisorHandle>) {

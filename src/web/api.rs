@@ -20,13 +20,16 @@
 //! supervisor.import_recording(bytes)          // Uint8Array or ArrayBuffer; throws on a bad file
 //! supervisor.export_trace_json()              // Chrome Trace Event JSON (Perfetto)
 //! supervisor.set_recording(false)             // recording off (the benchmark's baseline)
+//! supervisor.load_program("hello", bytes, ["a", "b"])  // bytes: Uint8Array | ArrayBuffer; returns the pid, throws a refusal
+//! JSON.parse(supervisor.get_console_json(pid)) // {lines, text, entries, ...}, also after it ended
+//! supervisor.send_input_to(pid, "a line")     // a WASI program's stdin; close_input_of(pid): end of input
 //! ```
 //! Other features add their own methods with [`expose_json`] (e.g. `get_canvas_layout_json`).
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
-use js_sys::{Object, Reflect};
+use js_sys::{ArrayBuffer, Object, Reflect};
 use serde_json::json;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
@@ -104,6 +107,8 @@ pub fn install(handle: SupervisorHandle, events: Rc<RefCell<HostEvents>>) -> Res
     let api: JsValue = api_object()?.into();
     Reflect::set(&api, &"send_input".into(), send_input.as_ref())?;
     send_input.forget();
+
+    install_programs(&handle)?;
 
     let (h, ev) = (handle.clone(), events.clone());
     expose_json("get_process_list_json", move || {
@@ -237,6 +242,82 @@ fn install_time_travel(handle: &SupervisorHandle) -> Result<(), JsValue> {
             );
         };
         Ok(SupervisorIntent::ImportRecording(bytes.into()))
+    })?;
+    Ok(())
+}
+
+/// `load_program(name, bytes[, args])` and `get_console_json(pid)`: students' own programs.
+fn install_programs(handle: &SupervisorHandle) -> Result<(), JsValue> {
+    let h = handle.clone();
+    let load = Closure::<dyn Fn(JsValue, JsValue, JsValue) -> Result<u32, JsValue>>::new(
+        move |name: JsValue, bytes: JsValue, args: JsValue| {
+            let error = |message: &str| JsValue::from(js_sys::Error::new(message));
+            let name = name
+                .as_string()
+                .ok_or_else(|| error("load_program(name, bytes): name must be a string"))?;
+            let bytes =
+                if bytes.is_instance_of::<js_sys::ArrayBuffer>() || ArrayBuffer::is_view(&bytes) {
+                    js_sys::Uint8Array::new(&bytes).to_vec()
+                } else {
+                    return Err(error(
+                        "load_program(name, bytes): bytes must be a Uint8Array or an ArrayBuffer",
+                    ));
+                };
+            let args: Vec<String> = if args.is_undefined() || args.is_null() {
+                Vec::new()
+            } else if js_sys::Array::is_array(&args) {
+                js_sys::Array::from(&args)
+                    .iter()
+                    .map(|a| a.as_string().unwrap_or_else(|| format!("{a:?}")))
+                    .collect()
+            } else {
+                return Err(error(
+                    "load_program(name, bytes, args): args must be an array of strings",
+                ));
+            };
+            let intent = SupervisorIntent::LoadProgram {
+                name,
+                bytes: bytes.into(),
+                args,
+            };
+            match h.apply_intent_for_pid(&intent) {
+                Ok(Some(pid)) => Ok(pid.0),
+                Ok(None) => Err(error("the program was loaded but no process was started")),
+                Err(reason) => Err(error(&reason)),
+            }
+        },
+    );
+    let api: JsValue = api_object()?.into();
+    Reflect::set(&api, &"load_program".into(), load.as_ref())?;
+    load.forget();
+    // A line for a process's console input (a WASI program's stdin), as typed into the terminal
+    // while it is selected; and its end (Ctrl-D).
+    let h = handle.clone();
+    let send_to = Closure::<dyn Fn(f64, String) -> Result<(), JsValue>>::new(
+        move |pid: f64, line: String| {
+            let pid = crate::kernel::ProcessId(pid as u32);
+            h.apply_intent(&SupervisorIntent::ConsoleInputTo { pid, line })
+                .map_err(|e| JsValue::from(js_sys::Error::new(&e)))
+        },
+    );
+    Reflect::set(&api, &"send_input_to".into(), send_to.as_ref())?;
+    send_to.forget();
+    let h = handle.clone();
+    let close = Closure::<dyn Fn(f64) -> Result<(), JsValue>>::new(move |pid: f64| {
+        let pid = crate::kernel::ProcessId(pid as u32);
+        h.apply_intent(&SupervisorIntent::CloseConsoleInput { pid })
+            .map_err(|e| JsValue::from(js_sys::Error::new(&e)))
+    });
+    Reflect::set(&api, &"close_input_of".into(), close.as_ref())?;
+    close.forget();
+    let h = handle.clone();
+    expose_json_with_arg("get_console_json", move |pid| {
+        let pid = crate::kernel::ProcessId(if pid.is_finite() && pid >= 0.0 {
+            pid as u32
+        } else {
+            u32::MAX
+        });
+        json::console_of(&h.lock(), pid).to_string()
     })?;
     Ok(())
 }

@@ -135,6 +135,15 @@ pub async fn shim_url(fetch: Result<JsFuture, String>) -> String {
     }
 }
 
+/// The text at `url`, or why not (HTTP status or network error).
+pub async fn fetch_text(url: &str) -> Result<String, String> {
+    let response = ok_response(start_fetch(url)?.await.map_err(|e| js_error_text(&e))?)?;
+    let text = JsFuture::from(response.text().map_err(|e| js_error_text(&e))?)
+        .await
+        .map_err(|e| js_error_text(&e))?;
+    text.as_string().ok_or_else(|| format!("{url} is not text"))
+}
+
 fn ok_response(response: JsValue) -> Result<web_sys::Response, String> {
     let response: web_sys::Response = response
         .dyn_into()
@@ -342,10 +351,21 @@ impl WebHostInner {
 impl Host for WebHost {
     fn spawn(&mut self, pid: ProcessId, program: &ProgramSpec) -> Result<SpawnedGuest, HostError> {
         let inner = &mut self.inner.0;
-        let (module, info) = match inner.modules.get(&program.module) {
-            Some(LoadedModule::Ready { module, info }) => (module.clone(), *info),
-            Some(LoadedModule::Failed(error)) => return Err(error.clone()),
-            None => {
+        // A program loaded at run time travels as bytes; its worker compiles it (web/worker.js).
+        let loaded_at_run_time = program.wasm.as_ref().map(|bytes| {
+            let info = module_info::inspect(bytes).unwrap_or(ModuleInfo {
+                memory_min_pages: 1,
+                memory_max_pages: None,
+            });
+            (JsValue::from(Uint8Array::from(&bytes[..])), info)
+        });
+        let (module, info) = match (loaded_at_run_time, inner.modules.get(&program.module)) {
+            (Some(loaded), _) => loaded,
+            (None, Some(LoadedModule::Ready { module, info })) => {
+                (JsValue::from(module.clone()), *info)
+            }
+            (None, Some(LoadedModule::Failed(error))) => return Err(error.clone()),
+            (None, None) => {
                 return Err(HostError::ModuleNotFound {
                     module: program.module.clone(),
                     searched: vec![
@@ -402,6 +422,15 @@ impl Host for WebHost {
         .map_err(unavailable)?;
         if let Some(spin) = inner.spin_micros {
             set("spinMicros", &spin.into()).map_err(unavailable)?;
+        }
+        // WASI programs: argv and the stdin endpoint's slot (docs/ABI.md, "WASI programs").
+        let args = Array::new();
+        for arg in &program.launch.args {
+            args.push(&JsValue::from_str(arg));
+        }
+        set("args", &args).map_err(unavailable)?;
+        if let Some(slot) = program.launch.stdin_slot {
+            set("stdinSlot", &slot.into()).map_err(unavailable)?;
         }
         if let Err(e) = worker.post_message(&start) {
             worker.terminate();

@@ -12,13 +12,14 @@
 //! or a test can see where the time to the first frame goes.
 //! The JSON documents ([`json`]) and module inspection ([`module_info`]) are plain Rust, built
 //! and tested on every platform; everything touching JavaScript is `wasm32` only.
+pub mod drop;
 pub mod latency;
 pub mod module_info;
 
 #[cfg(target_arch = "wasm32")]
 mod api;
 #[cfg(target_arch = "wasm32")]
-mod host;
+pub(crate) mod host;
 #[cfg(target_arch = "wasm32")]
 mod servicer;
 
@@ -77,10 +78,21 @@ mod wasm {
         }));
         mark("orbital:wasm-started");
         wasm_bindgen_futures::spawn_local(async move {
-            let manifest = match Manifest::builtin() {
-                Ok(manifest) => manifest,
-                Err(e) => return fail(&format!("the built-in program manifest is broken: {e}")),
-            };
+            // The served manifest (assets/programs.ron), so a program added there is fetched
+            // with the others; the programs plugin reports a broken one (line and column) and
+            // the compiled-in copy is used instead.
+            let served = host::fetch_text("assets/programs.ron").await;
+            if let Err(e) = &served {
+                warn!("assets/programs.ron not fetched ({e}): using the built-in program manifest");
+            }
+            let (manifest, refused) =
+                Manifest::served_or_builtin(served.ok().as_deref(), "assets/programs.ron");
+            if let Some(e) = refused {
+                warn!("{e}: using the built-in program manifest");
+            }
+            if manifest.programs.is_empty() {
+                return fail("the built-in program manifest is broken");
+            }
             let modules: Vec<String> = manifest.programs.iter().map(|p| p.module.clone()).collect();
             // The shim's fetch starts now, alongside the modules'.
             let shim = host::start_fetch("worker.js");

@@ -74,29 +74,20 @@ impl Supervisor {
         &self.console
     }
 
-    /// Everything in the console log written by `pid` (or by the supervisor, for `KERNEL`), joined.
+    /// Everything logged for `pid` (or by the supervisor, for `KERNEL`), joined: its transcript,
+    /// kept after it ended (see [`Supervisor::console_lines_of`]).
     pub fn console_text_of(&self, pid: ProcessId) -> String {
-        self.console
+        self.console_lines_of(pid)
             .iter()
-            .filter(|l| l.pid == pid)
             .map(|l| l.text.as_str())
             .collect()
     }
 
-    /// Drains the kernel's events (for the ECS), keeping console output in the console log.
+    /// Drains the kernel's events (for the ECS). Console output is already in the console log:
+    /// it is logged when the CONSOLE_WRITE is serviced, so an event queue that overflowed
+    /// between two drains loses no program output.
     pub fn drain_events(&mut self) -> Vec<KernelEvent> {
-        let events = self.kernel.drain_events();
-        for event in &events {
-            if let KernelEvent::ConsoleOutput { pid, text, at_ns } = event {
-                self.push_console(ConsoleLine {
-                    pid: *pid,
-                    kind: ConsoleKind::Output,
-                    text: text.clone(),
-                    at_ns: *at_ns,
-                });
-            }
-        }
-        events
+        self.kernel.drain_events()
     }
 
     pub(crate) fn notice(&mut self, pid: ProcessId, text: String) {
@@ -110,6 +101,7 @@ impl Supervisor {
     }
 
     pub(crate) fn push_console(&mut self, line: ConsoleLine) {
+        self.record_transcript(&line);
         if self.console.len() == CONSOLE_LOG_CAPACITY {
             self.console.pop_front();
         }

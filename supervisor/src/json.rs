@@ -189,6 +189,9 @@ pub fn system_metrics(supervisor: &Supervisor) -> Value {
         "traffic_log_len": kernel.traffic_log().len(),
         "capability_log_len": kernel.capability_log().len(),
         "viewing": if supervisor.is_live() { "live" } else { "past" },
+        // Kernel events lost because frames did not drain them in time (console output among them).
+        "events_dropped": supervisor.kernel().events_dropped(),
+        "events_pending": supervisor.kernel().events_pending(),
     })
 }
 
@@ -201,7 +204,53 @@ fn metrics_json(m: &ProcessMetrics) -> Value {
         "ipc_bytes_sent": m.ipc_bytes_sent,
         "ipc_bytes_received": m.ipc_bytes_received,
         "syscall_count": m.syscall_count,
+        "host_refusals": m.host_refusals,
         "last_active_ns": m.last_active_ns,
         "start_time_ns": m.start_time_ns,
+    })
+}
+
+/// One process's console (`get_console_json(pid)`): what it wrote, what it was sent as console
+/// input and notices about it, in order, also after it ended. `lines` is its output split into
+/// lines (a last line without a newline included); `entries` keeps each write as it came.
+pub fn console_of(supervisor: &Supervisor, pid: ProcessId) -> Value {
+    use crate::ConsoleKind;
+    let entries = supervisor.console_lines_of(pid);
+    let output: String = entries
+        .iter()
+        .filter(|l| l.kind == ConsoleKind::Output)
+        .map(|l| l.text.as_str())
+        .collect();
+    let mut lines: Vec<&str> = output.split('\n').collect();
+    if lines.last() == Some(&"") {
+        lines.pop();
+    }
+    let name = supervisor
+        .kernel()
+        .process(pid)
+        .map(|p| p.name.clone())
+        .or_else(|| {
+            supervisor
+                .kernel()
+                .ended_processes()
+                .iter()
+                .rev()
+                .find(|p| p.pid == pid)
+                .map(|p| p.name.clone())
+        });
+    let kind = |k: &ConsoleKind| match k {
+        ConsoleKind::Output => "output",
+        ConsoleKind::Input => "input",
+        ConsoleKind::Notice => "notice",
+    };
+    json!({
+        "pid": pid.0,
+        "name": name,
+        "alive": supervisor.kernel().process(pid).is_some_and(|p| !p.state.is_zombie()),
+        "reads_input": supervisor.has_console_input(pid),
+        "lines": lines,
+        "text": output,
+        "entries": entries.iter().map(|l| json!({ "kind": kind(&l.kind), "text": l.text, "at_ns": l.at_ns })).collect::<Vec<_>>(),
+        "dropped_bytes": supervisor.console_dropped_bytes_of(pid),
     })
 }

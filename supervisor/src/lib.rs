@@ -26,12 +26,17 @@ pub mod mailbox;
 pub mod manifest;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod native_host;
+#[cfg(not(target_arch = "wasm32"))]
+mod native_wasi;
 pub mod pacing;
+pub mod programs;
 pub mod recording;
 pub mod servicing;
 mod supervisor;
 #[cfg(feature = "test-support")]
 pub mod testing;
+pub mod transcript;
+pub mod validate;
 pub mod wiring;
 
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
@@ -41,11 +46,12 @@ pub use console::{CONSOLE_LOG_CAPACITY, ConsoleKind, ConsoleLine};
 pub use host::{GuestExit, GuestExitKind, Host, HostError, SpawnedGuest};
 pub use lifecycle::KillError;
 pub use mailbox::Mailbox;
-pub use manifest::{ConnectSpec, Manifest, ManifestError, ProgramSpec};
+pub use manifest::{ConnectSpec, Launch, Manifest, ManifestError, ProgramSpec};
 pub use pacing::TimeControl;
 pub use recording::{RecordedKernel, RecordingError, RecordingSettings, SequenceChart, Timeline};
 pub use servicing::{MailboxStatus, ServicedCall};
 pub use supervisor::Supervisor;
+pub use validate::{LoadError, MAX_MODULE_BYTES, ValidModule};
 pub use wiring::SpawnError;
 
 /// The supervisor, shared between whoever services syscalls (a servicer thread, a browser

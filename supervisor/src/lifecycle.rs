@@ -106,6 +106,7 @@ impl Supervisor {
     pub(crate) fn forget(&mut self, pid: ProcessId) {
         self.last_serviced.remove(&pid);
         self.providers.retain(|p| p.pid != pid);
+        self.runtime.forget(pid);
     }
 
     pub(crate) fn stop_guest(&mut self, pid: ProcessId) {

@@ -7,6 +7,7 @@
 
 use std::collections::BTreeSet;
 use std::fmt;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -23,7 +24,7 @@ pub struct Manifest {
 }
 
 /// One program: its module and how it is wired at spawn.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct ProgramSpec {
     pub name: String,
@@ -43,6 +44,26 @@ pub struct ProgramSpec {
     pub connects: Vec<ConnectSpec>,
     #[serde(default)]
     pub description: String,
+    /// A WASI program (imports `wasi_snapshot_preview1`): gets a stdin endpoint at spawn, which
+    /// [`Supervisor::console_input_to`](crate::Supervisor::console_input_to) feeds.
+    #[serde(default)]
+    pub wasi: bool,
+    /// The module itself, for a program loaded at run time ([`Supervisor::load_program`](crate::Supervisor::load_program)):
+    /// hosts run these bytes instead of looking `module` up. Never read from programs.ron.
+    #[serde(skip)]
+    pub wasm: Option<Arc<[u8]>>,
+    /// What one spawn hands the guest; set by the supervisor on the copy it passes to the host.
+    #[serde(skip)]
+    pub launch: Launch,
+}
+
+/// Per-spawn facts a host passes to the guest (WASI programs read them).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Launch {
+    /// `argv`: the program name, then the arguments given at spawn (`spawn hello a b`).
+    pub args: Vec<String>,
+    /// The capability slot of the process's stdin endpoint (WASI programs' `fd_read` on fd 0).
+    pub stdin_slot: Option<u32>,
 }
 
 /// A capability to another program's endpoint, granted at spawn.
@@ -197,7 +218,7 @@ impl Manifest {
         self.programs.iter().map(|p| p.name.as_str()).collect()
     }
 
-    fn validate(&self, origin: &str) -> Result<(), ManifestError> {
+    pub(crate) fn validate(&self, origin: &str) -> Result<(), ManifestError> {
         let invalid = |program: &str, message: String| ManifestError::Invalid {
             origin: origin.to_string(),
             program: program.to_string(),

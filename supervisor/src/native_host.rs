@@ -33,6 +33,7 @@ use crate::host::{GuestExit, GuestExitKind, Host, HostError, SpawnedGuest};
 use crate::kernel::ProcessId;
 use crate::mailbox::{AtomicMailbox, MailboxWords};
 use crate::manifest::ProgramSpec;
+use crate::native_wasi::{self, WasiState};
 use crate::{SharedSupervisor, Supervisor, WeakSupervisor};
 
 /// Instructions (roughly) a guest runs between two looks at its kill flag.
@@ -147,7 +148,19 @@ impl NativeHost {
         self.live_threads.load(Ordering::SeqCst)
     }
 
-    fn load_module(&mut self, file: &str) -> Result<Module, HostError> {
+    fn load_module(&mut self, program: &ProgramSpec) -> Result<Module, HostError> {
+        let file = program.module.as_str();
+        if let Some(bytes) = &program.wasm {
+            // A program loaded at run time: compiled per spawn (it may be replaced under its name).
+            let invalid = |message: String| HostError::InvalidModule {
+                module: file.to_string(),
+                message,
+            };
+            let module =
+                Module::new(&self.engine, &bytes[..]).map_err(|e| invalid(e.to_string()))?;
+            memory_limits(&module).map_err(invalid)?;
+            return Ok(module);
+        }
         if let Some(module) = self.modules.get(file) {
             return Ok(module.clone());
         }
@@ -166,6 +179,10 @@ impl NativeHost {
         };
         let bytes = std::fs::read(&path)
             .map_err(|e| invalid(format!("reading {}: {e}", path.display())))?;
+        // The checks and the memory maximum of programs loaded at run time apply to files too.
+        let bytes = crate::validate::validate_module(&bytes)
+            .map_err(|e| invalid(e.to_string()))?
+            .bytes;
         let module = Module::new(&self.engine, &bytes).map_err(|e| invalid(e.to_string()))?;
         let has_start = module
             .exports()
@@ -198,12 +215,22 @@ impl Default for NativeHost {
 }
 
 /// The memory the host creates for a module, in pages: the minimum its `env.memory` import
-/// declares, and a maximum of 1024 pages (64 MiB) or the module's own smaller maximum.
-fn memory_limits(module: &Module) -> Result<(u32, u32), String> {
-    let import = module
+/// declares, and a maximum of 1024 pages (64 MiB) or the module's own smaller maximum. `None`
+/// for a module that defines (and exports) its own memory, as WASI toolchains make them;
+/// [`crate::validate`] has set its maximum to at most 64 MiB.
+fn memory_limits(module: &Module) -> Result<Option<(u32, u32)>, String> {
+    let Some(import) = module
         .imports()
         .find(|i| matches!(i.ty(), ExternType::Memory(_)))
-        .ok_or("it does not import its memory (link with --import-memory)")?;
+    else {
+        let exported = module
+            .exports()
+            .any(|e| e.name() == "memory" && matches!(e.ty(), ExternType::Memory(_)));
+        if exported {
+            return Ok(None);
+        }
+        return Err("it does not import its memory (link with --import-memory)".into());
+    };
     if (import.module(), import.name()) != ("env", "memory") {
         return Err(format!(
             "it imports memory as {}.{}, not env.memory",
@@ -223,13 +250,13 @@ fn memory_limits(module: &Module) -> Result<(u32, u32), String> {
     let maximum = ty
         .maximum()
         .map_or(MAX_PAGES, |m| m.min(u64::from(MAX_PAGES)) as u32);
-    Ok((minimum as u32, maximum))
+    Ok(Some((minimum as u32, maximum)))
 }
 
 impl Host for NativeHost {
     fn spawn(&mut self, pid: ProcessId, program: &ProgramSpec) -> Result<SpawnedGuest, HostError> {
         self.join_finished();
-        let module = self.load_module(&program.module)?;
+        let module = self.load_module(program)?;
         let words = MailboxWords::new();
         let worker_id = self.next_worker_id;
         self.next_worker_id += 1;
@@ -238,6 +265,7 @@ impl Host for NativeHost {
             doorbell: self.doorbell.clone(),
             memory: None,
             reply: Vec::new(),
+            wasi: Some(WasiState::new(&program.launch, &program.name)),
         };
         let engine = self.engine.clone();
         let exits = self.exits_tx.clone();
@@ -346,23 +374,25 @@ impl Drop for LiveThread {
 }
 
 /// The state of one guest's store.
-struct GuestContext {
-    words: Arc<MailboxWords>,
+pub(crate) struct GuestContext {
+    pub(crate) words: Arc<MailboxWords>,
     doorbell: Arc<Doorbell>,
-    memory: Option<Memory>,
+    pub(crate) memory: Option<Memory>,
     /// The last reply's data, kept host-side so a later `orbital_send_bytes` (which reuses the
     /// mailbox data buffer) cannot clobber it before `orbital_recv_bytes` reads it.
-    reply: Vec<u8>,
+    pub(crate) reply: Vec<u8>,
+    /// Arguments and stdin of a WASI guest (see `native_wasi`).
+    pub(crate) wasi: Option<WasiState>,
 }
 
 impl GuestContext {
-    fn killed(&self) -> bool {
+    pub(crate) fn killed(&self) -> bool {
         self.words.word(mb::KILL_FLAG).load(Ordering::SeqCst) != 0
     }
 
     /// A byte-copy import refuses: records it in the mailbox for the supervisor (code first,
     /// then the count it watches) and returns `-code` for the guest.
-    fn refuse(&self, import: u32, code: ErrorCode) -> i32 {
+    pub(crate) fn refuse(&self, import: u32, code: ErrorCode) -> i32 {
         self.words
             .word(mb::HOST_REFUSAL_CODE)
             .store(host_import::pack(import, code) as u32, Ordering::SeqCst);
@@ -375,7 +405,7 @@ impl GuestContext {
 
 /// The host error that unwinds a guest the supervisor asked to stop.
 #[derive(Debug)]
-struct Stopped;
+pub(crate) struct Stopped;
 
 impl fmt::Display for Stopped {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -389,17 +419,22 @@ impl wasmi::errors::HostError for Stopped {}
 fn run_guest(engine: &Engine, module: &Module, guest: GuestContext) -> Option<GuestExitKind> {
     let mut store = Store::new(engine, guest);
     let load_failed = |e: &dyn fmt::Display| Some(GuestExitKind::LoadFailed(e.to_string()));
-    let (minimum, maximum) = match memory_limits(module) {
+    let limits = match memory_limits(module) {
         Ok(limits) => limits,
         Err(e) => return load_failed(&e),
     };
-    let memory = match Memory::new(&mut store, MemoryType::new(minimum, Some(maximum))) {
-        Ok(memory) => memory,
-        Err(e) => return load_failed(&e),
+    let memory = match limits
+        .map(|(minimum, maximum)| Memory::new(&mut store, MemoryType::new(minimum, Some(maximum))))
+    {
+        Some(Ok(memory)) => Some(memory),
+        Some(Err(e)) => return load_failed(&e),
+        None => None, // the module's own, taken from its exports once instantiated
     };
-    store.data_mut().memory = Some(memory);
+    store.data_mut().memory = memory;
     let mut linker = Linker::<GuestContext>::new(engine);
-    if let Err(e) = define_imports(&mut linker, memory) {
+    if let Err(e) =
+        define_imports(&mut linker, memory).and_then(|()| native_wasi::define(&mut linker, module))
+    {
         return load_failed(&e);
     }
     if let Err(e) = store.set_fuel(FUEL_SLICE) {
@@ -409,6 +444,9 @@ fn run_guest(engine: &Engine, module: &Module, guest: GuestContext) -> Option<Gu
         Ok(instance) => instance,
         Err(e) => return load_failed(&e),
     };
+    if store.data().memory.is_none() {
+        store.data_mut().memory = instance.get_memory(&store, "memory");
+    }
     let start = match instance.get_typed_func::<(), ()>(&store, "_start") {
         Ok(start) => start,
         Err(e) => {
@@ -448,9 +486,11 @@ fn run_guest(engine: &Engine, module: &Module, guest: GuestContext) -> Option<Gu
 
 fn define_imports(
     linker: &mut Linker<GuestContext>,
-    memory: Memory,
+    memory: Option<Memory>,
 ) -> Result<(), wasmi::errors::LinkerError> {
-    linker.define("env", "memory", memory)?;
+    if let Some(memory) = memory {
+        linker.define("env", "memory", memory)?;
+    }
     linker.func_wrap(
         "env",
         "orbital_send_bytes",
@@ -545,7 +585,7 @@ fn guest_range_mut(bytes: &mut [u8], ptr: i32, len: i32) -> Option<&mut [u8]> {
 }
 
 /// Steps 1-3 and 7 of the syscall flow (docs/ABI.md), on the guest's side.
-fn syscall(
+pub(crate) fn syscall(
     caller: &mut Caller<'_, GuestContext>,
     number: u32,
     args: [u32; 3],

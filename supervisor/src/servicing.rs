@@ -145,8 +145,25 @@ impl Supervisor {
             number: request.number,
             args: request.args,
         };
+        // Console output goes into the console log here, not from the kernel's event queue: that
+        // queue is bounded and drained once a frame, so a slow or hidden page under heavy IPC
+        // would drop a program's output with the traffic events (`drain_events` skips them).
+        let console_text = (request.number == crate::abi::nr::CONSOLE_WRITE)
+            .then(|| String::from_utf8_lossy(&request.data).into_owned());
         match self.kernel.dispatch(pid, call, &request.data, now_ns) {
-            Dispatch::Complete(reply) => self.reply(pid, request.number, reply, now_ns),
+            Dispatch::Complete(reply) => {
+                if let Some(text) = console_text
+                    && reply.result >= 0
+                {
+                    self.push_console(crate::console::ConsoleLine {
+                        pid,
+                        kind: crate::console::ConsoleKind::Output,
+                        text,
+                        at_ns: now_ns,
+                    });
+                }
+                self.reply(pid, request.number, reply, now_ns)
+            }
             Dispatch::Pending => {
                 if let Some(guest) = self.guests.get_mut(&pid) {
                     guest.in_flight = Some(request.number);
@@ -158,7 +175,7 @@ impl Supervisor {
             }
             Dispatch::Spawn { program } => {
                 // A refusal carries its explanation as reply data, for the caller to print.
-                let reply = match self.spawn_program(&program) {
+                let reply = match self.spawn_command(&program) {
                     Ok(child) => Reply {
                         result: child.0 as i32,
                         data: Vec::new(),

@@ -11,8 +11,10 @@ use crate::kernel::{EndpointId, Kernel, KernelConfig, ProcessId};
 use crate::mailbox::Mailbox;
 use crate::manifest::Manifest;
 use crate::pacing::TimeControl;
+use crate::programs::RuntimePrograms;
 use crate::recording::{RecordedKernel, RecordingSettings, timeline::PastView};
 use crate::servicing::ServicedCall;
+use crate::transcript::Transcripts;
 
 /// A live guest: its mailbox, as the host handed it over at spawn.
 pub(crate) struct Guest {
@@ -58,6 +60,10 @@ pub struct Supervisor {
     /// When a host's own servicer (the web host's `Atomics.waitAsync` callback) last ran, so the
     /// per-frame fallback can stand aside while it is alive.
     pub(crate) servicer_ran_ns: Option<u64>,
+    /// Programs loaded at run time, WASI processes' stdin endpoints.
+    pub(crate) runtime: RuntimePrograms,
+    /// Each process's console transcript, kept after it ended.
+    pub(crate) transcripts: Transcripts,
 }
 
 impl Supervisor {
@@ -86,6 +92,8 @@ impl Supervisor {
             console: VecDeque::new(),
             clock,
             servicer_ran_ns: None,
+            runtime: RuntimePrograms::default(),
+            transcripts: Transcripts::default(),
         }
     }
 

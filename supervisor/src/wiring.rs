@@ -87,7 +87,16 @@ impl Supervisor {
     /// its manifest entry declares (docs/ABI.md, "Capabilities"), and starts its guest. A refusal
     /// is also written to the console log, so it reaches a person whoever asked.
     pub fn spawn_program(&mut self, name: &str) -> Result<ProcessId, SpawnError> {
-        let result = self.try_spawn(name);
+        self.spawn_program_with_args(name, &[])
+    }
+
+    /// [`Supervisor::spawn_program`] with arguments for the process (`argv[1..]` of a WASI program).
+    pub fn spawn_program_with_args(
+        &mut self,
+        name: &str,
+        args: &[String],
+    ) -> Result<ProcessId, SpawnError> {
+        let result = self.try_spawn(name, args);
         if let Err(error) = &result {
             tracing::warn!("spawn refused: {error}");
             self.notice(ProcessId::KERNEL, format!("supervisor: {error}"));
@@ -95,8 +104,12 @@ impl Supervisor {
         result
     }
 
-    pub(crate) fn try_spawn(&mut self, name: &str) -> Result<ProcessId, SpawnError> {
-        let spec =
+    pub(crate) fn try_spawn(
+        &mut self,
+        name: &str,
+        args: &[String],
+    ) -> Result<ProcessId, SpawnError> {
+        let mut spec =
             self.manifest
                 .program(name)
                 .cloned()
@@ -125,15 +138,17 @@ impl Supervisor {
             );
         }
         let now_ns = self.now_ns();
+        let program = spec.name.clone();
         let kernel_error = |error| SpawnError::Kernel {
-            program: spec.name.clone(),
+            program: program.clone(),
             error,
         };
         let pid = self
             .kernel
             .register_process(&spec.name, now_ns)
             .map_err(kernel_error)?;
-        if let Err(error) = self.wire(pid, &spec, &wiring, now_ns) {
+        let wired = self.wire(pid, &spec, &wiring, now_ns);
+        if let Err(error) = wired.and_then(|()| self.prepare_launch(pid, &mut spec, args, now_ns)) {
             self.abandon(pid, format!("wiring failed: {}", error.name()));
             return Err(kernel_error(error));
         }

@@ -12,24 +12,14 @@ use orbital_supervisor::abi::{ErrorCode, host_import, nr};
 use orbital_supervisor::kernel::{
     BlockReason, ExitReason, KernelConfig, KernelEvent, ProcessId, ProcessState,
 };
-use orbital_supervisor::native_host::{NativeHost, Servicer, guest_dir_candidates};
+use orbital_supervisor::native_host::{NativeHost, Servicer};
+use orbital_supervisor::testing::require_guest_modules;
 use orbital_supervisor::{
     Clock, HostError, KillError, MailboxStatus, Manifest, SharedSupervisor, SpawnError, Supervisor,
     TimeControl,
 };
 
 const DEADLINE: Duration = Duration::from_secs(60);
-
-fn require_guests() {
-    let found = guest_dir_candidates()
-        .iter()
-        .any(|d| d.join("init.wasm").is_file());
-    assert!(
-        found,
-        "the guest modules are not built: run `cargo xtask guests` first (looked in {:?})",
-        guest_dir_candidates()
-    );
-}
 
 /// The supervisor on the native host with its servicer thread, and every kernel event seen.
 struct Harness {
@@ -41,7 +31,7 @@ struct Harness {
 impl Harness {
     /// The supervisor booted (init, terminal, idle) on the native host.
     fn boot() -> Harness {
-        require_guests();
+        require_guest_modules();
         let host = NativeHost::new();
         let doorbell = host.doorbell();
         let manifest = Manifest::builtin().expect("the built-in manifest");

@@ -7,21 +7,15 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use orbital_supervisor::kernel::{Kernel, KernelConfig};
-use orbital_supervisor::native_host::{NativeHost, Servicer, guest_dir_candidates};
+use orbital_supervisor::native_host::{NativeHost, Servicer};
 use orbital_supervisor::recording::input::apply;
 use orbital_supervisor::recording::{MarkerKind, RecordingSettings};
+use orbital_supervisor::testing::require_guest_modules;
 use orbital_supervisor::{Clock, Manifest, SharedSupervisor, Supervisor, TimeControl};
 
 #[test]
 fn real_guests_replay_to_the_live_hash_at_every_snapshot_and_after_export() {
-    let found = guest_dir_candidates()
-        .iter()
-        .any(|d| d.join("init.wasm").is_file());
-    assert!(
-        found,
-        "the guest modules are not built: run `cargo xtask guests` first (looked in {:?})",
-        guest_dir_candidates()
-    );
+    require_guest_modules();
     let host = NativeHost::new();
     let doorbell = host.doorbell();
     let manifest = Manifest::builtin().expect("the built-in manifest");

@@ -1,6 +1,7 @@
 //! Shared by the reliability and soak tests: a headless app on the native host whose manifest
 //! holds the real guests plus small fault-injection programs written in the WebAssembly text
-//! format (the native host's wasmi accepts text modules too), and helpers to wait and measure.
+//! format (compiled to binary with `wat`, as the hosts take only binary modules), and helpers to
+//! wait and measure.
 #![allow(dead_code)]
 
 use std::path::PathBuf;
@@ -16,6 +17,7 @@ use orbital_playground::supervisor::{
     ConnectSpec, Host, KernelEventMessage, Manifest, NativeServicer, ProcessEntity, ProgramSpec,
     SupervisorHandle, SupervisorPlugin, SupervisorSystems,
 };
+use orbital_supervisor::testing::require_guest_modules;
 
 pub const DEADLINE: Duration = Duration::from_secs(90);
 
@@ -93,8 +95,12 @@ pub fn test_programs(messages_per_pair: u64) -> Vec<(ProgramSpec, Vec<u8>)> {
             })
             .collect(),
         description: String::new(),
+        ..ProgramSpec::default()
     };
-    let m = |text: String| text.into_bytes();
+    let m = |text: String| {
+        wat::parse_str(&text)
+            .unwrap_or_else(|e| panic!("a test module does not compile: {e}\n{text}"))
+    };
     vec![
         // Owns two endpoints and sleeps forever: never drains its inbox.
         (
@@ -191,14 +197,7 @@ impl Harness {
     /// A headless app: MinimalPlugins + SupervisorPlugin on the native host (with its doorbell
     /// servicer thread), the built-in manifest plus the test programs, booted (init, terminal, idle).
     pub fn boot(messages_per_pair: u64, keep_events: bool) -> Harness {
-        let found = guest_dir_candidates()
-            .iter()
-            .any(|d| d.join("init.wasm").is_file());
-        assert!(
-            found,
-            "the guest modules are not built: run `cargo xtask guests` first (looked in {:?})",
-            guest_dir_candidates()
-        );
+        require_guest_modules();
         let programs = test_programs(messages_per_pair);
         let dir = write_modules(&programs);
         let mut manifest = Manifest::builtin().expect("built-in manifest");

@@ -72,6 +72,38 @@ export async function waitFor(what, condition, { timeoutMs = 60_000, intervalMs 
 }
 
 /**
+ * Named assertions for a test script: `check(what, body)` runs `body`, reports "ok" (with the
+ * note it returns) or "FAIL" with the error, counts it, and lets the script go on; `finish()`
+ * prints "<name>: N passed, M failed" and exits non-zero if any failed.
+ */
+export function checker(name) {
+  let passed = 0;
+  let failed = 0;
+  const started = Date.now();
+  const count = (ok) => (ok ? passed++ : failed++);
+  return {
+    count,
+    async check(what, body) {
+      const t0 = Date.now();
+      try {
+        const note = await body();
+        count(true);
+        console.log(`  ok    ${what} (${Date.now() - t0} ms)${note ? `: ${note}` : ""}`);
+        return true;
+      } catch (e) {
+        count(false);
+        console.log(`  FAIL  ${what} (${Date.now() - t0} ms): ${e?.message ?? e}`);
+        return false;
+      }
+    },
+    finish() {
+      console.log(`${name}: ${passed} passed, ${failed} failed (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+      process.exit(failed ? 1 : 0);
+    },
+  };
+}
+
+/**
  * Opens the playground in a fresh browser and page and waits until the app runs.
  * Collects page errors and console errors; `finish()` fails the test if any appeared.
  */
@@ -86,28 +118,13 @@ export async function openPlayground(name, { width = 1280, height = 800 } = {}) 
   page.on("console", (m) => {
     if (m.type() === "error") consoleErrors.push(m.text());
   });
-  let failed = 0;
-  let passed = 0;
-  const started = Date.now();
+  const checks = checker(name);
   const t = {
     browser,
     page,
     pageErrors,
     consoleErrors,
-    /** One named assertion; failures are reported and counted, the script goes on. */
-    async check(what, body) {
-      const t0 = Date.now();
-      try {
-        const note = await body();
-        passed++;
-        console.log(`  ok    ${what} (${Date.now() - t0} ms)${note ? `: ${note}` : ""}`);
-        return true;
-      } catch (e) {
-        failed++;
-        console.log(`  FAIL  ${what} (${Date.now() - t0} ms): ${e?.message ?? e}`);
-        return false;
-      }
-    },
+    check: checks.check,
     /** Runs `fn` inside the page; `fn` gets `window.supervisor` (with JSON getters parsed). */
     async sv(fn, arg) {
       return page.evaluate(
@@ -183,16 +200,15 @@ export async function openPlayground(name, { width = 1280, height = 800 } = {}) 
     },
     async finish() {
       if (pageErrors.length) {
-        failed++;
+        checks.count(false);
         console.log(`  FAIL  no page errors: ${pageErrors.length}:\n    ${pageErrors.join("\n    ")}`);
       } else {
-        passed++;
+        checks.count(true);
         console.log("  ok    no page errors");
       }
       if (consoleErrors.length) console.log(`  note  console errors:\n    ${consoleErrors.join("\n    ")}`);
       await browser.close();
-      console.log(`${name}: ${passed} passed, ${failed} failed (${((Date.now() - started) / 1000).toFixed(1)} s)`);
-      process.exit(failed ? 1 : 0);
+      checks.finish();
     },
   };
   const navigationStarted = Date.now();

@@ -1,5 +1,6 @@
 // The page explains what is wrong instead of showing a blank canvas: served without the
-// cross-origin isolation headers, and in a browser without WebGL2.
+// cross-origin isolation headers in a browser without service workers (so web/coi.js cannot add
+// them), and in a browser without WebGL2. static-bundle.test.mjs covers the service worker route.
 import { createServer } from "node:http";
 import { readFile } from "node:fs/promises";
 import { extname, join, normalize } from "node:path";
@@ -39,8 +40,10 @@ async function plainServer() {
   return server;
 }
 
-async function noticeOf(browser, url, screenshot) {
+async function noticeOf(browser, url, screenshot, { noServiceWorkers = false } = {}) {
   const page = await browser.newPage({ viewport: { width: 1024, height: 640 }, deviceScaleFactor: 1 });
+  // As in some private-browsing windows and old browsers: no navigator.serviceWorker at all.
+  if (noServiceWorkers) await page.addInitScript(() => delete Navigator.prototype.serviceWorker);
   await page.goto(url);
   const state = await waitFor("window.orbital.state = failed", () =>
     page.evaluate(() => (window.orbital?.state === "failed" ? window.orbital : null)),
@@ -54,13 +57,15 @@ async function noticeOf(browser, url, screenshot) {
 }
 
 const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
-await check("without COOP/COEP the page says the server must send them and to use cargo xtask serve", async () => {
+await check("without COOP/COEP and without service workers the page says why, and what to do", async () => {
   if (!SITE) throw new Error("ORBITAL_SITE is not set (run through `cargo xtask test`)");
   const server = await plainServer();
   try {
-    const { state, text, visible } = await noticeOf(browser, `http://127.0.0.1:${server.address().port}/`, "notice-not-isolated.png");
+    const url = `http://127.0.0.1:${server.address().port}/`;
+    const { state, text, visible } = await noticeOf(browser, url, "notice-not-isolated.png", { noServiceWorkers: true });
     if (!visible) throw new Error("the notice is hidden");
-    for (const needle of ["cross-origin isolated", "Cross-Origin-Opener-Policy: same-origin", "Cross-Origin-Embedder-Policy: require-corp", "cargo xtask serve"]) {
+    if (!state.error.includes("no-service-worker")) throw new Error(`error ${state.error}, expected the no-service-worker case`);
+    for (const needle of ["cross-origin isolated", "service workers", "private-browsing", "Cross-Origin-Opener-Policy: same-origin", "Cross-Origin-Embedder-Policy: require-corp", "cargo xtask serve"]) {
       if (!text.includes(needle)) throw new Error(`the notice does not mention "${needle}": ${text}`);
     }
     return state.error;

@@ -1,7 +1,7 @@
 //! Generates `web/abi.js`, the worker shim's constants, from the `orbital-abi` crate so the
 //! JavaScript side can never drift from the Rust side (a test fails when the file is stale).
 use orbital_abi::{
-    ErrorCode, Syscall, host_import, mailbox, memory, object_kind, rights, slot, state,
+    ErrorCode, Syscall, host_import, mailbox, memory, object_kind, rights, slot, state, wasi,
 };
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -105,6 +105,50 @@ pub fn generate() -> String {
         host_import::SEND_BYTES,
         host_import::RECV_BYTES
     );
+    let _ = writeln!(w);
+
+    let _ = writeln!(
+        w,
+        "/** WASI preview 1: the functions the hosts implement, errno values, stdin tags. A refused"
+    );
+    let _ = writeln!(
+        w,
+        "    function records HOST_REFUSAL_CODE = ((REFUSAL_FIRST + index in FUNCTIONS) << 16) | ERR.UNKNOWN_SYSCALL. */"
+    );
+    let _ = writeln!(w, "export const WASI = Object.freeze({{");
+    let _ = writeln!(w, "  MODULE: {:?},", wasi::MODULE);
+    let _ = writeln!(w, "  REFUSAL_FIRST: {},", host_import::WASI_FIRST);
+    let _ = writeln!(w, "  STDIN_DATA_TAG: {},", wasi::STDIN_DATA_TAG);
+    let _ = writeln!(w, "  STDIN_EOF_TAG: {},", wasi::STDIN_EOF_TAG);
+    let _ = writeln!(
+        w,
+        "  ERRNO: Object.freeze({{ SUCCESS: {}, BADF: {}, FAULT: {}, INVAL: {}, IO: {}, NOSYS: {}, NOTSUP: {} }}),",
+        wasi::errno::SUCCESS,
+        wasi::errno::BADF,
+        wasi::errno::FAULT,
+        wasi::errno::INVAL,
+        wasi::errno::IO,
+        wasi::errno::NOSYS,
+        wasi::errno::NOTSUP
+    );
+    let quoted = |names: &[&str]| {
+        names
+            .iter()
+            .map(|n| format!("{n:?}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let _ = writeln!(
+        w,
+        "  SUPPORTED: Object.freeze([{}]),",
+        quoted(&wasi::SUPPORTED)
+    );
+    let _ = writeln!(
+        w,
+        "  FUNCTIONS: Object.freeze([{}]),",
+        quoted(&wasi::FUNCTIONS)
+    );
+    let _ = writeln!(w, "}});");
     let _ = writeln!(w);
 
     let _ = writeln!(w, "/** Guest memory limits. */");

@@ -97,8 +97,8 @@ pub fn bench(root: &Path, options: &Options) -> Result<(), String> {
         "site": site.display().to_string(),
         "notes": notes,
         "rows": rows.iter().map(Row::to_json).collect::<Vec<_>>(),
-        "kernel": kernel.as_ref().map(|k| k.clone()).unwrap_or_else(|e| json!({ "error": e })),
-        "browser": browser.as_ref().map(|b| b.clone()).unwrap_or_else(|e| json!({ "error": e })),
+        "kernel": kernel.clone().unwrap_or_else(|e| json!({ "error": e })),
+        "browser": browser.clone().unwrap_or_else(|e| json!({ "error": e })),
     });
     let json_path = out_dir.join("bench.json");
     let text = serde_json::to_string_pretty(&document).map_err(|e| e.to_string())?;

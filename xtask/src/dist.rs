@@ -1,5 +1,8 @@
 //! `cargo xtask dist`: builds the static site (app + wasm-bindgen glue, guest modules, web/ and
-//! assets/) into one folder that any COOP/COEP-sending server can host.
+//! assets/) into one folder. Any static web server can host it, under any sub-path: every URL in
+//! the site is relative, and `web/coi.js` turns on cross-origin isolation with a service worker
+//! (one reload on the first visit) where the server sends no COOP/COEP headers. `--zip` also
+//! writes the folder as one archive.
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
@@ -104,10 +107,75 @@ impl Report {
                 None => println!("  {:<28} {:>7.2} MiB raw", f.name, mib(f.raw_bytes)),
             }
         }
+        let raw: u64 = self.files.iter().map(|f| f.raw_bytes).sum();
+        let brotli: u64 = self.files.iter().filter_map(|f| f.brotli_bytes).sum();
+        if brotli > 0 {
+            println!(
+                "  {:<28} {:>7.2} MiB in {} files, plus {:.2} MiB of .br copies (only `cargo xtask serve` uses them)",
+                "the site",
+                mib(raw),
+                self.files.len(),
+                mib(brotli)
+            );
+        } else {
+            println!(
+                "  {:<28} {:>7.2} MiB in {} files",
+                "the site",
+                mib(raw),
+                self.files.len()
+            );
+        }
+        println!("{}", static_hosting_note(&self.out));
     }
 }
 
-fn mib(bytes: u64) -> f64 {
+/// What `cargo xtask dist` tells the user about hosting the folder.
+pub fn static_hosting_note(out: &Path) -> String {
+    format!(
+        "\n{} is a static site: copy it to any web server, also under a sub-path (https://host/some/path/).\n\
+         No special headers needed: where the server sends no COOP/COEP, coi.js enables cross-origin isolation\n\
+         with a service worker and the page reloads once on the first visit. It needs HTTPS or localhost\n\
+         (`python3 -m http.server` in the folder, then http://localhost:8000/), not file://.\n\
+         `cargo xtask serve` sends the headers itself and remains the first choice.",
+        out.display()
+    )
+}
+
+/// The archive `cargo xtask dist --zip` writes next to the folder: `<out>.zip`.
+pub fn zip_path(out: &Path) -> PathBuf {
+    let mut name = out.file_name().unwrap_or_default().to_os_string();
+    name.push(".zip");
+    out.with_file_name(name)
+}
+
+/// The folder inside the archive.
+pub const ZIP_FOLDER: &str = "orbital-playground";
+
+/// Writes the built site at `out` as one archive (`<out>.zip`), its files under
+/// `orbital-playground/`. The `.br` copies are left out: static hosts do not serve them.
+pub fn zip_site(out: &Path) -> Result<(PathBuf, crate::zip::ZipReport), String> {
+    let path = zip_path(out);
+    let mut entries = Vec::new();
+    for file in walk(out)? {
+        if file.extension().is_some_and(|e| e == "br") {
+            continue;
+        }
+        let data = std::fs::read(&file).map_err(|e| format!("{}: {e}", file.display()))?;
+        let modified = std::fs::metadata(&file)
+            .and_then(|m| m.modified())
+            .unwrap_or(std::time::SystemTime::now());
+        let name = format!("{ZIP_FOLDER}/{}", relative(out, &file).replace('\\', "/"));
+        entries.push(crate::zip::Entry {
+            name,
+            data,
+            modified,
+        });
+    }
+    let report = crate::zip::write(&path, entries)?;
+    Ok((path, report))
+}
+
+pub fn mib(bytes: u64) -> f64 {
     bytes as f64 / (1024.0 * 1024.0)
 }
 
@@ -557,6 +625,60 @@ mod tests {
         )
         .unwrap();
         assert!(ok.contains("const A = 1;") && ok.contains("console.log(A);"));
+    }
+
+    /// The site must work under a sub-path (https://host/some/path/): no root-absolute URL
+    /// (`"/x"`, `'/x'`, `url(/x)`) in the page, its scripts and styles, or the app's web code;
+    /// coi.js registers its worker with a scope relative to the page.
+    #[test]
+    fn the_site_uses_only_relative_urls() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+        let mut files = walk(&root.join("web")).unwrap();
+        files.extend(walk(&root.join("src/web")).unwrap());
+        let mut checked = 0;
+        for file in files {
+            let ext = file.extension().and_then(|e| e.to_str()).unwrap_or("");
+            if !matches!(ext, "html" | "js" | "css" | "rs") {
+                continue;
+            }
+            let text = read_text(&file).unwrap();
+            for (n, line) in text.lines().enumerate() {
+                for start in ["\"/", "'/", "url(/"] {
+                    for (i, _) in line.match_indices(start) {
+                        let next = line[i + start.len()..].chars().next();
+                        assert!(
+                            next.is_none_or(|c| c == '/'
+                                || c == '"'
+                                || c == '\''
+                                || c.is_whitespace()),
+                            "{}:{}: a root-absolute URL breaks the site under a sub-path: {line}",
+                            file.display(),
+                            n + 1
+                        );
+                    }
+                }
+            }
+            checked += 1;
+        }
+        assert!(checked >= 5, "only {checked} files checked");
+        let coi = read_text(&root.join("web/coi.js")).unwrap();
+        assert!(
+            coi.contains("scope: \"./\""),
+            "coi.js must register its worker with the page-relative scope ./"
+        );
+        let index = read_text(&root.join("web/index.html")).unwrap();
+        assert!(
+            index.contains("<script src=\"coi.js\"></script>"),
+            "index.html must load coi.js before the app"
+        );
+    }
+
+    #[test]
+    fn the_zip_goes_next_to_the_folder() {
+        assert_eq!(
+            zip_path(Path::new("/x/target/site")),
+            Path::new("/x/target/site.zip")
+        );
     }
 
     #[test]

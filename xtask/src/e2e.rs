@@ -42,6 +42,13 @@ pub fn test(root: &Path, e2e_only: bool, no_build: bool) -> Result<(), String> {
     };
 
     if !e2e_only {
+        // Format first: it takes a second and a failure is the quickest to fix.
+        let t = Instant::now();
+        record(
+            "cargo fmt --check",
+            t,
+            run(cargo().current_dir(root).args(["fmt", "--all", "--check"])),
+        );
         let t = Instant::now();
         crate::guests::build(root)?;
         record("build guests", t, Ok(()));
@@ -50,6 +57,27 @@ pub fn test(root: &Path, e2e_only: bool, no_build: bool) -> Result<(), String> {
             "cargo test --workspace",
             t,
             run(cargo().current_dir(root).args(["test", "--workspace"])),
+        );
+        // The binary `cargo test` just built, in a window under Xvfb (xtask/src/desktop.rs).
+        let t = Instant::now();
+        record(
+            "desktop window (Xvfb)",
+            t,
+            crate::desktop::run_desktop_check(root, false).map(|_| ()),
+        );
+        let t = Instant::now();
+        let clippy = [
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ];
+        record(
+            "cargo clippy --workspace -- -D warnings",
+            t,
+            run(cargo().current_dir(root).args(clippy)),
         );
     }
 
@@ -70,6 +98,8 @@ pub fn test(root: &Path, e2e_only: bool, no_build: bool) -> Result<(), String> {
     let artifacts = target_dir(root).join("e2e");
     std::fs::create_dir_all(&artifacts).map_err(|e| e.to_string())?;
 
+    // The C test programs students' programs are tested with (dropped on the canvas).
+    let wasi_dir = crate::guests::build_wasi_programs(root)?;
     let scripts = test_scripts(root)?;
     if scripts.is_empty() {
         return Err(format!(
@@ -89,7 +119,10 @@ pub fn test(root: &Path, e2e_only: bool, no_build: bool) -> Result<(), String> {
             script,
             &server.url(),
             &artifacts,
-            &[("ORBITAL_SITE", site.display().to_string())],
+            &[
+                ("ORBITAL_SITE", site.display().to_string()),
+                ("ORBITAL_WASI_DIR", wasi_dir.display().to_string()),
+            ],
         );
         record(&name, t, result);
     }

@@ -319,6 +319,55 @@ fn parse_module(wasm: &[u8]) -> Result<Module, String> {
     Ok(m)
 }
 
+/// What to install when clang cannot build the C test programs.
+pub const WASI_APT_PACKAGES: &str = "apt-get install -y clang lld wasi-libc libclang-rt-dev-wasm32";
+
+/// Builds the C test programs (`guests/wasi/*.c`) with `clang --target=wasm32-wasi -O2`, as a
+/// student would, into `<target>/guests/wasi/<name>.wasm`; returns that folder. They are loaded
+/// at run time (not served with the site): the browser tests drop them on the canvas.
+pub fn build_wasi_programs(root: &Path) -> Result<PathBuf, String> {
+    let sources = root.join("guests/wasi");
+    let out = crate::tools::target_dir(root).join("guests/wasi");
+    std::fs::create_dir_all(&out).map_err(|e| format!("{}: {e}", out.display()))?;
+    let mut names: Vec<PathBuf> = std::fs::read_dir(&sources)
+        .map_err(|e| format!("{}: {e}", sources.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "c"))
+        .collect();
+    names.sort();
+    for source in names {
+        let stem = source
+            .file_stem()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .to_string();
+        let output = out.join(format!("{stem}.wasm"));
+        let run = std::process::Command::new("clang")
+            .args(["--target=wasm32-wasi", "-O2", "-o"])
+            .arg(&output)
+            .arg(&source)
+            .output()
+            .map_err(|e| {
+                format!(
+                    "cannot run clang ({e}): install Debian's WASI C toolchain: {WASI_APT_PACKAGES}"
+                )
+            })?;
+        if !run.status.success() {
+            return Err(format!(
+                "clang --target=wasm32-wasi failed for {}:\n{}\n(is the toolchain complete? {WASI_APT_PACKAGES})",
+                source.display(),
+                String::from_utf8_lossy(&run.stderr)
+            ));
+        }
+        let size = std::fs::metadata(&output).map_err(|e| e.to_string())?.len();
+        println!(
+            "  {:<16} {size:>7} bytes (C, clang -O2)",
+            format!("{stem}.wasm")
+        );
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,9 +3,11 @@
 //!
 //! - `guests`: build the guest programs to wasm32.
 //! - `abi-js`: regenerate `web/abi.js` from the ABI crate.
-//! - `dist [--profile web-test|release] [--out DIR]`: build the static site.
+//! - `dist [--profile web-test|release] [--out DIR] [--zip]`: build the static site (for any static
+//!   host, also under a sub-path); `--zip` also writes it as `<DIR>.zip`.
 //! - `serve [--port N] [--profile ..]`: dist (release by default), then serve it with COOP/COEP.
-//! - `test [--e2e-only] [--no-build]`: every test: cargo's, then the browser end-to-end tests.
+//! - `test [--e2e-only] [--no-build]`: every test: cargo's, the desktop window, then the browser tests.
+//! - `desktop [--no-build]`: the native app in a window under Xvfb: the boot set runs, a screenshot.
 //! - `bench-web [--profile ..]`: browser benchmarks (syscall vs raw Atomics round trips, sizes, ...).
 //! - `bench [--profile ..] [--no-build] [--skip-kernel] [--skip-browser] [--site DIR]`: every benchmark,
 //!   one table with a baseline per figure (target/bench/bench.json).
@@ -14,11 +16,13 @@ use std::process::ExitCode;
 
 mod abi_js;
 mod bench;
+mod desktop;
 mod dist;
 mod e2e;
 mod guests;
 mod serve;
 mod tools;
+mod zip;
 
 use tools::repo_root;
 
@@ -36,11 +40,15 @@ fn main() -> ExitCode {
 const USAGE: &str = "usage: cargo xtask <command>
   guests                                   build the guest programs (wasm32)
   abi-js                                   regenerate web/abi.js from kernel/abi
-  dist [--profile web-test|release] [--out DIR]
+  dist [--profile web-test|release] [--out DIR] [--zip]
                                            build the static site (default: release into target/site)
+                                           for any static web host; --zip also writes <DIR>.zip
   serve [--port N] [--profile P] [--out DIR] [--no-build]
                                            dist, then serve on http://127.0.0.1:N/ (default 8000)
-  test [--e2e-only] [--no-build]           all tests: cargo test --workspace, then the browser tests
+  test [--e2e-only] [--no-build]           all tests: cargo test --workspace, the desktop window
+                                           under Xvfb, then the browser tests
+  desktop [--no-build]                     the native app under Xvfb until the boot set runs;
+                                           screenshot in target/e2e/desktop.png
   bench-web [--profile P] [--no-build]     browser benchmarks; writes target/bench/web.json
   bench [--profile P] [--no-build] [--skip-kernel] [--skip-browser] [--site DIR] [--report-only]
                                            every benchmark in one table (release unless --profile);
@@ -56,6 +64,8 @@ fn run_command(args: &[String]) -> Result<(), String> {
         "guests" => {
             let dir = guests::build(&root)?;
             println!("guests built in {}", dir.display());
+            let wasi = guests::build_wasi_programs(&root)?;
+            println!("C test programs (WASI) built in {}", wasi.display());
         }
         "abi-js" => {
             let changed = abi_js::write(&root)?;
@@ -75,8 +85,30 @@ fn run_command(args: &[String]) -> Result<(), String> {
                 .take_value("--out")?
                 .map(PathBuf::from)
                 .unwrap_or_else(|| profile.default_out(&root));
+            let zip = flags.take_switch("--zip");
             flags.finish()?;
-            dist::dist(&root, &dist::Options { profile, out })?.print();
+            dist::dist(
+                &root,
+                &dist::Options {
+                    profile,
+                    out: out.clone(),
+                },
+            )?
+            .print();
+            if zip {
+                let started = std::time::Instant::now();
+                let (path, report) = dist::zip_site(&out)?;
+                println!(
+                    "\nzip: {} ({:.2} MiB; {} files, {:.2} MiB unpacked, in `{}/`) in {:.1} s\n\
+                     Unzip it on the web host; the same rules apply as for the folder.",
+                    path.display(),
+                    dist::mib(report.zip_bytes),
+                    report.files,
+                    dist::mib(report.raw_bytes),
+                    dist::ZIP_FOLDER,
+                    started.elapsed().as_secs_f64()
+                );
+            }
         }
         "serve" => {
             let profile = flags.profile(dist::Profile::Release)?;
@@ -111,6 +143,11 @@ fn run_command(args: &[String]) -> Result<(), String> {
             let no_build = flags.take_switch("--no-build");
             flags.finish()?;
             e2e::test(&root, e2e_only, no_build)?;
+        }
+        "desktop" => {
+            let no_build = flags.take_switch("--no-build");
+            flags.finish()?;
+            desktop::run_desktop_check(&root, !no_build)?;
         }
         "bench-web" => {
             let profile = flags.profile(dist::Profile::WebTest)?;

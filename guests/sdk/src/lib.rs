@@ -132,3 +132,22 @@ fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
     let _ = out.flush();
     trap()
 }
+
+/// Writes the program's `orbital.manifest` custom section: its capabilities when it is loaded at
+/// run time (dropped on the canvas, "Load program…", `window.supervisor.load_program`), as RON
+/// with the fields of an `assets/programs.ron` entry that decide them, all optional:
+/// `provides` (endpoint names, slots 1..), `connects` (services of running programs) and
+/// `may_spawn`. Without it, a loaded program gets the console only (docs/ABI.md).
+///
+/// ```ignore
+/// orbital_sdk::manifest!(b"(connects: [(service: \"echo_server.requests\", rights: \"W\")])");
+/// ```
+#[macro_export]
+macro_rules! manifest {
+    ($ron:literal) => {
+        #[cfg(target_arch = "wasm32")]
+        #[unsafe(link_section = "orbital.manifest")]
+        #[used]
+        static ORBITAL_MANIFEST: [u8; $ron.len()] = *$ron;
+    };
+}

@@ -411,12 +411,39 @@ pub mod host_import {
     pub const SEND_BYTES: u32 = 0x100;
     /// `orbital_recv_bytes`.
     pub const RECV_BYTES: u32 = 0x101;
+    /// `wasi_snapshot_preview1` functions the host does not offer: `WASI_FIRST + i` is
+    /// `wasi::FUNCTIONS[i]`, and `WASI_FIRST + wasi::FUNCTIONS.len()` any other name. The
+    /// program got `wasi::errno::NOSYS`; the refusal's error code is `UNKNOWN_SYSCALL`.
+    pub const WASI_FIRST: u32 = 0x200;
 
-    /// The import's name (`orbital_send_bytes`), `None` for other numbers.
+    /// The refusal number of `wasi::FUNCTIONS[index]` (an index past the table: "unknown").
+    pub const fn wasi(index: usize) -> u32 {
+        let index = if index < super::wasi::FUNCTIONS.len() {
+            index
+        } else {
+            super::wasi::FUNCTIONS.len()
+        };
+        WASI_FIRST + index as u32
+    }
+
+    /// Whether `import` is a refused WASI function.
+    pub const fn is_wasi(import: u32) -> bool {
+        import >= WASI_FIRST && import <= WASI_FIRST + super::wasi::FUNCTIONS.len() as u32
+    }
+
+    /// The import's name (`orbital_send_bytes`, `fd_seek`), `None` for other numbers.
     pub const fn name(import: u32) -> Option<&'static str> {
         match import {
             SEND_BYTES => Some("orbital_send_bytes"),
             RECV_BYTES => Some("orbital_recv_bytes"),
+            _ if is_wasi(import) => {
+                let index = (import - WASI_FIRST) as usize;
+                if index < super::wasi::FUNCTIONS.len() {
+                    Some(super::wasi::FUNCTIONS[index])
+                } else {
+                    Some("(a function WASI preview 1 does not define)")
+                }
+            }
             _ => None,
         }
     }
@@ -432,6 +459,107 @@ pub mod host_import {
         let word = word as u32;
         let code = (word & 0xffff) as i32;
         (word >> 16, ErrorCode::from_result(-code))
+    }
+}
+
+/// WASI preview 1 (`wasi_snapshot_preview1`): what the hosts offer a module that imports it
+/// (docs/ABI.md, "WASI programs"). Calls with kernel meaning are syscalls; the rest return
+/// `errno::NOSYS` and are recorded as host refusals (`host_import::wasi`).
+pub mod wasi {
+    /// The import module name.
+    pub const MODULE: &str = "wasi_snapshot_preview1";
+
+    /// WASI `errno` values the hosts return.
+    pub mod errno {
+        pub const SUCCESS: u32 = 0;
+        pub const BADF: u32 = 8;
+        pub const FAULT: u32 = 21;
+        pub const INVAL: u32 = 28;
+        pub const IO: u32 = 29;
+        pub const NOSYS: u32 = 52;
+        pub const NOTSUP: u32 = 58;
+    }
+
+    /// Tags of messages on a WASI process's stdin endpoint: bytes of input, or the end of input
+    /// (`fd_read` on fd 0 then returns 0 bytes).
+    pub const STDIN_DATA_TAG: u32 = 0;
+    pub const STDIN_EOF_TAG: u32 = 1;
+
+    /// The functions the hosts implement; every other one returns `errno::NOSYS`.
+    /// `fd_prestat_get` answers `BADF` (no preopened directories), which is how wasi-libc
+    /// learns there is no file system rather than failing at start-up.
+    pub const SUPPORTED: [&str; 13] = [
+        "args_get",
+        "args_sizes_get",
+        "environ_get",
+        "environ_sizes_get",
+        "clock_time_get",
+        "fd_fdstat_get",
+        "fd_prestat_get",
+        "fd_read",
+        "fd_write",
+        "poll_oneoff",
+        "proc_exit",
+        "random_get",
+        "sched_yield",
+    ];
+
+    /// Every function of WASI preview 1, in the order of its witx file.
+    pub const FUNCTIONS: [&str; 46] = [
+        "args_get",
+        "args_sizes_get",
+        "environ_get",
+        "environ_sizes_get",
+        "clock_res_get",
+        "clock_time_get",
+        "fd_advise",
+        "fd_allocate",
+        "fd_close",
+        "fd_datasync",
+        "fd_fdstat_get",
+        "fd_fdstat_set_flags",
+        "fd_fdstat_set_rights",
+        "fd_filestat_get",
+        "fd_filestat_set_size",
+        "fd_filestat_set_times",
+        "fd_pread",
+        "fd_prestat_get",
+        "fd_prestat_dir_name",
+        "fd_pwrite",
+        "fd_read",
+        "fd_readdir",
+        "fd_renumber",
+        "fd_seek",
+        "fd_sync",
+        "fd_tell",
+        "fd_write",
+        "path_create_directory",
+        "path_filestat_get",
+        "path_filestat_set_times",
+        "path_link",
+        "path_open",
+        "path_readlink",
+        "path_remove_directory",
+        "path_rename",
+        "path_symlink",
+        "path_unlink_file",
+        "poll_oneoff",
+        "proc_exit",
+        "proc_raise",
+        "sched_yield",
+        "random_get",
+        "sock_accept",
+        "sock_recv",
+        "sock_send",
+        "sock_shutdown",
+    ];
+
+    /// The index of `name` in [`FUNCTIONS`], or `FUNCTIONS.len()` for a name WASI does not define.
+    pub fn index_of(name: &str) -> usize {
+        FUNCTIONS
+            .iter()
+            .position(|f| *f == name)
+            .unwrap_or(FUNCTIONS.len())
     }
 }
 

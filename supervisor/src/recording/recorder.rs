@@ -332,6 +332,15 @@ impl RecordedKernel {
         self.recording = Recording::new(&self.kernel, settings, end, prev_ns);
     }
 
+    /// The door every mutating wrapper goes through: refused while frozen (an imported
+    /// recording is replay only), else recorded. Returns the input's index.
+    fn admit(&mut self, now_ns: u64, input: Input<'_>) -> Result<u64, ErrorCode> {
+        if self.frozen {
+            return Err(FROZEN);
+        }
+        Ok(self.record(now_ns, input))
+    }
+
     #[inline]
     fn record(&mut self, now_ns: u64, input: Input<'_>) -> u64 {
         let index = self.recording.end();
@@ -403,10 +412,7 @@ impl RecordedKernel {
     }
 
     pub fn register_process(&mut self, name: &str, now_ns: u64) -> Result<ProcessId, ErrorCode> {
-        if self.frozen {
-            return Err(FROZEN);
-        }
-        let index = self.record(now_ns, Input::RegisterProcess { name });
+        let index = self.admit(now_ns, Input::RegisterProcess { name })?;
         let pid = self.kernel.register_process(name, now_ns)?;
         self.mark(
             index,
@@ -420,11 +426,8 @@ impl RecordedKernel {
     }
 
     pub fn set_protected(&mut self, pid: ProcessId, protected: bool) -> Result<(), ErrorCode> {
-        if self.frozen {
-            return Err(FROZEN);
-        }
         let now_ns = self.recording.prev_ns;
-        self.record(now_ns, Input::SetProtected { pid, protected });
+        self.admit(now_ns, Input::SetProtected { pid, protected })?;
         self.kernel.set_protected(pid, protected)
     }
 
@@ -433,10 +436,7 @@ impl RecordedKernel {
         owner: ProcessId,
         now_ns: u64,
     ) -> Result<(EndpointId, u32), ErrorCode> {
-        if self.frozen {
-            return Err(FROZEN);
-        }
-        self.record(now_ns, Input::CreateEndpoint { owner });
+        self.admit(now_ns, Input::CreateEndpoint { owner })?;
         self.kernel.create_endpoint(owner, now_ns)
     }
 
@@ -447,10 +447,7 @@ impl RecordedKernel {
         rights: u32,
         now_ns: u64,
     ) -> Result<u32, ErrorCode> {
-        if self.frozen {
-            return Err(FROZEN);
-        }
-        self.record(
+        self.admit(
             now_ns,
             Input::InstallCapability {
                 pid,
@@ -458,7 +455,7 @@ impl RecordedKernel {
                 object,
                 rights,
             },
-        );
+        )?;
         self.kernel.install_capability(pid, object, rights, now_ns)
     }
 
@@ -470,10 +467,7 @@ impl RecordedKernel {
         rights: u32,
         now_ns: u64,
     ) -> Result<(), ErrorCode> {
-        if self.frozen {
-            return Err(FROZEN);
-        }
-        self.record(
+        self.admit(
             now_ns,
             Input::InstallCapability {
                 pid,
@@ -481,7 +475,7 @@ impl RecordedKernel {
                 object,
                 rights,
             },
-        );
+        )?;
         self.kernel
             .install_capability_at(pid, slot, object, rights, now_ns)
     }
@@ -492,10 +486,7 @@ impl RecordedKernel {
         by: Option<ProcessId>,
         now_ns: u64,
     ) -> Result<(), ErrorCode> {
-        if self.frozen {
-            return Err(FROZEN);
-        }
-        let index = self.record(now_ns, Input::KillProcess { pid, by });
+        let index = self.admit(now_ns, Input::KillProcess { pid, by })?;
         self.kernel.kill_process(pid, by, now_ns)?;
         self.mark(
             index,
@@ -514,16 +505,13 @@ impl RecordedKernel {
         reason: ExitReason,
         now_ns: u64,
     ) -> Result<(), ErrorCode> {
-        if self.frozen {
-            return Err(FROZEN);
-        }
-        let index = self.record(
+        let index = self.admit(
             now_ns,
             Input::ExitProcess {
                 pid,
                 reason: reason.clone(),
             },
-        );
+        )?;
         let kind = match &reason {
             ExitReason::Exited { code } => MarkerKind::Exit { code: *code },
             ExitReason::Killed { by } => MarkerKind::Kill {
@@ -539,10 +527,7 @@ impl RecordedKernel {
     }
 
     pub fn reap_process(&mut self, pid: ProcessId, now_ns: u64) -> Result<Process, ErrorCode> {
-        if self.frozen {
-            return Err(FROZEN);
-        }
-        self.record(now_ns, Input::ReapProcess { pid });
+        self.admit(now_ns, Input::ReapProcess { pid })?;
         self.kernel.reap_process(pid, now_ns)
     }
 
@@ -552,10 +537,7 @@ impl RecordedKernel {
         bytes: u64,
         now_ns: u64,
     ) -> Result<(), ErrorCode> {
-        if self.frozen {
-            return Err(FROZEN);
-        }
-        self.record(now_ns, Input::ReportMemory { pid, bytes });
+        self.admit(now_ns, Input::ReportMemory { pid, bytes })?;
         self.kernel.report_memory(pid, bytes, now_ns)
     }
 
@@ -567,10 +549,7 @@ impl RecordedKernel {
         count: u32,
         now_ns: u64,
     ) -> Result<(), ErrorCode> {
-        if self.frozen {
-            return Err(FROZEN);
-        }
-        let index = self.record(
+        let index = self.admit(
             now_ns,
             Input::HostRefusal {
                 pid,
@@ -578,7 +557,7 @@ impl RecordedKernel {
                 error,
                 count,
             },
-        );
+        )?;
         self.kernel
             .record_host_refusal(pid, import, error, count, now_ns)?;
         if count > 0 {
@@ -602,17 +581,14 @@ impl RecordedKernel {
         data: &[u8],
         now_ns: u64,
     ) -> Result<(), ErrorCode> {
-        if self.frozen {
-            return Err(FROZEN);
-        }
-        self.record(
+        self.admit(
             now_ns,
             Input::SendFromKernel {
                 endpoint,
                 tag,
                 data,
             },
-        );
+        )?;
         self.kernel.send_from_kernel(endpoint, tag, data, now_ns)
     }
 

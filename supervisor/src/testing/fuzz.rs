@@ -193,3 +193,45 @@ pub fn position_inside(text: &[u8], line: usize, column: usize) -> bool {
         && line <= lines.len() + 1
         && column <= lines.get(line - 1).map_or(1, |l| l.chars().count() + 1) + 1
 }
+
+/// Pieces that make mutations of a WebAssembly module reach past the header: the magic and
+/// version, section ids with small lengths, LEB128 continuation bytes, import and section names.
+pub const WASM_TOKENS: &[&[u8]] = &[
+    b"\0asm\x01\0\0\0",
+    b"\0asm\x0d\0\x01\0",
+    b"\x02\x07",
+    b"\x05\x03\x01\x00\x01",
+    b"\x05\x04\x01\x01\x01\x80",
+    b"\x07\x0a",
+    b"\xff\xff\xff\xff\x0f",
+    b"\x80\x80\x80\x80\x80",
+    b"\x00\x10\x10orbital.manifest",
+    b"wasi_snapshot_preview1",
+    b"fd_write",
+    b"env",
+    b"memory",
+    b"_start",
+    b"(provides: [\"x\"])",
+    b"(connects: [(service: \"nope.x\", rights: \"W\")])",
+];
+
+/// A mutation of a module: a byte-level [`Mutation`], or a WebAssembly token inserted.
+pub fn wasm_mutation() -> impl Strategy<Value = (Mutation, Option<(usize, usize)>)> {
+    (
+        mutation(),
+        prop::option::of((any::<usize>(), 0..WASM_TOKENS.len())),
+    )
+}
+
+/// Applies [`wasm_mutation`]s to a module.
+pub fn mutate_wasm(bytes: &[u8], mutations: &[(Mutation, Option<(usize, usize)>)]) -> Vec<u8> {
+    let mut b = bytes.to_vec();
+    for (m, token) in mutations {
+        b = mutate(&b, std::slice::from_ref(m));
+        if let Some((at, token)) = token {
+            let at = at % (b.len() + 1);
+            b.splice(at..at, WASM_TOKENS[*token].iter().copied());
+        }
+    }
+    b
+}

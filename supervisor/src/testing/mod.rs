@@ -136,3 +136,14 @@ pub fn scripted_supervisor() -> (Supervisor, ScriptedGuests, ManualTime) {
         time,
     )
 }
+
+/// Panics unless the built guest modules are where the native host looks, naming the command
+/// that builds them and the folders it looked in.
+#[cfg(not(target_arch = "wasm32"))]
+pub fn require_guest_modules() {
+    let dirs = crate::native_host::guest_dir_candidates();
+    assert!(
+        dirs.iter().any(|d| d.join("init.wasm").is_file()),
+        "the guest modules are not built: run `cargo xtask guests` first (looked in {dirs:?})"
+    );
+}

@@ -21,7 +21,7 @@ const HELP: &str = "commands:
   echo <text>      print <text>
   time             kernel uptime
   clear            clear the screen
-  spawn <program>  start a program from the manifest (e.g. spawn receiver)
+  spawn <p> [args] start program <p> (e.g. spawn receiver, spawn hello a b)
   kill <pid>       stop a process (init and terminal are protected)";
 
 fn main() {
@@ -121,8 +121,8 @@ fn time() {
 }
 
 fn spawn(program: &str) {
-    if program.is_empty() || program.contains(char::is_whitespace) {
-        println!("usage: spawn <program>   (one program name, e.g. spawn receiver)");
+    if program.is_empty() {
+        println!("usage: spawn <program> [args...]   (e.g. spawn receiver, spawn hello a b)");
         return;
     }
     match process::spawn(PROCESS_TABLE, program) {
