@@ -208,7 +208,18 @@ impl Supervisor {
                     now_ns,
                 )?;
                 if *exclusive {
+                    // A pair: the provider's endpoint is taken, and so is this process's own
+                    // endpoint of the same service (else a third instance would connect to a
+                    // process that already talks to its peer, and wait forever).
                     self.exclusive_wired.insert(*endpoint);
+                    let service = &spec.connects[i].service;
+                    let own: Vec<EndpointId> = self
+                        .providers
+                        .iter()
+                        .filter(|p| p.pid == pid && &p.service == service)
+                        .map(|p| p.endpoint)
+                        .collect();
+                    self.exclusive_wired.extend(own);
                 }
             }
         }

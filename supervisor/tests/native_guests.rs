@@ -297,6 +297,21 @@ fn pingpong_pair_exchanges_a_thousand_round_trips() {
     }
 }
 
+/// Spawning pingpong twice next to a pair that already plays (the default scenario) makes a
+/// second pair: the third instance must not connect to a process busy with its own peer.
+#[test]
+fn a_second_pingpong_pair_plays_beside_the_first() {
+    let mut h = Harness::boot();
+    let first = [h.spawn("pingpong"), h.spawn("pingpong")];
+    h.wait_for("the first pair's 1000 round trips", |h| {
+        (h.console_of(first[0]) + &h.console_of(first[1])).contains("pingpong: 1000 round trips")
+    });
+    let second = [h.spawn("pingpong"), h.spawn("pingpong")];
+    h.wait_for("the second pair's 1000 round trips", |h| {
+        (h.console_of(second[0]) + &h.console_of(second[1])).contains("pingpong: 1000 round trips")
+    });
+}
+
 #[test]
 fn memhog_grows_until_refused_and_is_counted() {
     let mut h = Harness::boot();

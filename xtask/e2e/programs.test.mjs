@@ -235,7 +235,7 @@ for (const [what, name, bytes, pattern] of refusals) {
 
 await t.check("a refused drop shows its message (screenshot)", async () => {
   await finishDrop(await drop("hello.c", readFileSync(new URL("../../guests/wasi/hello.c", import.meta.url))));
-  await waitFor("the not-wasm toast", async () => (await t.layout()).ui.toasts.find((x) => x.includes("hello.c: not a WebAssembly module (.wasm)")), { timeoutMs: 20_000 });
+  await waitFor("the not-wasm toast", async () => (await t.layout()).ui.toasts.find((x) => x.includes("hello.c: neither a WebAssembly module (.wasm) nor a recording")), { timeoutMs: 20_000 });
   await finishDrop(await drop("greedy.wasm", hugeMemory));
   await waitFor("the memory toast", async () => (await t.layout()).ui.toasts.find((x) => /1024 pages|64 MiB/.test(x)), { timeoutMs: 20_000 });
   await t.frames(3);

@@ -1,10 +1,11 @@
 // Time travel, end to end in headless Chromium:
-// - spawn pingpong, let it run, pause; seek back before its spawn: the process list (JSON) and
+// - spawn a pingpong pair, let it run, pause; seek back before its spawn: the process list (JSON) and
 //   the nodes on screen (the canvas layout) no longer show it, and the banner says we are in the past;
 // - step forward one input at a time across the spawn: it appears exactly one input after;
 // - `,` steps back, Esc returns to live; the banner goes;
 // - the sequence chart opens, a click on an arrow selects the message and moves the cursor;
-// - export the recording, reload the page, import it (replay only), seek to the end: same hash;
+// - export the recording, reload the page, drop a truncated copy on the canvas (refused, still live),
+//   drop the whole file (replay only), seek to the end: same hash; the same through the API;
 //   a bad file is refused with a clear error and the live system keeps running;
 // - the exported Chrome trace's flow events pair up (every "f" has an "s" with the same id).
 // Screenshots: timetravel-past.png (timeline, banner), timetravel-chart.png in $ORBITAL_ARTIFACTS.
@@ -21,8 +22,10 @@ await t.waitForStartupScenario();
 let ours;
 await t.check("spawn pingpong, let it run, pause", async () => {
   const before = new Set((await processes()).map((p) => p.pid));
+  // Pingpong processes pair up: the second one spawned answers the first.
   await t.sv((s) => s.send_input("spawn pingpong"));
   ours = await waitFor("a new pingpong", async () => (await processes()).find((p) => p.name === "pingpong" && !before.has(p.pid)), { timeoutMs: 30_000 });
+  await t.sv((s) => s.send_input("spawn pingpong"));
   await waitFor("pingpong to exchange messages", async () => ((await processes()).find((p) => p.pid === ours.pid)?.metrics.ipc_received ?? 0) > 50, { timeoutMs: 30_000 });
   await t.clickControl("pause");
   await waitFor("paused", async () => /paus/i.test((await t.sv((s) => s.get_system_metrics_json())).time_control), { timeoutMs: 20_000 });
@@ -143,23 +146,57 @@ await t.check("the exported trace's flow events pair up", async () => {
   return JSON.stringify(r);
 });
 
-await t.check("reload, import: replay only, and at the end the same hash", async () => {
+/** Drops a file on the canvas, as a person does: a real `drop` event whose DataTransfer holds it. */
+async function dropOnCanvas(name, b64) {
+  const transfer = await page.evaluateHandle(([name, b64]) => {
+    const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+    const transfer = new DataTransfer();
+    transfer.items.add(new File([bytes], name));
+    return transfer;
+  }, [name, b64]);
+  for (const type of ["dragenter", "dragover", "drop"]) await page.dispatchEvent("#orbital-canvas", type, { dataTransfer: transfer });
+}
+
+await t.check("reload; a truncated recording dropped on the canvas is refused and the live system keeps running", async () => {
+  await page.reload({ waitUntil: "load" });
+  await waitFor("the app to run again", () => page.evaluate(() => window.orbital?.state === "running" && window.supervisor?.import_recording), { timeoutMs: 120_000 });
+  const half = Buffer.from(exported.b64, "base64");
+  await dropOnCanvas("class.orbitrec", half.subarray(0, Math.floor(half.length / 2)).toString("base64"));
+  const toast = await waitFor("the refusal toast", async () => (await t.layout()).ui.toasts.find((x) => /recording/i.test(x) && /truncated|ends|short|cannot open/i.test(x)), { timeoutMs: 20_000 });
+  const tl = await timeline();
+  if (tl.replay_only) throw new Error("a truncated file replaced the live system");
+  return toast;
+});
+
+await t.check("the whole recording dropped on the canvas: replay only, and at the end the same hash", async () => {
+  await dropOnCanvas("class.orbitrec", exported.b64);
+  await waitFor("replay only", async () => (await timeline()).replay_only, { timeoutMs: 30_000 });
+  const r = await page.evaluate((inputs) => {
+    const s = window.supervisor;
+    s.seek(inputs);
+    return { hash: s.kernel_state_hash(), tl: JSON.parse(s.get_timeline_json()), workers: JSON.parse(s.get_system_metrics_json()).live_guests };
+  }, exported.inputs);
+  if (r.hash !== exported.hash) throw new Error(`hash ${r.hash} != ${exported.hash}`);
+  if (r.workers !== 0) throw new Error(`${r.workers} guests still run`);
+  await waitFor("the imported processes on screen", async () => (await nodes()).some((n) => n.pid === ours.pid), { timeoutMs: 30_000 });
+  await t.frames(3);
+  await t.screenshot("timetravel-imported.png");
+  return `hash ${r.hash} at input ${r.tl.cursor} of ${r.tl.inputs}`;
+});
+
+await t.check("import through the API after a reload gives the same hash too", async () => {
   await page.reload({ waitUntil: "load" });
   await waitFor("the app to run again", () => page.evaluate(() => window.orbital?.state === "running" && window.supervisor?.import_recording), { timeoutMs: 120_000 });
   const r = await page.evaluate(({ b64, inputs }) => {
     const s = window.supervisor;
-    const raw = atob(b64);
-    const bytes = new Uint8Array(raw.length);
-    for (let i = 0; i < raw.length; i++) bytes[i] = raw.charCodeAt(i);
+    const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
     s.import_recording(bytes);
     s.seek(inputs);
-    return { hash: s.kernel_state_hash(), tl: JSON.parse(s.get_timeline_json()), workers: JSON.parse(s.get_system_metrics_json()).live_guests };
+    return { hash: s.kernel_state_hash(), tl: JSON.parse(s.get_timeline_json()) };
   }, exported);
   if (!r.tl.replay_only) throw new Error(`not replay only: ${JSON.stringify(r.tl)}`);
   if (r.hash !== exported.hash) throw new Error(`hash ${r.hash} != ${exported.hash}`);
-  if (r.workers !== 0) throw new Error(`${r.workers} guests still run`);
-  await waitFor("the imported processes on screen", async () => (await nodes()).some((n) => n.pid === ours.pid), { timeoutMs: 30_000 });
-  return `hash ${r.hash} at input ${r.tl.cursor} of ${r.tl.inputs}`;
+  return `hash ${r.hash}`;
 });
 
 await t.finish();
