@@ -124,7 +124,7 @@ impl Default for ControlState {
 }
 
 /// Every keyboard shortcut, for the help overlay.
-pub const SHORTCUTS: [(&str, &str); 9] = [
+pub const SHORTCUTS: [(&str, &str); 10] = [
     ("space", "pause / resume"),
     ("s", "step: service exactly one syscall (pauses first)"),
     ("+", "faster: paused, 1/16x, 1/4x, full speed"),
@@ -139,6 +139,7 @@ pub const SHORTCUTS: [(&str, &str); 9] = [
         "f",
         "fit: keep every process in view again after zooming or panning",
     ),
+    ("→ / ←", "lesson: next / previous step (space is next while a lesson is shown)"),
     ("?", "this help"),
 ];
 
