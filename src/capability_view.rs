@@ -127,10 +127,7 @@ fn draw_capability_view(
         .single()
         .map_or(1.0, |w| ctx.pixels_per_point() / w.scale_factor());
     let to_points = |css: Vec2| egui::pos2(css.x / scale, css.y / scale);
-    let canvas = egui::Rect::from_min_max(
-        to_points(area.rect.min),
-        to_points(area.rect.max),
-    );
+    let canvas = egui::Rect::from_min_max(to_points(area.rect.min), to_points(area.rect.max));
     let painter = ctx
         .layer_painter(egui::LayerId::new(
             egui::Order::Middle,

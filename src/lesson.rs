@@ -22,7 +22,7 @@ use bevy::input::ButtonState;
 use bevy::input::keyboard::{Key, KeyboardInput};
 use bevy::prelude::*;
 use bevy::window::PrimaryWindow;
-use bevy_egui::input::egui_wants_any_keyboard_input;
+use bevy_egui::input::EguiWantsInput;
 use bevy_egui::{EguiContexts, EguiPrimaryContextPass, egui};
 use orbital_supervisor::lesson::{
     Action, Highlight, Lesson, LessonError, LessonRun, Speed, StepEntry, caption_spans,
@@ -101,7 +101,10 @@ impl AssetLoader for LessonLoader {
 #[derive(Message, Clone, Debug, PartialEq, Eq)]
 pub enum LessonCommand {
     /// Open `name` at `step` (0-based).
-    Load { name: String, step: usize },
+    Load {
+        name: String,
+        step: usize,
+    },
     Next,
     Previous,
     RevealAnswer,
@@ -220,7 +223,8 @@ pub struct LessonPlugin;
 impl Plugin for LessonPlugin {
     fn build(&self, app: &mut App) {
         crate::ui_state::ensure_ui_state(app);
-        app.init_asset::<LessonFile>()
+        app.add_message::<KeyboardInput>()
+            .init_asset::<LessonFile>()
             .register_asset_loader(LessonLoader)
             .add_message::<LessonCommand>()
             .init_resource::<LessonState>()
@@ -229,6 +233,7 @@ impl Plugin for LessonPlugin {
             .init_resource::<SharedLessonSnapshot>()
             .init_resource::<PendingLink>()
             .init_resource::<CardControls>()
+            .init_resource::<Theme>()
             .init_resource::<CapabilityView>()
             .init_resource::<PanelState>()
             .configure_sets(
@@ -244,7 +249,7 @@ impl Plugin for LessonPlugin {
                 Update,
                 (
                     forward_lesson_requests,
-                    read_lesson_keys.run_if(not(egui_wants_any_keyboard_input)),
+                    read_lesson_keys.run_if(keys_free),
                     start_lesson_loads,
                     apply_loaded_lesson,
                     begin_started_lesson,
@@ -346,6 +351,11 @@ fn read_share_link(
 
 fn forward_lesson_requests(requests: Res<LessonRequests>, mut out: MessageWriter<LessonCommand>) {
     out.write_batch(requests.take());
+}
+
+/// Keys are the lesson's unless egui is typing (the terminal); headless apps have no egui.
+fn keys_free(egui: Option<Res<EguiWantsInput>>) -> bool {
+    egui.is_none_or(|e| !e.wants_any_keyboard_input())
 }
 
 /// → and Space: next step; ←: previous step (only while a lesson is shown).
@@ -467,7 +477,6 @@ fn begin_started_lesson(
     scenario: Res<ScenarioState>,
     supervisor: Res<SupervisorHandle>,
     time: Res<Time<Real>>,
-    mut toasts: ResMut<Toasts>,
     mut out: StepOutputs,
 ) {
     let Some(starting) = state.starting.as_mut() else {
@@ -484,7 +493,7 @@ fn begin_started_lesson(
         return;
     }
     if !ready {
-        toasts.push(
+        out.toasts.push(
             format!("lesson: the scenario {wanted} did not start; the lesson runs without it"),
             true,
         );
@@ -710,11 +719,7 @@ fn apply_share_link(
         };
     }
     if let Some(pid) = link.select {
-        let alive = supervisor
-            .lock()
-            .kernel()
-            .process(ProcessId(pid))
-            .is_some();
+        let alive = supervisor.lock().kernel().process(ProcessId(pid)).is_some();
         if alive {
             selection.0 = Some(ProcessId(pid));
         } else if time.elapsed_secs_f64() - pending.since_secs < LINK_SELECT_WAIT_SECS {
@@ -928,7 +933,9 @@ fn draw_lesson_card(
                             egui::RichText::new(format!("Lesson not loaded: {error}"))
                                 .color(theme.error.egui()),
                         );
-                        ui.small("Fix the file and pick the lesson again; the running lesson goes on.");
+                        ui.small(
+                            "Fix the file and pick the lesson again; the running lesson goes on.",
+                        );
                     });
             });
     }
@@ -953,14 +960,17 @@ fn draw_lesson_card(
                                     .strong()
                                     .color(theme.accent.egui()),
                             );
-                            ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-                                let r = ui.small_button("✕");
-                                controls.push(("lesson_close".into(), r.rect));
-                                if r.on_hover_text("close the lesson").clicked() {
-                                    commands.write(LessonCommand::Close);
-                                }
-                                ui.label(format!("step {} of {}", run.step() + 1, run.steps()));
-                            });
+                            ui.with_layout(
+                                egui::Layout::right_to_left(egui::Align::Center),
+                                |ui| {
+                                    let r = ui.small_button("✕");
+                                    controls.push(("lesson_close".into(), r.rect));
+                                    if r.on_hover_text("close the lesson").clicked() {
+                                        commands.write(LessonCommand::Close);
+                                    }
+                                    ui.label(format!("step {} of {}", run.step() + 1, run.steps()));
+                                },
+                            );
                         });
                         ui.add_space(4.0);
                         caption_ui(ui, &run.current().caption, big, &theme);
@@ -1108,7 +1118,9 @@ fn caption_ui(ui: &mut egui::Ui, caption: &str, size: f32, theme: &Theme) {
     ui.horizontal_wrapped(|ui| {
         ui.spacing_mut().item_spacing.x = 0.0;
         for (text, bold, code) in caption_spans(caption) {
-            let mut rich = egui::RichText::new(text).size(size).color(theme.text.egui());
+            let mut rich = egui::RichText::new(text)
+                .size(size)
+                .color(theme.text.egui());
             if bold {
                 rich = rich.strong().color(theme.accent.egui());
             }

@@ -13,9 +13,9 @@ pub mod panels;
 pub mod programs;
 pub mod render_quality;
 pub mod scenario;
-pub mod share_link;
 #[cfg(test)]
 mod schedule_check;
+pub mod share_link;
 pub mod supervisor;
 pub mod theme;
 pub mod ui_state;

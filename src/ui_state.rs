@@ -139,7 +139,10 @@ pub const SHORTCUTS: [(&str, &str); 10] = [
         "f",
         "fit: keep every process in view again after zooming or panning",
     ),
-    ("→ / ←", "lesson: next / previous step (space is next while a lesson is shown)"),
+    (
+        "→ / ←",
+        "lesson: next / previous step (space is next while a lesson is shown)",
+    ),
     ("?", "this help"),
 ];
 

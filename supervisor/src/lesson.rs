@@ -149,7 +149,10 @@ pub enum Wait {
     /// A process of this program is Running (not blocked, not ended).
     Running(String),
     /// A process of this program has its mailbox `STATUS` at `status`.
-    Mailbox { program: String, status: MailboxWord },
+    Mailbox {
+        program: String,
+        status: MailboxWord,
+    },
     /// The kernel serviced `count` syscalls of this program's processes.
     Syscalls { program: String, count: u64 },
     /// `count` messages were delivered to this program's processes.
@@ -586,9 +589,7 @@ impl WaitProgress {
             (Wait::Delivered { to, .. }, KernelEvent::MessageDelivered { to: pid, .. }) => {
                 is(pid, to)
             }
-            (Wait::Sent { from, .. }, KernelEvent::MessageSent { from: pid, .. }) => {
-                is(pid, from)
-            }
+            (Wait::Sent { from, .. }, KernelEvent::MessageSent { from: pid, .. }) => is(pid, from),
             (
                 Wait::Denied { program, error },
                 KernelEvent::RequestDenied {
@@ -647,9 +648,9 @@ impl WaitProgress {
                         ProcessState::Blocked(crate::kernel::BlockReason::Receive { .. })
                     )
                 }),
-                Wait::Running(program) => of(program)
-                    .iter()
-                    .any(|p| p.state == ProcessState::Running),
+                Wait::Running(program) => {
+                    of(program).iter().any(|p| p.state == ProcessState::Running)
+                }
                 Wait::Mailbox { program, status } => of(program).iter().any(|p| {
                     supervisor
                         .mailbox_status(p.pid)
@@ -862,7 +863,9 @@ mod tests {
             "Spawned(\"idle\")",
             "Denied(program: \"rogue\", error: \"NOPE\")",
         );
-        let e = parse_lesson(unknown_error.as_bytes()).unwrap_err().to_string();
+        let e = parse_lesson(unknown_error.as_bytes())
+            .unwrap_err()
+            .to_string();
         assert!(
             e.contains("step 1") && e.contains("NOPE") && e.contains("PERMISSION_DENIED"),
             "{e}"
@@ -920,7 +923,10 @@ mod tests {
         progress.observe(&delivered(ProcessId(1)), &sup);
         progress.observe(&delivered(receiver), &sup);
         assert!(!progress.met());
-        assert_eq!(progress.describe(), "2 messages delivered to receiver (1/2)");
+        assert_eq!(
+            progress.describe(),
+            "2 messages delivered to receiver (1/2)"
+        );
         progress.observe(&delivered(receiver), &sup);
         assert!(progress.met());
     }
