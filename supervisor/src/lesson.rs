@@ -106,7 +106,7 @@ pub enum Highlight {
     Edge(String, String),
     /// A mailbox word in the inspector (`STATUS`, `SYSCALL`, `ARG0`, `RESULT`, ...).
     MailboxWord(String),
-    /// A panel: `inspector`, `terminal`, `processes`, `capabilities`, `traffic`, `endpoints`.
+    /// A bottom-panel tab, shown: `terminal`, `traffic`, `capabilities`, `endpoints`.
     Panel(String),
 }
 
@@ -130,15 +130,8 @@ pub const MAILBOX_WORDS: [&str; 16] = [
     "DATA",
 ];
 
-/// Panels a step may highlight.
-pub const PANELS: [&str; 6] = [
-    "inspector",
-    "terminal",
-    "processes",
-    "capabilities",
-    "traffic",
-    "endpoints",
-];
+/// Panels a step may highlight (the bottom panel's tabs: highlighting one shows it).
+pub const PANELS: [&str; 4] = ["terminal", "traffic", "capabilities", "endpoints"];
 
 /// A kernel condition a step waits for. Counts are of events since the step began; states are
 /// read from the kernel (or the supervisor's mailboxes) as they are.
