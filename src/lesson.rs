@@ -405,6 +405,7 @@ fn start_lesson_loads(
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn apply_loaded_lesson(
     mut state: ResMut<LessonState>,
     files: Res<Assets<LessonFile>>,
