@@ -855,6 +855,7 @@ fn draw_lesson_card(
         ResMut<CardControls>,
     ),
     time: Res<Time<Real>>,
+    mut collapsed: Local<bool>,
 ) -> Result {
     let ctx = contexts.ctx_mut()?.clone();
     let scale = window
@@ -943,7 +944,8 @@ fn draw_lesson_card(
 
     if let Some(run) = &state.run {
         let card_top = toolbar_bottom + if state.error.is_some() { 90.0 } else { 6.0 };
-        let width = (canvas.width() * 0.46).clamp(260.0, 560.0);
+        // At most about two fifths of the canvas, so the graph stays in view beside it.
+        let width = (canvas.width() * 0.42).clamp(220.0, 520.0);
         egui::Area::new(egui::Id::new("lesson_card"))
             .pivot(egui::Align2::RIGHT_TOP)
             .fixed_pos(egui::pos2(canvas.max.x - 10.0, card_top))
@@ -956,68 +958,80 @@ fn draw_lesson_card(
                     .show(ui, |ui| {
                         ui.set_width(width);
                         ui.horizontal(|ui| {
-                            ui.label(
-                                egui::RichText::new(&run.lesson.title)
-                                    .strong()
-                                    .color(theme.accent.egui()),
-                            );
+                            ui.label(format!("step {} of {}", run.step() + 1, run.steps()));
                             ui.with_layout(
                                 egui::Layout::right_to_left(egui::Align::Center),
                                 |ui| {
-                                    let r = ui.small_button("✕");
+                                    let r = ui.small_button("Close");
                                     controls.push(("lesson_close".into(), r.rect));
                                     if r.on_hover_text("close the lesson").clicked() {
                                         commands.write(LessonCommand::Close);
                                     }
-                                    ui.label(format!("step {} of {}", run.step() + 1, run.steps()));
+                                    let r =
+                                        ui.small_button(if *collapsed { "Show" } else { "Hide" });
+                                    controls.push(("lesson_hide".into(), r.rect));
+                                    if r.on_hover_text(
+                                        "fold the card to this line (the graph behind it shows)",
+                                    )
+                                    .clicked()
+                                    {
+                                        *collapsed = !*collapsed;
+                                    }
                                 },
                             );
                         });
-                        ui.add_space(4.0);
-                        caption_ui(ui, &run.current().caption, big, &theme);
-                        if let Some(word) = &state.spotlight.mailbox_word {
-                            let pid = selection.0.or_else(|| {
-                                state
-                                    .spotlight
-                                    .node
-                                    .as_deref()
-                                    .and_then(|p| newest_live(&sup, p))
-                            });
-                            if let Some(pid) = pid {
-                                mailbox_strip_ui(ui, &sup, pid, word, &theme);
+                        ui.label(
+                            egui::RichText::new(&run.lesson.title)
+                                .strong()
+                                .color(theme.accent.egui()),
+                        );
+                        if !*collapsed {
+                            ui.add_space(4.0);
+                            caption_ui(ui, &run.current().caption, big, &theme);
+                            if let Some(word) = &state.spotlight.mailbox_word {
+                                let pid = selection.0.or_else(|| {
+                                    state
+                                        .spotlight
+                                        .node
+                                        .as_deref()
+                                        .and_then(|p| newest_live(&sup, p))
+                                });
+                                if let Some(pid) = pid {
+                                    mailbox_strip_ui(ui, &sup, pid, word, &theme);
+                                }
                             }
-                        }
-                        if let Some(q) = &run.current().question {
-                            ui.add_space(6.0);
-                            ui.label(egui::RichText::new(&q.text).size(big * 0.85).strong());
-                            for (i, choice) in q.choices.iter().enumerate() {
-                                let mut text = egui::RichText::new(format!(
-                                    "{}  {choice}",
-                                    (b'A' + i as u8) as char
-                                ))
-                                .size(big * 0.8);
+                            if let Some(q) = &run.current().question {
+                                ui.add_space(6.0);
+                                ui.label(egui::RichText::new(&q.text).size(big * 0.85).strong());
+                                for (i, choice) in q.choices.iter().enumerate() {
+                                    let mut text = egui::RichText::new(format!(
+                                        "{}  {choice}",
+                                        (b'A' + i as u8) as char
+                                    ))
+                                    .size(big * 0.8);
+                                    if run.answer_revealed {
+                                        text = if i == q.answer {
+                                            text.strong().color(theme.ok.egui())
+                                        } else {
+                                            text.color(theme.text_weak.egui())
+                                        };
+                                    }
+                                    ui.label(text);
+                                }
                                 if run.answer_revealed {
-                                    text = if i == q.answer {
-                                        text.strong().color(theme.ok.egui())
-                                    } else {
-                                        text.color(theme.text_weak.egui())
-                                    };
-                                }
-                                ui.label(text);
-                            }
-                            if run.answer_revealed {
-                                if !q.explanation.is_empty() {
-                                    ui.label(
-                                        egui::RichText::new(&q.explanation)
-                                            .size(big * 0.75)
-                                            .color(theme.ok.egui()),
-                                    );
-                                }
-                            } else {
-                                let r = ui.button("Show the answer");
-                                controls.push(("lesson_reveal".into(), r.rect));
-                                if r.clicked() {
-                                    commands.write(LessonCommand::RevealAnswer);
+                                    if !q.explanation.is_empty() {
+                                        ui.label(
+                                            egui::RichText::new(&q.explanation)
+                                                .size(big * 0.75)
+                                                .color(theme.ok.egui()),
+                                        );
+                                    }
+                                } else {
+                                    let r = ui.button("Show the answer");
+                                    controls.push(("lesson_reveal".into(), r.rect));
+                                    if r.clicked() {
+                                        commands.write(LessonCommand::RevealAnswer);
+                                    }
                                 }
                             }
                         }
@@ -1033,14 +1047,14 @@ fn draw_lesson_card(
                             }
                             None if run.done() => {
                                 ui.label(
-                                    egui::RichText::new("✓ end of the lesson")
+                                    egui::RichText::new("Done: the end of the lesson")
                                         .size(big * 0.7)
                                         .color(theme.ok.egui()),
                                 );
                             }
                             None if run.current().wait.is_some() => {
                                 ui.label(
-                                    egui::RichText::new("✓ the kernel got there")
+                                    egui::RichText::new("Reached: the kernel got there")
                                         .size(big * 0.7)
                                         .color(theme.ok.egui()),
                                 );
@@ -1061,7 +1075,7 @@ fn draw_lesson_card(
                             if r.clicked() {
                                 commands.write(LessonCommand::Next);
                             }
-                            ui.small("→ / space: next · ←: back");
+                            ui.small("Right arrow or Space: next · Left arrow: back");
                         });
                     });
             });
