@@ -64,7 +64,7 @@ for (const name of LESSONS) {
     const started = Date.now();
     const seen = [];
     let brokenChecked = name !== "messages";
-    const final = await waitFor(`lesson ${name} to end`, async () => {
+    const final = await waitFor(`lesson ${name} to end (${LESSON_LIMIT_MS / 1000} s)`, async () => {
       const l = await lesson();
       if (l.name !== name) return null;
       if (seen.at(-1) !== l.step) seen.push(l.step);
@@ -93,7 +93,18 @@ for (const name of LESSONS) {
         await t.screenshot("lesson-broken.png");
       }
       return l.done ? l : null;
-    }, { timeoutMs: LESSON_LIMIT_MS, intervalMs: 150 });
+    }, { timeoutMs: LESSON_LIMIT_MS, intervalMs: 150 }).catch(async (e) => {
+      // Say where it stopped: the step, its wait, and what the processes it names printed.
+      const l = await lesson();
+      const procs = await t.processes();
+      const consoles = [];
+      for (const p of procs.filter((p) => !p.protected).slice(-4)) {
+        const c = await t.sv((s, pid) => s.get_console_json(pid), p.pid);
+        consoles.push(`${p.name} (${p.pid}, ${p.state}): ${JSON.stringify(c.text.slice(-200))}`);
+      }
+      await t.screenshot(`lesson-${name}-stuck.png`);
+      throw new Error(`${e.message}; step ${l.step}, waiting for ${l.waiting_for}; ${consoles.join("; ")}`);
+    });
     // Polled every 150 ms while each met step stays 2.5 s: the steps come in order, from the
     // first to the last (a step may be missed only while the broken file is being checked).
     const increasing = seen.every((s, i) => i === 0 || s > seen[i - 1]);
