@@ -540,6 +540,8 @@ fn apply_step(
     if entry.backwards {
         rewind_view_to_step(entry, state);
     }
+    // Two Kill("sender") in one step end two senders: the newest not already asked for.
+    let mut killed: Vec<ProcessId> = Vec::new();
     for action in &entry.actions {
         match action {
             Action::Spawn(program) => {
@@ -547,8 +549,16 @@ fn apply_step(
                     program: program.clone(),
                 });
             }
-            Action::Kill(program) => match newest_live(supervisor, program) {
+            Action::Kill(program) => match supervisor
+                .kernel()
+                .processes()
+                .values()
+                .filter(|p| &p.name == program && !p.state.is_zombie() && !killed.contains(&p.pid))
+                .map(|p| p.pid)
+                .max()
+            {
                 Some(pid) => {
+                    killed.push(pid);
                     out.intents.write(SupervisorIntent::Kill { pid });
                 }
                 None => out

@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::abi::ErrorCode;
-use crate::kernel::{CapAction, ExitReason, KernelEvent, ProcessId, ProcessState};
+use crate::kernel::{CapAction, EndpointId, ExitReason, KernelEvent, ProcessId, ProcessState};
 use crate::servicing::MailboxStatus;
 use crate::supervisor::Supervisor;
 
@@ -238,7 +238,7 @@ pub fn parse_lesson(bytes: &[u8]) -> Result<Lesson, LessonError> {
     let lesson: Lesson = ron::de::from_bytes(bytes).map_err(|e| LessonError::Parse {
         line: e.span.start.line,
         column: e.span.start.col,
-        message: e.code.to_string(),
+        message: e.code.to_string().trim_end().to_string(),
     })?;
     lesson.check()?;
     Ok(lesson)
@@ -483,6 +483,9 @@ pub struct WaitProgress {
     leaves: Vec<(u64, bool)>,
     /// Program of every pid seen, so events about processes already gone still match.
     names: BTreeMap<ProcessId, String>,
+    /// Queue depth of every endpoint, followed message by message (sent +1, delivered -1) from
+    /// the depth at the start, so a queue that fills and drains between two frames still counts.
+    depths: BTreeMap<EndpointId, i64>,
 }
 
 impl WaitProgress {
@@ -491,10 +494,17 @@ impl WaitProgress {
             Wait::All(list) => vec![(0, false); list.len()],
             _ => vec![(0, false)],
         };
+        let depths = supervisor
+            .kernel()
+            .endpoints()
+            .iter()
+            .map(|e| (e.id, e.queue_len as i64))
+            .collect();
         let mut progress = WaitProgress {
             wait,
             leaves,
             names: BTreeMap::new(),
+            depths,
         };
         progress.poll(supervisor);
         progress
@@ -552,8 +562,17 @@ impl WaitProgress {
 
     /// Takes one kernel event (in kernel order, as published after the step began).
     pub fn observe(&mut self, event: &KernelEvent, supervisor: &Supervisor) {
-        if let KernelEvent::ProcessSpawned { pid, name, .. } = event {
-            self.names.insert(*pid, name.clone());
+        match event {
+            KernelEvent::ProcessSpawned { pid, name, .. } => {
+                self.names.insert(*pid, name.clone());
+            }
+            KernelEvent::MessageSent { endpoint, .. } => {
+                *self.depths.entry(*endpoint).or_default() += 1;
+            }
+            KernelEvent::MessageDelivered { endpoint, .. } => {
+                *self.depths.entry(*endpoint).or_default() -= 1;
+            }
+            _ => {}
         }
         for (index, wait) in self.leaf_waits().iter().enumerate() {
             if self.leaves[index].1 || !self.counts(wait, event, supervisor) {
@@ -595,6 +614,12 @@ impl WaitProgress {
                     pid, action: got, ..
                 },
             ) => action.matches(got) && is(pid, program),
+            (
+                Wait::QueueDepth { owner, at_least },
+                KernelEvent::MessageSent { to, endpoint, .. },
+            ) => {
+                self.depths.get(endpoint).copied().unwrap_or(0) >= *at_least as i64 && is(to, owner)
+            }
             (Wait::Spawned(program), KernelEvent::ProcessSpawned { name, .. }) => name == program,
             (
                 Wait::Trapped(program),
@@ -921,6 +946,45 @@ mod tests {
             "2 messages delivered to receiver (1/2)"
         );
         progress.observe(&delivered(receiver), &sup);
+        assert!(progress.met());
+    }
+
+    #[test]
+    fn queue_depth_follows_messages_between_frames() {
+        let (mut sup, _guests, _time) = scripted_supervisor();
+        sup.boot().unwrap();
+        let receiver = sup.spawn_program("receiver").unwrap();
+        let endpoint = sup.kernel().endpoints_of(receiver)[0].id;
+        let wait = Wait::QueueDepth {
+            owner: "receiver".into(),
+            at_least: 2,
+        };
+        let mut progress = WaitProgress::new(wait, &sup);
+        let sent = KernelEvent::MessageSent {
+            from: ProcessId(1),
+            to: receiver,
+            endpoint,
+            tag: 0,
+            bytes: 4,
+            at_ns: 0,
+        };
+        let delivered = KernelEvent::MessageDelivered {
+            from: ProcessId(1),
+            to: receiver,
+            endpoint,
+            tag: 0,
+            bytes: 4,
+            at_ns: 0,
+        };
+        // Handed straight to a waiting receiver: never two queued.
+        for event in [&sent, &delivered, &sent, &delivered] {
+            progress.observe(event, &sup);
+        }
+        assert!(!progress.met());
+        // Two sends before the receiver takes one: two were queued, even if nobody looked.
+        for event in [&sent, &sent, &delivered, &delivered] {
+            progress.observe(event, &sup);
+        }
         assert!(progress.met());
     }
 
