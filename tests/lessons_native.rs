@@ -199,17 +199,18 @@ fn next_previous_and_a_broken_file_keep_the_running_lesson() {
     update_until(&mut app, Duration::from_secs(5), |app| status(app).1 == 3).unwrap();
     app.world_mut().write_message(LessonCommand::Next);
     update_until(&mut app, Duration::from_secs(5), |app| status(app).1 == 4).unwrap();
-    // Step 4 set full speed; going back to step 3 keeps it (speed is not part of step 3) and
-    // spawns nothing new.
+    // Step 4 set full speed and started a second sender; going back to step 3 keeps the speed
+    // (speed is not part of step 3) and spawns nothing new.
     let senders = |app: &App| {
         let supervisor = app.world().resource::<SupervisorHandle>().lock();
         supervisor
             .kernel()
             .processes()
             .values()
-            .filter(|p| p.name == "sender")
+            .filter(|p| p.name == "sender" && !p.state.is_zombie())
             .count()
     };
+    update_until(&mut app, Duration::from_secs(10), |app| senders(app) == 2).unwrap();
     let before = senders(&app);
     app.world_mut().write_message(LessonCommand::Previous);
     update_until(&mut app, Duration::from_secs(5), |app| status(app).1 == 3).unwrap();
