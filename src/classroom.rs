@@ -73,7 +73,10 @@ fn handle_shortcuts(
     mut toasts: ResMut<Toasts>,
     processes: Query<(&ProcessEntity, &ProcessView)>,
     mut rig: ResMut<CameraRig>,
+    lesson: Option<Res<crate::lesson::LessonState>>,
 ) {
+    // While a lesson is shown, Space is its Next key (the lesson plugin reads it).
+    let lesson_shown = lesson.is_some_and(|l| crate::lesson::lesson_active(&l));
     for key in keys.read() {
         if key.state != ButtonState::Pressed || key.repeat {
             continue;
@@ -81,6 +84,9 @@ fn handle_shortcuts(
         let Some(shortcut) = shortcut_for(&key.logical_key) else {
             continue;
         };
+        if lesson_shown && shortcut == Shortcut::TogglePause {
+            continue;
+        }
         let (time, live) = {
             let supervisor = supervisor.lock();
             (supervisor.time_control(), supervisor.is_live())

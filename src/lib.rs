@@ -2,18 +2,21 @@
 pub use orbital_abi as abi;
 pub use orbital_kernel as kernel;
 
+pub mod capability_view;
 pub mod classroom;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod desktop;
 pub mod files;
 pub mod frame_timing;
 pub mod graph;
+pub mod lesson;
 pub mod panels;
 pub mod programs;
 pub mod render_quality;
 pub mod scenario;
 #[cfg(test)]
 mod schedule_check;
+pub mod share_link;
 pub mod supervisor;
 pub mod theme;
 pub mod ui_state;
@@ -44,6 +47,8 @@ impl PluginGroup for PlaygroundPlugins {
             .add(graph::GraphDrawPlugin)
             .add(panels::PanelsPlugin)
             .add(classroom::classroom_plugin)
+            .add(capability_view::capability_view_plugin)
+            .add(lesson::LessonPlugin)
             .add(js_api_plugin)
     }
 }

@@ -26,7 +26,14 @@ use crate::supervisor::{SupervisorHandle, SupervisorIntent, TimeControl};
 
 /// The scenarios offered by the picker, in the order shown. `broken` is deliberately malformed: it
 /// shows what a parse error looks like (and the end-to-end test loads it).
-pub const SCENARIO_NAMES: [&str; 5] = ["default", "memory", "capabilities", "crowd", "broken"];
+pub const SCENARIO_NAMES: [&str; 6] = [
+    "default",
+    "memory",
+    "capabilities",
+    "messages",
+    "crowd",
+    "broken",
+];
 
 /// One scenario file.
 #[derive(Asset, TypePath, Clone, Debug, PartialEq, Serialize, Deserialize)]

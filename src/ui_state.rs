@@ -129,7 +129,7 @@ impl Default for ControlState {
 }
 
 /// Every keyboard shortcut, for the help overlay.
-pub const SHORTCUTS: [(&str, &str); 11] = [
+pub const SHORTCUTS: [(&str, &str); 12] = [
     ("space", "pause / resume"),
     ("s", "step: service exactly one syscall (pauses first)"),
     ("+", "faster: paused, 1/16x, 1/4x, full speed"),
@@ -145,6 +145,10 @@ pub const SHORTCUTS: [(&str, &str); 11] = [
     (
         "f",
         "fit: keep every process in view again after zooming or panning",
+    ),
+    (
+        "→ / ←",
+        "lesson: next / previous step (space is next while a lesson is shown)",
     ),
     ("?", "this help"),
 ];

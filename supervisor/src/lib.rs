@@ -21,6 +21,7 @@ pub mod clock;
 pub mod console;
 pub mod host;
 pub mod json;
+pub mod lesson;
 pub mod lifecycle;
 pub mod mailbox;
 pub mod manifest;

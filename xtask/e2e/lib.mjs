@@ -104,10 +104,11 @@ export function checker(name) {
 }
 
 /**
- * Opens the playground in a fresh browser and page and waits until the app runs.
+ * Opens the playground in a fresh browser and page and waits until the app runs; `query`
+ * (`?lesson=syscall&step=3`) is appended to the address, as a share link does.
  * Collects page errors and console errors; `finish()` fails the test if any appeared.
  */
-export async function openPlayground(name, { width = 1280, height = 800 } = {}) {
+export async function openPlayground(name, { width = 1280, height = 800, query = "" } = {}) {
   mkdirSync(ARTIFACTS, { recursive: true });
   const browser = await launch();
   // Device scale factor 1: Bevy 0.19's 2D coordinates break at other ratios (bevyengine/bevy#25306).
@@ -212,7 +213,7 @@ export async function openPlayground(name, { width = 1280, height = 800 } = {}) 
     },
   };
   const navigationStarted = Date.now();
-  await page.goto(URL, { waitUntil: "load" });
+  await page.goto(URL + query, { waitUntil: "load" });
   await t.check("the page is cross-origin isolated", async () => {
     const isolated = await page.evaluate(() => self.crossOriginIsolated);
     if (!isolated) throw new Error("crossOriginIsolated is false: the server did not send COOP/COEP");
