@@ -7,7 +7,9 @@ pub mod classroom;
 pub mod desktop;
 pub mod frame_timing;
 pub mod graph;
+pub mod handout;
 pub mod panels;
+pub mod pointer_capture;
 pub mod programs;
 pub mod render_quality;
 pub mod scenario;
@@ -42,6 +44,8 @@ impl PluginGroup for PlaygroundPlugins {
             .add(graph::GraphDrawPlugin)
             .add(panels::PanelsPlugin)
             .add(classroom::classroom_plugin)
+            .add(pointer_capture::pointer_capture_plugin)
+            .add(handout::handout_plugin)
             .add(js_api_plugin)
     }
 }
