@@ -6,7 +6,7 @@ use orbital_kernel::ProcessId;
 use serde::Serialize;
 
 use super::camera::{CameraRig, GraphCamera};
-use super::labels::RateLabels;
+use super::labels::{NamedNodes, RateLabels};
 use super::model::{GraphModel, GraphNode};
 use crate::supervisor::{ProcessView, SupervisorIntent};
 use crate::theme::Theme;
@@ -53,6 +53,8 @@ pub struct CanvasNode {
     pub protected: bool,
     /// The last request the kernel denied this process, if any (e.g. an unsupported WASI call).
     pub denied: Option<String>,
+    /// Its name label is drawn (names are shown where there is room for them).
+    pub named: bool,
 }
 
 /// A busy edge's rate label as drawn (see `labels::place_rate_label`).
@@ -340,7 +342,7 @@ pub(super) fn publish_canvas_layout(
     dragging: Res<Dragging>,
     hovered: Res<Hovered>,
     shared: Res<SharedCanvasLayout>,
-    rate_labels: Res<RateLabels>,
+    (rate_labels, named): (Res<RateLabels>, Res<NamedNodes>),
 ) {
     let Ok((camera, camera_transform)) = camera.single() else {
         return;
@@ -360,6 +362,7 @@ pub(super) fn publish_canvas_layout(
             }
             (entry.x, entry.y, entry.radius, entry.protected) =
                 (screen.x, screen.y, radius, view.protected);
+            entry.named = named.contains(node.pid.0);
         } else {
             layout.nodes.push(CanvasNode {
                 pid: node.pid.0,
@@ -369,6 +372,7 @@ pub(super) fn publish_canvas_layout(
                 radius,
                 protected: view.protected,
                 denied: node.denied_reason.clone(),
+                named: named.contains(node.pid.0),
             });
         }
         count += 1;

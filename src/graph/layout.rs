@@ -362,8 +362,9 @@ impl ForceLayout {
             self.forces[ib] -= pull;
         }
         let max_move = s.max_move_per_step * self.temperature;
-        // Weaker pull for a big graph, so a crowd spreads out instead of piling up in the middle.
-        let gravity = s.gravity * (12.0 / n as f32).min(1.0);
+        // The same pull for a crowd: the separation pass keeps its nodes apart, and a compact
+        // crowd is fitted at a zoom where nodes stay big enough to see (and some to name).
+        let gravity = s.gravity;
         for (i, node) in self.nodes.values_mut().enumerate() {
             if node.pinned {
                 continue;

@@ -179,9 +179,12 @@ fn draw_panels(
             } else {
                 "bottom"
             };
+            let height = plan.bottom_height(row_height);
             egui::Panel::bottom(id)
                 .resizable(true)
-                .default_size(plan.bottom_height(row_height))
+                .default_size(height)
+                // The panel shrinks to its content otherwise; in classroom mode `ps` must fit.
+                .min_size(if plan.bottom_full_width { height } else { 20.0 })
                 .show(root, |ui| {
                     // Wrapped, so the last tab is never cut off on a narrow screen.
                     ui.horizontal_wrapped(|ui| {

@@ -23,14 +23,26 @@ pub(super) fn top_bar_ui(
     let theme = &data.theme;
     egui::Panel::top("top_bar").show(root, |ui| {
         ui.horizontal_wrapped(|ui| {
-            ui.strong("Orbital Playground");
-            ui.separator();
             let metrics = supervisor.kernel().system_metrics(supervisor.now_ns());
-            ui.label(format!("uptime {}", format_ns(metrics.uptime_ns)));
-            ui.label(format!("processes {}", metrics.processes));
-            ui.label(format!("memory {}", format_bytes(metrics.total_memory)));
-            ui.label(format!("IPC/s {:.0}", data.stats.ipc_per_sec));
-            ui.label(format!("syscalls/s {:.0}", data.stats.syscalls_per_sec));
+            if plan.compact_status {
+                // Classroom mode: large type, so short labels and no title (two rows at 1024 px).
+                ui.label(format!(
+                    "up {} · {} processes · {} · IPC/s {:.0} · syscalls/s {:.0}",
+                    format_ns(metrics.uptime_ns),
+                    metrics.processes,
+                    format_bytes(metrics.total_memory),
+                    data.stats.ipc_per_sec,
+                    data.stats.syscalls_per_sec
+                ));
+            } else {
+                ui.strong("Orbital Playground");
+                ui.separator();
+                ui.label(format!("uptime {}", format_ns(metrics.uptime_ns)));
+                ui.label(format!("processes {}", metrics.processes));
+                ui.label(format!("memory {}", format_bytes(metrics.total_memory)));
+                ui.label(format!("IPC/s {:.0}", data.stats.ipc_per_sec));
+                ui.label(format!("syscalls/s {:.0}", data.stats.syscalls_per_sec));
+            }
             ui.separator();
 
             // Time controls.
