@@ -304,11 +304,15 @@ fn update_node_visuals(
         }
         // Labels keep their size on screen whatever the zoom.
         if let Ok(mut t) = transforms.get_mut(visuals.label) {
-            let target = Vec3::new(
-                0.0,
-                -radius - theme.ring_width - 4.0 * rig.world_per_px,
-                Z_LABEL,
-            );
+            // Below the disc, or above it where the plan found no room below (the label's
+            // anchor is its top edge; labels::name_rect_above mirrors the box).
+            let gap = radius + theme.ring_width + 4.0 * rig.world_per_px;
+            let y = if named.is_above(node.pid.0) {
+                gap + theme.label_font_size * 1.3 * rig.world_per_px
+            } else {
+                -gap
+            };
+            let target = Vec3::new(0.0, y, Z_LABEL);
             let scale = Vec3::splat(rig.world_per_px);
             if t.translation != target || t.scale != scale {
                 t.translation = target;
@@ -587,10 +591,14 @@ fn update_edge_bars(
     scratch
         .planner
         .plan(&scratch.edges, &scratch.nodes, &inputs);
-    let mut names = scratch.planner.named().to_vec();
-    names.sort_unstable();
-    if named.0 != names {
-        named.0 = names;
+    let mut names = NamedNodes {
+        named: scratch.planner.named().to_vec(),
+        above: scratch.planner.named_above().to_vec(),
+    };
+    names.named.sort_unstable();
+    names.above.sort_unstable();
+    if *named != names {
+        *named = names;
     }
     let plan = scratch.planner.bars();
     placed.0.clear();

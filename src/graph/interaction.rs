@@ -94,6 +94,8 @@ pub struct UiSnapshot {
     pub controls: Vec<UiControl>,
     /// The pid whose details the inspector shows.
     pub inspector_pid: Option<u32>,
+    /// Rows of monospace text the terminal's output area shows (0 while another tab is open).
+    pub terminal_rows: u32,
     pub scenario: Option<String>,
     pub scenario_error: Option<String>,
     /// "full speed", "paused", "1/4x", "1/16x".

@@ -22,13 +22,21 @@ pub const CROWD_LABEL_LIMIT: usize = 24;
 /// In a crowd, how many of the busiest edges keep a rate label.
 pub const CROWD_RATE_LABELS: usize = 4;
 
-/// The nodes whose name label is shown (see [`RateLabelPlanner::named`]), sorted by pid.
-#[derive(Resource, Debug, Default)]
-pub struct NamedNodes(pub Vec<u32>);
+/// The nodes whose name label is shown (see [`RateLabelPlanner::named`]), sorted by pid, and
+/// those whose name goes above the disc (no room below).
+#[derive(Resource, Debug, Default, PartialEq)]
+pub struct NamedNodes {
+    pub named: Vec<u32>,
+    pub above: Vec<u32>,
+}
 
 impl NamedNodes {
     pub fn contains(&self, pid: u32) -> bool {
-        self.0.binary_search(&pid).is_ok()
+        self.named.binary_search(&pid).is_ok()
+    }
+
+    pub fn is_above(&self, pid: u32) -> bool {
+        self.above.binary_search(&pid).is_ok()
     }
 }
 
@@ -103,6 +111,8 @@ pub struct RateLabelPlanner {
     bars: Vec<PlannedBar>,
     /// The nodes whose name label is shown, in the order they were given room.
     named: Vec<u32>,
+    /// Of those, the ones whose name goes above the disc.
+    named_above: Vec<u32>,
     order: Vec<usize>,
 }
 
@@ -228,6 +238,11 @@ impl RateLabelPlanner {
         &self.named
     }
 
+    /// The named nodes whose name goes above the disc (there was no room below).
+    pub fn named_above(&self) -> &[u32] {
+        &self.named_above
+    }
+
     /// The bars of the last plan.
     pub fn bars(&self) -> &[PlannedBar] {
         &self.bars
@@ -236,6 +251,7 @@ impl RateLabelPlanner {
     fn name_nodes_with_room(&mut self, nodes: &[NodeFootprint], inputs: &PlanInputs) {
         let style = &inputs.style;
         self.named.clear();
+        self.named_above.clear();
         self.order.clear();
         self.order.extend(0..nodes.len());
         let focused = |pid: u32| inputs.focus.contains(&Some(pid));
@@ -243,13 +259,33 @@ impl RateLabelPlanner {
             .sort_unstable_by_key(|&i| (!focused(nodes[i].pid), nodes[i].pid));
         for &i in &self.order {
             let node = &nodes[i];
-            let rect = name_rect(node.centre, node.radius, node.name_chars, style);
-            if focused(node.pid) || self.obstacles.is_clear_but(rect, style.margin(), i) {
+            let below = name_rect(node.centre, node.radius, node.name_chars, style);
+            let above = name_rect_above(node.centre, node.radius, node.name_chars, style);
+            let clear = |rect| self.obstacles.is_clear_but(rect, style.margin(), i);
+            let place = if clear(below) || focused(node.pid) && !clear(above) {
+                Some((below, false))
+            } else if clear(above) {
+                Some((above, true))
+            } else {
+                None
+            };
+            if let Some((rect, is_above)) = place {
                 self.obstacles.rects.push(rect);
                 self.named.push(node.pid);
+                if is_above {
+                    self.named_above.push(node.pid);
+                }
             }
         }
     }
+}
+
+/// The box of a node's name label placed above its disc and ring, where there is no room below
+/// (as `draw::update_node_visuals` places it).
+pub fn name_rect_above(centre: Vec2, radius: f32, name_chars: usize, style: &LabelStyle) -> Rect {
+    let below = name_rect(centre, radius, name_chars, style);
+    let offset = 2.0 * (centre.y - below.max.y) + below.height();
+    Rect::from_center_half_size(below.center() + Vec2::new(0.0, offset), below.half_size())
 }
 
 /// The box of a node's name label of `name_chars` characters, hanging below its disc and ring
@@ -569,7 +605,7 @@ mod tests {
 
     /// Names where there is room: spread out, every node of a crowd is named; packed, the names
     /// that are shown cover no node and no other name, the selected one is always among them,
-    /// and the lowest pids (init first) come first.
+    /// and the lowest pids (init first) come first; a name with no room below goes above.
     #[test]
     fn nodes_are_named_where_their_name_fits() {
         let style = LabelStyle {
@@ -592,24 +628,35 @@ mod tests {
         let mut planner = RateLabelPlanner::default();
         planner.plan(&[], &grid(300.0, 300.0), &inputs([None, None]));
         assert_eq!(planner.named().len(), 64, "room for every name");
-        // 75 apart in a row: a name is wider than that, so neighbours cannot both have theirs.
-        let packed = grid(75.0, 100.0);
+        // 75 apart: a name is wider than that, and there is no room for one between two rows, so
+        // neighbours cannot all have theirs.
+        let packed = grid(75.0, 75.0);
         planner.plan(&[], &packed, &inputs([Some(40), None]));
         let named = planner.named().to_vec();
+        let named_above = planner.named_above().to_vec();
+        assert!(named.contains(&40) && named.contains(&1), "{named:?}");
         assert!(
-            named.contains(&40) && named.contains(&1) && !named.contains(&2),
-            "{named:?}"
-        );
-        assert!(
-            named.len() < 64 && named.len() >= 16,
+            named.len() < 64 && named.len() >= 8,
             "{} named",
             named.len()
         );
+        // A node right above another: its name has no room below, so it goes above.
+        let stacked = [node(1, 0.0, 60.0), node(2, 0.0, 0.0)];
+        planner.plan(&[], &stacked, &inputs([None, None]));
+        assert_eq!(planner.named(), [1, 2]);
+        assert_eq!(planner.named_above(), [1]);
+        let above = name_rect_above(stacked[0].centre, 20.0, 9, &style);
+        assert!(above.min.y > 60.0 + 20.0 && !disc_touches_rect(stacked[1].centre, 20.0, above));
         let rects: Vec<(u32, Rect)> = named
             .iter()
             .map(|pid| {
                 let n = packed.iter().find(|n| n.pid == *pid).unwrap();
-                (*pid, name_rect(n.centre, n.radius, n.name_chars, &style))
+                let place = if named_above.contains(pid) {
+                    name_rect_above
+                } else {
+                    name_rect
+                };
+                (*pid, place(n.centre, n.radius, n.name_chars, &style))
             })
             .collect();
         for (i, (pid, rect)) in rects.iter().enumerate() {

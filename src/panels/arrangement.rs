@@ -73,7 +73,7 @@ impl PanelPlan {
     /// The bottom panel's first height in egui points: the terminal's lines, its tab row and its
     /// input line, for a monospace row of `row_height` points.
     pub fn bottom_height(&self, row_height: f32) -> f32 {
-        row_height * self.terminal_lines + 2.0 * (row_height + 16.0) + 12.0
+        row_height * (self.terminal_lines + 2.0) + 40.0
     }
 }
 

@@ -76,6 +76,8 @@ pub(crate) struct UiActions {
     pub syscall_flow: Option<(Option<crate::graph::SyscallFlow>, egui::Rect)>,
     /// "Save picture" was pressed: save the canvas as a PNG.
     pub save_picture: bool,
+    /// Rows of text the terminal's output area shows (0 when another tab is open).
+    pub terminal_rows: u32,
 }
 
 impl UiActions {
@@ -309,6 +311,7 @@ fn draw_panels(
             }),
     );
     ui.inspector_pid = actions.inspector_pid;
+    ui.terminal_rows = actions.terminal_rows;
     ui.scenario.clone_from(&data.scenario.current);
     ui.scenario_error.clone_from(&data.scenario.error);
     if ui.speed != speed {
