@@ -9,6 +9,7 @@
 //! a picking backend of its own, run with the other backends on the pointer's current position:
 //! over a panel (outside the free canvas area), over an egui window or popup drawn on top of the
 //! canvas, or while egui is dragging a widget, egui gets the hit; over the free canvas it does not.
+//! (The other half of a quick click is in `graph::interaction`: nodes are selected on the press.)
 
 use bevy::picking::PickingSystems;
 use bevy::picking::backend::{HitData, PointerHits};
@@ -31,11 +32,11 @@ pub fn pointer_capture_plugin(app: &mut App) {
 
 /// Turns off bevy_egui's capture, which decides from the previous frame's pointer (see the
 /// module docs); [`capture_pointer_over_panels`] replaces it.
-fn disable_stale_egui_capture(
-    mut contexts: Query<&mut EguiContextSettings, Added<PrimaryEguiContext>>,
-) {
+fn disable_stale_egui_capture(mut contexts: Query<&mut EguiContextSettings>) {
     for mut settings in &mut contexts {
-        settings.capture_pointer_input = false;
+        if settings.capture_pointer_input {
+            settings.capture_pointer_input = false;
+        }
     }
 }
 

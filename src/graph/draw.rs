@@ -194,7 +194,7 @@ fn attach_node_visuals(
                 Pickable::default(),
                 ChildOf(entity),
             ))
-            .observe(interaction::on_node_click)
+            .observe(interaction::on_node_press)
             .observe(interaction::on_node_over)
             .observe(interaction::on_node_out)
             .observe(interaction::on_node_drag)
