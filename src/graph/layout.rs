@@ -296,8 +296,9 @@ impl ForceLayout {
                     } else {
                         delta / dist
                     };
-                    // A little past the limit, so rounding does not leave them touching.
-                    let push = need - dist + 0.05;
+                    // A little past the limit (a tenth of the gap), so a packed crowd does not
+                    // settle back into touching on the next pass.
+                    let push = need - dist + gap * 0.1;
                     match (a.pinned, b.pinned) {
                         (true, _) => b.pos += dir * push,
                         (_, true) => a.pos -= dir * push,
@@ -330,7 +331,10 @@ impl ForceLayout {
             self.pids.push(*pid);
             self.pos.push(node.pos);
         }
-        // Repulsion between every pair (n <= a few hundred: O(n^2) is cheap here).
+        // Repulsion between every pair (n <= a few hundred: O(n^2) is cheap here). Weaker per
+        // pair in a crowd, whose total push grows with n: the separation pass keeps its nodes
+        // apart, and a compact crowd is fitted at a zoom where its nodes are big enough to see.
+        let repulsion = s.repulsion * (12.0 / n as f32).min(1.0);
         for i in 0..n {
             for j in (i + 1)..n {
                 let mut delta = self.pos[i] - self.pos[j];
@@ -340,7 +344,7 @@ impl ForceLayout {
                     delta = Vec2::new(1.0 + i as f32, 1.0 + j as f32).normalize();
                     dist_sq = 1.0;
                 }
-                let push = delta / dist_sq.sqrt() * (s.repulsion / dist_sq.max(100.0));
+                let push = delta / dist_sq.sqrt() * (repulsion / dist_sq.max(100.0));
                 self.forces[i] += push;
                 self.forces[j] -= push;
             }
@@ -362,8 +366,7 @@ impl ForceLayout {
             self.forces[ib] -= pull;
         }
         let max_move = s.max_move_per_step * self.temperature;
-        // The same pull for a crowd: the separation pass keeps its nodes apart, and a compact
-        // crowd is fitted at a zoom where nodes stay big enough to see (and some to name).
+        // The same pull for a crowd (see the repulsion above).
         let gravity = s.gravity;
         for (i, node) in self.nodes.values_mut().enumerate() {
             if node.pinned {
