@@ -4,8 +4,8 @@
 //! [`SupervisorIntent::LoadProgram`], a recording (`.orbitrec`) an
 //! [`SupervisorIntent::ImportRecording`]; anything else, or a file that could not be read, a
 //! toast saying what to do. A refused intent reaches the toasts as an `IntentRefused`.
-//! Saving: in the browser a download (a Blob and an `<a download>` click), natively a file in the
-//! current directory (the toast says where).
+//! Saving goes through `web::download` (a browser download, natively a file in the current
+//! directory; the toast says where).
 //!
 //! ```text
 //! FileInbox (drop, picker, path) ─▶ dispatch_received_files ─▶ LoadProgram / ImportRecording intent (or a toast)
@@ -118,66 +118,9 @@ pub fn pick_recording(inbox: &FileInbox) -> Result<(), String> {
     }
 }
 
-/// Saves `bytes` as `name`; returns where it went, for the toast.
-pub fn save(name: &str, mime: &str, bytes: &[u8]) -> Result<String, String> {
-    #[cfg(target_arch = "wasm32")]
-    {
-        web::download(name, mime, bytes).map(|()| format!("downloaded {name}"))
-    }
-    #[cfg(not(target_arch = "wasm32"))]
-    {
-        let _ = mime;
-        let dir = std::env::current_dir()
-            .map_err(|e| format!("cannot find the current directory: {e}"))?;
-        let path = dir.join(name);
-        std::fs::write(&path, bytes)
-            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-        Ok(format!("saved {}", path.display()))
-    }
-}
-
 /// A file name with the kernel time in it: `orbital-<secs>s.<ext>`.
 pub fn file_name(stem: &str, now_ns: u64, extension: &str) -> String {
     format!("orbital-{stem}-{}s.{extension}", now_ns / 1_000_000_000)
-}
-
-#[cfg(target_arch = "wasm32")]
-mod web {
-    use js_sys::{Array, Uint8Array};
-    use wasm_bindgen::JsCast;
-    use wasm_bindgen::prelude::*;
-
-    fn js_error(e: JsValue) -> String {
-        e.as_string()
-            .or_else(|| {
-                e.dyn_ref::<js_sys::Error>()
-                    .map(|e| String::from(e.message()))
-            })
-            .unwrap_or_else(|| format!("{e:?}"))
-    }
-
-    pub(super) fn download(name: &str, mime: &str, bytes: &[u8]) -> Result<(), String> {
-        let document = web_sys::window()
-            .and_then(|w| w.document())
-            .ok_or("no document")?;
-        let parts = Array::of1(&Uint8Array::from(bytes));
-        let options = web_sys::BlobPropertyBag::new();
-        options.set_type(mime);
-        let blob = web_sys::Blob::new_with_u8_array_sequence_and_options(&parts, &options)
-            .map_err(js_error)?;
-        let url = web_sys::Url::create_object_url_with_blob(&blob).map_err(js_error)?;
-        let anchor: web_sys::HtmlAnchorElement = document
-            .create_element("a")
-            .map_err(js_error)?
-            .dyn_into()
-            .map_err(|_| "not an anchor")?;
-        anchor.set_href(&url);
-        anchor.set_download(name);
-        anchor.click();
-        // The click has started the download; the URL can go.
-        web_sys::Url::revoke_object_url(&url).map_err(js_error)?;
-        Ok(())
-    }
 }
 
 #[cfg(test)]

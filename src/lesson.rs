@@ -600,6 +600,7 @@ fn apply_step(
                     "traffic" => Some(BottomTab::Traffic),
                     "capabilities" => Some(BottomTab::Capabilities),
                     "endpoints" => Some(BottomTab::Endpoints),
+                    "timeline" => Some(BottomTab::Timeline),
                     _ => None,
                 };
                 if let Some(tab) = tab {
@@ -726,6 +727,7 @@ fn apply_share_link(
             "traffic" => BottomTab::Traffic,
             "capabilities" => BottomTab::Capabilities,
             "endpoints" => BottomTab::Endpoints,
+            "timeline" => BottomTab::Timeline,
             _ => BottomTab::Terminal,
         };
     }
@@ -775,6 +777,7 @@ fn current_link(
                 BottomTab::Traffic => "traffic",
                 BottomTab::Capabilities => "capabilities",
                 BottomTab::Endpoints => "endpoints",
+                BottomTab::Timeline => "timeline",
             }
             .to_string(),
         )

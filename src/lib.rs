@@ -9,8 +9,10 @@ pub mod desktop;
 pub mod files;
 pub mod frame_timing;
 pub mod graph;
+pub mod handout;
 pub mod lesson;
 pub mod panels;
+pub mod pointer_capture;
 pub mod programs;
 pub mod render_quality;
 pub mod scenario;
@@ -49,6 +51,8 @@ impl PluginGroup for PlaygroundPlugins {
             .add(classroom::classroom_plugin)
             .add(capability_view::capability_view_plugin)
             .add(lesson::LessonPlugin)
+            .add(pointer_capture::pointer_capture_plugin)
+            .add(handout::handout_plugin)
             .add(js_api_plugin)
     }
 }

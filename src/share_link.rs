@@ -37,7 +37,13 @@ pub enum LinkTheme {
 }
 
 /// The bottom panel's tabs, as written in a link.
-pub const LINK_TABS: [&str; 4] = ["terminal", "traffic", "capabilities", "endpoints"];
+pub const LINK_TABS: [&str; 5] = [
+    "terminal",
+    "traffic",
+    "capabilities",
+    "endpoints",
+    "timeline",
+];
 
 impl LinkSpeed {
     pub fn as_str(self) -> &'static str {

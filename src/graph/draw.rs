@@ -15,8 +15,8 @@ use super::interaction::{
     self, CanvasLayout, Dragging, NodeBody, SharedCanvasLayout, kill_zone_rect,
 };
 use super::labels::{
-    BusyEdge, LabelStyle, NodeFootprint, PlanInputs, RateLabel, RateLabelPlanner, RateLabels,
-    node_named,
+    BusyEdge, LabelStyle, NamedNodes, NodeFootprint, PlanInputs, RateLabel, RateLabelPlanner,
+    RateLabels,
 };
 use super::model::{
     GraphEdges, GraphModel, GraphNode, GraphSettings, GraphSystems, NodeEffect, NodeEffectKind,
@@ -47,6 +47,7 @@ impl Plugin for GraphDrawPlugin {
         .init_resource::<GraphAssets>()
         .init_resource::<EdgeBarPool>()
         .init_resource::<RateLabels>()
+        .init_resource::<NamedNodes>()
         .init_gizmo_group::<RingGizmos>()
         .add_systems(
             Startup,
@@ -75,13 +76,15 @@ impl Plugin for GraphDrawPlugin {
             (
                 attach_node_visuals,
                 attach_particle_visuals,
-                update_node_visuals,
+                // Names follow the plan that placed the rate labels around them.
+                update_node_visuals.after(update_edge_bars),
                 draw_edges_and_rings,
                 draw_node_effects,
                 update_edge_bars,
                 update_kill_zone_label,
                 interaction::clear_departed_selection,
-                configure_gizmos.run_if(resource_changed::<Theme>),
+                configure_gizmos
+                    .run_if(resource_changed::<Theme>.or_else(resource_changed::<CameraRig>)),
             )
                 .after(GraphSystems::Animate),
         )
@@ -96,11 +99,28 @@ impl Plugin for GraphDrawPlugin {
 #[derive(Default, Reflect, GizmoConfigGroup)]
 pub struct RingGizmos;
 
-fn configure_gizmos(mut store: ResMut<GizmoConfigStore>, theme: Res<Theme>) {
+/// Line widths follow the zoom (they are in screen pixels; the discs they ring are in world
+/// units): zoomed out on a crowd, full-width rings would swallow the small discs into one blob.
+fn configure_gizmos(mut store: ResMut<GizmoConfigStore>, theme: Res<Theme>, rig: Res<CameraRig>) {
+    let (edge, ring) = gizmo_widths_px(&theme, rig.world_per_px);
     let (default_config, _) = store.config_mut::<DefaultGizmoConfigGroup>();
-    default_config.line.width = theme.edge_width;
+    if default_config.line.width != edge {
+        default_config.line.width = edge;
+    }
     let (ring_config, _) = store.config_mut::<RingGizmos>();
-    ring_config.line.width = theme.ring_width;
+    if ring_config.line.width != ring {
+        ring_config.line.width = ring;
+    }
+}
+
+/// Edge and ring line widths in screen pixels at `world_per_px`: the theme's at zoom 1 or closer,
+/// thinner as the view zooms out, never under a pixel and a half.
+pub fn gizmo_widths_px(theme: &Theme, world_per_px: f32) -> (f32, f32) {
+    let zoom_out = world_per_px.max(1.0);
+    (
+        (theme.edge_width / zoom_out).max(1.5).min(theme.edge_width),
+        (theme.ring_width / zoom_out).max(1.5).min(theme.ring_width),
+    )
 }
 
 /// Shared meshes and materials: one circle, one quad, one material per colour.
@@ -174,7 +194,7 @@ fn attach_node_visuals(
                 Pickable::default(),
                 ChildOf(entity),
             ))
-            .observe(interaction::on_node_click)
+            .observe(interaction::on_node_press)
             .observe(interaction::on_node_over)
             .observe(interaction::on_node_out)
             .observe(interaction::on_node_drag)
@@ -233,15 +253,12 @@ fn update_node_visuals(
     theme: Res<Theme>,
     rig: Res<CameraRig>,
     mut visibilities: Query<&mut Visibility, Without<GraphNode>>,
-    selection: Res<Selection>,
-    hovered: Res<Hovered>,
+    named: Res<NamedNodes>,
 ) {
-    // In a crowd, labels would pile up: show only the selected and hovered ones (the process
-    // list and the tooltip name the rest).
-    let node_count = nodes.iter().len();
-    let focus = [selection.0.map(|p| p.0), hovered.0.map(|p| p.0)];
+    // Names where there is room (labels::RateLabelPlanner::named): in a crowd the others would
+    // pile up on each other; the process list and the tooltip name the rest.
     for (node, view, mut visuals) in &mut nodes {
-        let show = node_named(node_count, node.pid.0, focus);
+        let show = named.contains(node.pid.0);
         let wanted = if show {
             Visibility::Inherited
         } else {
@@ -287,11 +304,15 @@ fn update_node_visuals(
         }
         // Labels keep their size on screen whatever the zoom.
         if let Ok(mut t) = transforms.get_mut(visuals.label) {
-            let target = Vec3::new(
-                0.0,
-                -radius - theme.ring_width - 4.0 * rig.world_per_px,
-                Z_LABEL,
-            );
+            // Below the disc, or above it where the plan found no room below (the label's
+            // anchor is its top edge; labels::name_rect_above mirrors the box).
+            let gap = radius + theme.ring_width + 4.0 * rig.world_per_px;
+            let y = if named.is_above(node.pid.0) {
+                gap + theme.label_font_size * 1.3 * rig.world_per_px
+            } else {
+                -gap
+            };
+            let target = Vec3::new(0.0, y, Z_LABEL);
             let scale = Vec3::splat(rig.world_per_px);
             if t.translation != target || t.scale != scale {
                 t.translation = target;
@@ -521,7 +542,7 @@ fn update_edge_bars(
     ),
     graph_nodes: NodeFootprints,
     mut scratch: Local<EdgeBarScratch>,
-    mut placed: ResMut<RateLabels>,
+    (mut placed, mut named): (ResMut<RateLabels>, ResMut<NamedNodes>),
 ) {
     let scratch = &mut *scratch;
     let window = model.traffic.settings.rate_window_secs;
@@ -567,9 +588,19 @@ fn update_edge_bars(
             Rect::from_corners(corners[0], corners[1])
         }),
     };
-    let plan = scratch
+    scratch
         .planner
         .plan(&scratch.edges, &scratch.nodes, &inputs);
+    let mut names = NamedNodes {
+        named: scratch.planner.named().to_vec(),
+        above: scratch.planner.named_above().to_vec(),
+    };
+    names.named.sort_unstable();
+    names.above.sort_unstable();
+    if *named != names {
+        *named = names;
+    }
+    let plan = scratch.planner.bars();
     placed.0.clear();
     for (used, bar_plan) in plan.iter().enumerate() {
         if used == pool.bars.len() {

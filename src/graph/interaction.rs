@@ -6,7 +6,7 @@ use orbital_kernel::ProcessId;
 use serde::Serialize;
 
 use super::camera::{CameraRig, GraphCamera};
-use super::labels::RateLabels;
+use super::labels::{NamedNodes, RateLabels};
 use super::model::{GraphModel, GraphNode};
 use crate::supervisor::{ProcessView, SupervisorIntent};
 use crate::theme::Theme;
@@ -53,6 +53,8 @@ pub struct CanvasNode {
     pub protected: bool,
     /// The last request the kernel denied this process, if any (e.g. an unsupported WASI call).
     pub denied: Option<String>,
+    /// Its name label is drawn (names are shown where there is room for them).
+    pub named: bool,
 }
 
 /// A busy edge's rate label as drawn (see `labels::place_rate_label`).
@@ -92,6 +94,8 @@ pub struct UiSnapshot {
     pub controls: Vec<UiControl>,
     /// The pid whose details the inspector shows.
     pub inspector_pid: Option<u32>,
+    /// Rows of monospace text the terminal's output area shows (0 while another tab is open).
+    pub terminal_rows: u32,
     pub scenario: Option<String>,
     pub scenario_error: Option<String>,
     /// "full speed", "paused", "1/4x", "1/16x".
@@ -202,19 +206,23 @@ fn pointer_world(
     camera.viewport_to_world_2d(transform, position_px).ok()
 }
 
-pub(super) fn on_node_click(
-    click: On<Pointer<Click>>,
+/// Selects on the press, not the click: bevy_picking sends `Click` to the entity hovered in the
+/// *previous* frame, so a click whose move arrives in the same frame as the press (a quick click,
+/// or any click at a few frames per second) would select what was under the pointer before it
+/// moved, or nothing. The press goes to what is under the pointer now.
+pub(super) fn on_node_press(
+    press: On<Pointer<Press>>,
     bodies: Query<&NodeBody>,
     mut selection: ResMut<Selection>,
     area: Res<CanvasArea>,
 ) {
     // Panels are drawn over the canvas: a node under a panel is not clickable.
-    if click.event.button != PointerButton::Primary
-        || !on_canvas(&area, click.pointer_location.position)
+    if press.event.button != PointerButton::Primary
+        || !on_canvas(&area, press.pointer_location.position)
     {
         return;
     }
-    if let Ok(body) = bodies.get(click.entity) {
+    if let Ok(body) = bodies.get(press.entity) {
         selection.0 = Some(body.pid);
     }
 }
@@ -340,7 +348,7 @@ pub(super) fn publish_canvas_layout(
     dragging: Res<Dragging>,
     hovered: Res<Hovered>,
     shared: Res<SharedCanvasLayout>,
-    rate_labels: Res<RateLabels>,
+    (rate_labels, named): (Res<RateLabels>, Res<NamedNodes>),
 ) {
     let Ok((camera, camera_transform)) = camera.single() else {
         return;
@@ -360,6 +368,7 @@ pub(super) fn publish_canvas_layout(
             }
             (entry.x, entry.y, entry.radius, entry.protected) =
                 (screen.x, screen.y, radius, view.protected);
+            entry.named = named.contains(node.pid.0);
         } else {
             layout.nodes.push(CanvasNode {
                 pid: node.pid.0,
@@ -369,6 +378,7 @@ pub(super) fn publish_canvas_layout(
                 radius,
                 protected: view.protected,
                 denied: node.denied_reason.clone(),
+                named: named.contains(node.pid.0),
             });
         }
         count += 1;
@@ -404,4 +414,66 @@ pub(super) fn publish_canvas_layout(
 /// True if a pointer position (CSS pixels) is over the canvas rather than a panel.
 fn on_canvas(area: &CanvasArea, position_px: Vec2) -> bool {
     area.rect.contains(position_px)
+}
+
+#[cfg(test)]
+mod tests {
+    use bevy::camera::NormalizedRenderTarget;
+    use bevy::picking::backend::HitData;
+    use bevy::picking::pointer::{Location, PointerId};
+
+    use super::*;
+
+    /// A press alone selects the node under the pointer: a quick click's release goes (in
+    /// bevy_picking) to what was hovered a frame earlier, so selection cannot wait for `Click`.
+    /// A press over a panel (outside the canvas) or with another button selects nothing.
+    #[test]
+    fn a_press_on_a_node_selects_it() {
+        let mut world = World::new();
+        world.init_resource::<Selection>();
+        world.insert_resource(CanvasArea {
+            rect: Rect::new(300.0, 60.0, 1000.0, 600.0),
+            overlay: None,
+        });
+        let owner = world.spawn_empty().id();
+        let node = world
+            .spawn(NodeBody {
+                pid: ProcessId(7),
+                owner,
+            })
+            .observe(on_node_press)
+            .id();
+        world.flush();
+        let press = |world: &mut World, at: Vec2, button: PointerButton| {
+            let location = Location {
+                target: NormalizedRenderTarget::None {
+                    width: 1280,
+                    height: 800,
+                },
+                position: at,
+            };
+            let hit = HitData::new(Entity::PLACEHOLDER, 0.0, None, None);
+            world.trigger(Pointer::new(
+                PointerId::Mouse,
+                location,
+                Press {
+                    button,
+                    hit,
+                    count: 1,
+                },
+                node,
+            ));
+            world.flush();
+        };
+        press(&mut world, Vec2::new(100.0, 300.0), PointerButton::Primary);
+        assert_eq!(world.resource::<Selection>().0, None, "over a panel");
+        press(
+            &mut world,
+            Vec2::new(500.0, 300.0),
+            PointerButton::Secondary,
+        );
+        assert_eq!(world.resource::<Selection>().0, None, "right button");
+        press(&mut world, Vec2::new(500.0, 300.0), PointerButton::Primary);
+        assert_eq!(world.resource::<Selection>().0, Some(ProcessId(7)));
+    }
 }

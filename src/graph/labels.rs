@@ -15,13 +15,30 @@ use bevy::math::{Rect, Vec2};
 
 use super::traffic::{edge_width_for_rate, format_rate};
 
-/// Above this many nodes, only the selected and hovered nodes are named, and only
-/// [`CROWD_RATE_LABELS`] busiest edges (and those of the selected or hovered process) keep a rate
-/// label.
+/// Above this many nodes, only [`CROWD_RATE_LABELS`] busiest edges (and those of the selected or
+/// hovered process) keep a rate label.
 pub const CROWD_LABEL_LIMIT: usize = 24;
 
 /// In a crowd, how many of the busiest edges keep a rate label.
 pub const CROWD_RATE_LABELS: usize = 4;
+
+/// The nodes whose name label is shown (see [`RateLabelPlanner::named`]), sorted by pid, and
+/// those whose name goes above the disc (no room below).
+#[derive(Resource, Debug, Default, PartialEq)]
+pub struct NamedNodes {
+    pub named: Vec<u32>,
+    pub above: Vec<u32>,
+}
+
+impl NamedNodes {
+    pub fn contains(&self, pid: u32) -> bool {
+        self.named.binary_search(&pid).is_ok()
+    }
+
+    pub fn is_above(&self, pid: u32) -> bool {
+        self.above.binary_search(&pid).is_ok()
+    }
+}
 
 /// The rate labels drawn this frame (world units), for the canvas layout browser tests read.
 #[derive(Resource, Debug, Default)]
@@ -92,12 +109,11 @@ pub struct RateLabelPlanner {
     busiest: Vec<((u32, u32), f32)>,
     obstacles: LabelObstacles,
     bars: Vec<PlannedBar>,
-}
-
-/// True if a node's name label is shown: always, except in a crowd, where only the selected and
-/// the hovered node are named.
-pub fn node_named(node_count: usize, pid: u32, focus: [Option<u32>; 2]) -> bool {
-    node_count <= CROWD_LABEL_LIMIT || focus.contains(&Some(pid))
+    /// The nodes whose name label is shown, in the order they were given room.
+    named: Vec<u32>,
+    /// Of those, the ones whose name goes above the disc.
+    named_above: Vec<u32>,
+    order: Vec<usize>,
 }
 
 impl RateLabelPlanner {
@@ -139,14 +155,13 @@ impl RateLabelPlanner {
         }
         self.obstacles.clear();
         for node in nodes {
-            let name_chars =
-                node_named(nodes.len(), node.pid, inputs.focus).then_some(node.name_chars);
             self.obstacles
-                .add_node(node.centre, node.radius, name_chars, style);
+                .add_node(node.centre, node.radius, None, style);
         }
         if let Some(overlay) = inputs.overlay {
             self.obstacles.rects.push(overlay);
         }
+        self.name_nodes_with_room(nodes, inputs);
         self.bars.clear();
         for edge in edges {
             let (a, b) = (edge.a, edge.b);
@@ -214,6 +229,77 @@ pub struct LabelStyle {
     pub world_per_px: f32,
 }
 
+impl RateLabelPlanner {
+    /// The nodes named in the last plan: every node whose name label fits below it clear of
+    /// every node disc, every other name and the overlay, given room in order (the selected and
+    /// hovered process first, always named; then by pid, so init, terminal and the first
+    /// processes keep theirs). In a small graph that is every node; in a crowd, those with room.
+    pub fn named(&self) -> &[u32] {
+        &self.named
+    }
+
+    /// The named nodes whose name goes above the disc (there was no room below).
+    pub fn named_above(&self) -> &[u32] {
+        &self.named_above
+    }
+
+    /// The bars of the last plan.
+    pub fn bars(&self) -> &[PlannedBar] {
+        &self.bars
+    }
+
+    fn name_nodes_with_room(&mut self, nodes: &[NodeFootprint], inputs: &PlanInputs) {
+        let style = &inputs.style;
+        self.named.clear();
+        self.named_above.clear();
+        self.order.clear();
+        self.order.extend(0..nodes.len());
+        let focused = |pid: u32| inputs.focus.contains(&Some(pid));
+        self.order
+            .sort_unstable_by_key(|&i| (!focused(nodes[i].pid), nodes[i].pid));
+        for &i in &self.order {
+            let node = &nodes[i];
+            let below = name_rect(node.centre, node.radius, node.name_chars, style);
+            let above = name_rect_above(node.centre, node.radius, node.name_chars, style);
+            let clear = |rect| self.obstacles.is_clear_but(rect, style.margin(), i);
+            let place = if clear(below) || focused(node.pid) && !clear(above) {
+                Some((below, false))
+            } else if clear(above) {
+                Some((above, true))
+            } else {
+                None
+            };
+            if let Some((rect, is_above)) = place {
+                self.obstacles.rects.push(rect);
+                self.named.push(node.pid);
+                if is_above {
+                    self.named_above.push(node.pid);
+                }
+            }
+        }
+    }
+}
+
+/// The box of a node's name label placed above its disc and ring, where there is no room below
+/// (as `draw::update_node_visuals` places it).
+pub fn name_rect_above(centre: Vec2, radius: f32, name_chars: usize, style: &LabelStyle) -> Rect {
+    let below = name_rect(centre, radius, name_chars, style);
+    let offset = 2.0 * (centre.y - below.max.y) + below.height();
+    Rect::from_center_half_size(below.center() + Vec2::new(0.0, offset), below.half_size())
+}
+
+/// The box of a node's name label of `name_chars` characters, hanging below its disc and ring
+/// (as `draw::update_node_visuals` places it).
+pub fn name_rect(centre: Vec2, radius: f32, name_chars: usize, style: &LabelStyle) -> Rect {
+    let px = style.world_per_px;
+    let half = Vec2::new(
+        name_chars as f32 * style.font_px * 0.32,
+        style.font_px * 0.65,
+    ) * px;
+    let top = centre.y - radius - style.ring_width - 4.0 * px;
+    Rect::from_center_half_size(Vec2::new(centre.x, top - half.y), half)
+}
+
 impl LabelStyle {
     /// Half size of the box of a rate label reading `text`.
     pub fn rate_half(&self, text: &str) -> Vec2 {
@@ -246,13 +332,23 @@ impl LabelObstacles {
         self.nodes
             .push((centre, radius + style.ring_width * 2.0 * px));
         if let Some(chars) = name_chars {
-            let half = Vec2::new(chars as f32 * style.font_px * 0.32, style.font_px * 0.65) * px;
-            let top = centre.y - radius - style.ring_width - 4.0 * px;
-            self.rects.push(Rect::from_center_half_size(
-                Vec2::new(centre.x, top - half.y),
-                half,
-            ));
+            self.rects.push(name_rect(centre, radius, chars, style));
         }
+    }
+
+    /// Like [`LabelObstacles::is_clear`], ignoring node disc `skip` (a node's own name hangs
+    /// just below its disc).
+    pub fn is_clear_but(&self, rect: Rect, margin: f32, skip: usize) -> bool {
+        let grown =
+            Rect::from_center_half_size(rect.center(), rect.half_size() + Vec2::splat(margin));
+        self.nodes
+            .iter()
+            .enumerate()
+            .all(|(i, &(centre, r))| i == skip || !disc_touches_rect(centre, r, grown))
+            && self
+                .rects
+                .iter()
+                .all(|taken| taken.intersect(grown).is_empty())
     }
 
     /// True if `rect`, grown by `margin`, touches no node disc and no taken rectangle.
@@ -504,13 +600,79 @@ mod tests {
             .map(|b| (b.from, b.to))
             .collect();
         assert_eq!(labelled, [(0, 1), (25, 26), (26, 27), (27, 28), (28, 29)]);
+        assert!(planner.named().contains(&0), "the selected node is named");
+    }
+
+    /// Names where there is room: spread out, every node of a crowd is named; packed, the names
+    /// that are shown cover no node and no other name, the selected one is always among them,
+    /// and the lowest pids (init first) come first; a name with no room below goes above.
+    #[test]
+    fn nodes_are_named_where_their_name_fits() {
+        let style = LabelStyle {
+            font_px: 13.0,
+            ring_width: 4.0,
+            world_per_px: 1.0,
+        };
+        let inputs = |focus| PlanInputs {
+            style,
+            min_bar_width: 2.0,
+            max_bar_width: 12.0,
+            focus,
+            overlay: None,
+        };
+        let grid = |dx: f32, dy: f32| -> Vec<NodeFootprint> {
+            (0..64)
+                .map(|i| node(i + 1, (i % 8) as f32 * dx, (i / 8) as f32 * dy))
+                .collect()
+        };
+        let mut planner = RateLabelPlanner::default();
+        planner.plan(&[], &grid(300.0, 300.0), &inputs([None, None]));
+        assert_eq!(planner.named().len(), 64, "room for every name");
+        // 75 apart: a name is wider than that, and there is no room for one between two rows, so
+        // neighbours cannot all have theirs.
+        let packed = grid(75.0, 75.0);
+        planner.plan(&[], &packed, &inputs([Some(40), None]));
+        let named = planner.named().to_vec();
+        let named_above = planner.named_above().to_vec();
+        assert!(named.contains(&40) && named.contains(&1), "{named:?}");
         assert!(
-            node_named(nodes.len(), 0, [Some(0), None])
-                && !node_named(nodes.len(), 1, [Some(0), None])
+            named.len() < 64 && named.len() >= 8,
+            "{} named",
+            named.len()
         );
-        assert!(
-            node_named(CROWD_LABEL_LIMIT, 1, [None, None]),
-            "up to the limit every node is named"
-        );
+        // A node right above another: its name has no room below, so it goes above.
+        let stacked = [node(1, 0.0, 60.0), node(2, 0.0, 0.0)];
+        planner.plan(&[], &stacked, &inputs([None, None]));
+        assert_eq!(planner.named(), [1, 2]);
+        assert_eq!(planner.named_above(), [1]);
+        let above = name_rect_above(stacked[0].centre, 20.0, 9, &style);
+        assert!(above.min.y > 60.0 + 20.0 && !disc_touches_rect(stacked[1].centre, 20.0, above));
+        let rects: Vec<(u32, Rect)> = named
+            .iter()
+            .map(|pid| {
+                let n = packed.iter().find(|n| n.pid == *pid).unwrap();
+                let place = if named_above.contains(pid) {
+                    name_rect_above
+                } else {
+                    name_rect
+                };
+                (*pid, place(n.centre, n.radius, n.name_chars, &style))
+            })
+            .collect();
+        for (i, (pid, rect)) in rects.iter().enumerate() {
+            for n in packed.iter().filter(|n| n.pid != *pid) {
+                assert!(
+                    !disc_touches_rect(n.centre, n.radius, *rect),
+                    "{pid}'s name covers node {}",
+                    n.pid
+                );
+            }
+            for (other, r) in &rects[i + 1..] {
+                assert!(
+                    rect.intersect(*r).is_empty(),
+                    "names {pid} and {other} overlap"
+                );
+            }
+        }
     }
 }

@@ -34,6 +34,10 @@ pub struct LayoutSettings {
     pub cooling_per_sec: f32,
     /// Smallest temperature: a settled layout still reacts slowly to new edges.
     pub min_temperature: f32,
+    /// Radius a node has until [`ForceLayout::set_radius`] says otherwise (world units).
+    pub default_radius: f32,
+    /// Least clear space between two node discs (room for their state rings), world units.
+    pub min_gap: f32,
 }
 
 impl Default for LayoutSettings {
@@ -50,6 +54,8 @@ impl Default for LayoutSettings {
             reheat: 0.35,
             cooling_per_sec: 0.35,
             min_temperature: 0.08,
+            default_radius: 22.0,
+            min_gap: 14.0,
         }
     }
 }
@@ -60,6 +66,8 @@ struct LayoutNode {
     vel: Vec2,
     /// Pinned nodes (being dragged, or placed by a scenario) feel no force.
     pinned: bool,
+    /// Drawn radius (world units): the separation pass keeps discs this far apart plus the gap.
+    radius: f32,
 }
 
 /// Positions of the graph's nodes, keyed by pid.
@@ -78,6 +86,14 @@ pub struct ForceLayout {
 
 /// Most steps run in one frame: a long frame (tab in background) does not stall the app.
 const MAX_STEPS_PER_ADVANCE: u32 = 8;
+
+/// Most passes of the separation per advance; each resolves every overlapping pair it finds, so a
+/// few suffice even for a dense crowd (the test packs 256 nodes).
+const MAX_SEPARATION_PASSES: u32 = 128;
+
+/// Rings of candidate spots tried around the wanted place of a new node before giving up on
+/// finding free space there (the separation pass then makes room).
+const PLACEMENT_RINGS: u32 = 24;
 
 impl ForceLayout {
     pub fn new(settings: LayoutSettings) -> Self {
@@ -112,14 +128,16 @@ impl ForceLayout {
         self.temperature
     }
 
-    /// Adds a node. It starts at `at` if given (a scenario position), else near `near` (a parent or
-    /// peer already on the canvas), else at a spot derived from the seed and the pid.
+    /// Adds a node. It is wanted at `at` if given (a scenario position), else near `near` (a parent
+    /// or peer already on the canvas), else at a spot derived from the seed and the pid; a node not
+    /// placed by a scenario starts at the free spot nearest the wanted one, so it never lands on
+    /// another node.
     pub fn insert(&mut self, pid: u32, at: Option<Vec2>, near: Option<u32>) {
         if self.nodes.contains_key(&pid) {
             return;
         }
         let jitter = hash_unit_vec(self.settings.seed, pid);
-        let pos = match (at, near.and_then(|n| self.position(n))) {
+        let wanted = match (at, near.and_then(|n| self.position(n))) {
             (Some(at), _) => at,
             (None, Some(anchor)) => anchor + jitter * self.settings.spring_length,
             (None, None) => {
@@ -127,15 +145,75 @@ impl ForceLayout {
                 jitter * spread
             }
         };
+        let radius = self.settings.default_radius;
+        let pos = if at.is_some() {
+            wanted
+        } else {
+            self.free_spot_near(wanted, radius, jitter)
+        };
         self.nodes.insert(
             pid,
             LayoutNode {
                 pos,
                 vel: Vec2::ZERO,
                 pinned: at.is_some(),
+                radius,
             },
         );
         self.temperature = (self.temperature + self.settings.reheat).min(1.0);
+    }
+
+    /// The first spot, searching outwards from `wanted` in rings (each ring's start turned by the
+    /// node's own direction, so the search is deterministic per pid), where a disc of `radius`
+    /// touches no node; `wanted` itself if nothing is free within the searched rings.
+    fn free_spot_near(&self, wanted: Vec2, radius: f32, direction: Vec2) -> Vec2 {
+        let is_free = |p: Vec2| {
+            self.nodes
+                .values()
+                .all(|n| n.pos.distance(p) >= n.radius + radius + self.settings.min_gap)
+        };
+        if is_free(wanted) {
+            return wanted;
+        }
+        let step = radius * 2.0 + self.settings.min_gap;
+        let start_angle = direction.to_angle();
+        for ring in 1..=PLACEMENT_RINGS {
+            let distance = step * ring as f32;
+            // About one candidate per disc width along the ring.
+            let candidates = ((std::f32::consts::TAU * distance / step).ceil() as u32).max(6);
+            for k in 0..candidates {
+                let angle = start_angle + std::f32::consts::TAU * k as f32 / candidates as f32;
+                let p = wanted + Vec2::from_angle(angle) * distance;
+                if is_free(p) {
+                    return p;
+                }
+            }
+        }
+        wanted
+    }
+
+    /// Sets the radius a node is drawn with (it grows with memory), for the separation pass.
+    pub fn set_radius(&mut self, pid: u32, radius: f32) {
+        if let Some(node) = self.nodes.get_mut(&pid) {
+            node.radius = radius.max(0.0);
+        }
+    }
+
+    /// The pairs of nodes whose discs (plus the minimum gap) overlap, in pid order; empty after
+    /// every [`ForceLayout::advance`] unless two pinned nodes were placed on each other.
+    pub fn overlapping_pairs(&self) -> Vec<(u32, u32)> {
+        let nodes: Vec<(u32, &LayoutNode)> = self.nodes.iter().map(|(p, n)| (*p, n)).collect();
+        let mut pairs = Vec::new();
+        for (i, (pa, a)) in nodes.iter().enumerate() {
+            for (pb, b) in &nodes[i + 1..] {
+                // A hair of tolerance: the separation pass places touching discs exactly at
+                // the limit, where float rounding may land either side.
+                if a.pos.distance(b.pos) < a.radius + b.radius + self.settings.min_gap - 0.01 {
+                    pairs.push((*pa, *pb));
+                }
+            }
+        }
+        pairs
     }
 
     pub fn remove(&mut self, pid: u32) {
@@ -185,6 +263,57 @@ impl ForceLayout {
                 steps += 1;
             }
         }
+        if steps > 0 {
+            self.separate();
+        }
+    }
+
+    /// The hard separation pass: pushes apart every pair of discs closer than their radii plus
+    /// the gap, whatever the forces and the temperature did (a pinned node stays; the other one
+    /// moves the whole way). Repeats until no pair overlaps or the pass limit is reached.
+    pub fn separate(&mut self) {
+        let n = self.nodes.len();
+        if n < 2 {
+            return;
+        }
+        let gap = self.settings.min_gap;
+        let mut nodes: Vec<&mut LayoutNode> = self.nodes.values_mut().collect();
+        for _ in 0..MAX_SEPARATION_PASSES {
+            let mut moved = false;
+            for i in 0..n {
+                for j in (i + 1)..n {
+                    let (head, tail) = nodes.split_at_mut(j);
+                    let (a, b) = (&mut *head[i], &mut *tail[0]);
+                    let need = a.radius + b.radius + gap;
+                    let delta = b.pos - a.pos;
+                    let dist = delta.length();
+                    if dist >= need || (a.pinned && b.pinned) {
+                        continue;
+                    }
+                    let dir = if dist < 1e-3 {
+                        // Coincident: a direction fixed by the pair's indices.
+                        Vec2::from_angle(1.0 + i as f32 * 0.7 + j as f32 * 1.3)
+                    } else {
+                        delta / dist
+                    };
+                    // A little past the limit (a tenth of the gap), so a packed crowd does not
+                    // settle back into touching on the next pass.
+                    let push = need - dist + gap * 0.1;
+                    match (a.pinned, b.pinned) {
+                        (true, _) => b.pos += dir * push,
+                        (_, true) => a.pos -= dir * push,
+                        _ => {
+                            a.pos -= dir * push * 0.5;
+                            b.pos += dir * push * 0.5;
+                        }
+                    }
+                    moved = true;
+                }
+            }
+            if !moved {
+                break;
+            }
+        }
     }
 
     /// One fixed simulation step.
@@ -202,7 +331,10 @@ impl ForceLayout {
             self.pids.push(*pid);
             self.pos.push(node.pos);
         }
-        // Repulsion between every pair (n <= a few hundred: O(n^2) is cheap here).
+        // Repulsion between every pair (n <= a few hundred: O(n^2) is cheap here). Weaker per
+        // pair in a crowd, whose total push grows with n: the separation pass keeps its nodes
+        // apart, and a compact crowd is fitted at a zoom where its nodes are big enough to see.
+        let repulsion = s.repulsion * (12.0 / n as f32).min(1.0);
         for i in 0..n {
             for j in (i + 1)..n {
                 let mut delta = self.pos[i] - self.pos[j];
@@ -212,7 +344,7 @@ impl ForceLayout {
                     delta = Vec2::new(1.0 + i as f32, 1.0 + j as f32).normalize();
                     dist_sq = 1.0;
                 }
-                let push = delta / dist_sq.sqrt() * (s.repulsion / dist_sq.max(100.0));
+                let push = delta / dist_sq.sqrt() * (repulsion / dist_sq.max(100.0));
                 self.forces[i] += push;
                 self.forces[j] -= push;
             }
@@ -234,8 +366,8 @@ impl ForceLayout {
             self.forces[ib] -= pull;
         }
         let max_move = s.max_move_per_step * self.temperature;
-        // Weaker pull for a big graph, so a crowd spreads out instead of piling up in the middle.
-        let gravity = s.gravity * (12.0 / n as f32).min(1.0);
+        // The same pull for a crowd (see the repulsion above).
+        let gravity = s.gravity;
         for (i, node) in self.nodes.values_mut().enumerate() {
             if node.pinned {
                 continue;
@@ -364,5 +496,84 @@ mod tests {
         layout.remove(2);
         assert!(!layout.contains(2));
         assert_eq!(layout.len(), 1);
+    }
+
+    /// Many spawns near the same parent (as `spawn` at the terminal does) and a crowd with no
+    /// parent: a new node never lands on another, and after every advance no two discs overlap.
+    #[test]
+    fn spawned_nodes_never_overlap_at_any_frame() {
+        for count in [64u32, 256] {
+            let mut layout = ForceLayout::new(LayoutSettings::default());
+            let mut edges = Vec::new();
+            for pid in 1..=count {
+                let near = match pid % 3 {
+                    0 => Some(2),
+                    1 if pid > 1 => Some(pid - 1),
+                    _ => None,
+                };
+                layout.insert(pid, None, near);
+                let on_new: Vec<_> = layout
+                    .overlapping_pairs()
+                    .into_iter()
+                    .filter(|&(a, b)| a == pid || b == pid)
+                    .collect();
+                assert!(on_new.is_empty(), "{count}: pid {pid} placed on {on_new:?}");
+                // Memory makes some nodes bigger (as a memhog's grows): the next advance makes room.
+                layout.set_radius(pid, 22.0 + (pid % 5) as f32 * 3.0);
+                if pid % 2 == 0 {
+                    edges.push((pid, pid - 1));
+                }
+                if pid % 4 == 0 {
+                    layout.advance(1.0 / 6.0, &edges);
+                    let overlaps = layout.overlapping_pairs();
+                    assert!(
+                        overlaps.is_empty(),
+                        "{count}: after spawning {pid}: {overlaps:?}"
+                    );
+                }
+            }
+            for frame in 0..120 {
+                layout.advance(1.0 / 6.0, &edges);
+                let overlaps = layout.overlapping_pairs();
+                assert!(overlaps.is_empty(), "{count}: frame {frame}: {overlaps:?}");
+            }
+        }
+    }
+
+    /// A node dragged (pinned) onto another pushes the other one out of the way.
+    #[test]
+    fn a_node_pinned_onto_another_pushes_it_aside() {
+        let mut layout = ForceLayout::new(LayoutSettings::default());
+        layout.insert(1, None, None);
+        layout.insert(2, None, Some(1));
+        let target = layout.position(2).unwrap();
+        layout.pin(1, target);
+        layout.advance(1.0 / 60.0, &[]);
+        assert_eq!(layout.position(1), Some(target));
+        assert!(layout.overlapping_pairs().is_empty());
+    }
+
+    /// The free spot search: a node wanted exactly where another sits starts clear of it.
+    #[test]
+    fn a_new_node_starts_in_free_space() {
+        let mut layout = ForceLayout::new(LayoutSettings::default());
+        for pid in 1..=30 {
+            layout.insert(pid, None, Some(1));
+        }
+        assert!(layout.overlapping_pairs().is_empty());
+        let min = (1..=30u32)
+            .flat_map(|a| (a + 1..=30).map(move |b| (a, b)))
+            .map(|(a, b)| {
+                layout
+                    .position(a)
+                    .unwrap()
+                    .distance(layout.position(b).unwrap())
+            })
+            .fold(f32::MAX, f32::min);
+        let s = layout.settings();
+        assert!(
+            min >= 2.0 * s.default_radius + s.min_gap - 0.01,
+            "closest pair {min}"
+        );
     }
 }

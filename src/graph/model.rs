@@ -444,6 +444,7 @@ fn advance_layout(
         let radius = base + extra * mem_fraction.sqrt();
         if node.radius != radius {
             node.radius = radius;
+            model.layout.set_radius(node.pid.0, radius);
         }
         let grow = ((now - node.born_secs) as f32 / (settings.effect_secs * 0.5)).clamp(0.0, 1.0);
         let scale = ease_out_back(grow).max(0.01);

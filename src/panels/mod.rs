@@ -6,6 +6,7 @@
 //! it: every button turns into a `SupervisorIntent` (or a `LoadScenario`) written after the UI
 //! is built. Each panel is one module with one `*_ui` entry point.
 
+mod arrangement;
 mod inspector;
 mod logs;
 mod overlays;
@@ -16,6 +17,7 @@ mod terminal;
 mod timeline;
 mod top_bar;
 
+pub use arrangement::{InspectorPlacement, PanelPlan, PanelToggles};
 pub use stats::RateStats;
 
 use bevy::prelude::*;
@@ -59,6 +61,8 @@ pub enum BottomTab {
     Traffic,
     Capabilities,
     Endpoints,
+    /// The time-travel strip, as a tab in the classroom layout (a strip under the graph otherwise).
+    Timeline,
 }
 
 /// What the panels asked for this frame; applied after the supervisor lock is released.
@@ -82,6 +86,10 @@ pub(crate) struct UiActions {
     /// The syscall-flow box, when shown: the selected process's flow (if one is selected) and
     /// the box's rectangle in egui points.
     pub syscall_flow: Option<(Option<crate::graph::SyscallFlow>, egui::Rect)>,
+    /// "Save picture" was pressed: save the canvas as a PNG.
+    pub save_picture: bool,
+    /// Rows of text the terminal's output area shows (0 when another tab is open).
+    pub terminal_rows: u32,
 }
 
 impl UiActions {
@@ -96,6 +104,8 @@ impl Plugin for PanelsPlugin {
     fn build(&self, app: &mut App) {
         ui_state::ensure_ui_state(app);
         app.init_resource::<PanelState>()
+            .init_resource::<PanelToggles>()
+            .add_message::<crate::handout::SaveCanvasPicture>()
             .init_resource::<RateStats>()
             .init_resource::<crate::web::drop::FileInbox>()
             .init_resource::<crate::programs::ProgramsState>()
@@ -148,6 +158,8 @@ fn draw_panels(
     mut scenario_out: MessageWriter<LoadScenario>,
     mut layout_out: ResMut<crate::graph::CanvasLayout>,
     mut applied_theme: Local<Option<ThemeMode>>,
+    mut picture_out: MessageWriter<crate::handout::SaveCanvasPicture>,
+    mut toggles: ResMut<PanelToggles>,
 ) -> Result {
     let ctx = contexts.ctx_mut()?.clone();
     if *applied_theme != Some(data.theme.mode) {
@@ -165,7 +177,68 @@ fn draw_panels(
                 .layer_id(egui::LayerId::background())
                 .max_rect(ctx.viewport_rect()),
         );
-        top_bar::top_bar_ui(&mut root, &supervisor, &data, &mut controls, &mut actions);
+        let plan = PanelPlan::new(data.theme.mode, &toggles, data.selection.0.is_some());
+        top_bar::top_bar_ui(
+            &mut root,
+            &supervisor,
+            &data,
+            &mut controls,
+            &mut actions,
+            (&plan, &mut toggles),
+        );
+        let row_height = root.text_style_height(&egui::TextStyle::Monospace);
+        let bottom = |root: &mut egui::Ui, state: &mut PanelState, actions: &mut UiActions| {
+            // Each layout keeps its own height (the classroom one starts tall enough for `ps`).
+            let id = if plan.bottom_full_width {
+                "bottom_classroom"
+            } else {
+                "bottom"
+            };
+            let height = plan.bottom_height(row_height);
+            egui::Panel::bottom(id)
+                .resizable(true)
+                .default_size(height)
+                // The panel shrinks to its content otherwise; in classroom mode `ps` must fit.
+                .min_size(if plan.bottom_full_width { height } else { 20.0 })
+                .show(root, |ui| {
+                    // Wrapped, so the last tab is never cut off on a narrow screen.
+                    ui.horizontal_wrapped(|ui| {
+                        for (tab, label, name) in [
+                            (BottomTab::Terminal, "Terminal", "tab:terminal"),
+                            (BottomTab::Traffic, "IPC traffic", "tab:traffic"),
+                            (
+                                BottomTab::Capabilities,
+                                "Capability log",
+                                "tab:capabilities",
+                            ),
+                            (BottomTab::Endpoints, "Endpoints", "tab:endpoints"),
+                            (BottomTab::Timeline, "Timeline", "tab:timeline"),
+                        ] {
+                            if tab == BottomTab::Timeline && !plan.bottom_full_width {
+                                continue; // a strip under the graph in this layout
+                            }
+                            let response = ui.selectable_value(&mut state.bottom_tab, tab, label);
+                            actions.control(name, response.rect);
+                        }
+                    });
+                    ui.separator();
+                    match state.bottom_tab {
+                        BottomTab::Terminal => {
+                            terminal::terminal_ui(ui, &supervisor, state, data.selection.0, actions)
+                        }
+                        BottomTab::Traffic => logs::traffic_log_ui(ui, &supervisor, &data, state),
+                        BottomTab::Capabilities => logs::capability_log_ui(ui, &supervisor, &data),
+                        BottomTab::Endpoints => logs::endpoints_ui(ui, &supervisor, &data),
+                        BottomTab::Timeline if plan.bottom_full_width => {
+                            timeline::timeline_ui(ui, &supervisor, &data, actions)
+                        }
+                        BottomTab::Timeline => state.bottom_tab = BottomTab::Terminal,
+                    }
+                });
+        };
+        if plan.bottom_full_width {
+            bottom(&mut root, &mut state, &mut actions);
+        }
         // The projector theme's larger type would leave the canvas a strip: narrower side panels
         // there (their own ids, so each theme keeps its own widths).
         let projector = data.theme.mode == ThemeMode::Projector;
@@ -174,54 +247,34 @@ fn draw_panels(
         } else {
             ("processes", 300.0, "inspector", 330.0)
         };
-        egui::Panel::left(left_id)
-            .resizable(true)
-            .default_size(left_size)
-            .show(&mut root, |ui| {
-                processes::processes_ui(ui, &supervisor, &data, &mut actions)
-            });
-        egui::Panel::right(right_id)
-            .resizable(true)
-            .default_size(right_size)
-            .show(&mut root, |ui| {
-                inspector::inspector_ui(ui, &supervisor, &data, &mut actions)
-            });
-        let past = !supervisor.is_live();
-        egui::Panel::bottom("bottom")
-            .resizable(true)
-            .default_size(230.0)
-            .show(&mut root, |ui| {
-                ui.horizontal(|ui| {
-                    for (tab, label) in [
-                        (BottomTab::Terminal, "Terminal"),
-                        (BottomTab::Traffic, "IPC traffic"),
-                        (BottomTab::Capabilities, "Capability log"),
-                        (BottomTab::Endpoints, "Endpoints"),
-                    ] {
-                        ui.selectable_value(&mut state.bottom_tab, tab, label);
-                    }
+        if plan.processes {
+            egui::Panel::left(left_id)
+                .resizable(true)
+                .default_size(left_size)
+                .show(&mut root, |ui| {
+                    processes::processes_ui(ui, &supervisor, &data, &mut actions)
                 });
-                ui.separator();
-                match state.bottom_tab {
-                    BottomTab::Terminal => terminal::terminal_ui(
-                        ui,
-                        &supervisor,
-                        &mut state,
-                        data.selection.0,
-                        &mut actions,
-                    ),
-                    BottomTab::Traffic => logs::traffic_log_ui(ui, &supervisor, &data, &mut state),
-                    BottomTab::Capabilities => logs::capability_log_ui(ui, &supervisor, &data),
-                    BottomTab::Endpoints => logs::endpoints_ui(ui, &supervisor, &data),
-                }
-            });
-        // Directly under the graph (shown after the bottom panel, so it sits above it).
-        egui::Panel::bottom("timeline")
-            .resizable(false)
-            .show(&mut root, |ui| {
-                timeline::timeline_ui(ui, &supervisor, &data, &mut actions)
-            });
-        if past {
+        }
+        if plan.inspector == InspectorPlacement::Side {
+            egui::Panel::right(right_id)
+                .resizable(true)
+                .default_size(right_size)
+                .show(&mut root, |ui| {
+                    inspector::inspector_ui(ui, &supervisor, &data, &mut actions)
+                });
+        }
+        if !plan.bottom_full_width {
+            bottom(&mut root, &mut state, &mut actions);
+            // The timeline strip directly under the graph (shown after the bottom panel, so it
+            // sits above it). In the classroom layout it is a tab of the bottom panel instead,
+            // so the canvas keeps most of the screen.
+            egui::Panel::bottom("timeline")
+                .resizable(false)
+                .show(&mut root, |ui| {
+                    timeline::timeline_ui(ui, &supervisor, &data, &mut actions)
+                });
+        }
+        if !supervisor.is_live() {
             egui::Panel::top("past_banner")
                 .show_separator_line(false)
                 .show(&mut root, |ui| {
@@ -229,6 +282,28 @@ fn draw_panels(
                 });
         }
         let canvas = root.available_rect_before_wrap();
+        if plan.inspector == InspectorPlacement::Drawer {
+            // A drawer over the canvas's right edge: the canvas keeps the whole width.
+            let mut open = true;
+            let drawer = egui::Window::new("Inspector")
+                .id(egui::Id::new("inspector_drawer"))
+                .open(&mut open)
+                .collapsible(false)
+                .resizable(true)
+                .default_width(right_size)
+                .max_height(canvas.height() - 16.0)
+                .anchor(egui::Align2::RIGHT_TOP, egui::vec2(-8.0, 8.0))
+                .constrain_to(canvas)
+                .show(&ctx, |ui| {
+                    inspector::inspector_ui(ui, &supervisor, &data, &mut actions)
+                });
+            if let Some(drawer) = drawer {
+                actions.control("inspector_drawer", drawer.response.rect);
+            }
+            if !open {
+                toggles.inspector = Some(false);
+            }
+        }
         sequence_chart::sequence_chart_ui(&ctx, &supervisor, &data, &mut state.chart, &mut actions);
         let overlay = overlays::overlays_ui(
             &ctx,
@@ -273,6 +348,7 @@ fn draw_panels(
             }),
     );
     ui.inspector_pid = actions.inspector_pid;
+    ui.terminal_rows = actions.terminal_rows;
     ui.scenario.clone_from(&data.scenario.current);
     ui.scenario_error.clone_from(&data.scenario.error);
     if ui.speed != speed {
@@ -308,6 +384,9 @@ fn draw_panels(
     }
     recording_files(&data, &mut actions);
     intents_out.write_batch(actions.intents);
+    if actions.save_picture {
+        picture_out.write(crate::handout::SaveCanvasPicture);
+    }
     if let Some(name) = actions.load_scenario {
         scenario_out.write(LoadScenario { name });
     }
@@ -332,8 +411,11 @@ fn recording_files(data: &PanelData, actions: &mut UiActions) {
     let save =
         |what: &str, name: String, mime: &str, bytes: Vec<u8>, toasts: &mut Vec<(String, bool)>| {
             let size = format_bytes(bytes.len() as u64);
-            match crate::files::save(&name, mime, &bytes) {
-                Ok(where_to) => toasts.push((format!("{what}: {where_to} ({size})"), false)),
+            match crate::web::download::deliver_file(&name, mime, &bytes) {
+                Ok(where_to) => toasts.push((
+                    format!("{what}: {name} saved to {where_to} ({size})"),
+                    false,
+                )),
                 Err(e) => toasts.push((format!("could not save the {what}: {e}"), true)),
             }
         };

@@ -62,7 +62,7 @@ pub(super) fn terminal_ui(
     }
     let visible = text.rsplit('\x0c').next().unwrap_or_default();
     let input_height = ui.text_style_height(&egui::TextStyle::Monospace) + 14.0;
-    egui::ScrollArea::vertical()
+    let output = egui::ScrollArea::vertical()
         .id_salt("terminal_output")
         .max_height((ui.available_height() - input_height).max(40.0))
         .auto_shrink([false, false])
@@ -70,6 +70,10 @@ pub(super) fn terminal_ui(
         .show(ui, |ui| {
             ui.add(egui::Label::new(egui::RichText::new(visible).monospace()).wrap());
         });
+    // Where the output shows, and how many monospace rows fit in it (browser tests check `ps` fits).
+    actions.control("terminal_output", output.inner_rect);
+    let row = ui.text_style_height(&egui::TextStyle::Monospace);
+    actions.terminal_rows = (output.inner_rect.height() / row.max(1.0)).floor() as u32;
     ui.horizontal(|ui| {
         let hint = match &stdin_of {
             Some((pid, name)) => {

@@ -3,7 +3,9 @@
 
 use bevy_egui::egui;
 
-use super::{PanelData, UiActions, format_bytes, format_ns};
+use super::{
+    InspectorPlacement, PanelData, PanelPlan, PanelToggles, UiActions, format_bytes, format_ns,
+};
 use crate::render_quality::QualityOverride;
 use crate::scenario::SCENARIO_NAMES;
 use crate::supervisor::{Supervisor, SupervisorIntent, TimeControl};
@@ -16,20 +18,33 @@ pub(super) fn top_bar_ui(
     data: &PanelData,
     controls: &mut ControlState,
     actions: &mut UiActions,
+    (plan, toggles): (&PanelPlan, &mut PanelToggles),
 ) {
     let theme = &data.theme;
     egui::Panel::top("top_bar").show(root, |ui| {
         ui.horizontal_wrapped(|ui| {
-            ui.strong("Orbital Playground");
-            ui.separator();
             let metrics = supervisor
                 .viewed_kernel()
                 .system_metrics(super::viewed_now_ns(supervisor));
-            ui.label(format!("uptime {}", format_ns(metrics.uptime_ns)));
-            ui.label(format!("processes {}", metrics.processes));
-            ui.label(format!("memory {}", format_bytes(metrics.total_memory)));
-            ui.label(format!("IPC/s {:.0}", data.stats.ipc_per_sec));
-            ui.label(format!("syscalls/s {:.0}", data.stats.syscalls_per_sec));
+            if plan.compact_status {
+                // Classroom mode: large type, so short labels and no title (two rows at 1024 px).
+                ui.label(format!(
+                    "up {} · {} processes · {} · IPC/s {:.0} · syscalls/s {:.0}",
+                    format_ns(metrics.uptime_ns),
+                    metrics.processes,
+                    format_bytes(metrics.total_memory),
+                    data.stats.ipc_per_sec,
+                    data.stats.syscalls_per_sec
+                ));
+            } else {
+                ui.strong("Orbital Playground");
+                ui.separator();
+                ui.label(format!("uptime {}", format_ns(metrics.uptime_ns)));
+                ui.label(format!("processes {}", metrics.processes));
+                ui.label(format!("memory {}", format_bytes(metrics.total_memory)));
+                ui.label(format!("IPC/s {:.0}", data.stats.ipc_per_sec));
+                ui.label(format!("syscalls/s {:.0}", data.stats.syscalls_per_sec));
+            }
             ui.separator();
 
             // Time controls.
@@ -126,42 +141,80 @@ pub(super) fn top_bar_ui(
                     ThemeMode::Projector
                 });
             }
+            // Panels a person may close to give the canvas the room (classroom mode starts with
+            // the process list closed and the inspector as a drawer).
+            let list = ui
+                .selectable_label(plan.processes, "Processes")
+                .on_hover_text("show or hide the process list");
+            actions.control("toggle:processes", list.rect);
+            if list.clicked() {
+                toggles.processes = Some(!plan.processes);
+            }
+            let inspector_on = plan.inspector != InspectorPlacement::Hidden
+                || (plan.compact_status && toggles.inspector != Some(false));
+            let inspector = ui
+                .selectable_label(inspector_on, "Inspector")
+                .on_hover_text("show or hide the inspector (in classroom mode it opens over the canvas when you select a process)");
+            actions.control("toggle:inspector", inspector.rect);
+            if inspector.clicked() {
+                toggles.inspector = Some(!inspector_on);
+            }
+            let picture = ui
+                .button("Save picture")
+                .on_hover_text("save the canvas (the graph, without the panels) as a PNG for a handout");
+            actions.control("save_picture", picture.rect);
+            if picture.clicked() {
+                actions.save_picture = true;
+            }
             if ui.button("?").on_hover_text("keyboard shortcuts").clicked() {
                 controls.show_help = !controls.show_help;
+            }
+            if plan.compact_status {
+                quality_ui(ui, data, actions).on_hover_text(&data.quality.status);
             }
         });
         if let Some(error) = &data.scenario.error {
             ui.colored_label(theme.error.egui(), format!("Scenario not loaded: {error}"));
         }
+        if plan.compact_status {
+            // Classroom mode: no row of its own for the renderer; its status is the picker's tooltip.
+            return;
+        }
         ui.horizontal(|ui| {
             ui.small(&data.quality.status);
-            egui::ComboBox::from_id_salt("quality")
-                .selected_text(match data.quality_settings.mode {
-                    QualityOverride::Auto => "quality: auto",
-                    QualityOverride::Full => "quality: full",
-                    QualityOverride::Reduced => "quality: reduced",
-                })
-                .show_ui(ui, |ui| {
-                    for (mode, label) in [
-                        (QualityOverride::Auto, "auto (detect software rendering)"),
-                        (QualityOverride::Full, "full (MSAA 4x, all effects)"),
-                        (
-                            QualityOverride::Reduced,
-                            "reduced (MSAA off, fewer effects)",
-                        ),
-                    ] {
-                        if ui
-                            .selectable_label(data.quality_settings.mode == mode, label)
-                            .clicked()
-                        {
-                            actions.quality = Some(mode);
-                        }
-                    }
-                });
+            quality_ui(ui, data, actions);
             ui.small(format!(
                 "particles {} · aggregated messages {}",
                 data.graph.live_particles, data.graph.aggregated_messages
             ));
         });
     });
+}
+
+/// The render quality picker (auto, full, reduced).
+fn quality_ui(ui: &mut egui::Ui, data: &PanelData, actions: &mut UiActions) -> egui::Response {
+    egui::ComboBox::from_id_salt("quality")
+        .selected_text(match data.quality_settings.mode {
+            QualityOverride::Auto => "quality: auto",
+            QualityOverride::Full => "quality: full",
+            QualityOverride::Reduced => "quality: reduced",
+        })
+        .show_ui(ui, |ui| {
+            for (mode, label) in [
+                (QualityOverride::Auto, "auto (detect software rendering)"),
+                (QualityOverride::Full, "full (MSAA 4x, all effects)"),
+                (
+                    QualityOverride::Reduced,
+                    "reduced (MSAA off, fewer effects)",
+                ),
+            ] {
+                if ui
+                    .selectable_label(data.quality_settings.mode == mode, label)
+                    .clicked()
+                {
+                    actions.quality = Some(mode);
+                }
+            }
+        })
+        .response
 }

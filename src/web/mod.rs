@@ -12,6 +12,7 @@
 //! or a test can see where the time to the first frame goes.
 //! The JSON documents ([`json`]) and module inspection ([`module_info`]) are plain Rust, built
 //! and tested on every platform; everything touching JavaScript is `wasm32` only.
+pub mod download;
 pub mod drop;
 pub mod latency;
 pub mod module_info;

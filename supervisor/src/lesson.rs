@@ -131,7 +131,13 @@ pub const MAILBOX_WORDS: [&str; 16] = [
 ];
 
 /// Panels a step may highlight (the bottom panel's tabs: highlighting one shows it).
-pub const PANELS: [&str; 4] = ["terminal", "traffic", "capabilities", "endpoints"];
+pub const PANELS: [&str; 5] = [
+    "terminal",
+    "traffic",
+    "capabilities",
+    "endpoints",
+    "timeline",
+];
 
 /// A kernel condition a step waits for. Counts are of events since the step began; states are
 /// read from the kernel (or the supervisor's mailboxes) as they are.
