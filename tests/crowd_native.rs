@@ -11,7 +11,6 @@ use std::time::{Duration, Instant};
 use bevy::asset::AssetPlugin;
 use bevy::prelude::*;
 use orbital_playground::graph::{GraphNode, GraphPlugin};
-use orbital_playground::kernel::ProcessState;
 use orbital_playground::scenario::{LoadScenario, ScenarioPlugin, ScenarioSettings, ScenarioState};
 use orbital_playground::supervisor::{SupervisorHandle, SupervisorPlugin};
 use orbital_supervisor::testing::require_guest_modules;
@@ -67,7 +66,7 @@ fn live_and_started(world: &World) -> (usize, usize) {
         .kernel()
         .processes()
         .values()
-        .filter(|p| !matches!(p.state, ProcessState::Zombie { .. }))
+        .filter(|p| !p.state.is_zombie())
         .collect();
     let started = live.iter().filter(|p| p.metrics.syscall_count > 0).count();
     (live.len(), started)
