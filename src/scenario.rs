@@ -105,7 +105,7 @@ impl std::error::Error for ScenarioError {}
 
 /// Most processes a scenario may start (the kernel's own limit is higher; this keeps a typo such
 /// as `count: 6400` from freezing a classroom laptop).
-pub const MAX_SCENARIO_PROCESSES: u32 = 128;
+pub const MAX_SCENARIO_PROCESSES: u32 = 256;
 
 /// Parses and checks one scenario file.
 pub fn parse_scenario(bytes: &[u8]) -> Result<Scenario, ScenarioError> {
@@ -548,6 +548,13 @@ mod tests {
         let crowd = parse_scenario(&std::fs::read(dir.join("crowd.ron")).unwrap()).unwrap();
         let user: u32 = crowd.processes.iter().map(|p| p.count).sum();
         assert_eq!(user + 2, 64, "crowd = init + terminal + 62 user processes");
+        let crowd_256 = parse_scenario(&std::fs::read(dir.join("crowd-256.ron")).unwrap()).unwrap();
+        let user: u32 = crowd_256.processes.iter().map(|p| p.count).sum();
+        assert_eq!(
+            user + 2,
+            256,
+            "crowd-256 = init + terminal + 254 user processes"
+        );
     }
 
     #[test]

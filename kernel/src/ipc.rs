@@ -8,7 +8,7 @@ use crate::abi::{self, ErrorCode, Rights, mailbox};
 use crate::caps::InFlightCap;
 use crate::{
     BlockReason, CapAction, Denied, Dispatch, EndpointId, EndpointInfo, Kernel, KernelEvent,
-    ObjectRef, ProcessId, ProcessState, Reply, TRAFFIC_PREVIEW_BYTES, TrafficEntry,
+    ObjectRef, Preview, ProcessId, ProcessState, Reply, TrafficEntry,
 };
 use serde::{Deserialize, Serialize};
 
@@ -254,20 +254,14 @@ impl Kernel {
             p.metrics.ipc_sent = p.metrics.ipc_sent.saturating_add(1);
             p.metrics.ipc_bytes_sent = p.metrics.ipc_bytes_sent.saturating_add(u64::from(bytes));
         }
-        let preview = data.get(..TRAFFIC_PREVIEW_BYTES).unwrap_or(data);
-        self.traffic.push_with(|old| {
-            let mut buf = old.map(|e| e.preview).unwrap_or_default();
-            buf.clear();
-            buf.extend_from_slice(preview);
-            TrafficEntry {
-                at_ns: now_ns,
-                from,
-                to: owner,
-                endpoint,
-                tag,
-                bytes,
-                preview: buf,
-            }
+        self.traffic.push_with(|_| TrafficEntry {
+            at_ns: now_ns,
+            from,
+            to: owner,
+            endpoint,
+            tag,
+            bytes,
+            preview: Preview::of(data),
         });
         self.emit(KernelEvent::MessageSent {
             from,

@@ -228,7 +228,71 @@ pub struct TrafficEntry {
     pub tag: u32,
     pub bytes: u32,
     /// The first `TRAFFIC_PREVIEW_BYTES` (or fewer) payload bytes.
-    pub preview: Vec<u8>,
+    pub preview: Preview,
+}
+
+/// Up to [`TRAFFIC_PREVIEW_BYTES`] bytes held inline, so a traffic entry is plain data: cloning
+/// the traffic log (every recording snapshot does) copies it without one allocation per entry.
+/// Reads as a `[u8]`; hashes and serialises exactly as the `Vec<u8>` it replaces, so state hashes
+/// and recording files are unchanged.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct Preview {
+    len: u8,
+    bytes: [u8; TRAFFIC_PREVIEW_BYTES],
+}
+
+impl Preview {
+    /// The first [`TRAFFIC_PREVIEW_BYTES`] of `data` (all of it if shorter).
+    pub fn of(data: &[u8]) -> Preview {
+        let kept = data.get(..TRAFFIC_PREVIEW_BYTES).unwrap_or(data);
+        let mut bytes = [0; TRAFFIC_PREVIEW_BYTES];
+        bytes[..kept.len()].copy_from_slice(kept);
+        Preview {
+            len: kept.len() as u8,
+            bytes,
+        }
+    }
+}
+
+impl core::ops::Deref for Preview {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        &self.bytes[..usize::from(self.len)]
+    }
+}
+
+impl fmt::Debug for Preview {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&**self, f)
+    }
+}
+
+impl core::hash::Hash for Preview {
+    fn hash<H: core::hash::Hasher>(&self, state: &mut H) {
+        // As `Vec<u8>` hashes: the slice (length, then bytes).
+        (**self).hash(state)
+    }
+}
+
+impl Serialize for Preview {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        // As `Vec<u8>` serialises: a sequence of bytes.
+        serializer.collect_seq(self.iter())
+    }
+}
+
+impl<'de> Deserialize<'de> for Preview {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Preview, D::Error> {
+        let bytes = Vec::<u8>::deserialize(deserializer)?;
+        if bytes.len() > TRAFFIC_PREVIEW_BYTES {
+            return Err(serde::de::Error::invalid_length(
+                bytes.len(),
+                &"at most TRAFFIC_PREVIEW_BYTES bytes",
+            ));
+        }
+        Ok(Preview::of(&bytes))
+    }
 }
 
 /// Killed processes kept in [`Kernel::ended_processes`](crate::Kernel::ended_processes).

@@ -390,8 +390,8 @@ fn test_ipc_traffic_log() {
         (1000, a, b, ep, 42, 100)
     );
     assert_eq!(
-        entry.preview,
-        vec![0xab; orbital_kernel::TRAFFIC_PREVIEW_BYTES],
+        &*entry.preview,
+        &[0xab; orbital_kernel::TRAFFIC_PREVIEW_BYTES][..],
         "a short preview, not the payload"
     );
     for i in 0..10u32 {
@@ -402,8 +402,8 @@ fn test_ipc_traffic_log() {
     let tags: Vec<u32> = k.traffic_log().iter().map(|e| e.tag).collect();
     assert_eq!(tags, vec![6, 7, 8, 9]);
     assert_eq!(
-        k.traffic_log().back().unwrap().preview,
-        9u32.to_le_bytes().to_vec()
+        &*k.traffic_log().back().unwrap().preview,
+        &9u32.to_le_bytes()[..]
     );
     assert_eq!(k.logs_dropped().0, 7);
     // Console input from the kernel is logged with pid 0.

@@ -16,10 +16,10 @@
 #[cfg(not(target_arch = "wasm32"))]
 pub use orbital_supervisor::native_host;
 pub use orbital_supervisor::{
-    CONSOLE_LOG_CAPACITY, Clock, ConnectSpec, ConsoleKind, ConsoleLine, GuestExit, GuestExitKind,
-    Host, HostError, KillError, Mailbox, MailboxStatus, Manifest, ManifestError, ProgramSpec,
-    ServicedCall, SharedSupervisor, SpawnError, SpawnedGuest, Supervisor, TimeControl, host, json,
-    mailbox, manifest,
+    CONSOLE_LOG_CAPACITY, Clock, ConnectSpec, ConsoleKind, ConsoleLine, GuestCeiling, GuestExit,
+    GuestExitKind, Host, HostError, KillError, Mailbox, MailboxStatus, Manifest, ManifestError,
+    ProgramSpec, ServicedCall, SharedSupervisor, SpawnError, SpawnedGuest, Supervisor, TimeControl,
+    host, json, mailbox, manifest,
 };
 
 use std::collections::BTreeMap;

@@ -25,7 +25,7 @@ use crate::abi::mailbox as mb;
 use crate::kernel::ProcessId;
 use crate::supervisor::host::WasmSend;
 use crate::supervisor::{
-    GuestExit, GuestExitKind, Host, HostError, Mailbox, ProgramSpec, SpawnedGuest,
+    GuestCeiling, GuestExit, GuestExitKind, Host, HostError, Mailbox, ProgramSpec, SpawnedGuest,
 };
 
 use super::module_info::{self, ModuleInfo};
@@ -41,6 +41,24 @@ const WORKER_URL: &str = "worker.js";
 /// pool refills in the background as spawns take from it; each spare costs a JS isolate
 /// (about 1-2 MB) for as long as it waits.
 pub const SPARE_WORKERS: usize = 8;
+
+/// Guests a page runs at once by default. Measured on Chromium 156 (headless, 2-core Debian 12,
+/// the web-test site, `spawn idle` typed until one failed, docs/BENCHMARKS.md): the 124th guest's
+/// `WebAssembly.Memory` failed with "could not allocate memory" while 123 ran. V8 reserves
+/// several GiB of virtual address space per 32-bit memory (its bounds-check guard regions) under
+/// a per-process cap, and a page's dedicated workers share the page's process, so the limit is
+/// on guests, not bytes. Three below the measured ceiling leave room for a memory the app itself
+/// creates and for terminated workers whose memory is not yet released. `?max_guests=N`
+/// overrides it (for a browser that measures differently).
+pub const DEFAULT_MAX_GUESTS: usize = 120;
+
+/// The web host's ceiling on guests.
+pub fn guest_ceiling(limit: usize) -> GuestCeiling {
+    GuestCeiling {
+        limit,
+        why: "each guest's WebAssembly memory reserves gigabytes of address space and the browser caps the total for this tab".into(),
+    }
+}
 
 /// A guest module ready to post to workers, or why it is not.
 #[derive(Clone)]
@@ -301,6 +319,7 @@ struct WebHostInner {
     pool: Rc<RefCell<WorkerPool>>,
     /// Overrides the shim's spin before sleeping (`spinMicros` in the start message), for measuring.
     spin_micros: Option<u32>,
+    ceiling: GuestCeiling,
 }
 
 /// A live worker as the JS API lists it.
@@ -318,6 +337,7 @@ impl WebHost {
         events: Rc<RefCell<HostEvents>>,
         pool: Rc<RefCell<WorkerPool>>,
         spin_micros: Option<u32>,
+        ceiling: GuestCeiling,
     ) -> WebHost {
         WebHost {
             inner: WasmSend(WebHostInner {
@@ -327,6 +347,7 @@ impl WebHost {
                 events,
                 pool,
                 spin_micros,
+                ceiling,
             }),
         }
     }
@@ -467,6 +488,10 @@ impl Host for WebHost {
 
     fn live_guests(&self) -> usize {
         self.inner.0.workers.len()
+    }
+
+    fn ceiling(&self) -> Option<&GuestCeiling> {
+        Some(&self.inner.0.ceiling)
     }
 
     fn take_exits(&mut self) -> Vec<GuestExit> {

@@ -110,6 +110,9 @@ mod wasm {
                 events.clone(),
                 pool,
                 query_number("spin"),
+                host::guest_ceiling(
+                    query_number("max_guests").map_or(host::DEFAULT_MAX_GUESTS, |n| n as usize),
+                ),
             );
             PENDING.with_borrow_mut(|p| *p = Some(Pending { doorbell, events }));
             // `with_host` wants a `Send + Sync` factory; the mutex makes the (Send) host Sync.

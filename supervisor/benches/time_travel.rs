@@ -1,7 +1,8 @@
 //! Time-travel numbers, printed side by side in one run (medians): the cost of recording on the
 //! servicing path (on vs off), seek latency into a 1,000,000-input recording for several
 //! snapshot intervals N, bytes per recorded input, snapshot sizes and the file size.
-//! `cargo bench -p orbital-supervisor --bench time_travel`
+//! `cargo bench -p orbital-supervisor --bench time_travel`; `ORBITAL_BENCH_ONLY=overhead` stops
+//! after the first part, `ORBITAL_BENCH_OUT=file.json` writes it as JSON (`cargo xtask bench`).
 
 use std::sync::atomic::Ordering;
 use std::time::Instant;
@@ -10,6 +11,7 @@ use orbital_supervisor::abi::{mailbox as mb, nr};
 use orbital_supervisor::kernel::ProcessId;
 use orbital_supervisor::mailbox::MailboxWords;
 use orbital_supervisor::recording::RecordingSettings;
+use orbital_supervisor::recording::input::{Input, TimedInput, encode};
 use orbital_supervisor::testing::scripted_supervisor;
 use orbital_supervisor::testing::workload::{Rng, Workload};
 
@@ -44,8 +46,15 @@ fn call(
         .store(mb::STATUS_IDLE as u32, Ordering::SeqCst);
 }
 
-/// ns per serviced syscall (a SEND of 16 bytes and a TRY_RECEIVE, alternating).
-fn servicing(enabled: bool, rounds: usize, runs: usize) -> Vec<f64> {
+/// A supervisor with a receiver and a sender on the scripted host, recording on or off.
+struct Rig {
+    sup: orbital_supervisor::Supervisor,
+    receiver: std::sync::Arc<MailboxWords>,
+    sender: std::sync::Arc<MailboxWords>,
+    time: orbital_supervisor::ManualTime,
+}
+
+fn rig(enabled: bool) -> Rig {
     let (mut sup, guests, time) = scripted_supervisor();
     sup.set_recording(RecordingSettings {
         enabled,
@@ -53,41 +62,155 @@ fn servicing(enabled: bool, rounds: usize, runs: usize) -> Vec<f64> {
     });
     let receiver = sup.spawn_program("receiver").unwrap_or(ProcessId(0));
     let sender = sup.spawn_program("sender").unwrap_or(ProcessId(0));
+    Rig {
+        receiver: guests.mailbox(receiver).expect("receiver"),
+        sender: guests.mailbox(sender).expect("sender"),
+        sup,
+        time,
+    }
+}
+
+/// This thread's CPU time in ns: unlike the wall clock, it does not count time the thread spent
+/// descheduled while other processes used the cores.
+#[cfg(unix)]
+fn thread_cpu_ns() -> f64 {
+    let mut t = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `t` is a valid, writable timespec; the clock id is a constant libc defines.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut t) };
+    assert_eq!(rc, 0, "clock_gettime(CLOCK_THREAD_CPUTIME_ID) failed");
+    t.tv_sec as f64 * 1e9 + t.tv_nsec as f64
+}
+
+#[cfg(not(unix))]
+fn thread_cpu_ns() -> f64 {
+    use std::sync::OnceLock;
+    static START: OnceLock<Instant> = OnceLock::new();
+    START.get_or_init(Instant::now).elapsed().as_nanos() as f64
+}
+
+/// CPU ns per serviced syscall over `rounds` rounds of a SEND of 16 bytes and a TRY_RECEIVE.
+fn servicing(rig: &mut Rig, rounds: usize) -> f64 {
+    let payload = [7u8; 16];
+    let start = thread_cpu_ns();
+    for _ in 0..rounds {
+        rig.time.advance(1_000);
+        call(
+            &mut rig.sup,
+            &rig.sender,
+            nr::SEND,
+            [1, 0, u32::MAX],
+            &payload,
+        );
+        call(&mut rig.sup, &rig.receiver, nr::TRY_RECEIVE, [1, 0, 0], &[]);
+        drop(rig.sup.drain_events());
+    }
+    (thread_cpu_ns() - start) / (2 * rounds) as f64
+}
+
+/// Where the recording's cost goes, per input: encoding a syscall input (16 bytes of data) into
+/// the byte stream, and one snapshot (amortised over N inputs) of the kernel the servicing runs
+/// leave behind.
+fn breakdown() -> (f64, f64) {
+    let (mut sup, guests, time) = scripted_supervisor();
+    let receiver = sup.spawn_program("receiver").unwrap_or(ProcessId(0));
+    let sender = sup.spawn_program("sender").unwrap_or(ProcessId(0));
     let (r, s) = (
         guests.mailbox(receiver).expect("receiver"),
         guests.mailbox(sender).expect("sender"),
     );
-    let payload = [7u8; 16];
-    let mut out = Vec::new();
-    for _ in 0..runs {
-        let start = Instant::now();
-        for _ in 0..rounds {
-            time.advance(1_000);
-            call(&mut sup, &s, nr::SEND, [1, 0, u32::MAX], &payload);
-            call(&mut sup, &r, nr::TRY_RECEIVE, [1, 0, 0], &[]);
-            drop(sup.drain_events());
-        }
-        out.push(start.elapsed().as_nanos() as f64 / (2 * rounds) as f64);
+    for _ in 0..20_000 {
+        time.advance(1_000);
+        call(&mut sup, &s, nr::SEND, [1, 0, u32::MAX], &[7u8; 16]);
+        call(&mut sup, &r, nr::TRY_RECEIVE, [1, 0, 0], &[]);
+        drop(sup.drain_events());
     }
-    out
+    let t = thread_cpu_ns();
+    let mut kept = Vec::with_capacity(64);
+    for _ in 0..64 {
+        kept.push(sup.kernel().snapshot());
+    }
+    let snapshot_ns = (thread_cpu_ns() - t) / 64.0;
+    drop(kept);
+    let mut buf = Vec::with_capacity(4096);
+    let mut prev = 0u64;
+    let t = thread_cpu_ns();
+    for i in 0..1_000_000u64 {
+        let timed = TimedInput {
+            now_ns: i * 1_000,
+            input: Input::Syscall {
+                pid: ProcessId(5),
+                number: nr::SEND,
+                args: [1, 0, u32::MAX],
+                data: &[7u8; 16],
+            },
+        };
+        encode(&mut buf, &mut prev, &timed);
+        if buf.len() > (1 << 20) {
+            buf.clear();
+        }
+    }
+    let encode_ns = (thread_cpu_ns() - t) / 1e6;
+    (encode_ns, snapshot_ns)
 }
 
 fn main() {
-    // 1. Recording on vs off, interleaved runs in one process.
-    let (mut on, mut off) = (Vec::new(), Vec::new());
-    for _ in 0..5 {
-        off.extend(servicing(false, 20_000, 3));
-        on.extend(servicing(true, 20_000, 3));
+    // 1. Recording on vs off: two supervisors side by side, runs alternating, so a change in the
+    // machine's load hits both; each run is 8,192 syscalls (two snapshots at the default N).
+    const PAIRS: usize = 80;
+    const ROUNDS: usize = 4096;
+    // `ORBITAL_BENCH_RIG=on|off`: only that supervisor, for counting instructions with
+    // `perf stat -e instructions:u` (the same rounds; the difference is recording's).
+    if let Ok(which) = std::env::var("ORBITAL_BENCH_RIG") {
+        let mut r = rig(which == "on");
+        for _ in 0..=PAIRS {
+            servicing(&mut r, ROUNDS);
+        }
+        println!(
+            "ran recording {which}: {} syscalls",
+            2 * ROUNDS * (PAIRS + 1)
+        );
+        return;
     }
-    let (m_on, m_off) = (median(&mut on), median(&mut off));
+    let (mut off_rig, mut on_rig) = (rig(false), rig(true));
+    servicing(&mut off_rig, ROUNDS);
+    servicing(&mut on_rig, ROUNDS);
+    let (mut on, mut off, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..PAIRS {
+        let a = servicing(&mut off_rig, ROUNDS);
+        let b = servicing(&mut on_rig, ROUNDS);
+        off.push(a);
+        on.push(b);
+        ratios.push(b / a);
+    }
+    let (m_on, m_off, m_ratio) = (median(&mut on), median(&mut off), median(&mut ratios));
     println!(
-        "servicing SEND/TRY_RECEIVE (scripted host), median of {} runs of 40,000 syscalls:",
-        on.len()
+        "servicing SEND/TRY_RECEIVE (scripted host), {PAIRS} alternating runs of {} syscalls each:",
+        2 * ROUNDS
     );
     println!(
-        "  recording off {m_off:8.1} ns/syscall   on {m_on:8.1} ns/syscall   overhead {:+.1} %",
-        (m_on / m_off - 1.0) * 100.0
+        "  recording off {m_off:8.1} CPU ns/syscall   on {m_on:8.1} CPU ns/syscall (medians)   overhead {:+.1} % (median of the {PAIRS} paired ratios)",
+        (m_ratio - 1.0) * 100.0
     );
+    let (encode_ns, snapshot_ns) = breakdown();
+    let every = RecordingSettings::default().snapshot_every;
+    println!(
+        "  where it goes (CPU time): encoding an input {encode_ns:.1} ns; one snapshot {:.1} us, {:.1} ns per input at N = {every}",
+        snapshot_ns / 1000.0,
+        snapshot_ns / f64::from(every)
+    );
+    if let Ok(out) = std::env::var("ORBITAL_BENCH_OUT") {
+        let doc = format!(
+            "{{\"off_ns_per_syscall\":{m_off},\"on_ns_per_syscall\":{m_on},\"paired_ratio\":{m_ratio},\"runs\":{},\"encode_ns_per_input\":{encode_ns},\"snapshot_ns\":{snapshot_ns},\"snapshot_every\":{every}}}\n",
+            on.len()
+        );
+        std::fs::write(&out, doc).unwrap_or_else(|e| panic!("{out}: {e}"));
+    }
+    if std::env::var("ORBITAL_BENCH_ONLY").as_deref() == Ok("overhead") {
+        return;
+    }
 
     // 2. A 1,000,000-input recording of the mixed workload, for several N.
     for n in [256u32, 1024, 4096, 16384] {

@@ -31,6 +31,14 @@ pub struct ConsoleLine {
     pub at_ns: u64,
 }
 
+/// The program of a terminal `spawn <program> [args]` line, if `line` is one.
+fn spawn_command_program(line: &str) -> Option<&str> {
+    let mut words = line.split_whitespace();
+    (words.next() == Some("spawn"))
+        .then(|| words.next())
+        .flatten()
+}
+
 impl Supervisor {
     /// Sends a line typed into the terminal to terminal's stdin endpoint.
     pub fn console_input(&mut self, line: &str) -> Result<(), String> {
@@ -45,6 +53,21 @@ impl Supervisor {
             .find_provider("terminal.stdin", false)
             .ok_or("no terminal is running to read the line (is init booted?)")?;
         let now_ns = self.now_ns();
+        // A `spawn` the host has no room for is refused here, to the caller (the terminal panel,
+        // `window.supervisor.send_input`), as well as by SPAWN when the terminal asks.
+        if let Some(program) = spawn_command_program(line)
+            && let Err(error) = self.admit_spawn()
+        {
+            let why = format!("cannot spawn {program}: {error}");
+            self.push_console(ConsoleLine {
+                pid: ProcessId::KERNEL,
+                kind: ConsoleKind::Input,
+                text: line.to_string(),
+                at_ns: now_ns,
+            });
+            self.notice(ProcessId::KERNEL, format!("supervisor: {why}"));
+            return Err(why);
+        }
         self.kernel
             .send_from_kernel(endpoint, 0, line.as_bytes(), now_ns)
             .map_err(|e| {

@@ -35,6 +35,14 @@ pub trait Host: Send {
     /// Guests whose thread or worker is still alive (including ones being stopped).
     fn live_guests(&self) -> usize;
 
+    /// The most guests this host can run at once, if it has such a limit. The supervisor asks
+    /// before a spawn touches the kernel ([`GuestCeiling::admit`]), so a host at its ceiling
+    /// refuses the spawn instead of starting a process that then fails to load. The default
+    /// (the native host) has none.
+    fn ceiling(&self) -> Option<&GuestCeiling> {
+        None
+    }
+
     /// Guests that ended by themselves since the last call: `_start` returned, trapped, or failed
     /// to instantiate.
     fn take_exits(&mut self) -> Vec<GuestExit>;
@@ -83,6 +91,12 @@ pub enum HostError {
     InvalidModule { module: String, message: String },
     /// The host itself cannot start guests (for example the browser is not cross-origin isolated).
     Unavailable(String),
+    /// The host already runs as many guests as it can hold (`why`: the platform limit behind it).
+    AtCapacity {
+        running: usize,
+        limit: usize,
+        why: String,
+    },
 }
 
 impl fmt::Display for HostError {
@@ -104,11 +118,45 @@ impl fmt::Display for HostError {
             HostError::Unavailable(message) => {
                 write!(f, "the guest host is unavailable: {message}")
             }
+            HostError::AtCapacity {
+                running,
+                limit,
+                why,
+            } => write!(
+                f,
+                "this host runs at most {limit} guest processes at once and {running} are running ({why}); kill a process (`kill <pid>`) to make room"
+            ),
         }
     }
 }
 
 impl std::error::Error for HostError {}
+
+/// A host's ceiling on guests running at once, and the platform limit behind it. The web host
+/// has one (the browser's address-space cap on WebAssembly memories, see docs/BENCHMARKS.md,
+/// "How many processes a page holds"); the native host has none.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GuestCeiling {
+    /// Most guests running at once.
+    pub limit: usize,
+    /// Why there is a limit, for the refusal's message.
+    pub why: String,
+}
+
+impl GuestCeiling {
+    /// Admits one more guest while `running` is below the limit.
+    pub fn admit(&self, running: usize) -> Result<(), HostError> {
+        if running < self.limit {
+            Ok(())
+        } else {
+            Err(HostError::AtCapacity {
+                running,
+                limit: self.limit,
+                why: self.why.clone(),
+            })
+        }
+    }
+}
 
 /// Makes a value `Send` on `wasm32`, where the app is single-threaded (built without the `atomics`
 /// target feature), so JavaScript handles can live inside the supervisor's `Arc<Mutex<..>>`.

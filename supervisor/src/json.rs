@@ -176,6 +176,8 @@ pub fn system_metrics(supervisor: &Supervisor) -> Value {
         "uptime_ns": m.uptime_ns,
         "messages_per_sec": m.messages_per_sec,
         "live_guests": supervisor.live_guests(),
+        // The host's ceiling on guests running at once (null: none, as natively).
+        "guest_ceiling": supervisor.guest_ceiling().map(|c| c.limit),
         "host": supervisor.host().name(),
         "time_control": supervisor.time_control().label(),
         // sent = delivered + queued + dropped: no message is lost without being counted.

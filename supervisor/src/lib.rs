@@ -44,7 +44,7 @@ use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 pub use clock::{Clock, ManualTime};
 pub use console::{CONSOLE_LOG_CAPACITY, ConsoleKind, ConsoleLine};
-pub use host::{GuestExit, GuestExitKind, Host, HostError, SpawnedGuest};
+pub use host::{GuestCeiling, GuestExit, GuestExitKind, Host, HostError, SpawnedGuest};
 pub use lifecycle::KillError;
 pub use mailbox::Mailbox;
 pub use manifest::{ConnectSpec, Launch, Manifest, ManifestError, ProgramSpec};

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use std::fmt;
 
 use crate::abi::{self, ErrorCode, rights};
-use crate::host::HostError;
+use crate::host::{GuestCeiling, HostError};
 use crate::kernel::{EndpointId, ExitReason, ObjectRef, ProcessId, ProcessState};
 use crate::manifest::ProgramSpec;
 use crate::supervisor::{Guest, Provider, Supervisor};
@@ -39,6 +39,10 @@ impl SpawnError {
             SpawnError::UnknownProgram { .. } => ErrorCode::NoSuchProgram,
             SpawnError::MissingProvider { .. } => ErrorCode::PeerGone,
             SpawnError::Kernel { error, .. } => *error,
+            SpawnError::Host {
+                error: HostError::AtCapacity { .. },
+                ..
+            } => ErrorCode::TooManyProcesses,
             SpawnError::Host { .. } => ErrorCode::NoSuchProgram,
         }
     }
@@ -78,6 +82,18 @@ impl fmt::Display for SpawnError {
 impl std::error::Error for SpawnError {}
 
 impl Supervisor {
+    /// The host's ceiling on guests running at once, if it has one.
+    pub fn guest_ceiling(&self) -> Option<&GuestCeiling> {
+        self.host.ceiling()
+    }
+
+    /// Refuses one more guest when the host is at its ceiling ([`crate::host::Host::ceiling`]).
+    pub(crate) fn admit_spawn(&self) -> Result<(), HostError> {
+        self.host
+            .ceiling()
+            .map_or(Ok(()), |c| c.admit(self.host.live_guests()))
+    }
+
     /// Spawns `init`, which spawns the rest of the default set through SPAWN.
     pub fn boot(&mut self) -> Result<ProcessId, SpawnError> {
         self.spawn_program("init")
@@ -137,6 +153,12 @@ impl Supervisor {
                 provider.map(|endpoint| (endpoint, connect.rights_bits(), connect.exclusive)),
             );
         }
+        // A host at its ceiling refuses here, before the kernel hears of the process: never
+        // "started" and then a Zombie that failed to load.
+        self.admit_spawn().map_err(|error| SpawnError::Host {
+            program: spec.name.clone(),
+            error,
+        })?;
         let now_ns = self.now_ns();
         let program = spec.name.clone();
         let kernel_error = |error| SpawnError::Kernel {

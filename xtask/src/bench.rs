@@ -4,7 +4,8 @@
 //! ```text
 //! dist (release; web-test if asked or if release cannot be built) ─┐
 //! cargo bench -p orbital-kernel (kernel + baseline criterion runs) ─┼─▶ one table + target/bench/bench.json
-//! headless Chromium on the built site (xtask/e2e/bench/bench.mjs) ─┘
+//! headless Chromium on the built site (xtask/e2e/bench/bench.mjs) ─┤
+//! native: crowd vs crowd-256 (wasmi host), recording on vs off ────┘ (bench_native.rs)
 //! ```
 //! A figure that cannot be measured stays in the table with the reason instead of a number.
 use std::fmt::Write as _;
@@ -15,7 +16,7 @@ use serde_json::{Value, json};
 
 use crate::dist::{self, Profile};
 use crate::tools::{self, cargo, run, target_dir};
-use crate::{e2e, serve};
+use crate::{bench_native, e2e, serve};
 
 pub struct Options {
     /// `None`: release, falling back to web-test when the release build fails.
@@ -23,6 +24,8 @@ pub struct Options {
     pub no_build: bool,
     pub skip_kernel: bool,
     pub skip_browser: bool,
+    /// Skip the native figures (crowd-256 on the wasmi host, recording on vs off).
+    pub skip_native: bool,
     /// Serve this folder instead of the profile's dist output (implies `no_build`).
     pub site: Option<PathBuf>,
     /// Measure nothing: print the table again from the last run's browser.json and criterion estimates.
@@ -77,10 +80,41 @@ pub fn bench(root: &Path, options: &Options) -> Result<(), String> {
         println!("xtask bench: browser benchmarks failed: {e}");
     }
 
-    // 4. Sizes.
+    // 4. Native: crowd vs crowd-256 on the wasmi host; recording on vs off.
+    let native_json = out_dir.join("native-scale.json");
+    let recording_json = out_dir.join("recording-overhead.json");
+    let (native, recording) = if options.skip_native {
+        let skipped = || Err("skipped (--skip-native)".to_string());
+        (skipped(), skipped())
+    } else if options.report_only {
+        (
+            bench_native::read_json(&native_json),
+            bench_native::read_json(&recording_json),
+        )
+    } else {
+        (
+            bench_native::native_scale(root),
+            bench_native::recording_overhead(root),
+        )
+    };
+    for (what, r) in [
+        ("native scale", &native),
+        ("recording overhead", &recording),
+    ] {
+        if let Err(e) = r {
+            println!("xtask bench: {what} not measured: {e}");
+        }
+    }
+
+    // 5. Sizes.
     let sizes = app_sizes(root, &site, profile);
 
-    let rows = rows(kernel.as_ref(), browser.as_ref(), &sizes);
+    let mut rows = rows(kernel.as_ref(), browser.as_ref(), &sizes);
+    rows.extend(scale_rows(
+        native.as_ref(),
+        recording.as_ref(),
+        browser.as_ref(),
+    ));
     let table = render_table(&rows);
     let header = format!(
         "Orbital Playground benchmark ({} profile, {}; {:.0} s)",
@@ -99,6 +133,8 @@ pub fn bench(root: &Path, options: &Options) -> Result<(), String> {
         "rows": rows.iter().map(Row::to_json).collect::<Vec<_>>(),
         "kernel": kernel.clone().unwrap_or_else(|e| json!({ "error": e })),
         "browser": browser.clone().unwrap_or_else(|e| json!({ "error": e })),
+        "native": native.clone().unwrap_or_else(|e| json!({ "error": e })),
+        "recording": recording.clone().unwrap_or_else(|e| json!({ "error": e })),
     });
     let json_path = out_dir.join("bench.json");
     let text = serde_json::to_string_pretty(&document).map_err(|e| e.to_string())?;
@@ -817,6 +853,131 @@ fn rows(
     rows
 }
 
+/// Scale (crowd-256 natively, the browser's spawn ceiling) and the recording's overhead.
+fn scale_rows(
+    native: Result<&Value, &String>,
+    recording: Result<&Value, &String>,
+    browser: Result<&Value, &String>,
+) -> Vec<Row> {
+    let row = |figure: &str,
+               unit: &str,
+               project: Result<f64, String>,
+               baseline: (Result<f64, String>, &str),
+               target: Target| Row {
+        figure: figure.into(),
+        unit: unit.into(),
+        project,
+        baseline_label: baseline.1.to_string(),
+        baseline: Some(baseline.0),
+        target,
+    };
+    let big = bench_native::crowd(native, "crowd-256");
+    let small = bench_native::crowd(native, "crowd");
+    let field = |c: &Result<&Value, String>, key: &str| {
+        c.as_ref()
+            .map_err(|e| e.clone())
+            .and_then(|c| c[key].as_f64().ok_or_else(|| format!("no `{key}`")))
+    };
+    let kib = |r: Result<f64, String>| r.map(|v| v / 1024.0);
+    let crowd64 = "64-process crowd, same run";
+    let b = |path: &[&str]| get(browser, path);
+    let r = |path: &[&str]| get(recording, path);
+    vec![
+        row(
+            "crowd-256 (native, headless): processes running",
+            "",
+            field(&big, "processes"),
+            (field(&small, "processes"), crowd64),
+            Target::None,
+        ),
+        row(
+            "  spawn, load to all running, total",
+            "ms",
+            field(&big, "spawn_ms"),
+            (field(&small, "spawn_ms"), crowd64),
+            Target::None,
+        ),
+        row(
+            "  spawn, per process",
+            "ms",
+            bench_native::per(&big, "spawn_ms", "spawned"),
+            (bench_native::per(&small, "spawn_ms", "spawned"), crowd64),
+            Target::None,
+        ),
+        row(
+            "  app update per frame, median (test profile)",
+            "ms",
+            field(&big, "update_median_ms"),
+            (field(&small, "update_median_ms"), crowd64),
+            Target::Below(8.0),
+        ),
+        row(
+            "  app update per frame, p95 (test profile)",
+            "ms",
+            field(&big, "update_p95_ms"),
+            (field(&small, "update_p95_ms"), crowd64),
+            Target::Below(8.0),
+        ),
+        row(
+            "  guest linear memory per process (kernel accounting)",
+            "KiB",
+            kib(bench_native::per(&big, "guest_memory_bytes", "processes")),
+            (
+                kib(bench_native::per(&small, "guest_memory_bytes", "processes")),
+                crowd64,
+            ),
+            Target::None,
+        ),
+        row(
+            "  resident memory per spawned process (RSS growth)",
+            "KiB",
+            kib(bench_native::per(&big, "resident_delta_bytes", "spawned")),
+            (
+                kib(bench_native::per(&small, "resident_delta_bytes", "spawned")),
+                crowd64,
+            ),
+            Target::None,
+        ),
+        row(
+            "  messages/s",
+            "/s",
+            field(&big, "messages_per_sec"),
+            (field(&small, "messages_per_sec"), crowd64),
+            Target::None,
+        ),
+        row(
+            "browser: guests a tab holds (playground limit, next spawn refused)",
+            "",
+            b(&["ceiling", "limited", "live_guests"]),
+            (
+                b(&["ceiling", "platform", "live_guests"]),
+                "browser's own ceiling: limit lifted, spawned until a memory failed",
+            ),
+            Target::RatioAtMost(1.0),
+        ),
+        row(
+            "  guests that failed to start under the limit (Zombies)",
+            "",
+            b(&["ceiling", "limited", "failed_to_start"]),
+            (
+                b(&["ceiling", "platform", "failed_to_start"]),
+                "with the limit lifted",
+            ),
+            Target::Below(1.0),
+        ),
+        row(
+            "servicing with recording on (scripted host, SEND/TRY_RECEIVE)",
+            "ns",
+            r(&["on_ns_per_syscall"]),
+            (
+                r(&["off_ns_per_syscall"]),
+                "recording off, interleaved runs",
+            ),
+            Target::RatioAtMost(1.05),
+        ),
+    ]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -876,8 +1037,9 @@ mod tests {
             brotli_note: "",
             guests_raw_bytes: 0,
         };
-        let rows = rows(Err(&e), Err(&e), &sizes);
-        assert!(rows.len() > 20);
+        let mut rows = rows(Err(&e), Err(&e), &sizes);
+        rows.extend(scale_rows(Err(&e), Err(&e), Err(&e)));
+        assert!(rows.len() > 30);
         assert!(render_table(&rows).contains("not measured: browser failed"));
     }
 

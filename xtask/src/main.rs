@@ -9,13 +9,14 @@
 //! - `test [--e2e-only] [--no-build]`: every test: cargo's, the desktop window, then the browser tests.
 //! - `desktop [--no-build]`: the native app in a window under Xvfb: the boot set runs, a screenshot.
 //! - `bench-web [--profile ..]`: browser benchmarks (syscall vs raw Atomics round trips, sizes, ...).
-//! - `bench [--profile ..] [--no-build] [--skip-kernel] [--skip-browser] [--site DIR]`: every benchmark,
+//! - `bench [--profile ..] [--no-build] [--skip-kernel] [--skip-browser] [--skip-native] [--site DIR]`: every benchmark,
 //!   one table with a baseline per figure (target/bench/bench.json).
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 mod abi_js;
 mod bench;
+mod bench_native;
 mod desktop;
 mod dist;
 mod e2e;
@@ -50,7 +51,7 @@ const USAGE: &str = "usage: cargo xtask <command>
   desktop [--no-build]                     the native app under Xvfb until the boot set runs;
                                            screenshot in target/e2e/desktop.png
   bench-web [--profile P] [--no-build]     browser benchmarks; writes target/bench/web.json
-  bench [--profile P] [--no-build] [--skip-kernel] [--skip-browser] [--site DIR] [--report-only]
+  bench [--profile P] [--no-build] [--skip-kernel] [--skip-browser] [--skip-native] [--site DIR] [--report-only]
                                            every benchmark in one table (release unless --profile);
                                            writes target/bench/bench.json and table.txt";
 
@@ -166,6 +167,7 @@ fn run_command(args: &[String]) -> Result<(), String> {
                 no_build: flags.take_switch("--no-build"),
                 skip_kernel: flags.take_switch("--skip-kernel"),
                 skip_browser: flags.take_switch("--skip-browser"),
+                skip_native: flags.take_switch("--skip-native"),
                 report_only: flags.take_switch("--report-only"),
                 site,
             };

@@ -42,13 +42,22 @@
 //! Seeking never touches the live kernel or the guests: they keep running (or stay paused).
 //!
 //! ## Choosing N
-//! Seek cost = one snapshot copy + replay of up to N inputs; memory = one snapshot per N inputs.
+//! Seek cost = one snapshot copy + replay of up to N inputs; memory = one snapshot per N inputs;
+//! recording cost on the servicing path = encoding the input + a snapshot amortised over N.
 //! Measured by `cargo bench -p orbital-supervisor --bench time_travel` (1,000,000 inputs of the
 //! mixed scripted workload, 101 random seeks, this 2-core machine): N = 256: seek median 0.26 ms,
 //! max 7.3 ms, snapshots 164 MiB serialised; N = 1024: 0.34 / 9.2 ms, 41 MiB; N = 4096:
-//! 0.69 / 6.7 ms, 10.3 MiB; N = 16384: 1.46 / 11.5 ms, 2.6 MiB. N = 4096 keeps every seek far
-//! under the 50 ms target while the snapshots cost less than the inputs themselves (12.6 bytes
-//! an input, 12 MiB per million).
+//! 0.69 / 6.7 ms, 10.3 MiB; N = 16384: 1.46 / 11.5 ms, 2.6 MiB. N = 8192 halves the snapshots'
+//! share of the recording overhead against 4096 (the bench's "where it goes" line: a snapshot
+//! cost as much as ~100 ns per input at 4096 on the loaded machine) while every seek stays far
+//! under the 50 ms target. Inputs cost about 12.6 bytes each (12 MiB per million).
+//!
+//! ## Keeping recording cheap
+//! A syscall input is encoded from a head built on the stack (one reservation, two copies); a
+//! chunk's byte stream is sized from the previous chunk, so it does not grow while recording;
+//! a snapshot copies the traffic log without an allocation per entry (previews are held inline,
+//! [`Preview`](crate::kernel::Preview)). `tests/recording_cost.rs` counts the allocations
+//! recording adds to a stream of syscalls.
 
 pub mod file;
 pub mod input;

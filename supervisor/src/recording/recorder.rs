@@ -20,7 +20,7 @@ use crate::recording::input::{self, Decoder, Input, TimedInput};
 pub const DEFAULT_CAPACITY: usize = 1_000_000;
 /// Inputs between two snapshots by default (chosen by measurement: `cargo bench -p
 /// orbital-supervisor --bench time_travel`, see the module docs).
-pub const DEFAULT_SNAPSHOT_EVERY: u32 = 4096;
+pub const DEFAULT_SNAPSHOT_EVERY: u32 = 8192;
 /// Markers kept (spawns, kills, exits, traps, denied requests); the oldest go first.
 pub const MARKER_CAPACITY: usize = 100_000;
 
@@ -117,7 +117,11 @@ impl Recording {
     }
 
     fn open_chunk(&mut self, kernel: &Kernel, first: u64) {
+        // The next chunk is sized like the last one plus an eighth, so a steady workload's
+        // chunk never grows (no copy of the stream while recording).
+        let mut expected = 4096;
         if let Some(last) = self.chunks.back_mut() {
+            expected = expected.max(last.bytes.len() + last.bytes.len() / 8);
             last.bytes.shrink_to_fit();
         }
         self.chunks.push_back(Chunk {
@@ -125,7 +129,7 @@ impl Recording {
             first,
             count: 0,
             prev_ns: self.prev_ns,
-            bytes: Vec::with_capacity(4096),
+            bytes: Vec::with_capacity(expected),
         });
         // Fold: drop the oldest chunks while the rest still hold `capacity` inputs; the next
         // chunk's snapshot becomes the base.

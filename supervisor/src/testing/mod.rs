@@ -8,7 +8,7 @@ pub mod workload;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use crate::host::{GuestExit, GuestExitKind, Host, HostError, SpawnedGuest};
+use crate::host::{GuestCeiling, GuestExit, GuestExitKind, Host, HostError, SpawnedGuest};
 use crate::kernel::{KernelConfig, ProcessId};
 use crate::mailbox::{AtomicMailbox, MailboxWords};
 use crate::manifest::{Manifest, ProgramSpec};
@@ -63,6 +63,7 @@ impl ScriptedGuests {
 pub struct ScriptedHost {
     guests: ScriptedGuests,
     worker_id_base: u32,
+    ceiling: Option<GuestCeiling>,
 }
 
 impl ScriptedHost {
@@ -72,6 +73,7 @@ impl ScriptedHost {
             ScriptedHost {
                 guests: guests.clone(),
                 worker_id_base: 0,
+                ceiling: None,
             },
             guests,
         )
@@ -80,6 +82,13 @@ impl ScriptedHost {
     /// Worker ids are `base + pid` (to tell them from pids in assertions).
     pub fn with_worker_id_base(mut self, base: u32) -> ScriptedHost {
         self.worker_id_base = base;
+        self
+    }
+
+    /// A ceiling on guests running at once, like the browser's (the web host's
+    /// [`Host::ceiling`]).
+    pub fn with_ceiling(mut self, ceiling: GuestCeiling) -> ScriptedHost {
+        self.ceiling = Some(ceiling);
         self
     }
 }
@@ -105,6 +114,10 @@ impl Host for ScriptedHost {
 
     fn live_guests(&self) -> usize {
         self.guests.state().mailboxes.len()
+    }
+
+    fn ceiling(&self) -> Option<&GuestCeiling> {
+        self.ceiling.as_ref()
     }
 
     /// Like the real hosts: a guest that ended by itself has no mailbox any more.

@@ -10,7 +10,8 @@
 // Order: first frame -> default scenario (fps, update time) -> quiet (every user process killed):
 // raw vs syscall round trips, raw vs guest spawns, raw relay vs a pingpong pair -> crowd (64
 // processes: syscalls/s, fps, update time, memory, a CPU profile of the main thread) -> kill
-// everything (memory after, the update time of an empty frame).
+// everything (memory after, the update time of an empty frame) -> the spawn ceiling (the
+// playground's limit, then the browser's own with the limit lifted).
 import { launch } from "../lib.mjs";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -446,6 +447,53 @@ async function guestSpawns(program, count, serial) {
   return { each_ms: all.map((p) => p.spawn_to_first_syscall_ms), total_ms: total };
 }
 
+/**
+ * Types `spawn idle` until the playground refuses it or a process fails to start; what the tab
+ * held then. `live` counts guests with a worker (live_guests), `failed` the Zombies whose memory
+ * could not be created.
+ */
+async function spawnUntilStopped(max) {
+  let refused = null;
+  const t0 = await page.evaluate(() => performance.now());
+  for (let i = 0; i < max && !refused; i++) {
+    try {
+      await sv("send_input", "spawn idle");
+    } catch (e) {
+      if (/QUEUE_FULL|full/i.test(String(e))) {
+        await sleep(20);
+        i--;
+        continue;
+      }
+      refused = String(e?.message ?? e).split("\n")[0];
+      break;
+    }
+    if (i % 8 === 7) {
+      const failed = (await processes()).filter((p) => p.state === "zombie" && /could not allocate|cannot create the guest's memory/.test(p.exit?.text ?? ""));
+      if (failed.length) break;
+    }
+  }
+  // Spawns typed into the terminal start a moment later: wait for the table to settle.
+  let last = "";
+  await waitFor("the process table to settle", async () => {
+    const now = JSON.stringify((await processes()).map((p) => [p.pid, p.state]));
+    const same = now === last;
+    last = now;
+    return same;
+  }, 120_000, 1500);
+  const ps = await processes();
+  const m = await sv("get_system_metrics_json");
+  const failed = ps.filter((p) => p.state === "zombie" && /could not allocate|cannot create the guest's memory/.test(p.exit?.text ?? ""));
+  return {
+    refused,
+    live_guests: m.live_guests,
+    guest_ceiling: m.guest_ceiling,
+    processes: ps.filter((p) => p.state !== "zombie").length,
+    failed_to_start: failed.length,
+    first_failure: failed[0]?.exit?.text ?? null,
+    total_ms: (await page.evaluate(() => performance.now())) - t0,
+  };
+}
+
 async function pingpongRate(windowMs) {
   const pp = async () => (await processes()).filter((p) => p.name === "pingpong" && p.state !== "zombie");
   await command("spawn pingpong");
@@ -722,6 +770,20 @@ try {
     const update = await updateTiming().catch((e) => ({ error: e.message }));
     const workers = await has("get_worker_list_json") ? (await sv("get_worker_list_json")).live.length : null;
     return { killed, live_workers: workers, memory: mem, ...fps, update };
+  });
+  await measure("ceiling", async () => {
+    // The spawn ceiling: with the playground's limit (refused before anything is created), then
+    // with the limit lifted (?max_guests=100000) until the browser itself fails to create a
+    // guest's memory: the platform ceiling the limit sits under.
+    await killUserProcesses();
+    const limited = await spawnUntilStopped(400);
+    await page.goto(new globalThis.URL("?max_guests=100000", URL).href, { waitUntil: "load" });
+    await waitFor("window.supervisor after the reload", () => has("get_process_list_json"), 240_000);
+    await waitFor("the boot set", async () => (await processes()).length >= 3, 120_000, 250);
+    await sleep(3000);
+    await killUserProcesses();
+    const platform = await spawnUntilStopped(400);
+    return { limited, platform, workload: "`spawn idle` typed until refused (limited) or until a guest's WebAssembly.Memory could not be created (platform)" };
   });
 } finally {
   result.page_errors = pageErrors;
