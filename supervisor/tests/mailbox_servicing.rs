@@ -218,6 +218,7 @@ fn missing_optional_connect_leaves_an_empty_slot() {
     let first = sup.spawn_program("pingpong").unwrap();
     let second = sup.spawn_program("pingpong").unwrap();
     let third = sup.spawn_program("pingpong").unwrap();
+    let fourth = sup.spawn_program("pingpong").unwrap();
     let slots = |pid| {
         sup.kernel()
             .capabilities(pid)
@@ -231,8 +232,14 @@ fn missing_optional_connect_leaves_an_empty_slot() {
         "the first pingpong has no peer: slot 2 stays empty"
     );
     assert_eq!(slots(second), [0, 1, 2], "the second is wired to the first");
-    // Exclusive: the first's inbox is taken, so the third is wired to the second.
-    assert_eq!(slots(third), [0, 1, 2]);
+    // Exclusive: the first two are a pair (both inboxes taken), so the third has no peer and
+    // waits; a fourth is wired to the third.
+    assert_eq!(
+        slots(third),
+        [0, 1],
+        "the third waits for a peer of its own"
+    );
+    assert_eq!(slots(fourth), [0, 1, 2]);
     let peer = |pid| {
         sup.kernel()
             .capabilities(pid)
@@ -241,7 +248,7 @@ fn missing_optional_connect_leaves_an_empty_slot() {
             .unwrap()
             .object
     };
-    assert_ne!(peer(second), peer(third));
+    assert_ne!(peer(second), peer(fourth));
     let terminal_err = sup.spawn_program("terminal");
     assert!(terminal_err.is_ok(), "terminal needs no provider");
 }
