@@ -229,6 +229,8 @@ fn attach_graph_nodes(
     }
 }
 
+// A Bevy system: its parameters are what it reads and writes.
+#[allow(clippy::too_many_arguments)]
 fn follow_kernel_events(
     mut commands: Commands,
     mut events: MessageReader<KernelEventMessage>,

@@ -369,19 +369,17 @@ fn chart_window_ui(
             // For browser tests: the first message's arrow midpoint, to click.
             if let Some(message) = chart.messages.iter().find(|m| {
                 column(m.from).is_some() && column(m.to).is_some() && m.sent_index.is_some()
-            }) {
-                if let (Some(a), Some(b), Some(sent)) =
-                    (column(message.from), column(message.to), message.sent_index)
-                {
-                    let start = egui::pos2(x_of(a), y_of(sent));
-                    let end = egui::pos2(x_of(b), message.delivered_index.map_or(bottom, y_of));
-                    let mid = start.lerp(end, 0.5);
-                    if ui.clip_rect().contains(mid) {
-                        actions.control(
-                            "chart:first_message",
-                            egui::Rect::from_center_size(mid, egui::vec2(4.0, 4.0)),
-                        );
-                    }
+            }) && let (Some(a), Some(b), Some(sent)) =
+                (column(message.from), column(message.to), message.sent_index)
+            {
+                let start = egui::pos2(x_of(a), y_of(sent));
+                let end = egui::pos2(x_of(b), message.delivered_index.map_or(bottom, y_of));
+                let mid = start.lerp(end, 0.5);
+                if ui.clip_rect().contains(mid) {
+                    actions.control(
+                        "chart:first_message",
+                        egui::Rect::from_center_size(mid, egui::vec2(4.0, 4.0)),
+                    );
                 }
             }
         });
