@@ -159,8 +159,8 @@ pub struct LessonState {
     pub spotlight: Spotlight,
     /// A program to select once a process of it exists (a step selected one it just spawned).
     pending_select: Option<String>,
-    /// Kernel time at which each step was last entered: where "Previous" would seek the view.
-    pub step_entered_ns: Vec<Option<u64>>,
+    /// The recorded input at which each step was last entered: where "Previous" seeks the view.
+    pub step_entered_at: Vec<Option<u64>>,
 }
 
 #[derive(Debug)]
@@ -510,7 +510,7 @@ fn begin_started_lesson(
     let mut entry = run.enter(&sup, false);
     entry.actions.splice(0..0, earlier);
     info!("lesson {} started at step {}", run.name, run.step() + 1);
-    state.step_entered_ns = vec![None; run.steps()];
+    state.step_entered_at = vec![None; run.steps()];
     state.spotlight = Spotlight::default();
     state.run = Some(run);
     apply_step(&entry, &sup, &mut state, &mut out);
@@ -534,11 +534,16 @@ fn apply_step(
     state: &mut LessonState,
     out: &mut StepOutputs,
 ) {
-    if let Some(slot) = state.step_entered_ns.get_mut(entry.step) {
-        *slot = Some(supervisor.now_ns());
-    }
     if entry.backwards {
-        rewind_view_to_step(entry, state);
+        rewind_view_to_step(entry, state, out);
+    } else {
+        // Forwards the lesson goes on with the live system.
+        if !supervisor.is_live() {
+            out.intents.write(SupervisorIntent::GoLive);
+        }
+        if let Some(slot) = state.step_entered_at.get_mut(entry.step) {
+            *slot = Some(supervisor.timeline().inputs);
+        }
     }
     // Two Kill("sender") in one step end two senders: the newest not already asked for.
     let mut killed: Vec<ProcessId> = Vec::new();
@@ -613,17 +618,20 @@ fn apply_step(
 }
 
 /// Going back a step: the one place where "previous" meets time travel. The spotlight of the
-/// step left behind is cleared here and the step's view actions re-applied by the caller; with
-/// the time-travel view merged, this is where the view seeks to
-/// `state.step_entered_ns[entry.step]` (the kernel time the step was last entered), so the
-/// class sees the system as it was when the step began.
-fn rewind_view_to_step(entry: &StepEntry, state: &mut LessonState) {
+/// step left behind is cleared here and the step's view actions re-applied by the caller, and
+/// the view seeks to the recorded input at which the step was entered
+/// (`state.step_entered_at[entry.step]`), so the class sees the system as it was when the step
+/// began (the live system keeps running; Next or Esc returns to it).
+fn rewind_view_to_step(entry: &StepEntry, state: &mut LessonState, out: &mut StepOutputs) {
     state.spotlight = Spotlight::default();
+    let at = state.step_entered_at.get(entry.step).copied().flatten();
     debug!(
-        "lesson back to step {}; entered at kernel time {:?} ns",
-        entry.step + 1,
-        state.step_entered_ns.get(entry.step).copied().flatten()
+        "lesson back to step {}; entered at input {at:?}",
+        entry.step + 1
     );
+    if let Some(index) = at {
+        out.intents.write(SupervisorIntent::Seek(index));
+    }
 }
 
 fn follow_kernel_events(

@@ -113,6 +113,23 @@ for (const name of LESSONS) {
   });
 }
 
+await t.check("Previous rewinds the view to where that step began; Next returns to live", async () => {
+  const l0 = await lesson();
+  const live0 = await t.sv((s) => s.get_timeline_json());
+  if (!live0.live) throw new Error(`not live before: ${JSON.stringify(live0)}`);
+  await t.sv((s) => s.lesson_prev());
+  const back = await waitFor("the view in the past", async () => {
+    const tl = await t.sv((s) => s.get_timeline_json());
+    return !tl.live ? tl : null;
+  }, { timeoutMs: 20_000 });
+  const l1 = await lesson();
+  if (l1.step !== l0.step - 1) throw new Error(`step ${l0.step} -> ${l1.step}`);
+  if (back.cursor >= live0.inputs) throw new Error(`cursor ${back.cursor} is not before ${live0.inputs}`);
+  await t.sv((s) => s.lesson_next());
+  await waitFor("live again", async () => (await t.sv((s) => s.get_timeline_json())).live, { timeoutMs: 20_000 });
+  return `step ${l0.step} -> ${l1.step}: cursor ${back.cursor} of ${back.inputs}; Next: live`;
+});
+
 await t.check("a question's answer was revealed and photographed", async () => {
   if (!answerShot) throw new Error("no question step was seen");
 });
