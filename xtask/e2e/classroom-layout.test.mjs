@@ -35,10 +35,14 @@ await t.waitForStartupScenario();
  * before it in the top bar change width, so a click may land beside it). */
 async function switchTheme(theme) {
   for (let attempt = 0; attempt < 4; attempt++) {
-    if ((await t.layout()).ui.theme === theme) return;
+    const l = await t.layout();
+    // A click beside the moving button may have opened the sequence chart: close it again.
+    if (l.ui.controls.some((c) => c.name === "sequence_chart")) await t.clickControl("sequence_chart_toggle");
+    if (l.ui.theme === theme) return;
     await t.clickControl("classroom");
     try {
       await waitFor(`the ${theme} theme`, async () => (await t.layout()).ui.theme === theme, { timeoutMs: 10_000 });
+      if ((await t.layout()).ui.controls.some((c) => c.name === "sequence_chart")) continue; // closed above
       return;
     } catch (e) {
       if (attempt === 3) throw e;

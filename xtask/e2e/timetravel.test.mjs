@@ -159,7 +159,7 @@ async function dropOnCanvas(name, b64) {
 
 await t.check("reload; a truncated recording dropped on the canvas is refused and the live system keeps running", async () => {
   await page.reload({ waitUntil: "load" });
-  await waitFor("the app to run again", () => page.evaluate(() => window.orbital?.state === "running" && window.supervisor?.import_recording), { timeoutMs: 120_000 });
+  await waitFor("the app to run again", () => page.evaluate(() => window.orbital?.state === "running" && typeof window.supervisor?.import_recording === "function"), { timeoutMs: 120_000 });
   const half = Buffer.from(exported.b64, "base64");
   await dropOnCanvas("class.orbitrec", half.subarray(0, Math.floor(half.length / 2)).toString("base64"));
   const toast = await waitFor("the refusal toast", async () => (await t.layout()).ui.toasts.find((x) => /recording/i.test(x) && /truncated|ends|short|cannot open/i.test(x)), { timeoutMs: 20_000 });
@@ -186,7 +186,7 @@ await t.check("the whole recording dropped on the canvas: replay only, and at th
 
 await t.check("import through the API after a reload gives the same hash too", async () => {
   await page.reload({ waitUntil: "load" });
-  await waitFor("the app to run again", () => page.evaluate(() => window.orbital?.state === "running" && window.supervisor?.import_recording), { timeoutMs: 120_000 });
+  await waitFor("the app to run again", () => page.evaluate(() => window.orbital?.state === "running" && typeof window.supervisor?.import_recording === "function"), { timeoutMs: 120_000 });
   const r = await page.evaluate(({ b64, inputs }) => {
     const s = window.supervisor;
     const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
