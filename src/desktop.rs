@@ -7,8 +7,6 @@
 //!
 //! Without the variable the plugin is not added and the app runs as usual.
 
-use std::fs::File;
-use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -163,13 +161,8 @@ fn save_and_exit(
 
 /// Writes 8-bit RGB pixels, row by row, as a PNG file.
 pub fn write_png(path: &Path, width: u32, height: u32, rgb: &[u8]) -> Result<(), String> {
-    let file = File::create(path).map_err(|e| format!("cannot create {}: {e}", path.display()))?;
-    let mut encoder = png::Encoder::new(BufWriter::new(file), width, height);
-    encoder.set_color(png::ColorType::Rgb);
-    encoder.set_depth(png::BitDepth::Eight);
-    let mut writer = encoder.write_header().map_err(|e| e.to_string())?;
-    writer.write_image_data(rgb).map_err(|e| e.to_string())?;
-    writer.finish().map_err(|e| e.to_string())
+    let png = crate::handout::encode_png(width, height, rgb)?;
+    std::fs::write(path, png).map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
 
 #[cfg(test)]
@@ -246,7 +239,7 @@ mod tests {
         let path =
             std::env::temp_dir().join(format!("orbital-desktop-png-{}.png", std::process::id()));
         write_png(&path, width, height, &rgb).unwrap();
-        let file = std::io::BufReader::new(File::open(&path).unwrap());
+        let file = std::io::BufReader::new(std::fs::File::open(&path).unwrap());
         let mut reader = png::Decoder::new(file).read_info().unwrap();
         let mut pixels = vec![0; reader.output_buffer_size().unwrap()];
         let info = reader.next_frame(&mut pixels).unwrap();
