@@ -863,7 +863,7 @@ fn draw_lesson_card(
     supervisor: Res<SupervisorHandle>,
     scenario: Res<ScenarioState>,
     theme: Res<Theme>,
-    area: Res<CanvasArea>,
+    mut area: ResMut<CanvasArea>,
     model: Res<GraphModel>,
     rig: Res<CameraRig>,
     window: Query<&Window, With<PrimaryWindow>>,
@@ -963,11 +963,12 @@ fn draw_lesson_card(
             });
     }
 
+    let mut card_rect = None;
     if let Some(run) = &state.run {
         let card_top = toolbar_bottom + if state.error.is_some() { 90.0 } else { 6.0 };
         // At most about two fifths of the canvas, so the graph stays in view beside it.
         let width = (canvas.width() * 0.42).clamp(220.0, 520.0);
-        egui::Area::new(egui::Id::new("lesson_card"))
+        let card = egui::Area::new(egui::Id::new("lesson_card"))
             .pivot(egui::Align2::RIGHT_TOP)
             .fixed_pos(egui::pos2(canvas.max.x - 10.0, card_top))
             .order(egui::Order::Foreground)
@@ -1100,6 +1101,7 @@ fn draw_lesson_card(
                         });
                     });
             });
+        card_rect = Some(card.response.rect);
     } else if let Some(name) = state.loading_name() {
         egui::Area::new(egui::Id::new("lesson_loading"))
             .pivot(egui::Align2::RIGHT_TOP)
@@ -1108,6 +1110,19 @@ fn draw_lesson_card(
             .show(&ctx, |ui| {
                 ui.label(format!("starting lesson {name}…"));
             });
+    }
+
+    // The camera fits the graph beside the card (CSS pixels, like the rest of CanvasArea).
+    let card_css = card_rect.map(|r| {
+        Rect::new(
+            r.min.x * scale,
+            r.min.y * scale,
+            r.max.x * scale,
+            r.max.y * scale,
+        )
+    });
+    if area.card != card_css {
+        area.card = card_css;
     }
 
     // The spotlight: a ring round the node, a thick line along the edge.

@@ -99,6 +99,9 @@ pub struct CanvasArea {
     /// motion or while paused, the syscall-flow box), in CSS pixels. The camera fits the graph
     /// below it, and rate labels keep clear of it, so it covers no node.
     pub overlay: Option<Rect>,
+    /// The lesson card over the canvas's right side, in CSS pixels (written by the lesson plugin,
+    /// kept by the panels). The camera fits the graph beside it, so the card covers no node.
+    pub card: Option<Rect>,
 }
 
 impl Default for CanvasArea {
@@ -106,6 +109,7 @@ impl Default for CanvasArea {
         Self {
             rect: Rect::new(0.0, 0.0, 1280.0, 720.0),
             overlay: None,
+            card: None,
         }
     }
 }

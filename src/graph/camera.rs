@@ -45,6 +45,10 @@ pub const MAX_WORLD_PER_PX: f32 = 8.0;
 /// hangs below it, so less is needed there than on the other sides), in CSS pixels.
 const FIT_MARGIN_BELOW_OVERLAY_PX: f32 = 48.0;
 
+/// Room kept between the graph and the lesson card beside it, in CSS pixels (a node's name is
+/// centred on it, so it hangs out sideways).
+const FIT_MARGIN_BESIDE_CARD_PX: f32 = 30.0;
+
 /// Where the graph goes when it is fitted: the canvas less the band the overlay takes, less
 /// margins, in CSS pixels.
 pub fn fit_rect(area: &CanvasArea) -> Rect {
@@ -53,6 +57,20 @@ pub fn fit_rect(area: &CanvasArea) -> Rect {
         && overlay.max.y > area.rect.min.y
     {
         room.min.y = room.min.y.max(overlay.max.y + FIT_MARGIN_BELOW_OVERLAY_PX);
+    }
+    // The lesson card stands at the right: the graph goes to its left when that leaves a fair
+    // share of the canvas, else below it.
+    if let Some(card) = area.card
+        && card.min.x < room.max.x
+        && card.max.y > room.min.y
+        && card.min.y < room.max.y
+    {
+        let left = card.min.x - FIT_MARGIN_BESIDE_CARD_PX;
+        if left - room.min.x >= 0.4 * room.width() {
+            room.max.x = room.max.x.min(left);
+        } else {
+            room.min.y = room.min.y.max(card.max.y + FIT_MARGIN_BELOW_OVERLAY_PX);
+        }
     }
     // A tiny window still gets a (small) room rather than a negative one.
     if room.width() < 50.0 || room.height() < 50.0 {
@@ -222,6 +240,7 @@ mod tests {
             let area = CanvasArea {
                 rect: canvas,
                 overlay: overlay_bottom.map(|y| Rect::new(312.0, 38.0, 800.0, y)),
+                card: None,
             };
             for bounds in [
                 Rect::new(-300.0, -200.0, 300.0, 220.0),
@@ -257,5 +276,52 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// With a lesson card at the right, every node lands left of it on a wide canvas, and below
+    /// it on a narrow one, and the room never turns inside out.
+    #[test]
+    fn fit_keeps_the_graph_clear_of_the_lesson_card() {
+        let bounds = Rect::new(-300.0, -200.0, 300.0, 220.0);
+        // Wide canvas, card ~42 % of it: the graph goes to its left.
+        let canvas = Rect::new(0.0, 40.0, 1280.0, 560.0);
+        let card = Rect::new(740.0, 90.0, 1270.0, 420.0);
+        let area = CanvasArea {
+            rect: canvas,
+            overlay: None,
+            card: Some(card),
+        };
+        let room = fit_rect(&area);
+        assert!(room.max.x <= card.min.x - FIT_MARGIN_BESIDE_CARD_PX + 0.01);
+        assert!(room.width() >= 0.4 * (canvas.width() - 2.0 * FIT_MARGIN_PX));
+        let (world_per_px, center_world) = fit_view(bounds, &area);
+        let rig = CameraRig {
+            center_world,
+            world_per_px,
+            auto_fit: true,
+        };
+        for corner in [bounds.min, bounds.max] {
+            let px = rig.world_to_px(&area, corner);
+            assert!(
+                px.x < card.min.x,
+                "{corner} at {px} is under the card {card:?}"
+            );
+        }
+        // Narrow canvas where the card takes most of the width: the graph goes below it.
+        let narrow = CanvasArea {
+            rect: Rect::new(0.0, 40.0, 600.0, 760.0),
+            overlay: None,
+            card: Some(Rect::new(150.0, 90.0, 590.0, 300.0)),
+        };
+        let room = fit_rect(&narrow);
+        assert!(room.min.y >= 300.0 + FIT_MARGIN_BELOW_OVERLAY_PX - 0.01);
+        assert!(room.width() > 0.0 && room.height() > 0.0);
+        // A card below the room (folded away or off the canvas) changes nothing.
+        let beside = CanvasArea {
+            card: Some(Rect::new(740.0, 560.0, 1270.0, 600.0)),
+            ..area
+        };
+        let plain = CanvasArea { card: None, ..area };
+        assert_eq!(fit_rect(&beside), fit_rect(&plain));
     }
 }

@@ -434,6 +434,7 @@ mod tests {
         world.insert_resource(CanvasArea {
             rect: Rect::new(300.0, 60.0, 1000.0, 600.0),
             overlay: None,
+            card: None,
         });
         let owner = world.spawn_empty().id();
         let node = world

@@ -7,6 +7,7 @@
 //! is built. Each panel is one module with one `*_ui` entry point.
 
 mod arrangement;
+mod chart_layout;
 mod inspector;
 mod logs;
 mod overlays;
@@ -83,6 +84,8 @@ pub(crate) struct UiActions {
     pub save_recording: bool,
     pub open_recording: bool,
     pub export_trace: bool,
+    /// "Save SVG" in the sequence chart: the picture to write.
+    pub save_chart_svg: Option<String>,
     /// The syscall-flow box, when shown: the selected process's flow (if one is selected) and
     /// the box's rectangle in egui points.
     pub syscall_flow: Option<(Option<crate::graph::SyscallFlow>, egui::Rect)>,
@@ -331,6 +334,7 @@ fn draw_panels(
     let canvas_area = CanvasArea {
         rect: to_rect(canvas_rect),
         overlay: overlay.map(to_rect),
+        card: area.card,
     };
     if *area != canvas_area {
         *area = canvas_area;
@@ -445,6 +449,17 @@ fn recording_files(data: &PanelData, actions: &mut UiActions) {
             name,
             "application/json",
             json.into_bytes(),
+            &mut actions.toasts,
+        );
+    }
+    if let Some(svg) = actions.save_chart_svg.take() {
+        let now_ns = data.supervisor.lock().now_ns();
+        let name = crate::files::file_name("sequence-chart", now_ns, "svg");
+        save(
+            "sequence chart",
+            name,
+            "image/svg+xml",
+            svg.into_bytes(),
             &mut actions.toasts,
         );
     }

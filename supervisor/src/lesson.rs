@@ -873,6 +873,24 @@ mod tests {
     ],
 )"#;
 
+    /// The lesson examples a teacher copies from the docs parse (comments and all).
+    #[test]
+    fn the_lesson_examples_in_the_docs_parse() {
+        for (doc, text) in [
+            ("docs/TEACHING.md", include_str!("../../docs/TEACHING.md")),
+            ("docs/LESSONS.md", include_str!("../../docs/LESSONS.md")),
+        ] {
+            let start = text
+                .find("```ron\n")
+                .unwrap_or_else(|| panic!("{doc} has no ```ron example"))
+                + "```ron\n".len();
+            let end = start + text[start..].find("```").expect("the example ends");
+            let lesson = parse_lesson(text[start..end].as_bytes())
+                .unwrap_or_else(|e| panic!("the example in {doc} does not parse: {e}"));
+            assert!(!lesson.steps.is_empty(), "{doc}");
+        }
+    }
+
     #[test]
     fn parse_errors_carry_line_and_column() {
         let broken = "(\n    title: \"t\"\n    scenario: \"default\",\n    steps: [],\n)";

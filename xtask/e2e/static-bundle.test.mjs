@@ -1,8 +1,9 @@
 // The static bundle (`cargo xtask dist`) on a plain static host: served by a small Node server that
 // sends no COOP/COEP headers, under a sub-path, on loopback. The page reloads once through its
 // service worker (web/coi.js), becomes cross-origin isolated, runs the boot set and says what
-// happened; a normal reload needs no second one; a hard reload is explained; file:// is explained;
-// and where the server sends the headers the worker is never registered.
+// happened; a normal reload needs no second one; a hard reload is explained; a share link opened as
+// a first visit keeps its query through that reload and opens its lesson at its step; file:// is
+// explained; and where the server sends the headers the worker is never registered.
 import { createServer } from "node:http";
 import { readFile, stat } from "node:fs/promises";
 import { extname, join, resolve, sep } from "node:path";
@@ -167,6 +168,40 @@ await check("a hard reload (bypassing the service worker) is explained, and the 
   if (after.status !== "worker") throw new Error(JSON.stringify(after));
   const again = await waitForState(page, "the app to start");
   if (again.state !== "running") throw new Error(`the app did not start: ${again.error}`);
+});
+
+await check("a share link, opened as a first visit (a link on a slide), reloads once and opens its lesson at its step", async () => {
+  const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 }, deviceScaleFactor: 1 });
+  const p = await ctx.newPage();
+  const errors = [];
+  p.on("pageerror", (e) => errors.push(String(e?.stack ?? e)));
+  let loads = 0;
+  p.on("framenavigated", (frame) => {
+    if (frame === p.mainFrame()) loads++;
+  });
+  const link = `${base}?lesson=messages&step=2&theme=projector`;
+  const opened = Date.now();
+  await p.goto(link);
+  const state = await waitForState(p, "the app to start after the reload");
+  if (state.state !== "running") throw new Error(`the app did not start: ${state.error}`);
+  const lesson = await waitFor(
+    "the lesson at step 2",
+    async () => {
+      const l = await p.evaluate(() => JSON.parse(window.supervisor.get_lesson_json()));
+      return l.name === "messages" && l.step === 2 ? l : null;
+    },
+    { timeoutMs: 90_000, intervalMs: 250 },
+  );
+  const secs = ((Date.now() - opened) / 1000).toFixed(1);
+  const iso = await isolationOf(p);
+  if (!iso.isolated || iso.status !== "enabled-by-worker") throw new Error(JSON.stringify(iso));
+  if (loads !== 2) throw new Error(`${loads} page loads, expected 2 (the visit and one reload)`);
+  if (!p.url().endsWith("?lesson=messages&step=2&theme=projector")) throw new Error(`the reload lost the link: ${p.url()}`);
+  await new Promise((r) => setTimeout(r, 1500));
+  await shot(p, "static-share-link.png");
+  await ctx.close();
+  if (errors.length) throw new Error(errors.join("\n    "));
+  return `step ${lesson.step} of ${lesson.steps} shown ${secs} s after opening the link (${loads} page loads): ${lesson.caption.slice(0, 50)}...`;
 });
 
 await check("no page errors on the static host", async () => {

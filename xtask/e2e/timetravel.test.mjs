@@ -8,8 +8,11 @@
 //   drop the whole file (replay only), seek to the end: same hash; the same through the API;
 //   a bad file is refused with a clear error and the live system keeps running;
 // - the exported Chrome trace's flow events pair up (every "f" has an "s" with the same id).
+// - "Save SVG" downloads the chart as an SVG that parses and draws (timetravel-chart.svg).
 // Screenshots: timetravel-past.png (timeline, banner), timetravel-chart.png in $ORBITAL_ARTIFACTS.
-import { openPlayground, waitFor } from "./lib.mjs";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { ARTIFACTS, openPlayground, waitFor } from "./lib.mjs";
 
 let t = await openPlayground("timetravel");
 let { page } = t;
@@ -94,8 +97,45 @@ await t.check("the sequence chart opens; a click on an arrow selects the message
     const tl = await timeline();
     return tl.cursor !== cursor0 ? tl : null;
   }, { timeoutMs: 20_000 });
-  await t.clickControl("sequence_chart_toggle");
   return `cursor ${cursor0} -> ${tl.cursor}`;
+});
+
+await t.check("Save SVG downloads the chart as a picture that a browser renders", async () => {
+  let file;
+  for (let attempt = 0; !file; attempt++) {
+    const download = page.waitForEvent("download", { timeout: 20_000 });
+    await t.clickControl("chart:save_svg");
+    try {
+      file = await download;
+    } catch (e) {
+      if (attempt === 3) throw e;
+    }
+  }
+  const name = file.suggestedFilename();
+  if (!/^orbital-sequence-chart-\d+s\.svg$/.test(name)) throw new Error(`unexpected file name ${name}`);
+  const path = join(ARTIFACTS, "timetravel-chart.svg");
+  await file.saveAs(path);
+  const svg = readFileSync(path, "utf8");
+  if (!svg.startsWith("<svg xmlns=\"http://www.w3.org/2000/svg\"")) throw new Error(`not an SVG: ${svg.slice(0, 80)}`);
+  const lifelines = (svg.match(/class="lifeline"/g) || []).length;
+  const messages = (svg.match(/<g class="message">/g) || []).length;
+  if (!svg.includes("pingpong (")) throw new Error("no pingpong lifeline in the picture");
+  if (messages < 1) throw new Error("no message arrows in the picture");
+  // The browser parses it as XML and draws it at its declared size.
+  const drawn = await page.evaluate(async (text) => {
+    const doc = new DOMParser().parseFromString(text, "image/svg+xml");
+    const error = doc.querySelector("parsererror");
+    if (error) return { error: error.textContent };
+    const url = URL.createObjectURL(new Blob([text], { type: "image/svg+xml" }));
+    const img = new Image();
+    img.src = url;
+    await img.decode();
+    return { width: img.naturalWidth, height: img.naturalHeight };
+  }, svg);
+  if (drawn.error) throw new Error(`the SVG does not parse: ${drawn.error}`);
+  if (!(drawn.width > 300 && drawn.height > 50)) throw new Error(`drawn at ${drawn.width}x${drawn.height}`);
+  await t.clickControl("sequence_chart_toggle");
+  return `${name}: ${svg.length} bytes, ${lifelines} lifelines, ${messages} arrows, drawn ${drawn.width}x${drawn.height}`;
 });
 
 await t.check("a bad recording is refused clearly and the live system keeps running", async () => {
