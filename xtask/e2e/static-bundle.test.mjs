@@ -170,6 +170,13 @@ await check("a hard reload (bypassing the service worker) is explained, and the 
   if (again.state !== "running") throw new Error(`the app did not start: ${again.error}`);
 });
 
+await check("no page errors on the static host", async () => {
+  if (pageErrors.length) throw new Error(pageErrors.join("\n    "));
+});
+await context.close();
+
+// A fresh browser context, as a student's browser that never saw the site (the first context's
+// page is closed, so it does not compete for the CPU).
 await check("a share link, opened as a first visit (a link on a slide), reloads once and opens its lesson at its step", async () => {
   const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 }, deviceScaleFactor: 1 });
   const p = await ctx.newPage();
@@ -203,11 +210,6 @@ await check("a share link, opened as a first visit (a link on a slide), reloads 
   if (errors.length) throw new Error(errors.join("\n    "));
   return `step ${lesson.step} of ${lesson.steps} shown ${secs} s after opening the link (${loads} page loads): ${lesson.caption.slice(0, 50)}...`;
 });
-
-await check("no page errors on the static host", async () => {
-  if (pageErrors.length) throw new Error(pageErrors.join("\n    "));
-});
-await context.close();
 
 /** Opens `url` in a fresh context and waits until the page gives up; returns what it shows. */
 async function refusal(b, url, contextOptions = {}) {

@@ -16,6 +16,7 @@ page.on("framenavigated", (frame) => {
   if (frame === page.mainFrame()) loads++;
 });
 const t0 = Date.now();
+if (process.env.TEACHER_LOG) page.on("console", (m) => console.log(`  [${((Date.now() - t0) / 1000).toFixed(1)} s] ${m.text().slice(0, 160)}`));
 await page.goto(LINK);
 const state = await waitFor(
   "the app to start",
