@@ -885,7 +885,7 @@ mod tests {
                 .unwrap_or_else(|| panic!("{doc} has no ```ron example"))
                 + "```ron\n".len();
             let end = start + text[start..].find("```").expect("the example ends");
-            let lesson = parse_lesson(text[start..end].as_bytes())
+            let lesson = parse_lesson(&text.as_bytes()[start..end])
                 .unwrap_or_else(|e| panic!("the example in {doc} does not parse: {e}"));
             assert!(!lesson.steps.is_empty(), "{doc}");
         }
