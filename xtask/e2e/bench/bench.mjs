@@ -390,7 +390,8 @@ async function rawSpawns(count, serial) {
  */
 async function shimSpawns(count, serial) {
   return page.evaluate(async ([count, serial]) => {
-    const bytes = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 4, 1, 96, 0, 0, 3, 2, 1, 0, 7, 10, 1, 6, 95, 115, 116, 97, 114, 116, 0, 0, 10, 4, 1, 2, 0, 11]);
+    // An empty guest: imports its memory (env.memory, 1 page) as the shim requires, exports _start.
+    const bytes = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 4, 1, 96, 0, 0, 2, 16, 1, 3, 101, 110, 118, 6, 109, 101, 109, 111, 114, 121, 2, 1, 1, 1, 3, 2, 1, 0, 7, 10, 1, 6, 95, 115, 116, 97, 114, 116, 0, 0, 10, 4, 1, 2, 0, 11]);
     const module = await WebAssembly.compile(bytes);
     const text = await (await fetch(new URL("worker.js", document.baseURI))).text();
     const url = URL.createObjectURL(new Blob([text], { type: "text/javascript" }));
