@@ -131,18 +131,9 @@ for (const theme of ["projector", "standard"]) {
 
 await t.check("Save picture downloads a PNG of the canvas that decodes and is not blank", async () => {
   const l = await t.layout();
-  // The button moves as the figures before it change width: a click may land beside it, so
-  // click again until the download comes.
-  let file;
-  for (let attempt = 0; !file; attempt++) {
-    const download = page.waitForEvent("download", { timeout: 20_000 });
-    await t.clickControl("save_picture");
-    try {
-      file = await download;
-    } catch (e) {
-      if (attempt === 3) throw e;
-    }
-  }
+  // The button moves as the figures before it change width: downloadFrom clicks again until the
+  // download comes.
+  const file = await t.downloadFrom("save_picture");
   const name = file.suggestedFilename();
   if (!/^orbital-crowd-\d+\.png$/.test(name)) throw new Error(`unexpected file name ${name}`);
   const path = join(ARTIFACTS, name);

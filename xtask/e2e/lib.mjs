@@ -169,6 +169,21 @@ export async function openPlayground(name, { width = 1280, height = 800, query =
       await t.frames(2);
     },
     /**
+     * Clicks the control `name` until the browser starts a download (a button whose place moves as
+     * the figures before it change width may be missed once), at most four tries; returns it.
+     */
+    async downloadFrom(name) {
+      for (let attempt = 0; ; attempt++) {
+        const download = page.waitForEvent("download", { timeout: 20_000 });
+        await t.clickControl(name);
+        try {
+          return await download;
+        } catch (e) {
+          if (attempt === 3) throw e;
+        }
+      }
+    },
+    /**
      * Waits until the startup scenario (`default`) has started: it spawns its programs once the
      * boot has settled, which on a slow machine can be seconds after the boot set is up.
      */

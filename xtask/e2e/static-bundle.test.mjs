@@ -78,6 +78,19 @@ async function shot(page, file) {
   console.log(`  screenshot: ${path}`);
 }
 
+/** A page in a fresh browser context (no service worker, no cache), counting its loads and errors. */
+async function freshPage(b, contextOptions = {}) {
+  const ctx = await b.newContext({ viewport: { width: 1024, height: 640 }, deviceScaleFactor: 1, ...contextOptions });
+  const p = await ctx.newPage();
+  const errors = [];
+  p.on("pageerror", (e) => errors.push(String(e?.stack ?? e)));
+  let loads = 0;
+  p.on("framenavigated", (frame) => {
+    if (frame === p.mainFrame()) loads++;
+  });
+  return { ctx, p, errors, loads: () => loads };
+}
+
 const { server, requests, base } = await plainServer(SITE);
 const browser = await launch();
 const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, deviceScaleFactor: 1 });
@@ -178,14 +191,7 @@ await context.close();
 // A fresh browser context, as a student's browser that never saw the site (the first context's
 // page is closed, so it does not compete for the CPU).
 await check("a share link, opened as a first visit (a link on a slide), reloads once and opens its lesson at its step", async () => {
-  const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 }, deviceScaleFactor: 1 });
-  const p = await ctx.newPage();
-  const errors = [];
-  p.on("pageerror", (e) => errors.push(String(e?.stack ?? e)));
-  let loads = 0;
-  p.on("framenavigated", (frame) => {
-    if (frame === p.mainFrame()) loads++;
-  });
+  const { ctx, p, errors, loads } = await freshPage(browser, { viewport: { width: 1280, height: 800 } });
   const link = `${base}?lesson=messages&step=2&theme=projector`;
   const opened = Date.now();
   await p.goto(link);
@@ -202,28 +208,23 @@ await check("a share link, opened as a first visit (a link on a slide), reloads 
   const secs = ((Date.now() - opened) / 1000).toFixed(1);
   const iso = await isolationOf(p);
   if (!iso.isolated || iso.status !== "enabled-by-worker") throw new Error(JSON.stringify(iso));
-  if (loads !== 2) throw new Error(`${loads} page loads, expected 2 (the visit and one reload)`);
+  if (loads() !== 2) throw new Error(`${loads()} page loads, expected 2 (the visit and one reload)`);
   if (!p.url().endsWith("?lesson=messages&step=2&theme=projector")) throw new Error(`the reload lost the link: ${p.url()}`);
   await new Promise((r) => setTimeout(r, 1500));
   await shot(p, "static-share-link.png");
   await ctx.close();
   if (errors.length) throw new Error(errors.join("\n    "));
-  return `step ${lesson.step} of ${lesson.steps} shown ${secs} s after opening the link (${loads} page loads): ${lesson.caption.slice(0, 50)}...`;
+  return `step ${lesson.step} of ${lesson.steps} shown ${secs} s after opening the link (${loads()} page loads): ${lesson.caption.slice(0, 50)}...`;
 });
 
 /** Opens `url` in a fresh context and waits until the page gives up; returns what it shows. */
 async function refusal(b, url, contextOptions = {}) {
-  const ctx = await b.newContext({ viewport: { width: 1024, height: 640 }, deviceScaleFactor: 1, ...contextOptions });
-  const p = await ctx.newPage();
-  let loads = 0;
-  p.on("framenavigated", (frame) => {
-    if (frame === p.mainFrame()) loads++;
-  });
+  const { ctx, p, loads } = await freshPage(b, contextOptions);
   await p.goto(url);
   const state = await waitForState(p, "the page to give up", 30_000);
   const status = await p.evaluate(() => window.orbitalIsolation?.status);
   const text = (await p.locator("#notice").isVisible()) ? await p.locator("#notice").innerText() : "(notice hidden)";
-  return { ctx, p, state, status, text, loads: () => loads };
+  return { ctx, p, state, status, text, loads };
 }
 
 await check("a service worker that never activates: no reload, the page says why", async () => {
@@ -293,17 +294,12 @@ await check("from file:// the page explains to serve the folder over http", asyn
 });
 
 await check("where the server sends COOP/COEP, the service worker stays out of the way", async () => {
-  const ctx = await browser.newContext({ viewport: { width: 1024, height: 640 }, deviceScaleFactor: 1 });
-  const p = await ctx.newPage();
-  let loads = 0;
-  p.on("framenavigated", (frame) => {
-    if (frame === p.mainFrame()) loads++;
-  });
+  const { ctx, p, loads } = await freshPage(browser);
   await p.goto(ISOLATED_URL);
   const iso = await waitFor("coi.js to settle", () => isolationOf(p), { timeoutMs: 30_000 });
   if (iso.status !== "headers" || !iso.isolated) throw new Error(JSON.stringify(iso));
   if (iso.scopes.length || iso.controller) throw new Error(`a service worker was registered: ${JSON.stringify(iso)}`);
-  if (loads !== 1) throw new Error(`${loads} page loads`);
+  if (loads() !== 1) throw new Error(`${loads()} page loads`);
   await ctx.close();
 });
 

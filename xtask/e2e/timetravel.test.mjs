@@ -101,16 +101,7 @@ await t.check("the sequence chart opens; a click on an arrow selects the message
 });
 
 await t.check("Save SVG downloads the chart as a picture that a browser renders", async () => {
-  let file;
-  for (let attempt = 0; !file; attempt++) {
-    const download = page.waitForEvent("download", { timeout: 20_000 });
-    await t.clickControl("chart:save_svg");
-    try {
-      file = await download;
-    } catch (e) {
-      if (attempt === 3) throw e;
-    }
-  }
+  const file = await t.downloadFrom("chart:save_svg");
   const name = file.suggestedFilename();
   if (!/^orbital-sequence-chart-\d+s\.svg$/.test(name)) throw new Error(`unexpected file name ${name}`);
   const path = join(ARTIFACTS, "timetravel-chart.svg");
