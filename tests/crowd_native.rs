@@ -13,6 +13,7 @@ use bevy::prelude::*;
 use orbital_playground::graph::{GraphNode, GraphPlugin};
 use orbital_playground::scenario::{LoadScenario, ScenarioPlugin, ScenarioSettings, ScenarioState};
 use orbital_playground::supervisor::{SupervisorHandle, SupervisorPlugin};
+use orbital_supervisor::recording::RecordingSettings;
 use orbital_supervisor::testing::require_guest_modules;
 
 fn app() -> App {
@@ -152,6 +153,139 @@ fn run_crowd(app: &mut App, name: &str, expected: usize) -> Crowd {
     }
 }
 
+/// This thread's CPU time in ms: the guests' threads share the cores with the updates, and
+/// time spent descheduled is not the update's own cost.
+#[cfg(unix)]
+fn thread_cpu_ms() -> f64 {
+    let mut t = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `t` is a valid, writable timespec; the clock id is a constant libc defines.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut t) };
+    assert_eq!(rc, 0, "clock_gettime(CLOCK_THREAD_CPUTIME_ID) failed");
+    t.tv_sec as f64 * 1e3 + t.tv_nsec as f64 / 1e6
+}
+
+#[cfg(not(unix))]
+fn thread_cpu_ms() -> f64 {
+    use std::sync::OnceLock;
+    static START: OnceLock<Instant> = OnceLock::new();
+    START.get_or_init(Instant::now).elapsed().as_secs_f64() * 1e3
+}
+
+/// CPU time in ns of this process's threads named `orbital-servicer` (`comm` keeps 15 bytes of it) (the native host services
+/// the mailboxes there, off the app's frame), from `/proc/self/task/*/schedstat`; 0 elsewhere.
+fn servicer_cpu_ns() -> f64 {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return 0.0;
+    };
+    tasks
+        .flatten()
+        .filter(|t| {
+            std::fs::read_to_string(t.path().join("comm"))
+                .is_ok_and(|c| "orbital-servicer".starts_with(c.trim()))
+        })
+        .filter_map(|t| std::fs::read_to_string(t.path().join("schedstat")).ok())
+        .filter_map(|s| s.split_whitespace().next()?.parse::<f64>().ok())
+        .sum()
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+/// The recording's cost on a running crowd, recording off and on in alternating windows of
+/// `FRAMES` updates (about 60 a second), `PAIRS` times (ABBA order): the servicing thread's CPU
+/// time per syscall (natively the mailboxes are serviced, and the inputs recorded, on that
+/// thread) and each window's mean update in CPU time (the app's frame). Medians over the pairs.
+/// With recording off in both halves (an A/A run) the update ratio came out 0.96-1.01 here.
+#[derive(Default)]
+struct OnOff {
+    off_service_ns: f64,
+    on_service_ns: f64,
+    service_ratio: f64,
+    off_update_ms: f64,
+    on_update_ms: f64,
+    update_ratio: f64,
+    syscalls_per_frame: f64,
+}
+
+fn recording_on_vs_off(app: &mut App) -> OnOff {
+    const PAIRS: usize = 30;
+    const FRAMES: usize = 20;
+    let set = |app: &mut App, enabled: bool| {
+        app.world()
+            .resource::<SupervisorHandle>()
+            .lock()
+            .set_recording(RecordingSettings {
+                enabled,
+                ..RecordingSettings::default()
+            });
+        // Turning recording on takes a base snapshot: not part of the steady cost.
+        for _ in 0..5 {
+            app.update();
+            std::thread::sleep(Duration::from_millis(16));
+        }
+    };
+    let syscalls = |app: &App| {
+        app.world()
+            .resource::<SupervisorHandle>()
+            .lock()
+            .kernel()
+            .system_metrics(0)
+            .syscalls
+    };
+    // (median update ms, servicer ns per syscall, syscalls)
+    let window = |app: &mut App| {
+        let (calls, service) = (syscalls(app), servicer_cpu_ns());
+        let mut update_ms = 0.0;
+        for _ in 0..FRAMES {
+            let t = thread_cpu_ms();
+            app.update();
+            update_ms += thread_cpu_ms() - t;
+            std::thread::sleep(Duration::from_millis(16));
+        }
+        let calls = syscalls(app) - calls;
+        let per_call = (servicer_cpu_ns() - service) / calls.max(1) as f64;
+        (update_ms / FRAMES as f64, per_call, calls)
+    };
+    let mut v: [Vec<f64>; 6] = Default::default();
+    let mut calls = 0;
+    for pair in 0..PAIRS {
+        // Off first in even pairs, on first in odd ones, so a drift within a pair cancels.
+        let (off, on) = if pair % 2 == 0 {
+            set(app, false);
+            let off = window(app);
+            set(app, true);
+            (off, window(app))
+        } else {
+            set(app, true);
+            let on = window(app);
+            set(app, false);
+            (window(app), on)
+        };
+        calls += off.2 + on.2;
+        for (i, x) in [off.0, on.0, on.0 / off.0, off.1, on.1, on.1 / off.1]
+            .into_iter()
+            .enumerate()
+        {
+            v[i].push(x);
+        }
+    }
+    let [off_u, on_u, ratio_u, off_s, on_s, ratio_s] = &mut v;
+    OnOff {
+        off_update_ms: median(off_u),
+        on_update_ms: median(on_u),
+        update_ratio: median(ratio_u),
+        off_service_ns: median(off_s),
+        on_service_ns: median(on_s),
+        service_ratio: median(ratio_s),
+        syscalls_per_frame: calls as f64 / (2 * PAIRS * FRAMES) as f64,
+    }
+}
+
 #[test]
 fn crowd_256_spawns_and_runs() {
     let mut app = app();
@@ -190,6 +324,7 @@ fn crowd_256_spawns_and_runs() {
 fn measure_crowds() {
     // Each crowd on a fresh app in one process, the 64-process crowd (the baseline) first.
     let mut results = Vec::new();
+    let mut recording = None;
     for (name, expected) in [("crowd", 64), ("crowd-256", 256)] {
         let mut app = app();
         boot(&mut app);
@@ -206,6 +341,20 @@ fn measure_crowds() {
             c.messages_per_sec,
         );
         results.push((name, c));
+        if name == "crowd" {
+            let r = recording_on_vs_off(&mut app);
+            println!(
+                "crowd, recording off vs on, {:.0} syscalls a frame (medians of alternating windows): servicing thread {:.0} vs {:.0} CPU ns/syscall, on/off {:.3}; app update {:.3} vs {:.3} CPU ms, on/off {:.3}",
+                r.syscalls_per_frame,
+                r.off_service_ns,
+                r.on_service_ns,
+                r.service_ratio,
+                r.off_update_ms,
+                r.on_update_ms,
+                r.update_ratio
+            );
+            recording = Some(r);
+        }
         // Dropping the app stops its guests before the next one starts.
     }
     if let Ok(out) = std::env::var("ORBITAL_BENCH_OUT") {
@@ -225,7 +374,24 @@ fn measure_crowds() {
                 )
             })
             .collect();
-        std::fs::write(&out, format!("{{\"crowds\":[{}]}}\n", crowds.join(",")))
+        let r = recording.unwrap_or_default();
+        let recording = format!(
+            r#"{{"off_service_ns_per_syscall":{},"on_service_ns_per_syscall":{},"service_ratio":{},"off_update_cpu_ms":{},"on_update_cpu_ms":{},"update_ratio":{},"syscalls_per_frame":{}}}"#,
+            r.off_service_ns,
+            r.on_service_ns,
+            r.service_ratio,
+            r.off_update_ms,
+            r.on_update_ms,
+            r.update_ratio,
+            r.syscalls_per_frame
+        );
+        std::fs::write(
+            &out,
+            format!(
+                "{{\"crowds\":[{}],\"recording\":{recording}}}\n",
+                crowds.join(",")
+            ),
+        )
             .unwrap_or_else(|e| panic!("{out}: {e}"));
     }
 }

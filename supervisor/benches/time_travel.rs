@@ -201,19 +201,30 @@ fn main() {
         snapshot_ns / 1000.0,
         snapshot_ns / f64::from(every)
     );
-    if let Ok(out) = std::env::var("ORBITAL_BENCH_OUT") {
-        let doc = format!(
-            "{{\"off_ns_per_syscall\":{m_off},\"on_ns_per_syscall\":{m_on},\"paired_ratio\":{m_ratio},\"runs\":{},\"encode_ns_per_input\":{encode_ns},\"snapshot_ns\":{snapshot_ns},\"snapshot_every\":{every}}}\n",
-            on.len()
-        );
-        std::fs::write(&out, doc).unwrap_or_else(|e| panic!("{out}: {e}"));
-    }
-    if std::env::var("ORBITAL_BENCH_ONLY").as_deref() == Ok("overhead") {
+    let mut doc = format!(
+        "\"off_ns_per_syscall\":{m_off},\"on_ns_per_syscall\":{m_on},\"paired_ratio\":{m_ratio},\"runs\":{},\"encode_ns_per_input\":{encode_ns},\"snapshot_ns\":{snapshot_ns},\"snapshot_every\":{every}",
+        on.len()
+    );
+    let write = |doc: &str| {
+        if let Ok(out) = std::env::var("ORBITAL_BENCH_OUT") {
+            std::fs::write(&out, format!("{{{doc}}}\n")).unwrap_or_else(|e| panic!("{out}: {e}"));
+        }
+    };
+    write(&doc);
+    // `overhead`: stop here; `overhead,seek` (what `cargo xtask bench` runs): part 2 at the
+    // default N only; unset: part 2 for several N.
+    let only = std::env::var("ORBITAL_BENCH_ONLY").unwrap_or_default();
+    if only == "overhead" {
         return;
     }
+    let intervals: Vec<u32> = if only.is_empty() {
+        vec![256, 1024, 4096, 8192, 16384]
+    } else {
+        vec![every]
+    };
 
     // 2. A 1,000,000-input recording of the mixed workload, for several N.
-    for n in [256u32, 1024, 4096, 16384] {
+    for n in intervals {
         let (mut sup, guests, time) = scripted_supervisor();
         sup.set_recording(RecordingSettings {
             snapshot_every: n,
@@ -263,5 +274,17 @@ fn main() {
             file.len() as f64 / 1048576.0,
             file.len() as f64 / held,
         );
+        if n == every {
+            doc.push_str(&format!(
+                ",\"seek\":{{\"inputs\":{held},\"snapshot_every\":{n},\"median_ms\":{},\"p95_ms\":{},\"max_ms\":{},\"bytes_per_input\":{},\"snapshot_bytes_per_input\":{},\"file_bytes_per_input\":{}}}",
+                median(&mut seeks.clone()),
+                pct(&mut seeks.clone(), 0.95),
+                pct(&mut seeks, 1.0),
+                rec.input_capacity_bytes() as f64 / held,
+                snapshot_total / held,
+                file.len() as f64 / held,
+            ));
+            write(&doc);
+        }
     }
 }

@@ -34,7 +34,8 @@ pub fn native_scale(root: &Path) -> Result<Value, String> {
     read_json(&out)
 }
 
-/// Recording on vs off (`cargo bench -p orbital-supervisor --bench time_travel`, overhead only).
+/// Recording on vs off and seeks into a 1,000,000-input recording at the default snapshot interval
+/// (`cargo bench -p orbital-supervisor --bench time_travel`).
 pub fn recording_overhead(root: &Path) -> Result<Value, String> {
     let out = target_dir(root)
         .join("bench")
@@ -50,7 +51,7 @@ pub fn recording_overhead(root: &Path) -> Result<Value, String> {
             "time_travel",
         ])
         .env("ORBITAL_BENCH_OUT", &out)
-        .env("ORBITAL_BENCH_ONLY", "overhead"))?;
+        .env("ORBITAL_BENCH_ONLY", "overhead,seek"))?;
     read_json(&out)
 }
 

@@ -11,10 +11,13 @@
 // raw vs syscall round trips, raw vs guest spawns, raw relay vs a pingpong pair -> crowd (64
 // processes: syscalls/s, fps, update time, memory, a CPU profile of the main thread) -> kill
 // everything (memory after, the update time of an empty frame) -> the spawn ceiling (the
-// playground's limit, then the browser's own with the limit lifted).
+// playground's limit, then the browser's own with the limit lifted). Time travel rides along:
+// the recording file of the default scenario's first minute, pingpong with recording on vs off
+// (after the raw relay), and seeks into the crowd's recording (after the crowd).
 import { launch } from "../lib.mjs";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { brotliCompressSync, gzipSync, constants } from "node:zlib";
 
 const URL = process.env.ORBITAL_URL ?? "http://127.0.0.1:8000/";
 const OUT = process.env.ORBITAL_BENCH_OUT ?? "browser.json";
@@ -187,8 +190,8 @@ async function updateTiming() {
  * servicer is. `gapMs` > 0 parks the worker between trips, as idle's YIELD does
  * (YIELD_PARK_MICROS), so the main thread goes back to sleep each time.
  */
-async function rawRoundTrips(count, gapMs) {
-  return page.evaluate(async ([count, gapMs]) => {
+async function rawRoundTrips(count, gapMs, wakeSecond = false) {
+  return page.evaluate(async ([count, gapMs, wakeSecond]) => {
     const src = `onmessage = (e) => {
       const a = new Int32Array(e.data.sab);
       const park = new Int32Array(new SharedArrayBuffer(4));
@@ -209,16 +212,29 @@ async function rawRoundTrips(count, gapMs) {
       Atomics.notify(a, 0);
       postMessage(us, [us.buffer]);
     };`;
+    // A second worker that only sleeps until word 3 changes, as a receiver blocked in RECEIVE.
+    const sleeperSrc = `onmessage = (e) => {
+      const a = new Int32Array(e.data.sab);
+      let seen = 0;
+      while (Atomics.load(a, 2) === 0) {
+        Atomics.wait(a, 3, seen);
+        seen = Atomics.load(a, 3);
+      }
+    };`;
     const url = URL.createObjectURL(new Blob([src], { type: "text/javascript" }));
+    const sleeperUrl = URL.createObjectURL(new Blob([sleeperSrc], { type: "text/javascript" }));
     const worker = new Worker(url);
+    const sleeper = wakeSecond ? new Worker(sleeperUrl) : null;
     const sab = new SharedArrayBuffer(16);
     const a = new Int32Array(sab);
     const done = new Promise((resolve, reject) => {
       worker.onmessage = (e) => resolve(Array.from(e.data));
       worker.onerror = (e) => reject(new Error(e.message));
     });
+    sleeper?.postMessage({ sab });
     worker.postMessage({ sab, count, gapMs });
-    // The servicer's shape: wait on the request word, answer, wait again.
+    // The servicer's shape: wait on the request word, answer, wait again; with `wakeSecond`, a
+    // SEND's shape: the answer to the sender and a delivery that wakes a second worker.
     for (;;) {
       const w = Atomics.waitAsync(a, 0, 0);
       if (w.async) await w.value;
@@ -226,12 +242,20 @@ async function rawRoundTrips(count, gapMs) {
       Atomics.store(a, 0, 0);
       Atomics.store(a, 1, 1);
       Atomics.notify(a, 1);
+      if (wakeSecond) {
+        Atomics.add(a, 3, 1);
+        Atomics.notify(a, 3);
+      }
     }
     const samples = await done;
+    Atomics.add(a, 3, 1);
+    Atomics.notify(a, 3);
     worker.terminate();
+    sleeper?.terminate();
     URL.revokeObjectURL(url);
+    URL.revokeObjectURL(sleeperUrl);
     return samples;
-  }, [count, gapMs]);
+  }, [count, gapMs, wakeSecond]);
 }
 
 function summary(samples) {
@@ -617,6 +641,96 @@ async function cpuProfile(ms, file) {
   return { file, duration_ms: total / 1000, top };
 }
 
+// ---- time travel ----------------------------------------------------------------------------
+
+/** The recording file after the first `minuteMs` of the page (recording starts at boot). */
+async function recordingFile(minuteMs) {
+  const tl = await sv("get_timeline_json");
+  await sleep(Math.max(0, minuteMs - (tl.end_ns - tl.start_ns) / 1e6));
+  const file = await page.evaluate(() => {
+    const s = window.supervisor;
+    const tl = JSON.parse(s.get_timeline_json());
+    return { bytes: Array.from(s.export_recording()), tl };
+  });
+  const raw = Buffer.from(file.bytes);
+  const inputs = file.tl.inputs - file.tl.first;
+  return {
+    secs: (file.tl.end_ns - file.tl.start_ns) / 1e9,
+    inputs,
+    raw_bytes: raw.length,
+    gzip_bytes: gzipSync(raw, { level: 9 }).length,
+    brotli_bytes: brotliCompressSync(raw, { params: { [constants.BROTLI_PARAM_QUALITY]: 11 } }).length,
+    // What the page holds per input: the encoded inputs (snapshots not included).
+    held_bytes_per_input: file.tl.input_bytes / Math.max(1, inputs),
+    snapshots: file.tl.snapshots,
+  };
+}
+
+/**
+ * Pingpong round trips/s with recording on and off: `pairs` pairs of `windowMs` windows in ABBA
+ * order (a drift within a pair cancels); the ratio is the median of the paired on/off ratios.
+ */
+async function pingpongRecording(pairs, windowMs) {
+  const pp = async () => (await processes()).filter((p) => p.name === "pingpong" && p.state !== "zombie");
+  await command("spawn pingpong");
+  await waitFor("the pong side to wait for messages", async () => (await pp()).some((p) => p.state === "blocked"), 30_000);
+  await command("spawn pingpong");
+  await waitFor("the pair to exchange messages", async () => {
+    const ps = await pp();
+    return ps.length === 2 && ps.every((p) => p.metrics.ipc_received > 100);
+  }, 30_000);
+  const received = async () => {
+    const ps = await pp();
+    return { n: ps.reduce((s, p) => s + p.metrics.ipc_received, 0), at: await page.evaluate(() => performance.now()) };
+  };
+  const window = async (on) => {
+    await sv("set_recording", on);
+    await sleep(300);
+    const a = await received();
+    await sleep(windowMs);
+    const b = await received();
+    return ((b.n - a.n) / 2) * 1000 / (b.at - a.at);
+  };
+  const on = [], off = [], ratios = [];
+  for (let i = 0; i < pairs; i++) {
+    let offRate, onRate;
+    if (i % 2 === 0) {
+      offRate = await window(false);
+      onRate = await window(true);
+    } else {
+      onRate = await window(true);
+      offRate = await window(false);
+    }
+    on.push(onRate);
+    off.push(offRate);
+    ratios.push(onRate / offRate);
+  }
+  await sv("set_recording", true);
+  return { on_median: median(on), off_median: median(off), on_over_off: median(ratios), pairs, window_ms: windowMs, on, off };
+}
+
+/** Seeks to `count` pseudo-random points of the recording, each timed inside the page. */
+async function recordingSeeks(count) {
+  const r = await page.evaluate((count) => {
+    const s = window.supervisor;
+    const tl = JSON.parse(s.get_timeline_json());
+    let x = 12345;
+    const times = [];
+    for (let i = 0; i < count; i++) {
+      x = (x * 1103515245 + 12345) % 2147483648;
+      const k = tl.first + Math.floor((x / 2147483648) * (tl.inputs - tl.first));
+      const t0 = performance.now();
+      s.seek(k);
+      times.push(performance.now() - t0);
+    }
+    s.go_live();
+    return { inputs: tl.inputs - tl.first, secs: (tl.end_ns - tl.start_ns) / 1e9, snapshots: tl.snapshots, input_bytes: tl.input_bytes, times };
+  }, count);
+  const sorted = [...r.times].sort((a, b) => a - b);
+  return { inputs: r.inputs, secs: r.secs, snapshots: r.snapshots, input_bytes: r.input_bytes, seeks: count,
+    median_ms: median(r.times), p90_ms: sorted[Math.round((sorted.length - 1) * 0.9)], max_ms: sorted[sorted.length - 1] };
+}
+
 // ---- the run ---------------------------------------------------------------------------------
 
 try {
@@ -650,12 +764,21 @@ try {
     return { processes: ps.length, ...fps };
   });
 
+  // A minute of the default scenario, as a teacher would save it (recording starts at boot).
+  await measure("recording_file", async () => recordingFile(60_000));
+
   // Quiet: only the protected system processes (init, terminal, idle) are left.
   await measure("quiet", async () => ({ killed: await killUserProcesses(), processes: (await processes()).length }));
 
   await measure("raw_round_trip", async () => {
     const samples = [];
     for (let i = 0; i < 3; i++) samples.push(...(await rawRoundTrips(5000, 0)));
+    return summary(samples);
+  });
+  // The sender's burst wakes two workers a message (the sender's answer, the receiver's delivery).
+  await measure("raw_round_trip_two_wakes", async () => {
+    const samples = [];
+    for (let i = 0; i < 3; i++) samples.push(...(await rawRoundTrips(5000, 0, true)));
     return summary(samples);
   });
   await measure("raw_round_trip_1ms_gaps", async () => summary(await rawRoundTrips(3000, 1)));
@@ -738,6 +861,12 @@ try {
     return r;
   });
 
+  await measure("recording_pingpong", async () => {
+    const r = await pingpongRecording(8, 2000);
+    await killUserProcesses();
+    return r;
+  });
+
   await measure("crowd", async () => {
     // The crowd scenario itself (not an imitation through terminal spawns: many pingpongs in a row
     // chain instead of pairing): load_scenario, or the picker in a build without it.
@@ -762,6 +891,9 @@ try {
     const profile = await cpuProfile(5000, join(ARTIFACTS, "crowd-main.cpuprofile")).catch((e) => ({ error: e.message }));
     return { loaded_by: how, processes: ps.length, syscalls_per_sec: syscallsPerSec, ...fps, update, memory: mem, profile };
   });
+
+  // Seeks into what the crowd left in the recording (it has run for over a minute by now).
+  await measure("recording_seek", async () => recordingSeeks(41));
 
   await measure("after_kill", async () => {
     const killed = await killUserProcesses();
