@@ -759,6 +759,39 @@ fn rows(
             Some((b(&["after_kill", "fps"]), "empty: after killing everything")),
             Target::RatioAtLeast(0.8),
         ),
+        // Where the frame goes: the same scenes paused (the guests wait; only drawing is left),
+        // draw calls per frame, and the empty frame at a quarter of the pixels.
+        row(
+            "  default scenario paused (drawing alone)",
+            "fps",
+            b(&["default", "paused", "fps"]),
+            Some((b(&["after_kill", "fps"]), "empty: after killing everything")),
+            Target::RatioAtLeast(0.9),
+        ),
+        row(
+            "  crowd paused (drawing alone)",
+            "fps",
+            b(&["crowd", "paused", "fps"]),
+            Some((b(&["after_kill", "fps"]), "empty: after killing everything")),
+            Target::RatioAtLeast(0.8),
+        ),
+        row(
+            "  WebGL draw calls per frame, crowd",
+            "",
+            b(&["crowd", "draws_per_frame"]),
+            Some((
+                b(&["after_kill", "draws_per_frame"]),
+                "empty: after killing everything",
+            )),
+            Target::None,
+        ),
+        row(
+            "  empty frame at 640x400 (a quarter of the pixels)",
+            "fps",
+            b(&["after_kill", "quarter_pixels", "fps"]),
+            Some((b(&["after_kill", "fps"]), "the same at 1280x800")),
+            Target::None,
+        ),
         row(
             "navigation to first frame",
             "ms",
@@ -1051,7 +1084,7 @@ fn scale_rows(
             Target::None,
         ),
         row(
-            "recording file, first minute of the default scenario, brotli",
+            "recording file, first minute of the default scenario, brotli q9",
             "KiB",
             kib(b(&["recording_file", "brotli_bytes"])),
             (kib(b(&["recording_file", "raw_bytes"])), "raw"),

@@ -80,6 +80,19 @@ const browser = await launch();
 // Device scale factor 1: Bevy 0.19's 2D coordinates break at other ratios (see lib.mjs).
 const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, deviceScaleFactor: 1 });
 const page = await context.newPage();
+// Counts WebGL draw calls (for where a frame goes: draws per frame beside frames/s).
+await page.addInitScript(() => {
+  window.__benchDraws = 0;
+  const gl = globalThis.WebGL2RenderingContext?.prototype;
+  if (!gl) return;
+  for (const name of ["drawElements", "drawArrays", "drawElementsInstanced", "drawArraysInstanced", "drawRangeElements"]) {
+    const original = gl[name];
+    gl[name] = function (...args) {
+      window.__benchDraws++;
+      return original.apply(this, args);
+    };
+  }
+});
 const cdp = await context.newCDPSession(page);
 const pageErrors = [];
 page.on("pageerror", (e) => pageErrors.push(String(e?.message ?? e)));
@@ -158,10 +171,47 @@ async function installFrameCounter() {
 const frameMark = () => page.evaluate(() => ({ frames: window.__benchFrames, at: performance.now() }));
 
 async function framesPerSecond(windowMs = FPS_WINDOW_MS) {
-  const a = await frameMark();
+  const draws = () => page.evaluate(() => window.__benchDraws);
+  const [a, da] = [await frameMark(), await draws()];
   await sleep(windowMs);
-  const b = await frameMark();
-  return { fps: ((b.frames - a.frames) * 1000) / (b.at - a.at), frames: b.frames - a.frames, window_ms: b.at - a.at };
+  const [b, db] = [await frameMark(), await draws()];
+  const frames = b.frames - a.frames;
+  return { fps: (frames * 1000) / (b.at - a.at), frames, window_ms: b.at - a.at, draws_per_frame: (db - da) / Math.max(1, frames) };
+}
+
+/** Space, as a person pauses or resumes; waits until the kernel's syscall count stops (or moves). */
+async function togglePause(expectPaused) {
+  // A click on an empty spot of the canvas first, so the terminal's text field lets go of the keys.
+  const l = await sv("get_canvas_layout_json");
+  const c = l.canvas;
+  let spot = { x: c.x + 10, y: c.y + c.height / 2 };
+  for (let fy = 0.2; fy <= 0.8 && spot.free === undefined; fy += 0.15) {
+    for (let fx = 0.1; fx <= 0.6; fx += 0.1) {
+      const p = { x: c.x + c.width * fx, y: c.y + c.height * fy };
+      if (l.nodes.every((n) => Math.hypot(n.x - p.x, n.y - p.y) > n.radius + 30)) {
+        spot = { ...p, free: true };
+        break;
+      }
+    }
+  }
+  await page.mouse.click(spot.x, spot.y, { delay: 150 });
+  await page.keyboard.press("Space");
+  await waitFor(expectPaused ? "the system to pause" : "the system to resume", async () =>
+    ((await sv("get_system_metrics_json")).time_control === "paused") === expectPaused, 20_000, 100);
+}
+
+/**
+ * Frames/s with the system paused (the guests wait in their syscalls; the same nodes are drawn):
+ * what drawing alone costs, against the running figure, where the guests' own CPU competes
+ * with the software rasteriser for the cores.
+ */
+async function pausedFramesPerSecond() {
+  await togglePause(true);
+  try {
+    return await framesPerSecond();
+  } finally {
+    await togglePause(false);
+  }
 }
 
 /** The app's own update time per frame (First..Last) over a window of frames that all began after now. */
@@ -647,19 +697,26 @@ async function cpuProfile(ms, file) {
 async function recordingFile(minuteMs) {
   const tl = await sv("get_timeline_json");
   await sleep(Math.max(0, minuteMs - (tl.end_ns - tl.start_ns) / 1e6));
+  // Base64 through the DevTools protocol: an array of 20 million numbers would take minutes.
   const file = await page.evaluate(() => {
     const s = window.supervisor;
     const tl = JSON.parse(s.get_timeline_json());
-    return { bytes: Array.from(s.export_recording()), tl };
+    const bytes = s.export_recording();
+    let binary = "";
+    for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode.apply(null, bytes.subarray(i, i + 0x8000));
+    return { base64: btoa(binary), tl };
   });
-  const raw = Buffer.from(file.bytes);
+  const raw = Buffer.from(file.base64, "base64");
+  const t0 = Date.now();
+  const brotli = brotliCompressSync(raw, { params: { [constants.BROTLI_PARAM_QUALITY]: 9, [constants.BROTLI_PARAM_SIZE_HINT]: raw.length } }).length;
+  log(`recording_file: brotli q9 of ${raw.length} bytes took ${Date.now() - t0} ms`);
   const inputs = file.tl.inputs - file.tl.first;
   return {
     secs: (file.tl.end_ns - file.tl.start_ns) / 1e9,
     inputs,
     raw_bytes: raw.length,
     gzip_bytes: gzipSync(raw, { level: 9 }).length,
-    brotli_bytes: brotliCompressSync(raw, { params: { [constants.BROTLI_PARAM_QUALITY]: 11 } }).length,
+    brotli_bytes: brotli,
     // What the page holds per input: the encoded inputs (snapshots not included).
     held_bytes_per_input: file.tl.input_bytes / Math.max(1, inputs),
     snapshots: file.tl.snapshots,
@@ -671,7 +728,8 @@ async function recordingFile(minuteMs) {
  * order (a drift within a pair cancels); the ratio is the median of the paired on/off ratios.
  */
 async function pingpongRecording(pairs, windowMs) {
-  const pp = async () => (await processes()).filter((p) => p.name === "pingpong" && p.state !== "zombie");
+  const before = new Set((await processes()).map((p) => p.pid));
+  const pp = async () => (await processes()).filter((p) => p.name === "pingpong" && p.state !== "zombie" && !before.has(p.pid));
   await command("spawn pingpong");
   await waitFor("the pong side to wait for messages", async () => (await pp()).some((p) => p.state === "blocked"), 30_000);
   await command("spawn pingpong");
@@ -760,8 +818,9 @@ try {
     await sleep(3000);
     const ps = await processes();
     const fps = await framesPerSecond();
+    const paused = await pausedFramesPerSecond().catch((e) => ({ error: e.message }));
     // (The default scenario's update time is not a target; skipping it saves a minute of frames.)
-    return { processes: ps.length, ...fps };
+    return { processes: ps.length, ...fps, paused };
   });
 
   // A minute of the default scenario, as a teacher would save it (recording starts at boot).
@@ -886,10 +945,11 @@ try {
     const fps = await framesPerSecond();
     const b = await metrics();
     const syscallsPerSec = ((b.m.syscalls - a.m.syscalls) * 1000) / (b.at - a.at);
+    const paused = await pausedFramesPerSecond().catch((e) => ({ error: e.message }));
     const update = await updateTiming().catch((e) => ({ error: e.message }));
     const mem = await memory();
     const profile = await cpuProfile(5000, join(ARTIFACTS, "crowd-main.cpuprofile")).catch((e) => ({ error: e.message }));
-    return { loaded_by: how, processes: ps.length, syscalls_per_sec: syscallsPerSec, ...fps, update, memory: mem, profile };
+    return { loaded_by: how, processes: ps.length, syscalls_per_sec: syscallsPerSec, ...fps, paused, update, memory: mem, profile };
   });
 
   // Seeks into what the crowd left in the recording (it has run for over a minute by now).
@@ -902,7 +962,13 @@ try {
     const fps = await framesPerSecond();
     const update = await updateTiming().catch((e) => ({ error: e.message }));
     const workers = await has("get_worker_list_json") ? (await sv("get_worker_list_json")).live.length : null;
-    return { killed, live_workers: workers, memory: mem, ...fps, update };
+    // The same empty frame at a quarter of the pixels: how much of a frame is per-pixel work.
+    await page.setViewportSize({ width: 640, height: 400 });
+    await sleep(2000);
+    const quarter = await framesPerSecond();
+    await page.setViewportSize({ width: 1280, height: 800 });
+    await sleep(2000);
+    return { killed, live_workers: workers, memory: mem, ...fps, update, quarter_pixels: quarter };
   });
   await measure("ceiling", async () => {
     // The spawn ceiling: with the playground's limit (refused before anything is created), then
