@@ -392,6 +392,6 @@ fn measure_crowds() {
                 crowds.join(",")
             ),
         )
-            .unwrap_or_else(|e| panic!("{out}: {e}"));
+        .unwrap_or_else(|e| panic!("{out}: {e}"));
     }
 }

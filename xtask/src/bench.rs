@@ -1077,10 +1077,7 @@ fn scale_rows(
             "B",
             r(&["seek", "bytes_per_input"])
                 .and_then(|i| r(&["seek", "snapshot_bytes_per_input"]).map(|s| i + s)),
-            (
-                r(&["seek", "bytes_per_input"]),
-                "the encoded inputs alone",
-            ),
+            (r(&["seek", "bytes_per_input"]), "the encoded inputs alone"),
             Target::None,
         ),
         row(
