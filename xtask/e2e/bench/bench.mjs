@@ -569,8 +569,14 @@ async function spawnUntilStopped(max) {
   };
 }
 
-async function pingpongRate(windowMs) {
-  const pp = async () => (await processes()).filter((p) => p.name === "pingpong" && p.state !== "zombie");
+/**
+ * Spawns a pingpong pair through the terminal and waits until it exchanges messages; returns a
+ * function that reads the pair's received-message total (and the page's clock, and the pids).
+ * Only the pair spawned here counts, whatever else runs.
+ */
+async function spawnPingpongPair() {
+  const before = new Set((await processes()).map((p) => p.pid));
+  const pp = async () => (await processes()).filter((p) => p.name === "pingpong" && p.state !== "zombie" && !before.has(p.pid));
   await command("spawn pingpong");
   await waitFor("the pong side to wait for messages", async () => (await pp()).some((p) => p.state === "blocked"), 30_000);
   await command("spawn pingpong");
@@ -578,11 +584,15 @@ async function pingpongRate(windowMs) {
     const ps = await pp();
     return ps.length === 2 && ps.every((p) => p.metrics.ipc_received > 100);
   }, 30_000);
-  const received = async () => {
+  return async () => {
     const ps = await pp();
     const at = await page.evaluate(() => performance.now());
     return { n: ps.reduce((s, p) => s + p.metrics.ipc_received, 0), at, pids: ps.map((p) => p.pid) };
   };
+}
+
+async function pingpongRate(windowMs) {
+  const received = await spawnPingpongPair();
   const a = await received();
   await sv("reset_syscall_latency");
   await sleep(windowMs);
@@ -728,19 +738,7 @@ async function recordingFile(minuteMs) {
  * order (a drift within a pair cancels); the ratio is the median of the paired on/off ratios.
  */
 async function pingpongRecording(pairs, windowMs) {
-  const before = new Set((await processes()).map((p) => p.pid));
-  const pp = async () => (await processes()).filter((p) => p.name === "pingpong" && p.state !== "zombie" && !before.has(p.pid));
-  await command("spawn pingpong");
-  await waitFor("the pong side to wait for messages", async () => (await pp()).some((p) => p.state === "blocked"), 30_000);
-  await command("spawn pingpong");
-  await waitFor("the pair to exchange messages", async () => {
-    const ps = await pp();
-    return ps.length === 2 && ps.every((p) => p.metrics.ipc_received > 100);
-  }, 30_000);
-  const received = async () => {
-    const ps = await pp();
-    return { n: ps.reduce((s, p) => s + p.metrics.ipc_received, 0), at: await page.evaluate(() => performance.now()) };
-  };
+  const received = await spawnPingpongPair();
   const window = async (on) => {
     await sv("set_recording", on);
     await sleep(300);
