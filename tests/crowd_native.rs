@@ -14,7 +14,7 @@ use orbital_playground::graph::{GraphNode, GraphPlugin};
 use orbital_playground::scenario::{LoadScenario, ScenarioPlugin, ScenarioSettings, ScenarioState};
 use orbital_playground::supervisor::{SupervisorHandle, SupervisorPlugin};
 use orbital_supervisor::recording::RecordingSettings;
-use orbital_supervisor::testing::require_guest_modules;
+use orbital_supervisor::testing::{require_guest_modules, thread_cpu_ns};
 
 fn app() -> App {
     require_guest_modules();
@@ -153,27 +153,6 @@ fn run_crowd(app: &mut App, name: &str, expected: usize) -> Crowd {
     }
 }
 
-/// This thread's CPU time in ms: the guests' threads share the cores with the updates, and
-/// time spent descheduled is not the update's own cost.
-#[cfg(unix)]
-fn thread_cpu_ms() -> f64 {
-    let mut t = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `t` is a valid, writable timespec; the clock id is a constant libc defines.
-    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut t) };
-    assert_eq!(rc, 0, "clock_gettime(CLOCK_THREAD_CPUTIME_ID) failed");
-    t.tv_sec as f64 * 1e3 + t.tv_nsec as f64 / 1e6
-}
-
-#[cfg(not(unix))]
-fn thread_cpu_ms() -> f64 {
-    use std::sync::OnceLock;
-    static START: OnceLock<Instant> = OnceLock::new();
-    START.get_or_init(Instant::now).elapsed().as_secs_f64() * 1e3
-}
-
 /// CPU time in ns of this process's threads named `orbital-servicer` (`comm` keeps 15 bytes of it) (the native host services
 /// the mailboxes there, off the app's frame), from `/proc/self/task/*/schedstat`; 0 elsewhere.
 fn servicer_cpu_ns() -> f64 {
@@ -242,9 +221,9 @@ fn recording_on_vs_off(app: &mut App) -> OnOff {
         let (calls, service) = (syscalls(app), servicer_cpu_ns());
         let mut update_ms = 0.0;
         for _ in 0..FRAMES {
-            let t = thread_cpu_ms();
+            let t = thread_cpu_ns();
             app.update();
-            update_ms += thread_cpu_ms() - t;
+            update_ms += (thread_cpu_ns() - t) / 1e6;
             std::thread::sleep(Duration::from_millis(16));
         }
         let calls = syscalls(app) - calls;

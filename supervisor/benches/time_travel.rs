@@ -12,8 +12,8 @@ use orbital_supervisor::kernel::ProcessId;
 use orbital_supervisor::mailbox::MailboxWords;
 use orbital_supervisor::recording::RecordingSettings;
 use orbital_supervisor::recording::input::{Input, TimedInput, encode};
-use orbital_supervisor::testing::scripted_supervisor;
 use orbital_supervisor::testing::workload::{Rng, Workload};
+use orbital_supervisor::testing::{scripted_supervisor, thread_cpu_ns};
 
 fn median(v: &mut [f64]) -> f64 {
     v.sort_by(|a, b| a.total_cmp(b));
@@ -68,27 +68,6 @@ fn rig(enabled: bool) -> Rig {
         sup,
         time,
     }
-}
-
-/// This thread's CPU time in ns: unlike the wall clock, it does not count time the thread spent
-/// descheduled while other processes used the cores.
-#[cfg(unix)]
-fn thread_cpu_ns() -> f64 {
-    let mut t = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `t` is a valid, writable timespec; the clock id is a constant libc defines.
-    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut t) };
-    assert_eq!(rc, 0, "clock_gettime(CLOCK_THREAD_CPUTIME_ID) failed");
-    t.tv_sec as f64 * 1e9 + t.tv_nsec as f64
-}
-
-#[cfg(not(unix))]
-fn thread_cpu_ns() -> f64 {
-    use std::sync::OnceLock;
-    static START: OnceLock<Instant> = OnceLock::new();
-    START.get_or_init(Instant::now).elapsed().as_nanos() as f64
 }
 
 /// CPU ns per serviced syscall over `rounds` rounds of a SEND of 16 bytes and a TRY_RECEIVE.

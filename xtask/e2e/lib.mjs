@@ -34,6 +34,18 @@ export function discTouchesRect(n, r) {
   return Math.hypot(n.x - cx, n.y - cy) < n.radius;
 }
 
+/** A point on the canvas of layout `l` at least 30 CSS pixels clear of every node (for clicks that must hit nothing). */
+export function emptySpot(l) {
+  const c = l.canvas;
+  for (let fy = 0.2; fy <= 0.8; fy += 0.15) {
+    for (let fx = 0.1; fx <= 0.6; fx += 0.1) {
+      const p = { x: c.x + c.width * fx, y: c.y + c.height * fy };
+      if (l.nodes.every((n) => Math.hypot(n.x - p.x, n.y - p.y) > n.radius + 30)) return p;
+    }
+  }
+  return { x: c.x + 10, y: c.y + c.height / 2 };
+}
+
 /** The nodes of layout `l` that overlap rect `r`, as "name (pid)". */
 export function nodesUnder(l, r) {
   return l.nodes.filter((n) => discTouchesRect(n, r)).map((n) => `${n.name} (${n.pid})`);

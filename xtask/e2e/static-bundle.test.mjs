@@ -93,14 +93,7 @@ async function freshPage(b, contextOptions = {}) {
 
 const { server, requests, base } = await plainServer(SITE);
 const browser = await launch();
-const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, deviceScaleFactor: 1 });
-const page = await context.newPage();
-const pageErrors = [];
-page.on("pageerror", (e) => pageErrors.push(String(e?.stack ?? e)));
-let navigations = 0;
-page.on("framenavigated", (frame) => {
-  if (frame === page.mainFrame()) navigations++;
-});
+const { ctx: context, p: page, errors: pageErrors, loads: navigations } = await freshPage(browser, { viewport: { width: 1280, height: 800 } });
 const pageRequests = () => requests.filter((p) => p === PREFIX || p === `${PREFIX}index.html`).length;
 
 console.log(`  serving ${SITE} at ${base} (no COOP/COEP headers)`);
@@ -114,9 +107,9 @@ const first = await check("the first visit reloads once and becomes cross-origin
   if (iso.status !== "enabled-by-worker") throw new Error(`status ${iso.status}, expected enabled-by-worker`);
   if (iso.controller !== `${base}coi.js`) throw new Error(`controlled by ${iso.controller}, expected ${base}coi.js`);
   if (iso.scopes.join() !== base) throw new Error(`service worker scopes ${iso.scopes}, expected ${base}`);
-  if (navigations !== 2) throw new Error(`${navigations} navigations of the page, expected 2 (the visit and one reload)`);
+  if (navigations() !== 2) throw new Error(`${navigations()} navigations of the page, expected 2 (the visit and one reload)`);
   if (pageRequests() !== 2) throw new Error(`the server got ${pageRequests()} requests for the page, expected 2`);
-  return `first frame ${((Date.now() - t0) / 1000).toFixed(1)} s after the visit, ${navigations} page loads`;
+  return `first frame ${((Date.now() - t0) / 1000).toFixed(1)} s after the visit, ${navigations()} page loads`;
 });
 if (first) {
   await check("the first-visit notice says the page reloaded once to enable isolation", async () => {
@@ -149,21 +142,21 @@ await check("every request stayed under the sub-path", async () => {
 });
 
 await check("a normal reload is isolated at once (no second reload, no notice)", async () => {
-  const before = navigations;
+  const before = navigations();
   await page.reload();
   const iso = await waitFor("coi.js to settle", () => isolationOf(page), { timeoutMs: 30_000 });
   if (!iso.isolated || iso.status !== "worker") throw new Error(JSON.stringify(iso));
   if (await page.locator("#isolation-note").isVisible()) throw new Error("the first-visit notice is shown again");
   const state = await waitForState(page, "the app to start");
   if (state.state !== "running") throw new Error(`the app did not start: ${state.error}`);
-  if (navigations !== before + 1) throw new Error(`${navigations - before} navigations for one reload`);
+  if (navigations() !== before + 1) throw new Error(`${navigations() - before} navigations for one reload`);
 });
 
 await check("a hard reload (bypassing the service worker) is explained, and the Reload button recovers", async () => {
   const cdp = await context.newCDPSession(page);
-  const before = navigations;
+  const before = navigations();
   await cdp.send("Page.reload", { ignoreCache: true });
-  await waitFor("the hard reload", async () => navigations > before, { timeoutMs: 30_000 });
+  await waitFor("the hard reload", async () => navigations() > before, { timeoutMs: 30_000 });
   const state = await waitForState(page, "the page to give up", 60_000);
   const iso = await isolationOf(page);
   if (state.state !== "failed" || iso.status !== "not-controlled") throw new Error(`state ${state.state}, ${JSON.stringify(iso)}`);
@@ -171,7 +164,7 @@ await check("a hard reload (bypassing the service worker) is explained, and the 
   for (const needle of ["hard reload", "Reload normally"]) {
     if (!text.includes(needle)) throw new Error(`the notice does not say "${needle}": ${text}`);
   }
-  if (navigations !== before + 1) throw new Error(`the page reloaded by itself after the hard reload (${navigations - before} navigations)`);
+  if (navigations() !== before + 1) throw new Error(`the page reloaded by itself after the hard reload (${navigations() - before} navigations)`);
   await shot(page, "static-hard-reload.png");
   await page.click("#notice-reload");
   const after = await waitFor("isolation after pressing Reload", async () => {

@@ -9,7 +9,7 @@
 import { chromium } from 'playwright-core';
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { nodesUnder } from './lib.mjs';
+import { emptySpot, nodesUnder } from './lib.mjs';
 
 const URL = process.env.ORBITAL_URL ?? 'http://127.0.0.1:8080/';
 const ARTIFACTS = process.env.ORBITAL_ARTIFACTS ?? '../../target/e2e';
@@ -171,17 +171,6 @@ async function labelsClear(where, min) {
 }
 
 /// A spot on the canvas with no node near it, to focus the canvas for keyboard shortcuts.
-function emptySpot(l) {
-  const c = l.canvas;
-  for (let fy = 0.2; fy <= 0.8; fy += 0.15) {
-    for (let fx = 0.1; fx <= 0.6; fx += 0.1) {
-      const p = { x: c.x + c.width * fx, y: c.y + c.height * fy };
-      if (l.nodes.every((n) => Math.hypot(n.x - p.x, n.y - p.y) > n.radius + 30)) return p;
-    }
-  }
-  return { x: c.x + 10, y: c.y + c.height / 2 };
-}
-
 try {
   await page.goto(URL);
   await waitFor('the app to run', () => page.evaluate(() => window.orbital?.state === 'running' || window.orbital?.state === 'failed' && `failed: ${window.orbital.error}`), 240_000, 500);

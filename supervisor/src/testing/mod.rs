@@ -160,3 +160,28 @@ pub fn require_guest_modules() {
         "the guest modules are not built: run `cargo xtask guests` first (looked in {dirs:?})"
     );
 }
+
+/// This thread's CPU time in ns (`CLOCK_THREAD_CPUTIME_ID`): unlike the wall clock, it does not
+/// count time the thread spent descheduled while other processes used the cores. Elsewhere than
+/// Unix, the time since the first call.
+#[cfg(unix)]
+pub fn thread_cpu_ns() -> f64 {
+    let mut t = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `t` is a valid, writable timespec; the clock id is a constant libc defines.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut t) };
+    assert_eq!(rc, 0, "clock_gettime(CLOCK_THREAD_CPUTIME_ID) failed");
+    t.tv_sec as f64 * 1e9 + t.tv_nsec as f64
+}
+
+#[cfg(not(unix))]
+pub fn thread_cpu_ns() -> f64 {
+    use std::sync::OnceLock;
+    static START: OnceLock<std::time::Instant> = OnceLock::new();
+    START
+        .get_or_init(std::time::Instant::now)
+        .elapsed()
+        .as_nanos() as f64
+}

@@ -14,7 +14,7 @@
 // playground's limit, then the browser's own with the limit lifted). Time travel rides along:
 // the recording file of the default scenario's first minute, pingpong with recording on vs off
 // (after the raw relay), and seeks into the crowd's recording (after the crowd).
-import { launch } from "../lib.mjs";
+import { emptySpot, launch } from "../lib.mjs";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { brotliCompressSync, gzipSync, constants } from "node:zlib";
@@ -182,18 +182,7 @@ async function framesPerSecond(windowMs = FPS_WINDOW_MS) {
 /** Space, as a person pauses or resumes; waits until the kernel's syscall count stops (or moves). */
 async function togglePause(expectPaused) {
   // A click on an empty spot of the canvas first, so the terminal's text field lets go of the keys.
-  const l = await sv("get_canvas_layout_json");
-  const c = l.canvas;
-  let spot = { x: c.x + 10, y: c.y + c.height / 2 };
-  for (let fy = 0.2; fy <= 0.8 && spot.free === undefined; fy += 0.15) {
-    for (let fx = 0.1; fx <= 0.6; fx += 0.1) {
-      const p = { x: c.x + c.width * fx, y: c.y + c.height * fy };
-      if (l.nodes.every((n) => Math.hypot(n.x - p.x, n.y - p.y) > n.radius + 30)) {
-        spot = { ...p, free: true };
-        break;
-      }
-    }
-  }
+  const spot = emptySpot(await sv("get_canvas_layout_json"));
   await page.mouse.click(spot.x, spot.y, { delay: 150 });
   await page.keyboard.press("Space");
   await waitFor(expectPaused ? "the system to pause" : "the system to resume", async () =>
@@ -739,7 +728,7 @@ async function recordingFile(minuteMs) {
  */
 async function pingpongRecording(pairs, windowMs) {
   const received = await spawnPingpongPair();
-  const window = async (on) => {
+  const measureWindow = async (on) => {
     await sv("set_recording", on);
     await sleep(300);
     const a = await received();
@@ -751,11 +740,11 @@ async function pingpongRecording(pairs, windowMs) {
   for (let i = 0; i < pairs; i++) {
     let offRate, onRate;
     if (i % 2 === 0) {
-      offRate = await window(false);
-      onRate = await window(true);
+      offRate = await measureWindow(false);
+      onRate = await measureWindow(true);
     } else {
-      onRate = await window(true);
-      offRate = await window(false);
+      onRate = await measureWindow(true);
+      offRate = await measureWindow(false);
     }
     on.push(onRate);
     off.push(offRate);
