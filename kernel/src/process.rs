@@ -92,6 +92,12 @@ impl Kernel {
         self.processes.get(&pid)
     }
 
+    /// The pid the next spawned process will get: pids only grow, so every process with a pid
+    /// at or above this one was spawned after the call.
+    pub fn next_pid(&self) -> ProcessId {
+        ProcessId(self.next_pid)
+    }
+
     /// Releases what a live process holds: unblocks it, deletes its endpoints (waking their
     /// receivers with `PEER_GONE`), drops its capabilities, and takes its memory off the total.
     fn release(&mut self, pid: ProcessId, now_ns: u64) {

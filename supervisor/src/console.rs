@@ -129,5 +129,19 @@ impl Supervisor {
             self.console.pop_front();
         }
         self.console.push_back(line);
+        self.console_pushed += 1;
+    }
+
+    /// Console lines pushed since the supervisor started: a mark for [`Supervisor::console_since`].
+    pub fn console_pushed(&self) -> u64 {
+        self.console_pushed
+    }
+
+    /// The lines pushed after `mark` (a [`Supervisor::console_pushed`] value), oldest first, as
+    /// far as the log still holds them.
+    pub fn console_since(&self, mark: u64) -> impl Iterator<Item = &ConsoleLine> {
+        let new = self.console_pushed.saturating_sub(mark);
+        let skip = self.console.len().saturating_sub(new as usize);
+        self.console.iter().skip(skip)
     }
 }

@@ -8,7 +8,7 @@
 //! plugin turns a step's [`Action`]s into intents and draws the lesson card; tests drive the
 //! same player against a real supervisor.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
@@ -492,6 +492,51 @@ pub struct WaitProgress {
     /// Queue depth of every endpoint, followed message by message (sent +1, delivered -1) from
     /// the depth at the start, so a queue that fills and drains between two frames still counts.
     depths: BTreeMap<EndpointId, i64>,
+    /// What the kernel and the console held when the step began.
+    start: StepStart,
+}
+
+/// The kernel's state when a step began, for the state checks behind the event counts.
+///
+/// The kernel's event queue is bounded (65,536 events) and drops its oldest events when a frame
+/// comes late: under a pingpong pair on a busy machine that is about a second of traffic, and a
+/// trap, a kill or a line of output among it would be lost. So each wait is also read from what
+/// the kernel keeps (its process table, its ended-process log, the per-process counters) and
+/// from the console log, against this start.
+#[derive(Clone, Debug)]
+struct StepStart {
+    /// Processes with this pid or above were spawned after the step began.
+    next_pid: ProcessId,
+    /// Zombies in the table, and processes in the ended log, at the start.
+    ended: BTreeSet<ProcessId>,
+    /// [`Supervisor::console_pushed`] at the start, then at the last poll (the lines before it
+    /// were read).
+    console_mark: u64,
+    /// Per process at the start: syscalls serviced, messages sent, messages received.
+    counters: BTreeMap<ProcessId, [u64; 3]>,
+}
+
+impl StepStart {
+    fn of(supervisor: &Supervisor) -> StepStart {
+        let kernel = supervisor.kernel();
+        let processes = kernel.processes().values();
+        StepStart {
+            next_pid: kernel.next_pid(),
+            ended: processes
+                .clone()
+                .filter(|p| p.state.is_zombie())
+                .map(|p| p.pid)
+                .chain(kernel.ended_processes().iter().map(|e| e.pid))
+                .collect(),
+            console_mark: supervisor.console_pushed(),
+            counters: processes.map(|p| (p.pid, counters(&p.metrics))).collect(),
+        }
+    }
+}
+
+/// Syscalls serviced, messages sent, messages received.
+fn counters(m: &crate::kernel::ProcessMetrics) -> [u64; 3] {
+    [m.syscall_count, m.ipc_sent, m.ipc_received]
 }
 
 impl WaitProgress {
@@ -511,6 +556,7 @@ impl WaitProgress {
             leaves,
             names: BTreeMap::new(),
             depths,
+            start: StepStart::of(supervisor),
         };
         progress.poll(supervisor);
         progress
@@ -651,12 +697,17 @@ impl WaitProgress {
         }
     }
 
-    /// Reads the state conditions from the kernel and the mailboxes as they are now.
+    /// Reads the state conditions from the kernel and the mailboxes as they are now, and what
+    /// the kernel and the console log kept since the step began (see [`StepStart`]).
     pub fn poll(&mut self, supervisor: &Supervisor) {
         let kernel = supervisor.kernel();
         for (index, wait) in self.leaf_waits().iter().enumerate() {
             if self.leaves[index].1 {
                 continue;
+            }
+            if let Some(n) = self.count_since_start(wait, supervisor) {
+                let count = &mut self.leaves[index].0;
+                *count = (*count).max(n);
             }
             let of = |program: &str| {
                 kernel
@@ -686,11 +737,105 @@ impl WaitProgress {
                         .iter()
                         .any(|e| e.queue_len >= *at_least)
                 }),
+                Wait::Syscalls { count: n, .. }
+                | Wait::Delivered { count: n, .. }
+                | Wait::Sent { count: n, .. } => self.leaves[index].0 >= *n,
+                Wait::Spawned(_)
+                | Wait::Trapped(_)
+                | Wait::Exited(_)
+                | Wait::Killed(_)
+                | Wait::Printed { .. } => self.happened_since_start(wait, supervisor),
                 _ => false,
             };
             if met {
                 self.leaves[index].1 = true;
             }
+        }
+        // Every unmet Printed wait has read the new console lines: the next poll starts after them.
+        self.start.console_mark = supervisor.console_pushed();
+    }
+
+    /// For the counting waits: how many the kernel's per-process counters grew since the step
+    /// began, over the program's processes (live, Zombie, or killed and in the ended log).
+    fn count_since_start(&self, wait: &Wait, supervisor: &Supervisor) -> Option<u64> {
+        let (program, which) = match wait {
+            Wait::Syscalls { program, .. } => (program, 0),
+            Wait::Sent { from, .. } => (from, 1),
+            Wait::Delivered { to, .. } => (to, 2),
+            _ => return None,
+        };
+        let kernel = supervisor.kernel();
+        let now = kernel
+            .processes()
+            .values()
+            .map(|p| (p.pid, &p.name, &p.metrics))
+            .chain(
+                kernel
+                    .ended_processes()
+                    .iter()
+                    .filter(|e| !self.start.ended.contains(&e.pid))
+                    .map(|e| (e.pid, &e.name, &e.metrics)),
+            );
+        Some(
+            now.filter(|(_, name, _)| *name == program)
+                .map(|(pid, _, metrics)| {
+                    let before = self.start.counters.get(&pid).map_or(0, |c| c[which]);
+                    counters(metrics)[which].saturating_sub(before)
+                })
+                .sum(),
+        )
+    }
+
+    /// For the waits on one thing happening: whether the kernel's table, its ended log or the
+    /// console log shows it happened since the step began.
+    fn happened_since_start(&self, wait: &Wait, supervisor: &Supervisor) -> bool {
+        let kernel = supervisor.kernel();
+        let start = &self.start;
+        let new_zombie = |program: &str, trapped: bool| {
+            kernel.processes().values().any(|p| {
+                p.name == program
+                    && !start.ended.contains(&p.pid)
+                    && match &p.state {
+                        ProcessState::Zombie(ExitReason::Trapped { .. }) => trapped,
+                        ProcessState::Zombie(ExitReason::Exited { .. }) => !trapped,
+                        _ => false,
+                    }
+            })
+        };
+        let newly_ended = |program: &String| {
+            let program = program.clone();
+            kernel
+                .ended_processes()
+                .iter()
+                .filter(move |e| e.name == program && !start.ended.contains(&e.pid))
+        };
+        match wait {
+            Wait::Spawned(program) => {
+                kernel
+                    .processes()
+                    .values()
+                    .any(|p| &p.name == program && p.pid >= start.next_pid)
+                    || newly_ended(program).any(|e| e.pid >= start.next_pid)
+            }
+            Wait::Trapped(program) => {
+                new_zombie(program, true)
+                    || newly_ended(program).any(|e| matches!(e.reason, ExitReason::Trapped { .. }))
+            }
+            Wait::Exited(program) => {
+                new_zombie(program, false)
+                    || newly_ended(program).any(|e| matches!(e.reason, ExitReason::Exited { .. }))
+            }
+            Wait::Killed(program) => {
+                newly_ended(program).any(|e| matches!(e.reason, ExitReason::Killed { .. }))
+            }
+            Wait::Printed { program, text } => supervisor
+                .console_since(start.console_mark)
+                .filter(|l| l.kind == crate::console::ConsoleKind::Output)
+                .any(|l| {
+                    l.text.contains(text.as_str())
+                        && self.program_of(l.pid, supervisor).as_deref() == Some(program)
+                }),
+            _ => false,
         }
     }
 }
@@ -971,6 +1116,70 @@ mod tests {
         );
         progress.observe(&delivered(receiver), &sup);
         assert!(progress.met());
+    }
+
+    /// A late frame: the kernel's bounded event queue dropped the events (simulated here by
+    /// draining them unread). The waits still end, from the process table, the ended log, the
+    /// per-process counters and the console log; and nothing from before the step counts.
+    #[test]
+    fn waits_end_from_kernel_state_when_the_events_were_dropped() {
+        use crate::abi::{mailbox as mb, nr};
+        use std::sync::atomic::Ordering;
+        let (mut sup, guests, _time) = scripted_supervisor();
+        sup.boot().unwrap();
+        // Before the step: a crasher that already trapped, and a spinner still running.
+        let old = sup.spawn_program("crasher").unwrap();
+        guests.exit(old, crate::GuestExitKind::Trapped("unreachable".into()));
+        let spinner = sup.spawn_program("spinner").unwrap();
+        sup.service_pending(sup.now_ns());
+        drop(sup.drain_events());
+
+        let wait = Wait::All(vec![
+            Wait::Spawned("crasher".into()),
+            Wait::Printed {
+                program: "crasher".into(),
+                text: "boom".into(),
+            },
+            Wait::Syscalls {
+                program: "crasher".into(),
+                count: 2,
+            },
+            Wait::Trapped("crasher".into()),
+            Wait::Killed("spinner".into()),
+        ]);
+        let mut progress = WaitProgress::new(wait, &sup);
+        progress.poll(&sup);
+        assert!(!progress.met(), "{}", progress.describe());
+
+        let crasher = sup.spawn_program("crasher").unwrap();
+        let w = guests.mailbox(crasher).unwrap();
+        let set = |offset: usize, value: i32| w.word(offset).store(value as u32, Ordering::SeqCst);
+        for (number, data) in [
+            (nr::CONSOLE_WRITE, &b"crasher: boom"[..]),
+            (nr::GET_PID, &[]),
+        ] {
+            set(mb::SYSCALL, number as i32);
+            set(mb::ARG0, 0); // the console capability's slot
+            w.write_bytes(data);
+            set(mb::DATA_LEN, data.len() as i32);
+            set(mb::STATUS, mb::STATUS_PENDING);
+            sup.service_pending(sup.now_ns());
+            set(mb::STATUS, mb::STATUS_IDLE);
+        }
+        drop(sup.drain_events());
+        progress.poll(&sup);
+        assert_eq!(
+            progress.describe(),
+            "crasher to start (done) and crasher to print \"boom\" (done) and 2 syscalls of \
+             crasher (done) and crasher to trap and spinner to be killed"
+        );
+
+        guests.exit(crasher, crate::GuestExitKind::Trapped("unreachable".into()));
+        sup.service_pending(sup.now_ns());
+        sup.kill(spinner).unwrap();
+        drop(sup.drain_events());
+        progress.poll(&sup);
+        assert!(progress.met(), "{}", progress.describe());
     }
 
     #[test]

@@ -55,6 +55,9 @@ pub struct Supervisor {
     /// Where the next round-robin scan starts, so slow motion is fair.
     pub(crate) scan_from: ProcessId,
     pub(crate) console: VecDeque<ConsoleLine>,
+    /// Console lines pushed since the supervisor started (the log keeps the newest
+    /// `CONSOLE_LOG_CAPACITY`).
+    pub(crate) console_pushed: u64,
     /// Where `now_ns` comes from: the caller's clock, so this crate needs no platform timer.
     pub(crate) clock: Clock,
     /// When a host's own servicer (the web host's `Atomics.waitAsync` callback) last ran, so the
@@ -90,6 +93,7 @@ impl Supervisor {
             slow_refilled_ns: 0,
             scan_from: ProcessId(0),
             console: VecDeque::new(),
+            console_pushed: 0,
             clock,
             servicer_ran_ns: None,
             runtime: RuntimePrograms::default(),

@@ -102,14 +102,16 @@ for (const name of LESSONS) {
         const c = await t.sv((s, pid) => s.get_console_json(pid), p.pid);
         consoles.push(`${p.name} (${p.pid}, ${p.state}): ${JSON.stringify(c.text.slice(-200))}`);
       }
+      const m = await t.sv((s) => s.get_system_metrics_json());
       await t.screenshot(`lesson-${name}-stuck.png`);
-      throw new Error(`${e.message}; step ${l.step}, waiting for ${l.waiting_for}; ${consoles.join("; ")}`);
+      throw new Error(`${e.message}; step ${l.step}, waiting for ${l.waiting_for}; ${consoles.join("; ")}; kernel events dropped ${m.events_dropped}`);
     });
     // Polled every 150 ms while each met step stays 2.5 s: the steps come in order, from the
     // first to the last (a step may be missed only while the broken file is being checked).
     const increasing = seen.every((s, i) => i === 0 || s > seen[i - 1]);
     if (seen[0] !== 1 || seen.at(-1) !== final.steps || !increasing) throw new Error(`steps seen ${seen.join(",")} of ${final.steps}`);
-    return `steps ${seen.join(",")} of ${final.steps} in ${((Date.now() - started) / 1000).toFixed(1)} s, each ended by the kernel`;
+    const dropped = (await t.sv((s) => s.get_system_metrics_json())).events_dropped;
+    return `steps ${seen.join(",")} of ${final.steps} in ${((Date.now() - started) / 1000).toFixed(1)} s, each ended by the kernel (kernel events dropped since boot: ${dropped})`;
   });
 }
 
