@@ -277,7 +277,7 @@ fn truncated_wrong_version_and_random_files_each_get_their_own_error() {
         error,
         RecordingError::UnsupportedVersion {
             found: 9,
-            supported: 1
+            supported: orbital_supervisor::recording::file::VERSION
         }
     );
     messages.insert(error.to_string());

@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! magic     8 bytes  "ORBITREC"
-//! version   u16 LE   1
+//! version   u16 LE   2 (version 1 files still open: they hold no packed syscalls)
 //! sections, each: tag (1 byte), length (u64 LE), payload; in this order:
 //!   'M'  the manifest of programs it used (RON text, as `assets/programs.ron`)
 //!   'B'  the base: varint first input index, varint time of the input before it,
@@ -25,7 +25,11 @@ use crate::recording::input::{Decoder, put_u64};
 use crate::recording::recorder::{RecordedKernel, Recording, RecordingSettings};
 
 pub const MAGIC: [u8; 8] = *b"ORBITREC";
-pub const VERSION: u16 = 1;
+/// The version written. 2 added packed syscalls to the input stream (fixed-width fields, see
+/// `recording::input::encode`); a version 1 stream is a version 2 stream without them.
+pub const VERSION: u16 = 2;
+/// The oldest version this build still opens.
+pub const OLDEST_VERSION: u16 = 1;
 
 /// Why a recording file cannot be opened. `Display` says what is wrong and what to do.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -58,7 +62,7 @@ impl fmt::Display for RecordingError {
             ),
             RecordingError::UnsupportedVersion { found, supported } => write!(
                 f,
-                "this recording has format version {found}, but this build reads version {supported}: open it with the Orbital Playground version that saved it"
+                "this recording has format version {found}, but this build reads versions {OLDEST_VERSION} to {supported}: open it with the Orbital Playground version that saved it"
             ),
             RecordingError::Truncated {
                 section,
@@ -210,7 +214,7 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<Decoded, RecordingError> {
         });
     }
     let version = u16::from_le_bytes([bytes[8], bytes[9]]);
-    if version != VERSION {
+    if !(OLDEST_VERSION..=VERSION).contains(&version) {
         return Err(RecordingError::UnsupportedVersion {
             found: version,
             supported: VERSION,
@@ -378,5 +382,72 @@ impl crate::Supervisor {
     /// Whether this supervisor shows an imported recording (nothing runs, nothing changes).
     pub fn is_replay_only(&self) -> bool {
         self.kernel.is_frozen()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::recording::input::encode_general;
+    use crate::testing::{scripted_supervisor, workload::Workload};
+
+    /// A version 1 file (every syscall as varints, as builds before packed syscalls wrote them)
+    /// still opens and replays to the same state; version 0 and 3 are refused by number.
+    #[test]
+    fn version_1_files_still_open() {
+        let (mut sup, guests, time) = scripted_supervisor();
+        sup.boot().unwrap();
+        let mut w = Workload::start(&mut sup, 7);
+        for _ in 0..300 {
+            w.step(&mut sup, &guests, &time);
+        }
+        let v2 = sup.export_recording();
+        let live_hash = sup.kernel().state_hash();
+
+        // Rewrite the inputs section the way version 1 wrote it.
+        let mut s = Sections {
+            bytes: &v2,
+            pos: 10,
+        };
+        let (manifest, base, inputs, hash) = (
+            s.next(b'M').unwrap(),
+            s.next(b'B').unwrap(),
+            s.next(b'I').unwrap(),
+            s.next(b'H').unwrap(),
+        );
+        let mut d = Decoder::new(inputs, 0);
+        let count = d.varint().unwrap();
+        let mut base_d = Decoder::new(base, 0);
+        base_d.varint().unwrap();
+        let prev_ns = base_d.varint().unwrap();
+        let mut d = Decoder::new(d.remaining(), prev_ns);
+        let (mut stream, mut prev) = (Vec::new(), prev_ns);
+        put_u64(&mut stream, count);
+        let mut n = 0;
+        while let Some(timed) = d.next_input().unwrap() {
+            encode_general(&mut stream, &mut prev, &timed);
+            n += 1;
+        }
+        assert_eq!(n, count);
+        assert_ne!(stream, inputs, "the version 2 stream has packed syscalls");
+        let mut v1 = MAGIC.to_vec();
+        v1.extend_from_slice(&1u16.to_le_bytes());
+        push_section(&mut v1, b'M', manifest);
+        push_section(&mut v1, b'B', base);
+        push_section(&mut v1, b'I', &stream);
+        push_section(&mut v1, b'H', hash);
+        let sum = checksum(&v1);
+        push_section(&mut v1, b'C', &sum.to_le_bytes());
+
+        let opened = crate::Supervisor::from_recording(&v1, crate::Clock::manual().0).unwrap();
+        assert_eq!(opened.kernel().state_hash(), live_hash);
+        for version in [0u16, VERSION + 1] {
+            let mut other = v1.clone();
+            other[8..10].copy_from_slice(&version.to_le_bytes());
+            assert!(matches!(
+                decode(&other),
+                Err(RecordingError::UnsupportedVersion { found, .. }) if found == version
+            ));
+        }
     }
 }

@@ -1,5 +1,6 @@
 //! One recorded input: everything the supervisor can do to the kernel, as data, with its compact
-//! byte encoding (varints, time as a delta from the previous input) and the one function that
+//! byte encoding (time as a delta from the previous input; syscalls in fixed-width fields, the
+//! rest as varints) and the one function that
 //! applies it to a kernel. Recording and replay meet here: [`apply`] calls the same kernel
 //! method, with the same arguments, that the recording wrapper forwarded to.
 
@@ -280,28 +281,21 @@ fn put_option_pid(buf: &mut Vec<u8>, pid: Option<ProcessId>) {
     put_u64(buf, pid.map_or(0, |p| u64::from(p.0) + 1));
 }
 
-/// The longest encoded head of a syscall input: tag, time delta, pid, number, three arguments
-/// and the data length, each varint at its widest.
-const SYSCALL_HEAD_MAX: usize = 1 + 10 + 5 * 5 + 10;
+/// The tag byte of a packed syscall: [`InputKind::Syscall`] in fixed-width fields instead of
+/// varints (file version 2). Not an input kind of its own: it decodes to `Input::Syscall`.
+const PACKED_SYSCALL_TAG: u8 = 0x80;
 
-/// Writes `v` as a varint at `head[at..]` and returns the position after it. `head` is sized
-/// for the widest head, so the indexing cannot fail.
-#[inline(always)]
-fn varint_at(head: &mut [u8; SYSCALL_HEAD_MAX], mut at: usize, mut v: u64) -> usize {
-    while v >= 0x80 {
-        head[at] = (v as u8) | 0x80;
-        v >>= 7;
-        at += 1;
-    }
-    head[at] = v as u8;
-    at + 1
-}
+/// A packed syscall's head: tag, time delta (u32), pid (u16), number (u8), three arguments (u32
+/// each) and the data length (u16), little-endian.
+const PACKED_SYSCALL_HEAD: usize = 1 + 4 + 2 + 1 + 12 + 2;
 
 /// Appends `timed` to `buf`; `prev_ns` is the time of the input before it (updated).
 ///
-/// Syscalls (nearly every input) take a fast path: the head is built in a stack array and the
-/// stream grows by one reservation and two copies, instead of a capacity check per byte. The
-/// bytes are the same as the general path's.
+/// Syscalls (nearly every input) are written packed when their fields fit (a forward time step
+/// under 4.3 s, a pid under 65,536, data under 64 KiB: always, in practice): one 22-byte head
+/// built in a stack array, then the data. Seven varints cost about 160 instructions a syscall
+/// (callgrind), an eighth of the whole servicing path; the fixed fields cost a few stores. Any
+/// other syscall, and every other input, is written by the general path, field by field.
 #[inline]
 pub fn encode(buf: &mut Vec<u8>, prev_ns: &mut u64, timed: &TimedInput<'_>) {
     if let Input::Syscall {
@@ -311,30 +305,34 @@ pub fn encode(buf: &mut Vec<u8>, prev_ns: &mut u64, timed: &TimedInput<'_>) {
         data,
     } = &timed.input
     {
-        let mut head = [0u8; SYSCALL_HEAD_MAX];
-        head[0] = InputKind::Syscall as u8;
-        let mut at = varint_at(
-            &mut head,
-            1,
-            zigzag(timed.now_ns.wrapping_sub(*prev_ns) as i64),
-        );
-        *prev_ns = timed.now_ns;
-        at = varint_at(&mut head, at, u64::from(pid.0));
-        at = varint_at(&mut head, at, u64::from(*number));
-        for a in args {
-            at = varint_at(&mut head, at, u64::from(*a));
+        let dt = timed.now_ns.wrapping_sub(*prev_ns);
+        if let (Ok(dt), Ok(pid), Ok(number), Ok(len)) = (
+            u32::try_from(dt),
+            u16::try_from(pid.0),
+            u8::try_from(*number),
+            u16::try_from(data.len()),
+        ) {
+            let mut head = [0u8; PACKED_SYSCALL_HEAD];
+            head[0] = PACKED_SYSCALL_TAG;
+            head[1..5].copy_from_slice(&dt.to_le_bytes());
+            head[5..7].copy_from_slice(&pid.to_le_bytes());
+            head[7] = number;
+            head[8..12].copy_from_slice(&args[0].to_le_bytes());
+            head[12..16].copy_from_slice(&args[1].to_le_bytes());
+            head[16..20].copy_from_slice(&args[2].to_le_bytes());
+            head[20..22].copy_from_slice(&len.to_le_bytes());
+            *prev_ns = timed.now_ns;
+            buf.reserve(PACKED_SYSCALL_HEAD + data.len());
+            buf.extend_from_slice(&head);
+            buf.extend_from_slice(data);
+            return;
         }
-        at = varint_at(&mut head, at, data.len() as u64);
-        buf.reserve(at + data.len());
-        buf.extend_from_slice(&head[..at]);
-        buf.extend_from_slice(data);
-        return;
     }
     encode_general(buf, prev_ns, timed);
 }
 
 /// [`encode`] for every kind, one field at a time.
-fn encode_general(buf: &mut Vec<u8>, prev_ns: &mut u64, timed: &TimedInput<'_>) {
+pub(crate) fn encode_general(buf: &mut Vec<u8>, prev_ns: &mut u64, timed: &TimedInput<'_>) {
     buf.push(timed.input.kind() as u8);
     put_u64(buf, zigzag(timed.now_ns.wrapping_sub(*prev_ns) as i64));
     *prev_ns = timed.now_ns;
@@ -521,12 +519,51 @@ impl<'a> Decoder<'a> {
         })
     }
 
+    /// `n` bytes, little-endian fixed-width fields.
+    fn fixed<const N: usize>(&mut self) -> Result<[u8; N], DecodeError> {
+        let bytes = self
+            .bytes
+            .get(self.pos..self.pos + N)
+            .ok_or_else(|| self.err("the stream ends inside an input"))?;
+        self.pos += N;
+        Ok(bytes.try_into().unwrap_or([0; N]))
+    }
+
+    /// A packed syscall, after its tag (see [`encode`]).
+    fn packed_syscall(&mut self) -> Result<TimedInput<'a>, DecodeError> {
+        let head: [u8; PACKED_SYSCALL_HEAD - 1] = self.fixed()?;
+        let u32_at =
+            |i: usize| u32::from_le_bytes([head[i], head[i + 1], head[i + 2], head[i + 3]]);
+        let u16_at = |i: usize| u16::from_le_bytes([head[i], head[i + 1]]);
+        let now_ns = self.prev_ns.wrapping_add(u64::from(u32_at(0)));
+        self.prev_ns = now_ns;
+        let len = usize::from(u16_at(19));
+        let data = self
+            .bytes
+            .get(self.pos..self.pos + len)
+            .ok_or_else(|| self.err("the stream ends inside a byte string"))?;
+        self.pos += len;
+        Ok(TimedInput {
+            now_ns,
+            input: Input::Syscall {
+                pid: ProcessId(u32::from(u16_at(4))),
+                number: u32::from(head[6]),
+                args: [u32_at(7), u32_at(11), u32_at(15)],
+                data,
+            },
+        })
+    }
+
     /// The next input, `None` at the end of the stream.
     pub fn next_input(&mut self) -> Result<Option<TimedInput<'a>>, DecodeError> {
         if self.is_at_end() {
             return Ok(None);
         }
-        let kind = InputKind::from_tag(self.u8()?).ok_or_else(|| self.err("unknown input kind"))?;
+        let tag = self.u8()?;
+        if tag == PACKED_SYSCALL_TAG {
+            return self.packed_syscall().map(Some);
+        }
+        let kind = InputKind::from_tag(tag).ok_or_else(|| self.err("unknown input kind"))?;
         let now_ns = self.prev_ns.wrapping_add(unzigzag(self.u64()?) as u64);
         self.prev_ns = now_ns;
         let input = match kind {
@@ -623,38 +660,66 @@ impl<'a> Decoder<'a> {
 mod tests {
     use super::*;
 
+    /// Packed syscalls (version 2) and varint syscalls (version 1, and whatever does not fit the
+    /// packed fields: time going back or jumping 4.3 s, a pid of 65,536 or more, a number over
+    /// 255) decode to the same inputs, mixed in one stream.
     #[test]
-    fn the_syscall_fast_path_writes_the_general_paths_bytes() {
+    fn packed_and_varint_syscalls_decode_to_the_same_inputs() {
         let data = [0xA5u8; 300];
-        let mut times = vec![0u64, 1, 127, 128, 1 << 40, u64::MAX, 5];
+        let mut times = vec![
+            0u64,
+            1,
+            127,
+            128,
+            1 << 40,
+            u64::MAX,
+            5,
+            (1 << 40) + (1 << 32),
+        ];
         times.extend((0..50).map(|i| i * 977));
-        let words = [0u32, 1, 127, 128, 16_383, 16_384, u32::MAX];
-        let (mut fast, mut general) = (Vec::new(), Vec::new());
-        let (mut prev_fast, mut prev_general) = (3u64, 3u64);
+        let words = [0u32, 1, 127, 128, 16_383, 65_535, 65_536, u32::MAX];
+        let mut inputs = Vec::new();
         for (i, now_ns) in times.iter().enumerate() {
             for w in words {
-                let timed = TimedInput {
+                inputs.push(TimedInput {
                     now_ns: *now_ns,
                     input: Input::Syscall {
                         pid: ProcessId(w),
-                        number: w.rotate_left(i as u32),
+                        number: w.rotate_left(i as u32) % 300,
                         args: [w, u32::MAX - w, i as u32],
                         data: &data[..(i * 7 + w as usize % 11) % data.len()],
                     },
-                };
-                encode(&mut fast, &mut prev_fast, &timed);
-                encode_general(&mut general, &mut prev_general, &timed);
+                });
             }
         }
-        assert_eq!(prev_fast, prev_general);
-        assert!(fast == general, "the two encodings differ");
-        let mut d = Decoder::new(&fast, 3);
-        let mut n = 0;
-        while let Some(timed) = d.next_input().unwrap() {
-            assert_eq!(timed.input.kind(), InputKind::Syscall);
-            n += 1;
+        let (mut packed, mut general) = (Vec::new(), Vec::new());
+        let (mut prev_packed, mut prev_general) = (3u64, 3u64);
+        for timed in &inputs {
+            encode(&mut packed, &mut prev_packed, timed);
+            encode_general(&mut general, &mut prev_general, timed);
         }
-        assert_eq!(n, times.len() * words.len());
+        assert_eq!(prev_packed, prev_general);
+        for stream in [&packed, &general] {
+            let mut d = Decoder::new(stream, 3);
+            for timed in &inputs {
+                assert_eq!(d.next_input().unwrap().as_ref(), Some(timed));
+            }
+            assert_eq!(d.next_input(), Ok(None));
+        }
+        // Most fit the packed fields; those that do not were written as varints.
+        let tags = |stream: &[u8]| {
+            let mut d = Decoder::new(stream, 3);
+            let mut packed = 0;
+            while !d.is_at_end() {
+                packed += usize::from(d.remaining()[0] == PACKED_SYSCALL_TAG);
+                d.next_input().unwrap();
+            }
+            packed
+        };
+        let fitting = inputs.len() * 4 / 10;
+        assert!(tags(&packed) > fitting, "{} packed", tags(&packed));
+        assert!(tags(&packed) < inputs.len());
+        assert_eq!(tags(&general), 0);
     }
 
     #[test]

@@ -9,9 +9,9 @@
 //! has no `DerefMut`, so each change is one of its wrappers, which appends an [`Input`] (syscall
 //! with pid, number, arguments, data and the time passed in; register, set_protected, endpoint
 //! creation, capability installs; kills, exits and traps, reaps; memory reports; host refusals;
-//! console input; ticks; log clears) and forwards. Inputs are encoded as varints into one byte
-//! stream per chunk (time as a delta from the previous input): about 10 bytes for a syscall
-//! without data. Every [`RecordingSettings::snapshot_every`] inputs (N, default
+//! console input; ticks; log clears) and forwards. Inputs are encoded into one byte stream per
+//! chunk (time as a delta from the previous input): a syscall in 22 bytes of fixed-width fields
+//! plus its data (cheaper to write than varints, see `input::encode`), the rest as varints. Every [`RecordingSettings::snapshot_every`] inputs (N, default
 //! [`DEFAULT_SNAPSHOT_EVERY`]) a new chunk opens with a [`Kernel::snapshot`](crate::kernel::Kernel::snapshot).
 //! At most [`RecordingSettings::capacity`] inputs are kept (default 1,000,000): then the oldest
 //! chunks are dropped and the next chunk's snapshot becomes the base (Redux DevTools' `maxAge`).
