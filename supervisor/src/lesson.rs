@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::abi::ErrorCode;
 use crate::kernel::{CapAction, EndpointId, ExitReason, KernelEvent, ProcessId, ProcessState};
+use crate::recording::MarkerKind;
 use crate::servicing::MailboxStatus;
 use crate::supervisor::Supervisor;
 
@@ -514,6 +515,15 @@ struct StepStart {
     console_mark: u64,
     /// Per process at the start: syscalls serviced, messages sent, messages received.
     counters: BTreeMap<ProcessId, [u64; 3]>,
+    /// Capability-log entries ever written (kept plus dropped) at the start.
+    cap_log_mark: u64,
+    /// The recording's next input index at the start (its markers name refused requests).
+    input_mark: u64,
+}
+
+/// Capability-log entries the kernel ever wrote: those it keeps plus those that fell off.
+fn cap_log_written(kernel: &crate::kernel::Kernel) -> u64 {
+    kernel.capability_log().len() as u64 + kernel.logs_dropped().1
 }
 
 impl StepStart {
@@ -530,6 +540,8 @@ impl StepStart {
                 .collect(),
             console_mark: supervisor.console_pushed(),
             counters: processes.map(|p| (p.pid, counters(&p.metrics))).collect(),
+            cap_log_mark: cap_log_written(kernel),
+            input_mark: supervisor.timeline().inputs,
         }
     }
 }
@@ -744,7 +756,9 @@ impl WaitProgress {
                 | Wait::Trapped(_)
                 | Wait::Exited(_)
                 | Wait::Killed(_)
-                | Wait::Printed { .. } => self.happened_since_start(wait, supervisor),
+                | Wait::Printed { .. }
+                | Wait::Denied { .. }
+                | Wait::Capability { .. } => self.happened_since_start(wait, supervisor),
                 _ => false,
             };
             if met {
@@ -827,6 +841,21 @@ impl WaitProgress {
             }
             Wait::Killed(program) => {
                 newly_ended(program).any(|e| matches!(e.reason, ExitReason::Killed { .. }))
+            }
+            Wait::Denied { program, error } => supervisor.markers().any(|m| {
+                m.index >= start.input_mark
+                    && matches!(&m.kind, MarkerKind::Denied { error: e, .. } if e == error)
+                    && self.program_of(ProcessId(m.pid), supervisor).as_deref() == Some(program)
+            }),
+            Wait::Capability { program, action } => {
+                let log = kernel.capability_log();
+                let new = cap_log_written(kernel).saturating_sub(start.cap_log_mark);
+                log.iter()
+                    .skip(log.len().saturating_sub(new as usize))
+                    .any(|e| {
+                        action.matches(&e.action)
+                            && self.program_of(e.pid, supervisor).as_deref() == Some(program)
+                    })
             }
             Wait::Printed { program, text } => supervisor
                 .console_since(start.console_mark)
@@ -1144,6 +1173,14 @@ mod tests {
                 program: "crasher".into(),
                 count: 2,
             },
+            Wait::Denied {
+                program: "crasher".into(),
+                error: "BAD_SLOT".into(),
+            },
+            Wait::Capability {
+                program: "crasher".into(),
+                action: CapChange::Create,
+            },
             Wait::Trapped("crasher".into()),
             Wait::Killed("spinner".into()),
         ]);
@@ -1154,12 +1191,15 @@ mod tests {
         let crasher = sup.spawn_program("crasher").unwrap();
         let w = guests.mailbox(crasher).unwrap();
         let set = |offset: usize, value: i32| w.word(offset).store(value as u32, Ordering::SeqCst);
-        for (number, data) in [
-            (nr::CONSOLE_WRITE, &b"crasher: boom"[..]),
-            (nr::GET_PID, &[]),
+        // Slot 0 is the console capability; slot 99 holds nothing.
+        for (number, slot, data) in [
+            (nr::CONSOLE_WRITE, 0, &b"crasher: boom"[..]),
+            (nr::GET_PID, 0, &[]),
+            (nr::CONSOLE_WRITE, 99, &b"nobody reads this"[..]),
+            (nr::ENDPOINT_CREATE, 0, &[]),
         ] {
             set(mb::SYSCALL, number as i32);
-            set(mb::ARG0, 0); // the console capability's slot
+            set(mb::ARG0, slot);
             w.write_bytes(data);
             set(mb::DATA_LEN, data.len() as i32);
             set(mb::STATUS, mb::STATUS_PENDING);
@@ -1171,7 +1211,8 @@ mod tests {
         assert_eq!(
             progress.describe(),
             "crasher to start (done) and crasher to print \"boom\" (done) and 2 syscalls of \
-             crasher (done) and crasher to trap and spinner to be killed"
+             crasher (done) and the kernel to refuse crasher: BAD_SLOT (done) and a capability of \
+             crasher: Create (done) and crasher to trap and spinner to be killed"
         );
 
         guests.exit(crasher, crate::GuestExitKind::Trapped("unreachable".into()));
