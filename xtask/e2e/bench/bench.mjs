@@ -77,31 +77,39 @@ async function measure(name, body) {
 }
 
 const browser = await launch();
-// Device scale factor 1: Bevy 0.19's 2D coordinates break at other ratios (see lib.mjs).
-const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, deviceScaleFactor: 1 });
-const page = await context.newPage();
-// Counts WebGL draw calls (for where a frame goes: draws per frame beside frames/s).
-await page.addInitScript(() => {
-  window.__benchDraws = 0;
-  const gl = globalThis.WebGL2RenderingContext?.prototype;
-  if (!gl) return;
-  for (const name of ["drawElements", "drawArrays", "drawElementsInstanced", "drawArraysInstanced", "drawRangeElements"]) {
-    const original = gl[name];
-    gl[name] = function (...args) {
-      window.__benchDraws++;
-      return original.apply(this, args);
-    };
-  }
-});
-const cdp = await context.newCDPSession(page);
 const pageErrors = [];
-page.on("pageerror", (e) => pageErrors.push(String(e?.message ?? e)));
 /** Requests per path, to see what each worker start fetches. */
 const requests = new Map();
-page.on("request", (r) => {
-  const path = new globalThis.URL(r.url()).pathname;
-  requests.set(path, (requests.get(path) ?? 0) + 1);
-});
+/**
+ * A page in a new browser context (so a new renderer process: the ceiling's second probe needs
+ * one whose address space the first probe's 120 guests never held).
+ */
+async function openPage() {
+  // Device scale factor 1: Bevy 0.19's 2D coordinates break at other ratios (see lib.mjs).
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, deviceScaleFactor: 1 });
+  const p = await context.newPage();
+  // Counts WebGL draw calls (for where a frame goes: draws per frame beside frames/s).
+  await p.addInitScript(() => {
+    window.__benchDraws = 0;
+    const gl = globalThis.WebGL2RenderingContext?.prototype;
+    if (!gl) return;
+    for (const name of ["drawElements", "drawArrays", "drawElementsInstanced", "drawArraysInstanced", "drawRangeElements"]) {
+      const original = gl[name];
+      gl[name] = function (...args) {
+        window.__benchDraws++;
+        return original.apply(this, args);
+      };
+    }
+  });
+  p.on("pageerror", (e) => pageErrors.push(String(e?.message ?? e)));
+  p.on("request", (r) => {
+    const path = new globalThis.URL(r.url()).pathname;
+    requests.set(path, (requests.get(path) ?? 0) + 1);
+  });
+  return p;
+}
+let page = await openPage();
+const cdp = await page.context().newCDPSession(page);
 const requestCounts = () => Object.fromEntries(requests);
 
 /** Calls `window.supervisor.<name>(...args)`; JSON getters come back parsed. */
@@ -963,6 +971,10 @@ try {
     // guest's memory: the platform ceiling the limit sits under.
     await killUserProcesses();
     const limited = await spawnUntilStopped(400);
+    // The second probe in a new renderer process: a reload kept the same one, whose address
+    // space still held the first probe's guests for a while (one run found room for only 10).
+    await page.context().close();
+    page = await openPage();
     await page.goto(new globalThis.URL("?max_guests=100000", URL).href, { waitUntil: "load" });
     await waitFor("window.supervisor after the reload", () => has("get_process_list_json"), 240_000);
     await waitFor("the boot set", async () => (await processes()).length >= 3, 120_000, 250);
