@@ -129,6 +129,51 @@ fn seeking_shows_the_past_kernel_in_the_graph_and_going_live_brings_the_present_
     assert_eq!(node_names(&mut app), ["receiver", "sender"]);
 }
 
+/// A new moment in view (seek, step, go live, import) is a new generation, and nothing else is:
+/// while live the recording grows with every input, and the views that re-read the kernel on a
+/// new generation (the graph's edges) must not do it every frame.
+#[test]
+fn the_view_generation_moves_with_the_viewed_moment_not_with_the_recording() {
+    let mut app = app();
+    let between = two_processes(&mut app);
+    let live = time_view(&app);
+    for _ in 0..5 {
+        intent(
+            &mut app,
+            SupervisorIntent::Spawn {
+                program: "idle".into(),
+            },
+        );
+        frames(&mut app, 2);
+    }
+    let later = time_view(&app);
+    assert!(later.inputs > live.inputs, "the recording grew: {later:?}");
+    assert_eq!(
+        later.generation, live.generation,
+        "live, the view did not move"
+    );
+
+    intent(&mut app, SupervisorIntent::Seek(between));
+    frames(&mut app, 2);
+    let past = time_view(&app);
+    assert_eq!(past.generation, later.generation + 1, "{past:?}");
+    intent(
+        &mut app,
+        SupervisorIntent::Spawn {
+            program: "idle".into(),
+        },
+    );
+    frames(&mut app, 2);
+    assert_eq!(
+        time_view(&app).generation,
+        past.generation,
+        "the past stands still"
+    );
+    intent(&mut app, SupervisorIntent::GoLive);
+    frames(&mut app, 2);
+    assert_eq!(time_view(&app).generation, past.generation + 1);
+}
+
 #[test]
 fn stepping_crosses_a_spawn_one_input_at_a_time() {
     let mut app = app();

@@ -545,8 +545,13 @@ fn sync_process_entities(
 ) {
     let supervisor = handle.lock();
     let timeline = supervisor.timeline();
-    let moved = (time_view.live, time_view.cursor, time_view.replay_only)
-        != (timeline.live, timeline.cursor, timeline.replay_only);
+    // The viewed moment: while live the cursor is the recording's end, which moves with every
+    // input and is not a new moment (a new generation every frame made the graph re-read its
+    // edges every frame, with recording on only: the crowd's update cost 4-7 % more).
+    let moment =
+        |live: bool, cursor: u64, replay_only: bool| (live, (!live).then_some(cursor), replay_only);
+    let moved = moment(time_view.live, time_view.cursor, time_view.replay_only)
+        != moment(timeline.live, timeline.cursor, timeline.replay_only);
     let now = TimeView {
         live: timeline.live,
         cursor: timeline.cursor,
