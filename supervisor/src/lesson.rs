@@ -541,7 +541,7 @@ impl StepStart {
             console_mark: supervisor.console_pushed(),
             counters: processes.map(|p| (p.pid, counters(&p.metrics))).collect(),
             cap_log_mark: cap_log_written(kernel),
-            input_mark: supervisor.timeline().inputs,
+            input_mark: supervisor.recording().end(),
         }
     }
 }
@@ -805,42 +805,36 @@ impl WaitProgress {
     fn happened_since_start(&self, wait: &Wait, supervisor: &Supervisor) -> bool {
         let kernel = supervisor.kernel();
         let start = &self.start;
-        let new_zombie = |program: &str, trapped: bool| {
-            kernel.processes().values().any(|p| {
-                p.name == program
-                    && !start.ended.contains(&p.pid)
-                    && match &p.state {
-                        ProcessState::Zombie(ExitReason::Trapped { .. }) => trapped,
-                        ProcessState::Zombie(ExitReason::Exited { .. }) => !trapped,
-                        _ => false,
-                    }
-            })
-        };
-        let newly_ended = |program: &String| {
-            let program = program.clone();
-            kernel
+        // A process of `program` that ended after the step began, for a reason `why` accepts:
+        // a Zombie in the table, or a killed process in the ended log.
+        let ended_since = |program: &str, why: fn(&ExitReason) -> bool| {
+            let zombies = kernel.processes().values().filter_map(|p| match &p.state {
+                ProcessState::Zombie(reason) => Some((p.pid, &p.name, reason)),
+                _ => None,
+            });
+            let killed = kernel
                 .ended_processes()
                 .iter()
-                .filter(move |e| e.name == program && !start.ended.contains(&e.pid))
+                .map(|e| (e.pid, &e.name, &e.reason));
+            zombies.chain(killed).any(|(pid, name, reason)| {
+                name == program && !start.ended.contains(&pid) && why(reason)
+            })
         };
         match wait {
             Wait::Spawned(program) => {
-                kernel
-                    .processes()
-                    .values()
-                    .any(|p| &p.name == program && p.pid >= start.next_pid)
-                    || newly_ended(program).any(|e| e.pid >= start.next_pid)
+                let kept = kernel.processes().values().map(|p| (p.pid, &p.name));
+                let gone = kernel.ended_processes().iter().map(|e| (e.pid, &e.name));
+                kept.chain(gone)
+                    .any(|(pid, name)| name == program && pid >= start.next_pid)
             }
             Wait::Trapped(program) => {
-                new_zombie(program, true)
-                    || newly_ended(program).any(|e| matches!(e.reason, ExitReason::Trapped { .. }))
+                ended_since(program, |r| matches!(r, ExitReason::Trapped { .. }))
             }
             Wait::Exited(program) => {
-                new_zombie(program, false)
-                    || newly_ended(program).any(|e| matches!(e.reason, ExitReason::Exited { .. }))
+                ended_since(program, |r| matches!(r, ExitReason::Exited { .. }))
             }
             Wait::Killed(program) => {
-                newly_ended(program).any(|e| matches!(e.reason, ExitReason::Killed { .. }))
+                ended_since(program, |r| matches!(r, ExitReason::Killed { .. }))
             }
             Wait::Denied { program, error } => supervisor.markers().any(|m| {
                 m.index >= start.input_mark

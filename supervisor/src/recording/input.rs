@@ -491,6 +491,11 @@ impl<'a> Decoder<'a> {
 
     fn bytes(&mut self) -> Result<&'a [u8], DecodeError> {
         let len = usize::try_from(self.u64()?).map_err(|_| self.err("a length is out of range"))?;
+        self.take(len, "the stream ends inside a byte string")
+    }
+
+    /// The next `len` bytes; `short` says where the stream ended if there are fewer.
+    fn take(&mut self, len: usize, short: &'static str) -> Result<&'a [u8], DecodeError> {
         let end = self
             .pos
             .checked_add(len)
@@ -498,7 +503,7 @@ impl<'a> Decoder<'a> {
         let bytes = self
             .bytes
             .get(self.pos..end)
-            .ok_or_else(|| self.err("the stream ends inside a byte string"))?;
+            .ok_or_else(|| self.err(short))?;
         self.pos = end;
         Ok(bytes)
     }
@@ -521,11 +526,7 @@ impl<'a> Decoder<'a> {
 
     /// `n` bytes, little-endian fixed-width fields.
     fn fixed<const N: usize>(&mut self) -> Result<[u8; N], DecodeError> {
-        let bytes = self
-            .bytes
-            .get(self.pos..self.pos + N)
-            .ok_or_else(|| self.err("the stream ends inside an input"))?;
-        self.pos += N;
+        let bytes = self.take(N, "the stream ends inside an input")?;
         Ok(bytes.try_into().unwrap_or([0; N]))
     }
 
@@ -538,11 +539,7 @@ impl<'a> Decoder<'a> {
         let now_ns = self.prev_ns.wrapping_add(u64::from(u32_at(0)));
         self.prev_ns = now_ns;
         let len = usize::from(u16_at(19));
-        let data = self
-            .bytes
-            .get(self.pos..self.pos + len)
-            .ok_or_else(|| self.err("the stream ends inside a byte string"))?;
-        self.pos += len;
+        let data = self.take(len, "the stream ends inside a byte string")?;
         Ok(TimedInput {
             now_ns,
             input: Input::Syscall {
