@@ -26,24 +26,33 @@ pub(super) fn top_bar_ui(
             let metrics = supervisor
                 .viewed_kernel()
                 .system_metrics(super::viewed_now_ns(supervisor));
+            // Every live figure sits in a slot as wide as its widest expected text, so the
+            // controls after it stay put while it counts (a button that moves is missed).
+            let (uptime, memory) = (
+                format_ns(metrics.uptime_ns),
+                format_bytes(metrics.total_memory),
+            );
+            let (ipc, syscalls) = (data.stats.ipc_per_sec, data.stats.syscalls_per_sec);
             if plan.compact_status {
                 // Classroom mode: large type, so short labels and no title (two rows at 1024 px).
-                ui.label(format!(
-                    "up {} · {} processes · {} · IPC/s {:.0} · syscalls/s {:.0}",
-                    format_ns(metrics.uptime_ns),
-                    metrics.processes,
-                    format_bytes(metrics.total_memory),
-                    data.stats.ipc_per_sec,
-                    data.stats.syscalls_per_sec
-                ));
+                // One slot for the line (fewer gaps than five); the template is a class's usual
+                // figures at their widest: past an hour or 99,999 syscalls/s the slot grows.
+                figure(
+                    ui,
+                    format!(
+                        "up {uptime} · {} processes · {memory} · IPC/s {ipc:.0} · syscalls/s {syscalls:.0}",
+                        metrics.processes
+                    ),
+                    "up 00:00.0 · 000 processes · 000.0 MiB · IPC/s 00000 · syscalls/s 00000",
+                );
             } else {
                 ui.strong("Orbital Playground");
                 ui.separator();
-                ui.label(format!("uptime {}", format_ns(metrics.uptime_ns)));
-                ui.label(format!("processes {}", metrics.processes));
-                ui.label(format!("memory {}", format_bytes(metrics.total_memory)));
-                ui.label(format!("IPC/s {:.0}", data.stats.ipc_per_sec));
-                ui.label(format!("syscalls/s {:.0}", data.stats.syscalls_per_sec));
+                figure(ui, format!("uptime {uptime}"), "uptime 0:00:00.0");
+                figure(ui, format!("processes {}", metrics.processes), "processes 000");
+                figure(ui, format!("memory {memory}"), "memory 000.0 MiB");
+                figure(ui, format!("IPC/s {ipc:.0}"), "IPC/s 000000");
+                figure(ui, format!("syscalls/s {syscalls:.0}"), "syscalls/s 000000");
             }
             ui.separator();
 
@@ -86,26 +95,50 @@ pub(super) fn top_bar_ui(
                     actions.intents.push(SupervisorIntent::SetTime(speed));
                 }
             }
-            ui.label(egui::RichText::new(speed_label(time)).color(
-                if time == TimeControl::Running {
-                    theme.text_weak.egui()
-                } else {
-                    theme.warning.egui()
-                },
-            ));
-            ui.separator();
+            let speed = egui::RichText::new(speed_label(time)).color(if time == TimeControl::Running {
+                theme.text_weak.egui()
+            } else {
+                theme.warning.egui()
+            });
+            let widest = [
+                TimeControl::Running,
+                TimeControl::Paused,
+                TimeControl::QUARTER,
+                TimeControl::SIXTEENTH,
+                TimeControl::Slow { syscalls_per_sec: 1.0 },
+            ]
+            .into_iter()
+            .map(speed_label)
+            .max_by(|a, b| {
+                let width = |t: &&str| text_width(ui, t, egui::TextStyle::Body);
+                width(a).total_cmp(&width(b))
+            })
+            .unwrap_or_default();
+            figure(ui, speed, widest);
 
             // Scenario picker. With the projector theme's large type the bar needs two rows: a combo
-            // box does not wrap by itself (it would be cut off at the window's edge).
+            // box does not wrap by itself (it would be cut off at the window's edge). No separator
+            // then: at 1024 px it would wrap onto a row of its own.
             if theme.mode == ThemeMode::Projector {
                 ui.end_row();
+            } else {
+                ui.separator();
             }
             let current = data
                 .scenario
                 .current
                 .clone()
                 .unwrap_or_else(|| "(none)".into());
+            // As wide as the longest name, so the buttons after it stay put when it changes.
+            let picker_width = SCENARIO_NAMES
+                .iter()
+                .map(|name| text_width(ui, &format!("scenario: {name}"), egui::TextStyle::Button))
+                .fold(0.0, f32::max)
+                + ui.spacing().icon_spacing
+                + ui.spacing().icon_width
+                + 2.0 * ui.spacing().button_padding.x;
             let picker = egui::ComboBox::from_id_salt("scenario")
+                .width(picker_width)
                 .selected_text(format!("scenario: {current}"))
                 .show_ui(ui, |ui| {
                     for name in SCENARIO_NAMES {
@@ -118,9 +151,6 @@ pub(super) fn top_bar_ui(
                     }
                 });
             actions.control("scenario_picker", picker.response.rect);
-            if let Some(loading) = data.scenario.loading_name() {
-                ui.label(format!("loading {loading}…"));
-            }
             ui.separator();
             let chart = ui
                 .button("Sequence chart")
@@ -172,6 +202,10 @@ pub(super) fn top_bar_ui(
             if plan.compact_status {
                 quality_ui(ui, data, actions).on_hover_text(&data.quality.status);
             }
+            // Last in the row: it comes and goes, and nothing after it may move.
+            if let Some(loading) = data.scenario.loading_name() {
+                ui.label(format!("loading {loading}…"));
+            }
         });
         if let Some(error) = &data.scenario.error {
             ui.colored_label(theme.error.egui(), format!("Scenario not loaded: {error}"));
@@ -189,6 +223,38 @@ pub(super) fn top_bar_ui(
             ));
         });
     });
+}
+
+/// The width of `text` in `style` in this ui.
+fn text_width(ui: &egui::Ui, text: &str, style: egui::TextStyle) -> f32 {
+    ui.painter()
+        .layout_no_wrap(
+            text.to_owned(),
+            style.resolve(ui.style()),
+            egui::Color32::PLACEHOLDER,
+        )
+        .size()
+        .x
+}
+
+/// A label in a slot at least as wide as `widest` (in body text), left-aligned: a figure that
+/// counts keeps the widgets after it in place.
+pub(super) fn figure(
+    ui: &mut egui::Ui,
+    text: impl Into<egui::WidgetText>,
+    widest: &str,
+) -> egui::Response {
+    let width = text_width(ui, widest, egui::TextStyle::Body);
+    let height = ui.spacing().interact_size.y;
+    ui.allocate_ui_with_layout(
+        egui::vec2(width, height),
+        egui::Layout::left_to_right(egui::Align::Center),
+        |ui| {
+            ui.set_min_width(width);
+            ui.add(egui::Label::new(text).extend())
+        },
+    )
+    .inner
 }
 
 /// The render quality picker (auto, full, reduced).
@@ -217,4 +283,40 @@ fn quality_ui(ui: &mut egui::Ui, data: &PanelData, actions: &mut UiActions) -> e
             }
         })
         .response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Where a button after a figure showing `text` is laid out, in a 1280-point-wide ui.
+    fn button_after(ctx: &egui::Context, text: &str) -> egui::Rect {
+        let mut rect = egui::Rect::NOTHING;
+        let input = egui::RawInput {
+            screen_rect: Some(egui::Rect::from_min_size(
+                egui::Pos2::ZERO,
+                egui::vec2(1280.0, 800.0),
+            )),
+            ..Default::default()
+        };
+        let mut output = ctx.run_ui(input, |ui| {
+            ui.horizontal_wrapped(|ui| {
+                figure(ui, text, "IPC/s 000000");
+                rect = ui.button("⏸ Pause").rect;
+            });
+        });
+        output.textures_delta.clear();
+        rect
+    }
+
+    #[test]
+    fn a_counting_figure_does_not_move_the_button_after_it() {
+        let ctx = egui::Context::default();
+        let narrow = button_after(&ctx, "IPC/s 0");
+        let wide = button_after(&ctx, "IPC/s 123456");
+        assert_eq!(narrow, wide);
+        // A text wider than the slot's template still shows whole: the slot grows.
+        let wider = button_after(&ctx, "IPC/s 123456789012");
+        assert!(wider.min.x > wide.min.x, "{wider:?} vs {wide:?}");
+    }
 }

@@ -189,7 +189,9 @@ export async function openPlayground(name, { width = 1280, height = 800, query =
         const download = page.waitForEvent("download", { timeout: 20_000 });
         await t.clickControl(name);
         try {
-          return await download;
+          const file = await download;
+          if (attempt > 0) console.log(`  note: the download from ${name} came on click ${attempt + 1}`);
+          return file;
         } catch (e) {
           if (attempt === 3) throw e;
         }
