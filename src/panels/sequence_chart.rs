@@ -293,15 +293,23 @@ fn chart_window_ui(
                     }
                 }
             }
-            // For browser tests: the first message's arrow midpoint, to click.
-            if let Some(first) = layout.arrows.first() {
-                let mid = (first.start + origin).lerp(first.end + origin, 0.5);
-                if ui.clip_rect().contains(mid) {
-                    actions.control(
-                        "chart:first_message",
-                        egui::Rect::from_center_size(mid, egui::vec2(4.0, 4.0)),
-                    );
-                }
+            // For browser tests: the midpoint of the arrow shown nearest the middle of the view,
+            // to click (the view sticks to the chart's end, so its first arrow scrolls out).
+            let view = ui.clip_rect();
+            let shown = layout
+                .arrows
+                .iter()
+                .map(|laid| (laid.start + origin).lerp(laid.end + origin, 0.5))
+                .filter(|mid| view.shrink(8.0).contains(*mid))
+                .min_by(|a, b| {
+                    let off = |p: &egui::Pos2| (p.y - view.center().y).abs();
+                    off(a).total_cmp(&off(b))
+                });
+            if let Some(mid) = shown {
+                actions.control(
+                    "chart:shown_message",
+                    egui::Rect::from_center_size(mid, egui::vec2(4.0, 4.0)),
+                );
             }
         });
     state.cache = Some(cached);
