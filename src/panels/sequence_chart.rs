@@ -9,11 +9,11 @@
 use bevy_egui::egui;
 use orbital_supervisor::recording::{ChartMessage, SequenceChart};
 
-use super::chart_layout::{ChartFilter, ChartLayout};
+use super::chart_layout::{ChartFilter, ChartLayout, HEADER_PX, MIN_COLUMN_PX};
 use super::{PanelData, UiActions, format_ns};
 use crate::supervisor::{Supervisor, SupervisorIntent};
 
-/// At most this many messages are drawn (the chart stops there and says so).
+/// At most this many messages are drawn (the latest; the chart says so).
 const MAX_MESSAGES: usize = 400;
 /// How often a live chart is rebuilt (it replays its span).
 const REFRESH_SECS: f64 = 0.5;
@@ -78,11 +78,19 @@ pub(super) fn sequence_chart_ui(
         });
     }
     let mut open = state.open;
+    // Wide enough for every lifeline when the screen allows (a narrower window hides the
+    // right-hand processes, often the busy ones, behind a scroll).
+    let screen = ctx.content_rect();
+    let lifelines = state.cache.as_ref().map_or(0, |c| c.chart.lifelines.len());
+    let width = (lifelines as f32 * MIN_COLUMN_PX + 40.0)
+        .max(620.0)
+        .min(screen.width() - 20.0);
+    let left = 340.0_f32.min(screen.right() - width - 10.0).max(10.0);
     let window = egui::Window::new("Sequence chart")
         .id(egui::Id::new("sequence_chart"))
         .open(&mut open)
-        .default_size(egui::vec2(620.0, 460.0))
-        .default_pos(egui::pos2(340.0, 90.0))
+        .default_size(egui::vec2(width, 460.0))
+        .default_pos(egui::pos2(left, 90.0))
         .resizable(true)
         // Above the lesson toolbar and card (also Foreground), so its title bar is never covered.
         .order(egui::Order::Foreground)
@@ -158,7 +166,7 @@ fn chart_window_ui(
         chart.to,
         chart.messages.len(),
         if chart.truncated {
-            " (more: shorten the span)"
+            " (the latest: the span held more)"
         } else {
             ""
         },
@@ -184,13 +192,6 @@ fn chart_window_ui(
             let font = egui::FontId::proportional(12.0);
             let weak = theme.text_weak.egui();
             for lifeline in &layout.lifelines {
-                painter.text(
-                    egui::pos2(lifeline.x, 4.0) + origin,
-                    egui::Align2::CENTER_TOP,
-                    format!("{} ({})", lifeline.name, lifeline.pid),
-                    egui::FontId::proportional(13.0),
-                    theme.program_color(lifeline.name).egui(),
-                );
                 let (top, end) = (
                     egui::pos2(lifeline.x, lifeline.top) + origin,
                     egui::pos2(lifeline.x, lifeline.end) + origin,
@@ -278,6 +279,28 @@ fn chart_window_ui(
                 ],
                 egui::Stroke::new(1.0, theme.warning.egui()),
             );
+            // The names head the lifelines and stay in view while the chart scrolls (it opens
+            // scrolled to its end, the cursor).
+            let names_y = rect.top().max(ui.clip_rect().top());
+            if names_y > rect.top() {
+                painter.rect_filled(
+                    egui::Rect::from_x_y_ranges(
+                        rect.x_range(),
+                        names_y..=names_y + HEADER_PX - 10.0,
+                    ),
+                    0.0,
+                    ui.visuals().window_fill,
+                );
+            }
+            for lifeline in &layout.lifelines {
+                painter.text(
+                    egui::pos2(lifeline.x + origin.x, names_y + 4.0),
+                    egui::Align2::CENTER_TOP,
+                    format!("{} ({})", lifeline.name, lifeline.pid),
+                    egui::FontId::proportional(13.0),
+                    theme.program_color(lifeline.name).egui(),
+                );
+            }
             if let Some((_, message)) = nearest {
                 let when = message
                     .sent_ns

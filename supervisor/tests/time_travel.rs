@@ -312,6 +312,38 @@ fn truncated_wrong_version_and_random_files_each_get_their_own_error() {
 }
 
 #[test]
+fn a_chart_of_a_busy_span_keeps_the_messages_nearest_the_cursor() {
+    let (sup, _) = scripted_run(4_000, 13, RecordingSettings::default());
+    let end = sup.recording().end();
+    let whole = sup.sequence_chart(0, end, usize::MAX);
+    let sent: Vec<u64> = whole.messages.iter().filter_map(|m| m.sent_index).collect();
+    assert!(sent.len() > 40, "a busy span: {} messages", sent.len());
+    assert!(!whole.truncated);
+    let chart = sup.sequence_chart(0, end, 20);
+    assert!(chart.truncated);
+    assert_eq!(chart.messages.len(), 20);
+    assert_eq!(chart.to, end, "the chart still ends at the cursor");
+    // The last twenty of the whole span, in order; the chart starts at the first of them.
+    let tail: Vec<_> = whole.messages[whole.messages.len() - 20..].to_vec();
+    let key = |m: &orbital_supervisor::recording::ChartMessage| {
+        (m.from, m.to, m.sent_index, m.delivered_index)
+    };
+    assert_eq!(
+        chart.messages.iter().map(key).collect::<Vec<_>>(),
+        tail.iter().map(key).collect::<Vec<_>>()
+    );
+    let first = &chart.messages[0];
+    assert_eq!(Some(chart.from), first.sent_index.or(first.delivered_index));
+    assert!(chart.denied.iter().all(|d| d.index >= chart.from));
+    assert!(
+        chart
+            .blocked
+            .iter()
+            .all(|b| b.to_index.is_none_or(|i| i >= chart.from))
+    );
+}
+
+#[test]
 fn the_sequence_chart_and_the_trace_pair_every_delivered_message() {
     let (sup, _) = scripted_run(4_000, 13, RecordingSettings::default());
     let end = sup.recording().end();

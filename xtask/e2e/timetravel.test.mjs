@@ -90,17 +90,28 @@ await t.check("`,` steps back and Esc returns to live; the banner goes", async (
 
 await t.check("the sequence chart opens; a click on an arrow selects the message and moves the cursor", async () => {
   await t.sv((s, k) => s.seek(k), spawnIndex + 400);
-  await t.clickControl("sequence_chart_toggle");
+  const open = async () => await control("sequence_chart");
+  for (let attempt = 0; !(await open()); attempt++) {
+    if (attempt === 3) throw new Error("three clicks on Sequence chart did not open it");
+    await t.clickControl("sequence_chart_toggle");
+    await waitFor("the chart to open", open, { timeoutMs: 10_000 }).catch(() => null);
+  }
   // The arrow shown nearest the middle of the chart's view; its place is read until it stays put
   // (the view sticks to the chart's end, so it moves on the frames after the chart opens).
   let last = null;
+  let seen = [];
   const arrow = await waitFor("an arrow in the chart that stays put", async () => {
-    const a = await control("chart:shown_message");
+    const l = await t.layout();
+    const a = l.ui.controls.find((c) => c.name === "chart:shown_message");
+    const chart = l.ui.controls.find((c) => c.name === "sequence_chart");
+    seen.push(`${l.frame}:${chart ? "open" : "closed"}:${a ? `${a.rect.x.toFixed(0)},${a.rect.y.toFixed(0)}` : "-"}`);
     const still = a && last && Math.abs(a.rect.x - last.rect.x) < 0.5 && Math.abs(a.rect.y - last.rect.y) < 0.5;
     last = a;
     if (!still) await t.frames(2);
     return still && a;
-  }, { timeoutMs: 30_000 });
+  }, { timeoutMs: 30_000 }).catch(async (e) => {
+    throw new Error(`${e.message}; timeline ${JSON.stringify(await timeline())}; frame:chart:arrow ${seen.slice(-12).join(" ")}`);
+  });
   await t.screenshot("timetravel-chart.png");
   const cursor0 = (await timeline()).cursor;
   const x = arrow.rect.x + arrow.rect.width / 2;

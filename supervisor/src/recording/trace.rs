@@ -78,7 +78,9 @@ pub struct SequenceChart {
     pub messages: Vec<ChartMessage>,
     pub blocked: Vec<BlockedSpan>,
     pub denied: Vec<ChartDenied>,
-    /// More messages happened than `max_messages`: the chart stops at `to`.
+    /// More messages happened in the span asked for than `max_messages`: the chart keeps the
+    /// latest (those nearest `to`, where the timeline's cursor stands) and `from` is moved up to
+    /// the first one kept.
     pub truncated: bool,
 }
 
@@ -171,9 +173,34 @@ fn syscall_name(number: u32) -> &'static str {
     )
 }
 
+/// Keeps the last `max` of `chart`'s messages (in the order of their first event) and moves the
+/// chart's start up to the first of them: what happened before it (blocked spans that ended,
+/// denied requests, processes that ended) goes too.
+fn keep_latest_messages(chart: &mut SequenceChart, max: usize) {
+    let Some(first_kept) = chart.messages.len().checked_sub(max).filter(|n| *n > 0) else {
+        return;
+    };
+    let first = &chart.messages[first_kept];
+    let Some(cut) = first.sent_index.or(first.delivered_index) else {
+        return;
+    };
+    chart.messages.drain(..first_kept);
+    chart.from = cut;
+    chart.truncated = true;
+    chart
+        .blocked
+        .retain(|b| b.to_index.is_none_or(|i| i >= cut));
+    chart.denied.retain(|d| d.index >= cut);
+    chart
+        .lifelines
+        .retain(|l| l.ended_index.is_none_or(|i| i >= cut));
+}
+
 impl Supervisor {
     /// The sequence chart of inputs `from..to` (clamped to the recording), at most
-    /// `max_messages` messages. Costs a seek to `from` plus a replay of the span.
+    /// `max_messages` messages: when the span holds more, the latest, and the chart starts at
+    /// the first of them ([`SequenceChart::truncated`]). Costs a seek to `from` plus a replay of
+    /// the span.
     pub fn sequence_chart(&self, from: u64, to: u64, max_messages: usize) -> SequenceChart {
         let rec = self.kernel.recording();
         let mut chart = SequenceChart {
@@ -186,7 +213,7 @@ impl Supervisor {
         // Messages waiting in each endpoint's queue, oldest first (queues are FIFO).
         let mut queued: BTreeMap<u32, VecDeque<usize>> = BTreeMap::new();
         let mut next_id = 0u64;
-        let (chart_to, mut truncated) = (chart.to, false);
+        let chart_to = chart.to;
         let mut messages: Vec<ChartMessage> = Vec::new();
         let mut blocked = Vec::new();
         let mut denied = Vec::new();
@@ -235,10 +262,6 @@ impl Supervisor {
                         bytes,
                         at_ns,
                     } => {
-                        if messages.len() >= max_messages {
-                            truncated = true;
-                            return false;
-                        }
                         queued
                             .entry(endpoint.0)
                             .or_default()
@@ -330,7 +353,7 @@ impl Supervisor {
         chart.messages = messages;
         chart.blocked = blocked;
         chart.denied = denied;
-        chart.truncated = truncated;
+        keep_latest_messages(&mut chart, max_messages);
         chart
     }
 
