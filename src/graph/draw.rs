@@ -1,16 +1,17 @@
-//! Drawing the graph model: node discs, labels and mailbox lights as meshes and text (shared
-//! meshes and materials, entities reused), edges, rings and effects as gizmos, and busy edges as
-//! pooled bars with a rate label.
+//! Drawing the graph model: node discs and mailbox lights as meshes (shared meshes and
+//! materials, entities reused), edges, rings and effects as gizmos, and busy edges as pooled
+//! bars. The words (names, rates, the kill zone's) are painted by [`super::canvas_text`] from
+//! the plan made here.
 
 use std::collections::HashMap;
 
 use bevy::picking::mesh_picking::{MeshPickingPlugin, MeshPickingSettings};
 use bevy::prelude::*;
-use bevy::sprite::Anchor;
 use bevy_egui::input::egui_wants_any_pointer_input;
 use orbital_kernel::ProcessState;
 
 use super::camera::{self, CameraRig, GraphCamera};
+use super::canvas_text::{self, KillZoneWords, node_label};
 use super::interaction::{
     self, CanvasLayout, Dragging, NodeBody, SharedCanvasLayout, kill_zone_rect,
 };
@@ -48,15 +49,9 @@ impl Plugin for GraphDrawPlugin {
         .init_resource::<EdgeBarPool>()
         .init_resource::<RateLabels>()
         .init_resource::<NamedNodes>()
+        .init_resource::<KillZoneWords>()
         .init_gizmo_group::<RingGizmos>()
-        .add_systems(
-            Startup,
-            (
-                camera::spawn_graph_camera,
-                spawn_kill_zone_label,
-                configure_gizmos,
-            ),
-        )
+        .add_systems(Startup, (camera::spawn_graph_camera, configure_gizmos))
         .add_systems(
             Update,
             (
@@ -91,6 +86,10 @@ impl Plugin for GraphDrawPlugin {
         .add_systems(
             PostUpdate,
             interaction::publish_canvas_layout.after(TransformSystems::Propagate),
+        )
+        .add_systems(
+            bevy_egui::EguiPrimaryContextPass,
+            canvas_text::paint_canvas_text,
         );
     }
 }
@@ -161,7 +160,6 @@ impl GraphAssets {
 struct NodeVisuals {
     body: Entity,
     light: Entity,
-    label: Entity,
     shown_color: [u8; 4],
     shown_light: [u8; 4],
 }
@@ -169,7 +167,6 @@ struct NodeVisuals {
 const Z_EDGE_BAR: f32 = 0.5;
 const Z_BODY: f32 = 1.0;
 const Z_LIGHT: f32 = 2.0;
-const Z_LABEL: f32 = 3.0;
 
 fn attach_node_visuals(
     mut commands: Commands,
@@ -209,29 +206,13 @@ fn attach_node_visuals(
                 ChildOf(entity),
             ))
             .id();
-        let label = commands
-            .spawn((
-                Text2d::new(node_label(node, view)),
-                TextFont::from_font_size(theme.label_font_size),
-                TextColor(theme.text.bevy()),
-                Anchor::TOP_CENTER,
-                Transform::from_xyz(0.0, -theme.node_radius - 8.0, Z_LABEL),
-                ChildOf(entity),
-            ))
-            .id();
         commands.entity(entity).insert(NodeVisuals {
             body,
             light,
-            label,
             shown_color: color.0,
             shown_light: theme.mailbox_idle.0,
         });
     }
-}
-
-fn node_label(node: &GraphNode, view: &ProcessView) -> String {
-    // Bevy's default font has no middle dot: plain ASCII only.
-    format!("{} ({})", view.name, node.pid.0)
 }
 
 fn mailbox_color(theme: &Theme, status: MailboxStatus) -> ThemeColor {
@@ -247,28 +228,11 @@ fn update_node_visuals(
     mut nodes: Query<(&GraphNode, &ProcessView, &mut NodeVisuals)>,
     mut transforms: Query<&mut Transform, Without<GraphNode>>,
     mut node_materials: Query<&mut MeshMaterial2d<ColorMaterial>>,
-    mut texts: Query<(&mut TextFont, &mut TextColor)>,
     mut assets: ResMut<GraphAssets>,
     mut materials: ResMut<Assets<ColorMaterial>>,
     theme: Res<Theme>,
-    rig: Res<CameraRig>,
-    mut visibilities: Query<&mut Visibility, Without<GraphNode>>,
-    named: Res<NamedNodes>,
 ) {
-    // Names where there is room (labels::RateLabelPlanner::named): in a crowd the others would
-    // pile up on each other; the process list and the tooltip name the rest.
     for (node, view, mut visuals) in &mut nodes {
-        let show = named.contains(node.pid.0);
-        let wanted = if show {
-            Visibility::Inherited
-        } else {
-            Visibility::Hidden
-        };
-        if let Ok(mut v) = visibilities.get_mut(visuals.label)
-            && *v != wanted
-        {
-            *v = wanted;
-        }
         let zombie = view.state.is_zombie();
         let color = if zombie {
             theme.state_zombie
@@ -301,30 +265,6 @@ fn update_node_visuals(
                 t.translation = target;
                 t.scale = Vec3::splat(theme.node_radius * 0.28);
             }
-        }
-        // Labels keep their size on screen whatever the zoom.
-        if let Ok(mut t) = transforms.get_mut(visuals.label) {
-            // Below the disc, or above it where the plan found no room below (the label's
-            // anchor is its top edge; labels::name_rect_above mirrors the box).
-            let gap = radius + theme.ring_width + 4.0 * rig.world_per_px;
-            let y = if named.is_above(node.pid.0) {
-                gap + theme.label_font_size * 1.3 * rig.world_per_px
-            } else {
-                -gap
-            };
-            let target = Vec3::new(0.0, y, Z_LABEL);
-            let scale = Vec3::splat(rig.world_per_px);
-            if t.translation != target || t.scale != scale {
-                t.translation = target;
-                t.scale = scale;
-            }
-        }
-        // A process keeps its name and pid: only the theme changes the label.
-        if theme.is_changed()
-            && let Ok((mut font, mut text_color)) = texts.get_mut(visuals.label)
-        {
-            *font = TextFont::from_font_size(theme.label_font_size);
-            text_color.0 = theme.text.bevy();
         }
     }
 }
@@ -504,11 +444,10 @@ fn draw_node_effects(
 type NodeFootprints<'w, 's> =
     Query<'w, 's, (&'static GraphNode, &'static Transform, &'static ProcessView)>;
 
-/// Bars and rate labels for aggregated edges, reused from frame to frame.
+/// Bars for aggregated edges, reused from frame to frame.
 #[derive(Resource, Default)]
 struct EdgeBarPool {
-    bars: Vec<(Entity, Entity)>,
-    shown_rates: Vec<String>,
+    bars: Vec<Entity>,
 }
 
 /// The inputs of the rate-label plan, gathered from the world each frame into reused buffers.
@@ -519,7 +458,8 @@ struct EdgeBarScratch {
     planner: RateLabelPlanner,
 }
 
-/// Draws the plan of [`RateLabelPlanner`]: a bar per busy edge, its label where the plan put one.
+/// Draws the plan of [`RateLabelPlanner`]: a bar per busy edge; its label, where the plan put
+/// one, is published in [`RateLabels`] for [`canvas_text`] to paint.
 #[allow(clippy::too_many_arguments, clippy::type_complexity)]
 fn update_edge_bars(
     mut commands: Commands,
@@ -527,7 +467,6 @@ fn update_edge_bars(
     model: Res<GraphModel>,
     mut transforms: Query<&mut Transform, (Without<GraphNode>, Without<NodeBody>)>,
     mut visibility: Query<&mut Visibility>,
-    mut texts: Query<&mut Text2d>,
     (mut assets, mut meshes, mut materials): (
         ResMut<GraphAssets>,
         ResMut<Assets<Mesh>>,
@@ -609,18 +548,9 @@ fn update_edge_bars(
             let bar = commands
                 .spawn((Mesh2d(quad), MeshMaterial2d(material), Transform::default()))
                 .id();
-            let label = commands
-                .spawn((
-                    Text2d::new(""),
-                    TextFont::from_font_size(theme.label_font_size * 0.9),
-                    TextColor(theme.text.bevy()),
-                    Transform::default(),
-                ))
-                .id();
-            pool.bars.push((bar, label));
-            pool.shown_rates.push(String::new());
+            pool.bars.push(bar);
         }
-        let (bar, label) = pool.bars[used];
+        let bar = pool.bars[used];
         if let Ok(mut t) = transforms.get_mut(bar) {
             *t = Transform {
                 translation: bar_plan.centre.extend(Z_EDGE_BAR),
@@ -628,73 +558,37 @@ fn update_edge_bars(
                 scale: Vec3::new(bar_plan.length, bar_plan.width, 1.0),
             };
         }
-        // Rate labels keep their size on screen whatever the zoom, like node labels.
         if let Some(rect) = bar_plan.label {
-            // A label spawned this frame is drawn from the next: only those drawn are published.
-            if let Ok(mut t) = transforms.get_mut(label) {
-                t.translation = rect.center().extend(Z_LABEL);
-                t.scale = Vec3::splat(rig.world_per_px);
-                placed.0.push(RateLabel {
-                    from: bar_plan.from,
-                    to: bar_plan.to,
-                    text: bar_plan.text.clone(),
-                    rect,
-                });
-            }
-            if pool.shown_rates[used] != bar_plan.text {
-                if let Ok(mut label_text) = texts.get_mut(label) {
-                    label_text.0.clone_from(&bar_plan.text);
-                }
-                pool.shown_rates[used].clone_from(&bar_plan.text);
-            }
+            placed.0.push(RateLabel {
+                from: bar_plan.from,
+                to: bar_plan.to,
+                text: bar_plan.text.clone(),
+                rect,
+            });
         }
-        for (entity, shown) in [(bar, true), (label, bar_plan.label.is_some())] {
-            let wanted = if shown {
-                Visibility::Inherited
-            } else {
-                Visibility::Hidden
-            };
-            if let Ok(mut v) = visibility.get_mut(entity)
-                && *v != wanted
-            {
-                *v = wanted;
-            }
+        if let Ok(mut v) = visibility.get_mut(bar)
+            && *v != Visibility::Inherited
+        {
+            *v = Visibility::Inherited;
         }
     }
-    for &(bar, label) in &pool.bars[plan.len()..] {
-        for entity in [bar, label] {
-            if let Ok(mut v) = visibility.get_mut(entity)
-                && *v != Visibility::Hidden
-            {
-                *v = Visibility::Hidden;
-            }
+    for &bar in &pool.bars[plan.len()..] {
+        if let Ok(mut v) = visibility.get_mut(bar)
+            && *v != Visibility::Hidden
+        {
+            *v = Visibility::Hidden;
         }
     }
-}
-
-#[derive(Component)]
-struct KillZoneLabel;
-
-fn spawn_kill_zone_label(mut commands: Commands, theme: Res<Theme>) {
-    commands.spawn((
-        KillZoneLabel,
-        Text2d::new("drop here\nto kill"),
-        TextFont::from_font_size(theme.label_font_size),
-        TextColor(theme.kill_zone.bevy()),
-        TextLayout::justify(Justify::Center),
-        Transform::from_xyz(0.0, 0.0, Z_LABEL),
-    ));
 }
 
 #[allow(clippy::too_many_arguments)]
 fn update_kill_zone_label(
     mut gizmos: Gizmos<RingGizmos>,
-    mut label: Query<(&mut Transform, &mut TextColor), With<KillZoneLabel>>,
+    mut words: ResMut<KillZoneWords>,
     camera: Query<(&Camera, &GlobalTransform), With<GraphCamera>>,
     area: Res<CanvasArea>,
     dragging: Res<Dragging>,
     theme: Res<Theme>,
-    rig: Res<CameraRig>,
     time: Res<Time<Real>>,
 ) {
     let Ok((camera, camera_transform)) = camera.single() else {
@@ -717,18 +611,8 @@ fn update_kill_zone_label(
         theme.kill_zone.bevy()
     };
     gizmos.rect_2d(world.center(), world.size(), color);
-    if let Ok((mut transform, mut text_color)) = label.single_mut() {
-        let target = world.center().extend(Z_LABEL);
-        if transform.translation != target {
-            transform.translation = target;
-        }
-        let scale = Vec3::splat(rig.world_per_px);
-        if transform.scale != scale {
-            transform.scale = scale;
-        }
-        if text_color.0 != color {
-            text_color.0 = color;
-        }
+    if words.color != color {
+        words.color = color;
     }
 }
 

@@ -17,6 +17,7 @@ pub mod layout;
 pub mod traffic;
 
 mod camera;
+mod canvas_text;
 mod draw;
 mod interaction;
 mod model;
