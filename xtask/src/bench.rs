@@ -1037,6 +1037,21 @@ fn scale_rows(
                 b(&["recording_pingpong", "on_over_off"]).map(|r| 1.0 / r),
             ),
         ),
+        // The same at 320x200, where SwiftShader's frames are short and do not land in the
+        // windows at random: what the servicing path costs.
+        on_off(
+            "recording on vs off: pingpong round trips, page at 320x200 (short frames)",
+            "/s",
+            (
+                b(&["recording_pingpong", "small", "on_median"]),
+                b(&["recording_pingpong", "small", "off_median"]),
+            ),
+            "recording off, alternating windows",
+            (
+                "  its cost: time per round trip on/off, median of the paired windows",
+                b(&["recording_pingpong", "small", "on_over_off"]).map(|r| 1.0 / r),
+            ),
+        ),
         on_off(
             "recording on vs off: crowd app update per frame (native, CPU time)",
             "ms",
