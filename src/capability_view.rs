@@ -18,7 +18,7 @@ use crate::graph::{CameraRig, GraphModel};
 use crate::kernel::{Kernel, ObjectRef, rights_label};
 use crate::supervisor::SupervisorHandle;
 use crate::theme::Theme;
-use crate::ui_state::CanvasArea;
+use crate::ui_state::{CanvasArea, CssPerPoint};
 
 /// Whether the capability view is on (the canvas toolbar's toggle, a lesson, a share link).
 #[derive(Resource, Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -122,12 +122,9 @@ fn draw_capability_view(
         return Ok(());
     }
     let ctx = contexts.ctx_mut()?;
-    // CSS pixels to egui points.
-    let scale = window
-        .single()
-        .map_or(1.0, |w| ctx.pixels_per_point() / w.scale_factor());
-    let to_points = |css: Vec2| egui::pos2(css.x / scale, css.y / scale);
-    let canvas = egui::Rect::from_min_max(to_points(area.rect.min), to_points(area.rect.max));
+    let css = CssPerPoint::of(ctx, window.single().ok());
+    let to_points = |p: Vec2| css.to_points(p);
+    let canvas = css.rect_to_points(area.rect);
     let painter = ctx
         .layer_painter(egui::LayerId::new(
             egui::Order::Middle,
@@ -150,7 +147,7 @@ fn draw_capability_view(
         );
         let dir = (b - a).normalized();
         let side = egui::vec2(-dir.y, dir.x) * 6.0;
-        let radius = theme.node_radius / rig.world_per_px / scale + 4.0;
+        let radius = theme.node_radius / rig.world_per_px / css.0 + 4.0;
         let (start, end) = (a + dir * radius + side, b - dir * radius + side);
         if (end - start).length() < 4.0 {
             continue;

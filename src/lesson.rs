@@ -39,7 +39,7 @@ use crate::supervisor::{
     KernelEventMessage, SupervisorHandle, SupervisorIntent, SupervisorSystems, TimeControl,
 };
 use crate::theme::{Theme, ThemeMode};
-use crate::ui_state::{CanvasArea, Selection, Toasts, slow_motion};
+use crate::ui_state::{CanvasArea, CssPerPoint, Selection, Toasts, slow_motion};
 
 /// The lessons offered by the picker, in teaching order. `broken` is deliberately malformed: it
 /// shows what a lesson file's parse error looks like (and the tests load it).
@@ -879,11 +879,10 @@ fn draw_lesson_card(
     mut collapsed: Local<bool>,
 ) -> Result {
     let ctx = contexts.ctx_mut()?.clone();
-    let scale = window
-        .single()
-        .map_or(1.0, |w| ctx.pixels_per_point() / w.scale_factor());
-    let to_points = |css: Vec2| egui::pos2(css.x / scale, css.y / scale);
-    let canvas = egui::Rect::from_min_max(to_points(area.rect.min), to_points(area.rect.max));
+    let css = CssPerPoint::of(&ctx, window.single().ok());
+    let scale = css.0;
+    let to_points = |p: Vec2| css.to_points(p);
+    let canvas = css.rect_to_points(area.rect);
     let (toasts, selection, panels, card_controls) = (&mut out.0, &out.1, &out.2, &mut out.3);
     let mut controls: Vec<(String, egui::Rect)> = Vec::new();
     let sup = supervisor.lock();
@@ -1113,14 +1112,7 @@ fn draw_lesson_card(
     }
 
     // The camera fits the graph beside the card (CSS pixels, like the rest of CanvasArea).
-    let card_css = card_rect.map(|r| {
-        Rect::new(
-            r.min.x * scale,
-            r.min.y * scale,
-            r.max.x * scale,
-            r.max.y * scale,
-        )
-    });
+    let card_css = card_rect.map(|r| css.rect_to_css(r));
     if area.card != card_css {
         area.card = card_css;
     }

@@ -114,6 +114,34 @@ impl Default for CanvasArea {
     }
 }
 
+/// CSS pixels per egui point (the window's scale factor and the theme's zoom): [`CanvasArea`] and
+/// the graph measure in CSS pixels, egui in points.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CssPerPoint(pub f32);
+
+impl CssPerPoint {
+    pub fn of(ctx: &bevy_egui::egui::Context, window: Option<&Window>) -> Self {
+        Self(window.map_or(1.0, |w| ctx.pixels_per_point() / w.scale_factor()))
+    }
+
+    pub fn to_points(self, css: Vec2) -> bevy_egui::egui::Pos2 {
+        bevy_egui::egui::pos2(css.x / self.0, css.y / self.0)
+    }
+
+    pub fn rect_to_points(self, css: Rect) -> bevy_egui::egui::Rect {
+        bevy_egui::egui::Rect::from_min_max(self.to_points(css.min), self.to_points(css.max))
+    }
+
+    pub fn rect_to_css(self, points: bevy_egui::egui::Rect) -> Rect {
+        Rect::new(
+            points.min.x * self.0,
+            points.min.y * self.0,
+            points.max.x * self.0,
+            points.max.y * self.0,
+        )
+    }
+}
+
 /// State of the controls that are both a button in the panels and a keyboard shortcut.
 #[derive(Resource, Debug, Clone, PartialEq)]
 pub struct ControlState {

@@ -10,11 +10,11 @@ use bevy_egui::{EguiContexts, egui};
 
 use super::camera::CameraRig;
 use super::interaction::kill_zone_rect;
-use super::labels::{NamedNodes, RateLabels};
+use super::labels::{LabelStyle, NamedNodes, RateLabels, name_rect, name_rect_above};
 use super::model::GraphNode;
 use crate::supervisor::ProcessView;
 use crate::theme::Theme;
-use crate::ui_state::CanvasArea;
+use crate::ui_state::{CanvasArea, CssPerPoint};
 
 /// What the kill zone's words look like this frame (its colour follows a drag over it).
 #[derive(Resource, Debug, Clone, Copy, Default)]
@@ -27,10 +27,13 @@ pub fn node_label(node: &GraphNode, view: &ProcessView) -> String {
     format!("{} ({})", view.name, node.pid.0)
 }
 
-/// How far below (or above) its disc's centre a node's name starts, in world units: the disc,
-/// its ring and a 4 px gap (labels::name_rect_above mirrors the box above).
-pub fn name_gap(radius: f32, theme: &Theme, world_per_px: f32) -> f32 {
-    radius + theme.ring_width + 4.0 * world_per_px
+/// The sizes the label plan works with, from the theme and the zoom.
+pub fn label_style(theme: &Theme, world_per_px: f32) -> LabelStyle {
+    LabelStyle {
+        font_px: theme.label_font_size,
+        ring_width: theme.ring_width,
+        world_per_px,
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -43,13 +46,11 @@ pub(super) fn paint_canvas_text(
     window: Query<&Window, With<PrimaryWindow>>,
 ) -> Result {
     let ctx = contexts.ctx_mut()?;
-    // CSS pixels to egui points.
-    let scale = window
-        .single()
-        .map_or(1.0, |w| ctx.pixels_per_point() / w.scale_factor());
-    let to_points = |css: Vec2| egui::pos2(css.x / scale, css.y / scale);
+    let css = CssPerPoint::of(ctx, window.single().ok());
+    let scale = css.0;
+    let to_points = |p: Vec2| css.to_points(p);
     let world_to_points = |world: Vec2| to_points(rig.world_to_px(&area, world));
-    let canvas = egui::Rect::from_min_max(to_points(area.rect.min), to_points(area.rect.max));
+    let canvas = css.rect_to_points(area.rect);
     // Below every egui window and panel; the clip keeps the words on the canvas.
     let painter = ctx
         .layer_painter(egui::LayerId::new(
@@ -59,26 +60,27 @@ pub(super) fn paint_canvas_text(
         .with_clip_rect(canvas);
     let font = egui::FontId::monospace(theme.label_font_size / scale);
     let text = theme.text.egui();
+    let style = label_style(&theme, rig.world_per_px);
     for (node, transform, view) in &nodes {
         if !named.contains(node.pid.0) {
             continue;
         }
-        let centre = transform.translation.truncate();
-        let gap = name_gap(
+        // In the box the plan gave the name: below the disc, or above it where there was no
+        // room below.
+        let (centre, radius) = (
+            transform.translation.truncate(),
             node.radius.max(1.0) * transform.scale.x,
-            &theme,
-            rig.world_per_px,
         );
-        // The name's top edge: below the disc, or above it where the plan found no room below.
-        let top = if named.is_above(node.pid.0) {
-            centre.y + gap + theme.label_font_size * 1.3 * rig.world_per_px
+        let name = node_label(node, view);
+        let place = if named.is_above(node.pid.0) {
+            name_rect_above
         } else {
-            centre.y - gap
+            name_rect
         };
         painter.text(
-            world_to_points(Vec2::new(centre.x, top)),
-            egui::Align2::CENTER_TOP,
-            node_label(node, view),
+            world_to_points(place(centre, radius, name.len(), &style).center()),
+            egui::Align2::CENTER_CENTER,
+            name,
             font.clone(),
             text,
         );

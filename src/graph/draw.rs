@@ -11,13 +11,12 @@ use bevy_egui::input::egui_wants_any_pointer_input;
 use orbital_kernel::ProcessState;
 
 use super::camera::{self, CameraRig, GraphCamera};
-use super::canvas_text::{self, KillZoneWords, node_label};
+use super::canvas_text::{self, KillZoneWords, label_style, node_label};
 use super::interaction::{
     self, CanvasLayout, Dragging, NodeBody, SharedCanvasLayout, kill_zone_rect,
 };
 use super::labels::{
-    BusyEdge, LabelStyle, NamedNodes, NodeFootprint, PlanInputs, RateLabel, RateLabelPlanner,
-    RateLabels,
+    BusyEdge, NamedNodes, NodeFootprint, PlanInputs, RateLabel, RateLabelPlanner, RateLabels,
 };
 use super::model::{
     GraphEdges, GraphModel, GraphNode, GraphSettings, GraphSystems, NodeEffect, NodeEffectKind,
@@ -514,11 +513,7 @@ fn update_edge_bars(
             }),
     );
     let inputs = PlanInputs {
-        style: LabelStyle {
-            font_px: theme.label_font_size,
-            ring_width: theme.ring_width,
-            world_per_px: rig.world_per_px,
-        },
+        style: label_style(&theme, rig.world_per_px),
         min_bar_width: theme.edge_width * 1.5,
         max_bar_width: theme.edge_width_max,
         focus: [selection.0.map(|p| p.0), hovered.0.map(|p| p.0)],

@@ -281,7 +281,7 @@ impl RateLabelPlanner {
 }
 
 /// The box of a node's name label placed above its disc and ring, where there is no room below
-/// (as `draw::update_node_visuals` places it).
+/// (where `canvas_text` paints it).
 pub fn name_rect_above(centre: Vec2, radius: f32, name_chars: usize, style: &LabelStyle) -> Rect {
     let below = name_rect(centre, radius, name_chars, style);
     let offset = 2.0 * (centre.y - below.max.y) + below.height();
@@ -289,7 +289,7 @@ pub fn name_rect_above(centre: Vec2, radius: f32, name_chars: usize, style: &Lab
 }
 
 /// The box of a node's name label of `name_chars` characters, hanging below its disc and ring
-/// (as `draw::update_node_visuals` places it).
+/// (where `canvas_text` paints it).
 pub fn name_rect(centre: Vec2, radius: f32, name_chars: usize, style: &LabelStyle) -> Rect {
     let px = style.world_per_px;
     let half = Vec2::new(

@@ -29,7 +29,9 @@ use orbital_kernel::ProcessId;
 use crate::scenario::{LoadScenario, ScenarioState};
 use crate::supervisor::{IntentRefused, SupervisorHandle, SupervisorIntent};
 use crate::theme::{Theme, ThemeMode};
-use crate::ui_state::{self, CanvasArea, ControlState, Hovered, Selection, Toasts, speed_label};
+use crate::ui_state::{
+    self, CanvasArea, ControlState, CssPerPoint, Hovered, Selection, Toasts, speed_label,
+};
 
 /// UI state that outlives a frame.
 #[derive(Resource, Debug)]
@@ -319,18 +321,8 @@ fn draw_panels(
         );
         (canvas, overlay, speed_label(supervisor.time_control()))
     };
-    // egui points to CSS pixels.
-    let scale = window
-        .single()
-        .map_or(1.0, |w| ctx.pixels_per_point() / w.scale_factor());
-    let to_rect = |r: egui::Rect| {
-        Rect::new(
-            r.min.x * scale,
-            r.min.y * scale,
-            r.max.x * scale,
-            r.max.y * scale,
-        )
-    };
+    let css = CssPerPoint::of(&ctx, window.single().ok());
+    let to_rect = |r: egui::Rect| css.rect_to_css(r);
     let canvas_area = CanvasArea {
         rect: to_rect(canvas_rect),
         overlay: overlay.map(to_rect),

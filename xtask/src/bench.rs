@@ -1023,34 +1023,30 @@ fn scale_rows(
     ];
     // Time travel: recording on vs off (the on and off medians, then the median of the pairs),
     // seeks, sizes.
+    // Pingpong's pairs at `at` in the browser results: the on and off medians, and the cost.
+    let pingpong = |figure: &str, at: &[&str]| {
+        let key = |last: &str| b(&[at, &[last]].concat());
+        on_off(
+            figure,
+            "/s",
+            (key("on_median"), key("off_median")),
+            "recording off, alternating windows",
+            (
+                "  its cost: time per round trip on/off, median of the paired windows",
+                key("on_over_off").map(|r| 1.0 / r),
+            ),
+        )
+    };
     for pair in [
-        on_off(
+        pingpong(
             "recording on vs off: pingpong round trips (browser, ABBA windows)",
-            "/s",
-            (
-                b(&["recording_pingpong", "on_median"]),
-                b(&["recording_pingpong", "off_median"]),
-            ),
-            "recording off, alternating windows",
-            (
-                "  its cost: time per round trip on/off, median of the paired windows",
-                b(&["recording_pingpong", "on_over_off"]).map(|r| 1.0 / r),
-            ),
+            &["recording_pingpong"],
         ),
-        // The same at 320x200, where SwiftShader's frames are short and do not land in the
-        // windows at random: what the servicing path costs.
-        on_off(
+        // The same at 320x200, where SwiftShader's frames are short: a try at taking them out of
+        // the windows (its windows vary as much; docs/BENCHMARKS.md).
+        pingpong(
             "recording on vs off: pingpong round trips, page at 320x200 (short frames)",
-            "/s",
-            (
-                b(&["recording_pingpong", "small", "on_median"]),
-                b(&["recording_pingpong", "small", "off_median"]),
-            ),
-            "recording off, alternating windows",
-            (
-                "  its cost: time per round trip on/off, median of the paired windows",
-                b(&["recording_pingpong", "small", "on_over_off"]).map(|r| 1.0 / r),
-            ),
+            &["recording_pingpong", "small"],
         ),
         on_off(
             "recording on vs off: crowd app update per frame (native, CPU time)",

@@ -213,11 +213,10 @@ impl Supervisor {
         // Messages waiting in each endpoint's queue, oldest first (queues are FIFO).
         let mut queued: BTreeMap<u32, VecDeque<usize>> = BTreeMap::new();
         let mut next_id = 0u64;
-        let chart_to = chart.to;
         let mut messages: Vec<ChartMessage> = Vec::new();
         let mut blocked = Vec::new();
         let mut denied = Vec::new();
-        let at_from = walk(rec, chart.from, chart_to, |index, _timed, events, _now| {
+        let at_from = walk(rec, chart.from, chart.to, |index, _timed, events, _now| {
             for event in events {
                 match event {
                     KernelEvent::ProcessSpawned { pid, name, .. } => {
