@@ -54,10 +54,11 @@ struct Rig {
     time: orbital_supervisor::ManualTime,
 }
 
-fn rig(enabled: bool) -> Rig {
+fn rig(enabled: bool, capacity: usize) -> Rig {
     let (mut sup, guests, time) = scripted_supervisor();
     sup.set_recording(RecordingSettings {
         enabled,
+        capacity,
         ..RecordingSettings::default()
     });
     let receiver = sup.spawn_program("receiver").unwrap_or(ProcessId(0));
@@ -135,15 +136,143 @@ fn breakdown() -> (f64, f64) {
     (encode_ns, snapshot_ns)
 }
 
+/// Recording on vs off on the servicing path: two supervisors side by side, runs alternating, so
+/// a change in the machine's load hits both; each run is 8,192 syscalls (a snapshot at the
+/// default N). `warm` runs first, unmeasured. Returns the off and on medians (CPU ns a syscall)
+/// and the median of the paired ratios.
+fn paired(capacity: usize, warm: usize) -> (f64, f64, f64) {
+    let (mut off_rig, mut on_rig) = (rig(false, capacity), rig(true, capacity));
+    for _ in 0..warm {
+        servicing(&mut off_rig, ROUNDS);
+        servicing(&mut on_rig, ROUNDS);
+    }
+    let (mut on, mut off, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..PAIRS {
+        let a = servicing(&mut off_rig, ROUNDS);
+        let b = servicing(&mut on_rig, ROUNDS);
+        off.push(a);
+        on.push(b);
+        ratios.push(b / a);
+    }
+    (median(&mut off), median(&mut on), median(&mut ratios))
+}
+
+const PAIRS: usize = 80;
+const ROUNDS: usize = 4096;
+/// The bound of the "at its bound" runs: small enough that the warm-up fills it, so every
+/// measured run folds the oldest chunk away as a long session does after its first 1,000,000.
+const BOUND: usize = 65_536;
+
+/// Pingpong with the real guests on the native host (wasmi, a thread per guest and the servicing
+/// thread, as `cargo run` has them): round trips a second with recording off and on, in
+/// alternating windows (ABBA), and the median of the paired ratios (on over off).
+fn pingpong_native() -> Result<PingpongNative, String> {
+    use orbital_supervisor::kernel::KernelConfig;
+    use orbital_supervisor::native_host::{NativeHost, Servicer};
+    use orbital_supervisor::{Clock, Manifest, SharedSupervisor, Supervisor};
+    use std::time::Duration;
+    const WINDOWS: usize = 24;
+    const WINDOW: Duration = Duration::from_millis(500);
+    let host = NativeHost::new();
+    let doorbell = host.doorbell();
+    let manifest = Manifest::builtin().map_err(|e| format!("the built-in manifest: {e}"))?;
+    let supervisor = Supervisor::new(
+        manifest,
+        Box::new(host),
+        KernelConfig::default(),
+        Clock::monotonic(),
+    );
+    let shared = SharedSupervisor::new(supervisor);
+    let _servicer = Servicer::start(&shared, doorbell);
+    {
+        let mut sup = shared.lock();
+        for _ in 0..2 {
+            sup.spawn_program("pingpong")
+                .map_err(|e| format!("spawning pingpong: {e}"))?;
+        }
+    }
+    // The app's frame, about 60 a second: tick and take the events.
+    let frames_for = |d: Duration| {
+        let end = Instant::now() + d;
+        while Instant::now() < end {
+            {
+                let mut sup = shared.lock();
+                let now = sup.now_ns();
+                sup.tick(now);
+                drop(sup.drain_events());
+            }
+            std::thread::sleep(Duration::from_millis(16));
+        }
+    };
+    let messages = || shared.lock().kernel().system_metrics(0).ipc_messages;
+    let recorded = || shared.lock().recording().end();
+    // (round trips a second, inputs recorded)
+    let window = |enabled: bool| {
+        shared.lock().set_recording(RecordingSettings {
+            enabled,
+            ..RecordingSettings::default()
+        });
+        frames_for(Duration::from_millis(100));
+        let (m, i, t) = (messages(), recorded(), Instant::now());
+        frames_for(WINDOW);
+        let trips = (messages() - m) as f64 / 2.0;
+        (trips / t.elapsed().as_secs_f64(), trips, recorded() - i)
+    };
+    frames_for(Duration::from_millis(500));
+    if messages() == 0 {
+        return Err("pingpong sent no message in half a second".into());
+    }
+    let (mut on, mut off, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut trips, mut inputs) = (0.0, 0);
+    for pair in 0..WINDOWS / 2 {
+        let (a, b) = if pair % 2 == 0 {
+            let a = window(false);
+            (a, window(true))
+        } else {
+            let b = window(true);
+            (window(false), b)
+        };
+        off.push(a.0);
+        on.push(b.0);
+        ratios.push(b.0 / a.0);
+        trips += b.1;
+        inputs += b.2;
+    }
+    let spread = |v: &[f64]| {
+        v.iter()
+            .copied()
+            .fold((f64::MAX, 0.0f64), |(lo, hi), x| (lo.min(x), hi.max(x)))
+    };
+    Ok(PingpongNative {
+        off: median(&mut off),
+        on: median(&mut on),
+        ratio: median(&mut ratios),
+        windows: spread(&[off, on].concat()),
+        inputs_per_round_trip: inputs as f64 / trips.max(1.0),
+    })
+}
+
+/// What [`pingpong_native`] measured.
+struct PingpongNative {
+    off: f64,
+    on: f64,
+    ratio: f64,
+    /// The slowest and the fastest window, on and off together (round trips a second).
+    windows: (f64, f64),
+    /// Inputs recorded per round trip in the windows with recording on.
+    inputs_per_round_trip: f64,
+}
+
 fn main() {
-    // 1. Recording on vs off: two supervisors side by side, runs alternating, so a change in the
-    // machine's load hits both; each run is 8,192 syscalls (two snapshots at the default N).
-    const PAIRS: usize = 80;
-    const ROUNDS: usize = 4096;
+    // 1. Recording on vs off.
     // `ORBITAL_BENCH_RIG=on|off`: only that supervisor, for counting instructions with
     // `perf stat -e instructions:u` (the same rounds; the difference is recording's).
     if let Ok(which) = std::env::var("ORBITAL_BENCH_RIG") {
-        let mut r = rig(which == "on");
+        let capacity = std::env::var("ORBITAL_BENCH_CAPACITY")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(RecordingSettings::default().capacity);
+        let mut r = rig(which == "on", capacity);
         for _ in 0..=PAIRS {
             servicing(&mut r, ROUNDS);
         }
@@ -153,25 +282,22 @@ fn main() {
         );
         return;
     }
-    let (mut off_rig, mut on_rig) = (rig(false), rig(true));
-    servicing(&mut off_rig, ROUNDS);
-    servicing(&mut on_rig, ROUNDS);
-    let (mut on, mut off, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
-    for _ in 0..PAIRS {
-        let a = servicing(&mut off_rig, ROUNDS);
-        let b = servicing(&mut on_rig, ROUNDS);
-        off.push(a);
-        on.push(b);
-        ratios.push(b / a);
-    }
-    let (m_on, m_off, m_ratio) = (median(&mut on), median(&mut off), median(&mut ratios));
+    // While the recording grows (its first 1,000,000 inputs: every byte lands in fresh memory)...
+    let (m_off, m_on, m_ratio) = paired(RecordingSettings::default().capacity, 1);
     println!(
         "servicing SEND/TRY_RECEIVE (scripted host), {PAIRS} alternating runs of {} syscalls each:",
         2 * ROUNDS
     );
     println!(
-        "  recording off {m_off:8.1} CPU ns/syscall   on {m_on:8.1} CPU ns/syscall (medians)   overhead {:+.1} % (median of the {PAIRS} paired ratios)",
+        "  while it grows:  recording off {m_off:8.1} CPU ns/syscall   on {m_on:8.1} CPU ns/syscall (medians)   overhead {:+.1} % (median of the {PAIRS} paired ratios)",
         (m_ratio - 1.0) * 100.0
+    );
+    // ...and at its bound, where each new chunk reuses the buffer of the one folded away.
+    let warm = BOUND / (2 * ROUNDS) + 2;
+    let (b_off, b_on, b_ratio) = paired(BOUND, warm);
+    println!(
+        "  at its bound ({BOUND} inputs, folding): off {b_off:8.1}   on {b_on:8.1}   overhead {:+.1} %",
+        (b_ratio - 1.0) * 100.0
     );
     let (encode_ns, snapshot_ns) = breakdown();
     let every = RecordingSettings::default().snapshot_every;
@@ -181,9 +307,36 @@ fn main() {
         snapshot_ns / f64::from(every)
     );
     let mut doc = format!(
-        "\"off_ns_per_syscall\":{m_off},\"on_ns_per_syscall\":{m_on},\"paired_ratio\":{m_ratio},\"runs\":{},\"encode_ns_per_input\":{encode_ns},\"snapshot_ns\":{snapshot_ns},\"snapshot_every\":{every}",
-        on.len()
+        "\"off_ns_per_syscall\":{m_off},\"on_ns_per_syscall\":{m_on},\"paired_ratio\":{m_ratio},\"runs\":{PAIRS},\"encode_ns_per_input\":{encode_ns},\"snapshot_ns\":{snapshot_ns},\"snapshot_every\":{every},\"bound\":{{\"capacity\":{BOUND},\"off_ns_per_syscall\":{b_off},\"on_ns_per_syscall\":{b_on},\"paired_ratio\":{b_ratio}}}"
     );
+    match pingpong_native() {
+        Ok(p) => {
+            // Recording's CPU on the servicing path, per input (what the scripted host measured
+            // while the recording grows), times the inputs a round trip records, against the
+            // round trip's time: what recording can add to a round trip, since the inputs are
+            // recorded on the path every message takes.
+            let share = (m_on - m_off).max(0.0) * p.inputs_per_round_trip / (1e9 / p.off);
+            println!(
+                "pingpong, real guests on the native host: recording off {:.0} round trips/s, on {:.0} (medians; windows {:.0}-{:.0}), on/off {:.3} (median of the paired windows); {:.2} inputs a round trip, so recording's {:.1} ns an input is {:.2} % of a round trip",
+                p.off,
+                p.on,
+                p.windows.0,
+                p.windows.1,
+                p.ratio,
+                p.inputs_per_round_trip,
+                m_on - m_off,
+                share * 100.0
+            );
+            doc.push_str(&format!(
+                ",\"pingpong\":{{\"off_per_sec\":{},\"on_per_sec\":{},\"paired_ratio\":{},\"slowest_window\":{},\"fastest_window\":{},\"inputs_per_round_trip\":{},\"recording_share\":{share}}}",
+                p.off, p.on, p.ratio, p.windows.0, p.windows.1, p.inputs_per_round_trip
+            ));
+        }
+        Err(e) => {
+            println!("pingpong on the native host: not measured: {e}");
+            doc.push_str(&format!(",\"pingpong\":{{\"error\":{e:?}}}"));
+        }
+    }
     let write = |doc: &str| {
         if let Ok(out) = std::env::var("ORBITAL_BENCH_OUT") {
             std::fs::write(&out, format!("{{{doc}}}\n")).unwrap_or_else(|e| panic!("{out}: {e}"));

@@ -20,16 +20,24 @@ struct Counting;
 
 thread_local! {
     static ALLOCATIONS: Cell<u64> = const { Cell::new(0) };
+    static LARGE: Cell<u64> = const { Cell::new(0) };
 }
 
-fn count() {
+/// An allocation at least this big: a chunk's byte buffer (about 30 bytes an input here, 8,192
+/// inputs: 240 KiB), not a snapshot's largest table (the traffic log, 64 KiB here).
+const LARGE_BYTES: usize = 128 * 1024;
+
+fn count(size: usize) {
     ALLOCATIONS.with(|c| c.set(c.get() + 1));
+    if size >= LARGE_BYTES {
+        LARGE.with(|c| c.set(c.get() + 1));
+    }
 }
 
 // SAFETY: forwards every call to the system allocator unchanged; only counts.
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        count();
+        count(layout.size());
         // SAFETY: the caller's contract is passed on unchanged.
         unsafe { System.alloc(layout) }
     }
@@ -38,7 +46,7 @@ unsafe impl GlobalAlloc for Counting {
         unsafe { System.dealloc(ptr, layout) }
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        count();
+        count(new_size);
         // SAFETY: as above.
         unsafe { System.realloc(ptr, layout, new_size) }
     }
@@ -49,6 +57,10 @@ static ALLOCATOR: Counting = Counting;
 
 fn allocations() -> u64 {
     ALLOCATIONS.with(Cell::get)
+}
+
+fn large_allocations() -> u64 {
+    LARGE.with(Cell::get)
 }
 
 fn call(sup: &mut Supervisor, w: &MailboxWords, number: u32, args: [u32; 3], data: &[u8]) {
@@ -74,10 +86,16 @@ struct Rig {
 }
 
 fn rig(enabled: bool) -> Rig {
-    let (mut sup, guests, time) = scripted_supervisor();
-    sup.set_recording(RecordingSettings {
+    rig_with(RecordingSettings {
         enabled,
         ..RecordingSettings::default()
+    })
+}
+
+fn rig_with(settings: RecordingSettings) -> Rig {
+    let (mut sup, guests, time) = scripted_supervisor();
+    sup.set_recording(RecordingSettings {
+        ..settings
     });
     let receiver = sup.spawn_program("receiver").unwrap_or(ProcessId(0));
     let sender = sup.spawn_program("sender").unwrap_or(ProcessId(0));
@@ -130,4 +148,26 @@ fn recording_adds_almost_no_allocations_to_a_stream_of_syscalls() {
         2 * rounds
     );
     assert!(on.sup.recording().end() >= u64::from(warm + rounds) * 2);
+}
+
+#[test]
+fn at_its_bound_the_recording_writes_into_the_buffers_it_folded_away() {
+    // A bound of four chunks: the warm-up fills it, then every chunk opened folds the oldest.
+    let n = DEFAULT_SNAPSHOT_EVERY;
+    let mut on = rig_with(RecordingSettings {
+        capacity: 4 * n as usize,
+        ..RecordingSettings::default()
+    });
+    allocations_for(&mut on, 4 * n);
+    assert!(on.sup.recording().first() > 0, "the warm-up folded nothing");
+    let before = large_allocations();
+    // 16 * N syscalls: sixteen chunks opened, each folding one away.
+    allocations_for(&mut on, 8 * n);
+    let large = large_allocations() - before;
+    // A fresh buffer for each chunk (what it was) is a large allocation each, and a page fault
+    // every 4 KiB as it fills: most of recording's cost on the servicing path.
+    assert!(
+        large <= 1,
+        "{large} allocations of {LARGE_BYTES} bytes or more for 16 chunks at the bound: the folded buffers were not reused"
+    );
 }

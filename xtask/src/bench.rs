@@ -1074,14 +1074,55 @@ fn scale_rows(
                 n(&["recording", "service_ratio"]),
             ),
         ),
+        // Real guests, natively: the same pingpong, without the browser's frames in the windows.
         on_off(
-            "recording on vs off: servicing alone (scripted host, no guest work)",
+            "recording on vs off: pingpong round trips (native host, real guests, ABBA windows)",
+            "/s",
+            (
+                r(&["pingpong", "on_per_sec"]),
+                r(&["pingpong", "off_per_sec"]),
+            ),
+            "recording off, alternating windows",
+            (
+                "  its cost: time per round trip on/off, median of the paired windows",
+                r(&["pingpong", "paired_ratio"]).map(|x| 1.0 / x),
+            ),
+        ),
+    ] {
+        rows.extend(pair);
+    }
+    // What recording can add to a pingpong round trip: its CPU per input on the servicing path
+    // (the growing figure above) times the inputs a round trip records (counted natively),
+    // against the round trip's time. The inputs are recorded on the path every message takes, so
+    // this bounds the cost that the windows above are too noisy to show.
+    rows.push(solo(
+        "  recording's CPU per pingpong round trip, share of the round trip (native)",
+        "%",
+        r(&["pingpong", "recording_share"]).map(|x| x * 100.0),
+        Target::Below(5.0),
+    ));
+    for pair in [
+        on_off(
+            "recording on vs off: servicing alone while it grows (scripted host, no guest work)",
             "ns",
             (r(&["on_ns_per_syscall"]), r(&["off_ns_per_syscall"])),
             "recording off, interleaved runs",
             (
                 "  its cost: on/off, median of the 80 paired runs",
                 r(&["paired_ratio"]),
+            ),
+        ),
+        on_off(
+            "recording on vs off: servicing alone at its bound (folding; buffers reused)",
+            "ns",
+            (
+                r(&["bound", "on_ns_per_syscall"]),
+                r(&["bound", "off_ns_per_syscall"]),
+            ),
+            "recording off, interleaved runs",
+            (
+                "  its cost: on/off, median of the 80 paired runs",
+                r(&["bound", "paired_ratio"]),
             ),
         ),
     ] {

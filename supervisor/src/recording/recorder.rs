@@ -96,6 +96,10 @@ pub struct Recording {
     pub(crate) markers: VecDeque<Marker>,
     /// Inputs held in `chunks`.
     pub(crate) held: usize,
+    /// The byte buffer of the last chunk folded away, kept for the next chunk: once the
+    /// recording is at its bound it writes into memory it already touched (a fresh buffer costs
+    /// a page fault every 4 KiB, which was most of the recording's cost on the servicing path).
+    spare: Vec<u8>,
 }
 
 impl Recording {
@@ -111,6 +115,7 @@ impl Recording {
             prev_ns,
             markers: VecDeque::new(),
             held: 0,
+            spare: Vec::new(),
         };
         r.open_chunk(kernel, first);
         r
@@ -122,23 +127,35 @@ impl Recording {
         let mut expected = 4096;
         if let Some(last) = self.chunks.back_mut() {
             expected = expected.max(last.bytes.len() + last.bytes.len() / 8);
-            last.bytes.shrink_to_fit();
+            // Give back what a quieter chunk did not use (a steady one used nearly all of it).
+            if last.bytes.capacity() - last.bytes.len() > last.bytes.len() / 4 {
+                last.bytes.shrink_to_fit();
+            }
         }
+        let mut bytes = std::mem::take(&mut self.spare);
+        bytes.clear();
+        // Exact: a doubling here would leave slack that the shrink above then gives back,
+        // and the next reuse would grow again.
+        bytes.reserve_exact(expected);
         self.chunks.push_back(Chunk {
             snapshot: Arc::new(kernel.snapshot()),
             first,
             count: 0,
             prev_ns: self.prev_ns,
-            bytes: Vec::with_capacity(expected),
+            bytes,
         });
         // Fold: drop the oldest chunks while the rest still hold `capacity` inputs; the next
-        // chunk's snapshot becomes the base.
+        // chunk's snapshot becomes the base. The largest folded buffer is kept for reuse.
         while self.chunks.len() > 1 {
             let oldest = self.chunks.front().map_or(0, |c| c.count as usize);
             if self.held - oldest < self.settings.capacity {
                 break;
             }
-            self.chunks.pop_front();
+            if let Some(folded) = self.chunks.pop_front()
+                && folded.bytes.capacity() > self.spare.capacity()
+            {
+                self.spare = folded.bytes;
+            }
             self.held -= oldest;
         }
         let first_kept = self.first();
@@ -175,9 +192,14 @@ impl Recording {
         self.chunks.iter().map(|c| c.bytes.len()).sum()
     }
 
-    /// Heap bytes of the encoded inputs (capacity, what the process pays).
+    /// Heap bytes of the encoded inputs (capacity, what the process pays, with the spare buffer).
     pub fn input_capacity_bytes(&self) -> usize {
-        self.chunks.iter().map(|c| c.bytes.capacity()).sum()
+        self.spare.capacity()
+            + self
+                .chunks
+                .iter()
+                .map(|c| c.bytes.capacity())
+                .sum::<usize>()
     }
 
     pub fn snapshots(&self) -> usize {
