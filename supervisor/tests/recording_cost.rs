@@ -94,9 +94,7 @@ fn rig(enabled: bool) -> Rig {
 
 fn rig_with(settings: RecordingSettings) -> Rig {
     let (mut sup, guests, time) = scripted_supervisor();
-    sup.set_recording(RecordingSettings {
-        ..settings
-    });
+    sup.set_recording(settings);
     let receiver = sup.spawn_program("receiver").unwrap_or(ProcessId(0));
     let sender = sup.spawn_program("sender").unwrap_or(ProcessId(0));
     Rig {
