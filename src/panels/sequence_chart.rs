@@ -7,7 +7,7 @@
 //! [`super::chart_layout`]; this module paints it and handles the pointer.
 
 use bevy_egui::egui;
-use orbital_supervisor::recording::{ChartMessage, SequenceChart};
+use orbital_supervisor::recording::SequenceChart;
 
 use super::chart_layout::{ChartFilter, ChartLayout, HEADER_PX, MIN_COLUMN_PX};
 use super::{PanelData, UiActions, format_ns};
@@ -211,8 +211,11 @@ fn chart_window_ui(
                     theme.state_blocked.with_alpha(150).egui(),
                 );
             }
-            let pointer = response.hover_pos();
-            let mut nearest: Option<(f32, &ChartMessage)> = None;
+            // The names head the lifelines and stay in view while the chart scrolls (it opens
+            // scrolled to its end, the cursor); an arrow under their band is hidden, so neither
+            // hovered nor clicked there.
+            let names_y = rect.top().max(ui.clip_rect().top());
+            let band_bottom = names_y + HEADER_PX - 10.0;
             for laid in &layout.arrows {
                 let message = laid.message;
                 let (start, end) = (laid.start + origin, laid.end + origin);
@@ -244,13 +247,15 @@ fn chart_window_ui(
                     egui::FontId::proportional(10.0),
                     weak,
                 );
-                if let Some(p) = pointer {
-                    let d = distance_to_segment(p, start, end);
-                    if d < 6.0 && nearest.is_none_or(|(best, _)| d < best) {
-                        nearest = Some((d, message));
-                    }
-                }
             }
+            let nearest = arrow_at(
+                response.hover_pos(),
+                band_bottom,
+                layout
+                    .arrows
+                    .iter()
+                    .map(|laid| (laid.start + origin, laid.end + origin, laid.message)),
+            );
             // Denied requests: a red cross on the lifeline with the error's name.
             for denied in &layout.denied {
                 let at = denied.at + origin;
@@ -279,15 +284,9 @@ fn chart_window_ui(
                 ],
                 egui::Stroke::new(1.0, theme.warning.egui()),
             );
-            // The names head the lifelines and stay in view while the chart scrolls (it opens
-            // scrolled to its end, the cursor).
-            let names_y = rect.top().max(ui.clip_rect().top());
             if names_y > rect.top() {
                 painter.rect_filled(
-                    egui::Rect::from_x_y_ranges(
-                        rect.x_range(),
-                        names_y..=names_y + HEADER_PX - 10.0,
-                    ),
+                    egui::Rect::from_x_y_ranges(rect.x_range(), names_y..=band_bottom),
                     0.0,
                     ui.visuals().window_fill,
                 );
@@ -301,7 +300,7 @@ fn chart_window_ui(
                     theme.program_color(lifeline.name).egui(),
                 );
             }
-            if let Some((_, message)) = nearest {
+            if let Some(message) = nearest {
                 let when = message
                     .sent_ns
                     .map_or(String::new(), |ns| format!(" at t = {}", format_ns(ns)));
@@ -323,7 +322,7 @@ fn chart_window_ui(
                 .arrows
                 .iter()
                 .map(|laid| (laid.start + origin).lerp(laid.end + origin, 0.5))
-                .filter(|mid| view.shrink(8.0).contains(*mid))
+                .filter(|mid| view.shrink(8.0).contains(*mid) && below_names(*mid, band_bottom))
                 .min_by(|a, b| {
                     let off = |p: &egui::Pos2| (p.y - view.center().y).abs();
                     off(a).total_cmp(&off(b))
@@ -353,6 +352,27 @@ fn arrow(painter: &egui::Painter, from: egui::Pos2, to: egui::Pos2, stroke: egui
     ));
 }
 
+/// Whether `p` is below the band of lifeline names (which covers what scrolls under it).
+fn below_names(p: egui::Pos2, band_bottom: f32) -> bool {
+    p.y > band_bottom
+}
+
+/// The arrow the pointer is on (within 6 points; the nearest if several), none while the pointer
+/// is over the band of names that hides what scrolled under it.
+fn arrow_at<T>(
+    pointer: Option<egui::Pos2>,
+    band_bottom: f32,
+    arrows: impl IntoIterator<Item = (egui::Pos2, egui::Pos2, T)>,
+) -> Option<T> {
+    let p = pointer.filter(|p| below_names(*p, band_bottom))?;
+    arrows
+        .into_iter()
+        .map(|(a, b, item)| (distance_to_segment(p, a, b), item))
+        .filter(|(d, _)| *d < 6.0)
+        .min_by(|x, y| x.0.total_cmp(&y.0))
+        .map(|(_, item)| item)
+}
+
 fn distance_to_segment(p: egui::Pos2, a: egui::Pos2, b: egui::Pos2) -> f32 {
     let ab = b - a;
     let t = if ab.length_sq() > 0.0 {
@@ -375,5 +395,43 @@ mod tests {
             egui::pos2(10.0, 0.0),
         );
         assert!((d - 1.0).abs() < 1e-5);
+    }
+
+    #[test]
+    fn the_band_of_names_hides_the_arrows_under_it_from_the_pointer() {
+        let arrows = [
+            (
+                egui::pos2(0.0, 30.0),
+                egui::pos2(100.0, 30.0),
+                "under the band",
+            ),
+            (egui::pos2(0.0, 60.0), egui::pos2(100.0, 60.0), "below it"),
+            (
+                egui::pos2(0.0, 64.0),
+                egui::pos2(100.0, 64.0),
+                "further below",
+            ),
+        ];
+        let band_bottom = 40.0;
+        // On an arrow that scrolled under the names: nothing to hover or click.
+        assert_eq!(
+            arrow_at(Some(egui::pos2(50.0, 31.0)), band_bottom, arrows),
+            None
+        );
+        // The same arrow with the band scrolled away (the chart at its top) is hit.
+        assert_eq!(
+            arrow_at(Some(egui::pos2(50.0, 31.0)), 0.0, arrows),
+            Some("under the band")
+        );
+        // Below the band: the nearest arrow within 6 points.
+        assert_eq!(
+            arrow_at(Some(egui::pos2(50.0, 63.0)), band_bottom, arrows),
+            Some("further below")
+        );
+        assert_eq!(
+            arrow_at(Some(egui::pos2(50.0, 75.0)), band_bottom, arrows),
+            None
+        );
+        assert_eq!(arrow_at(None, band_bottom, arrows), None);
     }
 }
