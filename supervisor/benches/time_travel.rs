@@ -266,7 +266,8 @@ struct PingpongNative {
 fn main() {
     // 1. Recording on vs off.
     // `ORBITAL_BENCH_RIG=on|off`: only that supervisor, for counting instructions with
-    // `perf stat -e instructions:u` (the same rounds; the difference is recording's).
+    // `perf stat -e instructions:u` (the same rounds; the difference is recording's);
+    // `ORBITAL_BENCH_CAPACITY=N` sets its bound (`perf stat -e page-faults` at the bound).
     if let Ok(which) = std::env::var("ORBITAL_BENCH_RIG") {
         let capacity = std::env::var("ORBITAL_BENCH_CAPACITY")
             .ok()

@@ -1023,30 +1023,50 @@ fn scale_rows(
     ];
     // Time travel: recording on vs off (the on and off medians, then the median of the pairs),
     // seeks, sizes.
-    // Pingpong's pairs at `at` in the browser results: the on and off medians, and the cost.
-    let pingpong = |figure: &str, at: &[&str]| {
-        let key = |last: &str| b(&[at, &[last]].concat());
+    // Pingpong with recording on and off: the two medians, and the cost from the median of the
+    // paired windows (on over off, in round trips a second).
+    type Figure = Result<f64, String>;
+    let pingpong = |figure: &str, (on, off, on_over_off): (Figure, Figure, Figure)| {
         on_off(
             figure,
             "/s",
-            (key("on_median"), key("off_median")),
+            (on, off),
             "recording off, alternating windows",
             (
                 "  its cost: time per round trip on/off, median of the paired windows",
-                key("on_over_off").map(|r| 1.0 / r),
+                on_over_off.map(|r| 1.0 / r),
+            ),
+        )
+    };
+    // Those three figures at `at` in the browser results.
+    let browser_pingpong = |at: &[&str]| {
+        let key = |last: &str| b(&[at, &[last]].concat());
+        (key("on_median"), key("off_median"), key("on_over_off"))
+    };
+    // The servicing path alone at `at` in the time-travel bench's results.
+    let servicing = |figure: &str, at: &[&str]| {
+        let key = |last: &str| r(&[at, &[last]].concat());
+        on_off(
+            figure,
+            "ns",
+            (key("on_ns_per_syscall"), key("off_ns_per_syscall")),
+            "recording off, interleaved runs",
+            (
+                "  its cost: on/off, median of the 80 paired runs",
+                key("paired_ratio"),
             ),
         )
     };
     for pair in [
         pingpong(
             "recording on vs off: pingpong round trips (browser, ABBA windows)",
-            &["recording_pingpong"],
+            browser_pingpong(&["recording_pingpong"]),
         ),
         // The same at 320x200, where SwiftShader's frames are short: a try at taking them out of
         // the windows (its windows vary as much; docs/BENCHMARKS.md).
         pingpong(
             "recording on vs off: pingpong round trips, page at 320x200 (short frames)",
-            &["recording_pingpong", "small"],
+            browser_pingpong(&["recording_pingpong", "small"]),
         ),
         on_off(
             "recording on vs off: crowd app update per frame (native, CPU time)",
@@ -1075,17 +1095,12 @@ fn scale_rows(
             ),
         ),
         // Real guests, natively: the same pingpong, without the browser's frames in the windows.
-        on_off(
+        pingpong(
             "recording on vs off: pingpong round trips (native host, real guests, ABBA windows)",
-            "/s",
             (
                 r(&["pingpong", "on_per_sec"]),
                 r(&["pingpong", "off_per_sec"]),
-            ),
-            "recording off, alternating windows",
-            (
-                "  its cost: time per round trip on/off, median of the paired windows",
-                r(&["pingpong", "paired_ratio"]).map(|x| 1.0 / x),
+                r(&["pingpong", "paired_ratio"]),
             ),
         ),
     ] {
@@ -1102,28 +1117,13 @@ fn scale_rows(
         Target::Below(5.0),
     ));
     for pair in [
-        on_off(
+        servicing(
             "recording on vs off: servicing alone while it grows (scripted host, no guest work)",
-            "ns",
-            (r(&["on_ns_per_syscall"]), r(&["off_ns_per_syscall"])),
-            "recording off, interleaved runs",
-            (
-                "  its cost: on/off, median of the 80 paired runs",
-                r(&["paired_ratio"]),
-            ),
+            &[],
         ),
-        on_off(
+        servicing(
             "recording on vs off: servicing alone at its bound (folding; buffers reused)",
-            "ns",
-            (
-                r(&["bound", "on_ns_per_syscall"]),
-                r(&["bound", "off_ns_per_syscall"]),
-            ),
-            "recording off, interleaved runs",
-            (
-                "  its cost: on/off, median of the 80 paired runs",
-                r(&["bound", "paired_ratio"]),
-            ),
+            &["bound"],
         ),
     ] {
         rows.extend(pair);
