@@ -22,7 +22,7 @@ use super::model::{
     GraphEdges, GraphModel, GraphNode, GraphSettings, GraphSystems, NodeEffect, NodeEffectKind,
     Particle,
 };
-use crate::render_quality::{RenderQuality, RenderQualitySystems};
+use crate::render_quality::RenderQualitySystems;
 use crate::supervisor::{MailboxStatus, ProcessView};
 use crate::theme::{Theme, ThemeColor};
 use crate::ui_state::{self, CanvasArea, Hovered, Selection};
@@ -121,18 +121,52 @@ pub fn gizmo_widths_px(theme: &Theme, world_per_px: f32) -> (f32, f32) {
     )
 }
 
-/// Shared meshes and materials: one circle, one quad, one material per colour.
+/// Shared meshes and materials: one circle, one quad, one ring per width step, one material per
+/// colour.
 #[derive(Resource, Default)]
 struct GraphAssets {
     circle: Option<Handle<Mesh>>,
     quad: Option<Handle<Mesh>>,
+    rings: HashMap<u8, Handle<Mesh>>,
     materials: HashMap<[u8; 4], Handle<ColorMaterial>>,
+}
+
+/// Steps of a ring's inner-to-outer radius ratio: one shared mesh per step.
+const RING_RATIO_STEPS: f32 = 255.0;
+/// Segments of a ring: smoother than the gizmo circle it replaced (24 on a software renderer).
+const RING_RESOLUTION: u32 = 48;
+
+/// A state ring's geometry in world units, as the gizmo circle drew it: centred `ring_width / 2`
+/// outside the disc of radius `disc`, `width_px` screen pixels wide at `world_per_px`.
+/// Returns (outer radius, the step of the inner-to-outer ratio).
+pub fn ring_geometry(disc: f32, ring_width: f32, width_px: f32, world_per_px: f32) -> (f32, u8) {
+    let centre = disc + ring_width * 0.5;
+    let half = (width_px * world_per_px * 0.5).min(centre);
+    let outer = (centre + half).max(f32::EPSILON);
+    let ratio = ((centre - half) / outer).clamp(0.0, 1.0);
+    (outer, (ratio * RING_RATIO_STEPS).round() as u8)
 }
 
 impl GraphAssets {
     fn circle(&mut self, meshes: &mut Assets<Mesh>) -> Handle<Mesh> {
         self.circle
             .get_or_insert_with(|| meshes.add(Circle::new(1.0)))
+            .clone()
+    }
+
+    /// A ring of outer radius 1 whose inner radius is `step / RING_RATIO_STEPS`.
+    fn ring(&mut self, step: u8, meshes: &mut Assets<Mesh>) -> Handle<Mesh> {
+        self.rings
+            .entry(step)
+            .or_insert_with(|| {
+                let inner = f32::from(step) / RING_RATIO_STEPS;
+                meshes.add(
+                    Annulus::new(inner, 1.0)
+                        .mesh()
+                        .resolution(RING_RESOLUTION)
+                        .build(),
+                )
+            })
             .clone()
     }
 
@@ -159,13 +193,29 @@ impl GraphAssets {
 struct NodeVisuals {
     body: Entity,
     light: Entity,
+    /// The state ring: a mesh, not a gizmo circle. On a software renderer (SwiftShader) every
+    /// instance of a draw costs about as much as a draw, and a gizmo circle is an instance per
+    /// segment: the crowd's 64 rings were 1,536 of the frame's 2,048 gizmo instances.
+    ring: Entity,
     shown_color: [u8; 4],
     shown_light: [u8; 4],
+    shown_ring: [u8; 4],
+    ring_step: u8,
 }
 
 const Z_EDGE_BAR: f32 = 0.5;
 const Z_BODY: f32 = 1.0;
 const Z_LIGHT: f32 = 2.0;
+/// Above the light, as the gizmo ring was (gizmos draw over meshes).
+const Z_RING: f32 = 3.0;
+
+fn state_color(theme: &Theme, state: &ProcessState) -> ThemeColor {
+    match state {
+        ProcessState::Running => theme.state_running,
+        ProcessState::Blocked(_) => theme.state_blocked,
+        ProcessState::Zombie(_) => theme.state_zombie,
+    }
+}
 
 fn attach_node_visuals(
     mut commands: Commands,
@@ -205,11 +255,24 @@ fn attach_node_visuals(
                 ChildOf(entity),
             ))
             .id();
+        // Sized by `update_node_visuals` (the ring's width follows the zoom).
+        let ring_color = state_color(&theme, &view.state);
+        let ring = commands
+            .spawn((
+                Mesh2d(assets.ring(0, &mut meshes)),
+                MeshMaterial2d(assets.material(ring_color, &mut materials)),
+                Transform::from_xyz(0.0, 0.0, Z_RING).with_scale(Vec3::ZERO),
+                ChildOf(entity),
+            ))
+            .id();
         commands.entity(entity).insert(NodeVisuals {
             body,
             light,
+            ring,
             shown_color: color.0,
             shown_light: theme.mailbox_idle.0,
+            shown_ring: ring_color.0,
+            ring_step: 0,
         });
     }
 }
@@ -224,14 +287,20 @@ fn mailbox_color(theme: &Theme, status: MailboxStatus) -> ThemeColor {
 
 #[allow(clippy::type_complexity, clippy::too_many_arguments)]
 fn update_node_visuals(
-    mut nodes: Query<(&GraphNode, &ProcessView, &mut NodeVisuals)>,
+    mut nodes: Query<(&GraphNode, &ProcessView, &Transform, &mut NodeVisuals)>,
     mut transforms: Query<&mut Transform, Without<GraphNode>>,
     mut node_materials: Query<&mut MeshMaterial2d<ColorMaterial>>,
-    mut assets: ResMut<GraphAssets>,
-    mut materials: ResMut<Assets<ColorMaterial>>,
+    mut ring_meshes: Query<&mut Mesh2d>,
+    (mut assets, mut meshes, mut materials): (
+        ResMut<GraphAssets>,
+        ResMut<Assets<Mesh>>,
+        ResMut<Assets<ColorMaterial>>,
+    ),
     theme: Res<Theme>,
+    rig: Res<CameraRig>,
 ) {
-    for (node, view, mut visuals) in &mut nodes {
+    let (_, ring_px) = gizmo_widths_px(&theme, rig.world_per_px);
+    for (node, view, node_transform, mut visuals) in &mut nodes {
         let zombie = view.state.is_zombie();
         let color = if zombie {
             theme.state_zombie
@@ -256,6 +325,37 @@ fn update_node_visuals(
             && t.scale.x != radius
         {
             t.scale = Vec3::splat(radius);
+        }
+        // The ring, in the node's own (scaled) space: its geometry is worked out in world units.
+        let ring = state_color(&theme, &view.state);
+        if visuals.shown_ring != ring.0 || theme.is_changed() {
+            visuals.shown_ring = ring.0;
+            if let Ok(mut material) = node_materials.get_mut(visuals.ring) {
+                material.0 = assets.material(ring, &mut materials);
+            }
+        }
+        let node_scale = node_transform.scale.x;
+        let (outer, step) = ring_geometry(
+            radius * node_scale,
+            theme.ring_width,
+            ring_px,
+            rig.world_per_px,
+        );
+        if visuals.ring_step != step
+            && let Ok(mut mesh) = ring_meshes.get_mut(visuals.ring)
+        {
+            visuals.ring_step = step;
+            mesh.0 = assets.ring(step, &mut meshes);
+        }
+        if let Ok(mut t) = transforms.get_mut(visuals.ring) {
+            let scale = if node_scale > f32::EPSILON {
+                Vec3::new(outer / node_scale, outer / node_scale, 1.0)
+            } else {
+                Vec3::ZERO
+            };
+            if t.scale != scale {
+                t.scale = scale;
+            }
         }
         let light_offset = Vec2::splat(radius * 0.72);
         if let Ok(mut t) = transforms.get_mut(visuals.light) {
@@ -300,7 +400,6 @@ fn draw_edges_and_rings(
     hovered: Res<Hovered>,
     theme: Res<Theme>,
     time: Res<Time>,
-    quality: Res<RenderQuality>,
 ) {
     let now = time.elapsed_secs_f64();
     let radius_of = |pid: u32| {
@@ -345,18 +444,10 @@ fn draw_edges_and_rings(
             );
         }
     }
-    // State rings, endpoints, selection, denied flashes.
-    for (node, view, transform) in &nodes {
+    // Endpoints, selection, denied flashes (the state rings are meshes: `update_node_visuals`).
+    for (node, _, transform) in &nodes {
         let pos = transform.translation.truncate();
         let r = node.radius * transform.scale.x;
-        let state_color = match &view.state {
-            ProcessState::Running => theme.state_running,
-            ProcessState::Blocked(_) => theme.state_blocked,
-            ProcessState::Zombie(_) => theme.state_zombie,
-        };
-        rings
-            .circle_2d(pos, r + theme.ring_width * 0.5, state_color.bevy())
-            .resolution(if quality.reduced { 24 } else { 48 });
         if selection.0 == Some(node.pid) {
             rings
                 .circle_2d(pos, r + theme.ring_width * 2.5, theme.selection.bevy())
@@ -616,6 +707,146 @@ mod tests {
     use super::*;
     use crate::graph::GraphPlugin;
     use crate::schedule_check::initialise_plugin_systems;
+
+    use crate::supervisor::MailboxStatus;
+    use bevy::asset::AssetPlugin;
+    use bevy::mesh::VertexAttributeValues;
+    use orbital_kernel::{BlockReason, ProcessId, ProcessMetrics};
+
+    fn close(a: f32, b: f32, tolerance: f32) -> bool {
+        (a - b).abs() <= tolerance
+    }
+
+    #[test]
+    fn a_ring_spans_the_gizmo_circles_band_at_any_zoom() {
+        // Zoom 1: from the disc's edge out to the theme's ring width, as the gizmo circle of
+        // radius r + w/2 and w pixels did.
+        let (outer, step) = ring_geometry(22.0, 4.0, 4.0, 1.0);
+        assert!(close(outer, 26.0, 1e-4), "{outer}");
+        let inner = f32::from(step) / RING_RATIO_STEPS * outer;
+        assert!(close(inner, 22.0, outer / RING_RATIO_STEPS), "{inner}");
+        // Zoomed out four times: 1.5 pixels are 6 world units, around the same centre line.
+        let (outer, step) = ring_geometry(22.0, 4.0, 1.5, 4.0);
+        let inner = f32::from(step) / RING_RATIO_STEPS * outer;
+        assert!(close(outer, 24.0 + 3.0, 1e-4), "{outer}");
+        assert!(
+            close(inner, 24.0 - 3.0, outer / RING_RATIO_STEPS),
+            "{inner}"
+        );
+        // Wider than the disc (far out, tiny disc): a full disc, never a negative radius.
+        let (outer, step) = ring_geometry(0.5, 0.0, 2.0, 10.0);
+        assert!(outer > 0.0 && step == 0, "{outer} {step}");
+    }
+
+    fn view(state: ProcessState) -> ProcessView {
+        ProcessView {
+            name: "sender".into(),
+            state,
+            metrics: ProcessMetrics::default(),
+            mailbox: MailboxStatus::Idle,
+            worker_id: None,
+            protected: false,
+            last_serviced: None,
+        }
+    }
+
+    /// The radii a mesh's vertices lie at, scaled by `scale`: (smallest, largest).
+    fn radii(mesh: &Mesh, scale: f32) -> (f32, f32) {
+        let Some(VertexAttributeValues::Float32x3(positions)) =
+            mesh.attribute(Mesh::ATTRIBUTE_POSITION)
+        else {
+            panic!("a ring mesh has 3D float positions");
+        };
+        positions
+            .iter()
+            .map(|p| Vec2::new(p[0], p[1]).length() * scale)
+            .fold((f32::MAX, 0.0f32), |(lo, hi), r| (lo.min(r), hi.max(r)))
+    }
+
+    #[test]
+    fn every_node_has_a_ring_mesh_in_its_state_colour_and_a_screen_width_at_any_zoom() {
+        let mut app = App::new();
+        app.add_plugins((MinimalPlugins, AssetPlugin::default()))
+            .init_asset::<Mesh>()
+            .init_asset::<ColorMaterial>()
+            .init_resource::<Theme>()
+            .init_resource::<CameraRig>()
+            .init_resource::<GraphAssets>()
+            .add_systems(Update, (attach_node_visuals, update_node_visuals).chain());
+        let theme = Theme::default();
+        let spawn = |app: &mut App, pid: u32, state: ProcessState| {
+            app.world_mut()
+                .spawn((
+                    GraphNode {
+                        pid: ProcessId(pid),
+                        born_secs: 0.0,
+                        denied_secs: None,
+                        denied_reason: None,
+                        radius: theme.node_radius,
+                    },
+                    view(state),
+                    Transform::default(),
+                ))
+                .id()
+        };
+        let running = spawn(&mut app, 3, ProcessState::Running);
+        let blocked = spawn(
+            &mut app,
+            4,
+            ProcessState::Blocked(BlockReason::Sleep { until_ns: 0 }),
+        );
+        app.update();
+        app.update();
+        let ring_of = |app: &App, node: Entity| {
+            let ring = app.world().get::<NodeVisuals>(node).unwrap().ring;
+            let world = app.world();
+            let mesh = world.get::<Mesh2d>(ring).unwrap().0.clone();
+            let material = world.get::<MeshMaterial2d<ColorMaterial>>(ring).unwrap();
+            let color = world
+                .resource::<Assets<ColorMaterial>>()
+                .get(&material.0)
+                .unwrap()
+                .color;
+            let scale = world.get::<Transform>(ring).unwrap().scale.x;
+            let (inner, outer) = radii(world.resource::<Assets<Mesh>>().get(&mesh).unwrap(), scale);
+            (color, inner, outer, mesh)
+        };
+        let r = theme.node_radius;
+        let (color, inner, outer, mesh_running) = ring_of(&app, running);
+        assert_eq!(color, theme.state_running.bevy());
+        assert!(
+            close(inner, r, 0.2) && close(outer, r + theme.ring_width, 0.01),
+            "{inner}..{outer}"
+        );
+        let (color, _, _, mesh_blocked) = ring_of(&app, blocked);
+        assert_eq!(color, theme.state_blocked.bevy());
+        assert_eq!(
+            mesh_running, mesh_blocked,
+            "rings of one width share one mesh"
+        );
+
+        // The process blocks: its ring turns the blocked colour.
+        app.world_mut()
+            .get_mut::<ProcessView>(running)
+            .unwrap()
+            .state = ProcessState::Blocked(BlockReason::Sleep { until_ns: 0 });
+        // Zoomed out four times, and the node half-grown (its spawn animation).
+        app.world_mut().resource_mut::<CameraRig>().world_per_px = 4.0;
+        app.world_mut().get_mut::<Transform>(running).unwrap().scale = Vec3::splat(0.5);
+        app.update();
+        let (color, inner, outer, _) = ring_of(&app, running);
+        assert_eq!(color, theme.state_blocked.bevy());
+        let (_, ring_px) = gizmo_widths_px(&theme, 4.0);
+        // In the node's space (halved): centred w/2 outside the half-size disc, ring_px * 4 wide.
+        let centre = (r * 0.5 + theme.ring_width * 0.5) / 0.5;
+        let half = ring_px * 4.0 * 0.5 / 0.5;
+        assert!(
+            close(inner, centre - half, 0.3) && close(outer, centre + half, 0.01),
+            "{inner}..{outer}, wanted {}..{}",
+            centre - half,
+            centre + half
+        );
+    }
 
     #[test]
     fn every_graph_system_initialises_without_conflicting_parameters() {
