@@ -7,6 +7,13 @@
 //! follow the same decision. `RenderQualitySettings` overrides it, and the status line says which
 //! renderer was found and what was done. The graph reads [`RenderQuality`] and applies it to its
 //! camera and particles.
+//!
+//! A software renderer also draws on the cores the guests run on: in the default scenario the
+//! ping-pong pair alone (about 60,000 syscalls a second flat out) took the page from 10.5 to 7.2
+//! frames/s on two cores (paused against running, same page). So with reduced effects the
+//! supervisor paces running guests to [`SOFTWARE_SYSCALL_CEILING`] syscalls a second (the
+//! supervisor plugin applies [`RenderQuality::syscall_ceiling`]); "guests at full speed" in the
+//! quality picker, or `window.supervisor.set_guest_pacing("off")`, lifts it.
 
 use bevy::prelude::*;
 use bevy::render::renderer::RenderAdapterInfo;
@@ -27,6 +34,19 @@ pub enum QualityOverride {
 #[derive(Resource, Clone, Debug, Default)]
 pub struct RenderQualitySettings {
     pub mode: QualityOverride,
+    /// No syscall ceiling even when effects are reduced.
+    pub guests_full_speed: bool,
+}
+
+/// Running guests' syscalls a second, at most, when effects are reduced on a known adapter:
+/// enough for every scenario's traffic to show (a busy edge, its rate, the particles), far below
+/// the flat-out rates that starve a CPU renderer.
+pub const SOFTWARE_SYSCALL_CEILING: f32 = 2_000.0;
+
+/// The syscall ceiling for a decision: only once the adapter is known (a headless app has none
+/// and runs its guests at full speed), only with reduced effects, never when lifted.
+pub fn syscall_ceiling(adapter_known: bool, reduced: bool, full_speed: bool) -> Option<f32> {
+    (adapter_known && reduced && !full_speed).then_some(SOFTWARE_SYSCALL_CEILING)
 }
 
 /// What was found and decided.
@@ -37,6 +57,8 @@ pub struct RenderQuality {
     pub software: bool,
     pub reduced: bool,
     pub msaa_samples: u32,
+    /// Running guests' syscalls a second, at most (see [`syscall_ceiling`]).
+    pub syscall_ceiling: Option<f32>,
     /// One line for the top bar.
     pub status: String,
 }
@@ -68,6 +90,7 @@ impl Default for RenderQuality {
             software: false,
             reduced: true,
             msaa_samples: 1,
+            syscall_ceiling: None,
             status: "Renderer starting: MSAA off until the graphics adapter is known".into(),
         }
     }
@@ -128,25 +151,80 @@ pub fn decide(adapter: Option<(&str, bool)>, mode: QualityOverride) -> (bool, u3
 pub fn render_quality_plugin(app: &mut App) {
     app.init_resource::<RenderQualitySettings>()
         .init_resource::<RenderQuality>()
-        .add_systems(Update, decide_render_quality.in_set(RenderQualitySystems));
+        .init_resource::<PacingRequests>()
+        .add_systems(Startup, expose_set_guest_pacing)
+        .add_systems(
+            Update,
+            (take_pacing_requests, decide_render_quality)
+                .chain()
+                .in_set(RenderQualitySystems),
+        );
+}
+
+/// `window.supervisor.set_guest_pacing("auto" | "off")`, for pages and benchmarks.
+#[derive(Resource, Clone, Default)]
+struct PacingRequests(std::sync::Arc<std::sync::Mutex<Option<bool>>>);
+
+fn expose_set_guest_pacing(requests: Res<PacingRequests>) {
+    let requests = requests.clone();
+    let run = move |arg: String| {
+        let full_speed = match arg.trim() {
+            "auto" => false,
+            "off" => true,
+            other => {
+                return Err(format!(
+                    "set_guest_pacing: unknown setting {other:?}; use \"auto\" (pace guests on a software renderer) or \"off\" (always full speed)"
+                ));
+            }
+        };
+        *requests.0.lock().unwrap_or_else(|p| p.into_inner()) = Some(full_speed);
+        Ok(format!("guest pacing: {}", arg.trim()))
+    };
+    if let Err(e) = crate::web::expose_command("set_guest_pacing", run) {
+        error!("cannot expose set_guest_pacing: {e:?}");
+    }
+}
+
+fn take_pacing_requests(
+    requests: Res<PacingRequests>,
+    mut settings: ResMut<RenderQualitySettings>,
+) {
+    let asked = requests.0.lock().unwrap_or_else(|p| p.into_inner()).take();
+    if let Some(full_speed) = asked
+        && settings.guests_full_speed != full_speed
+    {
+        settings.guests_full_speed = full_speed;
+    }
 }
 
 fn decide_render_quality(
     adapter: Option<Res<RenderAdapterInfo>>,
     settings: Res<RenderQualitySettings>,
     mut quality: ResMut<RenderQuality>,
-    mut decided_for: Local<Option<(Option<String>, QualityOverride)>>,
+    mut decided_for: Local<Option<(Option<String>, QualityOverride, bool)>>,
 ) {
     let adapter_name = adapter.as_ref().map(|a| a.name.clone());
-    let key = (adapter_name.clone(), settings.mode);
+    let key = (
+        adapter_name.clone(),
+        settings.mode,
+        settings.guests_full_speed,
+    );
     if decided_for.as_ref() == Some(&key) {
         return;
     }
     let cpu = adapter
         .as_ref()
         .is_some_and(|a| format!("{:?}", a.device_type) == "Cpu");
-    let (reduced, samples, status) =
+    let (reduced, samples, mut status) =
         decide(adapter_name.as_deref().map(|n| (n, cpu)), settings.mode);
+    let ceiling = syscall_ceiling(adapter_name.is_some(), reduced, settings.guests_full_speed);
+    if let Some(per_sec) = ceiling {
+        status.push_str(&format!(
+            "; guests paced to {per_sec:.0} syscalls/s so drawing keeps a core"
+        ));
+    } else if reduced && settings.guests_full_speed {
+        status.push_str("; guests at full speed (your setting)");
+    }
     info!("{status}");
     *quality = RenderQuality {
         software: adapter_name
@@ -155,6 +233,7 @@ fn decide_render_quality(
         adapter_name,
         reduced,
         msaa_samples: samples,
+        syscall_ceiling: ceiling,
         status,
     };
     *decided_for = Some(key);
@@ -167,6 +246,43 @@ mod tests {
     #[test]
     fn every_render_quality_system_initialises_without_conflicting_parameters() {
         assert!(crate::schedule_check::initialise_plugin_systems(render_quality_plugin) >= 1);
+    }
+
+    #[test]
+    fn guests_are_paced_only_with_reduced_effects_on_a_known_adapter_unless_lifted() {
+        let ceiling = Some(SOFTWARE_SYSCALL_CEILING);
+        assert_eq!(syscall_ceiling(true, true, false), ceiling);
+        assert_eq!(
+            syscall_ceiling(false, true, false),
+            None,
+            "headless: no adapter"
+        );
+        assert_eq!(syscall_ceiling(true, false, false), None, "full effects");
+        assert_eq!(syscall_ceiling(true, true, true), None, "lifted");
+    }
+
+    #[test]
+    fn the_decision_paces_a_software_renderer_and_says_so() {
+        let mut app = App::new();
+        app.add_plugins(MinimalPlugins)
+            .add_plugins(render_quality_plugin);
+        app.update();
+        let quality = app.world().resource::<RenderQuality>();
+        assert_eq!(
+            quality.syscall_ceiling, None,
+            "no adapter yet: {}",
+            quality.status
+        );
+        // (A software adapter cannot be faked here: RenderAdapterInfo wraps a real wgpu adapter
+        // info; `syscall_ceiling` above covers that decision.)
+        app.world_mut()
+            .resource_mut::<RenderQualitySettings>()
+            .guests_full_speed = true;
+        app.update();
+        assert_eq!(
+            app.world().resource::<RenderQuality>().syscall_ceiling,
+            None
+        );
     }
 
     #[test]

@@ -76,6 +76,8 @@ pub(crate) struct UiActions {
     pub select: Option<Option<ProcessId>>,
     pub theme_mode: Option<ThemeMode>,
     pub quality: Option<crate::render_quality::QualityOverride>,
+    /// "guests at full speed" ticked or unticked in the quality picker.
+    pub guests_full_speed: Option<bool>,
     pub toasts: Vec<(String, bool)>,
     /// Named controls and their rects (egui points), for [`crate::graph::CanvasLayout`].
     pub controls: Vec<(String, egui::Rect)>,
@@ -394,6 +396,9 @@ fn draw_panels(
     }
     if let Some(mode) = actions.quality {
         data.quality_settings.mode = mode;
+    }
+    if let Some(full_speed) = actions.guests_full_speed {
+        data.quality_settings.guests_full_speed = full_speed;
     }
     for (text, is_error) in actions.toasts {
         toasts.push(text, is_error);

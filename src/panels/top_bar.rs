@@ -95,11 +95,15 @@ pub(super) fn top_bar_ui(
                     actions.intents.push(SupervisorIntent::SetTime(speed));
                 }
             }
-            let speed = egui::RichText::new(speed_label(time)).color(if time == TimeControl::Running {
+            // Running under the software renderer's ceiling is not "full speed": say so.
+            let paced = time == TimeControl::Running && data.quality.syscall_ceiling.is_some();
+            let shown = if paced { "paced" } else { speed_label(time) };
+            let speed = egui::RichText::new(shown).color(if time == TimeControl::Running {
                 theme.text_weak.egui()
             } else {
                 theme.warning.egui()
             });
+
             let widest = [
                 TimeControl::Running,
                 TimeControl::Paused,
@@ -114,7 +118,13 @@ pub(super) fn top_bar_ui(
                 width(a).total_cmp(&width(b))
             })
             .unwrap_or_default();
-            figure(ui, speed, widest);
+            let shown = figure(ui, speed, widest);
+            if let (true, Some(per_sec)) = (paced, data.quality.syscall_ceiling) {
+                shown.on_hover_text(format!(
+                    "Running, at most {per_sec:.0} syscalls/s: the software renderer draws with \
+                     the CPU the guests would take. Quality picker: \"guests at full speed\"."
+                ));
+            }
 
             // Scenario picker. With the projector theme's large type the bar needs two rows: a combo
             // box does not wrap by itself (it would be cut off at the window's edge). No separator
@@ -280,6 +290,18 @@ fn quality_ui(ui: &mut egui::Ui, data: &PanelData, actions: &mut UiActions) -> e
                 {
                     actions.quality = Some(mode);
                 }
+            }
+            ui.separator();
+            let mut full_speed = data.quality_settings.guests_full_speed;
+            if ui
+                .checkbox(&mut full_speed, "guests at full speed")
+                .on_hover_text(
+                    "With reduced effects, running guests are paced so that drawing keeps a core \
+                     (a software renderer draws with the CPU). Tick to let them run flat out.",
+                )
+                .changed()
+            {
+                actions.guests_full_speed = Some(full_speed);
             }
         })
         .response

@@ -180,6 +180,9 @@ pub fn system_metrics(supervisor: &Supervisor) -> Value {
         "guest_ceiling": supervisor.guest_ceiling().map(|c| c.limit),
         "host": supervisor.host().name(),
         "time_control": supervisor.time_control().label(),
+        // While running, at most this many syscalls a second (null: none; a software renderer's
+        // share of the CPU, set by the app).
+        "syscall_ceiling": supervisor.syscall_ceiling(),
         // sent = delivered + queued + dropped: no message is lost without being counted.
         "messages": {
             "sent": counts.sent,

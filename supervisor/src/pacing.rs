@@ -1,9 +1,16 @@
 //! Pacing: how many pending syscalls may be serviced now (running, paused with single steps,
-//! or slow motion at a fixed rate of syscalls per second).
+//! or slow motion at a fixed rate of syscalls per second). Running may have a ceiling: on a
+//! computer that draws with its CPU (a software renderer), guests that make syscalls flat out
+//! take the cores the drawing needs, so the app caps their rate there
+//! ([`Supervisor::set_syscall_ceiling`]).
 
 use std::time::Duration;
 
 use crate::supervisor::Supervisor;
+
+/// The most a syscall ceiling lets through at once: this many seconds of its rate (so a burst
+/// after a quiet spell is short, and the rate holds over any tenth of a second).
+pub const CEILING_BURST_SECS: f64 = 0.05;
 
 /// How fast the servicer runs.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -66,18 +73,52 @@ impl Supervisor {
         self.host.ring_doorbell();
     }
 
-    /// In slow motion with a syscall waiting: how long until the next one may be serviced.
+    /// While running, services at most `per_sec` syscalls a second across all processes (bursts
+    /// of up to [`CEILING_BURST_SECS`] of them); `None` lifts the ceiling. Slow motion, pause and
+    /// steps are unchanged (slow motion's own rate is far below any ceiling).
+    pub fn set_syscall_ceiling(&mut self, per_sec: Option<f32>) {
+        let per_sec = per_sec.filter(|r| r.is_finite() && *r > 0.0);
+        if self.ceiling == per_sec {
+            return;
+        }
+        self.ceiling = per_sec;
+        self.ceiling_tokens = 0.0;
+        self.ceiling_refilled_ns = self.now_ns();
+        self.host.ring_doorbell();
+    }
+
+    pub fn syscall_ceiling(&self) -> Option<f32> {
+        self.ceiling
+    }
+
+    /// With a syscall waiting and none allowed now (slow motion, or running at the ceiling):
+    /// how long until the next one may be serviced.
     pub fn next_service_delay(&mut self, now_ns: u64) -> Option<Duration> {
-        let TimeControl::Slow { syscalls_per_sec } = self.time else {
-            return None;
+        let (tokens, rate) = match (self.time, self.ceiling) {
+            (TimeControl::Slow { syscalls_per_sec }, _) => {
+                self.refill(now_ns);
+                (self.slow_tokens, syscalls_per_sec)
+            }
+            (TimeControl::Running, Some(per_sec)) => {
+                self.refill_ceiling(now_ns, per_sec);
+                (self.ceiling_tokens, per_sec)
+            }
+            _ => return None,
         };
-        if self.pending_pids().is_empty() {
+        if tokens >= 1.0 || self.pending_pids().is_empty() {
             return None;
         }
-        self.refill(now_ns);
-        let missing = (1.0 - self.slow_tokens).max(0.0);
-        let rate = f64::from(syscalls_per_sec.max(0.01));
+        let missing = 1.0 - tokens;
+        let rate = f64::from(rate.max(0.01));
         Some(Duration::from_secs_f64(missing / rate).max(Duration::from_millis(1)))
+    }
+
+    fn refill_ceiling(&mut self, now_ns: u64, per_sec: f32) {
+        let elapsed_secs = now_ns.saturating_sub(self.ceiling_refilled_ns) as f64 / 1e9;
+        let rate = f64::from(per_sec);
+        let most = (rate * CEILING_BURST_SECS).max(1.0);
+        self.ceiling_tokens = (self.ceiling_tokens + elapsed_secs * rate).min(most);
+        self.ceiling_refilled_ns = now_ns;
     }
 
     pub(crate) fn refill(&mut self, now_ns: u64) {
@@ -92,7 +133,13 @@ impl Supervisor {
 
     pub(crate) fn budget(&mut self, now_ns: u64) -> usize {
         match self.time {
-            TimeControl::Running => usize::MAX,
+            TimeControl::Running => match self.ceiling {
+                None => usize::MAX,
+                Some(per_sec) => {
+                    self.refill_ceiling(now_ns, per_sec);
+                    self.ceiling_tokens.floor() as usize
+                }
+            },
             TimeControl::Paused => self.step_credits as usize,
             TimeControl::Slow { .. } => {
                 self.refill(now_ns);

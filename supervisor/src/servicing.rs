@@ -106,7 +106,11 @@ impl Supervisor {
             TimeControl::Slow { .. } => {
                 self.slow_tokens = (self.slow_tokens - serviced as f64).max(0.0)
             }
-            TimeControl::Running => {}
+            TimeControl::Running => {
+                if self.ceiling.is_some() {
+                    self.ceiling_tokens = (self.ceiling_tokens - serviced as f64).max(0.0);
+                }
+            }
         }
         serviced
     }

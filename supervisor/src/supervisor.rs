@@ -52,6 +52,11 @@ pub struct Supervisor {
     pub(crate) step_credits: u32,
     pub(crate) slow_tokens: f64,
     pub(crate) slow_refilled_ns: u64,
+    /// While running: at most this many syscalls a second (a software renderer's share of the
+    /// CPU, `set_syscall_ceiling`), with its token bucket.
+    pub(crate) ceiling: Option<f32>,
+    pub(crate) ceiling_tokens: f64,
+    pub(crate) ceiling_refilled_ns: u64,
     /// Where the next round-robin scan starts, so slow motion is fair.
     pub(crate) scan_from: ProcessId,
     pub(crate) console: VecDeque<ConsoleLine>,
@@ -91,6 +96,9 @@ impl Supervisor {
             step_credits: 0,
             slow_tokens: 0.0,
             slow_refilled_ns: 0,
+            ceiling: None,
+            ceiling_tokens: 0.0,
+            ceiling_refilled_ns: 0,
             scan_from: ProcessId(0),
             console: VecDeque::new(),
             console_pushed: 0,

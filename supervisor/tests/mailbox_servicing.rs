@@ -213,6 +213,58 @@ fn pause_step_and_slow_motion_budget_syscalls() {
 }
 
 #[test]
+fn a_syscall_ceiling_caps_running_at_its_rate_fairly_and_lifts() {
+    let (mut sup, guests) = supervisor();
+    let pids: Vec<ProcessId> = (0..4).map(|_| sup.spawn_program("idle").unwrap()).collect();
+    let mailboxes: Vec<_> = pids.iter().map(|p| words(&guests, *p)).collect();
+    let ask_all = || {
+        for w in &mailboxes {
+            request(w, nr::YIELD, [0; 3], &[]);
+        }
+    };
+    // 40 a second: 2 may pass per 50 ms, and no more are banked over a quiet second.
+    sup.set_syscall_ceiling(Some(40.0));
+    assert_eq!(sup.syscall_ceiling(), Some(40.0));
+    let t0 = sup.now_ns();
+    ask_all();
+    assert_eq!(sup.service_pending(t0), 0, "nothing banked when it is set");
+    let delay = sup.next_service_delay(t0).expect("work is waiting");
+    assert!((20..=30).contains(&delay.as_millis()), "{delay:?}");
+    assert_eq!(
+        sup.service_pending(t0 + 25_000_000),
+        1,
+        "one token after 25 ms"
+    );
+    assert_eq!(sup.service_pending(t0 + 75_000_000), 2, "two more by 75 ms");
+    assert_eq!(sup.service_pending(t0 + 2_000_000_000), 1, "the one left");
+    // Round robin: each of the four was serviced once, none twice.
+    for w in &mailboxes {
+        take_reply(w);
+    }
+    ask_all();
+    let t1 = t0 + 3_000_000_000;
+    assert_eq!(
+        sup.service_pending(t1),
+        2,
+        "a quiet second banks at most 50 ms of the rate"
+    );
+    assert!(sup.next_service_delay(t1).is_some());
+    // Slow motion keeps its own rate under a ceiling; pause is pause.
+    sup.set_time_control(TimeControl::Paused);
+    assert_eq!(sup.service_pending(t1 + 1_000_000_000), 0);
+    sup.set_time_control(TimeControl::Running);
+    // Lifted: everything waiting goes at once.
+    sup.set_syscall_ceiling(None);
+    assert_eq!(sup.service_pending(t1 + 1_000_000_000), 2);
+    assert_eq!(sup.next_service_delay(t1 + 1_000_000_000), None);
+    // A ceiling that is no rate is no ceiling.
+    sup.set_syscall_ceiling(Some(f32::NAN));
+    assert_eq!(sup.syscall_ceiling(), None);
+    sup.set_syscall_ceiling(Some(0.0));
+    assert_eq!(sup.syscall_ceiling(), None);
+}
+
+#[test]
 fn missing_optional_connect_leaves_an_empty_slot() {
     let (mut sup, _guests) = supervisor();
     let first = sup.spawn_program("pingpong").unwrap();

@@ -187,6 +187,19 @@ async function framesPerSecond(windowMs = FPS_WINDOW_MS) {
   return { fps: (frames * 1000) / (b.at - a.at), frames, window_ms: b.at - a.at, draws_per_frame: (db - da) / Math.max(1, frames) };
 }
 
+/**
+ * The software renderer's syscall ceiling: "auto" (on, as a person gets it here) or "off" (the
+ * guests flat out: every IPC figure is measured so).
+ */
+async function setPacing(mode) {
+  if (!(await has("set_guest_pacing"))) throw new Error("window.supervisor.set_guest_pacing does not exist in this build");
+  await page.evaluate((m) => window.supervisor.set_guest_pacing(m), mode);
+  await waitFor(`guest pacing ${mode}`, async () => {
+    const ceiling = (await sv("get_system_metrics_json")).syscall_ceiling ?? null;
+    return mode === "off" ? ceiling === null : ceiling !== null;
+  }, 10_000, 100);
+}
+
 /** Space, as a person pauses or resumes; waits until the kernel's syscall count stops (or moves). */
 async function togglePause(expectPaused) {
   // A click on an empty spot of the canvas first, so the terminal's text field lets go of the keys.
@@ -827,10 +840,16 @@ try {
     }
     await sleep(3000);
     const ps = await processes();
+    // As a person sees it: on this software renderer the guests are paced (render_quality.rs).
     const fps = await framesPerSecond();
+    const ceiling = (await sv("get_system_metrics_json")).syscall_ceiling ?? null;
     const paused = await pausedFramesPerSecond().catch((e) => ({ error: e.message }));
+    // The same with the ceiling lifted (the guests flat out, as every IPC figure below runs).
+    await setPacing("off");
+    await sleep(2000);
+    const fullSpeed = await framesPerSecond();
     // (The default scenario's update time is not a target; skipping it saves a minute of frames.)
-    return { processes: ps.length, ...fps, paused };
+    return { processes: ps.length, ...fps, syscall_ceiling: ceiling, paused, full_speed: fullSpeed };
   });
 
   // A minute of the default scenario, as a teacher would save it (recording starts at boot).
@@ -952,6 +971,13 @@ try {
       throw new Error(`${e.message}: ${JSON.stringify(census)}`);
     });
     await sleep(3000);
+    // As a person sees it first (guests paced on this software renderer), then flat out.
+    await setPacing("auto");
+    await sleep(2000);
+    const pacedFps = await framesPerSecond();
+    const pacedUpdate = await updateTiming().catch((e) => ({ error: e.message }));
+    await setPacing("off");
+    await sleep(2000);
     const metrics = async () => ({ m: await sv("get_system_metrics_json"), at: await page.evaluate(() => performance.now()) });
     const a = await metrics();
     const fps = await framesPerSecond();
@@ -961,7 +987,7 @@ try {
     const update = await updateTiming().catch((e) => ({ error: e.message }));
     const mem = await memory();
     const profile = await cpuProfile(5000, join(ARTIFACTS, "crowd-main.cpuprofile")).catch((e) => ({ error: e.message }));
-    return { loaded_by: how, processes: ps.length, syscalls_per_sec: syscallsPerSec, ...fps, paused, update, memory: mem, profile };
+    return { loaded_by: how, processes: ps.length, syscalls_per_sec: syscallsPerSec, ...fps, paused, update, memory: mem, profile, paced: { ...pacedFps, update: pacedUpdate } };
   });
 
   // Seeks into what the crowd left in the recording (it has run for over a minute by now).
