@@ -19,6 +19,8 @@ use bevy::prelude::*;
 use bevy::render::renderer::RenderAdapterInfo;
 use bevy::render::view::Msaa;
 
+use crate::supervisor::SupervisorHandle;
+
 /// What the person asked for.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum QualityOverride {
@@ -155,7 +157,11 @@ pub fn render_quality_plugin(app: &mut App) {
         .add_systems(Startup, expose_set_guest_pacing)
         .add_systems(
             Update,
-            (take_pacing_requests, decide_render_quality)
+            (
+                take_pacing_requests,
+                decide_render_quality,
+                apply_syscall_ceiling,
+            )
                 .chain()
                 .in_set(RenderQualitySystems),
         );
@@ -194,6 +200,18 @@ fn take_pacing_requests(
         && settings.guests_full_speed != full_speed
     {
         settings.guests_full_speed = full_speed;
+    }
+}
+
+/// Hands the decision's syscall ceiling to the supervisor when it changes (an app without a
+/// supervisor, such as a headless test of the panels, has nothing to pace).
+fn apply_syscall_ceiling(quality: Res<RenderQuality>, handle: Option<Res<SupervisorHandle>>) {
+    let Some(handle) = handle else { return };
+    if quality.is_changed() || handle.is_added() {
+        let mut supervisor = handle.lock();
+        if supervisor.syscall_ceiling() != quality.syscall_ceiling {
+            supervisor.set_syscall_ceiling(quality.syscall_ceiling);
+        }
     }
 }
 

@@ -57,6 +57,30 @@ pub struct CanvasNode {
     pub named: bool,
 }
 
+impl CanvasNode {
+    /// Makes this entry describe `node` (entries are reused from frame to frame by position, not
+    /// by pid, so every field is written; strings only when they changed).
+    pub fn show(
+        &mut self,
+        node: &GraphNode,
+        view: &ProcessView,
+        screen: Vec2,
+        radius: f32,
+        named: bool,
+    ) {
+        self.pid = node.pid.0;
+        if self.name != view.name {
+            self.name.clone_from(&view.name);
+        }
+        (self.x, self.y, self.radius, self.protected) =
+            (screen.x, screen.y, radius, view.protected);
+        if self.denied != node.denied_reason {
+            self.denied.clone_from(&node.denied_reason);
+        }
+        self.named = named;
+    }
+}
+
 /// A busy edge's rate label as drawn (see `labels::place_rate_label`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct CanvasLabel {
@@ -360,27 +384,10 @@ pub(super) fn publish_canvas_layout(
             continue;
         };
         let radius = node.radius * transform.scale().x / rig.world_per_px;
-        if count < layout.nodes.len() {
-            let entry = &mut layout.nodes[count];
-            entry.pid = node.pid.0;
-            if entry.name != view.name {
-                entry.name.clone_from(&view.name);
-            }
-            (entry.x, entry.y, entry.radius, entry.protected) =
-                (screen.x, screen.y, radius, view.protected);
-            entry.named = named.contains(node.pid.0);
-        } else {
-            layout.nodes.push(CanvasNode {
-                pid: node.pid.0,
-                name: view.name.clone(),
-                x: screen.x,
-                y: screen.y,
-                radius,
-                protected: view.protected,
-                denied: node.denied_reason.clone(),
-                named: named.contains(node.pid.0),
-            });
+        if count == layout.nodes.len() {
+            layout.nodes.push(CanvasNode::default());
         }
+        layout.nodes[count].show(node, view, screen, radius, named.contains(node.pid.0));
         count += 1;
     }
     layout.nodes.truncate(count);
@@ -423,6 +430,68 @@ mod tests {
     use bevy::picking::pointer::{Location, PointerId};
 
     use super::*;
+
+    /// The layout JSON's entries are reused by position: an entry that described one process
+    /// describes the next one wholly, and a denial that came after the entry was made shows (the
+    /// browser test of an unsupported WASI call found `denied: null` on a refused process).
+    #[test]
+    fn a_reused_layout_entry_shows_every_field_of_its_new_node() {
+        let node = |pid: u32, denied: Option<&str>| GraphNode {
+            pid: ProcessId(pid),
+            born_secs: 0.0,
+            denied_secs: denied.map(|_| 1.0),
+            denied_reason: denied.map(str::to_string),
+            radius: 20.0,
+        };
+        let view = |name: &str, protected: bool| ProcessView {
+            name: name.into(),
+            state: orbital_kernel::ProcessState::Running,
+            metrics: Default::default(),
+            mailbox: Default::default(),
+            worker_id: None,
+            protected,
+            last_serviced: None,
+        };
+        let mut entry = CanvasNode::default();
+        entry.show(
+            &node(3, None),
+            &view("init", true),
+            Vec2::new(1.0, 2.0),
+            10.0,
+            true,
+        );
+        assert_eq!(entry.denied, None);
+        // The same process, refused since.
+        entry.show(
+            &node(3, Some("fd_filestat_get")),
+            &view("init", true),
+            Vec2::new(1.0, 2.0),
+            10.0,
+            true,
+        );
+        assert_eq!(entry.denied.as_deref(), Some("fd_filestat_get"));
+        // Another process takes the entry.
+        entry.show(
+            &node(9, None),
+            &view("sender", false),
+            Vec2::new(5.0, 6.0),
+            12.0,
+            false,
+        );
+        assert_eq!(
+            entry,
+            CanvasNode {
+                pid: 9,
+                name: "sender".into(),
+                x: 5.0,
+                y: 6.0,
+                radius: 12.0,
+                protected: false,
+                denied: None,
+                named: false,
+            }
+        );
+    }
 
     /// A press alone selects the node under the pointer: a quick click's release goes (in
     /// bevy_picking) to what was hovered a frame earlier, so selection cannot wait for `Click`.

@@ -342,7 +342,7 @@ impl Plugin for SupervisorPlugin {
             .add_systems(
                 Update,
                 (
-                    (apply_intents, apply_syscall_ceiling).in_set(SupervisorSystems::ApplyIntents),
+                    apply_intents.in_set(SupervisorSystems::ApplyIntents),
                     service_mailboxes.in_set(SupervisorSystems::Service),
                     publish_kernel_events.in_set(SupervisorSystems::PublishEvents),
                     sync_process_entities.in_set(SupervisorSystems::SyncEntities),
@@ -391,21 +391,6 @@ fn boot_init(handle: Res<SupervisorHandle>) {
     // A refusal is already in the console log and the log; the app keeps running so it shows.
     if let Err(error) = handle.lock().boot() {
         error!("could not boot init: {error}");
-    }
-}
-
-/// The render quality's syscall ceiling (a software renderer's share of the CPU), when it changes.
-fn apply_syscall_ceiling(
-    handle: Res<SupervisorHandle>,
-    quality: Option<Res<crate::render_quality::RenderQuality>>,
-) {
-    if let Some(quality) = quality
-        && quality.is_changed()
-    {
-        let mut supervisor = handle.lock();
-        if supervisor.syscall_ceiling() != quality.syscall_ceiling {
-            supervisor.set_syscall_ceiling(quality.syscall_ceiling);
-        }
     }
 }
 

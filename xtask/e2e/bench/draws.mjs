@@ -1,0 +1,132 @@
+// Where a frame's GPU work goes, per shader program: a probe for working on the drawing figures
+// (docs/BENCHMARKS.md, "Where the frame goes"). Not part of `cargo xtask bench`'s table.
+//
+//   cargo xtask serve --no-build --port 8011 &
+//   cd xtask/e2e && ORBITAL_URL=http://127.0.0.1:8011/ SCENARIO=crowd PAUSE=1 node bench/draws.mjs
+//
+// SCENARIO: default (as loaded), crowd, or empty (every user process killed). PAUSE=1 pauses the
+// guests first (Space). Prints frames/s and, per program, draw calls and instances per frame.
+// SKIP=egui (or mesh2d, gizmo, fullscreen): alternating 3 s windows that draw normally and that
+// drop that program's draws, and the median of the paired frame-rate ratios: what it costs.
+// TRACE=file.json: a Chromium trace of the window, and the GPU process's busiest events.
+import { writeFileSync } from "node:fs";
+import { launch, URL, waitFor, emptySpot } from "../lib.mjs";
+
+const SCENARIO = process.env.SCENARIO ?? "default";
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const browser = await launch();
+const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, deviceScaleFactor: 1 });
+const page = await context.newPage();
+await page.addInitScript(() => {
+  const gl = globalThis.WebGL2RenderingContext?.prototype;
+  if (!gl) return;
+  // Names a program by what its shaders contain (naga keeps the WGSL names in the GLSL).
+  const kind = (src) =>
+    /linear_from_gamma_rgb/.test(src) ? "egui"
+    : /LineGizmoUniform|line_gizmo/i.test(src) ? "gizmo"
+    : /Mesh2d/.test(src) ? "mesh2d"
+    : /FullscreenVertexOutput/.test(src) ? "fullscreen"
+    : /linear_to_srgb/.test(src) ? "present"
+    : null;
+  const P = (window.__draws = { frames: 0, perProgram: {}, skip: null });
+  const shaderSource = gl.shaderSource;
+  gl.shaderSource = function (shader, src) {
+    shader.__kind = kind(src);
+    return shaderSource.call(this, shader, src);
+  };
+  const attachShader = gl.attachShader;
+  gl.attachShader = function (program, shader) {
+    program.__kind = program.__kind ?? shader.__kind;
+    return attachShader.call(this, program, shader);
+  };
+  const useProgram = gl.useProgram;
+  gl.useProgram = function (program) {
+    P.current = program?.__kind ?? "other";
+    return useProgram.call(this, program);
+  };
+  const instancesOf = { drawArraysInstanced: (a) => a[3], drawElementsInstanced: (a) => a[4] };
+  for (const name of ["drawElements", "drawArrays", "drawElementsInstanced", "drawArraysInstanced", "drawRangeElements"]) {
+    const original = gl[name];
+    gl[name] = function (...args) {
+      const k = P.current ?? "other";
+      const c = (P.perProgram[k] ??= { draws: 0, instances: 0 });
+      c.draws++;
+      c.instances += instancesOf[name]?.(args) ?? 1;
+      if (P.skip === k) return undefined;
+      return original.apply(this, args);
+    };
+  }
+  const tick = () => {
+    P.frames++;
+    requestAnimationFrame(tick);
+  };
+  requestAnimationFrame(tick);
+});
+await page.goto(URL);
+await waitFor("window.supervisor", () => page.evaluate(() => typeof window.supervisor?.load_scenario === "function"), { timeoutMs: 120_000 });
+const sv = (name, arg) => page.evaluate(([n, a]) => window.supervisor[n](a), [name, arg]);
+await sleep(3000);
+if (SCENARIO === "empty") {
+  const ps = JSON.parse(await sv("get_process_list_json"));
+  for (const p of ps.filter((p) => !p.protected).sort((a, b) => b.pid - a.pid)) await sv("send_input", `kill ${p.pid}`);
+  await sleep(5000);
+} else if (SCENARIO !== "default") {
+  await sv("load_scenario", SCENARIO);
+  await sleep(10_000);
+}
+if (process.env.PAUSE === "1") {
+  const spot = emptySpot(JSON.parse(await sv("get_canvas_layout_json")));
+  await page.mouse.click(spot.x, spot.y, { delay: 150 });
+  await page.keyboard.press("Space");
+  await sleep(2000);
+}
+const snap = () => page.evaluate(() => ({ frames: window.__draws.frames, per: structuredClone(window.__draws.perProgram), at: performance.now() }));
+const window_ = async (ms) => {
+  const a = await snap();
+  await sleep(ms);
+  const b = await snap();
+  const frames = b.frames - a.frames;
+  const per = {};
+  for (const [k, v] of Object.entries(b.per)) {
+    const before = a.per[k] ?? { draws: 0, instances: 0 };
+    per[k] = { draws: +((v.draws - before.draws) / frames).toFixed(1), instances: +((v.instances - before.instances) / frames).toFixed(1) };
+  }
+  return { fps: (frames * 1000) / (b.at - a.at), per };
+};
+
+if (process.env.TRACE) {
+  await browser.startTracing(page, { categories: ["toplevel", "gpu", "viz", "disabled-by-default-gpu.service", "gpu.angle"] });
+}
+const w = await window_(5000);
+console.log(`${SCENARIO}${process.env.PAUSE === "1" ? " paused" : ""}: ${w.fps.toFixed(2)} frames/s; per frame:`);
+for (const [k, v] of Object.entries(w.per)) console.log(`  ${k.padEnd(10)} ${String(v.draws).padStart(6)} draws ${String(v.instances).padStart(8)} instances`);
+if (process.env.TRACE) {
+  const trace = JSON.parse(String(await browser.stopTracing()));
+  writeFileSync(process.env.TRACE, JSON.stringify(trace));
+  const events = trace.traceEvents ?? trace;
+  const threads = new Map();
+  for (const e of events) if (e.ph === "M" && e.name === "thread_name") threads.set(`${e.pid}/${e.tid}`, e.args.name);
+  const busy = {};
+  for (const e of events) {
+    if (e.ph !== "X" || threads.get(`${e.pid}/${e.tid}`) !== "CrGpuMain") continue;
+    busy[e.name] = (busy[e.name] ?? 0) + e.dur / 1000;
+  }
+  console.log("GPU main thread, inclusive ms in the window (nested events overlap):");
+  for (const [name, ms] of Object.entries(busy).sort((a, b) => b[1] - a[1]).slice(0, 8)) console.log(`  ${ms.toFixed(0).padStart(6)} ms  ${name}`);
+}
+if (process.env.SKIP) {
+  const on = [];
+  const off = [];
+  for (let i = 0; i < 6; i++) {
+    for (const skip of i % 2 ? [true, false] : [false, true]) {
+      await page.evaluate((k) => (window.__draws.skip = k), skip ? process.env.SKIP : null);
+      await sleep(700);
+      (skip ? off : on).push((await window_(3000)).fps);
+    }
+  }
+  await page.evaluate(() => (window.__draws.skip = null));
+  const median = (x) => [...x].sort((a, b) => a - b)[x.length >> 1];
+  const ratios = on.map((v, i) => v / off[i]);
+  console.log(`${process.env.SKIP}'s draws: ${median(on).toFixed(2)} frames/s drawn, ${median(off).toFixed(2)} dropped; paired drawn/dropped median ${median(ratios).toFixed(3)} (${ratios.map((r) => r.toFixed(2)).join(" ")})`);
+}
+await browser.close();
