@@ -11,8 +11,8 @@
 //! A software renderer also draws on the cores the guests run on: in the default scenario the
 //! ping-pong pair alone (about 60,000 syscalls a second flat out) took the page from 10.5 to 7.2
 //! frames/s on two cores (paused against running, same page). So with reduced effects the
-//! supervisor paces running guests to [`SOFTWARE_SYSCALL_CEILING`] syscalls a second (the
-//! supervisor plugin applies [`RenderQuality::syscall_ceiling`]); "guests at full speed" in the
+//! supervisor paces running guests to [`SOFTWARE_SYSCALL_CEILING`] syscalls a second (this
+//! module hands [`RenderQuality::syscall_ceiling`] to the supervisor); "guests at full speed" in the
 //! quality picker, or `window.supervisor.set_guest_pacing("off")`, lifts it.
 
 use bevy::prelude::*;
@@ -280,7 +280,7 @@ mod tests {
     }
 
     #[test]
-    fn the_decision_paces_a_software_renderer_and_says_so() {
+    fn a_headless_app_is_never_paced() {
         let mut app = App::new();
         app.add_plugins(MinimalPlugins)
             .add_plugins(render_quality_plugin);
@@ -291,8 +291,8 @@ mod tests {
             "no adapter yet: {}",
             quality.status
         );
-        // (A software adapter cannot be faked here: RenderAdapterInfo wraps a real wgpu adapter
-        // info; `syscall_ceiling` above covers that decision.)
+        // (The software-adapter case is `syscall_ceiling`'s test above: a RenderAdapterInfo
+        // wraps a real wgpu adapter's info.)
         app.world_mut()
             .resource_mut::<RenderQualitySettings>()
             .guests_full_speed = true;
