@@ -307,19 +307,21 @@ fn update_node_visuals(
         } else {
             theme.program_color(&view.name)
         };
-        if visuals.shown_color != color.0 || theme.is_changed() {
-            visuals.shown_color = color.0;
-            if let Ok(mut material) = node_materials.get_mut(visuals.body) {
-                material.0 = assets.material(color, &mut materials);
+        let visuals = &mut *visuals;
+        // Each part's material changes only when its colour (or the theme) does.
+        let mut recolor = |part: Entity, shown: &mut [u8; 4], color: ThemeColor| {
+            if *shown != color.0 || theme.is_changed() {
+                *shown = color.0;
+                if let Ok(mut material) = node_materials.get_mut(part) {
+                    material.0 = assets.material(color, &mut materials);
+                }
             }
-        }
+        };
+        recolor(visuals.body, &mut visuals.shown_color, color);
         let light = mailbox_color(&theme, view.mailbox);
-        if visuals.shown_light != light.0 || theme.is_changed() {
-            visuals.shown_light = light.0;
-            if let Ok(mut material) = node_materials.get_mut(visuals.light) {
-                material.0 = assets.material(light, &mut materials);
-            }
-        }
+        recolor(visuals.light, &mut visuals.shown_light, light);
+        let ring = state_color(&theme, &view.state);
+        recolor(visuals.ring, &mut visuals.shown_ring, ring);
         let radius = node.radius.max(1.0);
         if let Ok(mut t) = transforms.get_mut(visuals.body)
             && t.scale.x != radius
@@ -327,13 +329,6 @@ fn update_node_visuals(
             t.scale = Vec3::splat(radius);
         }
         // The ring, in the node's own (scaled) space: its geometry is worked out in world units.
-        let ring = state_color(&theme, &view.state);
-        if visuals.shown_ring != ring.0 || theme.is_changed() {
-            visuals.shown_ring = ring.0;
-            if let Ok(mut material) = node_materials.get_mut(visuals.ring) {
-                material.0 = assets.material(ring, &mut materials);
-            }
-        }
         let node_scale = node_transform.scale.x;
         let (outer, step) = ring_geometry(
             radius * node_scale,

@@ -96,8 +96,15 @@ pub(super) fn top_bar_ui(
                 }
             }
             // Running under the software renderer's ceiling is not "full speed": say so.
-            let paced = time == TimeControl::Running && data.quality.syscall_ceiling.is_some();
-            let shown = if paced { "paced" } else { speed_label(time) };
+            let paced_at = data
+                .quality
+                .syscall_ceiling
+                .filter(|_| time == TimeControl::Running);
+            let shown = if paced_at.is_some() {
+                "paced"
+            } else {
+                speed_label(time)
+            };
             let speed = egui::RichText::new(shown).color(if time == TimeControl::Running {
                 theme.text_weak.egui()
             } else {
@@ -119,7 +126,7 @@ pub(super) fn top_bar_ui(
             })
             .unwrap_or_default();
             let shown = figure(ui, speed, widest);
-            if let (true, Some(per_sec)) = (paced, data.quality.syscall_ceiling) {
+            if let Some(per_sec) = paced_at {
                 shown.on_hover_text(format!(
                     "Running, at most {per_sec:.0} syscalls/s: the software renderer draws with \
                      the CPU the guests would take. Quality picker: \"guests at full speed\"."
