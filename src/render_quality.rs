@@ -8,9 +8,9 @@
 //! renderer was found and what was done. The graph reads [`RenderQuality`] and applies it to its
 //! camera and particles.
 //!
-//! A software renderer also draws on the cores the guests run on: in the default scenario the
-//! ping-pong pair alone (about 60,000 syscalls a second flat out) took the page from 10.5 to 7.2
-//! frames/s on two cores (paused against running, same page). So with reduced effects the
+//! A software renderer also draws on the cores the guests run on: with the default scenario's
+//! ping-pong pair flat out, the page drew 6.8-7.6 frames/s on two cores against 10.2-10.8 paused,
+//! and 8.8-9.1 paced (web-test site, docs/BENCHMARKS.md). So with reduced effects the
 //! supervisor paces running guests to [`SOFTWARE_SYSCALL_CEILING`] syscalls a second (this
 //! module hands [`RenderQuality::syscall_ceiling`] to the supervisor); "guests at full speed" in the
 //! quality picker, or `window.supervisor.set_guest_pacing("off")`, lifts it.
