@@ -8,6 +8,8 @@
 // guests first (Space). Prints frames/s and, per program, draw calls and instances per frame.
 // SKIP=egui (or mesh2d, gizmo, fullscreen): alternating 3 s windows that draw normally and that
 // drop that program's draws, and the median of the paired frame-rate ratios: what it costs.
+// SKIP=mesh2d:tris draws half of each instance's triangles instead, SKIP=mesh2d:inst half of the
+// instances: whether a program's cost follows its triangles or its instances.
 // TRACE=file.json: a Chromium trace of the window, and the GPU process's busiest events.
 import { writeFileSync } from "node:fs";
 import { launch, URL, waitFor, emptySpot } from "../lib.mjs";
@@ -53,6 +55,13 @@ await page.addInitScript(() => {
       c.draws++;
       c.instances += instancesOf[name]?.(args) ?? 1;
       if (P.skip === k) return undefined;
+      // "KIND:tris" draws half of each instance's triangles, "KIND:inst" half of the instances:
+      // which of the two a program's cost follows.
+      if (P.skip === `${k}:tris` && name === "drawElementsInstanced") {
+        args[1] = Math.max(3, Math.floor(args[1] / 6) * 3);
+      } else if (P.skip === `${k}:inst` && name === "drawElementsInstanced") {
+        args[4] = Math.ceil(args[4] / 2);
+      }
       return original.apply(this, args);
     };
   }
