@@ -201,18 +201,23 @@ impl Theme {
 
     /// A stable colour per program name (same name, same colour, on every machine).
     pub fn program_color(&self, program: &str) -> ThemeColor {
+        self.program_palette[self.program_palette_index(program)]
+    }
+
+    /// Where [`Self::program_color`] takes a program's colour from in [`Self::program_palette`].
+    pub fn program_palette_index(&self, program: &str) -> usize {
         // The shipped programs get distinct colours; others share the palette by hash.
         const KNOWN: [&str; 10] = [
             "init", "terminal", "spinner", "sender", "receiver", "pingpong", "memhog", "crasher",
             "rogue", "idle",
         ];
         if let Some(index) = KNOWN.iter().position(|k| *k == program) {
-            return self.program_palette[index];
+            return index;
         }
         let hash = program.bytes().fold(0x811c_9dc5_u32, |h, b| {
             (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
         });
-        self.program_palette[(hash % self.program_palette.len() as u32) as usize]
+        (hash % self.program_palette.len() as u32) as usize
     }
 
     /// egui visuals matching this theme.

@@ -1,10 +1,12 @@
-//! Drawing the graph model: node discs and mailbox lights as meshes (shared meshes and
-//! materials, entities reused), edges, rings and effects as gizmos, and busy edges as pooled
-//! bars. The words (names, rates, the kill zone's) are painted by [`super::canvas_text`] from
+//! Drawing the graph model: each node one instance of one shader (disc, mailbox light and state
+//! ring: [`super::node_glyph`]), particles and busy edges as pooled meshes (shared meshes and
+//! materials, entities reused), edges, selection and effects as gizmos. The words (names, rates, the kill zone's) are painted by [`super::canvas_text`] from
 //! the plan made here.
 
 use std::collections::HashMap;
 
+use bevy::mesh::MeshTag;
+use bevy::picking::mesh_picking::ray_cast::RayCastVisibility;
 use bevy::picking::mesh_picking::{MeshPickingPlugin, MeshPickingSettings};
 use bevy::prelude::*;
 use bevy_egui::input::egui_wants_any_pointer_input;
@@ -22,6 +24,9 @@ use super::model::{
     GraphEdges, GraphModel, GraphNode, GraphSettings, GraphSystems, NodeEffect, NodeEffectKind,
     Particle,
 };
+use super::node_glyph::{
+    self, BodyColor, GlyphState, NodeGlyphMaterial, NodeGlyphUniform, glyph_half_extent, pack_tag,
+};
 use crate::render_quality::RenderQualitySystems;
 use crate::supervisor::{MailboxStatus, ProcessView};
 use crate::theme::{Theme, ThemeColor};
@@ -36,9 +41,11 @@ impl Plugin for GraphDrawPlugin {
             app.add_plugins(MeshPickingPlugin);
         }
         ui_state::ensure_ui_state(app);
+        node_glyph::add_node_glyph_material(app);
+        // A node is picked on its disc, a mesh nobody sees (the glyph's quad is square).
         app.insert_resource(MeshPickingSettings {
             require_markers: true,
-            ..default()
+            ray_cast_visibility: RayCastVisibility::Any,
         })
         .init_resource::<CameraRig>()
         .init_resource::<CanvasLayout>()
@@ -70,6 +77,7 @@ impl Plugin for GraphDrawPlugin {
             (
                 attach_node_visuals,
                 attach_particle_visuals,
+                update_glyph_material,
                 // Names follow the plan that placed the rate labels around them.
                 update_node_visuals.after(update_edge_bars),
                 draw_edges_and_rings,
@@ -121,30 +129,14 @@ pub fn gizmo_widths_px(theme: &Theme, world_per_px: f32) -> (f32, f32) {
     )
 }
 
-/// Shared meshes and materials: one circle, one quad, one ring per width step, one material per
-/// colour.
+/// Shared meshes and materials: one circle, one quad, one material per colour, one for every
+/// node's glyph.
 #[derive(Resource, Default)]
 struct GraphAssets {
     circle: Option<Handle<Mesh>>,
     quad: Option<Handle<Mesh>>,
-    rings: HashMap<u8, Handle<Mesh>>,
     materials: HashMap<[u8; 4], Handle<ColorMaterial>>,
-}
-
-/// Steps of a ring's inner-to-outer radius ratio: one shared mesh per step.
-const RING_RATIO_STEPS: f32 = 255.0;
-/// Segments of a ring: smoother than the gizmo circle it replaced (24 on a software renderer).
-const RING_RESOLUTION: u32 = 48;
-
-/// A state ring's geometry in world units, as the gizmo circle drew it: centred `ring_width / 2`
-/// outside the disc of radius `disc`, `width_px` screen pixels wide at `world_per_px`.
-/// Returns (outer radius, the step of the inner-to-outer ratio).
-pub fn ring_geometry(disc: f32, ring_width: f32, width_px: f32, world_per_px: f32) -> (f32, u8) {
-    let centre = disc + ring_width * 0.5;
-    let half = (width_px * world_per_px * 0.5).min(centre);
-    let outer = (centre + half).max(f32::EPSILON);
-    let ratio = ((centre - half) / outer).clamp(0.0, 1.0);
-    (outer, (ratio * RING_RATIO_STEPS).round() as u8)
+    glyph: Option<Handle<NodeGlyphMaterial>>,
 }
 
 impl GraphAssets {
@@ -154,18 +146,19 @@ impl GraphAssets {
             .clone()
     }
 
-    /// A ring of outer radius 1 whose inner radius is `step / RING_RATIO_STEPS`.
-    fn ring(&mut self, step: u8, meshes: &mut Assets<Mesh>) -> Handle<Mesh> {
-        self.rings
-            .entry(step)
-            .or_insert_with(|| {
-                let inner = f32::from(step) / RING_RATIO_STEPS;
-                meshes.add(
-                    Annulus::new(inner, 1.0)
-                        .mesh()
-                        .resolution(RING_RESOLUTION)
-                        .build(),
-                )
+    /// The one material of every node's glyph; its uniform is kept by [`update_glyph_material`].
+    fn glyph(
+        &mut self,
+        theme: &Theme,
+        rig: &CameraRig,
+        materials: &mut Assets<NodeGlyphMaterial>,
+    ) -> Handle<NodeGlyphMaterial> {
+        self.glyph
+            .get_or_insert_with(|| {
+                let (_, ring_px) = gizmo_widths_px(theme, rig.world_per_px);
+                materials.add(NodeGlyphMaterial {
+                    glyph: NodeGlyphUniform::new(theme, ring_px, rig.world_per_px),
+                })
             })
             .clone()
     }
@@ -191,42 +184,36 @@ impl GraphAssets {
 /// The visual children of a node, for updates without searching.
 #[derive(Component, Debug)]
 struct NodeVisuals {
+    /// The disc that pointer presses hit: a mesh, hidden (the glyph draws it).
     body: Entity,
-    light: Entity,
-    /// The state ring: a mesh, not a gizmo circle. On a software renderer (SwiftShader) every
-    /// instance of a draw costs about as much as a draw, and a gizmo circle is an instance per
-    /// segment: the crowd's 64 rings were 1,536 of the frame's 2,048 gizmo instances.
-    ring: Entity,
-    shown_color: [u8; 4],
-    shown_light: [u8; 4],
-    shown_ring: [u8; 4],
-    ring_step: u8,
+    /// Disc, light and ring in one instance ([`node_glyph`]): on a software renderer every
+    /// instance of a draw costs about as much as a draw.
+    glyph: Entity,
 }
 
 const Z_EDGE_BAR: f32 = 0.5;
 const Z_BODY: f32 = 1.0;
-const Z_LIGHT: f32 = 2.0;
-/// Above the light, as the gizmo ring was (gizmos draw over meshes).
-const Z_RING: f32 = 3.0;
 
-fn state_color(theme: &Theme, state: &ProcessState) -> ThemeColor {
+/// The state ring's colour slot: 0 running, 1 blocked, 2 zombie.
+fn state_slot(state: &ProcessState) -> u8 {
     match state {
-        ProcessState::Running => theme.state_running,
-        ProcessState::Blocked(_) => theme.state_blocked,
-        ProcessState::Zombie(_) => theme.state_zombie,
+        ProcessState::Running => 0,
+        ProcessState::Blocked(_) => 1,
+        ProcessState::Zombie(_) => 2,
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn attach_node_visuals(
     mut commands: Commands,
-    nodes: Query<(Entity, &GraphNode, &ProcessView), Without<NodeVisuals>>,
+    nodes: Query<(Entity, &GraphNode), Without<NodeVisuals>>,
     mut assets: ResMut<GraphAssets>,
     mut meshes: ResMut<Assets<Mesh>>,
-    mut materials: ResMut<Assets<ColorMaterial>>,
+    mut glyph_materials: ResMut<Assets<NodeGlyphMaterial>>,
     theme: Res<Theme>,
+    rig: Res<CameraRig>,
 ) {
-    for (entity, node, view) in &nodes {
-        let color = theme.program_color(&view.name);
+    for (entity, node) in &nodes {
         let circle = assets.circle(&mut meshes);
         let body = commands
             .spawn((
@@ -234,8 +221,8 @@ fn attach_node_visuals(
                     pid: node.pid,
                     owner: entity,
                 },
-                Mesh2d(circle.clone()),
-                MeshMaterial2d(assets.material(color, &mut materials)),
+                Mesh2d(circle),
+                Visibility::Hidden,
                 Transform::from_xyz(0.0, 0.0, Z_BODY).with_scale(Vec3::splat(theme.node_radius)),
                 Pickable::default(),
                 ChildOf(entity),
@@ -246,118 +233,92 @@ fn attach_node_visuals(
             .observe(interaction::on_node_drag)
             .observe(interaction::on_node_drag_end)
             .id();
-        let light = commands
+        // Sized and tagged by `update_node_visuals`.
+        let glyph = commands
             .spawn((
-                Mesh2d(circle),
-                MeshMaterial2d(assets.material(theme.mailbox_idle, &mut materials)),
-                Transform::from_xyz(0.0, 0.0, Z_LIGHT)
-                    .with_scale(Vec3::splat(theme.node_radius * 0.28)),
+                Mesh2d(assets.quad(&mut meshes)),
+                MeshMaterial2d(assets.glyph(&theme, &rig, &mut glyph_materials)),
+                MeshTag(0),
+                Transform::from_xyz(0.0, 0.0, Z_BODY).with_scale(Vec3::ZERO),
                 ChildOf(entity),
             ))
             .id();
-        // Sized by `update_node_visuals` (the ring's width follows the zoom).
-        let ring_color = state_color(&theme, &view.state);
-        let ring = commands
-            .spawn((
-                Mesh2d(assets.ring(0, &mut meshes)),
-                MeshMaterial2d(assets.material(ring_color, &mut materials)),
-                Transform::from_xyz(0.0, 0.0, Z_RING).with_scale(Vec3::ZERO),
-                ChildOf(entity),
-            ))
-            .id();
-        commands.entity(entity).insert(NodeVisuals {
-            body,
-            light,
-            ring,
-            shown_color: color.0,
-            shown_light: theme.mailbox_idle.0,
-            shown_ring: ring_color.0,
-            ring_step: 0,
-        });
+        commands.entity(entity).insert(NodeVisuals { body, glyph });
     }
 }
 
-fn mailbox_color(theme: &Theme, status: MailboxStatus) -> ThemeColor {
+/// Keeps the glyphs' shared uniform on the theme's colours and the zoom's ring width.
+fn update_glyph_material(
+    assets: Res<GraphAssets>,
+    mut materials: ResMut<Assets<NodeGlyphMaterial>>,
+    theme: Res<Theme>,
+    rig: Res<CameraRig>,
+) {
+    let Some(handle) = &assets.glyph else { return };
+    let (_, ring_px) = gizmo_widths_px(&theme, rig.world_per_px);
+    let wanted = NodeGlyphUniform::new(&theme, ring_px, rig.world_per_px);
+    // Read first: a mutable borrow marks the asset changed and re-uploads it.
+    if materials.get(handle).is_some_and(|m| m.glyph != wanted)
+        && let Some(mut material) = materials.get_mut(handle)
+    {
+        material.glyph = wanted;
+    }
+}
+
+/// The mailbox light's colour slot: 0 idle, 1 pending, 2 ready.
+fn mailbox_slot(status: MailboxStatus) -> u8 {
     match status {
-        MailboxStatus::Idle => theme.mailbox_idle,
-        MailboxStatus::Pending => theme.mailbox_pending,
-        MailboxStatus::Ready => theme.mailbox_ready,
+        MailboxStatus::Idle => 0,
+        MailboxStatus::Pending => 1,
+        MailboxStatus::Ready => 2,
     }
 }
 
-#[allow(clippy::type_complexity, clippy::too_many_arguments)]
+/// Sizes each node's glyph and hit disc, and tags the glyph with what the node shows. Components
+/// are written only when they change (a write re-extracts the instance).
 fn update_node_visuals(
-    mut nodes: Query<(&GraphNode, &ProcessView, &Transform, &mut NodeVisuals)>,
+    nodes: Query<(&GraphNode, &ProcessView, &Transform, &NodeVisuals)>,
     mut transforms: Query<&mut Transform, Without<GraphNode>>,
-    mut node_materials: Query<&mut MeshMaterial2d<ColorMaterial>>,
-    mut ring_meshes: Query<&mut Mesh2d>,
-    (mut assets, mut meshes, mut materials): (
-        ResMut<GraphAssets>,
-        ResMut<Assets<Mesh>>,
-        ResMut<Assets<ColorMaterial>>,
-    ),
+    mut tags: Query<&mut MeshTag>,
     theme: Res<Theme>,
     rig: Res<CameraRig>,
 ) {
     let (_, ring_px) = gizmo_widths_px(&theme, rig.world_per_px);
-    for (node, view, node_transform, mut visuals) in &mut nodes {
-        let zombie = view.state.is_zombie();
-        let color = if zombie {
-            theme.state_zombie
-        } else {
-            theme.program_color(&view.name)
-        };
-        let visuals = &mut *visuals;
-        // Each part's material changes only when its colour (or the theme) does.
-        let mut recolor = |part: Entity, shown: &mut [u8; 4], color: ThemeColor| {
-            if *shown != color.0 || theme.is_changed() {
-                *shown = color.0;
-                if let Ok(mut material) = node_materials.get_mut(part) {
-                    material.0 = assets.material(color, &mut materials);
-                }
-            }
-        };
-        recolor(visuals.body, &mut visuals.shown_color, color);
-        let light = mailbox_color(&theme, view.mailbox);
-        recolor(visuals.light, &mut visuals.shown_light, light);
-        let ring = state_color(&theme, &view.state);
-        recolor(visuals.ring, &mut visuals.shown_ring, ring);
+    for (node, view, node_transform, visuals) in &nodes {
         let radius = node.radius.max(1.0);
         if let Ok(mut t) = transforms.get_mut(visuals.body)
             && t.scale.x != radius
         {
             t.scale = Vec3::splat(radius);
         }
-        // The ring, in the node's own (scaled) space: its geometry is worked out in world units.
-        let node_scale = node_transform.scale.x;
-        let (outer, step) = ring_geometry(
-            radius * node_scale,
-            theme.ring_width,
-            ring_px,
-            rig.world_per_px,
-        );
-        if visuals.ring_step != step
-            && let Ok(mut mesh) = ring_meshes.get_mut(visuals.ring)
+        // The glyph works in world units; its quad sits in the node's own (scaled) space.
+        let node_scale = node_transform.scale.x.clamp(0.0, 1.0);
+        let disc = radius * node_scale;
+        let tag = pack_tag(&GlyphState {
+            disc_radius: disc,
+            scale: node_scale,
+            body: if view.state.is_zombie() {
+                BodyColor::Zombie
+            } else {
+                BodyColor::Program(theme.program_palette_index(&view.name))
+            },
+            light: mailbox_slot(view.mailbox),
+            ring: state_slot(&view.state),
+        });
+        if let Ok(mut shown) = tags.get_mut(visuals.glyph)
+            && shown.0 != tag
         {
-            visuals.ring_step = step;
-            mesh.0 = assets.ring(step, &mut meshes);
+            shown.0 = tag;
         }
-        if let Ok(mut t) = transforms.get_mut(visuals.ring) {
+        if let Ok(mut t) = transforms.get_mut(visuals.glyph) {
             let scale = if node_scale > f32::EPSILON {
-                Vec3::new(outer / node_scale, outer / node_scale, 1.0)
+                let half = glyph_half_extent(disc, node_scale, &theme, ring_px, rig.world_per_px);
+                Vec3::new(2.0 * half / node_scale, 2.0 * half / node_scale, 1.0)
             } else {
                 Vec3::ZERO
             };
             if t.scale != scale {
                 t.scale = scale;
-            }
-        }
-        let light_offset = Vec2::splat(radius * 0.72);
-        if let Ok(mut t) = transforms.get_mut(visuals.light) {
-            let target = light_offset.extend(Z_LIGHT);
-            if t.translation != target {
-                t.translation = target;
-                t.scale = Vec3::splat(theme.node_radius * 0.28);
             }
         }
     }
@@ -703,39 +664,14 @@ mod tests {
     use crate::graph::GraphPlugin;
     use crate::schedule_check::initialise_plugin_systems;
 
+    use super::node_glyph::{ring_band, unpack_tag};
     use crate::supervisor::MailboxStatus;
     use bevy::asset::AssetPlugin;
-    use bevy::mesh::VertexAttributeValues;
     use orbital_kernel::{BlockReason, ProcessId, ProcessMetrics};
 
-    fn close(a: f32, b: f32, tolerance: f32) -> bool {
-        (a - b).abs() <= tolerance
-    }
-
-    #[test]
-    fn a_ring_spans_the_gizmo_circles_band_at_any_zoom() {
-        // Zoom 1: from the disc's edge out to the theme's ring width, as the gizmo circle of
-        // radius r + w/2 and w pixels did.
-        let (outer, step) = ring_geometry(22.0, 4.0, 4.0, 1.0);
-        assert!(close(outer, 26.0, 1e-4), "{outer}");
-        let inner = f32::from(step) / RING_RATIO_STEPS * outer;
-        assert!(close(inner, 22.0, outer / RING_RATIO_STEPS), "{inner}");
-        // Zoomed out four times: 1.5 pixels are 6 world units, around the same centre line.
-        let (outer, step) = ring_geometry(22.0, 4.0, 1.5, 4.0);
-        let inner = f32::from(step) / RING_RATIO_STEPS * outer;
-        assert!(close(outer, 24.0 + 3.0, 1e-4), "{outer}");
-        assert!(
-            close(inner, 24.0 - 3.0, outer / RING_RATIO_STEPS),
-            "{inner}"
-        );
-        // Wider than the disc (far out, tiny disc): a full disc, never a negative radius.
-        let (outer, step) = ring_geometry(0.5, 0.0, 2.0, 10.0);
-        assert!(outer > 0.0 && step == 0, "{outer} {step}");
-    }
-
-    fn view(state: ProcessState) -> ProcessView {
+    fn view(name: &str, state: ProcessState) -> ProcessView {
         ProcessView {
-            name: "sender".into(),
+            name: name.into(),
             state,
             metrics: ProcessMetrics::default(),
             mailbox: MailboxStatus::Idle,
@@ -745,101 +681,171 @@ mod tests {
         }
     }
 
-    /// The radii a mesh's vertices lie at, scaled by `scale`: (smallest, largest).
-    fn radii(mesh: &Mesh, scale: f32) -> (f32, f32) {
-        let Some(VertexAttributeValues::Float32x3(positions)) =
-            mesh.attribute(Mesh::ATTRIBUTE_POSITION)
-        else {
-            panic!("a ring mesh has 3D float positions");
-        };
-        positions
-            .iter()
-            .map(|p| Vec2::new(p[0], p[1]).length() * scale)
-            .fold((f32::MAX, 0.0f32), |(lo, hi), r| (lo.min(r), hi.max(r)))
-    }
-
-    #[test]
-    fn every_node_has_a_ring_mesh_in_its_state_colour_and_a_screen_width_at_any_zoom() {
+    fn glyph_app() -> App {
         let mut app = App::new();
         app.add_plugins((MinimalPlugins, AssetPlugin::default()))
             .init_asset::<Mesh>()
             .init_asset::<ColorMaterial>()
+            .init_asset::<NodeGlyphMaterial>()
             .init_resource::<Theme>()
             .init_resource::<CameraRig>()
             .init_resource::<GraphAssets>()
-            .add_systems(Update, (attach_node_visuals, update_node_visuals).chain());
+            .add_systems(
+                Update,
+                (
+                    attach_node_visuals,
+                    update_node_visuals,
+                    update_glyph_material,
+                )
+                    .chain(),
+            );
+        app
+    }
+
+    fn spawn_node(app: &mut App, pid: u32, view: ProcessView) -> Entity {
+        let radius = app.world().resource::<Theme>().node_radius;
+        app.world_mut()
+            .spawn((
+                GraphNode {
+                    pid: ProcessId(pid),
+                    born_secs: 0.0,
+                    denied_secs: None,
+                    denied_reason: None,
+                    radius,
+                },
+                view,
+                Transform::default(),
+            ))
+            .id()
+    }
+
+    /// What a node's glyph shows: its tag unpacked, its material's uniform, its quad's size.
+    fn glyph_of(app: &App, node: Entity) -> (GlyphState, NodeGlyphUniform, f32, AssetId<Mesh>) {
+        let world = app.world();
+        let glyph = world.get::<NodeVisuals>(node).unwrap().glyph;
+        let tag = world.get::<MeshTag>(glyph).unwrap().0;
+        let material = world
+            .get::<MeshMaterial2d<NodeGlyphMaterial>>(glyph)
+            .unwrap();
+        let uniform = world
+            .resource::<Assets<NodeGlyphMaterial>>()
+            .get(&material.0)
+            .unwrap()
+            .glyph
+            .clone();
+        let mesh = world.get::<Mesh2d>(glyph).unwrap().0.id();
+        let side = world.get::<Transform>(glyph).unwrap().scale.x;
+        (unpack_tag(tag), uniform, side, mesh)
+    }
+
+    #[test]
+    fn every_node_is_one_glyph_of_one_material_showing_its_colours_and_state() {
+        let mut app = glyph_app();
         let theme = Theme::default();
-        let spawn = |app: &mut App, pid: u32, state: ProcessState| {
-            app.world_mut()
-                .spawn((
-                    GraphNode {
-                        pid: ProcessId(pid),
-                        born_secs: 0.0,
-                        denied_secs: None,
-                        denied_reason: None,
-                        radius: theme.node_radius,
-                    },
-                    view(state),
-                    Transform::default(),
-                ))
-                .id()
-        };
-        let running = spawn(&mut app, 3, ProcessState::Running);
-        let blocked = spawn(
+        let running = spawn_node(&mut app, 3, view("sender", ProcessState::Running));
+        let blocked = spawn_node(
             &mut app,
             4,
-            ProcessState::Blocked(BlockReason::Sleep { until_ns: 0 }),
+            view(
+                "receiver",
+                ProcessState::Blocked(BlockReason::Sleep { until_ns: 0 }),
+            ),
         );
         app.update();
         app.update();
-        let ring_of = |app: &App, node: Entity| {
-            let ring = app.world().get::<NodeVisuals>(node).unwrap().ring;
-            let world = app.world();
-            let mesh = world.get::<Mesh2d>(ring).unwrap().0.clone();
-            let material = world.get::<MeshMaterial2d<ColorMaterial>>(ring).unwrap();
-            let color = world
-                .resource::<Assets<ColorMaterial>>()
-                .get(&material.0)
-                .unwrap()
-                .color;
-            let scale = world.get::<Transform>(ring).unwrap().scale.x;
-            let (inner, outer) = radii(world.resource::<Assets<Mesh>>().get(&mesh).unwrap(), scale);
-            (color, inner, outer, mesh)
-        };
-        let r = theme.node_radius;
-        let (color, inner, outer, mesh_running) = ring_of(&app, running);
-        assert_eq!(color, theme.state_running.bevy());
-        assert!(
-            close(inner, r, 0.2) && close(outer, r + theme.ring_width, 0.01),
-            "{inner}..{outer}"
-        );
-        let (color, _, _, mesh_blocked) = ring_of(&app, blocked);
-        assert_eq!(color, theme.state_blocked.bevy());
+        let (shown, uniform, side, mesh_a) = glyph_of(&app, running);
         assert_eq!(
-            mesh_running, mesh_blocked,
-            "rings of one width share one mesh"
+            uniform.body_color(shown.body),
+            theme.program_color("sender").bevy().to_linear()
         );
+        assert_eq!(
+            uniform.light_color(shown.light),
+            theme.mailbox_idle.bevy().to_linear()
+        );
+        assert_eq!(
+            uniform.ring_color(shown.ring),
+            theme.state_running.bevy().to_linear()
+        );
+        assert!((shown.disc_radius - theme.node_radius).abs() < 0.05);
+        // The quad holds the ring (zoom 1: out to the theme's ring width) and the light.
+        let (_, outer) = ring_band(theme.node_radius, theme.ring_width, theme.ring_width, 1.0);
+        assert!(side / 2.0 > outer, "{side} {outer}");
+        let (shown_b, _, _, mesh_b) = glyph_of(&app, blocked);
+        assert_eq!(
+            uniform.ring_color(shown_b.ring),
+            theme.state_blocked.bevy().to_linear()
+        );
+        assert_eq!(
+            uniform.body_color(shown_b.body),
+            theme.program_color("receiver").bevy().to_linear()
+        );
+        assert_eq!(mesh_a, mesh_b, "every glyph shares one quad");
+        assert_eq!(
+            app.world().resource::<Assets<NodeGlyphMaterial>>().len(),
+            1,
+            "every glyph shares one material"
+        );
+        // The hit disc is there, hidden, at the node's radius.
+        let body = app.world().get::<NodeVisuals>(running).unwrap().body;
+        assert_eq!(
+            app.world().get::<Visibility>(body),
+            Some(&Visibility::Hidden)
+        );
+        assert!(app.world().get::<Pickable>(body).is_some());
 
-        // The process blocks: its ring turns the blocked colour.
-        app.world_mut()
-            .get_mut::<ProcessView>(running)
-            .unwrap()
-            .state = ProcessState::Blocked(BlockReason::Sleep { until_ns: 0 });
-        // Zoomed out four times, and the node half-grown (its spawn animation).
+        // The process blocks with mail waiting, while half grown, zoomed out four times.
+        {
+            let mut v = app.world_mut().get_mut::<ProcessView>(running).unwrap();
+            v.state = ProcessState::Blocked(BlockReason::Sleep { until_ns: 0 });
+            v.mailbox = MailboxStatus::Ready;
+        }
         app.world_mut().resource_mut::<CameraRig>().world_per_px = 4.0;
         app.world_mut().get_mut::<Transform>(running).unwrap().scale = Vec3::splat(0.5);
         app.update();
-        let (color, inner, outer, _) = ring_of(&app, running);
-        assert_eq!(color, theme.state_blocked.bevy());
+        let (shown, uniform, side, _) = glyph_of(&app, running);
+        assert_eq!(
+            uniform.ring_color(shown.ring),
+            theme.state_blocked.bevy().to_linear()
+        );
+        assert_eq!(
+            uniform.light_color(shown.light),
+            theme.mailbox_ready.bevy().to_linear()
+        );
+        assert!((shown.disc_radius - theme.node_radius * 0.5).abs() < 0.05);
+        assert!((shown.scale - 0.5).abs() < 0.01);
         let (_, ring_px) = gizmo_widths_px(&theme, 4.0);
-        // In the node's space (halved): centred w/2 outside the half-size disc, ring_px * 4 wide.
-        let centre = (r * 0.5 + theme.ring_width * 0.5) / 0.5;
-        let half = ring_px * 4.0 * 0.5 / 0.5;
-        assert!(
-            close(inner, centre - half, 0.3) && close(outer, centre + half, 0.01),
-            "{inner}..{outer}, wanted {}..{}",
-            centre - half,
-            centre + half
+        assert_eq!(uniform.ring_half_width, ring_px * 4.0 * 0.5);
+        // In the node's (halved) space the quad is twice the world size it covers.
+        let half_world = side * 0.5 / 2.0;
+        let (_, outer) = ring_band(theme.node_radius * 0.5, theme.ring_width, ring_px, 4.0);
+        assert!(half_world > outer, "{half_world} {outer}");
+
+        // It exits: a zombie's body, ring and colour.
+        app.world_mut()
+            .get_mut::<ProcessView>(running)
+            .unwrap()
+            .state = ProcessState::Zombie(orbital_kernel::ExitReason::Exited { code: 0 });
+        app.update();
+        let (shown, uniform, _, _) = glyph_of(&app, running);
+        assert_eq!(
+            uniform.body_color(shown.body),
+            theme.state_zombie.bevy().to_linear()
+        );
+        assert_eq!(
+            uniform.ring_color(shown.ring),
+            theme.state_zombie.bevy().to_linear()
+        );
+
+        // The projector theme recolours every glyph through the one material.
+        *app.world_mut().resource_mut::<Theme>() = Theme::projector();
+        app.update();
+        let (shown_b, uniform, _, _) = glyph_of(&app, blocked);
+        assert_eq!(
+            uniform.body_color(shown_b.body),
+            Theme::projector()
+                .program_color("receiver")
+                .bevy()
+                .to_linear()
         );
     }
 

@@ -21,6 +21,7 @@ mod canvas_text;
 mod draw;
 mod interaction;
 mod model;
+mod node_glyph;
 
 pub use camera::{CameraRig, GraphCamera};
 pub use draw::GraphDrawPlugin;

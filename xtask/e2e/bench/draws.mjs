@@ -11,6 +11,7 @@
 // SKIP=mesh2d:tris draws half of each instance's triangles instead, SKIP=mesh2d:inst half of the
 // instances: whether a program's cost follows its triangles or its instances.
 // TRACE=file.json: a Chromium trace of the window, and the GPU process's busiest events.
+// SHOT=file.png: a screenshot of the page after the window.
 import { writeFileSync } from "node:fs";
 import { launch, URL, waitFor, emptySpot } from "../lib.mjs";
 
@@ -109,6 +110,7 @@ if (process.env.TRACE) {
 const w = await window_(5000);
 console.log(`${SCENARIO}${process.env.PAUSE === "1" ? " paused" : ""}: ${w.fps.toFixed(2)} frames/s; per frame:`);
 for (const [k, v] of Object.entries(w.per)) console.log(`  ${k.padEnd(10)} ${String(v.draws).padStart(6)} draws ${String(v.instances).padStart(8)} instances`);
+if (process.env.SHOT) await page.screenshot({ path: process.env.SHOT });
 if (process.env.TRACE) {
   const trace = JSON.parse(String(await browser.stopTracing()));
   writeFileSync(process.env.TRACE, JSON.stringify(trace));
