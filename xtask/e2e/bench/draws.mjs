@@ -11,7 +11,8 @@
 // SKIP=mesh2d:tris draws half of each instance's triangles instead, SKIP=mesh2d:inst half of the
 // instances: whether a program's cost follows its triangles or its instances.
 // TRACE=file.json: a Chromium trace of the window, and the GPU process's busiest events.
-// SHOT=file.png: a screenshot of the page after the window.
+// SHOT=file.png: a screenshot of the page after the window. Also printed: the bytes handed to
+// WebGL per frame (bufferData/bufferSubData, tex[Sub]Image).
 import { writeFileSync } from "node:fs";
 import { launch, URL, waitFor, emptySpot } from "../lib.mjs";
 
@@ -66,6 +67,26 @@ await page.addInitScript(() => {
       return original.apply(this, args);
     };
   }
+  // Bytes handed to the GPU per frame (buffers and textures), by program last bound.
+  P.uploads = { buffer: 0, bufferCalls: 0, texture: 0, textureCalls: 0 };
+  const sizeOf = (data) => (typeof data === "number" ? data : data?.byteLength ?? 0);
+  for (const name of ["bufferData", "bufferSubData"]) {
+    const original = gl[name];
+    gl[name] = function (...args) {
+      P.uploads.bufferCalls++;
+      P.uploads.buffer += name === "bufferData" ? sizeOf(args[1]) : args[4] ?? sizeOf(args[2]);
+      return original.apply(this, args);
+    };
+  }
+  for (const name of ["texImage2D", "texSubImage2D", "texImage3D", "texSubImage3D"]) {
+    const original = gl[name];
+    gl[name] = function (...args) {
+      P.uploads.textureCalls++;
+      const [w, h] = name === "texSubImage2D" ? [args[4], args[5]] : name === "texImage2D" ? [args[3], args[4]] : [args[5], args[6]];
+      if (typeof w === "number" && typeof h === "number") P.uploads.texture += w * h * 4;
+      return original.apply(this, args);
+    };
+  }
   const tick = () => {
     P.frames++;
     requestAnimationFrame(tick);
@@ -90,7 +111,7 @@ if (process.env.PAUSE === "1") {
   await page.keyboard.press("Space");
   await sleep(2000);
 }
-const snap = () => page.evaluate(() => ({ frames: window.__draws.frames, per: structuredClone(window.__draws.perProgram), at: performance.now() }));
+const snap = () => page.evaluate(() => ({ frames: window.__draws.frames, per: structuredClone(window.__draws.perProgram), uploads: { ...window.__draws.uploads }, at: performance.now() }));
 const window_ = async (ms) => {
   const a = await snap();
   await sleep(ms);
@@ -101,7 +122,8 @@ const window_ = async (ms) => {
     const before = a.per[k] ?? { draws: 0, instances: 0 };
     per[k] = { draws: +((v.draws - before.draws) / frames).toFixed(1), instances: +((v.instances - before.instances) / frames).toFixed(1) };
   }
-  return { fps: (frames * 1000) / (b.at - a.at), per };
+  const uploads = Object.fromEntries(Object.keys(b.uploads).map((k) => [k, Math.round((b.uploads[k] - a.uploads[k]) / frames)]));
+  return { fps: (frames * 1000) / (b.at - a.at), per, uploads };
 };
 
 if (process.env.TRACE) {
@@ -109,6 +131,7 @@ if (process.env.TRACE) {
 }
 const w = await window_(5000);
 console.log(`${SCENARIO}${process.env.PAUSE === "1" ? " paused" : ""}: ${w.fps.toFixed(2)} frames/s; per frame:`);
+console.log(`  uploads per frame: buffers ${w.uploads.buffer} B in ${w.uploads.bufferCalls} calls, textures ${w.uploads.texture} B in ${w.uploads.textureCalls} calls`);
 for (const [k, v] of Object.entries(w.per)) console.log(`  ${k.padEnd(10)} ${String(v.draws).padStart(6)} draws ${String(v.instances).padStart(8)} instances`);
 if (process.env.SHOT) await page.screenshot({ path: process.env.SHOT });
 if (process.env.TRACE) {
