@@ -1,7 +1,7 @@
 //! Drawing the graph model: each node one instance of one shader (disc, mailbox light and state
 //! ring: [`super::node_glyph`]), particles and busy edges as pooled meshes (shared meshes and
-//! materials, entities reused), edges, selection and effects as gizmos. The words (names, rates, the kill zone's) are painted by [`super::canvas_text`] from
-//! the plan made here.
+//! materials, entities reused), edges, selection and effects as gizmos. The words (names, rates,
+//! the kill zone's) are painted by [`super::canvas_text`] from the plan made here.
 
 use std::collections::HashMap;
 
@@ -77,7 +77,8 @@ impl Plugin for GraphDrawPlugin {
             (
                 attach_node_visuals,
                 attach_particle_visuals,
-                update_glyph_material,
+                update_glyph_material
+                    .run_if(resource_changed::<Theme>.or_else(resource_changed::<CameraRig>)),
                 // Names follow the plan that placed the rate labels around them.
                 update_node_visuals.after(update_edge_bars),
                 draw_edges_and_rings,
@@ -155,9 +156,8 @@ impl GraphAssets {
     ) -> Handle<NodeGlyphMaterial> {
         self.glyph
             .get_or_insert_with(|| {
-                let (_, ring_px) = gizmo_widths_px(theme, rig.world_per_px);
                 materials.add(NodeGlyphMaterial {
-                    glyph: NodeGlyphUniform::new(theme, ring_px, rig.world_per_px),
+                    glyph: glyph_uniform(theme, rig),
                 })
             })
             .clone()
@@ -203,7 +203,6 @@ fn state_slot(state: &ProcessState) -> u8 {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
 fn attach_node_visuals(
     mut commands: Commands,
     nodes: Query<(Entity, &GraphNode), Without<NodeVisuals>>,
@@ -247,7 +246,13 @@ fn attach_node_visuals(
     }
 }
 
-/// Keeps the glyphs' shared uniform on the theme's colours and the zoom's ring width.
+/// The glyphs' shared uniform: the theme's colours, the ring's width at the rig's zoom.
+fn glyph_uniform(theme: &Theme, rig: &CameraRig) -> NodeGlyphUniform {
+    let (_, ring_px) = gizmo_widths_px(theme, rig.world_per_px);
+    NodeGlyphUniform::new(theme, ring_px, rig.world_per_px)
+}
+
+/// Keeps the glyphs' shared uniform on the theme and the zoom (run when either changes).
 fn update_glyph_material(
     assets: Res<GraphAssets>,
     mut materials: ResMut<Assets<NodeGlyphMaterial>>,
@@ -255,8 +260,7 @@ fn update_glyph_material(
     rig: Res<CameraRig>,
 ) {
     let Some(handle) = &assets.glyph else { return };
-    let (_, ring_px) = gizmo_widths_px(&theme, rig.world_per_px);
-    let wanted = NodeGlyphUniform::new(&theme, ring_px, rig.world_per_px);
+    let wanted = glyph_uniform(&theme, &rig);
     // Read first: a mutable borrow marks the asset changed and re-uploads it.
     if materials.get(handle).is_some_and(|m| m.glyph != wanted)
         && let Some(mut material) = materials.get_mut(handle)

@@ -67,7 +67,7 @@ await page.addInitScript(() => {
       return original.apply(this, args);
     };
   }
-  // Bytes handed to the GPU per frame (buffers and textures), by program last bound.
+  // Bytes handed to the GPU (buffers and textures), over all programs.
   P.uploads = { buffer: 0, bufferCalls: 0, texture: 0, textureCalls: 0 };
   const sizeOf = (data) => (typeof data === "number" ? data : data?.byteLength ?? 0);
   for (const name of ["bufferData", "bufferSubData"]) {
@@ -82,7 +82,8 @@ await page.addInitScript(() => {
     const original = gl[name];
     gl[name] = function (...args) {
       P.uploads.textureCalls++;
-      const [w, h] = name === "texSubImage2D" ? [args[4], args[5]] : name === "texImage2D" ? [args[3], args[4]] : [args[5], args[6]];
+      // texImage2D's short form (…, format, type, source) names no size: counted as a call only.
+      const [w, h] = name === "texSubImage2D" ? [args[4], args[5]] : name === "texImage2D" ? (args.length >= 8 ? [args[3], args[4]] : []) : [args[5], args[6]];
       if (typeof w === "number" && typeof h === "number") P.uploads.texture += w * h * 4;
       return original.apply(this, args);
     };
@@ -122,7 +123,7 @@ const window_ = async (ms) => {
     const before = a.per[k] ?? { draws: 0, instances: 0 };
     per[k] = { draws: +((v.draws - before.draws) / frames).toFixed(1), instances: +((v.instances - before.instances) / frames).toFixed(1) };
   }
-  const uploads = Object.fromEntries(Object.keys(b.uploads).map((k) => [k, Math.round((b.uploads[k] - a.uploads[k]) / frames)]));
+  const uploads = Object.fromEntries(Object.keys(b.uploads).map((k) => [k, +((b.uploads[k] - a.uploads[k]) / frames).toFixed(k.endsWith("Calls") ? 1 : 0)]));
   return { fps: (frames * 1000) / (b.at - a.at), per, uploads };
 };
 
