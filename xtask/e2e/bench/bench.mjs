@@ -8,9 +8,10 @@
 // coarse (5-100 us) in a cross-origin isolated page, so per-call medians are quantised.
 //
 // Order: first frame -> default scenario (fps, update time) -> quiet (every user process killed):
-// raw vs syscall round trips, raw vs guest spawns, raw relay vs a pingpong pair -> crowd (64
-// processes: syscalls/s, fps, update time, memory, a CPU profile of the main thread) -> kill
-// everything (memory after, the update time of an empty frame) -> the spawn ceiling (the
+// raw vs syscall round trips, sender bursts and raw bursts in alternating pairs, raw vs guest
+// spawns, pingpong and the relay through the main thread in alternating windows -> the empty
+// frame, then the crowd (64 processes: syscalls/s, fps, update time, memory, a CPU profile of the
+// main thread) -> kill everything (memory after, the update time of an empty frame) -> the spawn ceiling (the
 // playground's limit, then the browser's own with the limit lifted). Time travel rides along:
 // the recording file of the default scenario's first minute, pingpong with recording on vs off
 // (after the raw relay), and seeks into the crowd's recording (after the crowd).
@@ -397,6 +398,8 @@ async function rawRelayViaMain(roundTrips) {
       w.onerror = (e) => reject(new Error(e.message));
       w.postMessage({ sab, role, n });
     }));
+    // Named, so a CPU profile charges the wake-ups to it (as the app's to its wasm-bindgen wrapper).
+    const notify = (array, index) => Atomics.notify(array, index);
     // The servicer's shape: read the doorbell, serve every pending word, wait unless it moved.
     for (;;) {
       const seen = Atomics.load(a, DOOR);
@@ -405,7 +408,7 @@ async function rawRelayViaMain(roundTrips) {
         if (Atomics.compareExchange(a, me, 1, 0) === 1) {
           const other = me === 1 ? 2 : 1;
           Atomics.store(a, other, 2);
-          Atomics.notify(a, other);
+          notify(a, other);
         }
       }
       const w = Atomics.waitAsync(a, DOOR, seen);
@@ -601,18 +604,148 @@ async function spawnPingpongPair() {
   };
 }
 
-async function pingpongRate(windowMs) {
-  const received = await spawnPingpongPair();
-  const a = await received();
+/** Sender bursts and raw bursts measured in alternating pairs (see the "back_to_back" measure). */
+const BURST_PAIRS = 6;
+/** Pingpong windows and main-thread relay windows, alternating. */
+const RELAY_PAIRS = 10;
+const PINGPONG_WINDOW_MS = 1500;
+const PINGPONG_WARM_UP_MS = 6000;
+/** Round trips a relay window runs (about a second at this machine's 30-40 thousand a second). */
+const RELAY_WINDOW_TRIPS = 30_000;
+
+/** Each pair's ratio of `key` (project / baseline), and the median of those ratios. */
+function pairedRatios(project, baseline, key) {
+  const ratios = project.map((p, i) => p[key] / baseline[i][key]);
+  return { ratios, median: median(ratios) };
+}
+
+/**
+ * One sender's opening burst: 1000 SENDs to a new receiver as fast as its queue allows (on
+ * QUEUE_FULL it YIELDs and retries), calls that never wait in the kernel, so the shim times every
+ * one. Only the sender's own samples count (idle's parked YIELDs run beside it). After the burst
+ * the sender sends 10 a second, so the window is the burst: the shims post 256 at a time.
+ */
+async function senderBurst() {
+  const before = new Set((await processes()).map((p) => p.pid));
+  const fresh = async (name) => (await processes()).find((p) => p.name === name && !before.has(p.pid));
+  await command("spawn receiver");
+  await waitFor("the receiver to wait for messages", async () => (await fresh("receiver"))?.state === "blocked", 30_000);
   await sv("reset_syscall_latency");
-  await sleep(windowMs);
-  const b = await received();
+  await command("spawn sender");
+  const sender = (await waitFor("the sender", () => fresh("sender"), 30_000)).pid;
+  await waitFor("the sender's burst to arrive", async () => (await fresh("receiver"))?.metrics.ipc_received >= 1000, 60_000);
+  const s = await waitFor("three batches of the sender's round trips", async () => {
+    const s = await sv("get_syscall_latency_json", sender);
+    return s.count >= 768 && s;
+  }, 30_000);
+  await killUserProcesses();
+  return { ...s, pid: sender };
+}
+
+/**
+ * `pairs` sender bursts, each paired with a raw burst of 1000 round trips that wake a second
+ * worker, the two taken in ABBA order. The project's and the baseline's figures are the medians
+ * over the pairs; `paired` holds each pair's own ratios and their medians (the verdicts).
+ */
+async function senderBursts(pairs) {
+  await setPacing("off"); // every IPC figure runs flat out (the default scenario's step sets this too)
+  const bursts = [], raws = [];
+  for (let i = 0; i < pairs; i++) {
+    const raw = async () => raws.push(summary(await rawRoundTrips(1000, 0, true)));
+    if (i % 2 === 0) {
+      await raw();
+      bursts.push(await senderBurst());
+    } else {
+      bursts.push(await senderBurst());
+      await raw();
+    }
+  }
+  const stat = (xs, key) => median(xs.map((x) => x[key]));
+  return {
+    syscall_round_trip: { median_us: stat(bursts, "median_us"), p99_us: stat(bursts, "p99_us"), count: bursts.reduce((n, b) => n + b.count, 0) },
+    raw: { median_us: stat(raws, "median_us"), p99_us: stat(raws, "p99_us"), count: raws.reduce((n, r) => n + r.count, 0) },
+    paired: { median: pairedRatios(bursts, raws, "median_us"), p99: pairedRatios(bursts, raws, "p99_us") },
+    pairs,
+    bursts,
+    raws,
+    workload: "the sender's burst of 1000 SENDs to a receiver (its own round trips only), a new pair each time",
+  };
+}
+
+/**
+ * A pingpong pair's round trips/s against the relay through the main thread (`rawRelayViaMain`,
+ * the floor of servicing IPC on the main thread), in alternating windows (ABBA order) of the same
+ * page: for a relay window the system is paused (Space), so the pair waits in its syscalls and
+ * takes no CPU, and resumed after. Medians of each, and the median of the pairs' own ratios.
+ */
+async function pingpongAgainstRelay(pairs) {
+  await setPacing("off");
+  const received = await spawnPingpongPair();
+  // Steady state: in its first seconds a new pair ran at a third of its later rate in two runs
+  // (the new nodes' spawn animation and layout, the first messages drawn one by one before the
+  // edge turns into a bar, the workers' code not yet optimised).
+  await sleep(PINGPONG_WARM_UP_MS);
+  const pingpongWindow = async () => {
+    const a = await received();
+    await sleep(PINGPONG_WINDOW_MS);
+    const b = await received();
+    if (a.pids.join() !== b.pids.join()) throw new Error("the pingpong pair changed during the measurement");
+    // One round trip = one message received by each side.
+    return { round_trips_per_sec: ((b.n - a.n) / 2) * 1000 / (b.at - a.at), window_ms: b.at - a.at };
+  };
+  const relayWindow = async () => {
+    await togglePause(true);
+    try {
+      return { round_trips_per_sec: await rawRelayViaMain(RELAY_WINDOW_TRIPS) };
+    } finally {
+      await togglePause(false);
+      await sleep(300);
+    }
+  };
+  await sv("reset_syscall_latency");
+  const pingpong = [], relay = [];
+  for (let i = 0; i < pairs; i++) {
+    if (i % 2 === 0) {
+      pingpong.push(await pingpongWindow());
+      relay.push(await relayWindow());
+    } else {
+      relay.push(await relayWindow());
+      pingpong.push(await pingpongWindow());
+    }
+  }
   const latency = await sv("get_syscall_latency_json");
-  // Where a round trip's time goes on the main thread (after the window, so it does not slow it).
-  const profile = await cpuProfile(3000, join(ARTIFACTS, "pingpong-main.cpuprofile")).catch((e) => ({ error: e.message }));
-  if (a.pids.join() !== b.pids.join()) throw new Error("the pingpong pair changed during the measurement");
-  // One round trip = one message received by each side.
-  return { round_trips_per_sec: ((b.n - a.n) / 2) * 1000 / (b.at - a.at), window_ms: b.at - a.at, syscall_round_trip: latency, profile };
+  // Where a hop's time goes on the main thread (after the windows, so it does not slow them):
+  // the pair running, then a relay window, each profiled, with the main thread's time in
+  // Atomics.notify per hop (a message: one wake-up of the worker that waits for it).
+  const profile = await (async () => {
+    const a = await received();
+    const p = await cpuProfile(3000, join(ARTIFACTS, "pingpong-main.cpuprofile"));
+    const hops = (await received()).n - a.n;
+    return { ...p, hops, notify_us_per_hop: (p.notify_ms * 1000) / hops, busy_us_per_hop: ((p.duration_ms - p.idle_ms) * 1000) / hops };
+  })().catch((e) => ({ error: e.message }));
+  const relayProfile = await (async () => {
+    await togglePause(true);
+    try {
+      const p = await cpuProfile(() => rawRelayViaMain(RELAY_WINDOW_TRIPS), join(ARTIFACTS, "relay-main.cpuprofile"));
+      const hops = 2 * RELAY_WINDOW_TRIPS;
+      return { ...p, round_trips_per_sec: p.value, hops, notify_us_per_hop: (p.notify_ms * 1000) / hops, busy_us_per_hop: ((p.duration_ms - p.idle_ms) * 1000) / hops };
+    } finally {
+      await togglePause(false);
+    }
+  })().catch((e) => ({ error: e.message }));
+  const rates = (xs) => xs.map((x) => x.round_trips_per_sec);
+  return {
+    round_trips_per_sec: median(rates(pingpong)),
+    relay_via_main: { round_trips_per_sec: median(rates(relay)), round_trips_a_window: RELAY_WINDOW_TRIPS },
+    paired: pairedRatios(pingpong, relay, "round_trips_per_sec"),
+    pairs,
+    window_ms: PINGPONG_WINDOW_MS,
+    pingpong: rates(pingpong),
+    relay: rates(relay),
+    syscall_round_trip: latency,
+    profile,
+    relay_profile: relayProfile,
+  };
 }
 
 /**
@@ -689,26 +822,40 @@ async function memory() {
 }
 
 /** A sampling CPU profile of the page's main thread; the top functions by self time. */
+/**
+ * A CPU profile of the page's main thread over `ms` milliseconds, or while `ms` (an async
+ * function) runs; written to `file` (loadable in Chrome DevTools). Returns the top 20 functions
+ * by self time, and `notify_ms`: the self time of Atomics.notify's callers (the wasm-bindgen
+ * wrapper `__wbg_notify_*`, or a JS function named `notify`; the builtin's own time is charged
+ * to its caller), what waking a sleeping worker costs the main thread.
+ */
 async function cpuProfile(ms, file) {
   await cdp.send("Profiler.enable");
   await cdp.send("Profiler.setSamplingInterval", { interval: 200 });
   await cdp.send("Profiler.start");
-  await sleep(ms);
+  let value;
+  if (typeof ms === "function") value = await ms();
+  else await sleep(ms);
   const { profile } = await cdp.send("Profiler.stop");
   writeFileSync(file, JSON.stringify(profile));
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const parentOf = new Map();
+  for (const n of profile.nodes) for (const c of n.children ?? []) parentOf.set(c, n.id);
+  const isNotify = (n) => /^(__wbg_notify_|notify$)/.test(n?.callFrame.functionName ?? "");
   const selfUs = new Map();
+  let notifyUs = 0;
   const dt = profile.timeDeltas;
   for (let i = 0; i < profile.samples.length; i++) {
     const n = byId.get(profile.samples[i]);
     const f = n.callFrame;
     const key = f.functionName || `(anonymous ${f.url.split("/").pop()}:${f.lineNumber + 1})`;
     selfUs.set(key, (selfUs.get(key) ?? 0) + (dt[i] ?? 0));
+    if (isNotify(n) || isNotify(byId.get(parentOf.get(n.id)))) notifyUs += dt[i] ?? 0;
   }
   const total = [...selfUs.values()].reduce((a, b) => a + b, 0);
   const top = [...selfUs.entries()].sort((a, b) => b[1] - a[1]).slice(0, 20)
     .map(([name, us]) => ({ name, self_ms: us / 1000, share: us / total }));
-  return { file, duration_ms: total / 1000, top };
+  return { file, duration_ms: total / 1000, idle_ms: (selfUs.get("(idle)") ?? 0) / 1000, notify_ms: notifyUs / 1000, top, value };
 }
 
 // ---- time travel ----------------------------------------------------------------------------
@@ -863,12 +1010,6 @@ try {
     for (let i = 0; i < 3; i++) samples.push(...(await rawRoundTrips(5000, 0)));
     return summary(samples);
   });
-  // The sender's burst wakes two workers a message (the sender's answer, the receiver's delivery).
-  await measure("raw_round_trip_two_wakes", async () => {
-    const samples = [];
-    for (let i = 0; i < 3; i++) samples.push(...(await rawRoundTrips(5000, 0, true)));
-    return summary(samples);
-  });
   await measure("raw_round_trip_1ms_gaps", async () => summary(await rawRoundTrips(3000, 1)));
   await measure("syscall_round_trip", async () => {
     // One idle process: a loop of YIELD, a syscall that never waits in the kernel.
@@ -883,27 +1024,11 @@ try {
     return { ...s, workload: "one idle process (YIELD loop) besides the boot set", profile };
   });
 
-  await measure("back_to_back", async () => {
-    // A sender's opening burst: 1000 SENDs as fast as the receiver's queue allows (on QUEUE_FULL
-    // it YIELDs and retries), calls that never wait in the kernel, so the shim times every one.
-    // Only the sender's own samples count (idle's parked YIELDs run beside it). After the burst
-    // the sender sends 10 a second, so the window is the burst: the shims post 256 at a time.
-    await command("spawn receiver");
-    await waitFor("the receiver to wait for messages", async () => (await processes()).some((p) => p.name === "receiver" && p.state === "blocked"), 30_000);
-    await sv("reset_syscall_latency");
-    await command("spawn sender");
-    const sender = (await waitFor("the sender", async () => (await processes()).find((p) => p.name === "sender"), 30_000)).pid;
-    await waitFor("the sender's burst to arrive", async () => {
-      const r = (await processes()).find((p) => p.name === "receiver");
-      return r && r.metrics.ipc_received >= 1000;
-    }, 60_000);
-    const s = await waitFor("three batches of the sender's round trips", async () => {
-      const s = await sv("get_syscall_latency_json", sender);
-      return s.count >= 768 && s;
-    }, 30_000);
-    await killUserProcesses();
-    return { syscall_round_trip: s, pid: sender, workload: "the sender's burst of 1000 SENDs to a receiver (its own round trips only)" };
-  });
+  // The sender's burst against its baseline of the same shape (a raw worker<->main round trip
+  // that also wakes a second worker, as a SEND to a blocked receiver does: the sender's answer
+  // and the receiver's delivery), in alternating pairs (ABBA order), so that a change of the
+  // machine's pace within the run falls on both sides: each pair's own ratios, then their median.
+  await measure("back_to_back", async () => senderBursts(BURST_PAIRS));
 
   await measure("raw_spawn", async () => {
     const single = await rawSpawns(8, true);
@@ -938,13 +1063,9 @@ try {
     for (let i = 0; i < 3; i++) rates.push(await rawRelay(20_000));
     return { round_trips_per_sec: median(rates), runs: rates };
   });
-  await measure("raw_relay_via_main", async () => {
-    const rates = [];
-    for (let i = 0; i < 3; i++) rates.push(await rawRelayViaMain(20_000));
-    return { round_trips_per_sec: median(rates), runs: rates };
-  });
+  // Pingpong against the relay through the main thread, alternating in the same page.
   await measure("pingpong", async () => {
-    const r = await pingpongRate(5000);
+    const r = await pingpongAgainstRelay(RELAY_PAIRS);
     await killUserProcesses();
     return r;
   });
@@ -961,6 +1082,12 @@ try {
     // The crowd scenario itself (not an imitation through terminal spawns: many pingpongs in a row
     // chain instead of pairing): load_scenario, or the picker in a build without it.
     const how = (await has("load_scenario")) ? "window.supervisor.load_scenario" : "scenario picker";
+    // The empty frame right before the crowd, as "after_kill" measures it right after: the
+    // frames/s rows divide by the mean of the two, so a drift of the machine's pace during the
+    // crowd falls on the baseline as well.
+    await killUserProcesses();
+    await sleep(2000);
+    const emptyBefore = await framesPerSecond();
     await pickScenario("crowd");
     const ps = await waitFor("64 live processes", async () => {
       const ps = (await processes()).filter((p) => p.state !== "zombie");
@@ -987,7 +1114,7 @@ try {
     const update = await updateTiming().catch((e) => ({ error: e.message }));
     const mem = await memory();
     const profile = await cpuProfile(5000, join(ARTIFACTS, "crowd-main.cpuprofile")).catch((e) => ({ error: e.message }));
-    return { loaded_by: how, processes: ps.length, syscalls_per_sec: syscallsPerSec, ...fps, paused, update, memory: mem, profile, paced: { ...pacedFps, update: pacedUpdate } };
+    return { loaded_by: how, processes: ps.length, syscalls_per_sec: syscallsPerSec, ...fps, paused, update, memory: mem, profile, paced: { ...pacedFps, update: pacedUpdate }, empty_before: emptyBefore };
   });
 
   // Seeks into what the crowd left in the recording (it has run for over a minute by now).
