@@ -765,10 +765,7 @@ fn rows(
             "    of which waking the worker (Atomics.notify)",
             "us",
             b(&["pingpong", "profile", "notify_us_per_hop"]),
-            Some((
-                b(&["pingpong", "relay_profile", "notify_us_per_hop"]),
-                "the relay through the main thread",
-            )),
+            None,
             Target::None,
         ),
         row(
