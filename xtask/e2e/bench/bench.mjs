@@ -11,8 +11,8 @@
 // raw vs syscall round trips, sender bursts and raw bursts in alternating pairs, raw vs guest
 // spawns, pingpong and the relay through the main thread in alternating windows -> the empty
 // frame, then the crowd (64 processes: syscalls/s, fps, update time, memory, a CPU profile of the
-// main thread) -> kill everything (memory after, the update time of an empty frame) -> the spawn ceiling (the
-// playground's limit, then the browser's own with the limit lifted). Time travel rides along:
+// main thread) -> kill everything (memory after, the update time of an empty frame) -> the spawn
+// ceiling (the playground's limit, then the browser's own with the limit lifted). Time travel rides along:
 // the recording file of the default scenario's first minute, pingpong with recording on vs off
 // (after the raw relay), and seeks into the crowd's recording (after the crowd).
 import { emptySpot, launch } from "../lib.mjs";
@@ -679,9 +679,10 @@ async function senderBursts(pairs) {
 async function pingpongAgainstRelay(pairs) {
   await setPacing("off");
   const received = await spawnPingpongPair();
-  // Steady state: in its first seconds a new pair ran at a third of its later rate in two runs
-  // (the new nodes' spawn animation and layout, the first messages drawn one by one before the
-  // edge turns into a bar, the workers' code not yet optimised).
+  // Steady state: in two trial runs a new pair's first windows ran at a third of its later rate.
+  // Why was not measured (the new nodes' spawn animation and layout, the first messages drawn one
+  // by one before the edge turns into a bar, and the workers' code not yet optimised all fall in
+  // those seconds).
   await sleep(PINGPONG_WARM_UP_MS);
   const pingpongWindow = async () => {
     const a = await received();
