@@ -1324,6 +1324,13 @@ mod tests {
         assert_eq!(r(7.9, 1.0, Target::Below(8.0)).verdict(), Verdict::Pass);
         assert_eq!(r(8.0, 1.0, Target::Below(8.0)).verdict(), Verdict::Miss);
         assert_eq!(r(8.0, 1.0, Target::None).verdict(), Verdict::Info);
+        // A ratio the row measured itself (the median of paired windows): the bound is inclusive.
+        assert_eq!(r(2.0, 1.0, Target::AtMost(2.0)).verdict(), Verdict::Pass);
+        assert_eq!(r(2.01, 1.0, Target::AtMost(2.0)).verdict(), Verdict::Miss);
+        assert_eq!(r(0.8, 1.0, Target::AtLeast(0.8)).verdict(), Verdict::Pass);
+        assert_eq!(r(0.46, 1.0, Target::AtLeast(0.8)).verdict(), Verdict::Miss);
+        assert_eq!(Target::AtMost(2.0).text("x"), "<= 2.00 x");
+        assert_eq!(Target::AtLeast(0.8).text("x"), ">= 0.80 x");
         let missing = Row {
             project: Err("no browser".into()),
             ..r(1.0, 1.0, Target::Below(2.0))
