@@ -614,6 +614,19 @@ fn get(v: Result<&Value, &String>, path: &[&str]) -> Result<f64, String> {
         .ok_or_else(|| format!("`{}` is not a number", path.join(".")))
 }
 
+/// A figure without a baseline, checked against its own target (a ratio the row measured
+/// itself, such as the median of paired windows, or an absolute bound).
+fn solo(figure: &str, unit: &str, project: Result<f64, String>, target: Target) -> Row {
+    Row {
+        figure: figure.into(),
+        unit: unit.into(),
+        project,
+        baseline_label: String::new(),
+        baseline: None,
+        target,
+    }
+}
+
 fn rows(
     kernel: Result<&Value, &String>,
     browser: Result<&Value, &String>,
@@ -637,25 +650,19 @@ fn rows(
     // The empty frame's frames/s: the mean of the one measured right before the crowd and the
     // one right after it (so a drift of the machine's pace during the crowd falls on the
     // baseline too), or the one that was measured.
-    let empty_fps = || {
-        let before = b(&["crowd", "empty_before", "fps"]);
-        let after = b(&["after_kill", "fps"]);
-        match (before, after) {
-            (Ok(x), Ok(y)) => (Ok((x + y) / 2.0), "empty frame, before and after the crowd"),
-            (Err(_), Ok(y)) => (Ok(y), "empty: after killing everything"),
-            (Ok(x), Err(_)) => (Ok(x), "empty: before the crowd"),
-            (Err(e), Err(_)) => (Err(e), "empty frame"),
-        }
+    let empty = match (
+        b(&["crowd", "empty_before", "fps"]),
+        b(&["after_kill", "fps"]),
+    ) {
+        (Ok(x), Ok(y)) => (Ok((x + y) / 2.0), "empty frame, before and after the crowd"),
+        (Err(_), Ok(y)) => (Ok(y), "empty: after killing everything"),
+        (Ok(x), Err(_)) => (Ok(x), "empty: before the crowd"),
+        (Err(e), Err(_)) => (Err(e), "empty frame"),
     };
+    let empty_fps = || empty.clone();
     // A ratio measured pair by pair (alternating windows), with its own target.
-    let paired = |figure: &str, ratio: Result<f64, String>, target: Target| Row {
-        figure: figure.into(),
-        unit: "x".into(),
-        project: ratio,
-        baseline_label: String::new(),
-        baseline: None,
-        target,
-    };
+    let paired =
+        |figure: &str, ratio: Result<f64, String>, target: Target| solo(figure, "x", ratio, target);
     let mib = |r: &Result<u64, String>| r.clone().map(|v| v as f64 / (1024.0 * 1024.0));
     let mb = |r: Result<f64, String>| r.map(|v| v / (1024.0 * 1024.0));
     // A SEND to a blocked receiver wakes two workers: the sender (its answer) and the receiver.
@@ -1003,14 +1010,6 @@ fn scale_rows(
         project,
         baseline_label: baseline.1.to_string(),
         baseline: Some(baseline.0),
-        target,
-    };
-    let solo = |figure: &str, unit: &str, project: Result<f64, String>, target: Target| Row {
-        figure: figure.into(),
-        unit: unit.into(),
-        project,
-        baseline_label: String::new(),
-        baseline: None,
         target,
     };
     // A figure with recording on against off, then its cost as the median of the paired

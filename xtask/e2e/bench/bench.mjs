@@ -585,6 +585,17 @@ async function spawnUntilStopped(max) {
  * function that reads the pair's received-message total (and the page's clock, and the pids).
  * Only the pair spawned here counts, whatever else runs.
  */
+/**
+ * A pingpong pair's round trips a second over `ms` (`received` from `spawnPingpongPair`): one
+ * round trip is one message received by each side. `same_pair` is false if the pair changed.
+ */
+async function pingpongWindowRate(received, ms) {
+  const a = await received();
+  await sleep(ms);
+  const b = await received();
+  return { round_trips_per_sec: ((b.n - a.n) / 2) * 1000 / (b.at - a.at), window_ms: b.at - a.at, same_pair: a.pids.join() === b.pids.join() };
+}
+
 async function spawnPingpongPair() {
   const before = new Set((await processes()).map((p) => p.pid));
   const pp = async () => (await processes()).filter((p) => p.name === "pingpong" && p.state !== "zombie" && !before.has(p.pid));
@@ -610,6 +621,11 @@ const PINGPONG_WINDOW_MS = 1500;
 const PINGPONG_WARM_UP_MS = 6000;
 /** Round trips a relay window runs (about a second at this machine's 30-40 thousand a second). */
 const RELAY_WINDOW_TRIPS = 30_000;
+
+/** The main thread's busy (not idle) microseconds per hop in CPU profile `p` that covered `hops`. */
+function busyPerHop(p, hops) {
+  return ((p.duration_ms - p.idle_ms) * 1000) / hops;
+}
 
 /** Each pair's ratio of `key` (project / baseline), and the median of those ratios. */
 function pairedRatios(project, baseline, key) {
@@ -685,12 +701,9 @@ async function pingpongAgainstRelay(pairs) {
   // those seconds).
   await sleep(PINGPONG_WARM_UP_MS);
   const pingpongWindow = async () => {
-    const a = await received();
-    await sleep(PINGPONG_WINDOW_MS);
-    const b = await received();
-    if (a.pids.join() !== b.pids.join()) throw new Error("the pingpong pair changed during the measurement");
-    // One round trip = one message received by each side.
-    return { round_trips_per_sec: ((b.n - a.n) / 2) * 1000 / (b.at - a.at), window_ms: b.at - a.at };
+    const { round_trips_per_sec, window_ms, same_pair } = await pingpongWindowRate(received, PINGPONG_WINDOW_MS);
+    if (!same_pair) throw new Error("the pingpong pair changed during the measurement");
+    return { round_trips_per_sec, window_ms };
   };
   const relayWindow = async () => {
     await togglePause(true);
@@ -720,7 +733,7 @@ async function pingpongAgainstRelay(pairs) {
     const a = await received();
     const p = await cpuProfile(3000, join(ARTIFACTS, "pingpong-main.cpuprofile"));
     const hops = (await received()).n - a.n;
-    return { ...p, hops, notify_us_per_hop: (p.notify_ms * 1000) / hops, busy_us_per_hop: ((p.duration_ms - p.idle_ms) * 1000) / hops };
+    return { ...p, hops, notify_us_per_hop: (p.notify_ms * 1000) / hops, busy_us_per_hop: busyPerHop(p, hops) };
   })().catch((e) => ({ error: e.message }));
   const relayProfile = await (async () => {
     await togglePause(true);
@@ -728,7 +741,7 @@ async function pingpongAgainstRelay(pairs) {
       const p = await cpuProfile(() => rawRelayViaMain(RELAY_WINDOW_TRIPS), join(ARTIFACTS, "relay-main.cpuprofile"));
       const hops = 2 * RELAY_WINDOW_TRIPS;
       // (Its Atomics.notify is not told apart: V8 charges a builtin to its caller, here the loop.)
-      return { ...p, round_trips_per_sec: p.value, hops, busy_us_per_hop: ((p.duration_ms - p.idle_ms) * 1000) / hops };
+      return { ...p, round_trips_per_sec: p.value, hops, busy_us_per_hop: busyPerHop(p, hops) };
     } finally {
       await togglePause(false);
     }
@@ -821,7 +834,6 @@ async function memory() {
   return { page_js_heap_bytes: heap.used_bytes, renderer_private_bytes: renderer.bytes ?? renderer, guest_memory_bytes: guests, processes: ps.length, live_workers: workers };
 }
 
-/** A sampling CPU profile of the page's main thread; the top functions by self time. */
 /**
  * A CPU profile of the page's main thread over `ms` milliseconds, or while `ms` (an async
  * function) runs; written to `file` (loadable in Chrome DevTools). Returns the top 20 functions
@@ -899,10 +911,7 @@ async function pingpongRecording(pairs, windowMs) {
   const measureWindow = async (on) => {
     await sv("set_recording", on);
     await sleep(300);
-    const a = await received();
-    await sleep(windowMs);
-    const b = await received();
-    return ((b.n - a.n) / 2) * 1000 / (b.at - a.at);
+    return (await pingpongWindowRate(received, windowMs)).round_trips_per_sec;
   };
   const on = [], off = [], ratios = [];
   for (let i = 0; i < pairs; i++) {
