@@ -13,14 +13,13 @@ use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
-use js_sys::{
-    Array, Atomics, Int32Array, Object, Reflect, SharedArrayBuffer, Uint8Array, WebAssembly,
-};
+use js_sys::{Array, Int32Array, Object, Reflect, SharedArrayBuffer, Uint8Array, WebAssembly};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{MessageEvent, Worker, WorkerOptions, WorkerType};
 
+use super::words;
 use crate::abi::mailbox as mb;
 use crate::kernel::ProcessId;
 use crate::supervisor::host::WasmSend;
@@ -402,9 +401,8 @@ impl Host for WebHost {
         let unavailable = |e: JsValue| HostError::Unavailable(js_error_text(&e));
 
         let buffer = SharedArrayBuffer::new(mb::SIZE as u32);
-        let words = Int32Array::new(&buffer);
-        let bytes = Uint8Array::new(&buffer);
-        Atomics::store(&words, (mb::LAST_SERVICED / 4) as u32, -1).map_err(unavailable)?;
+        let views = MailboxViews::new(&buffer);
+        words::store(&views.words, (mb::LAST_SERVICED / 4) as u32, -1);
 
         // A warm worker (shim already running) if there is one; starting a worker takes 10-100s of ms.
         let (worker, worker_id) = inner.pool.borrow_mut().take().map_err(unavailable)?;
@@ -477,7 +475,7 @@ impl Host for WebHost {
             },
         );
         Ok(SpawnedGuest {
-            mailbox: Box::new(WebMailbox(WasmSend((words, bytes)))),
+            mailbox: Box::new(WebMailbox(WasmSend(views))),
             worker_id,
         })
     }
@@ -514,9 +512,8 @@ impl Host for WebHost {
 }
 
 pub fn ring(doorbell: &Int32Array) {
-    // Only fails on a non-shared or detached array, which this never is.
-    let _ = Atomics::add(doorbell, 0, 1);
-    let _ = Atomics::notify(doorbell, 0);
+    words::add(doorbell, 0, 1);
+    words::notify(doorbell, 0);
 }
 
 pub fn epoch_ms() -> f64 {
@@ -569,38 +566,73 @@ fn on_worker_message(
 }
 
 /// A mailbox in a `SharedArrayBuffer`, as 32-bit words (header) and bytes (data).
-struct WebMailbox(WasmSend<(Int32Array, Uint8Array)>);
+struct WebMailbox(WasmSend<MailboxViews>);
+
+struct MailboxViews {
+    words: Int32Array,
+    /// The data buffer (`DATA_CAPACITY` bytes from `DATA`).
+    data: Uint8Array,
+    /// The header words (`HEADER_WORDS`), copied out in one call.
+    header: Int32Array,
+    /// `RESULT`, `DATA_LEN`, `PID`, `LAST_SERVICED`: the reply's words, written in one call.
+    reply: Int32Array,
+}
+
+impl MailboxViews {
+    fn new(buffer: &SharedArrayBuffer) -> MailboxViews {
+        let words = Int32Array::new(buffer);
+        let header = words.subarray(0, mb::HEADER_WORDS as u32);
+        let reply = words.subarray((mb::RESULT / 4) as u32, (mb::RESULT / 4 + 4) as u32);
+        MailboxViews {
+            words,
+            data: Uint8Array::new_with_byte_offset_and_length(
+                buffer,
+                mb::DATA as u32,
+                mb::DATA_CAPACITY as u32,
+            ),
+            header,
+            reply,
+        }
+    }
+}
 
 impl Mailbox for WebMailbox {
     fn load(&self, offset: usize) -> i32 {
-        Atomics::load(&self.0.0.0, (offset / 4) as u32).unwrap_or(0)
+        words::load(&self.0.0.words, (offset / 4) as u32)
     }
 
     fn store(&self, offset: usize, value: i32) {
-        let _ = Atomics::store(&self.0.0.0, (offset / 4) as u32, value);
+        words::store(&self.0.0.words, (offset / 4) as u32, value);
     }
 
     fn notify(&self, offset: usize) {
         // A guest that has not said it sleeps needs no wake-up (see GUEST_WAITING in docs/ABI.md):
         // it sees READY before it would sleep. Skipping saves a system call per reply.
-        if offset == mb::STATUS
-            && Atomics::load(&self.0.0.0, (mb::GUEST_WAITING / 4) as u32).unwrap_or(1) == 0
+        if offset == mb::STATUS && words::load(&self.0.0.words, (mb::GUEST_WAITING / 4) as u32) == 0
         {
             return;
         }
-        let _ = Atomics::notify(&self.0.0.0, (offset / 4) as u32);
+        words::notify(&self.0.0.words, (offset / 4) as u32);
+    }
+
+    fn load_header(&self) -> [i32; mb::HEADER_WORDS] {
+        let mut header = [0; mb::HEADER_WORDS];
+        words::copy_to(&mut header, &self.0.0.header);
+        header
+    }
+
+    fn store_reply_words(&self, reply: [i32; 4]) {
+        words::copy_from(&self.0.0.reply, &reply);
     }
 
     fn read_data(&self, len: usize) -> Vec<u8> {
         if len == 0 {
-            return Vec::new(); // most syscalls carry no data: skip two calls into JavaScript
+            return Vec::new(); // most syscalls carry no data: skip the calls into JavaScript
         }
-        let len = len.min(mb::DATA_CAPACITY) as u32;
-        self.0
-            .0
-            .1
-            .subarray(mb::DATA as u32, mb::DATA as u32 + len)
-            .to_vec()
+        let len = len.min(mb::DATA_CAPACITY);
+        let mut out = vec![0; len];
+        words::copy_bytes_to(&mut out, &self.0.0.data.subarray(0, len as u32));
+        out
     }
 
     fn write_data(&self, data: &[u8]) {
@@ -608,10 +640,6 @@ impl Mailbox for WebMailbox {
         if data.is_empty() {
             return;
         }
-        self.0
-            .0
-            .1
-            .subarray(mb::DATA as u32, (mb::DATA + data.len()) as u32)
-            .copy_from(data);
+        words::copy_bytes_from(&self.0.0.data, data);
     }
 }

@@ -23,6 +23,8 @@ mod api;
 pub(crate) mod host;
 #[cfg(target_arch = "wasm32")]
 mod servicer;
+#[cfg(target_arch = "wasm32")]
+mod words;
 
 #[cfg(target_arch = "wasm32")]
 pub use api::{expose_command, expose_json};

@@ -11,10 +11,11 @@
 //! app's per-frame servicing is a further fallback that stands aside while this servicer runs.
 use std::cell::RefCell;
 
-use js_sys::{Atomics, Function, Int32Array, Promise, Reflect};
+use js_sys::{Function, Int32Array, Promise, Reflect};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 
+use super::words;
 use crate::supervisor::SupervisorHandle;
 
 /// Longest stretch the servicer keeps the main thread before yielding to the browser.
@@ -175,7 +176,7 @@ fn pump() {
     };
     let started = now_ms();
     loop {
-        let seen = Atomics::load(&doorbell, 0).unwrap_or(0);
+        let seen = words::load(&doorbell, 0);
         let serviced = service(&handle, false);
         let mut now = now_ms();
         if spin_ms > 0.0 && serviced > 0 && with_servicer(|s| s.hot).unwrap_or(false) {
@@ -184,7 +185,7 @@ fn pump() {
             let until = now + spin_ms;
             let mut rang = false;
             while now < until {
-                if Atomics::load(&doorbell, 0).unwrap_or(seen) != seen {
+                if words::load(&doorbell, 0) != seen {
                     rang = true;
                     break;
                 }

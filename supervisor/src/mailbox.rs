@@ -23,7 +23,32 @@ pub trait Mailbox: Send {
     fn read_data(&self, len: usize) -> Vec<u8>;
     /// Copies `data` (clamped to the data capacity) into the data buffer.
     fn write_data(&self, data: &[u8]);
+
+    /// Every header word, in one read. The supervisor calls it only after an atomic load of
+    /// `STATUS` saw PENDING: the guest wrote its request before that store and writes nothing
+    /// more until it sees READY, so the words need no ordering of their own (as the data
+    /// buffer's bytes need none). A host whose every load is a call into another runtime (the
+    /// browser's) reads them in one copy; the default loads them one by one.
+    fn load_header(&self) -> [i32; mb::HEADER_WORDS] {
+        std::array::from_fn(|i| self.load(i * 4))
+    }
+
+    /// Writes the reply's four consecutive words, `RESULT`, `DATA_LEN`, `PID` and
+    /// `LAST_SERVICED`, in that order. The supervisor's atomic store of READY after them
+    /// publishes them to the guest; the default stores them one by one.
+    fn store_reply_words(&self, words: [i32; 4]) {
+        for (i, word) in words.into_iter().enumerate() {
+            self.store(mb::RESULT + 4 * i, word);
+        }
+    }
 }
+
+// `store_reply_words` relies on the reply's words being consecutive, in this order.
+const _: () = assert!(
+    mb::DATA_LEN == mb::RESULT + 4
+        && mb::PID == mb::RESULT + 8
+        && mb::LAST_SERVICED == mb::RESULT + 12
+);
 
 /// A syscall request as read from a PENDING mailbox. Everything in it is the guest's allegation;
 /// the kernel validates it. The caller's PID is *not* in here: it comes from the supervisor's map.
@@ -41,31 +66,36 @@ impl dyn Mailbox + '_ {
         self.load(mb::STATUS)
     }
 
-    /// Reads the request words and the staged data. A `DATA_LEN` outside `0..=DATA_CAPACITY`
-    /// is clamped: the guest's host already refused such lengths, so this only guards the read.
+    /// Reads the request words and the staged data (call it once `STATUS` reads PENDING). A
+    /// `DATA_LEN` outside `0..=DATA_CAPACITY` is clamped: the guest's host already refused such
+    /// lengths, so this only guards the read.
     pub fn read_request(&self) -> Request {
-        let data_len = self.load(mb::DATA_LEN).clamp(0, mb::DATA_CAPACITY as i32) as usize;
+        self.read_request_from(&self.load_header())
+    }
+
+    /// [`read_request`](Self::read_request) from header words already read with `load_header`.
+    pub fn read_request_from(&self, header: &[i32; mb::HEADER_WORDS]) -> Request {
+        let word = |offset: usize| header[offset / 4];
+        let data_len = word(mb::DATA_LEN).clamp(0, mb::DATA_CAPACITY as i32) as usize;
         Request {
-            number: self.load(mb::SYSCALL) as u32,
+            number: word(mb::SYSCALL) as u32,
             args: [
-                self.load(mb::ARG0) as u32,
-                self.load(mb::ARG1) as u32,
-                self.load(mb::ARG2) as u32,
+                word(mb::ARG0) as u32,
+                word(mb::ARG1) as u32,
+                word(mb::ARG2) as u32,
             ],
             data: self.read_data(data_len),
-            memory_bytes: self.load(mb::MEMORY_BYTES) as u32,
-            seq: self.load(mb::SEQ) as u32,
+            memory_bytes: word(mb::MEMORY_BYTES) as u32,
+            seq: word(mb::SEQ) as u32,
         }
     }
 
-    /// Steps 5 and 6 of the syscall flow: RESULT, DATA_LEN and data, then READY and a wake-up.
+    /// Steps 5 and 6 of the syscall flow: the data and the reply words (RESULT, DATA_LEN, PID,
+    /// LAST_SERVICED), then READY and a wake-up.
     pub fn complete(&self, pid: u32, syscall: u32, result: i32, data: &[u8]) {
         let len = data.len().min(mb::DATA_CAPACITY);
         self.write_data(&data[..len]);
-        self.store(mb::DATA_LEN, len as i32);
-        self.store(mb::RESULT, result);
-        self.store(mb::PID, pid as i32);
-        self.store(mb::LAST_SERVICED, syscall as i32);
+        self.store_reply_words([result, len as i32, pid as i32, syscall as i32]);
         self.store(mb::STATUS, mb::STATUS_READY);
         self.notify(mb::STATUS);
     }
@@ -166,6 +196,43 @@ mod tests {
         // Longer than the buffer: clamped, never out of bounds.
         words.write_bytes(&vec![9u8; 5000]);
         assert_eq!(words.read_bytes(5000).len(), mb::DATA_CAPACITY);
+    }
+
+    #[test]
+    fn the_request_is_read_from_one_copy_of_the_header() {
+        let words = MailboxWords::new();
+        let mailbox = AtomicMailbox(words.clone());
+        let mailbox: &dyn Mailbox = &mailbox;
+        for (offset, value) in [
+            (mb::SYSCALL, 8),
+            (mb::ARG0, 3),
+            (mb::ARG1, -1),
+            (mb::ARG2, 5),
+            (mb::DATA_LEN, 3),
+            (mb::MEMORY_BYTES, 131_072),
+            (mb::SEQ, 41),
+            (mb::HOST_REFUSALS, 2),
+        ] {
+            mailbox.store(offset, value);
+        }
+        words.write_bytes(b"abc");
+        mailbox.store(mb::STATUS, mb::STATUS_PENDING);
+        let header = mailbox.load_header();
+        for (i, word) in header.iter().enumerate() {
+            assert_eq!(*word, mailbox.load(i * 4), "word {i}");
+        }
+        let request = mailbox.read_request_from(&header);
+        assert_eq!(
+            request,
+            Request {
+                number: 8,
+                args: [3, u32::MAX, 5],
+                data: b"abc".to_vec(),
+                memory_bytes: 131_072,
+                seq: 41,
+            }
+        );
+        assert_eq!(mailbox.read_request(), request);
     }
 
     #[test]

@@ -125,17 +125,30 @@ impl Supervisor {
         after.chain(before).map(|(pid, _)| *pid).collect()
     }
 
-    /// Steps 4-6 of the syscall flow for one mailbox. `false` if there was nothing to service.
+    /// Steps 4-6 of the syscall flow for one mailbox that [`pending_pids`](Self::pending_pids)
+    /// saw PENDING in this pass. `false` if there was nothing to service.
     pub(crate) fn service_one(&mut self, pid: ProcessId, now_ns: u64) -> bool {
         let Some(guest) = self.guests.get_mut(&pid) else {
             return false;
         };
-        if guest.in_flight.is_some() || guest.mailbox.status() != mb::STATUS_PENDING {
+        if guest.in_flight.is_some() {
             return false;
         }
-        let request = guest.mailbox.read_request();
+        // The scan's atomic load of STATUS orders this copy after the guest's request; only the
+        // supervisor moves a PENDING mailbox on, so its STATUS word still says PENDING.
+        let header = guest.mailbox.load_header();
+        if header[mb::STATUS / 4] != mb::STATUS_PENDING {
+            return false;
+        }
+        let request = guest.mailbox.read_request_from(&header);
         // Refusals the host made since the last syscall come first, in the order they happened.
-        self.report_host_refusals_of(pid, now_ns);
+        // The guest's host is blocked in this syscall, so the count and the code read together.
+        self.note_host_refusals(
+            pid,
+            header[mb::HOST_REFUSALS / 4],
+            header[mb::HOST_REFUSAL_CODE / 4],
+            now_ns,
+        );
         let Some(guest) = self.guests.get_mut(&pid) else {
             return false;
         };
@@ -258,13 +271,27 @@ impl Supervisor {
         };
         // The host writes the code before it bumps the count, so the code read after the count
         // is the one that goes with it (or a newer one).
-        let count = guest.mailbox.load(mb::HOST_REFUSALS) as u32;
+        let count = guest.mailbox.load(mb::HOST_REFUSALS);
+        if count as u32 == guest.reported_host_refusals {
+            return;
+        }
+        let code = guest.mailbox.load(mb::HOST_REFUSAL_CODE);
+        self.note_host_refusals(pid, count, code, now_ns);
+    }
+
+    /// Passes on to the kernel the refusals counted since the last look: `count` and `code` are
+    /// the mailbox's `HOST_REFUSALS` and `HOST_REFUSAL_CODE`.
+    fn note_host_refusals(&mut self, pid: ProcessId, count: i32, code: i32, now_ns: u64) {
+        let Some(guest) = self.guests.get_mut(&pid) else {
+            return;
+        };
+        let count = count as u32;
         let new = count.wrapping_sub(guest.reported_host_refusals);
         if new == 0 {
             return;
         }
         guest.reported_host_refusals = count;
-        let (import, error) = abi::host_import::unpack(guest.mailbox.load(mb::HOST_REFUSAL_CODE));
+        let (import, error) = abi::host_import::unpack(code);
         let error = error.unwrap_or(ErrorCode::BadPointer);
         let _ = self
             .kernel

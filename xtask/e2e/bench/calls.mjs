@@ -4,7 +4,7 @@
 //   cargo xtask serve --no-build --port 8011 &
 //   cd xtask/e2e && ORBITAL_URL=http://127.0.0.1:8011/ node bench/calls.mjs
 //
-// Wraps Atomics.*, performance.now, Reflect.get and Promise.then in the page (not in the
+// Wraps Atomics.*, performance.now, Reflect.get, Promise.then and TypedArray.prototype.set in the page (not in the
 // workers), kills the user processes, starts a pingpong pair with the guests flat out, and prints
 // each call's count per hop over 4 s. The wrappers slow the page, so its rate is not a figure.
 import { launch, URL } from "../lib.mjs";
@@ -22,6 +22,8 @@ await page.addInitScript(() => {
   wrap(Performance.prototype, "now", "performance.now");
   wrap(Reflect, "get", "Reflect.get");
   wrap(Promise.prototype, "then", "Promise.then");
+  // Typed arrays' copies (mailbox data and header words, both directions).
+  wrap(Object.getPrototypeOf(Int8Array.prototype), "set", "TypedArray.set");
 });
 await page.goto(URL);
 await page.waitForFunction(() => window.orbital?.state === "running", null, { timeout: 120000 });
