@@ -292,14 +292,14 @@ impl WorkerPool {
             self.spare.remove(0)
         };
         self.publish();
-        if !self.refill_scheduled {
-            if let (Some(window), Some(task)) = (web_sys::window(), &self.refill_task) {
-                let scheduled = window.set_timeout_with_callback_and_timeout_and_arguments_0(
-                    task.as_ref().unchecked_ref(),
-                    0,
-                );
-                self.refill_scheduled = scheduled.is_ok();
-            }
+        if !self.refill_scheduled
+            && let (Some(window), Some(task)) = (web_sys::window(), &self.refill_task)
+        {
+            let scheduled = window.set_timeout_with_callback_and_timeout_and_arguments_0(
+                task.as_ref().unchecked_ref(),
+                0,
+            );
+            self.refill_scheduled = scheduled.is_ok();
         }
         Ok(worker)
     }
