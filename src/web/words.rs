@@ -5,8 +5,9 @@
 //! wasm into JavaScript; the supervisor makes about twenty of them per syscall. `js_sys::Atomics`
 //! declares each with `catch`, which wraps every call in a closure, `Function.prototype.apply`
 //! and a `try`: these bindings leave that out. They cannot throw here: every array is an
-//! `Int32Array` over a `SharedArrayBuffer` the app made, and every index a constant inside it.
-//! (Were one to throw, the exception would leave the wasm call like a trap.)
+//! `Int32Array` or `Uint8Array` over a `SharedArrayBuffer` the app made, every index a constant
+//! inside it, and every copy fits its view. (Were one to throw, the exception would leave the
+//! wasm call like a trap.)
 use js_sys::{Int32Array, Uint8Array};
 use wasm_bindgen::prelude::*;
 

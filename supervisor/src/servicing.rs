@@ -3,6 +3,7 @@
 
 use crate::abi::{self, ErrorCode, Syscall, mailbox as mb};
 use crate::kernel::{Dispatch, Effect, ProcessId, Reply, SyscallArgs};
+use crate::mailbox::Mailbox;
 use crate::pacing::TimeControl;
 use crate::supervisor::{Guest, Supervisor};
 
@@ -146,7 +147,7 @@ impl Supervisor {
         self.note_host_refusals(
             pid,
             header[mb::HOST_REFUSALS / 4],
-            header[mb::HOST_REFUSAL_CODE / 4],
+            |_| header[mb::HOST_REFUSAL_CODE / 4],
             now_ns,
         );
         let Some(guest) = self.guests.get_mut(&pid) else {
@@ -266,22 +267,25 @@ impl Supervisor {
     /// the mailbox (`HOST_REFUSALS`, `HOST_REFUSAL_CODE`), and a changed count is passed on to
     /// the kernel, which counts it and emits `RequestDenied` like for any refused request.
     pub(crate) fn report_host_refusals_of(&mut self, pid: ProcessId, now_ns: u64) {
-        let Some(guest) = self.guests.get_mut(&pid) else {
+        let Some(guest) = self.guests.get(&pid) else {
             return;
         };
+        let count = guest.mailbox.load(mb::HOST_REFUSALS);
         // The host writes the code before it bumps the count, so the code read after the count
         // is the one that goes with it (or a newer one).
-        let count = guest.mailbox.load(mb::HOST_REFUSALS);
-        if count as u32 == guest.reported_host_refusals {
-            return;
-        }
-        let code = guest.mailbox.load(mb::HOST_REFUSAL_CODE);
-        self.note_host_refusals(pid, count, code, now_ns);
+        self.note_host_refusals(pid, count, |m| m.load(mb::HOST_REFUSAL_CODE), now_ns);
     }
 
-    /// Passes on to the kernel the refusals counted since the last look: `count` and `code` are
-    /// the mailbox's `HOST_REFUSALS` and `HOST_REFUSAL_CODE`.
-    fn note_host_refusals(&mut self, pid: ProcessId, count: i32, code: i32, now_ns: u64) {
+    /// Passes on to the kernel the refusals counted since the last look: `count` is the
+    /// mailbox's `HOST_REFUSALS`, and `code` reads its `HOST_REFUSAL_CODE` (only when the count
+    /// moved: in the browser every read is a call into JavaScript).
+    fn note_host_refusals(
+        &mut self,
+        pid: ProcessId,
+        count: i32,
+        code: impl FnOnce(&dyn Mailbox) -> i32,
+        now_ns: u64,
+    ) {
         let Some(guest) = self.guests.get_mut(&pid) else {
             return;
         };
@@ -291,6 +295,7 @@ impl Supervisor {
             return;
         }
         guest.reported_host_refusals = count;
+        let code = code(guest.mailbox.as_ref());
         let (import, error) = abi::host_import::unpack(code);
         let error = error.unwrap_or(ErrorCode::BadPointer);
         let _ = self

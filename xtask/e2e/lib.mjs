@@ -51,6 +51,14 @@ export function nodesUnder(l, r) {
   return l.nodes.filter((n) => discTouchesRect(n, r)).map((n) => `${n.name} (${n.pid})`);
 }
 
+/** Calls `window.supervisor[name](...args)` in `page`; what a `*_json` function returns is parsed. */
+export function supervisorOf(page) {
+  return (name, ...args) => page.evaluate(([n, a]) => {
+    const v = window.supervisor[n](...a);
+    return n.endsWith("_json") ? JSON.parse(v) : v;
+  }, [name, args]);
+}
+
 export async function launch() {
   return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
 }

@@ -10,7 +10,7 @@
 // one pingpong pair with the guests at full speed and is paused (Space) while the other measures.
 // SIZE (default 1280x800) is both pages' viewport. PAIRS (default 12) pairs of WINDOW_MS (1500) windows in ABBA order; prints each side's median
 // round trips/s and the median of the pairs' B/A ratios.
-import { emptySpot, launch } from "../lib.mjs";
+import { emptySpot, launch, supervisorOf, waitFor } from "../lib.mjs";
 
 const A = process.env.A, B = process.env.B;
 if (!A || !B) throw new Error("set A and B to the two sites' URLs (see the comment at the top)");
@@ -38,7 +38,7 @@ async function open(url) {
   const page = await context.newPage();
   await page.goto(url);
   await page.waitForFunction(() => window.orbital?.state === "running", null, { timeout: 120_000 });
-  const sv = (name, ...args) => page.evaluate(([n, a]) => { const v = window.supervisor[n](...a); return n.endsWith("_json") ? JSON.parse(v) : v; }, [name, args]);
+  const sv = supervisorOf(page);
   await page.setViewportSize({ width: WIDTH, height: HEIGHT });
   await sv("set_guest_pacing", "off");
   for (const p of await sv("get_process_list_json")) if (!p.protected) await sv("send_input", `kill ${p.pid}`);
@@ -52,20 +52,20 @@ async function open(url) {
     if (ps.length !== 2) throw new Error(`${url}: ${ps.length} pingpong processes, expected 2`);
     return { n: ps.reduce((s, p) => s + p.metrics.ipc_received, 0), at: await page.evaluate(() => performance.now()) };
   };
+  const isPaused = async () => (await sv("get_system_metrics_json")).time_control === "paused";
   const setPaused = async (paused) => {
-    if (((await sv("get_system_metrics_json")).time_control === "paused") === paused) return;
+    if ((await isPaused()) === paused) return;
     // The click that hands the keys to the canvas needs the full layout (a small page is mostly panels).
-    await page.setViewportSize({ width: 1280, height: 800 });
-    await sleep(500);
+    const resize = WIDTH !== 1280 || HEIGHT !== 800;
+    if (resize) {
+      await page.setViewportSize({ width: 1280, height: 800 });
+      await sleep(500);
+    }
     const spot = emptySpot(await sv("get_canvas_layout_json"));
     await page.mouse.click(spot.x, spot.y, { delay: 150 });
     await page.keyboard.press("Space");
-    await page.setViewportSize({ width: WIDTH, height: HEIGHT });
-    for (let i = 0; i < 200; i++) {
-      if (((await sv("get_system_metrics_json")).time_control === "paused") === paused) return;
-      await sleep(100);
-    }
-    throw new Error(`${url}: the system did not ${paused ? "pause" : "resume"}`);
+    if (resize) await page.setViewportSize({ width: WIDTH, height: HEIGHT });
+    await waitFor(`${url}: the system to ${paused ? "pause" : "resume"}`, async () => (await isPaused()) === paused, { timeoutMs: 20_000 });
   };
   const cdp = await context.newCDPSession(page);
   await cdp.send("Profiler.enable");

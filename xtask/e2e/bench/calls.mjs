@@ -4,10 +4,10 @@
 //   cargo xtask serve --no-build --port 8011 &
 //   cd xtask/e2e && ORBITAL_URL=http://127.0.0.1:8011/ node bench/calls.mjs
 //
-// Wraps Atomics.*, performance.now, Reflect.get, Promise.then and TypedArray.prototype.set in the page (not in the
-// workers), kills the user processes, starts a pingpong pair with the guests flat out, and prints
-// each call's count per hop over 4 s. The wrappers slow the page, so its rate is not a figure.
-import { launch, URL } from "../lib.mjs";
+// Wraps Atomics.*, performance.now, Reflect.get, Promise.then and TypedArray.prototype.set in the
+// page (not in the workers), kills the user processes, starts a pingpong pair with the guests flat
+// out, and prints each call's count per hop over 4 s. The wrappers slow the page, so its rate is not a figure.
+import { launch, supervisorOf, URL } from "../lib.mjs";
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const browser = await launch();
 const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, deviceScaleFactor: 1 });
@@ -27,7 +27,7 @@ await page.addInitScript(() => {
 });
 await page.goto(URL);
 await page.waitForFunction(() => window.orbital?.state === "running", null, { timeout: 120000 });
-const sv = (name, ...args) => page.evaluate(([n, a]) => { const v = window.supervisor[n](...a); return n.endsWith("_json") ? JSON.parse(v) : v; }, [name, args]);
+const sv = supervisorOf(page);
 await page.evaluate(() => window.supervisor.set_guest_pacing("off"));
 for (const p of await sv("get_process_list_json")) if (!p.protected) await sv("send_input", `kill ${p.pid}`);
 await sleep(2000);
