@@ -2,6 +2,7 @@
 // whose run-to-run drift on this machine (the paired ratio against the relay read 0.30-0.57 for one
 // build in six runs) is larger than most changes. Not part of `cargo xtask bench`'s table.
 //
+//   (at each of the two commits: cargo xtask dist, then cp -r target/site DIR_A, resp. DIR_B)
 //   cargo xtask serve --no-build --out DIR_A --port 8012 &
 //   cargo xtask serve --no-build --out DIR_B --port 8013 &
 //   cd xtask/e2e && A=http://127.0.0.1:8012/ B=http://127.0.0.1:8013/ node bench/ab_pingpong.mjs
