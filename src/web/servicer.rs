@@ -11,7 +11,7 @@
 //! app's per-frame servicing is a further fallback that stands aside while this servicer runs.
 use std::cell::RefCell;
 
-use js_sys::{Function, Int32Array, Promise, Reflect};
+use js_sys::{Function, Int32Array, Reflect};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 
@@ -28,6 +28,31 @@ const TICK_INTERVAL_MS: i32 = 4;
 /// about a fifth of its round trips/s, the spinning main thread taking CPU the guests need
 /// (docs/BENCHMARKS.md).
 pub const SPIN_MICROS: u32 = 0;
+
+#[wasm_bindgen]
+extern "C" {
+    /// A JavaScript function `(words, index, seen, callback) -> bool` made once at start (see
+    /// [`WAIT_THEN`]): `Atomics.waitAsync(words, index, seen)`; if that waits, `callback` runs
+    /// when the word moves and it returns true, and false if the word had already moved. One call
+    /// from wasm per arm, where reading the result's `async` and `value` from Rust took five (two
+    /// of them decoding the property names from UTF-8 each time: 8 % of the servicer's time in a
+    /// pingpong profile, docs/BENCHMARKS.md).
+    type WaitThen;
+
+    #[wasm_bindgen(method, js_name = call)]
+    fn call(
+        this: &WaitThen,
+        this_arg: &JsValue,
+        words: &Int32Array,
+        index: u32,
+        seen: i32,
+        callback: &JsValue,
+    ) -> bool;
+}
+
+/// The body of [`WaitThen`].
+const WAIT_THEN: &str = "const r = Atomics.waitAsync(words, index, seen); \
+    if (!r.async) return false; r.value.then(callback); return true;";
 
 #[derive(Clone, Copy, Debug, Default)]
 pub struct ServicerStats {
@@ -47,8 +72,8 @@ pub struct ServicerStats {
 struct Servicer {
     handle: SupervisorHandle,
     doorbell: Int32Array,
-    atomics: JsValue,
-    wait_async: Option<Function>,
+    /// `None` where `Atomics.waitAsync` is missing.
+    wait_then: Option<WaitThen>,
     on_wake: Closure<dyn FnMut(JsValue)>,
     // The two callbacks below are only referenced from JavaScript; kept here so they live on.
     _on_continue: Closure<dyn FnMut(JsValue)>,
@@ -82,10 +107,8 @@ pub fn start(
     spin_micros: u32,
 ) -> Result<(), JsValue> {
     let atomics = Reflect::get(&js_sys::global(), &"Atomics".into())?;
-    let wait_async = Reflect::get(&atomics, &"waitAsync".into())?
-        .dyn_into::<Function>()
-        .ok();
-    if wait_async.is_none() {
+    let wait_async = Reflect::get(&atomics, &"waitAsync".into())?.is_function();
+    if !wait_async {
         bevy::log::warn!(
             "Atomics.waitAsync is missing: syscalls are serviced every {TICK_INTERVAL_MS} ms instead"
         );
@@ -110,16 +133,18 @@ pub fn start(
         on_tick.as_ref().unchecked_ref(),
         TICK_INTERVAL_MS,
     )?;
+    let wait_then = wait_async.then(|| {
+        Function::new_with_args("words, index, seen, callback", WAIT_THEN).unchecked_into()
+    });
     let stats = ServicerStats {
-        wait_async: wait_async.is_some(),
+        wait_async,
         ..Default::default()
     };
     SERVICER.with_borrow_mut(|s| {
         *s = Some(Servicer {
             handle,
             doorbell,
-            atomics,
-            wait_async,
+            wait_then,
             on_wake,
             _on_continue: on_continue,
             _on_tick: on_tick,
@@ -228,29 +253,20 @@ fn arm(seen: i32) -> Armed {
         if s.armed {
             return Armed::Waiting;
         }
-        let Some(wait_async) = &s.wait_async else {
+        let Some(wait_then) = &s.wait_then else {
             return Armed::Unsupported;
         };
-        let Ok(result) = wait_async.call3(&s.atomics, &s.doorbell, &0.into(), &seen.into()) else {
-            return Armed::Unsupported;
-        };
-        let is_async = Reflect::get(&result, &"async".into())
-            .ok()
-            .and_then(|v| v.as_bool())
-            .unwrap_or(false);
-        if !is_async {
-            return Armed::Changed; // "not-equal": a worker rang while we were servicing
-        }
-        match Reflect::get(&result, &"value".into())
-            .ok()
-            .and_then(|v| v.dyn_into::<Promise>().ok())
-        {
-            Some(promise) => {
-                let _ = promise.then(&s.on_wake);
-                s.armed = true;
-                Armed::Waiting
-            }
-            None => Armed::Unsupported,
+        if wait_then.call(
+            &JsValue::UNDEFINED,
+            &s.doorbell,
+            0,
+            seen,
+            s.on_wake.as_ref(),
+        ) {
+            s.armed = true;
+            Armed::Waiting
+        } else {
+            Armed::Changed // "not-equal": a worker rang while we were servicing
         }
     })
     .unwrap_or(Armed::Unsupported)
