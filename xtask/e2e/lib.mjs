@@ -74,6 +74,20 @@ export async function waitForSettledProcesses(list, { quietMs = 3000, timeoutMs 
   }, { timeoutMs, intervalMs: 200 });
 }
 
+/**
+ * For probes that want the page to themselves: waits for the startup scenario to finish spawning
+ * (killing right after "running" finds only init, and the scenario's processes then start anyway),
+ * kills every user process newest first through `sv` (`supervisorOf(page)`) and waits until none
+ * is left but Zombies.
+ */
+export async function clearUserProcesses(sv) {
+  const list = () => sv("get_process_list_json");
+  await waitForSettledProcesses(list, { quietMs: 2000 });
+  const alive = async () => (await list()).filter((p) => !p.protected && p.state !== "zombie");
+  for (const p of (await alive()).sort((a, b) => b.pid - a.pid)) await sv("send_input", `kill ${p.pid}`);
+  await waitFor("every user process to be gone", async () => (await alive()).length === 0, { timeoutMs: 30_000 });
+}
+
 /** Polls `condition` (an async function returning a truthy value) until it holds; returns its value. */
 export async function waitFor(what, condition, { timeoutMs = 60_000, intervalMs = 100 } = {}) {
   const deadline = Date.now() + timeoutMs;

@@ -11,7 +11,7 @@
 // one pingpong pair with the guests at full speed and is paused (Space) while the other measures.
 // SIZE (default 1280x800) is both pages' viewport. PAIRS (default 12) pairs of WINDOW_MS (1500) windows in ABBA order; prints each side's median
 // round trips/s and the median of the pairs' B/A ratios.
-import { emptySpot, launch, supervisorOf, waitFor } from "../lib.mjs";
+import { clearUserProcesses, emptySpot, launch, supervisorOf, waitFor } from "../lib.mjs";
 
 const A = process.env.A, B = process.env.B;
 if (!A || !B) throw new Error("set A and B to the two sites' URLs (see the comment at the top)");
@@ -42,8 +42,7 @@ async function open(url) {
   const sv = supervisorOf(page);
   await page.setViewportSize({ width: WIDTH, height: HEIGHT });
   await sv("set_guest_pacing", "off");
-  for (const p of await sv("get_process_list_json")) if (!p.protected) await sv("send_input", `kill ${p.pid}`);
-  await sleep(1000);
+  await clearUserProcesses(sv);
   const before = new Set((await sv("get_process_list_json")).map((p) => p.pid));
   await sv("send_input", "spawn pingpong");
   await sleep(1000);

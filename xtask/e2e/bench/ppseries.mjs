@@ -10,7 +10,7 @@
 // frames/s and what the servicer did (wake-ups, syscalls serviced, yields to the browser). Then
 // it kills the pair and runs the relay RELAY_RUNS (20) times, RELAY_TRIPS (10,000) round trips
 // each. SIZE (default 1280x800) is the viewport.
-import { launch, supervisorOf, URL } from "../lib.mjs";
+import { clearUserProcesses, launch, supervisorOf, URL } from "../lib.mjs";
 import { relayViaMainInPage } from "./relay.mjs";
 
 const SECS = Number(process.env.SECS ?? 20);
@@ -33,11 +33,7 @@ await page.waitForFunction(() => window.orbital?.state === "running", null, { ti
 const sv = supervisorOf(page);
 await page.setViewportSize({ width: WIDTH, height: HEIGHT });
 await sv("set_guest_pacing", "off");
-const killUserProcesses = async () => {
-  for (const p of await sv("get_process_list_json")) if (!p.protected && p.state !== "zombie") await sv("send_input", `kill ${p.pid}`);
-};
-await killUserProcesses();
-await sleep(1000);
+await clearUserProcesses(sv);
 const before = (await sv("get_process_list_json")).map((p) => p.pid);
 await sv("send_input", "spawn pingpong");
 await sleep(1000);
@@ -77,8 +73,7 @@ const rows = await page.evaluate(async ([secs, windowMs, before]) => {
 for (const r of rows) console.log(JSON.stringify(r));
 spread(`pingpong round trips/s, ${WINDOW_MS} ms windows`, rows.map((r) => r.round_trips_per_sec));
 
-await killUserProcesses();
-await sleep(1000);
+await clearUserProcesses(sv);
 const relay = [];
 for (let i = 0; i < RELAY_RUNS; i++) relay.push(await page.evaluate(relayViaMainInPage, RELAY_TRIPS));
 console.log(`relay: ${relay.map(Math.round).join(" ")}`);
