@@ -15,7 +15,7 @@
 // ceiling (the playground's limit, then the browser's own with the limit lifted). Time travel rides along:
 // the recording file of the default scenario's first minute, pingpong with recording on vs off
 // (after the raw relay), and seeks into the crowd's recording (after the crowd).
-import { emptySpot, launch } from "../lib.mjs";
+import { emptySpot, launch, waitForSettledProcesses } from "../lib.mjs";
 import { relayViaMainInPage } from "./relay.mjs";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -966,8 +966,13 @@ try {
   // A minute of the default scenario, as a teacher would save it (recording starts at boot).
   await measure("recording_file", async () => recordingFile(60_000));
 
-  // Quiet: only the protected system processes (init, terminal, idle) are left.
-  await measure("quiet", async () => ({ killed: await killUserProcesses(), processes: (await processes()).length }));
+  // Quiet: only the protected system processes (init, terminal, idle) are left. When the steps
+  // above were left out (ORBITAL_BENCH_ONLY), the startup scenario may still be spawning: killing
+  // before it has would leave its processes running beside every figure below.
+  await measure("quiet", async () => {
+    await waitForSettledProcesses(processes, { quietMs: 2000 });
+    return { killed: await killUserProcesses(), processes: (await processes()).length };
+  });
 
   await measure("raw_round_trip", async () => {
     const samples = [];
