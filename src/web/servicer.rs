@@ -34,9 +34,9 @@ extern "C" {
     /// A JavaScript function `(words, index, seen, callback) -> bool` made once at start (see
     /// [`WAIT_THEN`]): `Atomics.waitAsync(words, index, seen)`; if that waits, `callback` runs
     /// when the word moves and it returns true, and false if the word had already moved. One call
-    /// from wasm per arm, where reading the result's `async` and `value` from Rust took five (two
-    /// of them decoding the property names from UTF-8 each time: 8 % of the servicer's time in a
-    /// pingpong profile, docs/BENCHMARKS.md).
+    /// from wasm per arm, where reading the result's `async` and `value` from Rust took five, two
+    /// of them decoding the property names from UTF-8 each time (the arm and the names: 14 % of
+    /// the servicer's time in a pingpong profile, 4 % after; docs/BENCHMARKS.md).
     type WaitThen;
 
     #[wasm_bindgen(method, js_name = call)]

@@ -75,17 +75,51 @@ export async function waitForSettledProcesses(list, { quietMs = 3000, timeoutMs 
 }
 
 /**
- * For probes that want the page to themselves: waits for the startup scenario to finish spawning
- * (killing right after "running" finds only init, and the scenario's processes then start anyway),
- * kills every user process newest first through `sv` (`supervisorOf(page)`) and waits until none
- * is left but Zombies.
+ * Waits until the startup scenario (`default`) has started: it spawns its programs once the boot
+ * has settled, which on a slow machine can be seconds after the boot set is up (and after the page
+ * says "running"). `layout` returns `get_canvas_layout_json()`, parsed.
+ */
+export async function waitForStartupScenario(layout) {
+  await waitFor("the startup scenario to start", async () => (await layout()).ui.scenario === "default", { timeoutMs: 120_000, intervalMs: 200 });
+}
+
+/**
+ * The order to kill processes in for a clean slate (a sort comparator): senders first (killing a
+ * receiver first can end its senders by themselves, as Zombies that stay listed), newest first.
+ */
+export function killOrder(a, b) {
+  return (a.name === "sender" ? 0 : 1) - (b.name === "sender" ? 0 : 1) || b.pid - a.pid;
+}
+
+/**
+ * For probes that want the page to themselves: once the startup scenario has started and the
+ * process list has settled, kills every live unprotected process through `sv`
+ * (`supervisorOf(page)`) and waits until none is left but Zombies.
  */
 export async function clearUserProcesses(sv) {
   const list = () => sv("get_process_list_json");
+  await waitForStartupScenario(() => sv("get_canvas_layout_json"));
   await waitForSettledProcesses(list, { quietMs: 2000 });
   const alive = async () => (await list()).filter((p) => !p.protected && p.state !== "zombie");
-  for (const p of (await alive()).sort((a, b) => b.pid - a.pid)) await sv("send_input", `kill ${p.pid}`);
+  for (const p of (await alive()).sort(killOrder)) await sv("send_input", `kill ${p.pid}`);
   await waitFor("every user process to be gone", async () => (await alive()).length === 0, { timeoutMs: 30_000 });
+}
+
+/**
+ * For the IPC probes: opens `url` in a new context of `browser` at 1280x800 (the layout the
+ * probes click in), waits until the app runs, resizes to `width` x `height`, lifts the guests'
+ * pacing and clears the user processes. Returns `{ context, page, sv }`.
+ */
+export async function openForIpc(browser, url, { width = 1280, height = 800 } = {}) {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, deviceScaleFactor: 1 });
+  const page = await context.newPage();
+  await page.goto(url);
+  await page.waitForFunction(() => window.orbital?.state === "running", null, { timeout: 120_000 });
+  const sv = supervisorOf(page);
+  await page.setViewportSize({ width, height });
+  await sv("set_guest_pacing", "off");
+  await clearUserProcesses(sv);
+  return { context, page, sv };
 }
 
 /** Polls `condition` (an async function returning a truthy value) until it holds; returns its value. */
@@ -224,7 +258,7 @@ export async function openPlayground(name, { width = 1280, height = 800, query =
      * boot has settled, which on a slow machine can be seconds after the boot set is up.
      */
     async waitForStartupScenario() {
-      await waitFor("the startup scenario to start", async () => (await t.layout()).ui.scenario === "default", { timeoutMs: 120_000, intervalMs: 200 });
+      await waitForStartupScenario(() => t.layout());
     },
     /**
      * What a test kills for a clean slate: once the startup scenario has started and the process
@@ -237,7 +271,7 @@ export async function openPlayground(name, { width = 1280, height = 800, query =
       const list = await t.processes();
       const idle = list.find((p) => p.name === "idle" && p.state !== "zombie");
       const victims = list.filter((p) => !p.protected && p.state !== "zombie" && p.pid !== idle?.pid);
-      return victims.sort((a, b) => (a.name === "sender" ? 0 : 1) - (b.name === "sender" ? 0 : 1) || b.pid - a.pid);
+      return victims.sort(killOrder);
     },
     /** Loads a scenario through `window.supervisor.load_scenario` and waits until it is current. */
     async loadScenario(name) {

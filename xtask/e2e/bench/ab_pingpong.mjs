@@ -11,7 +11,7 @@
 // one pingpong pair with the guests at full speed and is paused (Space) while the other measures.
 // SIZE (default 1280x800) is both pages' viewport. PAIRS (default 12) pairs of WINDOW_MS (1500) windows in ABBA order; prints each side's median
 // round trips/s and the median of the pairs' B/A ratios.
-import { clearUserProcesses, emptySpot, launch, supervisorOf, waitFor } from "../lib.mjs";
+import { emptySpot, launch, openForIpc, waitFor } from "../lib.mjs";
 
 const A = process.env.A, B = process.env.B;
 if (!A || !B) throw new Error("set A and B to the two sites' URLs (see the comment at the top)");
@@ -35,14 +35,7 @@ function busyUs(profile) {
 }
 
 async function open(url) {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, deviceScaleFactor: 1 });
-  const page = await context.newPage();
-  await page.goto(url);
-  await page.waitForFunction(() => window.orbital?.state === "running", null, { timeout: 120_000 });
-  const sv = supervisorOf(page);
-  await page.setViewportSize({ width: WIDTH, height: HEIGHT });
-  await sv("set_guest_pacing", "off");
-  await clearUserProcesses(sv);
+  const { context, page, sv } = await openForIpc(browser, url, { width: WIDTH, height: HEIGHT });
   const before = new Set((await sv("get_process_list_json")).map((p) => p.pid));
   await sv("send_input", "spawn pingpong");
   await sleep(1000);

@@ -15,7 +15,7 @@
 // ceiling (the playground's limit, then the browser's own with the limit lifted). Time travel rides along:
 // the recording file of the default scenario's first minute, pingpong with recording on vs off
 // (after the raw relay), and seeks into the crowd's recording (after the crowd).
-import { emptySpot, launch, waitForSettledProcesses } from "../lib.mjs";
+import { emptySpot, launch, waitForSettledProcesses, waitForStartupScenario } from "../lib.mjs";
 import { relayViaMainInPage } from "./relay.mjs";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -364,11 +364,9 @@ async function rawRelay(roundTrips) {
 }
 
 /**
- * The same relay with the main thread in the middle, as the kernel is: each worker stores PENDING
- * in its own word and rings a doorbell; the main thread, woken by waitAsync exactly as the
- * servicer is, takes the request, marks the other worker READY and notifies it. No wasm, no
- * kernel: the floor of any design that services IPC on the main thread (two worker wake-ups and
- * two main-thread wake-ups per round trip, against two worker wake-ups in `rawRelay`).
+ * The same relay with the main thread in the middle, as the kernel is (relay.mjs): the floor of
+ * any design that services IPC on the main thread (two worker wake-ups and two main-thread
+ * wake-ups per round trip, against two worker wake-ups in `rawRelay`).
  */
 async function rawRelayViaMain(roundTrips) {
   return page.evaluate(relayViaMainInPage, roundTrips);
@@ -970,6 +968,7 @@ try {
   // above were left out (ORBITAL_BENCH_ONLY), the startup scenario may still be spawning: killing
   // before it has would leave its processes running beside every figure below.
   await measure("quiet", async () => {
+    if (await has("get_canvas_layout_json")) await waitForStartupScenario(() => sv("get_canvas_layout_json"));
     await waitForSettledProcesses(processes, { quietMs: 2000 });
     return { killed: await killUserProcesses(), processes: (await processes()).length };
   });

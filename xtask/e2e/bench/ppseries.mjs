@@ -10,7 +10,7 @@
 // frames/s and what the servicer did (wake-ups, syscalls serviced, yields to the browser). Then
 // it kills the pair and runs the relay RELAY_RUNS (20) times, RELAY_TRIPS (10,000) round trips
 // each. SIZE (default 1280x800) is the viewport.
-import { clearUserProcesses, launch, supervisorOf, URL } from "../lib.mjs";
+import { clearUserProcesses, launch, openForIpc, URL } from "../lib.mjs";
 import { relayViaMainInPage } from "./relay.mjs";
 
 const SECS = Number(process.env.SECS ?? 20);
@@ -26,14 +26,7 @@ const spread = (what, xs) => {
 };
 
 const browser = await launch();
-const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, deviceScaleFactor: 1 });
-const page = await context.newPage();
-await page.goto(URL);
-await page.waitForFunction(() => window.orbital?.state === "running", null, { timeout: 120_000 });
-const sv = supervisorOf(page);
-await page.setViewportSize({ width: WIDTH, height: HEIGHT });
-await sv("set_guest_pacing", "off");
-await clearUserProcesses(sv);
+const { page, sv } = await openForIpc(browser, URL, { width: WIDTH, height: HEIGHT });
 const before = (await sv("get_process_list_json")).map((p) => p.pid);
 await sv("send_input", "spawn pingpong");
 await sleep(1000);

@@ -1,6 +1,6 @@
 // The relay through the main thread (the floor of servicing IPC on the main thread), as a function
 // to run in the page with `page.evaluate(relayViaMainInPage, roundTrips)`: shared by bench.mjs's
-// pingpong figure and probe/ppseries.mjs.
+// pingpong figure and ppseries.mjs.
 //
 // Two plain workers pass a turn back and forth `n` times; each stores PENDING in its own word and
 // rings a doorbell; the main thread, woken by waitAsync exactly as the servicer is, takes the
