@@ -2,6 +2,7 @@
 //! browser), the supervisor with the right host for the platform, and the playground's features.
 use bevy::asset::AssetMetaCheck;
 use bevy::prelude::*;
+use bevy::window::WindowResolution;
 use orbital_playground::PlaygroundPlugins;
 use orbital_playground::supervisor::SupervisorPlugin;
 
@@ -15,6 +16,9 @@ fn app(supervisor: SupervisorPlugin) -> App {
                     // The page's canvas, sized by its fixed-size parent (web/index.html).
                     canvas: Some("#orbital-canvas".into()),
                     fit_canvas_to_parent: true,
+                    resolution: orbital_playground::web::initial_canvas_size()
+                        .map(WindowResolution::from)
+                        .unwrap_or_default(),
                     // Let the browser keep its keys (reload, devtools) outside egui's text fields.
                     prevent_default_event_handling: false,
                     ..default()

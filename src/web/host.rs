@@ -3,8 +3,9 @@
 //! in a `SharedArrayBuffer` of its own, outside the guest's linear memory, so a guest can neither
 //! forge its pid nor touch the header except through the five imports.
 //!
-//! Start-up fetches the shim and every guest module at once, in parallel, and compiles each
-//! module once ([`load_modules`]). Workers start from a Blob URL of the fetched shim (no request
+//! Start-up fetches the shim and every guest module at once, in parallel (the page has already
+//! started these requests while this module loaded; [`start_fetch`]), and compiles each module
+//! once ([`load_modules`]). Workers start from a Blob URL of the fetched shim (no request
 //! per worker, no module-script loading), and a small pool of them is kept started ahead of
 //! need ([`WorkerPool`]): a spawn posts the compiled `WebAssembly.Module` to a warm worker, so it
 //! costs an instantiation, not a worker start or a compile. `stop` is `Worker.terminate()`,
@@ -33,6 +34,8 @@ use super::module_info::{self, ModuleInfo};
 pub const GUESTS_URL: &str = "guests/";
 /// The guest shim, relative to the page: a classic script (see `cargo xtask dist`).
 const WORKER_URL: &str = "worker.js";
+/// The page's early requests, by URL (see [`start_fetch`]).
+const PREFETCH_KEY: &str = "orbitalPrefetch";
 
 /// How many started workers wait for the next spawns. Measured with `cargo xtask bench`
 /// (docs/BENCHMARKS.md): a warm worker makes a spawn's first syscall about 2 ms away instead of
@@ -40,6 +43,13 @@ const WORKER_URL: &str = "worker.js";
 /// pool refills in the background as spawns take from it; each spare costs a JS isolate
 /// (about 1-2 MB) for as long as it waits.
 pub const SPARE_WORKERS: usize = 8;
+
+/// Spare workers started before the first frame: the boot set's (init, which starts terminal and
+/// idle). The pool grows to its full size once the app has drawn ([`WorkerPool::grow`]): each
+/// worker's start is a thread and a JS isolate, and on two cores the other five, booting during
+/// the renderer's start, made the first frame about 50 ms later (paired page loads,
+/// docs/BENCHMARKS.md).
+pub const STARTUP_SPARE_WORKERS: usize = 3;
 
 /// Guests a page runs at once by default. Measured on Chromium 156 (headless, 2-core Debian 12,
 /// the web-test site, `spawn idle` typed until one failed, docs/BENCHMARKS.md): the 124th guest's
@@ -121,10 +131,28 @@ async fn load_module(name: &str, bytes: Result<Vec<u8>, String>) -> LoadedModule
     }
 }
 
-/// Starts fetching `url` now; await the future for the response.
+/// Starts fetching `url` now; await the future for the response. The page (web/index.html)
+/// starts the first requests (the manifest, the shim and the guest modules it names) while this
+/// module is still downloading and compiling; such a request is taken from there, once.
 pub fn start_fetch(url: &str) -> Result<JsFuture, String> {
     let window = web_sys::window().ok_or("no window")?;
+    if let Some(started) = take_prefetched(&window, url) {
+        return Ok(JsFuture::from(started));
+    }
     Ok(JsFuture::from(window.fetch_with_str(url)))
+}
+
+/// The page's request for `url` (`window.orbitalPrefetch`, a `Map` from URL to the `fetch`
+/// promise), removed so a later fetch of the same URL goes to the network.
+fn take_prefetched(window: &web_sys::Window, url: &str) -> Option<js_sys::Promise> {
+    let started: js_sys::Map = Reflect::get(window, &PREFETCH_KEY.into())
+        .ok()?
+        .dyn_into()
+        .ok()?;
+    let key = JsValue::from_str(url);
+    let promise = started.get(&key).dyn_into::<js_sys::Promise>().ok()?;
+    started.delete(&key);
+    Some(promise)
 }
 
 /// The shim as a Blob URL that workers start from without a request, or the shim's own URL if
@@ -219,6 +247,8 @@ pub struct WorkerPool {
     spare: Vec<(Worker, u32)>,
     next_worker_id: u32,
     size: usize,
+    /// The size [`WorkerPool::grow`] sets.
+    full_size: usize,
     events: Rc<RefCell<HostEvents>>,
     refill_scheduled: bool,
     /// Runs `refill` as a task; set once by `WorkerPool::new`.
@@ -226,17 +256,20 @@ pub struct WorkerPool {
 }
 
 impl WorkerPool {
-    /// A pool of `size` spare workers running `script`, started at once.
+    /// A pool of spare workers running `script`: `startup_size` of them started at once, and
+    /// `full_size` once [`WorkerPool::grow`] is called.
     pub fn new(
         script: String,
-        size: usize,
+        startup_size: usize,
+        full_size: usize,
         events: Rc<RefCell<HostEvents>>,
     ) -> Rc<RefCell<WorkerPool>> {
         let pool = Rc::new(RefCell::new(WorkerPool {
             script,
             spare: Vec::new(),
             next_worker_id: 1,
-            size,
+            size: startup_size.min(full_size),
+            full_size,
             events,
             refill_scheduled: false,
             refill_task: None,
@@ -292,6 +325,19 @@ impl WorkerPool {
             self.spare.remove(0)
         };
         self.publish();
+        self.schedule_refill();
+        Ok(worker)
+    }
+
+    /// Grows the pool to its full size, in a task of its own (see [`STARTUP_SPARE_WORKERS`]).
+    pub fn grow(&mut self) {
+        if self.size < self.full_size {
+            self.size = self.full_size;
+            self.schedule_refill();
+        }
+    }
+
+    fn schedule_refill(&mut self) {
         if !self.refill_scheduled
             && let (Some(window), Some(task)) = (web_sys::window(), &self.refill_task)
         {
@@ -301,7 +347,6 @@ impl WorkerPool {
             );
             self.refill_scheduled = scheduled.is_ok();
         }
-        Ok(worker)
     }
 }
 

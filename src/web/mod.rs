@@ -31,6 +31,24 @@ pub use api::{expose_command, expose_json};
 #[cfg(target_arch = "wasm32")]
 pub use wasm::start;
 
+/// The size, in CSS pixels, at which the page lays out the canvas's parent (`#stage`, the
+/// viewport; web/index.html), so the window starts at the size it is shown at. Bevy's default
+/// (1280x720) made the canvas resize, and the surface be configured again, right after the first
+/// frame. `None` natively, or when the page has no such element.
+pub fn initial_canvas_size() -> Option<(u32, u32)> {
+    #[cfg(target_arch = "wasm32")]
+    {
+        let stage = web_sys::window()?
+            .document()?
+            .get_element_by_id("orbital-canvas")?
+            .parent_element()?;
+        let (width, height) = (stage.client_width(), stage.client_height());
+        (width > 0 && height > 0).then_some((width as u32, height as u32))
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    None
+}
+
 /// Natively there is no `window.supervisor`; features can call this unconditionally.
 #[cfg(not(target_arch = "wasm32"))]
 pub fn expose_json(_name: &str, _get: impl Fn() -> String + 'static) -> Result<(), String> {
@@ -69,6 +87,8 @@ mod wasm {
 
     thread_local! {
         static PENDING: RefCell<Option<Pending>> = const { RefCell::new(None) };
+        /// The warm-worker pool, grown to its full size after the first frame.
+        static POOL: RefCell<Option<Rc<RefCell<WorkerPool>>>> = const { RefCell::new(None) };
     }
 
     /// Loads the guest modules, then builds the app with `make_app` (given the supervisor plugin
@@ -101,7 +121,14 @@ mod wasm {
             let shim = host::start_fetch("worker.js");
             let loaded = host::load_modules(&modules).await;
             let events = Rc::new(RefCell::new(HostEvents::default()));
-            let pool = WorkerPool::new(host::shim_url(shim).await, spare_workers(), events.clone());
+            let spares = spare_workers();
+            let pool = WorkerPool::new(
+                host::shim_url(shim).await,
+                host::STARTUP_SPARE_WORKERS,
+                spares,
+                events.clone(),
+            );
+            POOL.with_borrow_mut(|p| *p = Some(pool.clone()));
             mark("orbital:guests-loaded");
             let doorbell = Int32Array::new(&SharedArrayBuffer::new(
                 crate::abi::mailbox::DOORBELL_SIZE as u32,
@@ -139,7 +166,7 @@ mod wasm {
         }
     }
 
-    /// The warm-worker pool's size: `host::SPARE_WORKERS`, or the page's `?spares=N`.
+    /// The warm-worker pool's full size: `host::SPARE_WORKERS`, or the page's `?spares=N`.
     fn spare_workers() -> usize {
         query_number("spares").map_or(host::SPARE_WORKERS, |n| n.min(64) as usize)
     }
@@ -203,6 +230,9 @@ mod wasm {
         }
         *done = true;
         mark("orbital:first-frame");
+        if let Some(pool) = POOL.with_borrow_mut(Option::take) {
+            pool.borrow_mut().grow();
+        }
         let Some(window) = web_sys::window() else {
             return;
         };

@@ -176,11 +176,13 @@ export function checker(name) {
  * (`?lesson=syscall&step=3`) is appended to the address, as a share link does.
  * Collects page errors and console errors; `finish()` fails the test if any appeared.
  */
-export async function openPlayground(name, { width = 1280, height = 800, query = "" } = {}) {
+export async function openPlayground(name, { width = 1280, height = 800, query = "", initScript = null } = {}) {
   mkdirSync(ARTIFACTS, { recursive: true });
   const browser = await launch();
   // Device scale factor 1: Bevy 0.19's 2D coordinates break at other ratios (bevyengine/bevy#25306).
   const page = await browser.newPage({ viewport: { width, height }, deviceScaleFactor: 1 });
+  // A script the test runs in the page before the page's own (e.g. to watch what the app does first).
+  if (initScript) await page.addInitScript(initScript);
   const pageErrors = [];
   const consoleErrors = [];
   page.on("pageerror", (e) => pageErrors.push(String(e?.stack ?? e)));

@@ -3,8 +3,44 @@
 // worker, even a guest that spins without syscalls.
 import { openPlayground, waitFor } from "./lib.mjs";
 
-const t = await openPlayground("playground");
+const t = await openPlayground("playground", {
+  // Every size the app gives its canvas, from the start (see the start-up check below).
+  initScript: () => {
+    window.__canvasSizes = [];
+    for (const prop of ["width", "height"]) {
+      const own = Object.getOwnPropertyDescriptor(HTMLCanvasElement.prototype, prop);
+      Object.defineProperty(HTMLCanvasElement.prototype, prop, {
+        get: own.get,
+        set(value) {
+          if (this.id === "orbital-canvas") window.__canvasSizes.push(`${prop}=${value}`);
+          own.set.call(this, value);
+        },
+      });
+    }
+  },
+});
 const { page } = t;
+
+await t.check("start-up: the guest modules are requested once each, while the app's module loads; the canvas starts at its shown size", async () => {
+  const seen = await page.evaluate(() => {
+    const started = performance.getEntriesByName("orbital:wasm-started")[0]?.startTime;
+    const guests = performance.getEntriesByType("resource").filter((e) => new URL(e.name).pathname.includes("/guests/"));
+    const canvas = document.getElementById("orbital-canvas");
+    return { started, guests: guests.map((e) => ({ path: new URL(e.name).pathname, at: e.startTime })), sizes: window.__canvasSizes, shown: `width=${canvas.width} height=${canvas.height}` };
+  });
+  // index.html starts these requests (prefetchForApp) before the app's module has started.
+  const paths = seen.guests.map((g) => g.path);
+  const twice = paths.filter((p, i) => paths.indexOf(p) !== i);
+  if (paths.length < 3 || twice.length) throw new Error(`guest module requests: ${paths.join(" ")}${twice.length ? `; twice: ${twice.join(" ")}` : ""}`);
+  const late = seen.guests.filter((g) => !(g.at < seen.started));
+  if (late.length) throw new Error(`requested only after the app's module started (${Math.round(seen.started)} ms): ${late.map((g) => `${g.path} at ${Math.round(g.at)} ms`).join(", ")}`);
+  // Bevy's default window (1280x720) first, then the page's size, cost a second surface set-up.
+  const sizes = seen.sizes.join(" ");
+  if (!sizes || seen.sizes.slice(0, 2).sort().join(" ") !== seen.shown.split(" ").sort().join(" ")) {
+    throw new Error(`the canvas was sized ${sizes || "never"}, and is now ${seen.shown}`);
+  }
+  return `${paths.length} guest modules requested before ${Math.round(seen.started)} ms; canvas sizes set: ${sizes}`;
+});
 
 const byName = (list, name) => list.filter((p) => p.name === name && p.state !== "zombie");
 const workerUrls = () => page.workers().map((w) => w.url());

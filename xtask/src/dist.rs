@@ -218,6 +218,9 @@ pub fn dist(root: &Path, options: &Options) -> Result<Report, String> {
 
     let t = Instant::now();
     let release = options.profile == Profile::Release;
+    // `ORBITAL_KEEP_NAMES=1` keeps function names in a release site, for profiling its start-up
+    // and frames (the module is larger, so its own timings are not the served site's).
+    let keep_names = std::env::var("ORBITAL_KEEP_NAMES").is_ok_and(|v| v == "1");
     wasm_bindgen_cli_support::Bindgen::new()
         .input_path(&app_wasm)
         .out_name(APP)
@@ -225,7 +228,7 @@ pub fn dist(root: &Path, options: &Options) -> Result<Report, String> {
         .map_err(|e| format!("wasm-bindgen: {e:#}"))?
         .typescript(false)
         // The name section is a third of the module; release pages do without function names.
-        .remove_name_section(release)
+        .remove_name_section(release && !keep_names)
         .remove_producers_section(release)
         .generate(out)
         .map_err(|e| format!("wasm-bindgen on {}: {e:#}", app_wasm.display()))?;
