@@ -900,14 +900,24 @@ fn rows(
             Target::None,
         ),
         row(
-            "navigation to first frame",
+            "navigation to first frame, median of fresh loads",
+            "ms",
+            b(&["first_frame_loads", "median_first_frame_ms"]),
+            Some((
+                b(&["first_frame_loads", "median_load_event_ms"]),
+                "page load event, median of the same loads",
+            )),
+            Target::Below(1000.0),
+        ),
+        row(
+            "  the run's first load (a new browser)",
             "ms",
             b(&["first_frame", "navigation_to_first_frame_ms"]),
             Some((
                 b(&["first_frame", "navigation_to_load_event_ms"]),
                 "page load event",
             )),
-            Target::Below(1000.0),
+            Target::None,
         ),
         row(
             "app .wasm raw",

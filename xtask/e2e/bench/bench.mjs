@@ -12,7 +12,9 @@
 // spawns, pingpong and the relay through the main thread in alternating windows -> the empty
 // frame, then the crowd (64 processes: syscalls/s, fps, update time, memory, a CPU profile of the
 // main thread) -> kill everything (memory after, the update time of an empty frame) -> the spawn
-// ceiling (the playground's limit, then the browser's own with the limit lifted). Time travel rides along:
+// ceiling (the playground's limit, then the browser's own with the limit lifted) -> the first frame
+// again, in 7 fresh contexts with nothing else running (the table's row is their median;
+// ORBITAL_BENCH_FIRST_FRAME_LOADS=N, or ORBITAL_BENCH_ONLY=first_frame_loads alone). Time travel rides along:
 // the recording file of the default scenario's first minute, pingpong with recording on vs off
 // (after the raw relay), and seeks into the crowd's recording (after the crowd).
 import { emptySpot, launch, waitForSettledProcesses, waitForStartupScenario } from "../lib.mjs";
@@ -32,6 +34,9 @@ const FPS_WINDOW_MS = 10_000;
 /** For working on one figure: ORBITAL_BENCH_ONLY=pingpong,raw_relay (the first frame always runs). */
 const ONLY = process.env.ORBITAL_BENCH_ONLY ? ["first_frame", ...process.env.ORBITAL_BENCH_ONLY.split(",")] : null;
 
+
+/** Fresh page loads for the first frame's median (the last step of the run). */
+const FIRST_FRAME_LOADS = Number(process.env.ORBITAL_BENCH_FIRST_FRAME_LOADS ?? 7);
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const log = (...a) => console.log("bench:", ...a);
@@ -1120,6 +1125,34 @@ try {
     await killUserProcesses();
     const platform = await spawnUntilStopped(400);
     return { limited, platform, workload: "`spawn idle` typed until refused (limited) or until a guest's WebAssembly.Memory could not be created (platform)" };
+  });
+  // Navigation to the first frame again, in fresh browser contexts (an empty HTTP cache each, as
+  // a first visit), with nothing else running: the median of FIRST_FRAME_LOADS loads. The row
+  // above is one load, the browser's first, and one load swings by a few hundred ms.
+  await measure("first_frame_loads", async () => {
+    await page.context().close();
+    await sleep(2000);
+    const loads = [];
+    for (let i = 0; i < FIRST_FRAME_LOADS; i++) {
+      const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, deviceScaleFactor: 1 });
+      try {
+        const p = await context.newPage();
+        p.on("pageerror", (e) => pageErrors.push(String(e?.message ?? e)));
+        await p.goto(URL, { waitUntil: "load" });
+        const state = await waitFor("window.orbital.state to leave 'loading'", () =>
+          p.evaluate(() => (window.orbital && window.orbital.state !== "loading" ? window.orbital : null)), 240_000, 100);
+        if (state.state !== "running") throw new Error(`the app did not start: ${state.error}`);
+        const loadMs = await p.evaluate(() => performance.getEntriesByType("navigation")[0]?.loadEventEnd ?? null);
+        loads.push({ first_frame_ms: state.navigationToFirstFrameMs, load_event_ms: loadMs });
+      } finally {
+        await context.close();
+      }
+    }
+    return {
+      loads,
+      median_first_frame_ms: median(loads.map((l) => l.first_frame_ms)),
+      median_load_event_ms: median(loads.map((l) => l.load_event_ms)),
+    };
   });
 } finally {
   result.page_errors = pageErrors;
