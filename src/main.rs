@@ -6,6 +6,9 @@ use bevy::window::WindowResolution;
 use orbital_playground::PlaygroundPlugins;
 use orbital_playground::supervisor::SupervisorPlugin;
 
+/// The page's canvas (web/index.html), sized by its fixed-size parent.
+const CANVAS: &str = "#orbital-canvas";
+
 fn app(supervisor: SupervisorPlugin) -> App {
     let mut app = App::new();
     app.add_plugins(
@@ -13,10 +16,9 @@ fn app(supervisor: SupervisorPlugin) -> App {
             .set(WindowPlugin {
                 primary_window: Some(Window {
                     title: "Orbital Playground".into(),
-                    // The page's canvas, sized by its fixed-size parent (web/index.html).
-                    canvas: Some("#orbital-canvas".into()),
+                    canvas: Some(CANVAS.into()),
                     fit_canvas_to_parent: true,
-                    resolution: orbital_playground::web::initial_canvas_size()
+                    resolution: orbital_playground::web::initial_canvas_size(CANVAS)
                         .map(WindowResolution::from)
                         .unwrap_or_default(),
                     // Let the browser keep its keys (reload, devtools) outside egui's text fields.

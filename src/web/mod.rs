@@ -31,22 +31,26 @@ pub use api::{expose_command, expose_json};
 #[cfg(target_arch = "wasm32")]
 pub use wasm::start;
 
-/// The size, in CSS pixels, at which the page lays out the canvas's parent (`#stage`, the
-/// viewport; web/index.html), so the window starts at the size it is shown at. Bevy's default
-/// (1280x720) made the canvas resize, and the surface be configured again, right after the first
-/// frame. `None` natively, or when the page has no such element.
-pub fn initial_canvas_size() -> Option<(u32, u32)> {
+/// The size, in CSS pixels, at which the page lays out the parent of the canvas `selector` names
+/// (`#stage`, the viewport; web/index.html), so the window starts at the size it is shown at.
+/// Bevy's default (1280x720) made the canvas resize, and the surface be configured again, right
+/// after the first frame. `None` natively, or when the page has no such element.
+pub fn initial_canvas_size(selector: &str) -> Option<(u32, u32)> {
     #[cfg(target_arch = "wasm32")]
     {
         let stage = web_sys::window()?
             .document()?
-            .get_element_by_id("orbital-canvas")?
+            .query_selector(selector)
+            .ok()??
             .parent_element()?;
         let (width, height) = (stage.client_width(), stage.client_height());
         (width > 0 && height > 0).then_some((width as u32, height as u32))
     }
     #[cfg(not(target_arch = "wasm32"))]
-    None
+    {
+        let _ = selector;
+        None
+    }
 }
 
 /// Natively there is no `window.supervisor`; features can call this unconditionally.
@@ -121,11 +125,10 @@ mod wasm {
             let shim = host::start_fetch("worker.js");
             let loaded = host::load_modules(&modules).await;
             let events = Rc::new(RefCell::new(HostEvents::default()));
-            let spares = spare_workers();
             let pool = WorkerPool::new(
                 host::shim_url(shim).await,
                 host::STARTUP_SPARE_WORKERS,
-                spares,
+                spare_workers(),
                 events.clone(),
             );
             POOL.with_borrow_mut(|p| *p = Some(pool.clone()));

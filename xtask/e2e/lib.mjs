@@ -59,6 +59,13 @@ export function supervisorOf(page) {
   }, [name, args]);
 }
 
+/** The median of `xs` (the lower of the two middle values for an even count); null if empty. */
+export function median(xs) {
+  if (!xs.length) return null;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor((s.length - 1) / 2)];
+}
+
 export async function launch() {
   return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
 }

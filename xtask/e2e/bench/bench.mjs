@@ -17,7 +17,7 @@
 // ORBITAL_BENCH_FIRST_FRAME_LOADS=N, or ORBITAL_BENCH_ONLY=first_frame_loads alone). Time travel rides along:
 // the recording file of the default scenario's first minute, pingpong with recording on vs off
 // (after the raw relay), and seeks into the crowd's recording (after the crowd).
-import { emptySpot, launch, waitForSettledProcesses, waitForStartupScenario } from "../lib.mjs";
+import { emptySpot, launch, median, waitForSettledProcesses, waitForStartupScenario } from "../lib.mjs";
 import { relayViaMainInPage } from "./relay.mjs";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -41,11 +41,6 @@ const FIRST_FRAME_LOADS = Number(process.env.ORBITAL_BENCH_FIRST_FRAME_LOADS ?? 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const log = (...a) => console.log("bench:", ...a);
 
-function median(xs) {
-  if (!xs.length) return null;
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor((s.length - 1) / 2)];
-}
 function percentile(xs, p) {
   if (!xs.length) return null;
   const s = [...xs].sort((a, b) => a - b);
@@ -926,23 +921,32 @@ async function recordingSeeks(count) {
     median_ms: median(r.times), p90_ms: sorted[Math.round((sorted.length - 1) * 0.9)], max_ms: sorted[sorted.length - 1] };
 }
 
+/**
+ * Loads the playground in `p` and waits for its first frame: the app's own navigation-to-first-
+ * frame time and the page's load event, ms after navigation.
+ */
+async function loadToFirstFrame(p) {
+  await p.goto(URL, { waitUntil: "load" });
+  const state = await waitFor("window.orbital.state to leave 'loading'", () =>
+    p.evaluate(() => (window.orbital && window.orbital.state !== "loading" ? window.orbital : null)), 240_000, 100);
+  if (state.state !== "running") throw new Error(`the app did not start: ${state.error}`);
+  const loadMs = await p.evaluate(() => performance.getEntriesByType("navigation")[0]?.loadEventEnd ?? null);
+  return { first_frame_ms: state.navigationToFirstFrameMs, load_event_ms: loadMs };
+}
+
 // ---- the run ---------------------------------------------------------------------------------
 
 try {
   await measure("first_frame", async () => {
-    await page.goto(URL, { waitUntil: "load" });
+    const load = await loadToFirstFrame(page);
     const isolated = await page.evaluate(() => self.crossOriginIsolated);
     if (!isolated) throw new Error("the page is not cross-origin isolated (COOP/COEP headers missing)");
-    const state = await waitFor("window.orbital.state to leave 'loading'", () =>
-      page.evaluate(() => (window.orbital && window.orbital.state !== "loading" ? window.orbital : null)), 240_000, 100);
-    if (state.state !== "running") throw new Error(`the app did not start: ${state.error}`);
-    const loadMs = await page.evaluate(() => performance.getEntriesByType("navigation")[0]?.loadEventEnd ?? null);
     // Where the time to the first frame goes: the app's start-up marks and the big downloads.
     const marks = await page.evaluate(() => Object.fromEntries(performance.getEntriesByType("mark").filter((m) => m.name.startsWith("orbital:")).map((m) => [m.name, m.startTime])));
     const resources = await page.evaluate(() => Object.fromEntries(performance.getEntriesByType("resource")
       .filter((r) => /\.(wasm|js)$/.test(new URL(r.name).pathname) && !/guests\//.test(r.name))
       .map((r) => [new URL(r.name).pathname, { start: r.startTime, end: r.responseEnd }])));
-    return { navigation_to_first_frame_ms: state.navigationToFirstFrameMs, navigation_to_load_event_ms: loadMs, marks, resources };
+    return { navigation_to_first_frame_ms: load.first_frame_ms, navigation_to_load_event_ms: load.load_event_ms, marks, resources };
   });
   if (result.first_frame.error) throw new Error(`the app did not start: ${result.first_frame.error}`);
   await installFrameCounter();
@@ -1138,12 +1142,7 @@ try {
       try {
         const p = await context.newPage();
         p.on("pageerror", (e) => pageErrors.push(String(e?.message ?? e)));
-        await p.goto(URL, { waitUntil: "load" });
-        const state = await waitFor("window.orbital.state to leave 'loading'", () =>
-          p.evaluate(() => (window.orbital && window.orbital.state !== "loading" ? window.orbital : null)), 240_000, 100);
-        if (state.state !== "running") throw new Error(`the app did not start: ${state.error}`);
-        const loadMs = await p.evaluate(() => performance.getEntriesByType("navigation")[0]?.loadEventEnd ?? null);
-        loads.push({ first_frame_ms: state.navigationToFirstFrameMs, load_event_ms: loadMs });
+        loads.push(await loadToFirstFrame(p));
       } finally {
         await context.close();
       }

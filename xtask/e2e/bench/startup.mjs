@@ -1,16 +1,17 @@
 // Start-up, two sites side by side: page loads alternating A, B, B, A, ... in one browser, each in
 // a fresh context, and the `orbital:*` start-up marks of each (ms after navigation), with the
 // medians and the paired differences (B - A). A probe for start-up changes (docs/BENCHMARKS.md);
-// not part of `cargo xtask bench`'s table, which loads one site once.
+// not part of `cargo xtask bench`'s table, which measures one site.
 //
-//   cargo xtask serve --no-build --out target/site --port 8020 &      # A, e.g. main
+//   cargo xtask dist --out /tmp/site-new                              # B: build the change first
+//   cargo xtask serve --no-build --out target/site --port 8020 &      # A, e.g. main's release site
 //   cargo xtask serve --no-build --out /tmp/site-new --port 8022 &    # B, the change
 //   cd xtask/e2e && A=http://127.0.0.1:8020/ B=http://127.0.0.1:8022/ N=12 node bench/startup.mjs
 //
 // N pairs (8); LATENCY=ms adds that round-trip latency to every request of the page (Chromium's
 // network emulation), for how a change fares on a school network rather than localhost. A and B
 // may be the same site with different query knobs (`?spares=3`).
-import { launch } from "../lib.mjs";
+import { launch, median as med } from "../lib.mjs";
 const [A, B] = [process.env.A, process.env.B];
 const N = Number(process.env.N ?? 8);
 const browser = await launch();
@@ -48,7 +49,6 @@ for (let i = 0; i < N; i++) {
     console.log(k, Object.entries(m).map(([a, b]) => `${a}:${typeof b === "number" ? Math.round(b) : b}`).join(" "));
   }
 }
-const med = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[s.length >> 1]; };
 for (const key of ["checks-done", "wasm-started", "guests-loaded", "app-built", "first-frame"]) {
   const a = med(rows.A.map((r) => r[key])), b = med(rows.B.map((r) => r[key]));
   const pairs = rows.A.map((r, i) => rows.B[i][key] - r[key]);
