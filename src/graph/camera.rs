@@ -1,7 +1,17 @@
 //! The canvas camera: the part of the window not covered by panels shows the graph, centred on
 //! `CameraRig::center_world`; the mouse wheel zooms, a right- or middle-button drag pans (both
 //! ignored while the pointer is over an egui panel).
+//!
+//! Two cameras share the window's image. The graph camera (order 0) clears it to the panels'
+//! colour and draws the graph only inside the canvas area (its viewport), on a backdrop quad of
+//! the theme's background colour. The window camera (order 1) draws no entities: egui paints the
+//! panels with it over the whole window, and it alone writes the image to the window (the graph
+//! camera's output is skipped, so the image is copied once). egui does not fill its panels (see
+//! `Theme::egui_visuals`): on a software renderer every filled pixel is paid for, blended, and the
+//! panels' fills were about 70 % of the window in every frame.
 
+use bevy::camera::visibility::RenderLayers;
+use bevy::camera::{CameraOutputMode, ClearColorConfig, Viewport};
 use bevy::input::mouse::{AccumulatedMouseMotion, AccumulatedMouseScroll, MouseScrollUnit};
 use bevy::picking::mesh_picking::MeshPickingCamera;
 use bevy::prelude::*;
@@ -9,11 +19,16 @@ use bevy::render::view::Msaa;
 use bevy::window::PrimaryWindow;
 
 use crate::render_quality::{self, RenderQuality};
+use crate::theme::Theme;
 use crate::ui_state::CanvasArea;
 
 /// Marks the one camera that draws the graph.
 #[derive(Component, Debug)]
 pub struct GraphCamera;
+
+/// Marks the camera egui draws the panels with, over the whole window, after the graph.
+#[derive(Component, Debug)]
+pub struct WindowCamera;
 
 /// Where the canvas looks: the world point shown at the centre of the canvas area, and how many
 /// world units one CSS pixel covers.
@@ -108,20 +123,96 @@ pub fn fit_view(bounds: Rect, area: &CanvasArea) -> (f32, Vec2) {
     )
 }
 
-pub(super) fn spawn_graph_camera(mut commands: Commands) {
+/// The canvas's backdrop: a quad of the theme's background colour filling the camera's viewport
+/// (the clear colour is the panels'). Opaque and behind everything, never picked.
+#[derive(Component, Debug)]
+pub struct CanvasBackdrop;
+
+/// The backdrop's depth: behind the edges and nodes, inside the 2D camera's range.
+const Z_BACKDROP: f32 = -500.0;
+
+pub(super) fn spawn_graph_camera(
+    mut commands: Commands,
+    mut meshes: ResMut<Assets<Mesh>>,
+    mut materials: ResMut<Assets<ColorMaterial>>,
+    theme: Res<Theme>,
+) {
     commands.spawn((
         Camera2d,
+        Camera {
+            order: 0,
+            // The window camera, drawn after it on the same image, writes it to the window.
+            output_mode: CameraOutputMode::Skip,
+            ..default()
+        },
         GraphCamera,
         MeshPickingCamera,
         render_quality::initial_msaa(),
     ));
+    commands.spawn((
+        Camera2d,
+        Camera {
+            order: 1,
+            clear_color: ClearColorConfig::None,
+            ..default()
+        },
+        // No entity is drawn by it (the graph's meshes and gizmos are on layer 0): only egui.
+        RenderLayers::none(),
+        WindowCamera,
+        bevy_egui::PrimaryEguiContext,
+        // The two cameras share one image only if they agree on MSAA.
+        render_quality::initial_msaa(),
+    ));
+    commands.spawn((
+        CanvasBackdrop,
+        Mesh2d(meshes.add(Rectangle::new(1.0, 1.0))),
+        MeshMaterial2d(materials.add(ColorMaterial::from(theme.background.bevy()))),
+        Transform::from_xyz(0.0, 0.0, Z_BACKDROP),
+    ));
 }
 
-/// Gives the camera the MSAA the render quality decided (also to a camera spawned after the
-/// decision).
+/// The backdrop takes the theme's background colour (opaque, so it is drawn without blending).
+pub(super) fn follow_theme_backdrop(
+    theme: Res<Theme>,
+    backdrop: Query<&MeshMaterial2d<ColorMaterial>, With<CanvasBackdrop>>,
+    mut materials: ResMut<Assets<ColorMaterial>>,
+) {
+    for handle in &backdrop {
+        if let Some(mut material) = materials.get_mut(&handle.0) {
+            *material = ColorMaterial::from(theme.background.bevy().with_alpha(1.0));
+        }
+    }
+}
+
+/// The canvas area in the window's physical pixels, as the camera's viewport: rounded to whole
+/// pixels, kept inside the window and at least one pixel wide and high. `None` for a window of
+/// no size (nothing is drawn then anyway).
+pub fn canvas_viewport(area: Rect, scale_factor: f32, window_physical: UVec2) -> Option<Viewport> {
+    if window_physical.x == 0 || window_physical.y == 0 {
+        return None;
+    }
+    let limit = window_physical.as_vec2();
+    let min = (area.min * scale_factor)
+        .round()
+        .clamp(Vec2::ZERO, limit - 1.0);
+    let max = (area.max * scale_factor)
+        .round()
+        .clamp(min + 1.0, limit.max(min + 1.0));
+    Some(Viewport {
+        physical_position: min.as_uvec2(),
+        physical_size: (max - min).as_uvec2(),
+        ..default()
+    })
+}
+
+/// The graph camera and the window camera.
+type OurCameras = Or<(With<GraphCamera>, With<WindowCamera>)>;
+
+/// Gives both cameras the MSAA the render quality decided (also to a camera spawned after the
+/// decision); they share the window's image only with the same MSAA.
 pub(super) fn follow_render_quality_msaa(
     quality: Option<Res<RenderQuality>>,
-    mut cameras: Query<&mut Msaa, With<GraphCamera>>,
+    mut cameras: Query<&mut Msaa, OurCameras>,
 ) {
     let Some(quality) = quality else { return };
     let msaa = quality.msaa();
@@ -132,19 +223,45 @@ pub(super) fn follow_render_quality_msaa(
     }
 }
 
-/// Places the camera so that `center_world` sits at the centre of the canvas area.
+/// Gives the camera the canvas area as its viewport, places it so that `center_world` sits at the
+/// centre of the canvas area, and stretches the backdrop over the viewport.
 pub(super) fn place_graph_camera(
     rig: Res<CameraRig>,
     area: Res<CanvasArea>,
     window: Query<&Window, With<PrimaryWindow>>,
-    mut camera: Query<(&mut Transform, &mut Projection), With<GraphCamera>>,
+    mut camera: Query<(&mut Camera, &mut Transform, &mut Projection), With<GraphCamera>>,
+    mut backdrop: Query<&mut Transform, (With<CanvasBackdrop>, Without<GraphCamera>)>,
 ) {
     let Ok(window) = window.single() else { return };
-    let Ok((mut transform, mut projection)) = camera.single_mut() else {
+    let Ok((mut camera, mut transform, mut projection)) = camera.single_mut() else {
         return;
     };
-    let window_center = Vec2::new(window.width(), window.height()) * 0.5;
-    let offset_px = area.rect.center() - window_center;
+    let scale_factor = window.scale_factor();
+    let viewport = canvas_viewport(area.rect, scale_factor, window.physical_size());
+    let same = |a: &Viewport, b: &Viewport| {
+        a.physical_position == b.physical_position && a.physical_size == b.physical_size
+    };
+    let changed = match (&camera.viewport, &viewport) {
+        (Some(a), Some(b)) => !same(a, b),
+        (None, None) => false,
+        _ => true,
+    };
+    if changed {
+        camera.viewport = viewport;
+    }
+    // The camera looks at the centre of its viewport (the whole window without one); the
+    // viewport is the canvas area rounded to physical pixels, so the offset is under a pixel.
+    let (view_center, view_size) = match &camera.viewport {
+        Some(v) => (
+            (v.physical_position.as_vec2() + v.physical_size.as_vec2() * 0.5) / scale_factor,
+            v.physical_size.as_vec2() / scale_factor,
+        ),
+        None => {
+            let size = Vec2::new(window.width(), window.height());
+            (size * 0.5, size)
+        }
+    };
+    let offset_px = area.rect.center() - view_center;
     let offset_world = Vec2::new(offset_px.x, -offset_px.y) * rig.world_per_px;
     let translation = (rig.center_world - offset_world).extend(transform.translation.z);
     if transform.translation != translation {
@@ -154,6 +271,15 @@ pub(super) fn place_graph_camera(
         && ortho.scale != rig.world_per_px
     {
         ortho.scale = rig.world_per_px;
+    }
+    // A pixel more on each side, so no sliver of the clear colour shows at the viewport's edges.
+    let backdrop_size = ((view_size + 2.0) * rig.world_per_px).extend(1.0);
+    let backdrop_at = translation.truncate().extend(Z_BACKDROP);
+    for mut backdrop in &mut backdrop {
+        if backdrop.translation != backdrop_at || backdrop.scale != backdrop_size {
+            backdrop.translation = backdrop_at;
+            backdrop.scale = backdrop_size;
+        }
     }
 }
 
@@ -323,5 +449,127 @@ mod tests {
         };
         let plain = CanvasArea { card: None, ..area };
         assert_eq!(fit_rect(&beside), fit_rect(&plain));
+    }
+
+    /// The viewport is the canvas area in physical pixels, kept inside the window.
+    #[test]
+    fn the_viewport_is_the_canvas_area_inside_the_window() {
+        let window = UVec2::new(2560, 1600);
+        let v = canvas_viewport(Rect::new(300.2, 60.0, 950.0, 600.0), 2.0, window).unwrap();
+        assert_eq!(v.physical_position, UVec2::new(600, 120));
+        assert_eq!(v.physical_size, UVec2::new(1300, 1080));
+        // Hanging off the window: cut at its edge.
+        let v = canvas_viewport(Rect::new(-10.0, 700.0, 1400.0, 900.0), 2.0, window).unwrap();
+        assert_eq!(v.physical_position, UVec2::new(0, 1400));
+        assert_eq!(v.physical_size, UVec2::new(2560, 200));
+        // Squeezed to nothing (or inside out): still one pixel, inside the window.
+        let v = canvas_viewport(Rect::new(1279.9, 10.0, 1200.0, 10.0), 2.0, window).unwrap();
+        assert!(v.physical_size.x >= 1 && v.physical_size.y >= 1);
+        assert!(v.physical_position.x + v.physical_size.x <= window.x);
+        assert!(canvas_viewport(Rect::new(0.0, 0.0, 10.0, 10.0), 1.0, UVec2::ZERO).is_none());
+    }
+
+    fn camera_app(area: Rect) -> App {
+        let mut app = App::new();
+        app.add_plugins((MinimalPlugins, AssetPlugin::default()))
+            .init_asset::<Mesh>()
+            .init_asset::<ColorMaterial>()
+            .init_resource::<Theme>()
+            .insert_resource(CameraRig {
+                center_world: Vec2::new(40.0, -25.0),
+                world_per_px: 1.5,
+                auto_fit: false,
+            })
+            .insert_resource(CanvasArea {
+                rect: area,
+                overlay: None,
+                card: None,
+            })
+            .add_systems(Startup, spawn_graph_camera)
+            .add_systems(
+                Update,
+                (
+                    place_graph_camera,
+                    follow_theme_backdrop.run_if(resource_changed::<Theme>),
+                ),
+            );
+        app.world_mut().spawn((
+            Window {
+                resolution: bevy::window::WindowResolution::new(2560, 1600)
+                    .with_scale_factor_override(2.0),
+                ..default()
+            },
+            PrimaryWindow,
+        ));
+        app
+    }
+
+    /// The graph camera draws only into the canvas area (so nothing of the graph shows under the
+    /// panels, which egui no longer fills), centred on the rig's point, and the backdrop of the
+    /// theme's background colour covers exactly what it sees, following a theme change.
+    #[test]
+    fn the_camera_draws_into_the_canvas_area_on_the_backdrop() {
+        let area = Rect::new(300.0, 60.0, 950.0, 600.0);
+        let mut app = camera_app(area);
+        app.update();
+        let world = app.world_mut();
+        let (camera, transform) = world
+            .query_filtered::<(&Camera, &Transform), With<GraphCamera>>()
+            .single(world)
+            .unwrap();
+        let viewport = camera.viewport.clone().expect("a viewport");
+        assert_eq!(viewport.physical_position, UVec2::new(600, 120));
+        assert_eq!(viewport.physical_size, UVec2::new(1300, 1080));
+        assert!(matches!(camera.output_mode, CameraOutputMode::Skip));
+        let graph_order = camera.order;
+        assert_eq!(transform.translation.truncate(), Vec2::new(40.0, -25.0));
+        let camera_at = transform.translation.truncate();
+        // egui's camera comes after it over the whole window, draws no entity and clears nothing.
+        let (window_camera, layers) = world
+            .query_filtered::<(&Camera, &RenderLayers), (
+                With<WindowCamera>,
+                With<bevy_egui::PrimaryEguiContext>,
+            )>()
+            .single(world)
+            .unwrap();
+        assert!(window_camera.viewport.is_none() && window_camera.order > graph_order);
+        assert!(matches!(window_camera.clear_color, ClearColorConfig::None));
+        assert!(!layers.intersects(&RenderLayers::default()));
+        let (backdrop, material) = world
+            .query_filtered::<(&Transform, &MeshMaterial2d<ColorMaterial>), With<CanvasBackdrop>>()
+            .single(world)
+            .unwrap();
+        // The canvas is 650 x 540 CSS px at 1.5 world units each, plus a pixel on every side.
+        assert_eq!(backdrop.translation.truncate(), camera_at);
+        assert_eq!(backdrop.scale.truncate(), Vec2::new(652.0, 542.0) * 1.5);
+        assert!(backdrop.translation.z < 0.0, "behind the graph");
+        let handle = material.0.clone();
+        let colour = |app: &App| {
+            let materials = app.world().resource::<Assets<ColorMaterial>>();
+            let m = materials.get(&handle).unwrap();
+            (m.color, m.alpha_mode)
+        };
+        let theme = Theme::default();
+        assert_eq!(
+            colour(&app),
+            (
+                theme.background.bevy(),
+                bevy::sprite_render::AlphaMode2d::Opaque
+            )
+        );
+        *app.world_mut().resource_mut::<Theme>() = Theme::projector();
+        app.update();
+        assert_eq!(colour(&app).0, Theme::projector().background.bevy());
+        // The canvas area moves (a panel resized): the viewport and the backdrop follow.
+        app.world_mut().resource_mut::<CanvasArea>().rect = Rect::new(0.0, 60.0, 1280.0, 600.0);
+        app.update();
+        let world = app.world_mut();
+        let camera = world
+            .query_filtered::<&Camera, With<GraphCamera>>()
+            .single(world)
+            .unwrap();
+        let viewport = camera.viewport.clone().expect("a viewport");
+        assert_eq!(viewport.physical_position, UVec2::new(0, 120));
+        assert_eq!(viewport.physical_size, UVec2::new(2560, 1080));
     }
 }

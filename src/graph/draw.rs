@@ -42,6 +42,20 @@ impl Plugin for GraphDrawPlugin {
         }
         ui_state::ensure_ui_state(app);
         node_glyph::add_node_glyph_material(app);
+        // egui draws with the window camera spawned with the graph camera (`camera`), not with
+        // whichever camera comes first.
+        match app
+            .world_mut()
+            .get_resource_mut::<bevy_egui::EguiGlobalSettings>()
+        {
+            Some(mut settings) => settings.auto_create_primary_context = false,
+            None => {
+                app.insert_resource(bevy_egui::EguiGlobalSettings {
+                    auto_create_primary_context: false,
+                    ..default()
+                });
+            }
+        }
         // A node is picked on its disc, a mesh nobody sees (the glyph's quad is square).
         app.insert_resource(MeshPickingSettings {
             require_markers: true,
@@ -70,7 +84,10 @@ impl Plugin for GraphDrawPlugin {
         )
         .add_systems(
             Update,
-            camera::follow_render_quality_msaa.after(RenderQualitySystems),
+            (
+                camera::follow_render_quality_msaa.after(RenderQualitySystems),
+                camera::follow_theme_backdrop.run_if(resource_changed::<Theme>),
+            ),
         )
         .add_systems(
             Update,

@@ -2,7 +2,8 @@
 // Emulation.setCPUThrottlingRate): a quick click (Playwright's plain `mouse.click`: the move, the
 // press and the release arrive in one frame) coming from a panel selects the node under the
 // pointer; processes spawned at the terminal (rogue, idle, sender) never overlap another node,
-// neither when they appear nor six seconds later (layout JSON).
+// neither when they appear nor six seconds later (layout JSON). Then, at full speed: a node panned
+// under a panel does not show through it (the graph is drawn only inside the canvas area).
 import { openPlayground, waitFor } from "./lib.mjs";
 
 const t = await openPlayground("canvas-input", { width: 1280, height: 800 });
@@ -86,4 +87,55 @@ await t.check("processes spawned at the terminal never land on another node, at 
 });
 
 await cdp.send("Emulation.setCPUThrottlingRate", { rate: 1 });
+
+/** The screenshot's pixels at `points` ([x, y] in CSS pixels), as [r, g, b]. */
+async function pixels(points) {
+  const png = await page.screenshot();
+  return page.evaluate(async ([b64, points]) => {
+    const data = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+    const bitmap = await createImageBitmap(new Blob([data], { type: "image/png" }));
+    const ctx = new OffscreenCanvas(bitmap.width, bitmap.height).getContext("2d");
+    ctx.drawImage(bitmap, 0, 0);
+    return points.map(([x, y]) => [...ctx.getImageData(Math.round(x), Math.round(y), 1, 1).data.slice(0, 3)]);
+  }, [png.toString("base64"), points]);
+}
+const near = (a, b) => a.every((v, i) => Math.abs(v - b[i]) <= 3);
+
+// egui leaves its panels unfilled (the window's clear colour is theirs) and the graph camera draws
+// only inside the canvas area, on a backdrop of the canvas colour: a node panned under a panel must
+// not show through it, and the panels and the canvas keep their colours.
+await t.check("the graph is drawn only inside the canvas: a node panned under the inspector panel does not show", async () => {
+  await page.keyboard.press("Escape");
+  const l = await t.layout();
+  const c = l.canvas;
+  const node = l.nodes.find((n) => n.pid === 1);
+  // A spot of the inspector panel with nothing on it (below its hint), and one of the empty canvas.
+  const panelSpot = [c.x + c.width + 150, c.y + c.height * 0.6];
+  const [panel, canvas] = await pixels([panelSpot, [c.x + 8, c.y + c.height - 8]]);
+  if (near(panel, canvas)) throw new Error(`the panel (${panel}) and the canvas (${canvas}) have one colour`);
+  const [body] = await pixels([[node.x, node.y]]);
+  // Pan right (right-button drag on an empty spot) until init sits under the inspector panel.
+  const dx = panelSpot[0] - node.x;
+  const dy = panelSpot[1] - node.y;
+  const from = { x: c.x + 30, y: c.y + c.height / 2 };
+  await page.mouse.move(from.x, from.y);
+  await t.frames(2);
+  await page.mouse.down({ button: "right" });
+  for (let i = 1; i <= 10; i++) {
+    await page.mouse.move(from.x + (dx * i) / 10, from.y + (dy * i) / 10);
+    await t.frames(1);
+  }
+  await page.mouse.up({ button: "right" });
+  const moved = await waitFor("init under the inspector panel", async () => {
+    const n = (await t.layout()).nodes.find((n) => n.pid === 1);
+    return n.x > c.x + c.width + n.radius + 4 && n;
+  }, { timeoutMs: 30_000 });
+  await t.frames(2);
+  const ring = [0, 0.5, 1, 1.5, 2, 2.5, 3, 3.5, 4, 4.5, 5, 5.5].map((a) => [moved.x + Math.cos(a) * moved.radius * 0.5, moved.y + Math.sin(a) * moved.radius * 0.5]);
+  const under = await pixels([[moved.x, moved.y], ...ring]);
+  const shown = under.filter((p) => !near(p, panel));
+  await t.screenshot("node-under-panel.png");
+  if (shown.length) throw new Error(`init's disc (${body}) at ${Math.round(moved.x)},${Math.round(moved.y)} shows through the panel (${panel}): ${shown.map(String).join(" ")}`);
+  return `panel ${panel}, canvas ${canvas}, init's disc ${body}; at ${Math.round(moved.x)},${Math.round(moved.y)} under the panel all ${under.length} samples are the panel's`;
+});
 await t.finish();
