@@ -224,7 +224,8 @@ impl Theme {
     pub fn egui_visuals(&self) -> egui::Visuals {
         let mut visuals = egui::Visuals::dark();
         // The panels are not filled by egui: the window's clear colour is the panel colour and
-        // the graph is drawn only inside the canvas area, on its own backdrop (`graph::camera`).
+        // the graph is drawn only inside the canvas area, on its own backdrop (`graph::camera`;
+        // with reduced effects the whole window takes the background colour).
         // A software renderer pays every filled pixel, blended: the panels' fills cost about a
         // third of the frame.
         visuals.panel_fill = egui::Color32::TRANSPARENT;
@@ -244,20 +245,10 @@ impl Theme {
     }
 }
 
-/// Inserts the standard theme and keeps the clear colour (the panels' colour) in step with it.
+/// Inserts the standard theme. (The window's clear colour follows the theme and the render
+/// quality together: `graph::camera::follow_theme_and_quality`.)
 pub fn theme_plugin(app: &mut App) {
-    app.init_resource::<Theme>().add_systems(
-        Update,
-        apply_theme_clear_color.run_if(resource_changed::<Theme>),
-    );
-}
-
-/// The clear colour is the panels' colour: egui draws the panels without a fill, and the canvas
-/// gets the theme's background from its backdrop (`graph::camera`).
-fn apply_theme_clear_color(theme: Res<Theme>, clear: Option<ResMut<ClearColor>>) {
-    if let Some(mut clear) = clear {
-        clear.0 = theme.panel_fill.bevy();
-    }
+    app.init_resource::<Theme>();
 }
 
 #[cfg(test)]

@@ -4,7 +4,9 @@
 //!
 //! Two cameras share the window's image. The graph camera (order 0) clears it to the panels'
 //! colour and draws the graph only inside the canvas area (its viewport), on a backdrop quad of
-//! the theme's background colour. The window camera (order 1) draws no entities: egui paints the
+//! the theme's background colour (with reduced effects, on a software renderer, the whole window
+//! is cleared to the background colour instead and there is no backdrop: see
+//! [`follow_theme_and_quality`]). The window camera (order 1) draws no entities: egui paints the
 //! panels with it over the whole window, and it alone writes the image to the window (the graph
 //! camera's output is skipped, so the image is copied once). egui does not fill its panels (see
 //! `Theme::egui_visuals`): on a software renderer every filled pixel is paid for, blended, and the
@@ -168,18 +170,49 @@ pub(super) fn spawn_graph_camera(
         Mesh2d(meshes.add(Rectangle::new(1.0, 1.0))),
         MeshMaterial2d(materials.add(ColorMaterial::from(theme.background.bevy()))),
         Transform::from_xyz(0.0, 0.0, Z_BACKDROP),
+        Visibility::Inherited,
     ));
 }
 
-/// The backdrop takes the theme's background colour (opaque, so it is drawn without blending).
-pub(super) fn follow_theme_backdrop(
+/// The window's colours, from the theme and the render quality. With full effects the canvas is
+/// the theme's background on the backdrop and the rest of the window (the panels) is cleared to
+/// the panels' colour. With reduced effects (a software renderer) the backdrop is not drawn: the
+/// whole window is cleared to the background colour, panels included, and the panels stand apart
+/// by their separator lines only. The backdrop is a quad as large as the canvas, and a software
+/// renderer pays for every pixel of it (about a seventh of the empty page's frame).
+pub(super) fn follow_theme_and_quality(
     theme: Res<Theme>,
-    backdrop: Query<&MeshMaterial2d<ColorMaterial>, With<CanvasBackdrop>>,
+    quality: Option<Res<RenderQuality>>,
+    clear: Option<ResMut<ClearColor>>,
+    mut backdrop: Query<(&MeshMaterial2d<ColorMaterial>, &mut Visibility), With<CanvasBackdrop>>,
     mut materials: ResMut<Assets<ColorMaterial>>,
 ) {
-    for handle in &backdrop {
-        if let Some(mut material) = materials.get_mut(&handle.0) {
-            *material = ColorMaterial::from(theme.background.bevy().with_alpha(1.0));
+    let flat = quality.is_some_and(|q| q.reduced);
+    let clear_to = if flat {
+        theme.background
+    } else {
+        theme.panel_fill
+    };
+    if let Some(mut clear) = clear
+        && clear.0 != clear_to.bevy()
+    {
+        clear.0 = clear_to.bevy();
+    }
+    let shown = if flat {
+        Visibility::Hidden
+    } else {
+        Visibility::Inherited
+    };
+    for (handle, mut visibility) in &mut backdrop {
+        if *visibility != shown {
+            *visibility = shown;
+        }
+        // Opaque, so it is drawn without blending.
+        let colour = theme.background.bevy().with_alpha(1.0);
+        if materials.get(&handle.0).is_some_and(|m| m.color != colour)
+            && let Some(mut material) = materials.get_mut(&handle.0)
+        {
+            *material = ColorMaterial::from(colour);
         }
     }
 }
@@ -475,6 +508,7 @@ mod tests {
             .init_asset::<Mesh>()
             .init_asset::<ColorMaterial>()
             .init_resource::<Theme>()
+            .init_resource::<ClearColor>()
             .insert_resource(CameraRig {
                 center_world: Vec2::new(40.0, -25.0),
                 world_per_px: 1.5,
@@ -486,13 +520,7 @@ mod tests {
                 card: None,
             })
             .add_systems(Startup, spawn_graph_camera)
-            .add_systems(
-                Update,
-                (
-                    place_graph_camera,
-                    follow_theme_backdrop.run_if(resource_changed::<Theme>),
-                ),
-            );
+            .add_systems(Update, (place_graph_camera, follow_theme_and_quality));
         app.world_mut().spawn((
             Window {
                 resolution: bevy::window::WindowResolution::new(2560, 1600)
@@ -506,7 +534,8 @@ mod tests {
 
     /// The graph camera draws only into the canvas area (so nothing of the graph shows under the
     /// panels, which egui no longer fills), centred on the rig's point, and the backdrop of the
-    /// theme's background colour covers exactly what it sees, following a theme change.
+    /// theme's background colour covers exactly what it sees, following a theme change; with
+    /// reduced effects the window is one colour and the backdrop is not drawn.
     #[test]
     fn the_camera_draws_into_the_canvas_area_on_the_backdrop() {
         let area = Rect::new(300.0, 60.0, 950.0, 600.0);
@@ -544,22 +573,43 @@ mod tests {
         assert_eq!(backdrop.scale.truncate(), Vec2::new(652.0, 542.0) * 1.5);
         assert!(backdrop.translation.z < 0.0, "behind the graph");
         let handle = material.0.clone();
-        let colour = |app: &App| {
-            let materials = app.world().resource::<Assets<ColorMaterial>>();
+        // What the window shows: the clear colour, and the backdrop's colour if it is drawn.
+        let look = |app: &mut App| {
+            let world = app.world_mut();
+            let visibility = *world
+                .query_filtered::<&Visibility, With<CanvasBackdrop>>()
+                .single(world)
+                .unwrap();
+            let materials = world.resource::<Assets<ColorMaterial>>();
             let m = materials.get(&handle).unwrap();
-            (m.color, m.alpha_mode)
+            let backdrop = (visibility != Visibility::Hidden).then_some((m.color, m.alpha_mode));
+            (world.resource::<ClearColor>().0, backdrop)
         };
+        // Full effects (no quality decided, as on a GPU): panels' colour around the canvas's.
         let theme = Theme::default();
+        let opaque = bevy::sprite_render::AlphaMode2d::Opaque;
         assert_eq!(
-            colour(&app),
+            look(&mut app),
             (
-                theme.background.bevy(),
-                bevy::sprite_render::AlphaMode2d::Opaque
+                theme.panel_fill.bevy(),
+                Some((theme.background.bevy(), opaque))
             )
         );
         *app.world_mut().resource_mut::<Theme>() = Theme::projector();
         app.update();
-        assert_eq!(colour(&app).0, Theme::projector().background.bevy());
+        let projector = Theme::projector();
+        assert_eq!(
+            look(&mut app),
+            (
+                projector.panel_fill.bevy(),
+                Some((projector.background.bevy(), opaque))
+            )
+        );
+        // Reduced effects (a software renderer): one colour, the background, and no backdrop.
+        app.insert_resource(RenderQuality::default());
+        assert!(app.world().resource::<RenderQuality>().reduced);
+        app.update();
+        assert_eq!(look(&mut app), (projector.background.bevy(), None));
         // The canvas area moves (a panel resized): the viewport and the backdrop follow.
         app.world_mut().resource_mut::<CanvasArea>().rect = Rect::new(0.0, 60.0, 1280.0, 600.0);
         app.update();

@@ -86,7 +86,8 @@ impl Plugin for GraphDrawPlugin {
             Update,
             (
                 camera::follow_render_quality_msaa.after(RenderQualitySystems),
-                camera::follow_theme_backdrop.run_if(resource_changed::<Theme>),
+                // Every frame: it compares before it writes.
+                camera::follow_theme_and_quality.after(RenderQualitySystems),
             ),
         )
         .add_systems(
