@@ -3,8 +3,8 @@
 //! A software renderer (SwiftShader, llvmpipe, lavapipe, WARP) spends most of a frame on MSAA:
 //! a minimal Bevy page in headless Chromium on SwiftShader ran at about 3 frames/s with 4x MSAA
 //! and 13-16 frames/s with MSAA off. So the camera starts with MSAA off, and once the adapter is
-//! known it is turned on only for a hardware GPU. Costly effects (finer circles, more particles)
-//! follow the same decision. `RenderQualitySettings` overrides it, and the status line says which
+//! known it is turned on only for a hardware GPU. Costly effects (finer circles, more particles,
+//! the canvas's own backdrop colour: `graph::camera`) follow the same decision. `RenderQualitySettings` overrides it, and the status line says which
 //! renderer was found and what was done. The graph reads [`RenderQuality`] and applies it to its
 //! camera and particles.
 //!
