@@ -4,9 +4,9 @@
 //! a minimal Bevy page in headless Chromium on SwiftShader ran at about 3 frames/s with 4x MSAA
 //! and 13-16 frames/s with MSAA off. So the camera starts with MSAA off, and once the adapter is
 //! known it is turned on only for a hardware GPU. Costly effects (finer circles, more particles,
-//! the canvas's own backdrop colour: `graph::camera`) follow the same decision. `RenderQualitySettings` overrides it, and the status line says which
-//! renderer was found and what was done. The graph reads [`RenderQuality`] and applies it to its
-//! camera and particles.
+//! the canvas's own backdrop colour: `graph::camera`) follow the same decision.
+//! `RenderQualitySettings` overrides it, and the status line says which renderer was found and
+//! what was done. The graph reads [`RenderQuality`] and applies it to its camera and particles.
 //!
 //! A software renderer also draws on the cores the guests run on: with the default scenario's
 //! ping-pong pair flat out, the page drew 6.8-7.6 frames/s on two cores against 10.2-10.8 paused,

@@ -168,7 +168,7 @@ pub(super) fn spawn_graph_camera(
     commands.spawn((
         CanvasBackdrop,
         Mesh2d(meshes.add(Rectangle::new(1.0, 1.0))),
-        MeshMaterial2d(materials.add(ColorMaterial::from(theme.background.bevy()))),
+        MeshMaterial2d(materials.add(backdrop_material(&theme))),
         Transform::from_xyz(0.0, 0.0, Z_BACKDROP),
         Visibility::Inherited,
     ));
@@ -203,18 +203,24 @@ pub(super) fn follow_theme_and_quality(
     } else {
         Visibility::Inherited
     };
+    let material = backdrop_material(&theme);
     for (handle, mut visibility) in &mut backdrop {
         if *visibility != shown {
             *visibility = shown;
         }
-        // Opaque, so it is drawn without blending.
-        let colour = theme.background.bevy().with_alpha(1.0);
-        if materials.get(&handle.0).is_some_and(|m| m.color != colour)
-            && let Some(mut material) = materials.get_mut(&handle.0)
+        if materials
+            .get(&handle.0)
+            .is_some_and(|m| m.color != material.color)
+            && let Some(mut m) = materials.get_mut(&handle.0)
         {
-            *material = ColorMaterial::from(colour);
+            *m = material.clone();
         }
     }
+}
+
+/// The backdrop's material: the theme's background, opaque (so it is drawn without blending).
+fn backdrop_material(theme: &Theme) -> ColorMaterial {
+    ColorMaterial::from(theme.background.bevy().with_alpha(1.0))
 }
 
 /// The canvas area in the window's physical pixels, as the camera's viewport: rounded to whole
@@ -271,15 +277,9 @@ pub(super) fn place_graph_camera(
     };
     let scale_factor = window.scale_factor();
     let viewport = canvas_viewport(area.rect, scale_factor, window.physical_size());
-    let same = |a: &Viewport, b: &Viewport| {
-        a.physical_position == b.physical_position && a.physical_size == b.physical_size
-    };
-    let changed = match (&camera.viewport, &viewport) {
-        (Some(a), Some(b)) => !same(a, b),
-        (None, None) => false,
-        _ => true,
-    };
-    if changed {
+    // `Viewport` has no `PartialEq`: compare the rectangles.
+    let rect = |v: &Option<Viewport>| v.as_ref().map(|v| (v.physical_position, v.physical_size));
+    if rect(&camera.viewport) != rect(&viewport) {
         camera.viewport = viewport;
     }
     // The camera looks at the centre of its viewport (the whole window without one); the

@@ -44,18 +44,9 @@ impl Plugin for GraphDrawPlugin {
         node_glyph::add_node_glyph_material(app);
         // egui draws with the window camera spawned with the graph camera (`camera`), not with
         // whichever camera comes first.
-        match app
-            .world_mut()
-            .get_resource_mut::<bevy_egui::EguiGlobalSettings>()
-        {
-            Some(mut settings) => settings.auto_create_primary_context = false,
-            None => {
-                app.insert_resource(bevy_egui::EguiGlobalSettings {
-                    auto_create_primary_context: false,
-                    ..default()
-                });
-            }
-        }
+        app.world_mut()
+            .get_resource_or_insert_with(bevy_egui::EguiGlobalSettings::default)
+            .auto_create_primary_context = false;
         // A node is picked on its disc, a mesh nobody sees (the glyph's quad is square).
         app.insert_resource(MeshPickingSettings {
             require_markers: true,
