@@ -69,7 +69,7 @@ pub struct PhaseSummary {
 /// - `bevy_pre`: First and PreUpdate (input, egui's begin pass, time);
 /// - `supervisor`: intents, in-frame servicing, kernel events to messages, process entities;
 /// - `graph`: the rest of Update: the graph model (events, layout, particles), its drawing (meshes,
-///   gizmos, labels), scenarios, classroom shortcuts, rate sampling;
+///   lines, labels), scenarios, classroom shortcuts, rate sampling;
 /// - `bevy_post_a`: PostUpdate before the egui pass (camera, visibility, transforms may run here);
 /// - `panels`: the egui pass (our panels) and its end;
 /// - `bevy_post_b`: the rest of PostUpdate and Last (egui output, text layout, transforms, picking).

@@ -158,7 +158,7 @@ pub(super) fn spawn_graph_camera(
             clear_color: ClearColorConfig::None,
             ..default()
         },
-        // No entity is drawn by it (the graph's meshes and gizmos are on layer 0): only egui.
+        // No entity is drawn by it (the graph's meshes are on layer 0): only egui.
         RenderLayers::none(),
         WindowCamera,
         bevy_egui::PrimaryEguiContext,

@@ -1,7 +1,8 @@
 //! Drawing the graph model: each node one instance of one shader (disc, mailbox light and state
 //! ring: [`super::node_glyph`]), particles and busy edges as pooled meshes (shared meshes and
-//! materials, entities reused), edges, selection and effects as gizmos. The words (names, rates,
-//! the kill zone's) are painted by [`super::canvas_text`] from the plan made here.
+//! materials, entities reused), edges, selection, effects and the kill zone's frame as the
+//! triangles of one mesh ([`super::lines`]). The words (names, rates, the kill zone's) are painted
+//! by [`super::canvas_text`] from the plan made here.
 
 use std::collections::HashMap;
 
@@ -20,6 +21,7 @@ use super::interaction::{
 use super::labels::{
     BusyEdge, NamedNodes, NodeFootprint, PlanInputs, RateLabel, RateLabelPlanner, RateLabels,
 };
+use super::lines::{self, GraphLineSystems, GraphLines, LineBatch};
 use super::model::{
     GraphEdges, GraphModel, GraphNode, GraphSettings, GraphSystems, NodeEffect, NodeEffectKind,
     Particle,
@@ -42,6 +44,7 @@ impl Plugin for GraphDrawPlugin {
         }
         ui_state::ensure_ui_state(app);
         node_glyph::add_node_glyph_material(app);
+        lines::add_graph_lines(app);
         // egui draws with the window camera spawned with the graph camera (`camera`), not with
         // whichever camera comes first.
         app.world_mut()
@@ -61,8 +64,7 @@ impl Plugin for GraphDrawPlugin {
         .init_resource::<RateLabels>()
         .init_resource::<NamedNodes>()
         .init_resource::<KillZoneWords>()
-        .init_gizmo_group::<RingGizmos>()
-        .add_systems(Startup, (camera::spawn_graph_camera, configure_gizmos))
+        .add_systems(Startup, camera::spawn_graph_camera)
         .add_systems(
             Update,
             (
@@ -90,13 +92,14 @@ impl Plugin for GraphDrawPlugin {
                     .run_if(resource_changed::<Theme>.or_else(resource_changed::<CameraRig>)),
                 // Names follow the plan that placed the rate labels around them.
                 update_node_visuals.after(update_edge_bars),
-                draw_edges_and_rings,
-                draw_node_effects,
+                (
+                    draw_edges_and_rings,
+                    draw_node_effects,
+                    update_kill_zone_label,
+                )
+                    .in_set(GraphLineSystems::Draw),
                 update_edge_bars,
-                update_kill_zone_label,
                 interaction::clear_departed_selection,
-                configure_gizmos
-                    .run_if(resource_changed::<Theme>.or_else(resource_changed::<CameraRig>)),
             )
                 .after(GraphSystems::Animate),
         )
@@ -111,32 +114,21 @@ impl Plugin for GraphDrawPlugin {
     }
 }
 
-/// Gizmo group for node rings (thicker than edges).
-#[derive(Default, Reflect, GizmoConfigGroup)]
-pub struct RingGizmos;
-
-/// Line widths follow the zoom (they are in screen pixels; the discs they ring are in world
-/// units): zoomed out on a crowd, full-width rings would swallow the small discs into one blob.
-fn configure_gizmos(mut store: ResMut<GizmoConfigStore>, theme: Res<Theme>, rig: Res<CameraRig>) {
-    let (edge, ring) = gizmo_widths_px(&theme, rig.world_per_px);
-    let (default_config, _) = store.config_mut::<DefaultGizmoConfigGroup>();
-    if default_config.line.width != edge {
-        default_config.line.width = edge;
-    }
-    let (ring_config, _) = store.config_mut::<RingGizmos>();
-    if ring_config.line.width != ring {
-        ring_config.line.width = ring;
-    }
-}
-
 /// Edge and ring line widths in screen pixels at `world_per_px`: the theme's at zoom 1 or closer,
-/// thinner as the view zooms out, never under a pixel and a half.
-pub fn gizmo_widths_px(theme: &Theme, world_per_px: f32) -> (f32, f32) {
+/// thinner as the view zooms out (zoomed out on a crowd, full-width rings would swallow the small
+/// discs into one blob), never under a pixel and a half.
+pub fn line_widths_px(theme: &Theme, world_per_px: f32) -> (f32, f32) {
     let zoom_out = world_per_px.max(1.0);
     (
         (theme.edge_width / zoom_out).max(1.5).min(theme.edge_width),
         (theme.ring_width / zoom_out).max(1.5).min(theme.ring_width),
     )
+}
+
+/// Edge and ring line widths in world units at the rig's zoom.
+fn line_widths_world(theme: &Theme, rig: &CameraRig) -> (f32, f32) {
+    let (edge, ring) = line_widths_px(theme, rig.world_per_px);
+    (edge * rig.world_per_px, ring * rig.world_per_px)
 }
 
 /// Shared meshes and materials: one circle, one quad, one material per colour, one for every
@@ -257,7 +249,7 @@ fn attach_node_visuals(
 
 /// The glyphs' shared uniform: the theme's colours, the ring's width at the rig's zoom.
 fn glyph_uniform(theme: &Theme, rig: &CameraRig) -> NodeGlyphUniform {
-    let (_, ring_px) = gizmo_widths_px(theme, rig.world_per_px);
+    let (_, ring_px) = line_widths_px(theme, rig.world_per_px);
     NodeGlyphUniform::new(theme, ring_px, rig.world_per_px)
 }
 
@@ -296,7 +288,7 @@ fn update_node_visuals(
     theme: Res<Theme>,
     rig: Res<CameraRig>,
 ) {
-    let (_, ring_px) = gizmo_widths_px(&theme, rig.world_per_px);
+    let (_, ring_px) = line_widths_px(&theme, rig.world_per_px);
     for (node, view, node_transform, visuals) in &nodes {
         let radius = node.radius.max(1.0);
         if let Ok(mut t) = transforms.get_mut(visuals.body)
@@ -358,19 +350,27 @@ fn attach_particle_visuals(
     }
 }
 
+/// A gizmo circle's pieces; the selection ring, larger, has more.
+const CIRCLE_RESOLUTION: u32 = 32;
+const SELECTION_RESOLUTION: u32 = 48;
+/// The capability arrow's head, world units.
+const ARROW_TIP: f32 = 10.0;
+
 #[allow(clippy::too_many_arguments)]
 fn draw_edges_and_rings(
-    mut gizmos: Gizmos,
-    mut rings: Gizmos<RingGizmos>,
+    mut lines: ResMut<GraphLines>,
     model: Res<GraphModel>,
     edges: Res<GraphEdges>,
     nodes: Query<(&GraphNode, &ProcessView, &Transform)>,
     selection: Res<Selection>,
     hovered: Res<Hovered>,
     theme: Res<Theme>,
+    rig: Res<CameraRig>,
     time: Res<Time>,
 ) {
     let now = time.elapsed_secs_f64();
+    let (edge_w, ring_w) = line_widths_world(&theme, &rig);
+    let out: &mut LineBatch = &mut lines.frame;
     let radius_of = |pid: u32| {
         nodes
             .iter()
@@ -386,9 +386,7 @@ fn draw_edges_and_rings(
         let dir = (b - a).normalize_or_zero();
         let start = a + dir * radius_of(holder);
         let end = b - dir * (radius_of(owner) + 2.0);
-        gizmos
-            .arrow_2d(start, end, theme.edge_capability.bevy())
-            .with_tip_length(10.0);
+        out.arrow(start, end, ARROW_TIP, edge_w, theme.edge_capability.bevy());
     }
     // Recent, not aggregated traffic: a line fading out over a second.
     for ((from, to), edge) in model.traffic.edges() {
@@ -398,7 +396,7 @@ fn draw_edges_and_rings(
         if let Some(denied_at) = edge.denied_at_secs {
             let fade = 1.0 - ((now - denied_at) as f32 / 1.0).clamp(0.0, 1.0);
             if fade > 0.0 {
-                gizmos.line_2d(a, b, theme.edge_denied.bevy().with_alpha(fade));
+                out.segment(a, b, edge_w, theme.edge_denied.bevy().with_alpha(fade));
             }
         }
         if edge.aggregated {
@@ -406,36 +404,45 @@ fn draw_edges_and_rings(
         }
         let fade = 1.0 - ((now - edge.last_message_secs) as f32 / 1.5).clamp(0.0, 1.0);
         if fade > 0.0 {
-            gizmos.line_2d(
+            out.segment(
                 a,
                 b,
+                edge_w,
                 theme.edge_traffic.bevy().with_alpha(0.25 + 0.5 * fade),
             );
         }
     }
-    // Endpoints, selection, denied flashes (the state rings are meshes: `update_node_visuals`).
+    // Endpoints, selection, denied flashes (the state rings are in the glyphs).
     for (node, _, transform) in &nodes {
         let pos = transform.translation.truncate();
         let r = node.radius * transform.scale.x;
         if selection.0 == Some(node.pid) {
-            rings
-                .circle_2d(pos, r + theme.ring_width * 2.5, theme.selection.bevy())
-                .resolution(48);
+            out.ring(
+                pos,
+                r + theme.ring_width * 2.5,
+                ring_w,
+                theme.selection.bevy(),
+                SELECTION_RESOLUTION,
+            );
         } else if hovered.0 == Some(node.pid) {
-            gizmos.circle_2d(
+            out.ring(
                 pos,
                 r + theme.ring_width * 2.0,
+                edge_w,
                 theme.selection.bevy().with_alpha(0.5),
+                CIRCLE_RESOLUTION,
             );
         }
         if let Some(denied) = node.denied_secs {
             let age = (now - denied) as f32;
             if age < 1.0 {
                 let pulse = 1.0 - age;
-                rings.circle_2d(
+                out.ring(
                     pos,
                     r + theme.ring_width * (1.0 + 4.0 * age),
+                    ring_w,
                     theme.error.bevy().with_alpha(pulse),
+                    CIRCLE_RESOLUTION,
                 );
             }
         }
@@ -453,11 +460,12 @@ fn draw_edges_and_rings(
                     theme.accent
                 };
                 let size = Vec2::splat(theme.particle_radius * 2.2);
-                gizmos.rect_2d(at, size, color.bevy());
+                out.rect_outline(at, size, edge_w, color.bevy());
                 if fill > 0.0 {
-                    gizmos.line_2d(
+                    out.segment(
                         at - Vec2::new(size.x * 0.5, 0.0),
-                        at - Vec2::new(size.x * 0.5, 0.0) + Vec2::new(size.x * fill, 0.0),
+                        at - Vec2::new(size.x * 0.5, 0.0) + Vec2::new(size.x * fill.min(1.0), 0.0),
+                        edge_w,
                         color.bevy(),
                     );
                 }
@@ -467,11 +475,14 @@ fn draw_edges_and_rings(
 }
 
 fn draw_node_effects(
-    mut rings: Gizmos<RingGizmos>,
+    mut lines: ResMut<GraphLines>,
     effects: Query<&NodeEffect>,
     settings: Res<GraphSettings>,
     theme: Res<Theme>,
+    rig: Res<CameraRig>,
 ) {
+    let (_, ring_w) = line_widths_world(&theme, &rig);
+    let out = &mut lines.frame;
     for effect in &effects {
         let t = (effect.age_secs / settings.effect_secs).clamp(0.0, 1.0);
         let (color, radius) = match effect.kind {
@@ -480,19 +491,27 @@ fn draw_node_effects(
             NodeEffectKind::Killed => (theme.error, theme.node_radius * (1.0 + 2.5 * t)),
             NodeEffectKind::Denied => (theme.error, theme.node_radius * (1.2 + 0.8 * t)),
         };
-        rings.circle_2d(effect.at_world, radius, color.bevy().with_alpha(1.0 - t));
+        out.ring(
+            effect.at_world,
+            radius,
+            ring_w,
+            color.bevy().with_alpha(1.0 - t),
+            CIRCLE_RESOLUTION,
+        );
         if effect.kind == NodeEffectKind::Killed {
             // A cross where the process was.
             let d = theme.node_radius * 0.7 * (1.0 - t);
             let c = theme.error.bevy().with_alpha(1.0 - t);
-            rings.line_2d(
+            out.segment(
                 effect.at_world - Vec2::splat(d),
                 effect.at_world + Vec2::splat(d),
+                ring_w,
                 c,
             );
-            rings.line_2d(
+            out.segment(
                 effect.at_world + Vec2::new(-d, d),
                 effect.at_world + Vec2::new(d, -d),
+                ring_w,
                 c,
             );
         }
@@ -638,7 +657,8 @@ fn update_edge_bars(
 
 #[allow(clippy::too_many_arguments)]
 fn update_kill_zone_label(
-    mut gizmos: Gizmos<RingGizmos>,
+    mut lines: ResMut<GraphLines>,
+    rig: Res<CameraRig>,
     mut words: ResMut<KillZoneWords>,
     camera: Query<(&Camera, &GlobalTransform), With<GraphCamera>>,
     area: Res<CanvasArea>,
@@ -665,7 +685,10 @@ fn update_kill_zone_label(
     } else {
         theme.kill_zone.bevy()
     };
-    gizmos.rect_2d(world.center(), world.size(), color);
+    let (_, ring_w) = line_widths_world(&theme, &rig);
+    lines
+        .frame
+        .rect_outline(world.center(), world.size(), ring_w, color);
     if words.color != color {
         words.color = color;
     }
@@ -826,7 +849,7 @@ mod tests {
         );
         assert!((shown.disc_radius - theme.node_radius * 0.5).abs() < 0.05);
         assert!((shown.scale - 0.5).abs() < 0.01);
-        let (_, ring_px) = gizmo_widths_px(&theme, 4.0);
+        let (_, ring_px) = line_widths_px(&theme, 4.0);
         assert_eq!(uniform.ring_half_width, ring_px * 4.0 * 0.5);
         // In the node's (halved) space the quad is twice the world size it covers.
         let half_world = side * 0.5 / 2.0;
@@ -860,6 +883,90 @@ mod tests {
                 .bevy()
                 .to_linear()
         );
+    }
+
+    /// The lines the edge-and-ring system draws for one frame of two nodes: init (pid 1) holding
+    /// a capability to sender's (pid 5) endpoint, which has one message queued of four.
+    fn lines_of_one_frame(selected: Option<u32>, hovered: Option<u32>) -> LineBatch {
+        let mut app = App::new();
+        let settings = GraphSettings::default();
+        let mut model = GraphModel::new(&settings);
+        model.layout.insert(1, Some(Vec2::new(0.0, 0.0)), None);
+        model.layout.insert(5, Some(Vec2::new(200.0, 0.0)), None);
+        model.layout.pin(1, Vec2::new(0.0, 0.0));
+        model.layout.pin(5, Vec2::new(200.0, 0.0));
+        let mut edges = GraphEdges::default();
+        edges.capability.push((1, 5));
+        edges.endpoints.insert(5, vec![(9, 1, 4)]);
+        app.add_plugins((MinimalPlugins, AssetPlugin::default()))
+            .init_asset::<Mesh>()
+            .init_asset::<ColorMaterial>()
+            .init_resource::<Theme>()
+            .init_resource::<CameraRig>()
+            .insert_resource(model)
+            .insert_resource(edges)
+            .insert_resource(Selection(selected.map(ProcessId)))
+            .insert_resource(Hovered(hovered.map(ProcessId)));
+        lines::add_graph_lines(&mut app);
+        app.add_systems(Update, draw_edges_and_rings.in_set(GraphLineSystems::Draw));
+        for (pid, x) in [(1, 0.0), (5, 200.0)] {
+            let id = spawn_node(&mut app, pid, view("p", ProcessState::Running));
+            app.world_mut()
+                .get_mut::<Transform>(id)
+                .unwrap()
+                .translation
+                .x = x;
+        }
+        app.update();
+        app.world().resource::<GraphLines>().shown().clone()
+    }
+
+    #[test]
+    fn edges_endpoints_and_the_selection_are_lines_of_one_mesh() {
+        let theme = Theme::default();
+        let r = theme.node_radius;
+        let colour = |c: ThemeColor| c.bevy().to_linear();
+        let plain = lines_of_one_frame(None, None);
+        let at = |batch: &LineBatch, c: LinearRgba| -> Vec<Vec2> {
+            batch
+                .vertices()
+                .filter(|(_, v)| *v == c)
+                .map(|(p, _)| p)
+                .collect()
+        };
+        // The arrow runs from init's rim to sender's, its head at sender's.
+        let arrow = at(&plain, colour(theme.edge_capability));
+        assert_eq!(arrow.len(), 12, "a shaft and two head strokes: {arrow:?}");
+        assert!(arrow.iter().all(|p| p.x >= r - 1.0 && p.x <= 200.0 - r));
+        // Sender's endpoint box, in the pending colour (one of four queued): its outline and
+        // its fill bar, on sender's rim, left side.
+        let endpoint = at(&plain, colour(theme.mailbox_pending));
+        assert_eq!(endpoint.len(), 4 * 4 + 4);
+        assert!(
+            endpoint
+                .iter()
+                .all(|p| p.x < 200.0 && p.distance(Vec2::new(200.0, 0.0)) < r * 1.6)
+        );
+        // Nothing white without a selection.
+        assert!(at(&plain, colour(theme.selection)).is_empty());
+
+        // Selected init: a closed white ring outside its state ring, 48 pieces.
+        let selected = lines_of_one_frame(Some(1), Some(5));
+        let ring = at(&selected, colour(theme.selection));
+        assert_eq!(ring.len(), 48 * 4);
+        let radius = r + theme.ring_width * 2.5;
+        assert!(
+            ring.iter()
+                .all(|p| (p.length() - radius).abs() <= theme.ring_width),
+            "{ring:?}"
+        );
+        // Hovered sender: the half-white ring around it.
+        let hover = at(
+            &selected,
+            theme.selection.bevy().with_alpha(0.5).to_linear(),
+        );
+        assert_eq!(hover.len(), 32 * 4);
+        assert!(hover.iter().all(|p| p.distance(Vec2::new(200.0, 0.0)) > r));
     }
 
     #[test]

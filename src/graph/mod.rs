@@ -5,7 +5,7 @@
 //!   and moves particles. It needs no renderer and is what the headless tests drive.
 //! - [`layout`], [`traffic`] and [`labels`] are pure code (force layout, aggregation rule, where
 //!   rate labels go), unit-tested.
-//! - [`GraphDrawPlugin`] draws the model (meshes, labels, gizmos), owns the camera, picking, drag
+//! - [`GraphDrawPlugin`] draws the model (meshes, labels, lines), owns the camera, picking, drag
 //!   and the kill zone, and publishes [`CanvasLayout`] for browser tests.
 //!
 //! Selection, hover, toasts and the canvas area are read here and by the panels, so they live
@@ -20,6 +20,7 @@ mod camera;
 mod canvas_text;
 mod draw;
 mod interaction;
+mod lines;
 mod model;
 mod node_glyph;
 

@@ -10,7 +10,7 @@
 //! The geometry is the one the meshes had: the disc of the node's radius, the light of
 //! `LIGHT_RADIUS_OF_NODE` of the theme's node radius centred `LIGHT_OFFSET` of the radius up and
 //! right, the ring centred half the theme's ring width outside the disc and as wide as
-//! [`super::draw::gizmo_widths_px`] says at this zoom. Edges are smoothed over one pixel.
+//! [`super::draw::line_widths_px`] says at this zoom. Edges are smoothed over one pixel.
 
 use bevy::asset::{AssetPath, embedded_asset, embedded_path};
 use bevy::prelude::*;

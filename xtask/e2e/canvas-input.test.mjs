@@ -101,6 +101,48 @@ async function pixels(points) {
 }
 const near = (a, b) => a.every((v, i) => Math.abs(v - b[i]) <= 3);
 
+// The graph's lines (arrows, traffic, rings, endpoint boxes, the kill zone's frame) are the
+// triangles of one mesh (src/graph/lines.rs): selecting init must draw its white selection ring
+// around the disc, outside the state ring, all the way round; Escape must take it away.
+await t.check("selecting a node draws its selection ring all the way round; Escape takes it away", async () => {
+  const whiteAngles = async () => {
+    await t.frames(3);
+    const node = (await t.layout()).nodes.find((n) => n.pid === 1);
+    const points = [];
+    for (let a = 0; a < 36; a++) {
+      const angle = (a * Math.PI) / 18;
+      for (let d = node.radius + 3; d <= node.radius * 1.7 + 6; d += 1) {
+        points.push([node.x + Math.cos(angle) * d, node.y + Math.sin(angle) * d]);
+      }
+    }
+    const per = points.length / 36;
+    const px = await pixels(points);
+    let count = 0;
+    for (let a = 0; a < 36; a++) {
+      if (px.slice(a * per, (a + 1) * per).some((p) => p.every((v) => v >= 235))) count++;
+    }
+    return { count, node };
+  };
+  await page.keyboard.press("Escape");
+  const before = await whiteAngles();
+  const { node } = before;
+  await page.mouse.click(node.x, node.y);
+  await waitFor("init selected", async () => (await t.layout()).selected === 1, { timeoutMs: 15_000 });
+  // Off the node, so it is selected and not hovered.
+  const c = (await t.layout()).canvas;
+  await page.mouse.move(c.x + 10, c.y + c.height - 10);
+  const selected = await waitFor("the selection ring", async () => {
+    const s = await whiteAngles();
+    return s.count >= 33 && s;
+  }, { timeoutMs: 20_000 }).catch(async () => whiteAngles());
+  await t.screenshot("selection-ring.png");
+  await page.keyboard.press("Escape");
+  const after = await whiteAngles();
+  if (selected.count < 33) throw new Error(`selected init: white ring pixels at only ${selected.count} of 36 angles`);
+  if (before.count > 3 || after.count > 3) throw new Error(`not selected: white at ${before.count} (before) and ${after.count} (after) of 36 angles`);
+  return `white ring at ${selected.count} of 36 angles when selected; ${before.count} before, ${after.count} after Escape`;
+});
+
 // egui leaves its panels unfilled and the graph camera draws only inside the canvas area (with full
 // effects on a backdrop of the canvas colour, the clear colour being the panels'; with reduced
 // effects, as here, the window is one colour): a node panned under a panel must not show through.

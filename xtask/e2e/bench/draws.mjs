@@ -6,7 +6,8 @@
 //
 // SCENARIO: default (as loaded), crowd, or empty (every user process killed). PAUSE=1 pauses the
 // guests first (Space). Prints frames/s and, per program, draw calls and instances per frame.
-// SKIP=egui (or mesh2d, gizmo, fullscreen): alternating 3 s windows that draw normally and that
+// SKIP=egui (or mesh2d, fullscreen; gizmo on sites before the graph's lines became one mesh,
+// src/graph/lines.rs): alternating 3 s windows that draw normally and that
 // drop that program's draws, and the median of the paired frame-rate ratios: what it costs.
 // SKIP=mesh2d:tris draws half of each instance's triangles instead, SKIP=mesh2d:inst half of the
 // instances: whether a program's cost follows its triangles or its instances.
