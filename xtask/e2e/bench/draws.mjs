@@ -10,7 +10,8 @@
 // src/graph/lines.rs): alternating 3 s windows that draw normally and that
 // drop that program's draws, and the median of the paired frame-rate ratios: what it costs.
 // SKIP=mesh2d:tris draws half of each instance's triangles instead, SKIP=mesh2d:inst half of the
-// instances: whether a program's cost follows its triangles or its instances.
+// instances: whether a program's cost follows its triangles or its instances. SKIP=mesh2d:0 drops
+// only the first mesh2d draw of each frame (mesh2d:1 the second, ...): what one draw costs.
 // TRACE=file.json: a Chromium trace of the window, and the GPU process's busiest events.
 // SHOT=file.png: a screenshot of the page after the window. Also printed: the bytes handed to
 // WebGL per frame (bufferData/bufferSubData, tex[Sub]Image).
@@ -58,6 +59,9 @@ await page.addInitScript(() => {
       c.draws++;
       c.instances += instancesOf[name]?.(args) ?? 1;
       if (P.skip === k) return undefined;
+      // "KIND:N" drops only that program's N-th draw of each frame (0 first): what one draw costs.
+      const nth = (P.nthInFrame[k] = (P.nthInFrame[k] ?? -1) + 1);
+      if (P.skip === `${k}:${nth}`) return undefined;
       // "KIND:tris" draws half of each instance's triangles, "KIND:inst" half of the instances:
       // which of the two a program's cost follows.
       if (P.skip === `${k}:tris` && name === "drawElementsInstanced") {
@@ -89,8 +93,10 @@ await page.addInitScript(() => {
       return original.apply(this, args);
     };
   }
+  P.nthInFrame = {};
   const tick = () => {
     P.frames++;
+    P.nthInFrame = {};
     requestAnimationFrame(tick);
   };
   requestAnimationFrame(tick);
