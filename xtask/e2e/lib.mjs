@@ -112,6 +112,36 @@ export async function clearUserProcesses(sv) {
   await waitFor("every user process to be gone", async () => (await alive()).length === 0, { timeoutMs: 30_000 });
 }
 
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * For the drawing probes (`bench/draws.mjs`, `bench/pairfps.mjs`): once `page` has loaded the app,
+ * waits for the startup scenario, then sets up what is measured. `scenario`: "default" (as loaded),
+ * "empty" (every user process killed, `clearUserProcesses`) or a scenario's name (loaded, then 10 s
+ * to spawn and settle); `pause` then pauses the guests (a click on an empty spot, then Space).
+ * Returns `sv` (`supervisorOf(page)`).
+ */
+export async function prepareDrawingPage(page, { scenario = "default", pause = false } = {}) {
+  await page.waitForFunction(() => typeof window.supervisor?.load_scenario === "function", null, { timeout: 120_000 });
+  const sv = supervisorOf(page);
+  await waitForStartupScenario(() => sv("get_canvas_layout_json"));
+  await sleep(3000);
+  if (scenario === "empty") {
+    await clearUserProcesses(sv);
+    await sleep(3000);
+  } else if (scenario !== "default") {
+    await sv("load_scenario", scenario);
+    await sleep(10_000);
+  }
+  if (pause) {
+    const spot = emptySpot(await sv("get_canvas_layout_json"));
+    await page.mouse.click(spot.x, spot.y, { delay: 150 });
+    await page.keyboard.press("Space");
+    await sleep(2000);
+  }
+  return sv;
+}
+
 /**
  * For the IPC probes: opens `url` in a new context of `browser` at 1280x800 (the layout the
  * probes click in), waits until the app runs, resizes to `width` x `height`, lifts the guests'

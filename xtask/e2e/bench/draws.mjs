@@ -16,7 +16,7 @@
 // SHOT=file.png: a screenshot of the page after the window. Also printed: the bytes handed to
 // WebGL per frame (bufferData/bufferSubData, tex[Sub]Image).
 import { writeFileSync } from "node:fs";
-import { launch, URL, waitFor, emptySpot } from "../lib.mjs";
+import { launch, URL, prepareDrawingPage } from "../lib.mjs";
 
 const SCENARIO = process.env.SCENARIO ?? "default";
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -102,23 +102,7 @@ await page.addInitScript(() => {
   requestAnimationFrame(tick);
 });
 await page.goto(URL);
-await waitFor("window.supervisor", () => page.evaluate(() => typeof window.supervisor?.load_scenario === "function"), { timeoutMs: 120_000 });
-const sv = (name, arg) => page.evaluate(([n, a]) => window.supervisor[n](a), [name, arg]);
-await sleep(3000);
-if (SCENARIO === "empty") {
-  const ps = JSON.parse(await sv("get_process_list_json"));
-  for (const p of ps.filter((p) => !p.protected).sort((a, b) => b.pid - a.pid)) await sv("send_input", `kill ${p.pid}`);
-  await sleep(5000);
-} else if (SCENARIO !== "default") {
-  await sv("load_scenario", SCENARIO);
-  await sleep(10_000);
-}
-if (process.env.PAUSE === "1") {
-  const spot = emptySpot(JSON.parse(await sv("get_canvas_layout_json")));
-  await page.mouse.click(spot.x, spot.y, { delay: 150 });
-  await page.keyboard.press("Space");
-  await sleep(2000);
-}
+await prepareDrawingPage(page, { scenario: SCENARIO, pause: process.env.PAUSE === "1" });
 const snap = () => page.evaluate(() => ({ frames: window.__draws.frames, per: structuredClone(window.__draws.perProgram), uploads: { ...window.__draws.uploads }, at: performance.now() }));
 const window_ = async (ms) => {
   const a = await snap();

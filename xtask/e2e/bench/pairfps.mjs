@@ -9,7 +9,7 @@
 // MODE: default (as loaded), crowd, or empty (every user process killed); PAUSE=1 pauses the
 // guests (Space); N pairs (4); SHOT=prefix saves each site's last page as prefix-A.png/-B.png.
 // Prints each pair and the median of the pairs' B/A ratios.
-import { launch, waitFor, emptySpot } from "../lib.mjs";
+import { launch, prepareDrawingPage } from "../lib.mjs";
 const A = process.env.A, B = process.env.B, MODE = process.env.MODE ?? "crowd", N = +(process.env.N ?? 4);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const browser = await launch();
@@ -18,24 +18,7 @@ async function measure(url) {
   const page = await context.newPage();
   await page.addInitScript(() => { window.__f = 0; const t = () => { window.__f++; requestAnimationFrame(t); }; requestAnimationFrame(t); });
   await page.goto(url);
-  await waitFor("supervisor", () => page.evaluate(() => typeof window.supervisor?.load_scenario === "function"), { timeoutMs: 120_000 });
-  const sv = (name, arg) => page.evaluate(([n, a]) => window.supervisor[n](a), [name, arg]);
-  await waitFor("scenario", async () => JSON.parse(await sv("get_canvas_layout_json")).ui.scenario === "default", { timeoutMs: 120_000, intervalMs: 200 });
-  await sleep(3000);
-  if (MODE === "empty") {
-    const ps = JSON.parse(await sv("get_process_list_json"));
-    for (const p of ps.filter((p) => !p.protected).sort((a, b) => b.pid - a.pid)) await sv("send_input", `kill ${p.pid}`);
-    await sleep(5000);
-  } else if (MODE !== "default") {
-    await sv("load_scenario", MODE);
-    await sleep(10_000);
-  }
-  if (process.env.PAUSE === "1") {
-    const spot = emptySpot(JSON.parse(await sv("get_canvas_layout_json")));
-    await page.mouse.click(spot.x, spot.y, { delay: 150 });
-    await page.keyboard.press("Space");
-    await sleep(2000);
-  }
+  await prepareDrawingPage(page, { scenario: MODE, pause: process.env.PAUSE === "1" });
   const a = await page.evaluate(() => [window.__f, performance.now()]);
   await sleep(5000);
   const b = await page.evaluate(() => [window.__f, performance.now()]);
