@@ -1,12 +1,11 @@
-//! Drawing the graph model: each node one instance of one shader (disc, mailbox light and state
-//! ring: [`super::node_glyph`]), particles and busy edges as pooled meshes (shared meshes and
-//! materials, entities reused), edges, selection, effects and the kill zone's frame as the
+//! Drawing the graph model: every node a quad of one mesh drawn by one shader (disc, mailbox light
+//! and state ring: [`super::node_glyph`]), particles and busy edges as pooled meshes (shared meshes
+//! and materials, entities reused), edges, selection, effects and the kill zone's frame as the
 //! triangles of one mesh ([`super::lines`]). The words (names, rates, the kill zone's) are painted
 //! by [`super::canvas_text`] from the plan made here.
 
 use std::collections::HashMap;
 
-use bevy::mesh::MeshTag;
 use bevy::picking::mesh_picking::ray_cast::RayCastVisibility;
 use bevy::picking::mesh_picking::{MeshPickingPlugin, MeshPickingSettings};
 use bevy::prelude::*;
@@ -27,7 +26,8 @@ use super::model::{
     Particle,
 };
 use super::node_glyph::{
-    self, BodyColor, GlyphState, NodeGlyphMaterial, NodeGlyphUniform, glyph_half_extent, pack_tag,
+    self, BodyColor, GlyphState, NodeGlyphMaterial, NodeGlyphUniform, NodeGlyphs,
+    glyph_half_extent, pack_tag,
 };
 use crate::render_quality::RenderQualitySystems;
 use crate::supervisor::{MailboxStatus, ProcessView};
@@ -182,14 +182,12 @@ impl GraphAssets {
     }
 }
 
-/// The visual children of a node, for updates without searching.
+/// The visual child of a node, for updates without searching (what a node shows is drawn in
+/// [`NodeGlyphs`]).
 #[derive(Component, Debug)]
 struct NodeVisuals {
     /// The disc that pointer presses hit: a mesh, hidden (the glyph draws it).
     body: Entity,
-    /// Disc, light and ring in one instance ([`node_glyph`]): on a software renderer every
-    /// instance of a draw costs about as much as a draw.
-    glyph: Entity,
 }
 
 const Z_EDGE_BAR: f32 = 0.5;
@@ -209,9 +207,7 @@ fn attach_node_visuals(
     nodes: Query<(Entity, &GraphNode), Without<NodeVisuals>>,
     mut assets: ResMut<GraphAssets>,
     mut meshes: ResMut<Assets<Mesh>>,
-    mut glyph_materials: ResMut<Assets<NodeGlyphMaterial>>,
     theme: Res<Theme>,
-    rig: Res<CameraRig>,
 ) {
     for (entity, node) in &nodes {
         let circle = assets.circle(&mut meshes);
@@ -233,17 +229,7 @@ fn attach_node_visuals(
             .observe(interaction::on_node_drag)
             .observe(interaction::on_node_drag_end)
             .id();
-        // Sized and tagged by `update_node_visuals`.
-        let glyph = commands
-            .spawn((
-                Mesh2d(assets.quad(&mut meshes)),
-                MeshMaterial2d(assets.glyph(&theme, &rig, &mut glyph_materials)),
-                MeshTag(0),
-                Transform::from_xyz(0.0, 0.0, Z_BODY).with_scale(Vec3::ZERO),
-                ChildOf(entity),
-            ))
-            .id();
-        commands.entity(entity).insert(NodeVisuals { body, glyph });
+        commands.entity(entity).insert(NodeVisuals { body });
     }
 }
 
@@ -279,25 +265,36 @@ fn mailbox_slot(status: MailboxStatus) -> u8 {
     }
 }
 
-/// Sizes each node's glyph and hit disc, and tags the glyph with what the node shows. Components
-/// are written only when they change (a write re-extracts the instance).
+/// Sizes each node's hit disc and draws each node's glyph into [`NodeGlyphs`] (in pid order, so
+/// overlapping nodes stack the same way every frame), then writes the glyphs' one mesh if what
+/// they show changed.
+#[allow(clippy::too_many_arguments)]
 fn update_node_visuals(
+    mut commands: Commands,
     nodes: Query<(&GraphNode, &ProcessView, &Transform, &NodeVisuals)>,
     mut transforms: Query<&mut Transform, Without<GraphNode>>,
-    mut tags: Query<&mut MeshTag>,
+    mut glyphs: ResMut<NodeGlyphs>,
+    mut assets: ResMut<GraphAssets>,
+    mut meshes: ResMut<Assets<Mesh>>,
+    mut glyph_materials: ResMut<Assets<NodeGlyphMaterial>>,
+    mut visibility: Query<&mut Visibility>,
     theme: Res<Theme>,
     rig: Res<CameraRig>,
 ) {
     let (_, ring_px) = line_widths_px(&theme, rig.world_per_px);
-    for (node, view, node_transform, visuals) in &nodes {
+    let mut order: Vec<_> = nodes.iter().collect();
+    order.sort_unstable_by_key(|(node, ..)| node.pid.0);
+    for (node, view, node_transform, visuals) in order {
         let radius = node.radius.max(1.0);
         if let Ok(mut t) = transforms.get_mut(visuals.body)
             && t.scale.x != radius
         {
             t.scale = Vec3::splat(radius);
         }
-        // The glyph works in world units; its quad sits in the node's own (scaled) space.
         let node_scale = node_transform.scale.x.clamp(0.0, 1.0);
+        if node_scale <= f32::EPSILON {
+            continue;
+        }
         let disc = radius * node_scale;
         let tag = pack_tag(&GlyphState {
             disc_radius: disc,
@@ -310,23 +307,14 @@ fn update_node_visuals(
             light: mailbox_slot(view.mailbox),
             ring: state_slot(&view.state),
         });
-        if let Ok(mut shown) = tags.get_mut(visuals.glyph)
-            && shown.0 != tag
-        {
-            shown.0 = tag;
-        }
-        if let Ok(mut t) = transforms.get_mut(visuals.glyph) {
-            let scale = if node_scale > f32::EPSILON {
-                let half = glyph_half_extent(disc, node_scale, &theme, ring_px, rig.world_per_px);
-                Vec3::new(2.0 * half / node_scale, 2.0 * half / node_scale, 1.0)
-            } else {
-                Vec3::ZERO
-            };
-            if t.scale != scale {
-                t.scale = scale;
-            }
-        }
+        let half = glyph_half_extent(disc, node_scale, &theme, ring_px, rig.world_per_px);
+        glyphs
+            .frame
+            .push(node.pid.0, node_transform.translation.truncate(), half, tag);
     }
+    glyphs.flush(&mut commands, &mut meshes, &mut visibility, Z_BODY, || {
+        assets.glyph(&theme, &rig, &mut glyph_materials)
+    });
 }
 
 fn attach_particle_visuals(
@@ -726,6 +714,7 @@ mod tests {
             .init_resource::<Theme>()
             .init_resource::<CameraRig>()
             .init_resource::<GraphAssets>()
+            .init_resource::<NodeGlyphs>()
             .add_systems(
                 Update,
                 (
@@ -755,13 +744,15 @@ mod tests {
             .id()
     }
 
-    /// What a node's glyph shows: its tag unpacked, its material's uniform, its quad's size.
-    fn glyph_of(app: &App, node: Entity) -> (GlyphState, NodeGlyphUniform, f32, AssetId<Mesh>) {
+    /// What a node's glyph shows: its tag unpacked, the material's uniform, its quad's centre and
+    /// half side (world units), from the mesh the glyphs' one entity draws.
+    fn glyph_of(app: &App, pid: u32) -> (GlyphState, NodeGlyphUniform, Vec2, f32) {
         let world = app.world();
-        let glyph = world.get::<NodeVisuals>(node).unwrap().glyph;
-        let tag = world.get::<MeshTag>(glyph).unwrap().0;
+        let glyphs = world.resource::<NodeGlyphs>();
+        let (centre, half, tag) = glyphs.shown().glyph(pid).expect("the node has a glyph");
+        let entity = glyphs.entity().expect("the glyphs' entity");
         let material = world
-            .get::<MeshMaterial2d<NodeGlyphMaterial>>(glyph)
+            .get::<MeshMaterial2d<NodeGlyphMaterial>>(entity)
             .unwrap();
         let uniform = world
             .resource::<Assets<NodeGlyphMaterial>>()
@@ -769,13 +760,11 @@ mod tests {
             .unwrap()
             .glyph
             .clone();
-        let mesh = world.get::<Mesh2d>(glyph).unwrap().0.id();
-        let side = world.get::<Transform>(glyph).unwrap().scale.x;
-        (unpack_tag(tag), uniform, side, mesh)
+        (unpack_tag(tag), uniform, centre, half)
     }
 
     #[test]
-    fn every_node_is_one_glyph_of_one_material_showing_its_colours_and_state() {
+    fn every_node_is_a_quad_of_one_mesh_of_one_material_showing_its_colours_and_state() {
         let mut app = glyph_app();
         let theme = Theme::default();
         let running = spawn_node(&mut app, 3, view("sender", ProcessState::Running));
@@ -787,9 +776,14 @@ mod tests {
                 ProcessState::Blocked(BlockReason::Sleep { until_ns: 0 }),
             ),
         );
+        app.world_mut()
+            .get_mut::<Transform>(blocked)
+            .unwrap()
+            .translation = Vec3::new(120.0, -40.0, 0.0);
         app.update();
         app.update();
-        let (shown, uniform, side, mesh_a) = glyph_of(&app, running);
+        let (shown, uniform, centre, half) = glyph_of(&app, 3);
+        assert_eq!(centre, Vec2::ZERO);
         assert_eq!(
             uniform.body_color(shown.body),
             theme.program_color("sender").bevy().to_linear()
@@ -805,8 +799,9 @@ mod tests {
         assert!((shown.disc_radius - theme.node_radius).abs() < 0.05);
         // The quad holds the ring (zoom 1: out to the theme's ring width) and the light.
         let (_, outer) = ring_band(theme.node_radius, theme.ring_width, theme.ring_width, 1.0);
-        assert!(side / 2.0 > outer, "{side} {outer}");
-        let (shown_b, _, _, mesh_b) = glyph_of(&app, blocked);
+        assert!(half > outer, "{half} {outer}");
+        let (shown_b, _, centre_b, _) = glyph_of(&app, 4);
+        assert_eq!(centre_b, Vec2::new(120.0, -40.0));
         assert_eq!(
             uniform.ring_color(shown_b.ring),
             theme.state_blocked.bevy().to_linear()
@@ -815,7 +810,18 @@ mod tests {
             uniform.body_color(shown_b.body),
             theme.program_color("receiver").bevy().to_linear()
         );
-        assert_eq!(mesh_a, mesh_b, "every glyph shares one quad");
+        // Both nodes are quads of the one mesh of the one entity that draws glyphs.
+        let glyphs = app.world().resource::<NodeGlyphs>();
+        assert_eq!(glyphs.shown().len(), 2);
+        let entity = glyphs.entity().unwrap();
+        let handle = &app.world().get::<Mesh2d>(entity).unwrap().0;
+        let mesh = app.world().resource::<Assets<Mesh>>().get(handle).unwrap();
+        assert_eq!(mesh.count_vertices(), 8);
+        assert!(mesh.attribute(node_glyph::ATTRIBUTE_GLYPH_TAG).is_some());
+        assert_eq!(
+            app.world().get::<Transform>(entity).unwrap().translation.z,
+            Z_BODY
+        );
         assert_eq!(
             app.world().resource::<Assets<NodeGlyphMaterial>>().len(),
             1,
@@ -838,7 +844,7 @@ mod tests {
         app.world_mut().resource_mut::<CameraRig>().world_per_px = 4.0;
         app.world_mut().get_mut::<Transform>(running).unwrap().scale = Vec3::splat(0.5);
         app.update();
-        let (shown, uniform, side, _) = glyph_of(&app, running);
+        let (shown, uniform, _, half) = glyph_of(&app, 3);
         assert_eq!(
             uniform.ring_color(shown.ring),
             theme.state_blocked.bevy().to_linear()
@@ -851,10 +857,8 @@ mod tests {
         assert!((shown.scale - 0.5).abs() < 0.01);
         let (_, ring_px) = line_widths_px(&theme, 4.0);
         assert_eq!(uniform.ring_half_width, ring_px * 4.0 * 0.5);
-        // In the node's (halved) space the quad is twice the world size it covers.
-        let half_world = side * 0.5 / 2.0;
         let (_, outer) = ring_band(theme.node_radius * 0.5, theme.ring_width, ring_px, 4.0);
-        assert!(half_world > outer, "{half_world} {outer}");
+        assert!(half > outer, "{half} {outer}");
 
         // It exits: a zombie's body, ring and colour.
         app.world_mut()
@@ -862,7 +866,7 @@ mod tests {
             .unwrap()
             .state = ProcessState::Zombie(orbital_kernel::ExitReason::Exited { code: 0 });
         app.update();
-        let (shown, uniform, _, _) = glyph_of(&app, running);
+        let (shown, uniform, _, _) = glyph_of(&app, 3);
         assert_eq!(
             uniform.body_color(shown.body),
             theme.state_zombie.bevy().to_linear()
@@ -875,7 +879,7 @@ mod tests {
         // The projector theme recolours every glyph through the one material.
         *app.world_mut().resource_mut::<Theme>() = Theme::projector();
         app.update();
-        let (shown_b, uniform, _, _) = glyph_of(&app, blocked);
+        let (shown_b, uniform, _, _) = glyph_of(&app, 4);
         assert_eq!(
             uniform.body_color(shown_b.body),
             Theme::projector()

@@ -5,20 +5,44 @@
 //! Why not Bevy's gizmos: SwiftShader, the software renderer of a laptop without a GPU, runs an
 //! instanced draw instance by instance, and a gizmo line is an instance per segment (the crowd
 //! drew 413 of them a frame, in three draws). Here the systems that draw put every line of the
-//! frame into [`GraphLines`]; [`flush_graph_lines`] writes the mesh only when the lines differ
-//! from the ones it shows, so a still graph uploads nothing.
+//! frame into [`GraphLines`] (a [`OneMesh`]); [`flush_graph_lines`] writes the mesh only when the
+//! lines differ from the ones it shows, so a still graph uploads nothing.
 //!
 //! Widths are in world units (the callers turn the theme's screen pixels into world units at the
 //! current zoom, as gizmo widths followed the zoom before). Lines are not antialiased, as gizmo
 //! lines were not; colours blend with straight alpha, as theirs did.
 
 use bevy::asset::RenderAssetUsages;
-use bevy::camera::visibility::NoFrustumCulling;
 use bevy::mesh::{Indices, PrimitiveTopology};
 use bevy::prelude::*;
 
+use super::one_mesh::OneMesh;
+pub use super::one_mesh::ShapeBatch;
+
 /// Above everything else on the canvas (edge bars 0.5, nodes 1.0), as the gizmos drew last.
 pub const Z_LINES: f32 = 10.0;
+
+impl ShapeBatch for LineBatch {
+    fn is_empty(&self) -> bool {
+        self.indices.is_empty()
+    }
+
+    fn clear(&mut self) {
+        self.positions.clear();
+        self.colors.clear();
+        self.indices.clear();
+    }
+
+    fn to_mesh(&self) -> Mesh {
+        Mesh::new(
+            PrimitiveTopology::TriangleList,
+            RenderAssetUsages::default(),
+        )
+        .with_inserted_attribute(Mesh::ATTRIBUTE_POSITION, self.positions.clone())
+        .with_inserted_attribute(Mesh::ATTRIBUTE_COLOR, self.colors.clone())
+        .with_inserted_indices(Indices::U32(self.indices.clone()))
+    }
+}
 
 /// Vertex data of lines, in world units.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -29,16 +53,6 @@ pub struct LineBatch {
 }
 
 impl LineBatch {
-    pub fn clear(&mut self) {
-        self.positions.clear();
-        self.colors.clear();
-        self.indices.clear();
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.indices.is_empty()
-    }
-
     /// Triangles in the batch.
     #[cfg(test)]
     pub fn triangles(&self) -> usize {
@@ -178,28 +192,7 @@ impl LineBatch {
 
 /// This frame's lines, filled by the drawing systems (in [`GraphLineSystems::Draw`]) and made
 /// into the mesh by [`flush_graph_lines`].
-#[derive(Resource, Default)]
-pub struct GraphLines {
-    /// What the systems draw this frame.
-    pub frame: LineBatch,
-    /// What the mesh holds.
-    shown: LineBatch,
-    entity: Option<Entity>,
-    mesh: Option<Handle<Mesh>>,
-}
-
-#[cfg(test)]
-impl GraphLines {
-    /// The lines the mesh holds now.
-    pub fn shown(&self) -> &LineBatch {
-        &self.shown
-    }
-
-    /// The entity that draws them, once spawned.
-    pub fn entity(&self) -> Option<Entity> {
-        self.entity
-    }
-}
+pub type GraphLines = OneMesh<LineBatch>;
 
 /// Systems that put lines into [`GraphLines::frame`] run in `Draw`; the mesh is written in `Flush`.
 #[derive(SystemSet, Debug, Clone, PartialEq, Eq, Hash)]
@@ -218,16 +211,6 @@ pub fn add_graph_lines(app: &mut App) {
         .add_systems(Update, flush_graph_lines.in_set(GraphLineSystems::Flush));
 }
 
-fn line_mesh(batch: &LineBatch) -> Mesh {
-    Mesh::new(
-        PrimitiveTopology::TriangleList,
-        RenderAssetUsages::default(),
-    )
-    .with_inserted_attribute(Mesh::ATTRIBUTE_POSITION, batch.positions.clone())
-    .with_inserted_attribute(Mesh::ATTRIBUTE_COLOR, batch.colors.clone())
-    .with_inserted_indices(Indices::U32(batch.indices.clone()))
-}
-
 /// Writes this frame's lines into the one mesh if they changed, shows or hides it, and starts the
 /// next frame's batch empty.
 pub fn flush_graph_lines(
@@ -237,56 +220,20 @@ pub fn flush_graph_lines(
     mut materials: ResMut<Assets<ColorMaterial>>,
     mut visibility: Query<&mut Visibility>,
 ) {
-    let lines = &mut *lines;
-    if lines.frame != lines.shown {
-        if !lines.frame.is_empty() {
-            let mesh = line_mesh(&lines.frame);
-            match &lines.mesh {
-                Some(handle) => {
-                    if let Some(mut existing) = meshes.get_mut(handle) {
-                        *existing = mesh;
-                    }
-                }
-                None => {
-                    let handle = meshes.add(mesh);
-                    let material = materials.add(ColorMaterial {
-                        color: Color::WHITE,
-                        alpha_mode: bevy::sprite_render::AlphaMode2d::Blend,
-                        ..default()
-                    });
-                    let entity = commands
-                        .spawn((
-                            Mesh2d(handle.clone()),
-                            MeshMaterial2d(material),
-                            Transform::from_xyz(0.0, 0.0, Z_LINES),
-                            NoFrustumCulling,
-                            Visibility::Inherited,
-                        ))
-                        .id();
-                    lines.mesh = Some(handle);
-                    lines.entity = Some(entity);
-                }
-            }
-        }
-        std::mem::swap(&mut lines.frame, &mut lines.shown);
-        let wanted = if lines.shown.is_empty() {
-            Visibility::Hidden
-        } else {
-            Visibility::Inherited
-        };
-        if let Some(mut v) = lines.entity.and_then(|e| visibility.get_mut(e).ok())
-            && *v != wanted
-        {
-            *v = wanted;
-        }
-    }
-    lines.frame.clear();
+    lines.flush(&mut commands, &mut meshes, &mut visibility, Z_LINES, || {
+        materials.add(ColorMaterial {
+            color: Color::WHITE,
+            alpha_mode: bevy::sprite_render::AlphaMode2d::Blend,
+            ..default()
+        })
+    });
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use bevy::asset::AssetPlugin;
+    use bevy::camera::visibility::NoFrustumCulling;
 
     fn red() -> LinearRgba {
         LinearRgba::new(1.0, 0.0, 0.0, 0.5)

@@ -23,6 +23,7 @@ mod interaction;
 mod lines;
 mod model;
 mod node_glyph;
+mod one_mesh;
 
 pub use camera::{CameraRig, GraphCamera};
 pub use draw::GraphDrawPlugin;

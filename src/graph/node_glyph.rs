@@ -1,24 +1,120 @@
-//! A process node drawn as one instance: the disc, the mailbox light and the state ring on one
-//! quad, by one shader (`node_glyph.wgsl`).
+//! Every process node drawn by one shader (`node_glyph.wgsl`) on one quad: the disc, the mailbox
+//! light and the state ring. All the nodes' quads are the triangles of one mesh
+//! ([`NodeGlyphs`], a [`OneMesh`]), drawn in one instance of one draw.
 //!
 //! On a software renderer (SwiftShader) every instance of an instanced draw costs about as much
 //! as a draw. A node used to be three mesh instances (disc, light, ring: 192 in the crowd's 12
-//! draws); it is now one. Everything per node fits in the mesh's 32-bit tag ([`pack_tag`]); the
-//! colours and the widths that follow the zoom are in the one material all nodes share
-//! ([`NodeGlyphMaterial`]), so Bevy batches every node into one draw.
+//! draws), then one instance of a shared quad (64 in two draws: WebGL2's 4 KiB uniform blocks
+//! hold 42 instances); now the crowd's nodes are one instance. Everything per node is in its
+//! vertices: the quad's corners in world units, each corner's offset from the node's centre, and a
+//! 32-bit tag ([`pack_tag`]). The colours and the widths that follow the zoom are in the one
+//! material ([`NodeGlyphMaterial`]).
 //!
 //! The geometry is the one the meshes had: the disc of the node's radius, the light of
 //! `LIGHT_RADIUS_OF_NODE` of the theme's node radius centred `LIGHT_OFFSET` of the radius up and
 //! right, the ring centred half the theme's ring width outside the disc and as wide as
 //! [`super::draw::line_widths_px`] says at this zoom. Edges are smoothed over one pixel.
 
-use bevy::asset::{AssetPath, embedded_asset, embedded_path};
+use bevy::asset::{AssetPath, RenderAssetUsages, embedded_asset, embedded_path};
+use bevy::mesh::{Indices, MeshVertexAttribute, MeshVertexBufferLayoutRef, PrimitiveTopology};
 use bevy::prelude::*;
-use bevy::render::render_resource::{AsBindGroup, ShaderType};
+use bevy::render::render_resource::{
+    AsBindGroup, RenderPipelineDescriptor, ShaderType, SpecializedMeshPipelineError, VertexFormat,
+};
 use bevy::shader::ShaderRef;
-use bevy::sprite_render::{AlphaMode2d, Material2d, Material2dPlugin};
+use bevy::sprite_render::{AlphaMode2d, Material2d, Material2dKey, Material2dPlugin};
 
+use super::one_mesh::{OneMesh, ShapeBatch};
 use crate::theme::{Theme, ThemeColor};
+
+/// A glyph vertex's tag ([`pack_tag`]): the same on a quad's four corners.
+pub const ATTRIBUTE_GLYPH_TAG: MeshVertexAttribute = MeshVertexAttribute::new(
+    "Orbital_GlyphTag",
+    0x6f72_6269_7461_6c01,
+    VertexFormat::Uint32,
+);
+
+/// Every node's quad this frame, in world units, and what each shows.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct GlyphBatch {
+    positions: Vec<[f32; 3]>,
+    /// Each corner's offset from its node's centre.
+    offsets: Vec<[f32; 2]>,
+    tags: Vec<u32>,
+    indices: Vec<u32>,
+    /// The process each quad draws, in order.
+    pids: Vec<u32>,
+}
+
+impl GlyphBatch {
+    /// A node's quad: `half` world units each side of `centre`, showing `tag`. Later quads are
+    /// drawn over earlier ones.
+    pub fn push(&mut self, pid: u32, centre: Vec2, half: f32, tag: u32) {
+        let Ok(first) = u32::try_from(self.positions.len()) else {
+            return;
+        };
+        if !(half > 0.0 && half.is_finite() && centre.is_finite()) {
+            return;
+        }
+        for corner in [
+            Vec2::new(-half, -half),
+            Vec2::new(half, -half),
+            Vec2::new(half, half),
+            Vec2::new(-half, half),
+        ] {
+            let p = centre + corner;
+            self.positions.push([p.x, p.y, 0.0]);
+            self.offsets.push(corner.to_array());
+            self.tags.push(tag);
+        }
+        self.indices
+            .extend([first, first + 1, first + 2, first, first + 2, first + 3]);
+        self.pids.push(pid);
+    }
+
+    /// How many nodes the batch draws.
+    #[cfg(test)]
+    pub fn len(&self) -> usize {
+        self.pids.len()
+    }
+
+    /// A process's quad: (centre, half side, tag).
+    #[cfg(test)]
+    pub fn glyph(&self, pid: u32) -> Option<(Vec2, f32, u32)> {
+        let i = self.pids.iter().position(|&p| p == pid)?;
+        let (a, c) = (self.positions[4 * i], self.positions[4 * i + 2]);
+        let centre = Vec2::new(a[0] + c[0], a[1] + c[1]) * 0.5;
+        Some((centre, (c[0] - a[0]) * 0.5, self.tags[4 * i]))
+    }
+}
+
+impl ShapeBatch for GlyphBatch {
+    fn is_empty(&self) -> bool {
+        self.indices.is_empty()
+    }
+
+    fn clear(&mut self) {
+        self.positions.clear();
+        self.offsets.clear();
+        self.tags.clear();
+        self.indices.clear();
+        self.pids.clear();
+    }
+
+    fn to_mesh(&self) -> Mesh {
+        Mesh::new(
+            PrimitiveTopology::TriangleList,
+            RenderAssetUsages::default(),
+        )
+        .with_inserted_attribute(Mesh::ATTRIBUTE_POSITION, self.positions.clone())
+        .with_inserted_attribute(Mesh::ATTRIBUTE_UV_0, self.offsets.clone())
+        .with_inserted_attribute(ATTRIBUTE_GLYPH_TAG, self.tags.clone())
+        .with_inserted_indices(Indices::U32(self.indices.clone()))
+    }
+}
+
+/// The nodes' quads this frame and the one entity that draws them.
+pub type NodeGlyphs = OneMesh<GlyphBatch>;
 
 /// The light's radius, as a share of the theme's node radius.
 pub const LIGHT_RADIUS_OF_NODE: f32 = 0.28;
@@ -187,6 +283,19 @@ impl Material2d for NodeGlyphMaterial {
     fn alpha_mode(&self) -> AlphaMode2d {
         AlphaMode2d::Blend
     }
+
+    fn specialize(
+        descriptor: &mut RenderPipelineDescriptor,
+        layout: &MeshVertexBufferLayoutRef,
+        _key: Material2dKey<Self>,
+    ) -> Result<(), SpecializedMeshPipelineError> {
+        descriptor.vertex.buffers = vec![layout.0.get_layout(&[
+            Mesh::ATTRIBUTE_POSITION.at_shader_location(0),
+            Mesh::ATTRIBUTE_UV_0.at_shader_location(1),
+            ATTRIBUTE_GLYPH_TAG.at_shader_location(2),
+        ])?];
+        Ok(())
+    }
 }
 
 fn shader_ref() -> ShaderRef {
@@ -195,9 +304,10 @@ fn shader_ref() -> ShaderRef {
     )
 }
 
-/// Registers the material and its shader. Needs the asset server (a renderer-less test app with
+/// Registers the material, its shader and the nodes' one mesh. Needs the asset server (a renderer-less test app with
 /// `AssetPlugin` gets the material's assets; one without gets nothing, and draws nothing).
 pub fn add_node_glyph_material(app: &mut App) {
+    app.init_resource::<NodeGlyphs>();
     if !app
         .world()
         .contains_resource::<bevy::asset::io::embedded::EmbeddedAssetRegistry>()
@@ -249,6 +359,41 @@ mod tests {
             ..state
         }));
         assert_eq!(far.body, BodyColor::Program(9));
+    }
+
+    #[test]
+    fn a_glyph_is_a_square_quad_of_four_corners_that_carry_the_tag_and_their_offset() {
+        let mut batch = GlyphBatch::default();
+        batch.push(7, Vec2::new(100.0, -50.0), 30.0, 0xDEAD_BEEF);
+        batch.push(2, Vec2::ZERO, 10.0, 1);
+        assert_eq!(batch.len(), 2);
+        assert_eq!(
+            batch.glyph(7),
+            Some((Vec2::new(100.0, -50.0), 30.0, 0xDEAD_BEEF))
+        );
+        assert_eq!(batch.glyph(2), Some((Vec2::ZERO, 10.0, 1)));
+        for i in 0..4 {
+            let p = batch.positions[i];
+            let o = batch.offsets[i];
+            assert_eq!((p[0] - 100.0, p[1] + 50.0), (o[0], o[1]));
+            assert_eq!(o[0].abs(), 30.0);
+            assert_eq!(o[1].abs(), 30.0);
+        }
+        assert_eq!(&batch.indices[6..], &[4, 5, 6, 4, 6, 7]);
+        let mesh = batch.to_mesh();
+        assert_eq!(mesh.count_vertices(), 8);
+        assert!(mesh.attribute(ATTRIBUTE_GLYPH_TAG).is_some());
+        // No quad for a node of no size or nowhere.
+        for (centre, half) in [
+            (Vec2::ZERO, 0.0),
+            (Vec2::ZERO, f32::NAN),
+            (Vec2::new(f32::INFINITY, 0.0), 5.0),
+        ] {
+            batch.push(9, centre, half, 0);
+        }
+        assert_eq!(batch.len(), 2);
+        batch.clear();
+        assert!(batch.is_empty() && batch.glyph(7).is_none());
     }
 
     #[test]

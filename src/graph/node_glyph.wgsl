@@ -1,7 +1,7 @@
 // One process node on one quad: the disc in its program's colour, the mailbox light on its upper
-// right, the state ring around it. Everything per node is in the mesh tag (see node_glyph.rs,
-// `pack_tag`); colours and the zoom-dependent widths are in the one shared material, so every
-// node is an instance of one batched draw.
+// right, the state ring around it. Every node's quad is in one mesh; everything per node is in its
+// vertices (the corner's offset from the centre and the tag: see node_glyph.rs, `pack_tag`);
+// colours and the zoom-dependent widths are in the one shared material.
 
 #import bevy_sprite::{
     mesh2d_functions as mesh_functions,
@@ -37,7 +37,11 @@ struct NodeGlyphUniform {
 
 struct Vertex {
     @builtin(instance_index) instance_index: u32,
+    // World units (the mesh's entity sits at the origin, at the nodes' depth).
     @location(0) position: vec3<f32>,
+    // World units from the node's centre.
+    @location(1) offset: vec2<f32>,
+    @location(2) tag: u32,
 };
 
 struct GlyphVarying {
@@ -56,8 +60,8 @@ fn vertex(vertex: Vertex) -> GlyphVarying {
         vec4<f32>(vertex.position, 1.0),
     );
     out.position = mesh_functions::mesh2d_position_world_to_clip(world);
-    out.offset = world.xy - world_from_local[3].xy;
-    out.tag = mesh_functions::get_tag(vertex.instance_index);
+    out.offset = vertex.offset;
+    out.tag = vertex.tag;
     return out;
 }
 
