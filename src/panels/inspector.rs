@@ -5,6 +5,7 @@
 use bevy_egui::egui;
 use orbital_kernel::{BlockReason, ExitReason, ProcessId, ProcessState, rights_label};
 
+use super::text_bar::text_bar;
 use super::{PanelData, UiActions, format_bytes, format_ns, preview_hex, preview_text};
 use crate::graph::kill_refusal;
 use crate::supervisor::{MailboxStatus, Supervisor, SupervisorIntent, TimeControl};
@@ -182,10 +183,13 @@ pub(super) fn inspector_ui(
             for e in &endpoints {
                 ui.horizontal(|ui| {
                     ui.monospace(format!("ep {}", e.id.0));
-                    ui.add(
-                        egui::ProgressBar::new(e.queue_len as f32 / e.queue_capacity.max(1) as f32)
-                            .desired_width(90.0)
-                            .text(format!("{}/{}", e.queue_len, e.queue_capacity)),
+                    text_bar(
+                        ui,
+                        90.0,
+                        e.queue_len as f32 / e.queue_capacity.max(1) as f32,
+                        format!("{}/{}", e.queue_len, e.queue_capacity),
+                        None,
+                        true,
                     );
                     ui.small(format!("sent {} · delivered {}", e.sent, e.delivered));
                 });

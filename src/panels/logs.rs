@@ -3,6 +3,7 @@
 use bevy_egui::egui;
 use orbital_kernel::{CapAction, rights_label};
 
+use super::text_bar::text_bar;
 use super::{PanelData, PanelState, format_ns, preview_text};
 use crate::supervisor::Supervisor;
 
@@ -121,15 +122,14 @@ pub(super) fn endpoints_ui(ui: &mut egui::Ui, supervisor: &Supervisor, data: &Pa
                         ui.monospace(format!("ep {}", e.id.0));
                         ui.label(name_of(data, e.owner.0));
                         let fill = e.queue_len as f32 / e.queue_capacity.max(1) as f32;
-                        let bar = egui::ProgressBar::new(fill)
-                            .desired_width(120.0)
-                            .text(format!("{}/{}", e.queue_len, e.queue_capacity));
-                        let bar = if fill >= 1.0 {
-                            bar.fill(data.theme.error.egui())
-                        } else {
-                            bar
-                        };
-                        ui.add(bar);
+                        text_bar(
+                            ui,
+                            120.0,
+                            fill,
+                            format!("{}/{}", e.queue_len, e.queue_capacity),
+                            (fill >= 1.0).then(|| data.theme.error.egui()),
+                            true,
+                        );
                         ui.monospace(e.sent.to_string());
                         ui.monospace(e.delivered.to_string());
                         ui.end_row();

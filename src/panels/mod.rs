@@ -15,6 +15,7 @@ mod processes;
 mod sequence_chart;
 mod stats;
 mod terminal;
+mod text_bar;
 mod timeline;
 mod top_bar;
 

@@ -5,6 +5,7 @@
 use bevy_egui::egui;
 use orbital_kernel::{ExitReason, ProcessId, ProcessState};
 
+use super::text_bar::text_bar;
 use super::{PanelData, UiActions, format_bytes};
 use crate::graph::kill_refusal;
 use crate::supervisor::{Supervisor, SupervisorIntent};
@@ -64,11 +65,14 @@ pub(super) fn processes_ui(
                     };
                     ui.colored_label(color.egui(), state_text);
                     let fraction = view.metrics.memory_size as f32 / limit as f32;
-                    memory_bar(
+                    // Square ends: a rounded fill of a small fraction is a disc over the text.
+                    text_bar(
                         ui,
+                        MEMORY_BAR_WIDTH,
                         fraction,
                         format_bytes(view.metrics.memory_size as u64),
-                        theme.memory_bar.egui(),
+                        Some(theme.memory_bar.egui()),
+                        false,
                     );
                     ui.small(view.worker_id.map_or("-".to_string(), |w| w.to_string()));
                     if view.state.is_zombie() {
@@ -118,52 +122,6 @@ pub(super) fn processes_ui(
 
 /// The memory column's width.
 const MEMORY_BAR_WIDTH: f32 = 70.0;
-
-/// A process's memory as a bar with its size written over it, as egui's `ProgressBar` draws one
-/// (square ends: a rounded fill of a small fraction is a disc over the text), but painted in the
-/// row's own clip rectangle. `ProgressBar` clips its text to the bar, and every clip rectangle of
-/// its own splits egui's output: the crowd's list drew 32 more draws a frame than the empty page's
-/// (two a row), each a draw call that a software renderer sets up on its own. A size too long for
-/// the bar is elided ("…"), not clipped.
-fn memory_bar(
-    ui: &mut egui::Ui,
-    fraction: f32,
-    text: String,
-    fill: egui::Color32,
-) -> egui::Response {
-    let height = ui.spacing().interact_size.y;
-    let (rect, response) =
-        ui.allocate_exact_size(egui::vec2(MEMORY_BAR_WIDTH, height), egui::Sense::hover());
-    response.widget_info(|| {
-        egui::WidgetInfo::labeled(egui::WidgetType::ProgressIndicator, ui.is_enabled(), &text)
-    });
-    if ui.is_rect_visible(rect) {
-        let visuals = ui.visuals();
-        let inset = ui.spacing().item_spacing.x;
-        let text_color = visuals
-            .override_text_color
-            .unwrap_or(visuals.selection.stroke.color);
-        let fraction = if fraction.is_finite() {
-            fraction.clamp(0.0, 1.0)
-        } else {
-            0.0
-        };
-        let filled =
-            egui::Rect::from_min_size(rect.min, egui::vec2(rect.width() * fraction, rect.height()));
-        let galley = egui::WidgetText::from(text).into_galley(
-            ui,
-            Some(egui::TextWrapMode::Truncate),
-            (rect.width() - 2.0 * inset).max(0.0),
-            egui::TextStyle::Button,
-        );
-        let at = rect.left_center() + egui::vec2(inset, -galley.size().y / 2.0);
-        let painter = ui.painter();
-        painter.rect_filled(rect, 0, visuals.extreme_bg_color);
-        painter.rect_filled(filled, 0, fill);
-        painter.galley(at, galley, text_color);
-    }
-    response
-}
 
 /// "Load program…": the browser's file picker (dropping a file on the canvas does the same), or
 /// natively a path; and why the served manifest is not in use, if it is not.
@@ -351,91 +309,4 @@ fn memory_map_ui(
         format_bytes(scale_bytes),
         format_bytes(limit)
     ));
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Lays out `add` in a panel of a fresh egui context and returns the clip rectangles its
-    /// output is drawn in (each one draw) and the characters its texts show, with their widths.
-    fn draws_of(add: impl Fn(&mut egui::Ui)) -> (usize, Vec<(String, f32)>) {
-        let ctx = egui::Context::default();
-        let input = egui::RawInput {
-            screen_rect: Some(egui::Rect::from_min_size(
-                egui::Pos2::ZERO,
-                egui::vec2(400.0, 300.0),
-            )),
-            ..Default::default()
-        };
-        // The second pass draws what the first measured. (Font textures are not uploaded here.)
-        ctx.run_ui(input.clone(), |ui| add(ui))
-            .textures_delta
-            .clear();
-        let mut output = ctx.run_ui(input, |ui| add(ui));
-        output.textures_delta.clear();
-        let mut texts = Vec::new();
-        for clipped in &output.shapes {
-            if let egui::Shape::Text(t) = &clipped.shape {
-                let shown = t
-                    .galley
-                    .rows
-                    .iter()
-                    .flat_map(|row| row.glyphs.iter().map(|g| g.chr))
-                    .collect();
-                texts.push((shown, t.galley.size().x));
-            }
-        }
-        let primitives = ctx.tessellate(output.shapes, output.pixels_per_point);
-        (primitives.len(), texts)
-    }
-
-    #[test]
-    fn a_column_of_memory_bars_draws_in_the_panels_one_clip_rectangle() {
-        let rows = |ui: &mut egui::Ui| {
-            for (i, bytes) in [128 * 1024u64, 192 * 1024, 64 * 1024 * 1024]
-                .iter()
-                .enumerate()
-            {
-                memory_bar(
-                    ui,
-                    i as f32 / 2.0,
-                    format_bytes(*bytes),
-                    egui::Color32::from_rgb(80, 120, 200),
-                );
-            }
-        };
-        let (draws, texts) = draws_of(rows);
-        assert_eq!(draws, 1, "one clip rectangle for every bar and its text");
-        let shown: Vec<&str> = texts.iter().map(|(t, _)| t.as_str()).collect();
-        assert_eq!(shown, ["128 KiB", "192 KiB", "64.0 MiB"]);
-        // What egui's ProgressBar does with the same rows: a clip rectangle per bar's text.
-        let (progress_draws, _) = draws_of(|ui| {
-            for i in 0..3 {
-                ui.add(
-                    egui::ProgressBar::new(i as f32 / 2.0)
-                        .desired_width(MEMORY_BAR_WIDTH)
-                        .text("128 KiB"),
-                );
-            }
-        });
-        assert!(progress_draws > 1, "{progress_draws}");
-    }
-
-    #[test]
-    fn a_size_too_long_for_the_bar_is_elided_and_a_bad_fraction_fills_nothing() {
-        let (_, texts) = draws_of(|ui| {
-            memory_bar(
-                ui,
-                f32::NAN,
-                "1234567890 bytes and more".into(),
-                egui::Color32::RED,
-            );
-        });
-        let [(shown, width)] = texts.as_slice() else {
-            panic!("{texts:?}")
-        };
-        assert!(shown.ends_with('…') && shown.starts_with("12"), "{shown}");
-        assert!(*width < MEMORY_BAR_WIDTH, "{width}");
-    }
 }
