@@ -16,8 +16,7 @@ use bevy::asset::RenderAssetUsages;
 use bevy::mesh::{Indices, PrimitiveTopology};
 use bevy::prelude::*;
 
-use super::one_mesh::OneMesh;
-pub use super::one_mesh::ShapeBatch;
+use super::one_mesh::{OneMesh, ShapeBatch};
 
 /// Above everything else on the canvas (edge bars 0.5, nodes 1.0), as the gizmos drew last.
 pub const Z_LINES: f32 = 10.0;
