@@ -1,6 +1,6 @@
 // The page explains what is wrong instead of showing a blank canvas: served without the
 // cross-origin isolation headers in a browser without service workers (so web/coi.js cannot add
-// them), and in a browser without WebGL2. static-bundle.test.mjs covers the service worker route.
+// them), in a browser without WebGL2, and in one without WebAssembly SIMD. static-bundle.test.mjs covers the service worker route.
 import { createServer } from "node:http";
 import { readFile } from "node:fs/promises";
 import { extname, join, normalize } from "node:path";
@@ -40,10 +40,25 @@ async function plainServer() {
   return server;
 }
 
-async function noticeOf(browser, url, screenshot, { noServiceWorkers = false } = {}) {
+async function noticeOf(browser, url, screenshot, { noServiceWorkers = false, noWasmSimd = false } = {}) {
   const page = await browser.newPage({ viewport: { width: 1024, height: 640 }, deviceScaleFactor: 1 });
   // As in some private-browsing windows and old browsers: no navigator.serviceWorker at all.
   if (noServiceWorkers) await page.addInitScript(() => delete Navigator.prototype.serviceWorker);
+  // As in a browser whose WebAssembly predates SIMD (V8 has no switch to turn it off): such a
+  // browser rejects any module with an SIMD opcode (the 0xfd prefix) or the v128 type (0x7b).
+  if (noWasmSimd) {
+    await page.addInitScript(() => {
+      const validate = WebAssembly.validate;
+      WebAssembly.validate = (bytes) => {
+        const u = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
+        return u.includes(0xfd) || u.includes(0x7b) ? false : validate(bytes);
+      };
+    });
+  }
+  const appModule = [];
+  page.on("request", (r) => {
+    if (r.url().endsWith("_bg.wasm")) appModule.push(r.url());
+  });
   await page.goto(url);
   const state = await waitFor("window.orbital.state = failed", () =>
     page.evaluate(() => (window.orbital?.state === "failed" ? window.orbital : null)),
@@ -53,7 +68,7 @@ async function noticeOf(browser, url, screenshot, { noServiceWorkers = false } =
   await page.screenshot({ path: join(ARTIFACTS, screenshot) });
   console.log(`  screenshot: ${join(ARTIFACTS, screenshot)}`);
   await page.close();
-  return { state, text, visible };
+  return { state, text, visible, appModuleRequests: appModule.length };
 }
 
 const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
@@ -86,6 +101,19 @@ await check("without WebGL2 the page says so and how to enable it", async () => 
   return state.error;
 });
 await noGl.close();
+
+const noSimd = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+await check("without WebAssembly SIMD the page says so, and which browsers have it, before fetching the app", async () => {
+  const { state, text, visible, appModuleRequests } = await noticeOf(noSimd, ISOLATED_URL, "notice-no-wasm-simd.png", { noWasmSimd: true });
+  if (!visible) throw new Error("the notice is hidden");
+  if (state.error !== "no WebAssembly SIMD") throw new Error(`error ${state.error}, expected the no-SIMD case`);
+  for (const needle of ["SIMD", "Chrome or Edge (91+)", "Firefox (89+)", "Safari (16.4+)"]) {
+    if (!text.includes(needle)) throw new Error(`the notice does not mention "${needle}": ${text}`);
+  }
+  if (appModuleRequests) throw new Error(`the app's module was requested ${appModuleRequests} time(s) anyway`);
+  return state.error;
+});
+await noSimd.close();
 
 console.log(`notices: ${passed} passed, ${failed} failed`);
 process.exit(failed ? 1 : 0);
