@@ -7,6 +7,7 @@ pub mod classroom;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod desktop;
 pub mod files;
+pub mod fonts;
 pub mod frame_timing;
 pub mod graph;
 pub mod handout;
@@ -38,6 +39,7 @@ impl PluginGroup for PlaygroundPlugins {
     fn build(self) -> PluginGroupBuilder {
         PluginGroupBuilder::start::<Self>()
             .add(ensure_egui_plugin)
+            .add(fonts::fonts_plugin)
             .add(theme::theme_plugin)
             .add(ui_state::UiStatePlugin)
             .add(render_quality::render_quality_plugin)

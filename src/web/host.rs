@@ -189,6 +189,11 @@ pub async fn fetch_text(url: &str) -> Result<String, String> {
     text.as_string().ok_or_else(|| format!("{url} is not text"))
 }
 
+/// The bytes at `url`, or why not (HTTP status or network error).
+pub async fn fetch_bytes(url: &str) -> Result<Vec<u8>, String> {
+    response_bytes(start_fetch(url)?).await
+}
+
 fn ok_response(response: JsValue) -> Result<web_sys::Response, String> {
     let response: web_sys::Response = response
         .dyn_into()

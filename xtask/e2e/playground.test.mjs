@@ -42,6 +42,24 @@ await t.check("start-up: the guest modules are requested once each, while the ap
   return `${paths.length} guest modules requested before ${Math.round(seen.started)} ms; canvas sizes set: ${sizes}`;
 });
 
+await t.check("the emoji face is fetched once, after the app's module started, not inside it (src/fonts.rs)", async () => {
+  const fonts = await waitFor("the emoji face's response", () =>
+    page.evaluate(() => {
+      const started = performance.getEntriesByName("orbital:wasm-started")[0]?.startTime;
+      const faces = performance
+        .getEntriesByType("resource")
+        .filter((e) => new URL(e.name).pathname.endsWith("/assets/fonts/NotoEmoji-Regular.ttf"))
+        .map((e) => ({ at: e.startTime, status: e.responseStatus, bytes: e.encodedBodySize }));
+      return faces.length ? { started, faces } : null;
+    }),
+  );
+  if (fonts.faces.length !== 1) throw new Error(`requested ${fonts.faces.length} times`);
+  const [face] = fonts.faces;
+  if (face.status !== 200) throw new Error(`HTTP ${face.status}`);
+  if (!(face.at >= fonts.started)) throw new Error(`requested at ${Math.round(face.at)} ms, before the app started (${Math.round(fonts.started)} ms)`);
+  return `HTTP 200, ${face.bytes} bytes on the wire, requested at ${Math.round(face.at)} ms (the app started at ${Math.round(fonts.started)} ms)`;
+});
+
 const byName = (list, name) => list.filter((p) => p.name === name && p.state !== "zombie");
 const workerUrls = () => page.workers().map((w) => w.url());
 /** Guest worker ids the browser lists (the host starts each from the shim's Blob URL + `#worker=<id>`). */
