@@ -33,9 +33,14 @@ pub enum EmojiFace {
 }
 
 impl EmojiFace {
-    /// The face from a font file's bytes, drawn a little smaller as egui's defaults do.
+    /// The face from a font file's bytes.
     pub fn from_bytes(bytes: Vec<u8>) -> EmojiFace {
-        EmojiFace::Ready(Arc::new(FontData::from_owned(bytes).tweak(FontTweak {
+        EmojiFace::from_data(FontData::from_owned(bytes))
+    }
+
+    /// The face, drawn a little smaller as egui's defaults do.
+    fn from_data(data: FontData) -> EmojiFace {
+        EmojiFace::Ready(Arc::new(data.tweak(FontTweak {
             scale: 0.81,
             ..default()
         })))
@@ -63,11 +68,8 @@ impl EmojiFont {
     fn start() -> EmojiFont {
         #[cfg(not(target_arch = "wasm32"))]
         {
-            EmojiFont::new(EmojiFace::Ready(Arc::new(
-                FontData::from_static(epaint_default_fonts::NOTO_EMOJI_REGULAR).tweak(FontTweak {
-                    scale: 0.81,
-                    ..default()
-                }),
+            EmojiFont::new(EmojiFace::from_data(FontData::from_static(
+                epaint_default_fonts::NOTO_EMOJI_REGULAR,
             )))
         }
         #[cfg(target_arch = "wasm32")]
@@ -174,9 +176,7 @@ fn install_fonts(
             context.get_mut().set_fonts(fonts.clone());
         }
     }
-    if fonts.is_some() || all {
-        installed.with_emoji = Some(with_emoji);
-    }
+    installed.with_emoji = Some(with_emoji);
 }
 
 #[cfg(test)]
