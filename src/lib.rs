@@ -4,6 +4,7 @@ pub use orbital_kernel as kernel;
 
 pub mod capability_view;
 pub mod classroom;
+pub mod core_pipeline;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod desktop;
 pub mod files;

@@ -1,9 +1,11 @@
 //! The Orbital Playground app: Bevy's default plugins (drawing into the page's canvas in the
 //! browser), the supervisor with the right host for the platform, and the playground's features.
 use bevy::asset::AssetMetaCheck;
+use bevy::core_pipeline::CorePipelinePlugin;
 use bevy::prelude::*;
 use bevy::window::WindowResolution;
 use orbital_playground::PlaygroundPlugins;
+use orbital_playground::core_pipeline::CorePipelineWithoutMipsPlugin;
 use orbital_playground::supervisor::SupervisorPlugin;
 
 /// The page's canvas (web/index.html), sized by its fixed-size parent.
@@ -31,7 +33,11 @@ fn app(supervisor: SupervisorPlugin) -> App {
             .set(AssetPlugin {
                 meta_check: AssetMetaCheck::Never,
                 ..default()
-            }),
+            })
+            // Bevy's core pipeline without its mipmap generator, the start's largest cost
+            // (src/core_pipeline/mod.rs says why and what it keeps).
+            .add_after::<CorePipelinePlugin>(CorePipelineWithoutMipsPlugin)
+            .disable::<CorePipelinePlugin>(),
     )
     .add_plugins(supervisor)
     .add_plugins(PlaygroundPlugins);
