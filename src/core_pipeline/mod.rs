@@ -1,19 +1,21 @@
 //! Bevy's core render pipeline without its mipmap generator: what `CorePipelinePlugin` adds,
-//! less `MipGenerationPlugin`, which the binary's `DefaultPlugins` use in its place.
+//! less `MipGenerationPlugin`. The binary's `DefaultPlugins` use this plugin in
+//! `CorePipelinePlugin`'s place.
 //!
 //! **Why.** `MipGenerationPlugin::build` makes 40 copies of a 23 KB downsampling shader, one
 //! per texture format, and runs each through naga_oil's preprocessor on the main thread: the
 //! largest single cost of the app's start (250 ms of a names-keeping release build's 480 ms
 //! plugin building in the browser's profiler; docs/BENCHMARKS.md). It serves mipmaps and the
-//! depth pyramid of 3D views; nothing here asks for either (no image requests mipmaps, the one
-//! camera is 2D). `CorePipelinePlugin` adds it unconditionally, so this plugin adds the rest.
+//! depth pyramid of 3D views; nothing here asks for either (no image requests mipmaps, the
+//! cameras are 2D). `CorePipelinePlugin` adds it unconditionally, so this plugin adds the rest.
 //!
 //! **What it keeps** (`bevy_core_pipeline` 0.19.1's `CorePipelinePlugin`, everything but the mip
 //! generator): the 2D and 3D cores, blit, tonemapping, upscaling, order-independent
 //! transparency, deferred lighting ids and background motion vectors, the shared full-screen
 //! vertex shader, and the root render graph: the camera driver, then submitting the command
-//! buffers the passes queued. Two things are written here because Bevy keeps them crate-private:
-//! - [`submit_pending_command_buffers`] does what Bevy's system of that name does;
+//! buffers the passes queued. Two things are written here because Bevy keeps the system private
+//! and registers the shader only inside `CorePipelinePlugin::build`:
+//! - `submit_pending_command_buffers` does what Bevy's system of that name does;
 //! - the full-screen vertex shader (`fullscreen.wgsl`) is registered under the asset path and
 //!   import path Bevy's passes load it by.
 //!
