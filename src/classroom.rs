@@ -6,7 +6,6 @@
 use bevy::input::ButtonState;
 use bevy::input::keyboard::{Key, KeyboardInput};
 use bevy::prelude::*;
-use bevy_egui::input::egui_wants_any_keyboard_input;
 
 use crate::graph::{CameraRig, request_kill};
 use crate::supervisor::{
@@ -17,10 +16,7 @@ use crate::ui_state::{self, ControlState, Selection, Toasts, next_speed};
 
 pub fn classroom_plugin(app: &mut App) {
     ui_state::ensure_ui_state(app);
-    app.add_systems(
-        Update,
-        handle_shortcuts.run_if(not(egui_wants_any_keyboard_input)),
-    );
+    app.add_systems(Update, handle_shortcuts.run_if(ui_state::keys_free));
 }
 
 /// What a key press asks for, independent of Bevy (unit-tested).

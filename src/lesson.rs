@@ -22,7 +22,6 @@ use bevy::input::ButtonState;
 use bevy::input::keyboard::{Key, KeyboardInput};
 use bevy::prelude::*;
 use bevy::window::PrimaryWindow;
-use bevy_egui::input::EguiWantsInput;
 use bevy_egui::{EguiContexts, EguiPrimaryContextPass, egui};
 use orbital_supervisor::lesson::{
     Action, Highlight, Lesson, LessonError, LessonRun, Speed, StepEntry, caption_spans,
@@ -249,7 +248,7 @@ impl Plugin for LessonPlugin {
                 Update,
                 (
                     forward_lesson_requests,
-                    read_lesson_keys.run_if(keys_free),
+                    read_lesson_keys.run_if(crate::ui_state::keys_free),
                     start_lesson_loads,
                     apply_loaded_lesson,
                     begin_started_lesson,
@@ -351,11 +350,6 @@ fn read_share_link(
 
 fn forward_lesson_requests(requests: Res<LessonRequests>, mut out: MessageWriter<LessonCommand>) {
     out.write_batch(requests.take());
-}
-
-/// Keys are the lesson's unless egui is typing (the terminal); headless apps have no egui.
-fn keys_free(egui: Option<Res<EguiWantsInput>>) -> bool {
-    egui.is_none_or(|e| !e.wants_any_keyboard_input())
 }
 
 /// → and Space: next step; ←: previous step (only while a lesson is shown).

@@ -22,6 +22,7 @@ pub mod scenario;
 mod schedule_check;
 pub mod share_link;
 pub mod supervisor;
+pub mod text_focus;
 pub mod theme;
 pub mod ui_state;
 pub mod web;
@@ -55,6 +56,7 @@ impl PluginGroup for PlaygroundPlugins {
             .add(capability_view::capability_view_plugin)
             .add(lesson::LessonPlugin)
             .add(pointer_capture::pointer_capture_plugin)
+            .add(text_focus::text_focus_plugin)
             .add(handout::handout_plugin)
             .add(js_api_plugin)
     }

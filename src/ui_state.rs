@@ -23,6 +23,7 @@ impl Plugin for UiStatePlugin {
             .init_resource::<CanvasArea>()
             .init_resource::<ControlState>()
             .init_resource::<SelectedMessage>()
+            .init_resource::<TextFieldPressed>()
             .add_systems(Update, age_toasts);
     }
 }
@@ -32,6 +33,28 @@ pub fn ensure_ui_state(app: &mut App) {
     if !app.is_plugin_added::<UiStatePlugin>() {
         app.add_plugins(UiStatePlugin);
     }
+}
+
+/// The egui ids (made from these names) of the app's text fields: the terminal's input line and,
+/// natively, the program path. Keys typed with a press on one are the field's (`text_focus`).
+pub const TERMINAL_INPUT: &str = "terminal_input";
+pub const PROGRAM_PATH: &str = "program_path";
+pub const TEXT_FIELDS: [&str; 2] = [TERMINAL_INPUT, PROGRAM_PATH];
+
+/// This frame's input has a press on a text field: its keys are the field's (written in
+/// `PreUpdate` by `text_focus`, before anything reads the keys).
+#[derive(Resource, Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct TextFieldPressed(pub bool);
+
+/// Run condition of the keyboard shortcuts: the keys are the app's, not a text field's or an egui
+/// popup's. bevy_egui's `EguiWantsInput` says what egui had at the end of last frame;
+/// [`TextFieldPressed`] adds a field clicked in this frame. Headless apps without egui have
+/// neither, and their keys are free.
+pub fn keys_free(
+    egui: Option<Res<bevy_egui::input::EguiWantsInput>>,
+    pressed: Option<Res<TextFieldPressed>>,
+) -> bool {
+    !egui.is_some_and(|e| e.wants_any_keyboard_input()) && !pressed.is_some_and(|p| p.0)
 }
 
 /// The selected process (inspector, Delete key, slow-motion syscall flow).

@@ -140,7 +140,7 @@ fn load_program_ui(ui: &mut egui::Ui, data: &PanelData, actions: &mut UiActions)
         #[cfg(not(target_arch = "wasm32"))]
         {
             // The path typed so far lives in egui's memory, with the field.
-            let id = egui::Id::new("program_path");
+            let id = egui::Id::new(crate::ui_state::PROGRAM_PATH);
             let mut path = ui.data_mut(|d| d.get_temp::<String>(id).unwrap_or_default());
             let field = ui.add(
                 egui::TextEdit::singleline(&mut path)

@@ -8,6 +8,7 @@ use orbital_kernel::ProcessId;
 
 use super::{PanelState, UiActions};
 use crate::supervisor::{ConsoleKind, Supervisor, SupervisorIntent};
+use crate::ui_state;
 
 const HISTORY_MAX: usize = 100;
 
@@ -91,12 +92,12 @@ pub(super) fn terminal_ui(
         };
         let response = ui.add(
             egui::TextEdit::singleline(&mut state.terminal_input)
-                .id(egui::Id::new("terminal_input"))
+                .id(egui::Id::new(ui_state::TERMINAL_INPUT))
                 .font(egui::TextStyle::Monospace)
                 .desired_width(f32::INFINITY)
                 .hint_text(hint),
         );
-        actions.control("terminal_input", response.rect);
+        actions.control(ui_state::TERMINAL_INPUT, response.rect);
         if response.has_focus() {
             let (up, down) = ui.input(|i| (i.key_pressed(egui::Key::ArrowUp), i.key_pressed(egui::Key::ArrowDown)));
             if up || down {

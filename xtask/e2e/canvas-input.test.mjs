@@ -59,6 +59,41 @@ await t.check(`a quick click from a panel selects the node under the pointer at 
   return `selected ${results.join(", ")}`;
 });
 
+// egui focuses a text field when the click's frame ends; at a few frames per second the first keys
+// typed after a quick click arrive in that same frame. They must reach the terminal, not the app's
+// shortcuts (`p` switches the theme, `s` steps, Space pauses).
+await t.check(`a quick click on the terminal's input, then typing at once, types into the terminal at ${slow.toFixed(1)} frames/s`, async () => {
+  const terminal = (await t.processes()).find((p) => p.name === "terminal");
+  if (!terminal) throw new Error("no terminal process");
+  const before = (await t.layout()).ui;
+  const lines = [];
+  for (const word of ["spaces", "steps"]) {
+    // The pointer rests on the canvas first, so egui last saw it away from the field.
+    const c = (await t.layout()).canvas;
+    await page.mouse.move(c.x + c.width / 2, c.y + c.height / 2);
+    await t.frames(3);
+    const field = (await t.layout()).ui.controls.find((c) => c.name === "terminal_input").rect;
+    await page.mouse.click(field.x + field.width / 2, field.y + field.height / 2);
+    await page.keyboard.type(`echo ${word} ps`);
+    await page.keyboard.press("Enter");
+    const out = await waitFor(`the terminal to print "${word} ps"`, async () => {
+      const con = await t.sv((s, pid) => s.get_console_json(pid), terminal.pid);
+      return con.lines.includes(`${word} ps`) && con;
+    }, { timeoutMs: 20_000 }).catch(async () => {
+      const con = await t.sv((s, pid) => s.get_console_json(pid), terminal.pid);
+      const ui = (await t.layout()).ui;
+      throw new Error(`typed "echo ${word} ps" after a quick click: the terminal's last lines ${JSON.stringify(con.lines.slice(-3))}; theme ${ui.theme}, speed ${ui.speed}`);
+    });
+    lines.push(out.lines.at(-1));
+  }
+  const after = (await t.layout()).ui;
+  if (after.theme !== before.theme || after.speed !== before.speed) {
+    throw new Error(`the keys also acted as shortcuts: theme ${before.theme} -> ${after.theme}, speed ${before.speed} -> ${after.speed}`);
+  }
+  await page.keyboard.press("Escape");
+  return `the terminal printed ${JSON.stringify(lines)}; theme ${after.theme} and speed ${after.speed} unchanged`;
+});
+
 await t.check("processes spawned at the terminal never land on another node, at any time", async () => {
   const seen = [];
   for (const program of ["rogue", "idle", "rogue", "sender", "idle", "rogue"]) {
