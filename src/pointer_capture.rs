@@ -15,7 +15,7 @@ use bevy::picking::PickingSystems;
 use bevy::picking::backend::{HitData, PointerHits};
 use bevy::picking::pointer::{PointerId, PointerLocation};
 use bevy::prelude::*;
-use bevy_egui::{EguiContext, EguiContextSettings, EguiPickingOrder, PrimaryEguiContext, egui};
+use bevy_egui::{EguiContext, EguiContextSettings, EguiPickingOrder, PrimaryEguiContext};
 
 use crate::ui_state::{self, CanvasArea};
 
@@ -62,7 +62,6 @@ fn capture_pointer_over_panels(
         return;
     };
     let ctx = context.get_mut();
-    let zoom = ctx.zoom_factor().max(0.01);
     let dragging = ctx.egui_is_using_pointer();
     let order = camera.order as f32 + order.map_or(0.6, |o| o.0);
     for (pointer, location) in &pointers {
@@ -70,11 +69,7 @@ fn capture_pointer_over_panels(
             continue;
         };
         let position = location.position;
-        // egui points are CSS pixels divided by the zoom (the projector theme's large type).
-        let at = egui::pos2(position.x / zoom, position.y / zoom);
-        let over_window = ctx
-            .layer_id_at(at)
-            .is_some_and(|layer| layer.order != egui::Order::Background);
+        let over_window = ui_state::egui_window_at(ctx, position);
         if egui_owns_pointer(position, area.rect, over_window, dragging) {
             hits.write(PointerHits::new(
                 *pointer,

@@ -137,6 +137,16 @@ impl Default for CanvasArea {
     }
 }
 
+/// True if an egui window or popup (anything above the panels' background layer) is drawn at
+/// `position_px` (CSS pixels), as egui last laid it out.
+pub fn egui_window_at(ctx: &bevy_egui::egui::Context, position_px: Vec2) -> bool {
+    // egui points are CSS pixels divided by the zoom (the projector theme's large type).
+    let zoom = ctx.zoom_factor().max(0.01);
+    let at = bevy_egui::egui::pos2(position_px.x / zoom, position_px.y / zoom);
+    ctx.layer_id_at(at)
+        .is_some_and(|layer| layer.order != bevy_egui::egui::Order::Background)
+}
+
 /// CSS pixels per egui point (the window's scale factor and the theme's zoom): [`CanvasArea`] and
 /// the graph measure in CSS pixels, egui in points.
 #[derive(Debug, Clone, Copy, PartialEq)]

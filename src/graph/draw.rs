@@ -6,8 +6,10 @@
 
 use std::collections::HashMap;
 
+use bevy::picking::PickingSystems;
 use bevy::picking::mesh_picking::ray_cast::RayCastVisibility;
 use bevy::picking::mesh_picking::{MeshPickingPlugin, MeshPickingSettings};
+use bevy::picking::pointer::PointerInput;
 use bevy::prelude::*;
 use bevy_egui::input::egui_wants_any_pointer_input;
 use orbital_kernel::ProcessState;
@@ -64,7 +66,12 @@ impl Plugin for GraphDrawPlugin {
         .init_resource::<RateLabels>()
         .init_resource::<NamedNodes>()
         .init_resource::<KillZoneWords>()
+        .add_message::<PointerInput>()
         .add_systems(Startup, camera::spawn_graph_camera)
+        .add_systems(
+            PreUpdate,
+            interaction::press_drag_and_drop_nodes.after(PickingSystems::Input),
+        )
         .add_systems(
             Update,
             (
@@ -223,11 +230,8 @@ fn attach_node_visuals(
                 Pickable::default(),
                 ChildOf(entity),
             ))
-            .observe(interaction::on_node_press)
             .observe(interaction::on_node_over)
             .observe(interaction::on_node_out)
-            .observe(interaction::on_node_drag)
-            .observe(interaction::on_node_drag_end)
             .id();
         commands.entity(entity).insert(NodeVisuals { body });
     }

@@ -1,6 +1,7 @@
 //! Direct manipulation: select, hover, drag, and the kill zone; plus [`CanvasLayout`], the
 //! screen-space picture of the canvas that browser tests read through `window.supervisor`.
 
+use bevy::picking::pointer::{PointerAction, PointerId, PointerInput};
 use bevy::prelude::*;
 use orbital_kernel::ProcessId;
 use serde::Serialize;
@@ -10,7 +11,7 @@ use super::labels::{NamedNodes, RateLabels};
 use super::model::{GraphModel, GraphNode};
 use crate::supervisor::{ProcessView, SupervisorIntent};
 use crate::theme::Theme;
-use crate::ui_state::{CanvasArea, Hovered, Selection, Toasts};
+use crate::ui_state::{self, CanvasArea, Hovered, Selection, Toasts};
 
 /// A rectangle in CSS pixels (origin top-left of the page's canvas, y down).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
@@ -230,27 +231,6 @@ fn pointer_world(
     camera.viewport_to_world_2d(transform, position_px).ok()
 }
 
-/// Selects on the press, not the click: bevy_picking sends `Click` to the entity hovered in the
-/// *previous* frame, so a click whose move arrives in the same frame as the press (a quick click,
-/// or any click at a few frames per second) would select what was under the pointer before it
-/// moved, or nothing. The press goes to what is under the pointer now.
-pub(super) fn on_node_press(
-    press: On<Pointer<Press>>,
-    bodies: Query<&NodeBody>,
-    mut selection: ResMut<Selection>,
-    area: Res<CanvasArea>,
-) {
-    // Panels are drawn over the canvas: a node under a panel is not clickable.
-    if press.event.button != PointerButton::Primary
-        || !on_canvas(&area, press.pointer_location.position)
-    {
-        return;
-    }
-    if let Ok(body) = bodies.get(press.entity) {
-        selection.0 = Some(body.pid);
-    }
-}
-
 pub(super) fn on_node_over(
     over: On<Pointer<Over>>,
     bodies: Query<&NodeBody>,
@@ -273,64 +253,93 @@ pub(super) fn on_node_out(
     }
 }
 
-pub(super) fn on_node_drag(
-    drag: On<Pointer<Drag>>,
-    bodies: Query<&NodeBody>,
-    camera: Query<(&Camera, &GlobalTransform), With<GraphCamera>>,
-    mut model: ResMut<GraphModel>,
-    mut dragging: ResMut<Dragging>,
-    layout: Res<CanvasLayout>,
-    area: Res<CanvasArea>,
-) {
-    if drag.event.button != PointerButton::Primary {
-        return;
-    }
-    let Ok(body) = bodies.get(drag.entity) else {
-        return;
-    };
-    if dragging.pid != Some(body.pid) && !on_canvas(&area, drag.pointer_location.position) {
-        return;
-    }
-    let position_px = drag.pointer_location.position;
-    if dragging.pid != Some(body.pid) {
-        dragging.started_at_world = model.layout.position(body.pid.0);
-    }
-    if let Some(world) = pointer_world(&camera, position_px) {
-        model.layout.pin(body.pid.0, world);
-    }
-    dragging.pid = Some(body.pid);
-    dragging.over_kill_zone = layout.kill_zone.contains(position_px);
+/// The node under a screen position (CSS pixels), as the nodes were last drawn.
+pub fn node_at(nodes: &[CanvasNode], position_px: Vec2) -> Option<ProcessId> {
+    nodes
+        .iter()
+        .map(|n| (n, Vec2::new(n.x, n.y).distance(position_px)))
+        .filter(|(n, d)| *d <= n.radius)
+        .min_by(|a, b| a.1.total_cmp(&b.1))
+        .map(|(n, _)| ProcessId(n.pid))
 }
 
+/// Presses, drags and drops of nodes, from the pointers' inputs in the order they came, each at
+/// its own position against the nodes as they were last drawn.
+///
+/// bevy_picking decides what a press hits from where the pointer is at the end of the frame: when
+/// the press and the moves after it arrive in one frame (a quick drag, or any drag at a few frames
+/// per second), the press landed on whatever was under the pointer's last position (nothing) and
+/// the node did not move. Selection is on the press, not the click, for the same reason: a click
+/// goes to what was hovered a frame earlier. Panels are drawn over the canvas, and egui windows
+/// over it: a press there is theirs.
 #[allow(clippy::too_many_arguments)]
-pub(super) fn on_node_drag_end(
-    end: On<Pointer<DragEnd>>,
-    bodies: Query<&NodeBody>,
-    views: Query<&ProcessView>,
-    mut model: ResMut<GraphModel>,
-    mut dragging: ResMut<Dragging>,
+pub(super) fn press_drag_and_drop_nodes(
+    mut inputs: MessageReader<PointerInput>,
+    mut grabs: Local<Vec<(PointerId, ProcessId)>>,
     layout: Res<CanvasLayout>,
-    mut intents: MessageWriter<SupervisorIntent>,
-    mut toasts: ResMut<Toasts>,
+    area: Res<CanvasArea>,
+    mut egui: Query<&mut bevy_egui::EguiContext, With<bevy_egui::PrimaryEguiContext>>,
+    camera: Query<(&Camera, &GlobalTransform), With<GraphCamera>>,
+    views: Query<(&GraphNode, &ProcessView)>,
+    mut state: (ResMut<GraphModel>, ResMut<Dragging>, ResMut<Selection>),
+    mut out: (MessageWriter<SupervisorIntent>, ResMut<Toasts>),
 ) {
-    let Ok(body) = bodies.get(end.entity) else {
-        return;
-    };
-    let started_at = std::mem::take(&mut *dragging).started_at_world;
-    if end.event.button != PointerButton::Primary {
-        return;
-    }
-    if layout.kill_zone.contains(end.pointer_location.position) {
-        let view = views.get(body.owner).ok();
-        let refused = view.is_some_and(|v| kill_refusal(body.pid, v).is_some());
-        request_kill(body.pid, view, &mut intents, &mut toasts);
-        if refused && let Some(start) = started_at {
-            // Back where it came from, out of the kill zone.
-            model.layout.pin(body.pid.0, start);
+    let (model, dragging, selection) = &mut state;
+    let (intents, toasts) = &mut out;
+    for input in inputs.read() {
+        let at = input.location.position;
+        let grab = grabs.iter().position(|(p, _)| *p == input.pointer_id);
+        match input.action {
+            PointerAction::Press(PointerButton::Primary) => {
+                let egui_window = egui
+                    .single_mut()
+                    .is_ok_and(|mut c| ui_state::egui_window_at(c.get_mut(), at));
+                if !on_canvas(&area, at) || egui_window {
+                    continue;
+                }
+                if let Some(pid) = node_at(&layout.nodes, at) {
+                    selection.0 = Some(pid);
+                    grabs.retain(|(p, _)| *p != input.pointer_id);
+                    grabs.push((input.pointer_id, pid));
+                }
+            }
+            PointerAction::Move { delta } if delta != Vec2::ZERO => {
+                let Some((_, pid)) = grab.map(|i| grabs[i]) else {
+                    continue;
+                };
+                if dragging.pid != Some(pid) {
+                    dragging.pid = Some(pid);
+                    dragging.started_at_world = model.layout.position(pid.0);
+                }
+                if let Some(world) = pointer_world(&camera, at) {
+                    model.layout.pin(pid.0, world);
+                }
+                dragging.over_kill_zone = layout.kill_zone.contains(at);
+            }
+            PointerAction::Release(PointerButton::Primary) | PointerAction::Cancel => {
+                let Some((_, pid)) = grab.map(|i| grabs.remove(i)) else {
+                    continue;
+                };
+                if dragging.pid != Some(pid) {
+                    continue; // a click: the press selected it
+                }
+                let started_at = std::mem::take(&mut **dragging).started_at_world;
+                let dropped = matches!(input.action, PointerAction::Release(_));
+                if dropped && layout.kill_zone.contains(at) {
+                    let view = views.iter().find(|(n, _)| n.pid == pid).map(|(_, v)| v);
+                    let refused = view.is_some_and(|v| kill_refusal(pid, v).is_some());
+                    request_kill(pid, view, intents, toasts);
+                    if refused && let Some(start) = started_at {
+                        // Back where it came from, out of the kill zone.
+                        model.layout.pin(pid.0, start);
+                    }
+                }
+                // A dropped node keeps its new place; the layout only nudges it gently from there.
+                model.layout.unpin(pid.0);
+            }
+            _ => {}
         }
     }
-    // A dropped node keeps its new place; the layout only nudges it gently from there.
-    model.layout.unpin(body.pid.0);
 }
 
 /// The clickable disc of a node (a child of the process entity).
@@ -426,8 +435,7 @@ fn on_canvas(area: &CanvasArea, position_px: Vec2) -> bool {
 #[cfg(test)]
 mod tests {
     use bevy::camera::NormalizedRenderTarget;
-    use bevy::picking::backend::HitData;
-    use bevy::picking::pointer::{Location, PointerId};
+    use bevy::picking::pointer::Location;
 
     use super::*;
 
@@ -493,57 +501,226 @@ mod tests {
         );
     }
 
-    /// A press alone selects the node under the pointer: a quick click's release goes (in
-    /// bevy_picking) to what was hovered a frame earlier, so selection cannot wait for `Click`.
-    /// A press over a panel (outside the canvas) or with another button selects nothing.
-    #[test]
-    fn a_press_on_a_node_selects_it() {
-        let mut world = World::new();
-        world.init_resource::<Selection>();
-        world.insert_resource(CanvasArea {
-            rect: Rect::new(300.0, 60.0, 1000.0, 600.0),
-            overlay: None,
-            card: None,
-        });
-        let owner = world.spawn_empty().id();
-        let node = world
-            .spawn(NodeBody {
-                pid: ProcessId(7),
-                owner,
+    /// An app with the ordered pointer system, one node (pid 7, at 500,300, radius 20) as last
+    /// drawn, the canvas between the panels and the kill zone in its corner.
+    fn pointer_app(protected: bool) -> App {
+        let mut app = App::new();
+        app.add_message::<PointerInput>()
+            .add_message::<SupervisorIntent>()
+            .init_resource::<Selection>()
+            .init_resource::<Dragging>()
+            .init_resource::<Toasts>()
+            .init_resource::<GraphModel>()
+            .insert_resource(CanvasArea {
+                rect: Rect::new(300.0, 60.0, 1000.0, 600.0),
+                overlay: None,
+                card: None,
             })
-            .observe(on_node_press)
-            .id();
-        world.flush();
-        let press = |world: &mut World, at: Vec2, button: PointerButton| {
-            let location = Location {
-                target: NormalizedRenderTarget::None {
-                    width: 1280,
-                    height: 800,
-                },
-                position: at,
-            };
-            let hit = HitData::new(Entity::PLACEHOLDER, 0.0, None, None);
-            world.trigger(Pointer::new(
-                PointerId::Mouse,
-                location,
-                Press {
-                    button,
-                    hit,
-                    count: 1,
-                },
-                node,
-            ));
-            world.flush();
+            .add_systems(Update, press_drag_and_drop_nodes);
+        let mut layout = CanvasLayout::default();
+        layout.nodes.push(CanvasNode {
+            pid: 7,
+            name: "idle".into(),
+            x: 500.0,
+            y: 300.0,
+            radius: 20.0,
+            protected,
+            ..Default::default()
+        });
+        layout.kill_zone = CssRect::from_rect(Rect::new(850.0, 500.0, 984.0, 584.0));
+        app.insert_resource(layout);
+        app.world_mut().spawn((
+            GraphNode {
+                pid: ProcessId(7),
+                born_secs: 0.0,
+                denied_secs: None,
+                denied_reason: None,
+                radius: 20.0,
+            },
+            ProcessView {
+                name: "idle".into(),
+                state: orbital_kernel::ProcessState::Running,
+                metrics: Default::default(),
+                mailbox: Default::default(),
+                worker_id: None,
+                protected,
+                last_serviced: None,
+            },
+        ));
+        app
+    }
+
+    fn input(at: Vec2, action: PointerAction) -> PointerInput {
+        let location = Location {
+            target: NormalizedRenderTarget::None {
+                width: 1280,
+                height: 800,
+            },
+            position: at,
         };
-        press(&mut world, Vec2::new(100.0, 300.0), PointerButton::Primary);
-        assert_eq!(world.resource::<Selection>().0, None, "over a panel");
-        press(
-            &mut world,
-            Vec2::new(500.0, 300.0),
-            PointerButton::Secondary,
+        PointerInput::new(PointerId::Mouse, location, action)
+    }
+
+    /// Sends `inputs` as one frame's and returns the kill requests written.
+    fn frame(app: &mut App, inputs: Vec<PointerInput>) -> Vec<ProcessId> {
+        app.world_mut().write_message_batch(inputs);
+        app.update();
+        let messages = app.world().resource::<Messages<SupervisorIntent>>();
+        messages
+            .iter_current_update_messages()
+            .filter_map(|i| match i {
+                SupervisorIntent::Kill { pid } => Some(*pid),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// A quick drag: the press on the node, the moves and the release in the kill zone all come
+    /// in one frame (bevy_picking pressed what was under the pointer's *last* position: nothing).
+    #[test]
+    fn a_drag_within_one_frame_drops_the_node_in_the_kill_zone() {
+        let mut app = pointer_app(false);
+        let node = Vec2::new(505.0, 295.0);
+        let zone = Vec2::new(900.0, 540.0);
+        let killed = frame(
+            &mut app,
+            vec![
+                input(node, PointerAction::Press(PointerButton::Primary)),
+                input(
+                    Vec2::new(700.0, 420.0),
+                    PointerAction::Move {
+                        delta: Vec2::new(195.0, 125.0),
+                    },
+                ),
+                input(
+                    zone,
+                    PointerAction::Move {
+                        delta: Vec2::new(200.0, 120.0),
+                    },
+                ),
+                input(zone, PointerAction::Release(PointerButton::Primary)),
+            ],
         );
-        assert_eq!(world.resource::<Selection>().0, None, "right button");
-        press(&mut world, Vec2::new(500.0, 300.0), PointerButton::Primary);
-        assert_eq!(world.resource::<Selection>().0, Some(ProcessId(7)));
+        assert_eq!(killed, vec![ProcessId(7)]);
+        assert_eq!(app.world().resource::<Selection>().0, Some(ProcessId(7)));
+        assert_eq!(
+            app.world().resource::<Dragging>().pid,
+            None,
+            "the drag ended"
+        );
+    }
+
+    #[test]
+    fn a_drag_over_several_frames_shows_the_node_over_the_zone_then_kills_it() {
+        let mut app = pointer_app(false);
+        let zone = Vec2::new(900.0, 540.0);
+        frame(
+            &mut app,
+            vec![input(
+                Vec2::new(500.0, 300.0),
+                PointerAction::Press(PointerButton::Primary),
+            )],
+        );
+        assert_eq!(
+            app.world().resource::<Dragging>().pid,
+            None,
+            "pressed, not yet moved"
+        );
+        frame(
+            &mut app,
+            vec![input(
+                zone,
+                PointerAction::Move {
+                    delta: Vec2::new(400.0, 240.0),
+                },
+            )],
+        );
+        let dragging = app.world().resource::<Dragging>();
+        assert_eq!(
+            (dragging.pid, dragging.over_kill_zone),
+            (Some(ProcessId(7)), true)
+        );
+        let killed = frame(
+            &mut app,
+            vec![input(zone, PointerAction::Release(PointerButton::Primary))],
+        );
+        assert_eq!(killed, vec![ProcessId(7)]);
+    }
+
+    /// A press selects (a click needs no release on the node); a press beside the node, over a
+    /// panel, or with another button selects nothing and drags nothing.
+    #[test]
+    fn a_press_selects_only_a_node_on_the_canvas_with_the_primary_button() {
+        let mut app = pointer_app(false);
+        let zone = Vec2::new(900.0, 540.0);
+        for (at, button, what) in [
+            (
+                Vec2::new(560.0, 300.0),
+                PointerButton::Primary,
+                "beside the node",
+            ),
+            (
+                Vec2::new(100.0, 300.0),
+                PointerButton::Primary,
+                "over a panel",
+            ),
+            (
+                Vec2::new(500.0, 300.0),
+                PointerButton::Secondary,
+                "right button",
+            ),
+        ] {
+            let killed = frame(
+                &mut app,
+                vec![
+                    input(at, PointerAction::Press(button)),
+                    input(zone, PointerAction::Move { delta: zone - at }),
+                    input(zone, PointerAction::Release(button)),
+                ],
+            );
+            assert_eq!(app.world().resource::<Selection>().0, None, "{what}");
+            assert!(killed.is_empty(), "{what}");
+        }
+        let at = Vec2::new(500.0, 300.0);
+        let killed = frame(
+            &mut app,
+            vec![
+                input(at, PointerAction::Press(PointerButton::Primary)),
+                input(at, PointerAction::Release(PointerButton::Primary)),
+            ],
+        );
+        assert_eq!(app.world().resource::<Selection>().0, Some(ProcessId(7)));
+        assert!(killed.is_empty(), "a click kills nothing");
+    }
+
+    #[test]
+    fn a_protected_node_dropped_in_the_zone_is_refused_with_the_reason() {
+        let mut app = pointer_app(true);
+        let zone = Vec2::new(900.0, 540.0);
+        let killed = frame(
+            &mut app,
+            vec![
+                input(
+                    Vec2::new(500.0, 300.0),
+                    PointerAction::Press(PointerButton::Primary),
+                ),
+                input(
+                    zone,
+                    PointerAction::Move {
+                        delta: Vec2::new(400.0, 240.0),
+                    },
+                ),
+                input(zone, PointerAction::Release(PointerButton::Primary)),
+            ],
+        );
+        assert!(killed.is_empty());
+        let toasts = app.world().resource::<Toasts>();
+        assert!(
+            toasts
+                .items
+                .iter()
+                .any(|t| t.is_error && t.text.contains("protected")),
+            "{toasts:?}"
+        );
     }
 }
