@@ -439,6 +439,19 @@ mod tests {
 
     use super::*;
 
+    /// A running process's view, as the supervisor shows it.
+    fn running_view(name: &str, protected: bool) -> ProcessView {
+        ProcessView {
+            name: name.into(),
+            state: orbital_kernel::ProcessState::Running,
+            metrics: Default::default(),
+            mailbox: Default::default(),
+            worker_id: None,
+            protected,
+            last_serviced: None,
+        }
+    }
+
     /// The layout JSON's entries are reused by position: an entry that described one process
     /// describes the next one wholly, and a denial that came after the entry was made shows (the
     /// browser test of an unsupported WASI call found `denied: null` on a refused process).
@@ -451,15 +464,7 @@ mod tests {
             denied_reason: denied.map(str::to_string),
             radius: 20.0,
         };
-        let view = |name: &str, protected: bool| ProcessView {
-            name: name.into(),
-            state: orbital_kernel::ProcessState::Running,
-            metrics: Default::default(),
-            mailbox: Default::default(),
-            worker_id: None,
-            protected,
-            last_serviced: None,
-        };
+        let view = running_view;
         let mut entry = CanvasNode::default();
         entry.show(
             &node(3, None),
@@ -537,15 +542,7 @@ mod tests {
                 denied_reason: None,
                 radius: 20.0,
             },
-            ProcessView {
-                name: "idle".into(),
-                state: orbital_kernel::ProcessState::Running,
-                metrics: Default::default(),
-                mailbox: Default::default(),
-                worker_id: None,
-                protected,
-                last_serviced: None,
-            },
+            running_view("idle", protected),
         ));
         app
     }
