@@ -509,6 +509,7 @@ fn crowd_rate_labels_clear_every_node_and_each_other() {
                 half,
                 style.margin(),
                 &obstacles,
+                None,
             ) {
                 for &(pid, centre, r) in &discs {
                     assert!(

@@ -592,6 +592,10 @@ fn update_edge_bars(
             let corners = [overlay.min, overlay.max].map(|p| rig.px_to_world(&area, p));
             Rect::from_corners(corners[0], corners[1])
         }),
+        canvas: Some({
+            let corners = [area.rect.min, area.rect.max].map(|p| rig.px_to_world(&area, p));
+            Rect::from_corners(corners[0], corners[1])
+        }),
     };
     scratch
         .planner

@@ -82,6 +82,9 @@ pub struct PlanInputs {
     pub focus: [Option<u32>; 2],
     /// What the panels draw over the canvas, in world units: labels keep clear of it.
     pub overlay: Option<Rect>,
+    /// The canvas between the panels, in world units: rate labels stay inside it (the words are
+    /// painted clipped to it, so one placed across its edge showed cut, "114/").
+    pub canvas: Option<Rect>,
 }
 
 /// One busy edge's bar, and its label if it has one.
@@ -185,6 +188,7 @@ impl RateLabelPlanner {
                         half,
                         style.margin(),
                         &self.obstacles,
+                        inputs.canvas,
                     )
                 })
                 .flatten();
@@ -372,7 +376,9 @@ pub fn disc_touches_rect(centre: Vec2, r: f32, rect: Rect) -> bool {
 
 /// The rectangle (half size `half`, axis-aligned) for the rate label of the edge `a` -> `b`, whose
 /// bar of `width` is drawn on the edge's left side (`(b - a).perp()`); the right side may hold the
-/// reverse edge's bar, up to `max_width`. `None` if no candidate is clear of `obstacles`.
+/// reverse edge's bar, up to `max_width`. `None` if no candidate is clear of `obstacles` (and,
+/// given `within`, wholly inside it).
+#[allow(clippy::too_many_arguments)]
 pub fn place_rate_label(
     a: Vec2,
     b: Vec2,
@@ -381,6 +387,7 @@ pub fn place_rate_label(
     half: Vec2,
     margin: f32,
     obstacles: &LabelObstacles,
+    within: Option<Rect>,
 ) -> Option<Rect> {
     let dir = (b - a).normalize_or_zero();
     if dir == Vec2::ZERO {
@@ -397,7 +404,8 @@ pub fn place_rate_label(
         let on_edge = a.lerp(b, t);
         for offset in sides {
             let rect = Rect::from_center_half_size(on_edge + normal * offset, half);
-            if obstacles.is_clear(rect, margin) {
+            let inside = within.is_none_or(|w| w.contains(rect.min) && w.contains(rect.max));
+            if inside && obstacles.is_clear(rect, margin) {
                 return Some(rect);
             }
         }
@@ -429,7 +437,7 @@ mod tests {
                     nodes: vec![(a, node_r), (b, node_r)],
                     rects: vec![],
                 };
-                let label = place_rate_label(a, b, width, 14.0, half, 4.0, &obstacles)
+                let label = place_rate_label(a, b, width, 14.0, half, 4.0, &obstacles, None)
                     .unwrap_or_else(|| panic!("angle {angle} length {length}: no place"));
                 for p in bar_points(a, b, width) {
                     assert!(
@@ -461,17 +469,17 @@ mod tests {
             nodes: vec![(a, 26.0), (b, 26.0)],
             rects: vec![],
         };
-        let free = place_rate_label(a, b, width, 14.0, half, 4.0, &obstacles).unwrap();
+        let free = place_rate_label(a, b, width, 14.0, half, 4.0, &obstacles, None).unwrap();
         let squatter = (free.center(), 26.0);
         obstacles.nodes.push(squatter);
-        let moved = place_rate_label(a, b, width, 14.0, half, 4.0, &obstacles).unwrap();
+        let moved = place_rate_label(a, b, width, 14.0, half, 4.0, &obstacles, None).unwrap();
         assert!(
             !disc_touches_rect(squatter.0, squatter.1, moved),
             "{moved:?} still on the node at {}",
             squatter.0
         );
         obstacles.rects.push(moved);
-        let third = place_rate_label(a, b, width, 14.0, half, 4.0, &obstacles).unwrap();
+        let third = place_rate_label(a, b, width, 14.0, half, 4.0, &obstacles, None).unwrap();
         assert!(
             third.intersect(moved).is_empty(),
             "{third:?} on the label {moved:?}"
@@ -483,7 +491,49 @@ mod tests {
             }
         }
         assert_eq!(
-            place_rate_label(a, b, width, 14.0, half, 4.0, &obstacles),
+            place_rate_label(a, b, width, 14.0, half, 4.0, &obstacles, None),
+            None
+        );
+    }
+
+    /// An edge along the canvas's right edge: the label's first places would stick out of the
+    /// canvas (where the panels cut the words); it goes on the inside, or nowhere.
+    #[test]
+    fn a_rate_label_stays_inside_the_canvas() {
+        let half = Vec2::new(22.0, 9.0);
+        let canvas = Rect::new(0.0, 0.0, 400.0, 300.0);
+        let mut first_place_outside = 0;
+        // Vertical, 10 units from the right edge, in both directions (so the bar's side faces
+        // out once and in once): only a place inside may be taken.
+        for (a, b) in [
+            (Vec2::new(390.0, 40.0), Vec2::new(390.0, 260.0)),
+            (Vec2::new(390.0, 260.0), Vec2::new(390.0, 40.0)),
+        ] {
+            let obstacles = LabelObstacles {
+                nodes: vec![(a, 20.0), (b, 20.0)],
+                rects: vec![],
+            };
+            let free = place_rate_label(a, b, 10.0, 14.0, half, 4.0, &obstacles, None).unwrap();
+            let inside =
+                place_rate_label(a, b, 10.0, 14.0, half, 4.0, &obstacles, Some(canvas)).unwrap();
+            assert!(
+                canvas.contains(inside.min) && canvas.contains(inside.max),
+                "{a} -> {b}: {inside:?} outside {canvas:?}"
+            );
+            if !(canvas.contains(free.min) && canvas.contains(free.max)) {
+                first_place_outside += 1;
+            }
+        }
+        assert!(first_place_outside >= 1, "the case where it matters");
+        // No room inside at all: no label.
+        let tiny = Rect::new(380.0, 0.0, 400.0, 300.0);
+        let (a, b) = (Vec2::new(390.0, 40.0), Vec2::new(390.0, 260.0));
+        let obstacles = LabelObstacles {
+            nodes: vec![(a, 20.0), (b, 20.0)],
+            rects: vec![],
+        };
+        assert_eq!(
+            place_rate_label(a, b, 10.0, 14.0, half, 4.0, &obstacles, Some(tiny)),
             None
         );
     }
@@ -499,6 +549,7 @@ mod tests {
             max_bar_width: 14.0,
             focus,
             overlay,
+            canvas: None,
         }
     }
 
@@ -619,6 +670,7 @@ mod tests {
             max_bar_width: 12.0,
             focus,
             overlay: None,
+            canvas: None,
         };
         let grid = |dx: f32, dy: f32| -> Vec<NodeFootprint> {
             (0..64)

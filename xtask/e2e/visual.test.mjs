@@ -151,7 +151,8 @@ async function pickScenario(name) {
 }
 
 /// Waits for at least `min` rate labels, then checks over 5 frames that no label covers a node
-/// disc or another label and that the title (and slow-motion box) covers no node.
+/// disc or another label or leaves the canvas, and that the title (and slow-motion box) covers no
+/// node.
 async function labelsClear(where, min) {
   let l = await waitFor(`${min}+ rate labels (${where})`, async () => { const l = await layout(); return l.labels.length >= min && l; }, 60_000);
   let seen = 0;
@@ -164,10 +165,15 @@ async function labelsClear(where, min) {
       const r = label.rect;
       const overlapping = l.labels.filter((o) => o !== label && o.rect.x < r.x + r.width && r.x < o.rect.x + o.rect.width && o.rect.y < r.y + r.height && r.y < o.rect.y + o.rect.height);
       if (overlapping.length) throw new Error(`${where}: label ${JSON.stringify(label)} overlaps ${JSON.stringify(overlapping)}`);
+      // The words are painted clipped to the canvas: a label across its edge would show cut.
+      const c = l.canvas;
+      if (r.x < c.x - 2 || r.y < c.y - 2 || r.x + r.width > c.x + c.width + 2 || r.y + r.height > c.y + c.height + 2) {
+        throw new Error(`${where}: label ${JSON.stringify(label)} is not inside the canvas ${JSON.stringify(c)}`);
+      }
     }
     if (l.ui.overlay && nodesUnder(l, l.ui.overlay).length) throw new Error(`${where}: the title ${JSON.stringify(l.ui.overlay)} covers ${nodesUnder(l, l.ui.overlay)}`);
   }
-  return `up to ${seen} rate labels (${l.labels.map((x) => `${x.text} ${x.from}->${x.to}`).join(', ')}), none on a node or another label, title clear of nodes, over 5 frames`;
+  return `up to ${seen} rate labels (${l.labels.map((x) => `${x.text} ${x.from}->${x.to}`).join(', ')}), none on a node or another label or outside the canvas, title clear of nodes, over 5 frames`;
 }
 
 /// A spot on the canvas with no node near it, to focus the canvas for keyboard shortcuts.
