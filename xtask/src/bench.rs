@@ -795,6 +795,28 @@ fn rows(
             "median_ms",
         ),
         crowd_update("app update per frame, crowd, p95", &["crowd"], "p95_ms"),
+        // The floor of the p95 on this machine: fixed work of the median's size, timed the
+        // same way in the same state (bench.mjs, fixedWorkTiming).
+        row(
+            "  a fixed JS loop as long as that median, timed each frame right after, p95",
+            "ms",
+            b(&["crowd", "fixed_work", "p95_ms"]),
+            Some((
+                b(&["crowd", "fixed_work", "fastest_ms"]),
+                "the same loop's fastest run",
+            )),
+            Target::None,
+        ),
+        row(
+            "  the same loop on the empty page (no guest running), p95",
+            "ms",
+            b(&["after_kill", "fixed_work", "p95_ms"]),
+            Some((
+                b(&["after_kill", "fixed_work", "fastest_ms"]),
+                "the same loop's fastest run",
+            )),
+            Target::None,
+        ),
         crowd_update(
             "  the same with the guests paced (as shown on SwiftShader), median",
             &["crowd", "paced"],

@@ -245,6 +245,54 @@ async function updateTiming() {
   return { ...t, fresh_frames: end.frames - start.frames, window_s: (end.at - start.at) / 1000 };
 }
 
+/**
+ * The machine's own spread of main-thread time, as a floor for the update rows: a fixed JS loop,
+ * sized to take `ms` at its fastest (the fastest of 20 timed runs between frames, after V8 has
+ * optimised it), timed once in each of `frames` animation frames of the page as it is. Work of
+ * that size measures this median and p95 here, whoever does it: the page's main thread shares
+ * two cores with SwiftShader's rasteriser threads and the guests' workers.
+ */
+async function fixedWorkTiming(ms, frames = 150) {
+  return page.evaluate(async ([ms, frames]) => {
+    const work = (n) => {
+      let x = 0;
+      for (let i = 0; i < n; i++) x = (x * 1664525 + 1013904223 + i) | 0;
+      return x;
+    };
+    const probe = 1_000_000;
+    let fastest = Infinity;
+    let sink = 0;
+    for (let i = 0; i < 20; i++) {
+      const t = performance.now();
+      sink ^= work(probe);
+      fastest = Math.min(fastest, performance.now() - t);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    const n = Math.max(1, Math.round((probe * ms) / fastest));
+    const times = [];
+    await new Promise((done) => {
+      const frame = () => {
+        const t = performance.now();
+        sink ^= work(n);
+        times.push(performance.now() - t);
+        if (times.length < frames) requestAnimationFrame(frame);
+        else done();
+      };
+      requestAnimationFrame(frame);
+    });
+    times.sort((a, b) => a - b);
+    const at = (p) => times[Math.round((times.length - 1) * p)];
+    return {
+      fastest_ms: (fastest * n) / probe,
+      median_ms: at(0.5),
+      p95_ms: at(0.95),
+      max_ms: times[times.length - 1],
+      frames: times.length,
+      sink,
+    };
+  }, [ms, frames]);
+}
+
 // ---- raw baselines (plain workers from Blob URLs, same page) -------------------------------
 
 /**
@@ -1089,9 +1137,12 @@ try {
     const syscallsPerSec = ((b.m.syscalls - a.m.syscalls) * 1000) / (b.at - a.at);
     const paused = await pausedFramesPerSecond().catch((e) => ({ error: e.message }));
     const update = await updateTiming().catch((e) => ({ error: e.message }));
+    // Right after it, in the same state: a fixed loop as long as that median, timed per frame.
+    const fixedWork = update.error ? { error: `no update timing: ${update.error}` }
+      : await fixedWorkTiming(update.median_ms).catch((e) => ({ error: e.message }));
     const mem = await memory();
     const profile = await cpuProfile(5000, join(ARTIFACTS, "crowd-main.cpuprofile")).catch((e) => ({ error: e.message }));
-    return { loaded_by: how, processes: ps.length, syscalls_per_sec: syscallsPerSec, ...fps, paused, update, memory: mem, profile, paced: { ...pacedFps, update: pacedUpdate }, empty_before: emptyBefore };
+    return { loaded_by: how, processes: ps.length, syscalls_per_sec: syscallsPerSec, ...fps, paused, update, fixed_work: fixedWork, memory: mem, profile, paced: { ...pacedFps, update: pacedUpdate }, empty_before: emptyBefore };
   });
 
   // Seeks into what the crowd left in the recording (it has run for over a minute by now).
@@ -1103,6 +1154,11 @@ try {
     const mem = await memory();
     const fps = await framesPerSecond();
     const update = await updateTiming().catch((e) => ({ error: e.message }));
+    // The crowd's fixed loop again, on the empty page: the spread with no guest running.
+    const crowdMedian = result.crowd?.update?.median_ms;
+    const fixedWork = typeof crowdMedian === "number"
+      ? await fixedWorkTiming(crowdMedian).catch((e) => ({ error: e.message }))
+      : { error: "no crowd update median to size the loop by" };
     const workers = await has("get_worker_list_json") ? (await sv("get_worker_list_json")).live.length : null;
     // The same empty frame at a quarter of the pixels: how much of a frame is per-pixel work.
     await page.setViewportSize({ width: 640, height: 400 });
@@ -1110,7 +1166,7 @@ try {
     const quarter = await framesPerSecond();
     await page.setViewportSize({ width: 1280, height: 800 });
     await sleep(2000);
-    return { killed, live_workers: workers, memory: mem, ...fps, update, quarter_pixels: quarter };
+    return { killed, live_workers: workers, memory: mem, ...fps, update, fixed_work: fixedWork, quarter_pixels: quarter };
   });
   await measure("ceiling", async () => {
     // The spawn ceiling: with the playground's limit (refused before anything is created), then
