@@ -539,12 +539,45 @@ fn fmt_num(v: f64) -> String {
     }
 }
 
+/// `v` as [`fmt_num`] prints it, with as many more decimals (up to six) as it takes to tell it
+/// from `limit` when the two would print alike: a row that misses its target by less than the
+/// rounding must not print the target's own number beside MISS.
+fn fmt_beside(v: f64, limit: Option<f64>) -> String {
+    let plain = fmt_num(v);
+    let Some(limit) = limit.filter(|l| *l != v && fmt_num(*l) == plain) else {
+        return plain;
+    };
+    let shown = plain.split('.').nth(1).map_or(0, str::len);
+    (shown + 1..=6)
+        .map(|decimals| (format!("{v:.decimals$}"), format!("{limit:.decimals$}")))
+        .find(|(a, b)| a != b)
+        .map_or(plain, |(a, _)| a)
+}
+
+impl Target {
+    /// The bound the project's own number is compared with, if the target is on that number.
+    fn on_project(self) -> Option<f64> {
+        match self {
+            Target::Below(l) | Target::AtMost(l) | Target::AtLeast(l) => Some(l),
+            _ => None,
+        }
+    }
+
+    /// The bound the ratio is compared with, if the target is on the ratio.
+    fn on_ratio(self) -> Option<f64> {
+        match self {
+            Target::RatioAtMost(r) | Target::RatioAtLeast(r) => Some(r),
+            _ => None,
+        }
+    }
+}
+
 fn render_table(rows: &[Row]) -> String {
     let cells: Vec<[String; 6]> = rows
         .iter()
         .map(|r| {
             let project = match &r.project {
-                Ok(v) => format!("{} {}", fmt_num(*v), r.unit),
+                Ok(v) => format!("{} {}", fmt_beside(*v, r.target.on_project()), r.unit),
                 Err(_) => "not measured".into(),
             };
             let baseline = match &r.baseline {
@@ -552,7 +585,17 @@ fn render_table(rows: &[Row]) -> String {
                 Some(Ok(v)) => format!("{} {} ({})", fmt_num(*v), r.unit, r.baseline_label),
                 Some(Err(_)) => format!("not measured ({})", r.baseline_label),
             };
-            let ratio = r.ratio().map_or("-".into(), |x| format!("{x:.2}x"));
+            let ratio = r.ratio().map_or("-".into(), |x| {
+                let plain = format!("{x:.2}");
+                let close = r
+                    .target
+                    .on_ratio()
+                    .filter(|l| *l != x && format!("{l:.2}") == plain);
+                match close {
+                    Some(l) => format!("{}x", fmt_beside(x, Some(l))),
+                    None => format!("{plain}x"),
+                }
+            });
             [
                 r.figure.clone(),
                 project,
@@ -1385,6 +1428,37 @@ mod tests {
         };
         assert_eq!(missing.verdict(), Verdict::NotMeasured);
         assert_eq!(missing.why().as_deref(), Some("no browser"));
+    }
+
+    #[test]
+    fn a_near_miss_does_not_print_the_target_s_own_number() {
+        // Natively, pingpong with recording on measured 1.0503 against "< 1.05": MISS, which
+        // printed as "1.05 x" beside "< 1.05 x".
+        assert_eq!(fmt_beside(1.0503, Some(1.05)), "1.0503");
+        assert_eq!(fmt_beside(1.0497, Some(1.05)), "1.0497");
+        assert_eq!(fmt_beside(1.051, Some(1.05)), "1.051");
+        // Far from the bound, or on it exactly, or with no bound: as before.
+        assert_eq!(fmt_beside(1.07, Some(1.05)), "1.07");
+        assert_eq!(fmt_beside(1.05, Some(1.05)), "1.05");
+        assert_eq!(fmt_beside(7.994, None), "7.99");
+        assert_eq!(fmt_beside(7.9951, Some(8.0)), "7.995");
+        let row = |p: f64, b: f64, target| Row {
+            figure: "f".into(),
+            unit: "x".into(),
+            project: Ok(p),
+            baseline: Some(Ok(b)),
+            baseline_label: "off".into(),
+            target,
+        };
+        let table = render_table(&[row(1.0503, 1.0, Target::Below(1.05))]);
+        assert!(table.contains("1.0503 x"), "{table}");
+        assert!(table.contains("MISS"), "{table}");
+        // A ratio target: the ratio column tells the two apart.
+        let table = render_table(&[row(20.01, 10.0, Target::RatioAtMost(2.0))]);
+        assert!(table.contains("2.001x"), "{table}");
+        assert!(table.contains("MISS"), "{table}");
+        let table = render_table(&[row(30.0, 10.0, Target::RatioAtMost(2.0))]);
+        assert!(table.contains("3.00x"), "{table}");
     }
 
     #[test]
