@@ -67,6 +67,16 @@ fn on_canvas_captured(
             let (width, height) = rgb.dimensions();
             let physical = Rect::from_corners(area.rect.min * scale, area.rect.max * scale);
             let (pixels, w, h) = crop_rgb(rgb.as_raw(), width, height, physical)?;
+            // Drawn at fewer pixels than shown (a lower resolution for a software renderer,
+            // render_quality::Resolution): the picture is what the page shows, at the canvas's
+            // size in CSS pixels, as the browser scales it.
+            let (pixels, w, h) = if scale < 1.0 {
+                let size = area.rect.size().round().max(Vec2::ONE);
+                let (sw, sh) = (size.x as u32, size.y as u32);
+                (scale_rgb(&pixels, w, h, sw, sh)?, sw, sh)
+            } else {
+                (pixels, w, h)
+            };
             let png = encode_png(w, h, &pixels)?;
             let name = format!(
                 "orbital-{}-{}.png",
@@ -127,6 +137,44 @@ pub fn crop_rgb(
     Ok((out, w, h))
 }
 
+/// An RGB image (8 bits a channel) of `width`x`height` resampled to `to_width`x`to_height`,
+/// bilinear, pixel centres aligned (as a browser scales a canvas up).
+pub fn scale_rgb(
+    rgb: &[u8],
+    width: u32,
+    height: u32,
+    to_width: u32,
+    to_height: u32,
+) -> Result<Vec<u8>, String> {
+    if rgb.len() != width as usize * height as usize * 3 || width == 0 || height == 0 {
+        return Err(format!(
+            "the image has {} bytes, not {width}x{height}x3",
+            rgb.len()
+        ));
+    }
+    let w = width as usize;
+    let at = |x: usize, y: usize, c: usize| f32::from(rgb[(y * w + x) * 3 + c]);
+    // The source coordinate of a destination pixel's centre, and its two neighbours' weights.
+    let axis = |i: u32, from: u32, to: u32| {
+        let p = ((i as f32 + 0.5) * from as f32 / to as f32 - 0.5).clamp(0.0, (from - 1) as f32);
+        let lo = p.floor() as usize;
+        (lo, (lo + 1).min(from as usize - 1), p - lo as f32)
+    };
+    let mut out = Vec::with_capacity(to_width as usize * to_height as usize * 3);
+    for y in 0..to_height {
+        let (y0, y1, fy) = axis(y, height, to_height);
+        for x in 0..to_width {
+            let (x0, x1, fx) = axis(x, width, to_width);
+            for c in 0..3 {
+                let top = at(x0, y0, c) * (1.0 - fx) + at(x1, y0, c) * fx;
+                let bottom = at(x0, y1, c) * (1.0 - fx) + at(x1, y1, c) * fx;
+                out.push((top * (1.0 - fy) + bottom * fy).round() as u8);
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// 8-bit RGB pixels as a PNG file's bytes.
 pub fn encode_png(width: u32, height: u32, rgb: &[u8]) -> Result<Vec<u8>, String> {
     let mut bytes = Vec::new();
@@ -166,6 +214,26 @@ mod tests {
         let empty = crop_rgb(&image(), 4, 3, Rect::new(10.0, 0.0, 20.0, 3.0)).unwrap_err();
         assert!(empty.contains("empty or outside"), "{empty}");
         assert!(crop_rgb(&image()[1..], 4, 3, Rect::new(0.0, 0.0, 1.0, 1.0)).is_err());
+    }
+
+    #[test]
+    fn scaling_up_keeps_flat_colours_and_blends_between_them() {
+        // 2x1: black then white, scaled to 4x2.
+        let rgb = [0, 0, 0, 255, 255, 255];
+        let out = scale_rgb(&rgb, 2, 1, 4, 2).unwrap();
+        assert_eq!(out.len(), 4 * 2 * 3);
+        let reds: Vec<u8> = out.chunks(3).map(|p| p[0]).collect();
+        // Outer pixels keep their colour; the two between blend a quarter and three quarters.
+        assert_eq!(reds[..4], [0, 64, 191, 255]);
+        assert_eq!(reds[..4], reds[4..], "rows of a one-row image are alike");
+        // A flat image stays flat at any size.
+        let flat = [18u8, 22, 30].repeat(6);
+        let scaled = scale_rgb(&flat, 3, 2, 5, 4).unwrap();
+        assert!(scaled.chunks(3).all(|p| p == [18, 22, 30]));
+        assert!(
+            scale_rgb(&flat, 4, 2, 5, 4).is_err(),
+            "the wrong size is refused"
+        );
     }
 
     #[test]

@@ -14,6 +14,12 @@
 //! supervisor paces running guests to [`SOFTWARE_SYSCALL_CEILING`] syscalls a second (this
 //! module hands [`RenderQuality::syscall_ceiling`] to the supervisor); "guests at full speed" in the
 //! quality picker, or `window.supervisor.set_guest_pacing("off")`, lifts it.
+//!
+//! In the browser the canvas can also be drawn at fewer pixels than it shows, upscaled by the
+//! browser ([`Resolution`]; the page does it, web/render_scale.js, before the app starts): a
+//! software renderer's frame is mostly full-screen passes whose cost follows the pixels. "auto"
+//! draws 3/4 across and down there (56 % of the pixels), full resolution on a GPU. The picker
+//! changes it at once; [`RenderScale`] holds what the page draws at, for the status line.
 
 use bevy::prelude::*;
 use bevy::render::renderer::RenderAdapterInfo;
@@ -38,6 +44,88 @@ pub struct RenderQualitySettings {
     pub mode: QualityOverride,
     /// No syscall ceiling even when effects are reduced.
     pub guests_full_speed: bool,
+    /// A resolution the person picked, for [`apply_resolution_request`] to hand to the page.
+    pub resolution_request: Option<Resolution>,
+}
+
+/// How many of the canvas's pixels are drawn (the browser upscales the rest of the way).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Resolution {
+    /// 3/4 on a software renderer, full on a GPU (the page decides from its WebGL2 renderer).
+    Auto,
+    Full,
+    ThreeQuarters,
+    Half,
+}
+
+impl Resolution {
+    pub const ALL: [Resolution; 4] = [
+        Resolution::Auto,
+        Resolution::Full,
+        Resolution::ThreeQuarters,
+        Resolution::Half,
+    ];
+
+    /// The page's name for it (`window.orbitalRenderScale.set`, `?resolution=`).
+    pub fn page_name(self) -> &'static str {
+        match self {
+            Resolution::Auto => "auto",
+            Resolution::Full => "1",
+            Resolution::ThreeQuarters => "0.75",
+            Resolution::Half => "0.5",
+        }
+    }
+
+    pub fn from_page_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|r| r.page_name() == name)
+    }
+
+    /// Its line in the quality picker.
+    pub fn label(self) -> &'static str {
+        match self {
+            Resolution::Auto => "resolution auto (3/4 on a software renderer)",
+            Resolution::Full => "resolution full (sharpest)",
+            Resolution::ThreeQuarters => "resolution 3/4 (about 1.3x the frames)",
+            Resolution::Half => "resolution 1/2 (about 2x the frames, soft text)",
+        }
+    }
+}
+
+/// What the page draws the canvas at: its choice and the scale (1, 0.75, 0.5), or `None` where
+/// there is no such page (natively, headless), and the last request's error.
+#[derive(Resource, Clone, Debug, Default, PartialEq)]
+pub struct RenderScale {
+    pub page: Option<(Resolution, f32)>,
+    pub error: Option<String>,
+}
+
+impl RenderScale {
+    /// From the page's answer ([`crate::web::render_scale`]).
+    fn from_page(answer: Option<(String, f64)>) -> Self {
+        Self {
+            page: answer.and_then(|(choice, scale)| {
+                Resolution::from_page_name(&choice).map(|r| (r, scale as f32))
+            }),
+            error: None,
+        }
+    }
+
+    /// "drawn at 3/4 resolution (auto)", or `None` without a page.
+    pub fn describe(&self) -> Option<String> {
+        let (choice, scale) = self.page?;
+        let size = match scale {
+            s if (s - 1.0).abs() < 1e-3 => "full resolution".to_string(),
+            s if (s - 0.75).abs() < 1e-3 => "3/4 resolution".to_string(),
+            s if (s - 0.5).abs() < 1e-3 => "1/2 resolution".to_string(),
+            s => format!("{:.0} % resolution", s * 100.0),
+        };
+        let whose = if choice == Resolution::Auto {
+            "auto"
+        } else {
+            "your setting"
+        };
+        Some(format!("drawn at {size} ({whose})"))
+    }
 }
 
 /// Running guests' syscalls a second, at most, when effects are reduced on a known adapter:
@@ -153,12 +241,16 @@ pub fn decide(adapter: Option<(&str, bool)>, mode: QualityOverride) -> (bool, u3
 pub fn render_quality_plugin(app: &mut App) {
     app.init_resource::<RenderQualitySettings>()
         .init_resource::<RenderQuality>()
+        .init_resource::<RenderScale>()
         .init_resource::<PacingRequests>()
-        .add_systems(Startup, expose_set_guest_pacing)
+        .add_message::<bevy::window::WindowScaleFactorChanged>()
+        .add_systems(Startup, (expose_set_guest_pacing, read_render_scale))
         .add_systems(
             Update,
             (
                 take_pacing_requests,
+                apply_resolution_request,
+                reread_render_scale_on_rescale,
                 decide_render_quality,
                 apply_syscall_ceiling,
             )
@@ -203,6 +295,43 @@ fn take_pacing_requests(
     }
 }
 
+fn read_render_scale(mut scale: ResMut<RenderScale>) {
+    *scale = RenderScale::from_page(crate::web::render_scale());
+}
+
+/// Hands a picked resolution to the page, which applies it at once (the window's scale factor
+/// changes next, and the drawing buffer with it).
+pub fn apply_resolution_request(
+    mut settings: ResMut<RenderQualitySettings>,
+    mut scale: ResMut<RenderScale>,
+) {
+    let Some(asked) = settings.resolution_request.take() else {
+        return;
+    };
+    match crate::web::set_render_scale(asked.page_name()) {
+        Ok(answer) => *scale = RenderScale::from_page(Some(answer)),
+        Err(error) => {
+            warn!("resolution {}: {error}", asked.page_name());
+            scale.error = Some(error);
+        }
+    }
+}
+
+/// The page's scale also changes when something else sets it (`window.orbitalRenderScale.set`
+/// from a script): the window's scale factor changes then, so read the page again.
+fn reread_render_scale_on_rescale(
+    mut rescaled: MessageReader<bevy::window::WindowScaleFactorChanged>,
+    mut scale: ResMut<RenderScale>,
+) {
+    if rescaled.read().count() == 0 {
+        return;
+    }
+    let now = RenderScale::from_page(crate::web::render_scale());
+    if now.page != scale.page {
+        *scale = now;
+    }
+}
+
 /// Hands the decision's syscall ceiling to the supervisor when it changes (an app without a
 /// supervisor, such as a headless test of the panels, has nothing to pace).
 fn apply_syscall_ceiling(quality: Res<RenderQuality>, handle: Option<Res<SupervisorHandle>>) {
@@ -215,17 +344,23 @@ fn apply_syscall_ceiling(quality: Res<RenderQuality>, handle: Option<Res<Supervi
     }
 }
 
+/// What a decision was made for: the adapter, the override, full speed, the resolution drawn at.
+type DecidedFor = (Option<String>, QualityOverride, bool, Option<String>);
+
 fn decide_render_quality(
     adapter: Option<Res<RenderAdapterInfo>>,
     settings: Res<RenderQualitySettings>,
+    scale: Res<RenderScale>,
     mut quality: ResMut<RenderQuality>,
-    mut decided_for: Local<Option<(Option<String>, QualityOverride, bool)>>,
+    mut decided_for: Local<Option<DecidedFor>>,
 ) {
     let adapter_name = adapter.as_ref().map(|a| a.name.clone());
+    let drawn_at = scale.describe();
     let key = (
         adapter_name.clone(),
         settings.mode,
         settings.guests_full_speed,
+        drawn_at.clone(),
     );
     if decided_for.as_ref() == Some(&key) {
         return;
@@ -242,6 +377,9 @@ fn decide_render_quality(
         ));
     } else if reduced && settings.guests_full_speed {
         status.push_str("; guests at full speed (your setting)");
+    }
+    if let Some(drawn_at) = drawn_at {
+        status.push_str(&format!("; {drawn_at}"));
     }
     info!("{status}");
     *quality = RenderQuality {
@@ -300,6 +438,72 @@ mod tests {
         assert_eq!(
             app.world().resource::<RenderQuality>().syscall_ceiling,
             None
+        );
+    }
+
+    #[test]
+    fn resolutions_round_trip_through_the_page_s_names() {
+        for r in Resolution::ALL {
+            assert_eq!(Resolution::from_page_name(r.page_name()), Some(r));
+        }
+        assert_eq!(Resolution::from_page_name("2"), None);
+        assert_eq!(Resolution::from_page_name(""), None);
+    }
+
+    #[test]
+    fn the_status_says_what_the_canvas_is_drawn_at_and_whose_choice_it_was() {
+        let at = |choice: &str, scale: f64| {
+            RenderScale::from_page(Some((choice.to_string(), scale))).describe()
+        };
+        assert_eq!(
+            at("auto", 0.75).as_deref(),
+            Some("drawn at 3/4 resolution (auto)")
+        );
+        assert_eq!(
+            at("1", 1.0).as_deref(),
+            Some("drawn at full resolution (your setting)")
+        );
+        assert_eq!(
+            at("0.5", 0.5).as_deref(),
+            Some("drawn at 1/2 resolution (your setting)")
+        );
+        assert_eq!(
+            at("auto", 0.6).as_deref(),
+            Some("drawn at 60 % resolution (auto)")
+        );
+        // A page that answers with a choice this app does not know, and no page at all.
+        assert_eq!(at("0.3", 0.3), None);
+        assert_eq!(RenderScale::from_page(None).describe(), None);
+    }
+
+    /// Natively there is no page: a resolution picked (by a test, as the picker would) is
+    /// refused with a reason, and the status line gains nothing.
+    #[test]
+    fn a_resolution_asked_of_a_native_app_is_refused_with_a_reason() {
+        let mut app = App::new();
+        app.add_plugins(MinimalPlugins)
+            .add_plugins(render_quality_plugin);
+        app.update();
+        app.world_mut()
+            .resource_mut::<RenderQualitySettings>()
+            .resolution_request = Some(Resolution::Half);
+        app.update();
+        let scale = app.world().resource::<RenderScale>();
+        assert_eq!(scale.page, None);
+        let error = scale.error.as_deref().unwrap_or_default();
+        assert!(error.contains("full resolution"), "{error}");
+        assert!(
+            app.world()
+                .resource::<RenderQualitySettings>()
+                .resolution_request
+                .is_none(),
+            "the request is taken once"
+        );
+        assert!(
+            !app.world()
+                .resource::<RenderQuality>()
+                .status
+                .contains("drawn at")
         );
     }
 

@@ -79,6 +79,8 @@ pub(crate) struct UiActions {
     pub quality: Option<crate::render_quality::QualityOverride>,
     /// "guests at full speed" ticked or unticked in the quality picker.
     pub guests_full_speed: Option<bool>,
+    /// A canvas resolution picked in the quality picker.
+    pub resolution: Option<crate::render_quality::Resolution>,
     pub toasts: Vec<(String, bool)>,
     /// Named controls and their rects (egui points), for [`crate::graph::CanvasLayout`].
     pub controls: Vec<(String, egui::Rect)>,
@@ -147,6 +149,7 @@ pub(crate) struct PanelData<'w, 's> {
     pub scenario: Res<'w, ScenarioState>,
     pub quality: Res<'w, crate::render_quality::RenderQuality>,
     pub quality_settings: ResMut<'w, crate::render_quality::RenderQualitySettings>,
+    pub render_scale: Res<'w, crate::render_quality::RenderScale>,
     pub graph: Res<'w, crate::graph::GraphModel>,
     pub selected_message: ResMut<'w, crate::ui_state::SelectedMessage>,
     pub files: Res<'w, crate::web::drop::FileInbox>,
@@ -400,6 +403,9 @@ fn draw_panels(
     }
     if let Some(full_speed) = actions.guests_full_speed {
         data.quality_settings.guests_full_speed = full_speed;
+    }
+    if let Some(resolution) = actions.resolution {
+        data.quality_settings.resolution_request = Some(resolution);
     }
     for (text, is_error) in actions.toasts {
         toasts.push(text, is_error);

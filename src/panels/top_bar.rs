@@ -274,9 +274,9 @@ pub(super) fn figure(
     .inner
 }
 
-/// The render quality picker (auto, full, reduced).
+/// The render quality picker (auto, full, reduced; the canvas's resolution in the browser).
 fn quality_ui(ui: &mut egui::Ui, data: &PanelData, actions: &mut UiActions) -> egui::Response {
-    egui::ComboBox::from_id_salt("quality")
+    let picker = egui::ComboBox::from_id_salt("quality")
         .selected_text(match data.quality_settings.mode {
             QualityOverride::Auto => "quality: auto",
             QualityOverride::Full => "quality: full",
@@ -298,6 +298,26 @@ fn quality_ui(ui: &mut egui::Ui, data: &PanelData, actions: &mut UiActions) -> e
                     actions.quality = Some(mode);
                 }
             }
+            // In the browser: how many of the canvas's pixels are drawn (web/render_scale.js).
+            if let Some((current, _)) = data.render_scale.page {
+                ui.separator();
+                for resolution in crate::render_quality::Resolution::ALL {
+                    let pick = ui
+                        .selectable_label(current == resolution, resolution.label())
+                        .on_hover_text(
+                            "How many pixels the canvas is drawn at; the browser scales them up to \
+                             its size. Fewer pixels draw faster with a software renderer (a \
+                             computer without a graphics card), and text gets softer.",
+                        );
+                    actions.control(&format!("resolution:{}", resolution.page_name()), pick.rect);
+                    if pick.clicked() {
+                        actions.resolution = Some(resolution);
+                    }
+                }
+                if let Some(error) = &data.render_scale.error {
+                    ui.colored_label(data.theme.error.egui(), error);
+                }
+            }
             ui.separator();
             let mut full_speed = data.quality_settings.guests_full_speed;
             if ui
@@ -311,7 +331,9 @@ fn quality_ui(ui: &mut egui::Ui, data: &PanelData, actions: &mut UiActions) -> e
                 actions.guests_full_speed = Some(full_speed);
             }
         })
-        .response
+        .response;
+    actions.control("quality_picker", picker.rect);
+    picker
 }
 
 #[cfg(test)]

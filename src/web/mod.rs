@@ -53,6 +53,60 @@ pub fn initial_canvas_size(selector: &str) -> Option<(u32, u32)> {
     }
 }
 
+/// The page's canvas resolution (`window.orbitalRenderScale`, web/render_scale.js): the choice
+/// ("auto", "1", "0.75" or "0.5") and the scale the canvas is drawn at. `None` natively, or on a
+/// page without it.
+pub fn render_scale() -> Option<(String, f64)> {
+    #[cfg(target_arch = "wasm32")]
+    {
+        use js_sys::Reflect;
+        let window = web_sys::window()?;
+        let api = Reflect::get(&window, &"orbitalRenderScale".into()).ok()?;
+        if !api.is_object() {
+            return None;
+        }
+        let choice = Reflect::get(&api, &"choice".into()).ok()?.as_string()?;
+        let scale = Reflect::get(&api, &"scale".into()).ok()?.as_f64()?;
+        Some((choice, scale))
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        None
+    }
+}
+
+/// Asks the page to draw the canvas at `choice` (see [`render_scale`]); the page applies it at
+/// once and remembers it. Returns the page's state after the call, or what went wrong.
+pub fn set_render_scale(choice: &str) -> Result<(String, f64), String> {
+    #[cfg(target_arch = "wasm32")]
+    {
+        use js_sys::{Function, Reflect};
+        use wasm_bindgen::JsCast;
+        let window = web_sys::window().ok_or("no browser window")?;
+        let api = Reflect::get(&window, &"orbitalRenderScale".into())
+            .ok()
+            .filter(|api| api.is_object())
+            .ok_or("this page cannot change the canvas's resolution (it has no web/render_scale.js): reload it")?;
+        let set = Reflect::get(&api, &"set".into())
+            .ok()
+            .and_then(|f| f.dyn_into::<Function>().ok())
+            .ok_or("window.orbitalRenderScale.set is missing: reload the page")?;
+        set.call1(&api, &choice.into()).map_err(|e| {
+            Reflect::get(&e, &"message".into())
+                .ok()
+                .and_then(|m| m.as_string())
+                .unwrap_or_else(|| format!("{e:?}"))
+        })?;
+        render_scale().ok_or_else(|| "the page's resolution could not be read back".to_string())
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        Err(format!(
+            "resolution {choice}: only the browser's canvas can be drawn at a lower resolution; this window draws at full resolution"
+        ))
+    }
+}
+
 /// Natively there is no `window.supervisor`; features can call this unconditionally.
 #[cfg(not(target_arch = "wasm32"))]
 pub fn expose_json(_name: &str, _get: impl Fn() -> String + 'static) -> Result<(), String> {

@@ -704,7 +704,10 @@ fn rows(
         b(&["crowd", "empty_before", "fps"]),
         b(&["after_kill", "fps"]),
     ) {
-        (Ok(x), Ok(y)) => (Ok((x + y) / 2.0), "empty frame, before and after the crowd"),
+        (Ok(x), Ok(y)) => (
+            Ok((x + y) / 2.0),
+            "empty frame at full resolution, before and after the crowd",
+        ),
         (Err(_), Ok(y)) => (Ok(y), "empty: after killing everything"),
         (Ok(x), Err(_)) => (Ok(x), "empty: before the crowd"),
         (Err(e), Err(_)) => (Err(e), "empty frame"),
@@ -901,7 +904,7 @@ fn rows(
         // As a person sees them: on this software renderer the guests are paced (at most
         // `default.syscall_ceiling` syscalls/s, render_quality.rs); then flat out.
         row(
-            "frames/s, default scenario (SwiftShader, guests paced as shown)",
+            "frames/s, default scenario (SwiftShader, as shown: guests paced, auto resolution)",
             "fps",
             b(&["default", "fps"]),
             Some(empty_fps()),
@@ -915,7 +918,7 @@ fn rows(
             Target::None,
         ),
         row(
-            "frames/s, crowd (SwiftShader, guests paced as shown)",
+            "frames/s, crowd (SwiftShader, as shown: guests paced, auto resolution)",
             "fps",
             b(&["crowd", "paced", "fps"]),
             Some(empty_fps()),
@@ -943,6 +946,22 @@ fn rows(
             b(&["crowd", "paused", "fps"]),
             Some(empty_fps()),
             Target::RatioAtLeast(0.8),
+        ),
+        // The auto resolution (web/render_scale.js: 3/4 of the pixels across and down on a
+        // software renderer) against the same drawing at full resolution.
+        row(
+            "  crowd paused, drawn at full resolution (auto's gain: paused / this)",
+            "fps",
+            b(&["crowd", "paused_full", "fps"]),
+            Some(empty_fps()),
+            Target::None,
+        ),
+        row(
+            "  empty frame as shown (auto resolution)",
+            "fps",
+            b(&["after_kill", "shown", "fps"]),
+            Some((b(&["after_kill", "fps"]), "the same at full resolution")),
+            Target::None,
         ),
         row(
             "  WebGL draw calls per frame, crowd",

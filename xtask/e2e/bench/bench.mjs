@@ -217,6 +217,30 @@ async function togglePause(expectPaused) {
  * what drawing alone costs, against the running figure, where the guests' own CPU competes
  * with the software rasteriser for the cores.
  */
+/** What the canvas is drawn at now (web/render_scale.js): its drawing buffer, the page's choice and scale. */
+const drawnAt = () => page.evaluate(() => {
+  const c = document.querySelector("#orbital-canvas");
+  return { width: c.width, height: c.height, choice: window.orbitalRenderScale?.choice ?? null, scale: window.orbitalRenderScale?.scale ?? 1 };
+});
+
+/**
+ * Runs `measure` with the canvas drawn at `choice` ("1": full resolution, the baseline's; see
+ * web/render_scale.js), then puts the page's choice back. A site without the choice (older than
+ * it) draws at full resolution anyway: `measure` runs as is. The result says what was drawn.
+ */
+async function atResolution(choice, measure) {
+  const before = await page.evaluate(() => window.orbitalRenderScale?.choice ?? null);
+  if (before === null) return { ...(await measure()), drawn_at: await drawnAt() };
+  await page.evaluate((c) => window.orbitalRenderScale.set(c), choice);
+  await sleep(2000);
+  try {
+    return { ...(await measure()), drawn_at: await drawnAt() };
+  } finally {
+    await page.evaluate((c) => window.orbitalRenderScale.set(c), before);
+    await sleep(2000);
+  }
+}
+
 async function pausedFramesPerSecond() {
   await togglePause(true);
   try {
@@ -1007,7 +1031,7 @@ try {
     await sleep(3000);
     const ps = await processes();
     // As a person sees it: on this software renderer the guests are paced (render_quality.rs).
-    const fps = await framesPerSecond();
+    const fps = { ...(await framesPerSecond()), drawn_at: await drawnAt() };
     const ceiling = (await sv("get_system_metrics_json")).syscall_ceiling ?? null;
     const paused = await pausedFramesPerSecond().catch((e) => ({ error: e.message }));
     // The same with the ceiling lifted (the guests flat out, as every IPC figure below runs).
@@ -1112,7 +1136,9 @@ try {
     // crowd falls on the baseline as well.
     await killUserProcesses();
     await sleep(2000);
-    const emptyBefore = await framesPerSecond();
+    // The baseline at full resolution (an empty Bevy frame at 1280x800), and as shown.
+    const emptyBefore = await atResolution("1", () => framesPerSecond());
+    const emptyBeforeShown = { ...(await framesPerSecond()), drawn_at: await drawnAt() };
     await pickScenario("crowd");
     const ps = await waitFor("64 live processes", async () => {
       const ps = (await processes()).filter((p) => p.state !== "zombie");
@@ -1135,14 +1161,16 @@ try {
     const fps = await framesPerSecond();
     const b = await metrics();
     const syscallsPerSec = ((b.m.syscalls - a.m.syscalls) * 1000) / (b.at - a.at);
-    const paused = await pausedFramesPerSecond().catch((e) => ({ error: e.message }));
+    const paused = await pausedFramesPerSecond().then(async (r) => ({ ...r, drawn_at: await drawnAt() })).catch((e) => ({ error: e.message }));
+    // The same drawing at full resolution: what the auto resolution gives on this renderer.
+    const pausedFull = await atResolution("1", () => pausedFramesPerSecond()).catch((e) => ({ error: e.message }));
     const update = await updateTiming().catch((e) => ({ error: e.message }));
     // Right after it, in the same state: a fixed loop as long as that median, timed per frame.
     const fixedWork = update.error ? { error: `no update timing: ${update.error}` }
       : await fixedWorkTiming(update.median_ms).catch((e) => ({ error: e.message }));
     const mem = await memory();
     const profile = await cpuProfile(5000, join(ARTIFACTS, "crowd-main.cpuprofile")).catch((e) => ({ error: e.message }));
-    return { loaded_by: how, processes: ps.length, syscalls_per_sec: syscallsPerSec, ...fps, paused, update, fixed_work: fixedWork, memory: mem, profile, paced: { ...pacedFps, update: pacedUpdate }, empty_before: emptyBefore };
+    return { loaded_by: how, processes: ps.length, syscalls_per_sec: syscallsPerSec, ...fps, paused, update, fixed_work: fixedWork, memory: mem, profile, paced: { ...pacedFps, update: pacedUpdate }, paused_full: pausedFull, empty_before: emptyBefore, empty_before_shown: emptyBeforeShown };
   });
 
   // Seeks into what the crowd left in the recording (it has run for over a minute by now).
@@ -1152,7 +1180,8 @@ try {
     const killed = await killUserProcesses();
     await sleep(2000);
     const mem = await memory();
-    const fps = await framesPerSecond();
+    const fps = await atResolution("1", () => framesPerSecond());
+    const shown = { ...(await framesPerSecond()), drawn_at: await drawnAt() };
     const update = await updateTiming().catch((e) => ({ error: e.message }));
     // The crowd's fixed loop again, on the empty page: the spread with no guest running.
     const crowdMedian = result.crowd?.update?.median_ms;
@@ -1161,12 +1190,17 @@ try {
       : { error: "no crowd update median to size the loop by" };
     const workers = await has("get_worker_list_json") ? (await sv("get_worker_list_json")).live.length : null;
     // The same empty frame at a quarter of the pixels: how much of a frame is per-pixel work.
-    await page.setViewportSize({ width: 640, height: 400 });
-    await sleep(2000);
-    const quarter = await framesPerSecond();
-    await page.setViewportSize({ width: 1280, height: 800 });
-    await sleep(2000);
-    return { killed, live_workers: workers, memory: mem, ...fps, update, fixed_work: fixedWork, quarter_pixels: quarter };
+    const quarter = await atResolution("1", async () => {
+      await page.setViewportSize({ width: 640, height: 400 });
+      await sleep(2000);
+      try {
+        return await framesPerSecond();
+      } finally {
+        await page.setViewportSize({ width: 1280, height: 800 });
+        await sleep(2000);
+      }
+    });
+    return { killed, live_workers: workers, memory: mem, ...fps, shown, update, fixed_work: fixedWork, quarter_pixels: quarter };
   });
   await measure("ceiling", async () => {
     // The spawn ceiling: with the playground's limit (refused before anything is created), then
