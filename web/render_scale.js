@@ -47,9 +47,12 @@ function remembered() {
  */
 export function installRenderScale(renderer) {
   const software = SOFTWARE.test(renderer);
-  const proto = Object.getOwnPropertyDescriptor(Window.prototype, "devicePixelRatio")
-    ?? Object.getOwnPropertyDescriptor(window, "devicePixelRatio");
-  const realRatio = () => proto.get.call(window);
+  // The browser's own ratio: an accessor on the window (a global's attributes live on the
+  // object itself) or, in some engines, on its prototype; a plain value if a script replaced it.
+  const own = Object.getOwnPropertyDescriptor(window, "devicePixelRatio")
+    ?? Object.getOwnPropertyDescriptor(Window.prototype, "devicePixelRatio");
+  const fixed = Number(window.devicePixelRatio) || 1;
+  const realRatio = own?.get ? () => Number(own.get.call(window)) || 1 : () => fixed;
   const scaleOf = (choice) => (choice === "auto" ? (software ? AUTO_SOFTWARE_SCALE : 1) : Number(choice));
   let choice = remembered();
   let scale = scaleOf(choice);
