@@ -1194,7 +1194,7 @@ try {
       await page.setViewportSize({ width: 640, height: 400 });
       await sleep(2000);
       try {
-        return await framesPerSecond();
+        return { ...(await framesPerSecond()), viewport_drawn_at: await drawnAt() };
       } finally {
         await page.setViewportSize({ width: 1280, height: 800 });
         await sleep(2000);
