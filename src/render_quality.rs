@@ -345,7 +345,12 @@ fn apply_syscall_ceiling(quality: Res<RenderQuality>, handle: Option<Res<Supervi
 }
 
 /// What a decision was made for: the adapter, the override, full speed, the resolution drawn at.
-type DecidedFor = (Option<String>, QualityOverride, bool, Option<String>);
+type DecidedFor = (
+    Option<String>,
+    QualityOverride,
+    bool,
+    Option<(Resolution, f32)>,
+);
 
 fn decide_render_quality(
     adapter: Option<Res<RenderAdapterInfo>>,
@@ -355,12 +360,11 @@ fn decide_render_quality(
     mut decided_for: Local<Option<DecidedFor>>,
 ) {
     let adapter_name = adapter.as_ref().map(|a| a.name.clone());
-    let drawn_at = scale.describe();
     let key = (
         adapter_name.clone(),
         settings.mode,
         settings.guests_full_speed,
-        drawn_at.clone(),
+        scale.page,
     );
     if decided_for.as_ref() == Some(&key) {
         return;
@@ -378,7 +382,7 @@ fn decide_render_quality(
     } else if reduced && settings.guests_full_speed {
         status.push_str("; guests at full speed (your setting)");
     }
-    if let Some(drawn_at) = drawn_at {
+    if let Some(drawn_at) = scale.describe() {
         status.push_str(&format!("; {drawn_at}"));
     }
     info!("{status}");

@@ -5,7 +5,7 @@
 // flick of a node onto the kill zone kills it; processes spawned at the terminal (rogue, idle, sender) never overlap another node,
 // neither when they appear nor six seconds later (layout JSON). Then, at full speed: a node panned
 // under a panel does not show through it (the graph is drawn only inside the canvas area).
-import { openPlayground, waitFor } from "./lib.mjs";
+import { openPlayground, screenshotPixels, waitFor } from "./lib.mjs";
 
 const t = await openPlayground("canvas-input", { width: 1280, height: 800 });
 const page = t.page;
@@ -158,17 +158,7 @@ await t.check("processes spawned at the terminal never land on another node, at 
 
 await cdp.send("Emulation.setCPUThrottlingRate", { rate: 1 });
 
-/** The screenshot's pixels at `points` ([x, y] in CSS pixels), as [r, g, b]. */
-async function pixels(points) {
-  const png = await page.screenshot();
-  return page.evaluate(async ([b64, points]) => {
-    const data = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
-    const bitmap = await createImageBitmap(new Blob([data], { type: "image/png" }));
-    const ctx = new OffscreenCanvas(bitmap.width, bitmap.height).getContext("2d");
-    ctx.drawImage(bitmap, 0, 0);
-    return points.map(([x, y]) => [...ctx.getImageData(Math.round(x), Math.round(y), 1, 1).data.slice(0, 3)]);
-  }, [png.toString("base64"), points]);
-}
+const pixels = (points) => screenshotPixels(page, points);
 const near = (a, b) => a.every((v, i) => Math.abs(v - b[i]) <= 3);
 
 // The graph's lines (arrows, traffic, rings, endpoint boxes, the kill zone's frame) are the

@@ -159,6 +159,18 @@ export async function openForIpc(browser, url, { width = 1280, height = 800 } = 
   return { context, page, sv };
 }
 
+/** The page's screenshot pixels at `points` ([x, y] in CSS pixels), as [r, g, b]. */
+export async function screenshotPixels(page, points) {
+  const png = await page.screenshot();
+  return page.evaluate(async ([b64, points]) => {
+    const data = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+    const bitmap = await createImageBitmap(new Blob([data], { type: "image/png" }));
+    const ctx = new OffscreenCanvas(bitmap.width, bitmap.height).getContext("2d");
+    ctx.drawImage(bitmap, 0, 0);
+    return points.map(([x, y]) => [...ctx.getImageData(Math.round(x), Math.round(y), 1, 1).data.slice(0, 3)]);
+  }, [png.toString("base64"), points]);
+}
+
 /** Polls `condition` (an async function returning a truthy value) until it holds; returns its value. */
 export async function waitFor(what, condition, { timeoutMs = 60_000, intervalMs = 100 } = {}) {
   const deadline = Date.now() + timeoutMs;

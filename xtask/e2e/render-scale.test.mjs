@@ -3,7 +3,7 @@
 // in the quality picker applies at once; at 1/2 a click, a hover and a drag onto the kill zone land
 // on the node under the pointer and the nodes are drawn where the layout JSON says; the choice is
 // remembered across a reload, `?resolution=` overrides it, and a bad value says what is allowed.
-import { URL, openPlayground, waitFor } from "./lib.mjs";
+import { URL, openPlayground, screenshotPixels, waitFor } from "./lib.mjs";
 
 const t = await openPlayground("render-scale", { width: 1280, height: 800 });
 const page = t.page;
@@ -62,17 +62,7 @@ await t.check("1/2 picked in the quality picker applies at once; the status line
   return `${describe(s)}; status: ${status}`;
 });
 
-/** The screenshot's pixels at `points` ([x, y] in CSS pixels), as [r, g, b]. */
-async function pixels(points) {
-  const png = await page.screenshot();
-  return page.evaluate(async ([b64, points]) => {
-    const data = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
-    const bitmap = await createImageBitmap(new Blob([data], { type: "image/png" }));
-    const ctx = new OffscreenCanvas(bitmap.width, bitmap.height).getContext("2d");
-    ctx.drawImage(bitmap, 0, 0);
-    return points.map(([x, y]) => [...ctx.getImageData(Math.round(x), Math.round(y), 1, 1).data.slice(0, 3)]);
-  }, [png.toString("base64"), points]);
-}
+const pixels = (points) => screenshotPixels(page, points);
 const distance = (a, b) => Math.max(...a.map((v, i) => Math.abs(v - b[i])));
 
 await t.check("at 1/2 every node is drawn where the layout JSON says, and a click, a hover and a drag land on the node under the pointer", async () => {
