@@ -29,6 +29,43 @@ pub mod web;
 
 use bevy::app::{PluginGroup, PluginGroupBuilder};
 
+/// The page's canvas (web/index.html), sized by its fixed-size parent.
+pub const CANVAS: &str = "#orbital-canvas";
+
+/// Bevy's default plugins as the playground sets them up, for the app and for the start-up floor
+/// (`src/bin/bevy_floor.rs`): the window on the page's canvas at its shown size, no `.meta`
+/// requests, and the core pipeline without its mipmap generator.
+pub fn bevy_plugins(title: &str) -> PluginGroupBuilder {
+    use bevy::asset::{AssetMetaCheck, AssetPlugin};
+    use bevy::core_pipeline::CorePipelinePlugin;
+    use bevy::prelude::{DefaultPlugins, default};
+    use bevy::window::{Window, WindowPlugin, WindowResolution};
+    DefaultPlugins
+        .set(WindowPlugin {
+            primary_window: Some(Window {
+                title: title.into(),
+                canvas: Some(CANVAS.into()),
+                fit_canvas_to_parent: true,
+                resolution: web::initial_canvas_size(CANVAS)
+                    .map(WindowResolution::from)
+                    .unwrap_or_default(),
+                // Let the browser keep its keys (reload, devtools) outside egui's text fields.
+                prevent_default_event_handling: false,
+                ..default()
+            }),
+            ..default()
+        })
+        // Served sites have no `.meta` files; asking for them only produces 404s.
+        .set(AssetPlugin {
+            meta_check: AssetMetaCheck::Never,
+            ..default()
+        })
+        // Bevy's core pipeline without its mipmap generator, the start's largest cost
+        // (src/core_pipeline/mod.rs says why and what it keeps).
+        .add_after::<CorePipelinePlugin>(core_pipeline::CorePipelineWithoutMipsPlugin)
+        .disable::<CorePipelinePlugin>()
+}
+
 /// The visual playground on top of the supervisor: theme, shared UI state, render quality, frame
 /// timing, the graph (model and drawing), the panels, scenarios and classroom mode.
 ///

@@ -29,7 +29,7 @@ mod words;
 #[cfg(target_arch = "wasm32")]
 pub use api::{expose_command, expose_json};
 #[cfg(target_arch = "wasm32")]
-pub use wasm::start;
+pub use wasm::{start, start_floor};
 
 /// The size, in CSS pixels, at which the page lays out the parent of the canvas `selector` names
 /// (`#stage`, the viewport; web/index.html), so the window starts at the size it is shown at.
@@ -213,6 +213,20 @@ mod wasm {
             mark("orbital:app-built");
             app.run();
         });
+    }
+
+    /// Builds the start-up floor's app with `make_app` and runs it (`src/bin/bevy_floor.rs`): the
+    /// same marks and `window.orbital` readiness as [`start`], with no guests and no supervisor.
+    pub fn start_floor(make_app: impl FnOnce() -> App) {
+        std::panic::set_hook(Box::new(|info| {
+            console_error_panic_hook::hook(info);
+            fail(&format!("The floor app stopped: {info}"));
+        }));
+        mark("orbital:wasm-started");
+        let mut app = make_app();
+        app.add_systems(Last, mark_running);
+        mark("orbital:app-built");
+        app.run();
     }
 
     /// A `performance.mark` (start-up milestones; they show in profiles and

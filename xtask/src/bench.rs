@@ -185,7 +185,7 @@ fn build_site(
         ));
     }
     let out = wanted.default_out(root);
-    match dist::dist(
+    let built = match dist::dist(
         root,
         &dist::Options {
             profile: wanted,
@@ -214,7 +214,14 @@ fn build_site(
             Ok((Profile::WebTest, out))
         }
         Err(e) => Err(e),
+    }?;
+    // The first frame's baseline: the start-up floor, in the site's floor/ folder.
+    if let Err(e) = dist::floor(root, built.0, &built.1) {
+        let line = format!("the start-up floor was not built ({e}): its rows say so");
+        println!("xtask bench: {line}");
+        notes.push(line);
     }
+    Ok(built)
 }
 
 // ---- kernel (criterion) ----------------------------------------------------------------------
@@ -998,6 +1005,29 @@ fn rows(
                 b(&["first_frame_loads", "median_load_event_ms"]),
                 "page load event, median of the same loads",
             )),
+            Target::Below(1000.0),
+        ),
+        // The start-up floor (src/bin/bevy_floor.rs: Bevy and egui as the app sets them up,
+        // nothing of the playground), loaded in the same fresh contexts, paired with the app's.
+        row(
+            "  the app against the start-up floor (paired fresh loads)",
+            "ms",
+            b(&["first_frame_loads", "median_first_frame_ms"]),
+            Some((
+                b(&["first_frame_loads", "floor", "median_first_frame_ms"]),
+                "the floor: Bevy + egui as set up here, no playground",
+            )),
+            Target::None,
+        ),
+        paired(
+            "    each pair's own ratio, median of the pairs",
+            b(&["first_frame_loads", "floor", "paired", "median"]),
+            Target::None,
+        ),
+        solo(
+            "    the floor itself against the first frame's target",
+            "ms",
+            b(&["first_frame_loads", "floor", "median_first_frame_ms"]),
             Target::Below(1000.0),
         ),
         row(

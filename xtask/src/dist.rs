@@ -129,6 +129,58 @@ impl Report {
     }
 }
 
+/// The start-up floor's module name (`src/bin/bevy_floor.rs`), in a site's `floor/` folder.
+pub const FLOOR: &str = "bevy_floor";
+
+/// The floor's page: what the app's page does before the app starts, and no more.
+const FLOOR_PAGE: &str = include_str!("../floor/index.html");
+
+/// Builds the start-up floor (`src/bin/bevy_floor.rs`: Bevy and egui as the app sets them up,
+/// nothing of the playground) into `<site>/floor/` with the site's profile, for `cargo xtask
+/// bench`'s first-frame baseline. The same package and profile as the app, so cargo reuses every
+/// dependency the app's build compiled: only the floor's own link runs.
+pub fn floor(root: &Path, profile: Profile, site: &Path) -> Result<PathBuf, String> {
+    let t = Instant::now();
+    run(cargo()
+        .current_dir(root)
+        .args([
+            "build",
+            "--profile",
+            profile.name(),
+            "--target",
+            WASM_TARGET,
+        ])
+        .args(["-p", "orbital-playground", "--bin", FLOOR]))?;
+    let wasm = target_dir(root)
+        .join(WASM_TARGET)
+        .join(profile.name())
+        .join(format!("{FLOOR}.wasm"));
+    let dir = site.join("floor");
+    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let release = profile == Profile::Release;
+    wasm_bindgen_cli_support::Bindgen::new()
+        .input_path(&wasm)
+        .out_name(FLOOR)
+        .web(true)
+        .map_err(|e| format!("wasm-bindgen: {e:#}"))?
+        .typescript(false)
+        .remove_name_section(release)
+        .remove_producers_section(release)
+        .generate(&dir)
+        .map_err(|e| format!("wasm-bindgen on {}: {e:#}", wasm.display()))?;
+    std::fs::write(dir.join("index.html"), FLOOR_PAGE)
+        .map_err(|e| format!("{}: {e}", dir.display()))?;
+    if release {
+        precompress(&dir, 11)?;
+    }
+    println!(
+        "xtask dist: start-up floor built into {} in {:.1} s",
+        dir.display(),
+        t.elapsed().as_secs_f64()
+    );
+    Ok(dir)
+}
+
 /// What `cargo xtask dist` tells the user about hosting the folder.
 pub fn static_hosting_note(out: &Path) -> String {
     format!(

@@ -3,8 +3,9 @@
 //!
 //! - `guests`: build the guest programs to wasm32.
 //! - `abi-js`: regenerate `web/abi.js` from the ABI crate.
-//! - `dist [--profile web-test|release] [--out DIR] [--zip]`: build the static site (for any static
-//!   host, also under a sub-path); `--zip` also writes it as `<DIR>.zip`.
+//! - `dist [--profile web-test|release] [--out DIR] [--zip] [--floor]`: build the static site (for
+//!   any static host, also under a sub-path); `--zip` also writes it as `<DIR>.zip`; `--floor`
+//!   adds the start-up floor that `bench` times the first frame against, in `<DIR>/floor/`.
 //! - `serve [--port N] [--profile ..]`: dist (release by default), then serve it with COOP/COEP.
 //! - `test [--e2e-only] [--no-build]`: every test: cargo's, the desktop window, then the browser tests.
 //! - `desktop [--no-build]`: the native app in a window under Xvfb: the boot set runs, a screenshot.
@@ -41,9 +42,10 @@ fn main() -> ExitCode {
 const USAGE: &str = "usage: cargo xtask <command>
   guests                                   build the guest programs (wasm32)
   abi-js                                   regenerate web/abi.js from kernel/abi
-  dist [--profile web-test|release] [--out DIR] [--zip]
+  dist [--profile web-test|release] [--out DIR] [--zip] [--floor]
                                            build the static site (default: release into target/site)
-                                           for any static web host; --zip also writes <DIR>.zip
+                                           for any static web host; --zip also writes <DIR>.zip;
+                                           --floor adds the start-up floor (bench) in <DIR>/floor/
   serve [--port N] [--profile P] [--out DIR] [--no-build]
                                            dist, then serve on http://127.0.0.1:N/ (default 8000)
   test [--e2e-only] [--no-build]           all tests: cargo test --workspace, the desktop window
@@ -87,6 +89,7 @@ fn run_command(args: &[String]) -> Result<(), String> {
                 .map(PathBuf::from)
                 .unwrap_or_else(|| profile.default_out(&root));
             let zip = flags.take_switch("--zip");
+            let floor = flags.take_switch("--floor");
             flags.finish()?;
             dist::dist(
                 &root,
@@ -96,6 +99,9 @@ fn run_command(args: &[String]) -> Result<(), String> {
                 },
             )?
             .print();
+            if floor {
+                dist::floor(&root, profile, &out)?;
+            }
             if zip {
                 let started = std::time::Instant::now();
                 let (path, report) = dist::zip_site(&out)?;

@@ -13,7 +13,8 @@
 // frame, then the crowd (64 processes: syscalls/s, fps, update time, memory, a CPU profile of the
 // main thread) -> kill everything (memory after, the update time of an empty frame) -> the spawn
 // ceiling (the playground's limit, then the browser's own with the limit lifted) -> the first frame
-// again, in 7 fresh contexts with nothing else running (the table's row is their median;
+// again, in 7 fresh contexts with nothing else running, each paired with a load of the start-up
+// floor (the site's floor/: Bevy and egui alone) (the table's row is their median;
 // ORBITAL_BENCH_FIRST_FRAME_LOADS=N, or ORBITAL_BENCH_ONLY=first_frame_loads alone). Time travel rides along:
 // the recording file of the default scenario's first minute, pingpong with recording on vs off
 // (after the raw relay), and seeks into the crowd's recording (after the crowd).
@@ -997,8 +998,8 @@ async function recordingSeeks(count) {
  * Loads the playground in `p` and waits for its first frame: the app's own navigation-to-first-
  * frame time and the page's load event, ms after navigation.
  */
-async function loadToFirstFrame(p) {
-  await p.goto(URL, { waitUntil: "load" });
+async function loadToFirstFrame(p, url = URL) {
+  await p.goto(url, { waitUntil: "load" });
   const state = await waitFor("window.orbital.state to leave 'loading'", () =>
     p.evaluate(() => (window.orbital && window.orbital.state !== "loading" ? window.orbital : null)), 240_000, 100);
   if (state.state !== "running") throw new Error(`the app did not start: ${state.error}`);
@@ -1222,25 +1223,49 @@ try {
   });
   // Navigation to the first frame again, in fresh browser contexts (an empty HTTP cache each, as
   // a first visit), with nothing else running: the median of FIRST_FRAME_LOADS loads. The row
-  // above is one load, the browser's first, and one load swings by a few hundred ms.
+  // above is one load, the browser's first, and one load swings by a few hundred ms. Each load
+  // of the app is paired with one of the start-up floor (`floor/`, src/bin/bevy_floor.rs: Bevy
+  // and egui as the app sets them up, nothing of the playground), in ABBA order: the floor's
+  // first frame is what no change to the playground's own work can go below on this machine.
   await measure("first_frame_loads", async () => {
     await page.context().close();
     await sleep(2000);
-    const loads = [];
-    for (let i = 0; i < FIRST_FRAME_LOADS; i++) {
+    const floorUrl = new globalThis.URL("floor/", URL).href;
+    const floorThere = await fetch(floorUrl).then((r) => r.ok, () => false);
+    const freshLoad = async (url) => {
       const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, deviceScaleFactor: 1 });
       try {
         const p = await context.newPage();
-        p.on("pageerror", (e) => pageErrors.push(String(e?.message ?? e)));
-        loads.push(await loadToFirstFrame(p));
+        p.on("pageerror", (e) => pageErrors.push(`${url}: ${String(e?.message ?? e)}`));
+        const load = await loadToFirstFrame(p, url);
+        const marks = await p.evaluate(() => Object.fromEntries(performance.getEntriesByType("mark").filter((m) => m.name.startsWith("orbital:")).map((m) => [m.name.slice(8), Math.round(m.startTime)])));
+        const canvas = await p.evaluate(() => { const c = document.getElementById("orbital-canvas"); return `${c.width}x${c.height}`; });
+        return { ...load, marks, canvas };
       } finally {
         await context.close();
       }
+    };
+    const loads = [], floor = [];
+    for (let i = 0; i < FIRST_FRAME_LOADS; i++) {
+      const app = async () => loads.push(await freshLoad(URL));
+      const bare = async () => floor.push(await freshLoad(floorUrl));
+      if (!floorThere) await app();
+      else if (i % 2 === 0) { await app(); await bare(); }
+      else { await bare(); await app(); }
     }
+    const first = (xs) => xs.map((l) => l.first_frame_ms);
     return {
       loads,
-      median_first_frame_ms: median(loads.map((l) => l.first_frame_ms)),
+      median_first_frame_ms: median(first(loads)),
       median_load_event_ms: median(loads.map((l) => l.load_event_ms)),
+      floor: floorThere
+        ? {
+          loads: floor,
+          median_first_frame_ms: median(first(floor)),
+          paired: pairedRatios(loads, floor, "first_frame_ms"),
+          paired_difference_ms: median(loads.map((l, i) => l.first_frame_ms - floor[i].first_frame_ms)),
+        }
+        : { error: `no start-up floor at ${floorUrl}: \`cargo xtask bench\` builds it (or \`cargo xtask dist --floor\`)` },
     };
   });
 } finally {
