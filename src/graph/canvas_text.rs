@@ -61,16 +61,36 @@ pub(super) fn paint_canvas_text(
     let font = egui::FontId::monospace(theme.label_font_size / scale);
     let text = theme.text.egui();
     let style = label_style(&theme, rig.world_per_px);
+    // Inside a disc, the words take the background's colour: every disc is light on the dark
+    // canvas, in both themes.
+    let inside_text = theme.background.egui();
+    let line = theme.label_font_size * 1.2 / scale;
     for (node, transform, view) in &nodes {
+        let (centre, radius) = (
+            transform.translation.truncate(),
+            node.radius.max(1.0) * transform.scale.x,
+        );
+        if let Some(inside) = named.inside(node.pid.0) {
+            // No room beside the disc: what fits inside it, centred (see `Inside::fitting`).
+            let lines = inside.lines(&view.name, node.pid.0);
+            let middle = world_to_points(centre);
+            let first = -0.5 * (lines.len() as f32 - 1.0);
+            for (i, words) in lines.into_iter().enumerate() {
+                painter.text(
+                    middle + egui::vec2(0.0, (first + i as f32) * line),
+                    egui::Align2::CENTER_CENTER,
+                    words,
+                    font.clone(),
+                    inside_text,
+                );
+            }
+            continue;
+        }
         if !named.contains(node.pid.0) {
             continue;
         }
         // In the box the plan gave the name: below the disc, or above it where there was no
         // room below.
-        let (centre, radius) = (
-            transform.translation.truncate(),
-            node.radius.max(1.0) * transform.scale.x,
-        );
         let name = node_label(node, view);
         let place = if named.is_above(node.pid.0) {
             name_rect_above
@@ -98,7 +118,6 @@ pub(super) fn paint_canvas_text(
     let zone = kill_zone_rect(area.rect, theme.kill_zone_size_px);
     let [r, g, b, a] = kill_zone.color.to_srgba().to_u8_array();
     let color = egui::Color32::from_rgba_unmultiplied(r, g, b, a);
-    let line = theme.label_font_size * 1.2 / scale;
     for (words, dy) in [("drop here", -0.5), ("to kill", 0.5)] {
         painter.text(
             to_points(zone.center()) + egui::vec2(0.0, dy * line),

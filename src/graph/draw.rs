@@ -603,9 +603,11 @@ fn update_edge_bars(
     let mut names = NamedNodes {
         named: scratch.planner.named().to_vec(),
         above: scratch.planner.named_above().to_vec(),
+        inside: scratch.planner.inside().to_vec(),
     };
     names.named.sort_unstable();
     names.above.sort_unstable();
+    names.inside.sort_unstable_by_key(|(pid, _)| *pid);
     if *named != names {
         *named = names;
     }

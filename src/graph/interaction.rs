@@ -7,7 +7,7 @@ use orbital_kernel::ProcessId;
 use serde::Serialize;
 
 use super::camera::{CameraRig, GraphCamera};
-use super::labels::{NamedNodes, RateLabels};
+use super::labels::{Inside, NamedNodes, RateLabels};
 use super::model::{GraphModel, GraphNode};
 use crate::supervisor::{ProcessView, SupervisorIntent};
 use crate::theme::Theme;
@@ -56,6 +56,9 @@ pub struct CanvasNode {
     pub denied: Option<String>,
     /// Its name label is drawn (names are shown where there is room for them).
     pub named: bool,
+    /// With no room for its name beside it, what is written inside its disc: "full",
+    /// "name_and_pid", "pid", or nothing (`labels::Inside`).
+    pub inside: Option<Inside>,
 }
 
 impl CanvasNode {
@@ -67,7 +70,7 @@ impl CanvasNode {
         view: &ProcessView,
         screen: Vec2,
         radius: f32,
-        named: bool,
+        (named, inside): (bool, Option<Inside>),
     ) {
         self.pid = node.pid.0;
         if self.name != view.name {
@@ -79,6 +82,7 @@ impl CanvasNode {
             self.denied.clone_from(&node.denied_reason);
         }
         self.named = named;
+        self.inside = inside;
     }
 }
 
@@ -396,7 +400,8 @@ pub(super) fn publish_canvas_layout(
         if count == layout.nodes.len() {
             layout.nodes.push(CanvasNode::default());
         }
-        layout.nodes[count].show(node, view, screen, radius, named.contains(node.pid.0));
+        let names = (named.contains(node.pid.0), named.inside(node.pid.0));
+        layout.nodes[count].show(node, view, screen, radius, names);
         count += 1;
     }
     layout.nodes.truncate(count);
@@ -471,7 +476,7 @@ mod tests {
             &view("init", true),
             Vec2::new(1.0, 2.0),
             10.0,
-            true,
+            (true, None),
         );
         assert_eq!(entry.denied, None);
         // The same process, refused since.
@@ -480,7 +485,7 @@ mod tests {
             &view("init", true),
             Vec2::new(1.0, 2.0),
             10.0,
-            true,
+            (true, None),
         );
         assert_eq!(entry.denied.as_deref(), Some("fd_filestat_get"));
         // Another process takes the entry.
@@ -489,7 +494,7 @@ mod tests {
             &view("sender", false),
             Vec2::new(5.0, 6.0),
             12.0,
-            false,
+            (false, Some(Inside::Pid)),
         );
         assert_eq!(
             entry,
@@ -502,6 +507,7 @@ mod tests {
                 protected: false,
                 denied: None,
                 named: false,
+                inside: Some(Inside::Pid),
             }
         );
     }

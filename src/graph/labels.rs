@@ -22,12 +22,14 @@ pub const CROWD_LABEL_LIMIT: usize = 24;
 /// In a crowd, how many of the busiest edges keep a rate label.
 pub const CROWD_RATE_LABELS: usize = 4;
 
-/// The nodes whose name label is shown (see [`RateLabelPlanner::named`]), sorted by pid, and
-/// those whose name goes above the disc (no room below).
+/// The nodes whose name label is shown (see [`RateLabelPlanner::named`]), sorted by pid, those
+/// whose name goes above the disc (no room below), and those written inside their disc instead
+/// (see [`RateLabelPlanner::inside`]).
 #[derive(Resource, Debug, Default, PartialEq)]
 pub struct NamedNodes {
     pub named: Vec<u32>,
     pub above: Vec<u32>,
+    pub inside: Vec<(u32, Inside)>,
 }
 
 impl NamedNodes {
@@ -37,6 +39,63 @@ impl NamedNodes {
 
     pub fn is_above(&self, pid: u32) -> bool {
         self.above.binary_search(&pid).is_ok()
+    }
+
+    /// What is written inside `pid`'s disc, if anything.
+    pub fn inside(&self, pid: u32) -> Option<Inside> {
+        self.inside
+            .binary_search_by_key(&pid, |(p, _)| *p)
+            .ok()
+            .map(|i| self.inside[i].1)
+    }
+}
+
+/// What a node with no room for its name beside it shows inside its disc, the most that fits:
+/// the whole label, "name (pid)"; the name over the pid, on two lines; or the pid alone (what
+/// the process list and the terminal's `kill` go by). A crowd at its fitted zoom shows pids;
+/// zoomed in, the names come.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Inside {
+    Full,
+    NameAndPid,
+    Pid,
+}
+
+impl Inside {
+    /// The lines written, from the node's name and pid.
+    pub fn lines(self, name: &str, pid: u32) -> Vec<String> {
+        match self {
+            Inside::Full => vec![format!("{name} ({pid})")],
+            Inside::NameAndPid => vec![name.to_string(), pid.to_string()],
+            Inside::Pid => vec![pid.to_string()],
+        }
+    }
+
+    /// The most that fits inside a disc of `radius` (world units) for a node whose label
+    /// "name (pid)" has `name_chars` characters: the words' ink, in the label font (a monospace
+    /// character about 0.6 of its size wide, a line of digits or lower case under its size
+    /// tall, lines 1.2 apart as `canvas_text` paints them), must lie within nine tenths of the
+    /// disc, so its edge stays clear.
+    pub fn fitting(pid: u32, radius: f32, name_chars: usize, style: &LabelStyle) -> Option<Inside> {
+        let digits = pid.checked_ilog10().unwrap_or(0) as usize + 1;
+        // "name (pid)": the name is what is left without " (" and ")" and the digits.
+        let name = name_chars.saturating_sub(digits + 3);
+        let px = style.world_per_px;
+        let (char_w, font) = (style.font_px * 0.6 * px, style.font_px * px);
+        let fits = |chars: usize, lines: usize| {
+            let tall = font * (1.0 + 1.2 * (lines as f32 - 1.0));
+            let half = Vec2::new(chars as f32 * char_w, tall) * 0.5;
+            half.length() <= radius * 0.9
+        };
+        [
+            (Inside::Full, name_chars, 1),
+            (Inside::NameAndPid, name.max(digits), 2),
+            (Inside::Pid, digits, 1),
+        ]
+        .into_iter()
+        .find(|&(_, chars, lines)| fits(chars, lines))
+        .map(|(inside, _, _)| inside)
     }
 }
 
@@ -116,6 +175,8 @@ pub struct RateLabelPlanner {
     named: Vec<u32>,
     /// Of those, the ones whose name goes above the disc.
     named_above: Vec<u32>,
+    /// The nodes with no room for a name beside them that show it, or their pid, inside.
+    inside: Vec<(u32, Inside)>,
     order: Vec<usize>,
 }
 
@@ -247,6 +308,13 @@ impl RateLabelPlanner {
         &self.named_above
     }
 
+    /// The nodes of the last plan with no room for their name beside the disc, and what of it
+    /// fits inside ([`Inside::fitting`]): so every node of a crowd reads as its pid at least,
+    /// once its disc is a few characters wide on screen.
+    pub fn inside(&self) -> &[(u32, Inside)] {
+        &self.inside
+    }
+
     /// The bars of the last plan.
     pub fn bars(&self) -> &[PlannedBar] {
         &self.bars
@@ -256,6 +324,7 @@ impl RateLabelPlanner {
         let style = &inputs.style;
         self.named.clear();
         self.named_above.clear();
+        self.inside.clear();
         self.order.clear();
         self.order.extend(0..nodes.len());
         let focused = |pid: u32| inputs.focus.contains(&Some(pid));
@@ -279,6 +348,10 @@ impl RateLabelPlanner {
                 if is_above {
                     self.named_above.push(node.pid);
                 }
+            } else if let Some(inside) =
+                Inside::fitting(node.pid, node.radius, node.name_chars, style)
+            {
+                self.inside.push((node.pid, inside));
             }
         }
     }
@@ -692,6 +765,33 @@ mod tests {
             "{} named",
             named.len()
         );
+        // Every node without a name beside it writes its pid inside (radius 20, 13 px font: two
+        // digits fit, "name (pid)" does not).
+        assert_eq!(named.len() + planner.inside().len(), 64);
+        for (pid, inside) in planner.inside() {
+            assert!(!named.contains(pid), "{pid} is named and written inside");
+            assert_eq!(*inside, Inside::Pid, "{pid}");
+        }
+        // Closer in (a third of the world units per pixel: the discs three times as wide on
+        // screen), the name comes inside too, above the pid ("receiver (11)": 13 characters).
+        let zoomed = LabelStyle {
+            world_per_px: 1.0 / 3.0,
+            ..style
+        };
+        assert_eq!(
+            Inside::fitting(11, 18.0, 13, &zoomed),
+            Some(Inside::NameAndPid)
+        );
+        assert_eq!(Inside::fitting(11, 20.0, 13, &zoomed), Some(Inside::Full));
+        // And far out, a disc a few pixels wide writes nothing.
+        let far = LabelStyle {
+            world_per_px: 10.0,
+            ..style
+        };
+        assert_eq!(Inside::fitting(40, 20.0, 13, &far), None);
+        assert_eq!(Inside::fitting(40, 20.0, 13, &style), Some(Inside::Pid));
+        assert_eq!(Inside::fitting(7, 60.0, 12, &style), Some(Inside::Full));
+        assert_eq!(Inside::NameAndPid.lines("receiver", 52), ["receiver", "52"]);
         // A node right above another: its name has no room below, so it goes above.
         let stacked = [node(1, 0.0, 60.0), node(2, 0.0, 0.0)];
         planner.plan(&[], &stacked, &inputs([None, None]));
