@@ -10,7 +10,7 @@ use bevy_egui::{EguiContexts, egui};
 
 use super::camera::CameraRig;
 use super::interaction::kill_zone_rect;
-use super::labels::{LabelStyle, NamedNodes, RateLabels, name_rect, name_rect_above};
+use super::labels::{LabelStyle, NamedNodes, RateLabels, label_text, name_rect, name_rect_above};
 use super::model::GraphNode;
 use crate::supervisor::ProcessView;
 use crate::theme::Theme;
@@ -22,9 +22,9 @@ pub struct KillZoneWords {
     pub color: Color,
 }
 
-/// A process's name on the canvas: "name (pid)".
+/// A process's name on the canvas: "name (pid)" ([`label_text`]).
 pub fn node_label(node: &GraphNode, view: &ProcessView) -> String {
-    format!("{} ({})", view.name, node.pid.0)
+    label_text(&view.name, node.pid.0)
 }
 
 /// The sizes the label plan works with, from the theme and the zoom.

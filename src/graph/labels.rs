@@ -62,11 +62,17 @@ pub enum Inside {
     Pid,
 }
 
+/// A process's name label on the canvas: "name (pid)" (what [`NodeFootprint::name_chars`]
+/// counts, and [`Inside::fitting`] takes apart).
+pub fn label_text(name: &str, pid: u32) -> String {
+    format!("{name} ({pid})")
+}
+
 impl Inside {
     /// The lines written, from the node's name and pid.
     pub fn lines(self, name: &str, pid: u32) -> Vec<String> {
         match self {
-            Inside::Full => vec![format!("{name} ({pid})")],
+            Inside::Full => vec![label_text(name, pid)],
             Inside::NameAndPid => vec![name.to_string(), pid.to_string()],
             Inside::Pid => vec![pid.to_string()],
         }
@@ -79,7 +85,7 @@ impl Inside {
     /// disc, so its edge stays clear.
     pub fn fitting(pid: u32, radius: f32, name_chars: usize, style: &LabelStyle) -> Option<Inside> {
         let digits = pid.checked_ilog10().unwrap_or(0) as usize + 1;
-        // "name (pid)": the name is what is left without " (" and ")" and the digits.
+        // `label_text`: the name is what is left without " (", the digits and ")".
         let name = name_chars.saturating_sub(digits + 3);
         let px = style.world_per_px;
         let (char_w, font) = (style.font_px * 0.6 * px, style.font_px * px);

@@ -306,12 +306,12 @@ try {
   // Every process of the crowd can be told apart: its name beside its disc where there is room,
   // else what fits inside the disc, its pid at least (what the process list and `kill` go by).
   let unreadable = [];
-  await waitFor('every crowd node named or written inside', async () => {
+  const readable = await waitFor('every crowd node named or written inside', async () => {
     const nodes = (await layout()).nodes;
     unreadable = nodes.filter((n) => !n.named && !n.inside).map((n) => `${n.pid} (radius ${n.radius.toFixed(1)} px)`);
-    return nodes.length === 64 && unreadable.length === 0;
+    return nodes.length === 64 && unreadable.length === 0 && nodes;
   }, 20_000).catch((e) => { throw new Error(`${e.message}; neither: ${unreadable.join(', ')}`); });
-  const inside = (await layout()).nodes.filter((n) => n.inside).length;
+  const inside = readable.filter((n) => n.inside).length;
   check(true, `crowd: every node named beside its disc or written inside it (${inside} inside)`);
   await shot('crowd.png');
 } catch (e) {

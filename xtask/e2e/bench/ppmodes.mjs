@@ -26,9 +26,13 @@ const window_ = async () => {
   const b = await received();
   return Math.round(((b.n - a.n) / 2) * 1000 / (b.at - a.at));
 };
-const pause = async (on) => {
+/** A click on an empty spot of the canvas (so the terminal's text field lets go of the keys). */
+const clickEmpty = async () => {
   const spot = emptySpot(await sv("get_canvas_layout_json"));
-  if (process.env.NOCLICK !== "1") await page.mouse.click(spot.x, spot.y, { delay: 150 });
+  await page.mouse.click(spot.x, spot.y, { delay: 150 });
+};
+const pause = async (on) => {
+  await clickEmpty();
   await page.keyboard.press("Space");
   for (;;) {
     const m = await sv("get_system_metrics_json");
@@ -39,7 +43,7 @@ const pause = async (on) => {
 const phases = {
   plain: async () => window_(),
   after_pause: async () => { await pause(true); await sleep(1000); await pause(false); await sleep(300); return window_(); },
-  after_click: async () => { const spot = emptySpot(await sv("get_canvas_layout_json")); await page.mouse.click(spot.x, spot.y, { delay: 150 }); await sleep(300); return window_(); },
+  after_click: async () => { await clickEmpty(); await sleep(300); return window_(); },
   after_relay: async () => { const r = await page.evaluate(relayViaMainInPage, 30000); await sleep(300); return [await window_(), Math.round(r)]; },
 };
 const order = (process.env.PHASES ?? "plain,after_pause,plain,after_relay,plain,after_click,plain").split(",");
