@@ -782,6 +782,48 @@ fn rows(
             b(&["back_to_back", "paired", "p99", "median"]),
             Target::AtMost(4.0),
         ),
+        // Where a burst's slow round trips go: the threads' time runnable but waiting for a CPU
+        // (Linux's per-thread schedstat, medians over the bursts, against the raw bursts').
+        row(
+            "  a burst: the page's workers waiting for a CPU (schedstat)",
+            "ms",
+            b(&["back_to_back", "sched", "burst", "workers_wait"]),
+            Some((
+                b(&["back_to_back", "sched", "raw", "workers_wait"]),
+                "the raw burst's",
+            )),
+            Target::None,
+        ),
+        row(
+            "  a burst: the page's workers on a CPU",
+            "ms",
+            b(&["back_to_back", "sched", "burst", "workers_run"]),
+            Some((
+                b(&["back_to_back", "sched", "raw", "workers_run"]),
+                "the raw burst's",
+            )),
+            Target::None,
+        ),
+        row(
+            "  a burst: the page's main thread waiting for a CPU",
+            "ms",
+            b(&["back_to_back", "sched", "burst", "main_wait"]),
+            Some((
+                b(&["back_to_back", "sched", "raw", "main_wait"]),
+                "the raw burst's",
+            )),
+            Target::None,
+        ),
+        row(
+            "  a burst: the GPU process on a CPU",
+            "ms",
+            b(&["back_to_back", "sched", "burst", "gpu_run"]),
+            Some((
+                b(&["back_to_back", "sched", "raw", "gpu_run"]),
+                "the raw burst's",
+            )),
+            Target::None,
+        ),
         row(
             "pingpong round trips (one pair)",
             "/s",

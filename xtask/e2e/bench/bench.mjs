@@ -20,6 +20,7 @@
 // (after the raw relay), and seeks into the crowd's recording (after the crowd).
 import { emptySpot, launch, median, waitForSettledProcesses, waitForStartupScenario } from "../lib.mjs";
 import { relayViaMainInPage } from "./relay.mjs";
+import { schedDelta, schedSnapshot } from "./sched.mjs";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { brotliCompressSync, gzipSync, constants } from "node:zlib";
@@ -323,10 +324,11 @@ async function fixedWorkTiming(ms, frames = 150) {
 /**
  * Worker <-> main thread round trips over Atomics; the main thread is woken by waitAsync, as the
  * servicer is. `gapMs` > 0 parks the worker between trips, as idle's YIELD does
- * (YIELD_PARK_MICROS), so the main thread goes back to sleep each time.
+ * (YIELD_PARK_MICROS), so the main thread goes back to sleep each time. With `keep`, the two
+ * workers are left to `endRawWorkers()` (so their threads' statistics can still be read).
  */
-async function rawRoundTrips(count, gapMs, wakeSecond = false) {
-  return page.evaluate(async ([count, gapMs, wakeSecond]) => {
+async function rawRoundTrips(count, gapMs, wakeSecond = false, keep = false) {
+  return page.evaluate(async ([count, gapMs, wakeSecond, keep]) => {
     const src = `onmessage = (e) => {
       const a = new Int32Array(e.data.sab);
       const park = new Int32Array(new SharedArrayBuffer(4));
@@ -385,12 +387,24 @@ async function rawRoundTrips(count, gapMs, wakeSecond = false) {
     const samples = await done;
     Atomics.add(a, 3, 1);
     Atomics.notify(a, 3);
-    worker.terminate();
-    sleeper?.terminate();
+    const end = () => {
+      worker.terminate();
+      sleeper?.terminate();
+    };
+    if (keep) window.__rawWorkersEnd = end;
+    else end();
     URL.revokeObjectURL(url);
     URL.revokeObjectURL(sleeperUrl);
     return samples;
-  }, [count, gapMs, wakeSecond]);
+  }, [count, gapMs, wakeSecond, keep]);
+}
+
+/** Ends the workers of the last `rawRoundTrips(.., keep = true)`. */
+async function endRawWorkers() {
+  await page.evaluate(() => {
+    window.__rawWorkersEnd?.();
+    window.__rawWorkersEnd = null;
+  });
 }
 
 function summary(samples) {
@@ -671,15 +685,17 @@ async function senderBurst() {
   await command("spawn receiver");
   await waitFor("the receiver to wait for messages", async () => (await fresh("receiver"))?.state === "blocked", 30_000);
   await sv("reset_syscall_latency");
+  const sched0 = schedSnapshot();
   await command("spawn sender");
   const sender = (await waitFor("the sender", () => fresh("sender"), 30_000)).pid;
   await waitFor("the sender's burst to arrive", async () => (await fresh("receiver"))?.metrics.ipc_received >= 1000, 60_000);
+  const sched = schedDelta(sched0, schedSnapshot());
   const s = await waitFor("three batches of the sender's round trips", async () => {
     const s = await sv("get_syscall_latency_json", sender);
     return s.count >= 768 && s;
   }, 30_000);
   await killUserProcesses();
-  return { ...s, pid: sender };
+  return { ...s, pid: sender, sched };
 }
 
 /**
@@ -691,7 +707,13 @@ async function senderBursts(pairs) {
   await setPacing("off"); // every IPC figure runs flat out (the default scenario's step sets this too)
   const bursts = [], raws = [];
   for (let i = 0; i < pairs; i++) {
-    const raw = async () => raws.push(summary(await rawRoundTrips(1000, 0, true)));
+    const raw = async () => {
+      const sched0 = schedSnapshot();
+      const samples = await rawRoundTrips(1000, 0, true, true);
+      const sched = schedDelta(sched0, schedSnapshot());
+      await endRawWorkers();
+      raws.push({ ...summary(samples), sched });
+    };
     if (i % 2 === 0) {
       await raw();
       bursts.push(await senderBurst());
@@ -701,7 +723,15 @@ async function senderBursts(pairs) {
     }
   }
   const stat = (xs, key) => median(xs.map((x) => x[key]));
+  // Each burst's scheduler statistics (ms over the burst): medians over the bursts, or the reason.
+  const schedStat = (xs) => {
+    if (xs.some((x) => !x.sched)) return { error: "no per-thread scheduler statistics here (/proc/<pid>/task/<tid>/schedstat is Linux's)" };
+    const out = {};
+    for (const k of Object.keys(xs[0].sched)) out[k] = median(xs.map((x) => x.sched[k]));
+    return out;
+  };
   return {
+    sched: { burst: schedStat(bursts), raw: schedStat(raws) },
     syscall_round_trip: { median_us: stat(bursts, "median_us"), p99_us: stat(bursts, "p99_us"), count: bursts.reduce((n, b) => n + b.count, 0) },
     raw: { median_us: stat(raws, "median_us"), p99_us: stat(raws, "p99_us"), count: raws.reduce((n, r) => n + r.count, 0) },
     paired: { median: pairedRatios(bursts, raws, "median_us"), p99: pairedRatios(bursts, raws, "p99_us") },
