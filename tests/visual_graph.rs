@@ -444,7 +444,7 @@ fn crowd_rate_labels_clear_every_node_and_each_other() {
         31,
         "29 sender->receiver edges and the pingpong pair both ways"
     );
-    // Ten seconds of traffic: every edge busy (aggregated), the layout settled.
+    // Ten seconds of traffic: every edge busy (aggregated), the layout settled (packed).
     for _ in 0..600 {
         for &(from, to) in &talks {
             for _ in 0..3 {
@@ -533,13 +533,12 @@ fn crowd_rate_labels_clear_every_node_and_each_other() {
             placed.len(),
             edges.len()
         );
-        // Zoomed out, labels are large beside the nodes of the compact crowd and more edges go
-        // without one (the canvas labels only the busiest few in a crowd anyway).
-        let (num, den) = match world_per_px {
-            z if z <= 1.0 => (2, 3),
-            z if z <= 1.5 => (1, 2),
-            _ => (2, 5),
-        };
+        // The crowd is packed (it starts near the size it settles at, so ten seconds in it has
+        // settled): an edge inside it has no room for a label at any zoom, and those along its
+        // rim do, about a third of them (the canvas labels only the busiest few in a crowd
+        // anyway). Until the layout started crowds compact (this test's ten seconds caught them
+        // still pulling together, with room between the nodes) two thirds found room.
+        let (num, den) = (1, 4);
         assert!(
             placed.len() * den >= edges.len() * num,
             "zoom {world_per_px}: only {} of {} edges found room",

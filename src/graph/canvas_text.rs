@@ -71,16 +71,19 @@ pub(super) fn paint_canvas_text(
             node.radius.max(1.0) * transform.scale.x,
         );
         if let Some(inside) = named.inside(node.pid.0) {
-            // No room beside the disc: what fits inside it, centred (see `Inside::fitting`).
-            let lines = inside.lines(&view.name, node.pid.0);
+            // No room beside the disc: what fits inside it, centred, in the size that fits (see
+            // `Inside::fitting`).
+            let lines = inside.what.lines(&view.name, node.pid.0);
             let middle = world_to_points(centre);
             let first = -0.5 * (lines.len() as f32 - 1.0);
+            let inside_font = egui::FontId::monospace(inside.font_px / scale);
+            let inside_line = inside.font_px * 1.2 / scale;
             for (i, words) in lines.into_iter().enumerate() {
                 painter.text(
-                    middle + egui::vec2(0.0, (first + i as f32) * line),
+                    middle + egui::vec2(0.0, (first + i as f32) * inside_line),
                     egui::Align2::CENTER_CENTER,
                     words,
-                    font.clone(),
+                    inside_font.clone(),
                     inside_text,
                 );
             }

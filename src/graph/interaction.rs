@@ -7,7 +7,7 @@ use orbital_kernel::ProcessId;
 use serde::Serialize;
 
 use super::camera::{CameraRig, GraphCamera};
-use super::labels::{Inside, NamedNodes, RateLabels};
+use super::labels::{Inside, InsideWords, NamedNodes, RateLabels};
 use super::model::{GraphModel, GraphNode};
 use crate::supervisor::{ProcessView, SupervisorIntent};
 use crate::theme::Theme;
@@ -59,6 +59,9 @@ pub struct CanvasNode {
     /// With no room for its name beside it, what is written inside its disc: "full",
     /// "name_and_pid", "pid", or nothing (`labels::Inside`).
     pub inside: Option<Inside>,
+    /// The font size those words are written in, CSS pixels (smaller than the label font for a
+    /// pid in a small disc).
+    pub inside_font_px: Option<f32>,
 }
 
 impl CanvasNode {
@@ -70,7 +73,7 @@ impl CanvasNode {
         view: &ProcessView,
         screen: Vec2,
         radius: f32,
-        (named, inside): (bool, Option<Inside>),
+        (named, inside): (bool, Option<InsideWords>),
     ) {
         self.pid = node.pid.0;
         if self.name != view.name {
@@ -82,7 +85,8 @@ impl CanvasNode {
             self.denied.clone_from(&node.denied_reason);
         }
         self.named = named;
-        self.inside = inside;
+        self.inside = inside.map(|w| w.what);
+        self.inside_font_px = inside.map(|w| w.font_px);
     }
 }
 
@@ -494,7 +498,13 @@ mod tests {
             &view("sender", false),
             Vec2::new(5.0, 6.0),
             12.0,
-            (false, Some(Inside::Pid)),
+            (
+                false,
+                Some(InsideWords {
+                    what: Inside::Pid,
+                    font_px: 10.0,
+                }),
+            ),
         );
         assert_eq!(
             entry,
@@ -508,6 +518,7 @@ mod tests {
                 denied: None,
                 named: false,
                 inside: Some(Inside::Pid),
+                inside_font_px: Some(10.0),
             }
         );
     }

@@ -29,7 +29,7 @@ pub const CROWD_RATE_LABELS: usize = 4;
 pub struct NamedNodes {
     pub named: Vec<u32>,
     pub above: Vec<u32>,
-    pub inside: Vec<(u32, Inside)>,
+    pub inside: Vec<(u32, InsideWords)>,
 }
 
 impl NamedNodes {
@@ -41,8 +41,8 @@ impl NamedNodes {
         self.above.binary_search(&pid).is_ok()
     }
 
-    /// What is written inside `pid`'s disc, if anything.
-    pub fn inside(&self, pid: u32) -> Option<Inside> {
+    /// What is written inside `pid`'s disc, if anything, and in what size.
+    pub fn inside(&self, pid: u32) -> Option<InsideWords> {
         self.inside
             .binary_search_by_key(&pid, |(p, _)| *p)
             .ok()
@@ -62,6 +62,20 @@ pub enum Inside {
     Pid,
 }
 
+/// The smallest type a pid is written in inside its disc, in CSS pixels (the label font is 13 on
+/// the standard theme): a crowd fitted to a small canvas still reads as pids, down to discs about
+/// 8 px across the radius for two digits; smaller than that it writes nothing.
+pub const INSIDE_MIN_FONT_PX: f32 = 9.0;
+
+/// What a disc has written inside it, and the font size it is written in (CSS pixels): the label
+/// font, or for a pid alone in a small disc the largest whole size that fits, down to
+/// [`INSIDE_MIN_FONT_PX`].
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct InsideWords {
+    pub what: Inside,
+    pub font_px: f32,
+}
+
 /// A process's name label on the canvas: "name (pid)" (what [`NodeFootprint::name_chars`]
 /// counts, and [`Inside::fitting`] takes apart).
 pub fn label_text(name: &str, pid: u32) -> String {
@@ -79,29 +93,45 @@ impl Inside {
     }
 
     /// The most that fits inside a disc of `radius` (world units) for a node whose label
-    /// "name (pid)" has `name_chars` characters: the words' ink, in the label font (a monospace
-    /// character about 0.6 of its size wide, a line of digits or lower case under its size
-    /// tall, lines 1.2 apart as `canvas_text` paints them), must lie within nine tenths of the
-    /// disc, so its edge stays clear.
-    pub fn fitting(pid: u32, radius: f32, name_chars: usize, style: &LabelStyle) -> Option<Inside> {
+    /// "name (pid)" has `name_chars` characters: the words' ink (a monospace character about 0.6
+    /// of the font size wide, a line of digits or lower case under its size tall, lines 1.2
+    /// apart as `canvas_text` paints them) must lie within nine tenths of the disc, so its edge
+    /// stays clear. In the label font first; failing that, the pid alone in a smaller font, not
+    /// under [`INSIDE_MIN_FONT_PX`].
+    pub fn fitting(
+        pid: u32,
+        radius: f32,
+        name_chars: usize,
+        style: &LabelStyle,
+    ) -> Option<InsideWords> {
         let digits = pid.checked_ilog10().unwrap_or(0) as usize + 1;
         // `label_text`: the name is what is left without " (", the digits and ")".
         let name = name_chars.saturating_sub(digits + 3);
         let px = style.world_per_px;
-        let (char_w, font) = (style.font_px * 0.6 * px, style.font_px * px);
-        let fits = |chars: usize, lines: usize| {
-            let tall = font * (1.0 + 1.2 * (lines as f32 - 1.0));
-            let half = Vec2::new(chars as f32 * char_w, tall) * 0.5;
-            half.length() <= radius * 0.9
+        // Half the ink's diagonal per font pixel, for `chars` characters on `lines` lines.
+        let half_per_px = |chars: usize, lines: usize| {
+            let tall = 1.0 + 1.2 * (lines as f32 - 1.0);
+            (Vec2::new(chars as f32 * 0.6, tall) * 0.5 * px).length()
         };
-        [
+        let room = radius * 0.9;
+        let at_label_size = [
             (Inside::Full, name_chars, 1),
             (Inside::NameAndPid, name.max(digits), 2),
             (Inside::Pid, digits, 1),
         ]
         .into_iter()
-        .find(|&(_, chars, lines)| fits(chars, lines))
-        .map(|(inside, _, _)| inside)
+        .find(|&(_, chars, lines)| half_per_px(chars, lines) * style.font_px <= room);
+        if let Some((what, _, _)) = at_label_size {
+            return Some(InsideWords {
+                what,
+                font_px: style.font_px,
+            });
+        }
+        let largest = (room / half_per_px(digits, 1)).floor();
+        (largest >= INSIDE_MIN_FONT_PX).then_some(InsideWords {
+            what: Inside::Pid,
+            font_px: largest,
+        })
     }
 }
 
@@ -182,7 +212,7 @@ pub struct RateLabelPlanner {
     /// Of those, the ones whose name goes above the disc.
     named_above: Vec<u32>,
     /// The nodes with no room for a name beside them that show it, or their pid, inside.
-    inside: Vec<(u32, Inside)>,
+    inside: Vec<(u32, InsideWords)>,
     order: Vec<usize>,
 }
 
@@ -317,7 +347,7 @@ impl RateLabelPlanner {
     /// The nodes of the last plan with no room for their name beside the disc, and what of it
     /// fits inside ([`Inside::fitting`]): so every node of a crowd reads as its pid at least,
     /// once its disc is a few characters wide on screen.
-    pub fn inside(&self) -> &[(u32, Inside)] {
+    pub fn inside(&self) -> &[(u32, InsideWords)] {
         &self.inside
     }
 
@@ -776,7 +806,8 @@ mod tests {
         assert_eq!(named.len() + planner.inside().len(), 64);
         for (pid, inside) in planner.inside() {
             assert!(!named.contains(pid), "{pid} is named and written inside");
-            assert_eq!(*inside, Inside::Pid, "{pid}");
+            assert_eq!(inside.what, Inside::Pid, "{pid}");
+            assert_eq!(inside.font_px, 13.0, "{pid}");
         }
         // Closer in (a third of the world units per pixel: the discs three times as wide on
         // screen), the name comes inside too, above the pid ("receiver (11)": 13 characters).
@@ -784,19 +815,19 @@ mod tests {
             world_per_px: 1.0 / 3.0,
             ..style
         };
-        assert_eq!(
-            Inside::fitting(11, 18.0, 13, &zoomed),
-            Some(Inside::NameAndPid)
-        );
-        assert_eq!(Inside::fitting(11, 20.0, 13, &zoomed), Some(Inside::Full));
+        let what = |pid, radius, chars, style: &LabelStyle| {
+            Inside::fitting(pid, radius, chars, style).map(|w| w.what)
+        };
+        assert_eq!(what(11, 18.0, 13, &zoomed), Some(Inside::NameAndPid));
+        assert_eq!(what(11, 20.0, 13, &zoomed), Some(Inside::Full));
         // And far out, a disc a few pixels wide writes nothing.
         let far = LabelStyle {
             world_per_px: 10.0,
             ..style
         };
         assert_eq!(Inside::fitting(40, 20.0, 13, &far), None);
-        assert_eq!(Inside::fitting(40, 20.0, 13, &style), Some(Inside::Pid));
-        assert_eq!(Inside::fitting(7, 60.0, 12, &style), Some(Inside::Full));
+        assert_eq!(what(40, 20.0, 13, &style), Some(Inside::Pid));
+        assert_eq!(what(7, 60.0, 12, &style), Some(Inside::Full));
         assert_eq!(Inside::NameAndPid.lines("receiver", 52), ["receiver", "52"]);
         // A node right above another: its name has no room below, so it goes above.
         let stacked = [node(1, 0.0, 60.0), node(2, 0.0, 0.0)];
@@ -830,6 +861,49 @@ mod tests {
                     rect.intersect(*r).is_empty(),
                     "names {pid} and {other} overlap"
                 );
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod inside_tests {
+    use super::*;
+
+    fn style(world_per_px: f32) -> LabelStyle {
+        LabelStyle {
+            font_px: 13.0,
+            ring_width: 3.0,
+            world_per_px,
+        }
+    }
+
+    #[test]
+    fn a_small_disc_writes_its_pid_smaller_down_to_a_floor() {
+        // Two digits in the 13 px label font need a disc of about 11.3 px: at 11 px the pid
+        // comes at 12 px; at 8 px at 9; at 7 px not at all (8 px type would be under the floor).
+        let pid = |pid, radius_px: f32| Inside::fitting(pid, radius_px * 2.0, 13, &style(2.0));
+        let words = |what, font_px| Some(InsideWords { what, font_px });
+        assert_eq!(pid(62, 12.0), words(Inside::Pid, 13.0));
+        assert_eq!(pid(62, 11.0), words(Inside::Pid, 12.0));
+        assert_eq!(pid(62, 8.0), words(Inside::Pid, 9.0));
+        assert_eq!(pid(62, 7.0), None);
+        // One digit fits smaller discs; three need larger ones.
+        assert_eq!(pid(8, 7.0), words(Inside::Pid, 10.0));
+        assert_eq!(pid(108, 10.0), None);
+        assert_eq!(pid(108, 11.0), words(Inside::Pid, 9.0));
+        // Every size that comes out keeps the ink within nine tenths of the disc.
+        for radius in 1..40 {
+            for p in [3, 62, 108] {
+                if let Some(w) = pid(p, radius as f32) {
+                    let digits = p.to_string().len() as f32;
+                    let half = Vec2::new(digits * 0.6, 1.0) * 0.5 * w.font_px;
+                    assert!(
+                        half.length() <= radius as f32 * 0.9 + 1e-3,
+                        "{p} in {radius}"
+                    );
+                    assert!(w.font_px >= INSIDE_MIN_FONT_PX && w.font_px <= 13.0);
+                }
             }
         }
     }

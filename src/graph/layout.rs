@@ -141,7 +141,13 @@ impl ForceLayout {
             (Some(at), _) => at,
             (None, Some(anchor)) => anchor + jitter * self.settings.spring_length,
             (None, None) => {
-                let spread = self.settings.spring_length * (1.0 + (self.nodes.len() as f32).sqrt());
+                // Within about the disc the nodes would fill packed (a cell per node, the count's
+                // square root across), plus a margin for a small graph: a crowd starts near the
+                // size it settles at. Gravity pulls an overdamped layout in slowly (a time
+                // constant of about 26 s), and the camera fits what it sees, so a crowd started
+                // wider was drawn with discs too small to write a pid in for its first 20 s.
+                let cell = self.settings.default_radius + self.settings.min_gap * 0.5;
+                let spread = cell * (3.0 + 1.2 * (self.nodes.len() as f32).sqrt());
                 jitter * spread
             }
         };
@@ -575,5 +581,57 @@ mod tests {
             min >= 2.0 * s.default_radius + s.min_gap - 0.01,
             "closest pair {min}"
         );
+    }
+}
+
+#[cfg(test)]
+mod crowd_tests {
+    use super::*;
+
+    /// How far the farthest node is from the nodes' centre.
+    fn extent(layout: &ForceLayout) -> f32 {
+        let n = layout.len() as f32;
+        let centre = layout.positions().map(|(_, p)| p / n).sum::<Vec2>();
+        layout
+            .positions()
+            .map(|(_, p)| p.distance(centre))
+            .fold(0.0, f32::max)
+    }
+
+    #[test]
+    fn a_crowd_arriving_at_once_starts_near_its_settled_size() {
+        // The crowd scenario: init and terminal, then 64 processes (senders wired to receivers)
+        // spawned a few milliseconds apart, at 11 frames a second. The camera fits what it
+        // sees, so a crowd that starts spread wide is drawn small until it has pulled together:
+        // with the old start (spread over the spring length times the square root of the count)
+        // it was still 2.9 times its settled size two seconds in, and took half a minute.
+        let mut layout = ForceLayout::new(LayoutSettings::default());
+        layout.insert(1, None, None);
+        layout.insert(2, None, None);
+        let mut edges = vec![];
+        let dt = 1.0 / 11.0;
+        let mut extents = vec![];
+        let mut pid = 3;
+        for frame in 0..(40 * 11) {
+            let t = frame as f32 * dt;
+            while pid <= 66 && (pid - 3) as f32 * 0.016 <= t {
+                layout.insert(pid, None, None);
+                if pid % 2 == 0 {
+                    edges.push((pid - 1, pid));
+                }
+                pid += 1;
+            }
+            layout.advance(dt, &edges);
+            extents.push(extent(&layout));
+        }
+        let settled = *extents.last().unwrap();
+        let at = |secs: usize| extents[secs * 11];
+        assert!(
+            at(2) < settled * 1.6 && at(5) < settled * 1.4,
+            "2 s: {}, 5 s: {}, settled: {settled}",
+            at(2),
+            at(5)
+        );
+        assert!(layout.overlapping_pairs().is_empty());
     }
 }

@@ -276,6 +276,22 @@ try {
     return l.nodes.length === 64 && l.ui.scenario === 'crowd' && l;
   }, 60_000);
   check(l.nodes.length === 64, 'crowd: 64 nodes on the canvas');
+  // Every process of the crowd can be told apart, from its first seconds (the crowd starts near
+  // the size it settles at, and a small disc writes its pid in a smaller font): its name beside
+  // its disc where there is room, else what fits inside the disc, its pid at least (what the
+  // process list and `kill` go by). Checked again once the crowd has settled, below.
+  const everyNodeReadable = async (when, timeoutMs) => {
+    let unreadable = [];
+    const nodes = await waitFor(`every crowd node named or written inside (${when})`, async () => {
+      const nodes = (await layout()).nodes;
+      unreadable = nodes.filter((n) => !n.named && !n.inside).map((n) => `${n.pid} (radius ${n.radius.toFixed(1)} px)`);
+      return nodes.length === 64 && unreadable.length === 0 && nodes;
+    }, timeoutMs).catch((e) => { throw new Error(`${e.message}; neither: ${unreadable.join(', ')}`); });
+    const inside = nodes.filter((n) => n.inside);
+    const smallest = Math.min(...inside.map((n) => n.inside_font_px));
+    check(inside.every((n) => n.inside_font_px >= 9), `crowd (${when}): every node named beside its disc or written inside it (${inside.length} inside, the smallest in ${smallest} px type)`);
+  };
+  await everyNodeReadable('within 10 s of loading', 10_000);
   const crowdIdles = (await processes()).filter((p) => p.name === 'idle').map((p) => p.pid);
   check(crowdIdles.length === 2 && crowdIdles[0] === 3 && crowdIdles[1] > 7,
     `crowd keeps the boot's idle (PID 3) and spawns its second idle: idles ${crowdIdles}`);
@@ -303,16 +319,7 @@ try {
   // spot goes without one), and the scenario title covers no node.
   const crowdLabels = await labelsClear('crowd', 0);
   check(true, `crowd: ${crowdLabels}`);
-  // Every process of the crowd can be told apart: its name beside its disc where there is room,
-  // else what fits inside the disc, its pid at least (what the process list and `kill` go by).
-  let unreadable = [];
-  const readable = await waitFor('every crowd node named or written inside', async () => {
-    const nodes = (await layout()).nodes;
-    unreadable = nodes.filter((n) => !n.named && !n.inside).map((n) => `${n.pid} (radius ${n.radius.toFixed(1)} px)`);
-    return nodes.length === 64 && unreadable.length === 0 && nodes;
-  }, 20_000).catch((e) => { throw new Error(`${e.message}; neither: ${unreadable.join(', ')}`); });
-  const inside = readable.filter((n) => n.inside).length;
-  check(true, `crowd: every node named beside its disc or written inside it (${inside} inside)`);
+  await everyNodeReadable('settled', 5_000);
   await shot('crowd.png');
 } catch (e) {
   failed = true;
