@@ -136,11 +136,6 @@ pub(super) fn top_bar_ui(
             // Scenario picker. With the projector theme's large type the bar needs two rows: a combo
             // box does not wrap by itself (it would be cut off at the window's edge). No separator
             // then: at 1024 px it would wrap onto a row of its own.
-            if theme.mode == ThemeMode::Projector {
-                ui.end_row();
-            } else {
-                ui.separator();
-            }
             let current = data
                 .scenario
                 .current
@@ -149,11 +144,15 @@ pub(super) fn top_bar_ui(
             // As wide as the longest name, so the buttons after it stay put when it changes.
             let picker_width = SCENARIO_NAMES
                 .iter()
-                .map(|name| text_width(ui, &format!("scenario: {name}"), egui::TextStyle::Button))
-                .fold(0.0, f32::max)
-                + ui.spacing().icon_spacing
-                + ui.spacing().icon_width
-                + 2.0 * ui.spacing().button_padding.x;
+                .map(|name| combo_width(ui, &format!("scenario: {name}")))
+                .fold(0.0, f32::max);
+            // The same on a narrow window in the standard theme (a 1024 px laptop): a new row
+            // when the picker and a separator before it would not fit on this one.
+            if theme.mode == ThemeMode::Projector || !fits_on_row(ui, picker_width + 12.0) {
+                ui.end_row();
+            } else {
+                ui.separator();
+            }
             let picker = egui::ComboBox::from_id_salt("scenario")
                 .width(picker_width)
                 .selected_text(format!("scenario: {current}"))
@@ -231,7 +230,9 @@ pub(super) fn top_bar_ui(
             // Classroom mode: no row of its own for the renderer; its status is the picker's tooltip.
             return;
         }
-        ui.horizontal(|ui| {
+        // Wrapped, so the quality picker moves to a row of its own on a narrow window instead of
+        // past its edge.
+        ui.horizontal_wrapped(|ui| {
             ui.small(&data.quality.status);
             quality_ui(ui, data, actions);
             ui.small(format!(
@@ -240,6 +241,19 @@ pub(super) fn top_bar_ui(
             ));
         });
     });
+}
+
+/// The width of a combo box showing `text` (a combo box does not wrap in a wrapping row).
+fn combo_width(ui: &egui::Ui, text: &str) -> f32 {
+    text_width(ui, text, egui::TextStyle::Button)
+        + ui.spacing().icon_spacing
+        + ui.spacing().icon_width
+        + 2.0 * ui.spacing().button_padding.x
+}
+
+/// Whether `width` more fits on the current row of a wrapping layout.
+fn fits_on_row(ui: &egui::Ui, width: f32) -> bool {
+    ui.available_size_before_wrap().x >= width + ui.spacing().item_spacing.x
 }
 
 /// The width of `text` in `style` in this ui.
@@ -276,6 +290,9 @@ pub(super) fn figure(
 
 /// The render quality picker (auto, full, reduced; the canvas's resolution in the browser).
 fn quality_ui(ui: &mut egui::Ui, data: &PanelData, actions: &mut UiActions) -> egui::Response {
+    if !fits_on_row(ui, combo_width(ui, "quality: reduced")) {
+        ui.end_row();
+    }
     let picker = egui::ComboBox::from_id_salt("quality")
         .selected_text(match data.quality_settings.mode {
             QualityOverride::Auto => "quality: auto",

@@ -1,8 +1,9 @@
 // The classroom layout (projector theme) at the two projector sizes, 1024x768 and 1280x800: the
 // canvas takes most of the screen, no control is cut off at the window's edge, the terminal shows
 // all of `ps`; the crowd (64 processes) is drawn with no overlapping nodes and names where there is
-// room, on both themes; "Save picture" downloads a PNG of the canvas that decodes and is not blank.
-// Screenshots: classroom-1024.png, classroom-1280.png, crowd-projector.png, crowd-standard.png.
+// room, on both themes; the standard theme at 1024x768 cuts nothing off either; "Save picture"
+// downloads a PNG of the canvas that decodes and is not blank. Screenshots: classroom-1024.png,
+// classroom-1280.png, crowd-projector.png, crowd-standard.png, standard-1024.png.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { ARTIFACTS, openPlayground, waitFor } from "./lib.mjs";
@@ -128,6 +129,25 @@ for (const theme of ["projector", "standard"]) {
     return `${l.nodes.length} nodes, no overlaps, smallest radius ${smallest.toFixed(1)} px, ${named} named`;
   });
 }
+
+await t.check("on the standard theme at 1024x768 nothing is cut off either (the pickers take new rows)", async () => {
+  await page.setViewportSize({ width: 1024, height: 768 });
+  await waitFor("the layout at 1024x768", async () => {
+    const c = (await t.layout()).canvas;
+    return c.x + c.width <= 1024.5;
+  }, { timeoutMs: 30_000 });
+  await t.frames(3);
+  const l = await t.layout();
+  const cut = clipped(l, 1024, 768);
+  if (cut.length) throw new Error(`cut off at the window's edge: ${cut.join("; ")}`);
+  for (const name of ["scenario_picker", "quality_picker", "classroom", "save_picture"]) {
+    if (!l.ui.controls.some((c) => c.name === name)) throw new Error(`control ${name} is not drawn`);
+  }
+  await t.screenshot("standard-1024.png");
+  await page.setViewportSize({ width: 1280, height: 800 });
+  await t.frames(3);
+  return `${l.ui.controls.length} controls inside the window`;
+});
 
 await t.check("the top bar's buttons stay put while its figures count", async () => {
   // A button that moves as the uptime, IPC/s and syscalls/s before it change width is missed by

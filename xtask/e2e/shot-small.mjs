@@ -1,0 +1,13 @@
+import { launch, supervisorOf, waitForStartupScenario } from "./lib.mjs";
+const browser = await launch();
+const [W, H] = [Number(process.env.W), Number(process.env.H)];
+const page = await browser.newPage({ viewport: { width: W, height: H }, deviceScaleFactor: 1 });
+await page.goto(process.env.ORBITAL_URL + (process.env.Q ?? ""));
+await page.waitForFunction(() => window.orbital?.state === "running", null, { timeout: 120000 });
+const sv = supervisorOf(page);
+await waitForStartupScenario(() => sv("get_canvas_layout_json"));
+await new Promise((r) => setTimeout(r, 5000));
+await page.screenshot({ path: `/tmp/ws/shots/small-${W}x${H}${process.env.TAG ?? ""}.png` });
+const l = await sv("get_canvas_layout_json");
+console.log(JSON.stringify(l.canvas ?? l.ui?.canvas ?? Object.keys(l)));
+await browser.close();
