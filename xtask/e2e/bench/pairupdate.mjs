@@ -8,13 +8,16 @@
 //   cargo xtask serve --no-build --out DIR_B --port 8012 &
 //   cd xtask/e2e && A=http://127.0.0.1:8011/ B=http://127.0.0.1:8012/ N=4 node bench/pairupdate.mjs
 //
-// Prints each load, each pair's B - A of the medians, and the median of those.
+// Prints each load, each pair's B - A of the medians, and the median of those. SETTLE_MS=30000
+// times the crowd 40 s after loading instead of 10 s.
 import { launch, median, prepareDrawingPage } from "../lib.mjs";
 
 const [A, B] = [process.env.A, process.env.B];
 if (!A || !B) throw new Error("set A and B to the two sites' addresses");
 const N = Number(process.env.N ?? 4);
 const FRAMES = 150;
+/** Extra wait before the frames are timed (SETTLE_MS; the crowd is timed 10 s after loading). */
+const SETTLE_MS = Number(process.env.SETTLE_MS ?? 0);
 const browser = await launch();
 
 async function load(url) {
@@ -23,6 +26,7 @@ async function load(url) {
   await page.goto(url);
   await page.waitForFunction(() => window.orbital?.state === "running", null, { timeout: 60_000 });
   const sv = await prepareDrawingPage(page, { scenario: "crowd" });
+  await new Promise((r) => setTimeout(r, SETTLE_MS));
   await sv("reset_frame_timing");
   const start = (await sv("get_canvas_layout_json")).frame;
   while ((await sv("get_canvas_layout_json")).frame < start + FRAMES + 10) await new Promise((r) => setTimeout(r, 500));
