@@ -136,10 +136,16 @@ await t.check("on the standard theme at 1024x768 nothing is cut off either (the 
     const c = (await t.layout()).canvas;
     return c.x + c.width <= 1024.5;
   }, { timeoutMs: 30_000 });
-  await t.frames(3);
-  const l = await t.layout();
-  const cut = clipped(l, 1024, 768);
-  if (cut.length) throw new Error(`cut off at the window's edge: ${cut.join("; ")}`);
+  // The panels settle over a few frames after the resize: wait until nothing is cut off, or say
+  // what still was.
+  let cut = [];
+  const l = await waitFor("no control cut off at 1024x768", async () => {
+    const l = await t.layout();
+    cut = clipped(l, 1024, 768);
+    return cut.length === 0 && l;
+  }, { timeoutMs: 10_000, intervalMs: 250 }).catch(() => {
+    throw new Error(`cut off at the window's edge: ${cut.join("; ")}`);
+  });
   for (const name of ["scenario_picker", "quality_picker", "classroom", "save_picture"]) {
     if (!l.ui.controls.some((c) => c.name === name)) throw new Error(`control ${name} is not drawn`);
   }
