@@ -741,6 +741,16 @@ fn rows(
             Target::Below(8.0),
         )
     };
+    // A sender burst's scheduler statistics (`key`, ms) against the raw bursts'.
+    let sched_row = |figure: &str, key: &str| {
+        row(
+            figure,
+            "ms",
+            b(&["back_to_back", "sched", "burst", key]),
+            Some((b(&["back_to_back", "sched", "raw", key]), "the raw burst's")),
+            Target::None,
+        )
+    };
     let mut rows = vec![
         row(
             "syscall round trip, idle's YIELD (1 ms parks), median",
@@ -784,46 +794,16 @@ fn rows(
         ),
         // Where a burst's slow round trips go: the threads' time runnable but waiting for a CPU
         // (Linux's per-thread schedstat, medians over the bursts, against the raw bursts').
-        row(
+        sched_row(
             "  a burst: the page's workers waiting for a CPU (schedstat)",
-            "ms",
-            b(&["back_to_back", "sched", "burst", "workers_wait"]),
-            Some((
-                b(&["back_to_back", "sched", "raw", "workers_wait"]),
-                "the raw burst's",
-            )),
-            Target::None,
+            "workers_wait",
         ),
-        row(
-            "  a burst: the page's workers on a CPU",
-            "ms",
-            b(&["back_to_back", "sched", "burst", "workers_run"]),
-            Some((
-                b(&["back_to_back", "sched", "raw", "workers_run"]),
-                "the raw burst's",
-            )),
-            Target::None,
-        ),
-        row(
+        sched_row("  a burst: the page's workers on a CPU", "workers_run"),
+        sched_row(
             "  a burst: the page's main thread waiting for a CPU",
-            "ms",
-            b(&["back_to_back", "sched", "burst", "main_wait"]),
-            Some((
-                b(&["back_to_back", "sched", "raw", "main_wait"]),
-                "the raw burst's",
-            )),
-            Target::None,
+            "main_wait",
         ),
-        row(
-            "  a burst: the GPU process on a CPU",
-            "ms",
-            b(&["back_to_back", "sched", "burst", "gpu_run"]),
-            Some((
-                b(&["back_to_back", "sched", "raw", "gpu_run"]),
-                "the raw burst's",
-            )),
-            Target::None,
-        ),
+        sched_row("  a burst: the GPU process on a CPU", "gpu_run"),
         row(
             "pingpong round trips (one pair)",
             "/s",
@@ -1579,6 +1559,45 @@ mod tests {
         rows.extend(scale_rows(Err(&e), Err(&e), Err(&e)));
         assert!(rows.len() > 30);
         assert!(render_table(&rows).contains("not measured: browser failed"));
+    }
+
+    #[test]
+    fn a_bursts_scheduler_statistics_are_rows_against_the_raw_bursts() {
+        let sizes = Sizes {
+            raw_bytes: Err("no site".into()),
+            brotli_bytes: Err("no site".into()),
+            brotli_note: "",
+            guests_raw_bytes: 0,
+            emoji_face_brotli_bytes: Err("no site".into()),
+        };
+        let stats = |wait: f64| {
+            serde_json::json!({
+                "workers_wait": wait, "workers_run": 40.0, "main_wait": 70.0, "gpu_run": 300.0,
+            })
+        };
+        let browser = serde_json::json!({ "back_to_back": { "sched": {
+            "burst": stats(81.0), "raw": stats(36.0),
+        } } });
+        let e = "no kernel".to_string();
+        let table = rows(Err(&e), Ok(&browser), &sizes);
+        let waiting = table
+            .iter()
+            .find(|r| r.figure.contains("workers waiting for a CPU"))
+            .unwrap();
+        assert_eq!(waiting.project, Ok(81.0));
+        assert_eq!(waiting.baseline, Some(Ok(36.0)));
+        assert_eq!(waiting.verdict(), Verdict::Info);
+        // Without /proc the bench says why, and the row says it too.
+        let why = "no per-thread scheduler statistics here";
+        let browser = serde_json::json!({ "back_to_back": { "sched": {
+            "burst": { "error": why }, "raw": { "error": why },
+        } } });
+        let table = rows(Err(&e), Ok(&browser), &sizes);
+        let gpu = table
+            .iter()
+            .find(|r| r.figure.contains("GPU process on a CPU"))
+            .unwrap();
+        assert_eq!(gpu.why().as_deref(), Some(why));
     }
 
     #[test]
