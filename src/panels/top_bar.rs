@@ -133,9 +133,7 @@ pub(super) fn top_bar_ui(
                 ));
             }
 
-            // Scenario picker. With the projector theme's large type the bar needs two rows: a combo
-            // box does not wrap by itself (it would be cut off at the window's edge). No separator
-            // then: at 1024 px it would wrap onto a row of its own.
+            // Scenario picker.
             let current = data
                 .scenario
                 .current
@@ -146,8 +144,10 @@ pub(super) fn top_bar_ui(
                 .iter()
                 .map(|name| combo_width(ui, &format!("scenario: {name}")))
                 .fold(0.0, f32::max);
-            // The same on a narrow window in the standard theme (a 1024 px laptop): a new row
-            // when the picker and a separator before it would not fit on this one.
+            // A combo box does not wrap by itself (it would be cut off at the window's edge): with
+            // the projector theme's large type the bar always needs a second row here (and no
+            // separator, which at 1024 px would wrap onto a row of its own); in the standard theme,
+            // a new row when the picker and a separator before it would not fit on this one.
             if theme.mode == ThemeMode::Projector || !fits_on_row(ui, picker_width + 12.0) {
                 ui.end_row();
             } else {

@@ -1548,28 +1548,27 @@ mod tests {
         let e = "browser failed".to_string();
         assert_eq!(get(Err(&e), &["x"]), Err(e.clone()));
         // Every row exists even when nothing was measured.
-        let sizes = Sizes {
-            raw_bytes: Err("no site".into()),
-            brotli_bytes: Err("no site".into()),
-            brotli_note: "",
-            guests_raw_bytes: 0,
-            emoji_face_brotli_bytes: Err("no site".into()),
-        };
+        let sizes = no_site();
         let mut rows = rows(Err(&e), Err(&e), &sizes);
         rows.extend(scale_rows(Err(&e), Err(&e), Err(&e)));
         assert!(rows.len() > 30);
         assert!(render_table(&rows).contains("not measured: browser failed"));
     }
 
-    #[test]
-    fn a_bursts_scheduler_statistics_are_rows_against_the_raw_bursts() {
-        let sizes = Sizes {
+    /// The sizes of a run with no site.
+    fn no_site() -> Sizes {
+        Sizes {
             raw_bytes: Err("no site".into()),
             brotli_bytes: Err("no site".into()),
             brotli_note: "",
             guests_raw_bytes: 0,
             emoji_face_brotli_bytes: Err("no site".into()),
-        };
+        }
+    }
+
+    #[test]
+    fn a_bursts_scheduler_statistics_are_rows_against_the_raw_bursts() {
+        let sizes = no_site();
         let stats = |wait: f64| {
             serde_json::json!({
                 "workers_wait": wait, "workers_run": 40.0, "main_wait": 70.0, "gpu_run": 300.0,
